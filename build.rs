@@ -1,0 +1,33 @@
+//! Compiles `proto/` without `protoc`: protox parses the files into a descriptor
+//! set, which is written out for gRPC reflection and handed to tonic-prost-build.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "lea/notices/v1/common.proto",
+    "lea/notices/v1/policy.proto",
+    "lea/notices/v1/attendance.proto",
+    "lea/notices/v1/notice.proto",
+    "lea/notices/v1/payment.proto",
+    "lea/notices/v1/report.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    fs::write(
+        out_dir.join("lea_notices_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
+
+    tonic_prost_build::configure()
+        // Services other issues implement answer UNIMPLEMENTED through these defaults.
+        .generate_default_stubs(true)
+        .include_file("proto_modules.rs")
+        .compile_fds(fds)?;
+    Ok(())
+}

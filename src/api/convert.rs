@@ -1,0 +1,79 @@
+//! Protocol ⇄ domain conversions of dates and instants.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::domain::FieldViolation;
+use crate::proto::Date;
+
+/// A required civil date.
+pub fn date(field: &str, value: Option<&Date>) -> Result<NaiveDate, FieldViolation> {
+    let d = value.ok_or_else(|| FieldViolation::new(field, "a date is required"))?;
+    u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
+        .filter(|_| (1..=9999).contains(&d.year))
+        .ok_or_else(|| {
+            FieldViolation::new(
+                field,
+                format!(
+                    "{:04}-{:02}-{:02} is not a calendar date",
+                    d.year, d.month, d.day
+                ),
+            )
+        })
+}
+
+/// An optional civil date: unset is `None`.
+pub fn optional_date(
+    field: &str,
+    value: Option<&Date>,
+) -> Result<Option<NaiveDate>, FieldViolation> {
+    value.map(|d| date(field, Some(d))).transpose()
+}
+
+pub fn date_to_proto(d: NaiveDate) -> Date {
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+pub fn timestamp_to_proto(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_impossible_dates_are_refused() {
+        let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        assert_eq!(date("f", Some(&date_to_proto(d))), Ok(d));
+        for (y, m, day) in [
+            (2023, 2, 29),
+            (2024, 13, 1),
+            (2024, 0, 1),
+            (0, 1, 1),
+            (2024, 1, -1),
+        ] {
+            let v = date(
+                "f",
+                Some(&Date {
+                    year: y,
+                    month: m,
+                    day,
+                }),
+            )
+            .unwrap_err();
+            assert_eq!(v.field, "f");
+        }
+        assert!(date("f", None).is_err());
+        assert_eq!(optional_date("f", None), Ok(None));
+    }
+}

@@ -1,0 +1,128 @@
+//! The one mapping from failures to gRPC statuses, with `google.rpc` details.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::FieldViolation;
+use crate::store::StoreError;
+
+/// The `ErrorInfo.domain` of errors this service raises.
+pub const ERROR_DOMAIN: &str = "lea-notices";
+
+/// A rule a request would break, for a PreconditionFailure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleViolation {
+    /// The rule's stable name, for example `NOTICE_LIMIT`.
+    pub rule: String,
+    /// What it applies to, for example a parent and pupil.
+    pub subject: String,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("the request breaks a rule")]
+    FailedPrecondition(Vec<RuleViolation>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    AlreadyExists {
+        message: String,
+        reason: &'static str,
+        metadata: HashMap<String, String>,
+    },
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FieldViolation> for ApiError {
+    fn from(v: FieldViolation) -> Self {
+        ApiError::InvalidArgument(vec![v])
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        match e {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in &violations {
+                    details.add_bad_request_violation(&v.field, &v.description);
+                }
+                let summary = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Status::with_error_details(Code::InvalidArgument, summary, details)
+            }
+            ApiError::FailedPrecondition(rules) => {
+                let mut details = ErrorDetails::new();
+                for r in &rules {
+                    details.add_precondition_failure_violation(&r.rule, &r.subject, &r.description);
+                }
+                let summary = rules
+                    .iter()
+                    .map(|r| format!("{}: {}", r.rule, r.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Status::with_error_details(Code::FailedPrecondition, summary, details)
+            }
+            ApiError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            ApiError::AlreadyExists {
+                message,
+                reason,
+                metadata,
+            } => Status::with_error_details(
+                Code::AlreadyExists,
+                message,
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+            ),
+            ApiError::PermissionDenied(message) => Status::permission_denied(message),
+            ApiError::Store(e) => {
+                // Callers never see SQL or internals; operators find them in the log.
+                tracing::error!(error = %e, "storage failure");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// Collects field violations so a request reports every problem at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `result`, or `None` after recording its violation.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    pub fn push(&mut self, v: FieldViolation) {
+        self.0.push(v);
+    }
+
+    pub fn extend(&mut self, vs: impl IntoIterator<Item = FieldViolation>) {
+        self.0.extend(vs);
+    }
+
+    /// The checked values when nothing was recorded, else INVALID_ARGUMENT with
+    /// every violation. `values` is the checked values zipped together; it is
+    /// `None` only if some check failed, and so was recorded.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
+        match values {
+            Some(values) if self.0.is_empty() => Ok(values),
+            _ => Err(ApiError::InvalidArgument(self.0)),
+        }
+    }
+}

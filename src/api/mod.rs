@@ -1,0 +1,11 @@
+//! The `lea.notices.v1` gRPC services: requests are validated and converted to
+//! domain values here, and every failure leaves through [`error::ApiError`].
+
+pub mod caller;
+pub mod convert;
+pub mod error;
+pub mod mutation;
+pub mod names;
+pub mod pagination;
+pub mod policy;
+pub mod unimplemented;

@@ -1,0 +1,58 @@
+//! Resource names (AIP-122): everything lives under `authorities/{la_code}`.
+
+use chrono::NaiveDate;
+
+use crate::domain::{FieldViolation, identifiers::LaCode};
+
+const AUTHORITIES: &str = "authorities/";
+
+/// `authorities/{la_code}`, the parent of every collection.
+pub fn parse_authority(field: &str, name: &str) -> Result<LaCode, FieldViolation> {
+    let code = name.strip_prefix(AUTHORITIES).ok_or_else(|| {
+        FieldViolation::new(
+            field,
+            format!("'{name}' is not of the form authorities/{{la_code}}"),
+        )
+    })?;
+    LaCode::parse(code).map_err(|e| FieldViolation::new(field, e))
+}
+
+pub fn authority_name(la: &LaCode) -> String {
+    format!("{AUTHORITIES}{la}")
+}
+
+pub fn policy_version_name(la: &LaCode, effective_from: NaiveDate) -> String {
+    format!("{AUTHORITIES}{la}/policyVersions/{effective_from}")
+}
+
+pub fn national_regime_name(effective_from: NaiveDate) -> String {
+    format!("nationalRegimes/{effective_from}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_names() {
+        assert_eq!(
+            parse_authority("parent", "authorities/850")
+                .unwrap()
+                .as_str(),
+            "850"
+        );
+        for bad in [
+            "850",
+            "authorities/",
+            "authorities/85",
+            "authority/850",
+            "authorities/850/x",
+        ] {
+            assert_eq!(
+                parse_authority("parent", bad).unwrap_err().field,
+                "parent",
+                "{bad}"
+            );
+        }
+    }
+}

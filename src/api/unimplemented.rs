@@ -1,0 +1,19 @@
+//! Services whose methods answer UNIMPLEMENTED until their issues land: the
+//! generated traits' default methods do exactly that.
+
+use crate::proto::v1::{
+    attendance_service_server::AttendanceService, notice_service_server::NoticeService,
+    payment_service_server::PaymentService, report_service_server::ReportService,
+};
+
+pub struct AttendanceApi;
+impl AttendanceService for AttendanceApi {}
+
+pub struct NoticeApi;
+impl NoticeService for NoticeApi {}
+
+pub struct PaymentApi;
+impl PaymentService for PaymentApi {}
+
+pub struct ReportApi;
+impl ReportService for ReportApi {}

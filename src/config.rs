@@ -1,0 +1,134 @@
+//! Configuration, layered (later wins): built-in defaults, an optional TOML file,
+//! `LEA_NOTICES_*` environment variables (and `DATABASE_URL`), command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    pub listen_addr: SocketAddr,
+    /// `postgres://...` or `sqlite:...`; unset means a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the embedded default keeps its SQLite file (created on first run).
+    pub data_dir: PathBuf,
+    /// Database connections in the pool.
+    pub max_connections: u32,
+    /// Apply migrations when `serve` starts. Unset: yes on SQLite, no on
+    /// PostgreSQL (where `lea-notices migrate` runs as a deployment step).
+    pub migrate_on_start: Option<bool>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            max_connections: 10,
+            migrate_on_start: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given on the command line; unset ones leave lower layers alone.
+#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen_addr: Option<SocketAddr>,
+    /// Database URL (postgres://... or sqlite:...) [default: SQLite in the data directory].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Data directory of the embedded SQLite default [default: ./data].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format [default: text].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is the `--config` flag; without it
+    /// `LEA_NOTICES_CONFIG` may name the file.
+    pub fn load(
+        file: Option<PathBuf>,
+        overrides: &Overrides,
+    ) -> Result<Config, Box<figment::Error>> {
+        let file = file.or_else(|| std::env::var_os("LEA_NOTICES_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed("LEA_NOTICES_").ignore(&["CONFIG"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL to open: the configured one, or the embedded default.
+    pub fn resolved_database_url(&self) -> std::io::Result<String> {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => Ok(url.clone()),
+            _ => crate::store::sqlite_url_in(&self.data_dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "lea.toml",
+                "listen_addr = \"0.0.0.0:6000\"\ndata_dir = \"/from/file\"\nmax_connections = 3\n",
+            )?;
+            jail.set_env("LEA_NOTICES_DATA_DIR", "/from/env");
+            jail.set_env("DATABASE_URL", "postgres://db/lea");
+            let overrides = Overrides {
+                listen_addr: Some("127.0.0.1:7000".parse().unwrap()),
+                ..Overrides::default()
+            };
+            let c = Config::load(Some("lea.toml".into()), &overrides).unwrap();
+            assert_eq!(c.listen_addr, "127.0.0.1:7000".parse().unwrap());
+            assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(c.max_connections, 3);
+            assert_eq!(c.database_url.as_deref(), Some("postgres://db/lea"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_listen_locally_on_sqlite() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c, Config::default());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,68 @@
+//! Who acts: the verified identity behind a call, recorded on every audit event.
+
+use std::fmt;
+
+/// The roles a caller can act in, inside its own authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    SchoolStaff,
+    LaOfficer,
+    Police,
+    Finance,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::SchoolStaff,
+        Role::LaOfficer,
+        Role::Police,
+        Role::Finance,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SchoolStaff => "school_staff",
+            Role::LaOfficer => "la_officer",
+            Role::Police => "police",
+            Role::Finance => "finance",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The identity an action is recorded against. `role` is `None` only when the
+/// server runs without authentication (local development before tokens exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub subject: String,
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    /// The actor recorded when no identity was verified.
+    pub fn anonymous() -> Self {
+        Self {
+            subject: "anonymous".into(),
+            role: None,
+        }
+    }
+
+    pub fn role_str(&self) -> &'static str {
+        self.role.map_or("unauthenticated", Role::as_str)
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.subject, self.role_str())
+    }
+}

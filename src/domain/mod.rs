@@ -1,0 +1,12 @@
+//! The rules of school-attendance enforcement, as pure code: no I/O, no async.
+//!
+//! An auditor reads the law here. Every fact comes from `../shared/DOMAIN.md`;
+//! rules that are local choices live in [`policy`] as per-authority versions.
+
+pub mod actor;
+pub mod identifiers;
+pub mod policy;
+pub mod register_codes;
+pub mod violation;
+
+pub use violation::FieldViolation;

@@ -1,0 +1,28 @@
+//! What is wrong with an input, in terms a caller can act on.
+
+/// One problem with one field of a request. `field` is the request field's path
+/// (proto field names, for example `threshold.qualifying_codes[2]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+
+    /// The same violation, with its field placed under `parent` (`parent.field`).
+    pub fn nested_under(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+}

@@ -1,0 +1,14 @@
+//! lea-notices: school-attendance enforcement for English local authorities.
+//!
+//! - [`domain`]: the statutory and local rules, pure and unit-tested;
+//! - [`store`]: persistence behind one trait, on PostgreSQL or SQLite;
+//! - [`api`]: the `lea.notices.v1` gRPC services (validation, conversion, errors);
+//! - [`server`], [`config`], [`telemetry`]: wiring.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod proto;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,189 @@
+//! Persistence behind one trait, with a PostgreSQL implementation (production) and
+//! a SQLite implementation (the embedded default).
+//!
+//! Writes go through a [`StoreTx`]: the request-id claim, the change itself and its
+//! audit event commit together or not at all. SQLite write transactions are
+//! `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL relies on unique keys and
+//! row locks, so concurrent requests cannot break an invariant on either backend.
+
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{actor::Actor, identifiers::LaCode, policy::PolicyVersion};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same natural key exists (for example a policy version with
+    /// the same effective date).
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// A stored value the code cannot read back: a bug or a hand-edited database.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database URL '{0}' is neither postgres:// nor sqlite:")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A mutation's idempotency key and what identifies the request it came with.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestKey<'a> {
+    pub authority: &'a LaCode,
+    pub request_id: &'a str,
+    /// The full gRPC method, so one id cannot be replayed against another method.
+    pub method: &'a str,
+    /// A hash of the whole request.
+    pub fingerprint: &'a str,
+}
+
+/// A request id that was already used.
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    pub method: String,
+    pub fingerprint: String,
+    /// The encoded response the first request got.
+    pub response: Vec<u8>,
+}
+
+/// An audit event about to be appended.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent<'a> {
+    pub authority: &'a LaCode,
+    pub at: DateTime<Utc>,
+    pub actor: &'a Actor,
+    /// What happened, as `resource_type.verb` (for example `policy_version.created`).
+    pub action: &'a str,
+    /// The resource name it happened to.
+    pub resource: &'a str,
+    pub request_id: &'a str,
+    pub details: serde_json::Value,
+}
+
+/// An event of the append-only audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub event_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_subject: String,
+    pub actor_role: String,
+    pub action: String,
+    pub resource: String,
+    pub request_id: String,
+    pub details: serde_json::Value,
+}
+
+/// A table's primary key and foreign keys, each with its columns in key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableKeys {
+    pub table: String,
+    pub primary_key: Vec<String>,
+    pub foreign_keys: Vec<Vec<String>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies this backend's migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Starts a write transaction. Dropping it without `commit` rolls back.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    /// An authority's own policy versions with `effective_from` after `after`,
+    /// oldest first, at most `limit`.
+    async fn policy_versions(
+        &self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>>;
+
+    /// Audit events of an authority, optionally about one resource, with
+    /// `event_id` above `after_event_id`, oldest first, at most `limit`.
+    async fn audit_events(
+        &self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// The keys of every table of the schema (for the sharding check), migration
+    /// bookkeeping excluded.
+    async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;
+
+    /// Waits for connections to close.
+    async fn close(&self);
+}
+
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Claims `key.request_id` for this transaction. `None`: the id is new and now
+    /// held by this transaction. `Some`: it was used before (by a committed request).
+    async fn claim_request(
+        &mut self,
+        key: &RequestKey<'_>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredRequest>>;
+
+    /// Stores the response to a claimed request id.
+    async fn complete_request(&mut self, key: &RequestKey<'_>, response: &[u8]) -> StoreResult<()>;
+
+    /// Appends an audit event; returns its id.
+    async fn append_audit(&mut self, event: &NewAuditEvent<'_>) -> StoreResult<i64>;
+
+    /// Inserts an authority's policy version; `Duplicate` if one starts on that date.
+    async fn insert_policy_version(
+        &mut self,
+        authority: &LaCode,
+        version: &PolicyVersion,
+    ) -> StoreResult<()>;
+
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Opens the store a database URL names: `postgres://...` or `sqlite:...`.
+pub async fn connect(database_url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            PgStore::connect(database_url, max_connections).await?,
+        ))
+    } else if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, max_connections).await?,
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(database_url.to_string()))
+    }
+}
+
+/// The embedded default: a SQLite file in `data_dir`, created with the directory
+/// on first use.
+pub fn sqlite_url_in(data_dir: &Path) -> std::io::Result<String> {
+    std::fs::create_dir_all(data_dir)?;
+    Ok(format!(
+        "sqlite://{}",
+        data_dir.join("lea-notices.sqlite3").display()
+    ))
+}

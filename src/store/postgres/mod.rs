@@ -1,0 +1,124 @@
+//! The PostgreSQL store (production).
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+use super::{Backend, Store, TableKeys};
+
+type Db = sqlx::Postgres;
+
+const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
+    (authority_code, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
+
+include!("../common.rs");
+
+pub struct PgStore {
+    pool: Pool<Db>,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("src/store/postgres/migrations")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(Tx {
+            tx: self.pool.begin().await?,
+        }))
+    }
+
+    async fn policy_versions(
+        &self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        select_policy_versions(&self.pool, authority, after, limit).await
+    }
+
+    async fn audit_events(
+        &self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        select_audit_events(&self.pool, authority, resource, after_event_id, limit).await
+    }
+
+    async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let columns: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT tc.table_name::text, tc.constraint_type::text, tc.constraint_name::text, kcu.column_name::text \
+             FROM information_schema.table_constraints tc \
+             JOIN information_schema.key_column_usage kcu \
+               ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name \
+              AND kcu.table_name = tc.table_name \
+             WHERE tc.table_schema = current_schema() \
+               AND tc.constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') \
+             ORDER BY tc.table_name, tc.constraint_name, kcu.ordinal_position",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(tables
+            .into_iter()
+            .map(|table| {
+                let mut keys = TableKeys {
+                    table,
+                    primary_key: vec![],
+                    foreign_keys: vec![],
+                };
+                let mut last_fk = None;
+                for (t, kind, constraint, column) in &columns {
+                    if *t != keys.table {
+                        continue;
+                    }
+                    if kind == "PRIMARY KEY" {
+                        keys.primary_key.push(column.clone());
+                    } else {
+                        if last_fk != Some(constraint) {
+                            keys.foreign_keys.push(vec![]);
+                            last_fk = Some(constraint);
+                        }
+                        keys.foreign_keys
+                            .last_mut()
+                            .expect("pushed above")
+                            .push(column.clone());
+                    }
+                }
+                keys
+            })
+            .collect())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,122 @@
+//! The SQLite store (the embedded default: one file, no server).
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{Backend, Store, TableKeys};
+
+type Db = sqlx::Sqlite;
+
+// The write transaction holds SQLite's only write lock, so MAX + 1 cannot race.
+const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
+    (authority_code, event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
+    VALUES ($1, (SELECT COALESCE(MAX(event_id), 0) + 1 FROM audit_events WHERE authority_code = $1), \
+    $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
+
+include!("../common.rs");
+
+pub struct SqliteStore {
+    pool: Pool<Db>,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Writers queue on the write lock rather than fail while another commits.
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("src/store/sqlite/migrations")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        // IMMEDIATE takes the write lock up front: a read-then-write transaction
+        // can neither deadlock nor act on data another writer is changing.
+        Ok(Box::new(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        }))
+    }
+
+    async fn policy_versions(
+        &self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        select_policy_versions(&self.pool, authority, after, limit).await
+    }
+
+    async fn audit_events(
+        &self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        select_audit_events(&self.pool, authority, resource, after_event_id, limit).await
+    }
+
+    async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut all = Vec::with_capacity(tables.len());
+        for table in tables {
+            let primary_key: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk",
+            )
+            .bind(&table)
+            .fetch_all(&self.pool)
+            .await?;
+            let fk_columns: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, \"from\" FROM pragma_foreign_key_list($1) ORDER BY id, seq",
+            )
+            .bind(&table)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut foreign_keys: Vec<Vec<String>> = vec![];
+            let mut last_id = None;
+            for (id, column) in fk_columns {
+                if last_id != Some(id) {
+                    foreign_keys.push(vec![]);
+                    last_id = Some(id);
+                }
+                foreign_keys.last_mut().expect("pushed above").push(column);
+            }
+            all.push(TableKeys {
+                table,
+                primary_key,
+                foreign_keys,
+            });
+        }
+        Ok(all)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
