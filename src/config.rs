@@ -51,19 +51,19 @@ impl Default for Config {
 #[derive(Debug, Default, Clone, Serialize, clap::Args)]
 pub struct Overrides {
     /// Address to listen on [default: 127.0.0.1:50051].
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<SocketAddr>,
     /// Database URL (postgres://... or sqlite:...) [default: SQLite in the data directory].
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Data directory of the embedded SQLite default [default: ./data].
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// Log format [default: text].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
 }
@@ -98,6 +98,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its (large) error type; that is its API.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,193 @@
+//! Spawning the server on either backend, and what tests share.
+
+use std::sync::Arc;
+
+use lea_notices::proto::{Date, v1::policy_service_client::PolicyServiceClient};
+use lea_notices::store::{self, Backend, Store};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+/// The server PostgreSQL tests create their databases on. Override with
+/// `LEA_TEST_POSTGRES_URL`; tests fail (never skip) when it cannot be reached.
+fn postgres_admin_url() -> String {
+    std::env::var("LEA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Where a test's database lives, removed when the test ends.
+enum TestDatabase {
+    /// Held so the directory lives as long as the test.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        name: String,
+    },
+}
+
+/// A server on a random port with its own empty, migrated database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    pub channel: Channel,
+    database_url: String,
+    database: Option<TestDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let (database_url, database) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = store::sqlite_url_in(dir.path()).expect("data dir");
+                (url, TestDatabase::Sqlite { _dir: dir })
+            }
+            Backend::Postgres => {
+                let name = format!("lea_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = postgres_admin_url();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required: {e}"));
+                sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+                )
+                .await
+                .expect("create test database");
+                let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+                (format!("{base}/{name}"), TestDatabase::Postgres { name })
+            }
+        };
+        let store = store::connect(&database_url, 8).await.expect("connect");
+        store.migrate().await.expect("migrate");
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server_store = store.clone();
+        let server = tokio::spawn(async move {
+            lea_notices::server::serve(server_store, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+        });
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect to server");
+        TestApp {
+            backend,
+            store,
+            channel,
+            database_url,
+            database: Some(database),
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn policy(&self) -> PolicyServiceClient<Channel> {
+        PolicyServiceClient::new(self.channel.clone())
+    }
+
+    /// Runs raw SQL on the test database, bypassing the service (to prove what
+    /// the schema itself refuses).
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.backend {
+            Backend::Postgres => {
+                let mut c =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url).await?;
+                Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
+            }
+            Backend::Sqlite => {
+                let mut c =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await?;
+                Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
+            }
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some(TestDatabase::Postgres { name }) = self.database.take() {
+            // Drop runs inside the test's runtime, which cannot block on itself.
+            let admin = postgres_admin_url();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ = sqlx::Executor::execute(
+                            &mut c,
+                            sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )),
+                        )
+                        .await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Declares each test once per backend: `name::sqlite` and `name::postgres`.
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($app: $crate::helpers::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::TestApp::spawn(lea_notices::store::Backend::Sqlite).await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::helpers::TestApp::spawn(lea_notices::store::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+pub fn date(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+/// The fields named by an INVALID_ARGUMENT's BadRequest, in order.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}

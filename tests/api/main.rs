@@ -1,0 +1,9 @@
+//! Integration tests: a real tonic client against a server on a random port, on
+//! SQLite (a temp file) and on PostgreSQL (a fresh database per test).
+//! One test binary, so the stack links once.
+
+mod helpers;
+
+mod grpc_surface;
+mod policy;
+mod schema;

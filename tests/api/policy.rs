@@ -1,0 +1,303 @@
+//! PolicyService through the real API: versions by date, national defaults,
+//! validation, idempotent retry and the audit log.
+
+use lea_notices::domain::identifiers::LaCode;
+use lea_notices::proto::v1::{self as pb};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::helpers::{TestApp, date, on_both_backends, violated_fields};
+
+/// A valid local version: Hampshire-style, lower rate £80 in 21 days, a notice
+/// to improve required before holiday-free cases, only LA officers issue.
+pub(crate) fn local_version(year: i32, month: i32, day: i32) -> pb::PolicyVersion {
+    pb::PolicyVersion {
+        effective_from: date(year, month, day),
+        lower_amount_pence: 8_000,
+        lower_period_days: 21,
+        higher_amount_pence: 16_000,
+        higher_period_days: 28,
+        second_notice_amount_pence: 16_000,
+        threshold: Some(pb::Threshold {
+            sessions: 10,
+            window_school_weeks: 10,
+            qualifying_codes: vec!["G".into(), "N".into(), "O".into(), "U".into()],
+        }),
+        max_notices_per_parent_per_child: 2,
+        notice_limit_period_years: 3,
+        notice_to_improve_min_school_weeks: 4,
+        notice_to_improve_max_school_weeks: 6,
+        notice_to_improve_required_for: vec![
+            pb::OffenceReason::Other as i32,
+            pb::OffenceReason::Late as i32,
+        ],
+        permitted_issuers: vec![pb::IssuerRole::LaOfficer as i32],
+        request_deadline_school_days: 10,
+        part_payments_accepted: false,
+        ..Default::default()
+    }
+}
+
+pub(crate) fn create(
+    parent: &str,
+    request_id: &str,
+    version: pb::PolicyVersion,
+) -> pb::CreatePolicyVersionRequest {
+    pb::CreatePolicyVersionRequest {
+        parent: parent.into(),
+        request_id: request_id.into(),
+        policy_version: Some(version),
+    }
+}
+
+async fn policy_on(
+    app: &TestApp,
+    parent: &str,
+    y: i32,
+    m: i32,
+    d: i32,
+) -> Result<pb::PolicyVersion, tonic::Status> {
+    app.policy()
+        .get_policy(pb::GetPolicyRequest {
+            parent: parent.into(),
+            date: date(y, m, d),
+        })
+        .await
+        .map(|r| r.into_inner().policy_version.expect("version"))
+}
+
+async fn versions(app: &TestApp, parent: &str) -> Vec<pb::PolicyVersion> {
+    app.policy()
+        .list_policy_versions(pb::ListPolicyVersionsRequest {
+            parent: parent.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .policy_versions
+}
+
+async fn audit_count(app: &TestApp, la: &str) -> usize {
+    app.store
+        .audit_events(&LaCode::parse(la).unwrap(), None, 0, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+on_both_backends! {
+    async fn national_regimes_apply_by_date_without_local_versions(app) {
+        let cases = [
+            ((2004, 2, 27), "nationalRegimes/2004-02-27", 5_000, 28, 10_000, 42, 0),
+            ((2012, 9, 1), "nationalRegimes/2012-09-01", 6_000, 28, 12_000, 42, 0),
+            ((2014, 3, 3), "nationalRegimes/2013-09-01", 6_000, 21, 12_000, 28, 0),
+            ((2024, 8, 18), "nationalRegimes/2013-09-01", 6_000, 21, 12_000, 28, 0),
+            ((2024, 8, 19), "nationalRegimes/2024-08-19", 8_000, 21, 16_000, 28, 16_000),
+        ];
+        for ((y, m, d), name, lower, lower_days, higher, higher_days, second) in cases {
+            let p = policy_on(&app, "authorities/850", y, m, d).await.unwrap();
+            assert_eq!(p.name, name);
+            assert_eq!(p.source, pb::PolicySource::National as i32);
+            assert_eq!(
+                (p.lower_amount_pence, p.lower_period_days, p.higher_amount_pence, p.higher_period_days, p.second_notice_amount_pence),
+                (lower, lower_days, higher, higher_days, second),
+                "{name} on {y}-{m}-{d}"
+            );
+        }
+        let before = policy_on(&app, "authorities/850", 2004, 2, 26).await.unwrap_err();
+        assert_eq!(before.code(), Code::NotFound);
+    }
+
+    async fn authority_versions_govern_from_their_date_and_only_their_authority(app) {
+        let mut southampton = local_version(2025, 9, 1);
+        southampton.permitted_issuers = vec![pb::IssuerRole::HeadTeacher as i32, pb::IssuerRole::LaOfficer as i32];
+        let created = app.policy().create_policy_version(create("authorities/852", "r-1", southampton)).await.unwrap().into_inner();
+        let created = created.policy_version.unwrap();
+        assert_eq!(created.name, "authorities/852/policyVersions/2025-09-01");
+        assert_eq!(created.source, pb::PolicySource::Authority as i32);
+        assert!(created.create_time.is_some());
+        assert_eq!(created.creator.as_ref().unwrap().subject, "anonymous");
+
+        let mut later = local_version(2026, 1, 5);
+        later.part_payments_accepted = true;
+        app.policy().create_policy_version(create("authorities/852", "r-2", later)).await.unwrap();
+
+        assert_eq!(policy_on(&app, "authorities/852", 2025, 8, 31).await.unwrap().name, "nationalRegimes/2024-08-19");
+        let first = policy_on(&app, "authorities/852", 2025, 9, 1).await.unwrap();
+        assert_eq!(first, created, "GetPolicy returns the version exactly as stored");
+        assert_eq!(policy_on(&app, "authorities/852", 2026, 1, 4).await.unwrap().name, created.name);
+        let second = policy_on(&app, "authorities/852", 2026, 1, 5).await.unwrap();
+        assert_eq!(second.name, "authorities/852/policyVersions/2026-01-05");
+        assert!(second.part_payments_accepted);
+
+        // Hampshire's policy is untouched by Southampton's versions.
+        assert_eq!(policy_on(&app, "authorities/850", 2026, 1, 5).await.unwrap().name, "nationalRegimes/2024-08-19");
+        assert!(versions(&app, "authorities/850").await.is_empty());
+        let listed: Vec<_> = versions(&app, "authorities/852").await.into_iter().map(|v| v.name).collect();
+        assert_eq!(listed, ["authorities/852/policyVersions/2025-09-01", "authorities/852/policyVersions/2026-01-05"]);
+    }
+
+    async fn every_problem_is_a_field_violation_and_nothing_is_written(app) {
+        let mut bad = local_version(2025, 9, 1);
+        bad.higher_amount_pence = 7_000; // below the lower amount
+        bad.second_notice_amount_pence = 7_000;
+        bad.higher_period_days = 20; // shorter than the lower period
+        bad.notice_to_improve_max_school_weeks = 7;
+        bad.threshold.as_mut().unwrap().qualifying_codes = vec!["G".into(), "Q9".into(), "G".into()];
+        bad.max_notices_per_parent_per_child = 3;
+        bad.permitted_issuers = vec![pb::IssuerRole::Unspecified as i32, 42];
+        bad.notice_to_improve_required_for = vec![pb::OffenceReason::Holiday as i32, pb::OffenceReason::Holiday as i32];
+        let status = app.policy().create_policy_version(create("authorities/850", "", bad)).await.unwrap_err();
+        assert_eq!(
+            violated_fields(&status),
+            [
+                "request_id",
+                "policy_version.permitted_issuers[0]",
+                "policy_version.permitted_issuers[1]",
+                "policy_version.higher_amount_pence",
+                "policy_version.higher_period_days",
+                "policy_version.threshold.qualifying_codes[1]",
+                "policy_version.threshold.qualifying_codes[2]",
+                "policy_version.max_notices_per_parent_per_child",
+                "policy_version.notice_to_improve_max_school_weeks",
+                "policy_version.notice_to_improve_required_for[1]",
+                "policy_version.permitted_issuers",
+            ]
+        );
+
+        let missing = app.policy().create_policy_version(pb::CreatePolicyVersionRequest {
+            parent: "authorities/85".into(),
+            request_id: "r".into(),
+            policy_version: None,
+        }).await.unwrap_err();
+        assert_eq!(violated_fields(&missing), ["parent", "policy_version"]);
+
+        let mut no_date = local_version(2025, 9, 1);
+        no_date.effective_from = date(2025, 2, 30);
+        let status = app.policy().create_policy_version(create("authorities/850", "r", no_date)).await.unwrap_err();
+        assert_eq!(violated_fields(&status), ["policy_version.effective_from"]);
+
+        let mut too_early = local_version(2003, 9, 1);
+        too_early.second_notice_amount_pence = 0;
+        too_early.max_notices_per_parent_per_child = 0;
+        let status = app.policy().create_policy_version(create("authorities/850", "r", too_early)).await.unwrap_err();
+        assert_eq!(violated_fields(&status), ["policy_version.effective_from"]);
+
+        assert!(versions(&app, "authorities/850").await.is_empty());
+        assert_eq!(audit_count(&app, "850").await, 0);
+    }
+
+    async fn a_second_version_on_the_same_date_is_refused(app) {
+        app.policy().create_policy_version(create("authorities/850", "a", local_version(2025, 9, 1))).await.unwrap();
+        let mut other = local_version(2025, 9, 1);
+        other.lower_amount_pence = 7_000;
+        let status = app.policy().create_policy_version(create("authorities/850", "b", other)).await.unwrap_err();
+        assert_eq!(violated_fields(&status), ["policy_version.effective_from"]);
+        assert_eq!(versions(&app, "authorities/850").await[0].lower_amount_pence, 8_000);
+        assert_eq!(audit_count(&app, "850").await, 1);
+        // The same date is free in another authority.
+        app.policy().create_policy_version(create("authorities/852", "b", local_version(2025, 9, 1))).await.unwrap();
+    }
+
+    async fn retrying_a_request_id_returns_the_stored_response(app) {
+        let request = create("authorities/850", "req-42", local_version(2025, 9, 1));
+        let first = app.policy().create_policy_version(request.clone()).await.unwrap().into_inner();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let retry = app.policy().create_policy_version(request.clone()).await.unwrap().into_inner();
+        assert_eq!(first, retry, "the retry gets the first response, create_time included");
+        assert_eq!(versions(&app, "authorities/850").await.len(), 1);
+        assert_eq!(audit_count(&app, "850").await, 1);
+
+        let mut different = request.clone();
+        different.policy_version.as_mut().unwrap().effective_from = date(2025, 10, 1);
+        let status = app.policy().create_policy_version(different).await.unwrap_err();
+        assert_eq!(status.code(), Code::AlreadyExists);
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "REQUEST_ID_REUSED");
+        assert_eq!(info.metadata["request_id"], "req-42");
+        assert_eq!(versions(&app, "authorities/850").await.len(), 1);
+
+        // Request ids are scoped to their authority.
+        let mut elsewhere = request.clone();
+        elsewhere.parent = "authorities/852".into();
+        app.policy().create_policy_version(elsewhere).await.unwrap();
+    }
+
+    async fn concurrent_retries_create_one_version(app) {
+        let request = create("authorities/850", "same-id", local_version(2025, 9, 1));
+        let calls = (0..10).map(|_| {
+            let mut client = app.policy();
+            let request = request.clone();
+            tokio::spawn(async move { client.create_policy_version(request).await.map(|r| r.into_inner()) })
+        });
+        let responses: Vec<_> = futures_results(calls).await;
+        assert!(responses.iter().all(|r| r.as_ref().unwrap() == responses[0].as_ref().unwrap()));
+        assert_eq!(versions(&app, "authorities/850").await.len(), 1);
+        assert_eq!(audit_count(&app, "850").await, 1);
+    }
+
+    async fn concurrent_versions_for_one_date_leave_exactly_one(app) {
+        let calls = (0..10).map(|i| {
+            let mut client = app.policy();
+            let mut version = local_version(2025, 9, 1);
+            version.lower_amount_pence = 7_000 + i;
+            let request = create("authorities/850", &format!("id-{i}"), version);
+            tokio::spawn(async move { client.create_policy_version(request).await })
+        });
+        let results = futures_results(calls).await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{results:?}");
+        for status in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(violated_fields(status), ["policy_version.effective_from"]);
+        }
+        assert_eq!(versions(&app, "authorities/850").await.len(), 1);
+        assert_eq!(audit_count(&app, "850").await, 1);
+    }
+
+    async fn creating_a_version_writes_one_audit_event(app) {
+        app.policy().create_policy_version(create("authorities/850", "audit-me", local_version(2025, 9, 1))).await.unwrap();
+        let events = app
+            .store
+            .audit_events(&LaCode::parse("850").unwrap(), Some("authorities/850/policyVersions/2025-09-01"), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!((e.action.as_str(), e.request_id.as_str()), ("policy_version.created", "audit-me"));
+        assert_eq!((e.actor_subject.as_str(), e.actor_role.as_str()), ("anonymous", "unauthenticated"));
+        assert_eq!(e.details["effective_from"], "2025-09-01");
+        assert_eq!(e.details["rules"]["lower_amount_pence"], 8_000);
+        assert_eq!(e.details["rules"]["permitted_issuers"], serde_json::json!(["la_officer"]));
+    }
+
+    async fn listing_pages_with_tokens_bound_to_their_filter(app) {
+        for (i, month) in [9, 10, 11].into_iter().enumerate() {
+            app.policy().create_policy_version(create("authorities/850", &format!("p{i}"), local_version(2025, month, 1))).await.unwrap();
+        }
+        let mut client = app.policy();
+        let page1 = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/850".into(), page_size: 2, ..Default::default() }).await.unwrap().into_inner();
+        assert_eq!(page1.policy_versions.len(), 2);
+        assert!(!page1.next_page_token.is_empty());
+        let page2 = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/850".into(), page_size: 2, page_token: page1.next_page_token.clone() }).await.unwrap().into_inner();
+        assert_eq!(page2.policy_versions.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["authorities/850/policyVersions/2025-11-01"]);
+        assert!(page2.next_page_token.is_empty());
+
+        let wrong_filter = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/852".into(), page_size: 2, page_token: page1.next_page_token }).await.unwrap_err();
+        assert_eq!(violated_fields(&wrong_filter), ["page_token"]);
+        let negative = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/850".into(), page_size: -1, ..Default::default() }).await.unwrap_err();
+        assert_eq!(violated_fields(&negative), ["page_size"]);
+    }
+}
+
+/// Awaits spawned calls, in order.
+async fn futures_results<T: std::fmt::Debug>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
