@@ -7,8 +7,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::api::{
+    notice::NoticeApi,
     policy::PolicyApi,
-    unimplemented::{AttendanceApi, NoticeApi, PaymentApi, ReportApi},
+    unimplemented::{AttendanceApi, PaymentApi, ReportApi},
 };
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -28,7 +29,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let policy = PolicyServiceServer::new(PolicyApi::new(store.clone()));
     let attendance = AttendanceServiceServer::new(AttendanceApi);
-    let notices = NoticeServiceServer::new(NoticeApi);
+    let notices = NoticeServiceServer::new(NoticeApi::new(store.clone()));
     let payments = PaymentServiceServer::new(PaymentApi);
     let reports = ReportServiceServer::new(ReportApi);
 

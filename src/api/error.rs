@@ -5,21 +5,11 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::FieldViolation;
+use crate::domain::{FieldViolation, RuleViolation};
 use crate::store::StoreError;
 
 /// The `ErrorInfo.domain` of errors this service raises.
 pub const ERROR_DOMAIN: &str = "lea-notices";
-
-/// A rule a request would break, for a PreconditionFailure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleViolation {
-    /// The rule's stable name, for example `NOTICE_LIMIT`.
-    pub rule: String,
-    /// What it applies to, for example a parent and pupil.
-    pub subject: String,
-    pub description: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -65,7 +55,7 @@ impl From<ApiError> for Status {
             ApiError::FailedPrecondition(rules) => {
                 let mut details = ErrorDetails::new();
                 for r in &rules {
-                    details.add_precondition_failure_violation(&r.rule, &r.subject, &r.description);
+                    details.add_precondition_failure_violation(r.rule, &r.subject, &r.description);
                 }
                 let summary = rules
                     .iter()

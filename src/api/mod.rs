@@ -6,6 +6,7 @@ pub mod convert;
 pub mod error;
 pub mod mutation;
 pub mod names;
+pub mod notice;
 pub mod pagination;
 pub mod policy;
 pub mod unimplemented;

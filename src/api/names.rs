@@ -29,6 +29,29 @@ pub fn national_regime_name(effective_from: NaiveDate) -> String {
     format!("nationalRegimes/{effective_from}")
 }
 
+pub fn notice_name(la: &LaCode, notice_number: &str) -> String {
+    format!("{AUTHORITIES}{la}/notices/{notice_number}")
+}
+
+/// `authorities/{la_code}/notices/{notice_number}`.
+pub fn parse_notice(field: &str, name: &str) -> Result<(LaCode, String), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!(
+                "'{name}' is not of the form authorities/{{la_code}}/notices/{{notice_number}}"
+            ),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, number) = rest.split_once("/notices/").ok_or_else(bad)?;
+    if number.is_empty() || number.contains('/') {
+        return Err(bad());
+    }
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, number.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

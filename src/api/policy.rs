@@ -183,7 +183,7 @@ impl PolicyService for PolicyApi {
     }
 }
 
-fn issuer_role_from_proto(value: i32) -> Option<IssuerRole> {
+pub(crate) fn issuer_role_from_proto(value: i32) -> Option<IssuerRole> {
     match pb::IssuerRole::try_from(value).ok()? {
         pb::IssuerRole::HeadTeacher => Some(IssuerRole::HeadTeacher),
         pb::IssuerRole::LaOfficer => Some(IssuerRole::LaOfficer),
@@ -192,7 +192,7 @@ fn issuer_role_from_proto(value: i32) -> Option<IssuerRole> {
     }
 }
 
-fn issuer_role_to_proto(role: IssuerRole) -> pb::IssuerRole {
+pub(crate) fn issuer_role_to_proto(role: IssuerRole) -> pb::IssuerRole {
     match role {
         IssuerRole::HeadTeacher => pb::IssuerRole::HeadTeacher,
         IssuerRole::LaOfficer => pb::IssuerRole::LaOfficer,

@@ -4,9 +4,11 @@
 //! rules that are local choices live in [`policy`] as per-authority versions.
 
 pub mod actor;
+pub mod calendar;
 pub mod identifiers;
+pub mod notice;
 pub mod policy;
 pub mod register_codes;
 pub mod violation;
 
-pub use violation::FieldViolation;
+pub use violation::{FieldViolation, RuleViolation};

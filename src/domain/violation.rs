@@ -26,3 +26,27 @@ impl FieldViolation {
         self
     }
 }
+
+/// A rule of law or local policy a request would break: a PreconditionFailure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleViolation {
+    /// The rule's stable name, for example `NOTICE_LIMIT`.
+    pub rule: &'static str,
+    /// What it applies to, for example a parent and pupil.
+    pub subject: String,
+    pub description: String,
+}
+
+impl RuleViolation {
+    pub fn new(
+        rule: &'static str,
+        subject: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            rule,
+            subject: subject.into(),
+            description: description.into(),
+        }
+    }
+}

@@ -2,16 +2,29 @@
 // with `include!`. The including module defines:
 // - `Db`: its sqlx database type;
 // - `INSERT_AUDIT_EVENT`: its audit insert (ids come from an identity column on
-//   PostgreSQL and from the single writer on SQLite), binding the same $1..$8.
+//   PostgreSQL and from the single writer on SQLite), binding the same $1..$8;
+// - `LOCK_PUPIL`: SQL that takes a per-pupil transaction lock, binding $1 (a key),
+//   or `None` where the write transaction already excludes other writers;
+// - `SELECT_NOTICE_FOR_UPDATE`: one notice by ($1 authority, $2 number), locked.
 // Everything here runs inside that backend's own types; nothing is dynamic.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Pool;
 
-use super::rows::{join_list, policy_version_columns, AuditEventRow, PolicyVersionRow, StoredRequestRow};
-use super::{AuditEvent, NewAuditEvent, RequestKey, StoreError, StoreResult, StoreTx, StoredRequest};
-use crate::domain::{identifiers::LaCode, policy::PolicyVersion};
+use super::rows::{
+    join_list, notice_columns, policy_version_columns, to_json, AuditEventRow, NoticeRow,
+    PolicyVersionRow, StoredRequestRow,
+};
+use super::{
+    AuditEvent, NewAuditEvent, NoticeFilter, RequestKey, StoreError, StoreResult, StoreTx,
+    StoredRequest,
+};
+use crate::domain::{
+    identifiers::{LaCode, Upn},
+    notice::{Notice, ProsecutionOutcome, Withdrawal},
+    policy::PolicyVersion,
+};
 
 /// A write transaction.
 pub struct Tx {
@@ -129,6 +142,153 @@ impl StoreTx for Tx {
         Ok(())
     }
 
+    async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
+        if let Some(sql) = LOCK_PUPIL {
+            sqlx::query(sql)
+                .bind(format!("notices/{authority}/{upn}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>> {
+        let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            notice_columns!(),
+            " FROM notices WHERE authority_code = $1 AND upn = $2 ORDER BY issue_date, notice_number"
+        ))
+        .bind(authority.as_str())
+        .bind(upn.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.into_iter().map(Notice::try_from).collect()
+    }
+
+    async fn next_notice_serial(&mut self, authority: &LaCode, year: i32) -> StoreResult<i64> {
+        // The upsert holds the counter row until commit, so serials never repeat.
+        let serial: i64 = sqlx::query_scalar(
+            "INSERT INTO notice_counters (authority_code, year, last_serial) VALUES ($1, $2, 1) \
+             ON CONFLICT (authority_code, year) DO UPDATE SET last_serial = notice_counters.last_serial + 1 \
+             RETURNING last_serial",
+        )
+        .bind(authority.as_str())
+        .bind(year)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(serial)
+    }
+
+    async fn insert_notice(&mut self, authority: &LaCode, n: &Notice) -> StoreResult<()> {
+        let mut group = vec![n.notice_number.as_str()];
+        group.extend(n.related_notices.iter().map(String::as_str));
+        group.sort_unstable();
+        let offence = n.offence.as_ref();
+        let charges = n.charges.as_ref();
+        let period = n.improvement_period.as_ref();
+        sqlx::query(concat!(
+            "INSERT INTO notices (authority_code, ",
+            notice_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
+             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)"
+        ))
+        .bind(authority.as_str())
+        .bind(&n.notice_number)
+        .bind(n.kind.as_str())
+        .bind(n.pupil.upn.as_str())
+        .bind(n.pupil.school_urn.as_str())
+        .bind(&n.pupil.given_name)
+        .bind(&n.pupil.family_name)
+        .bind(to_json(&n.pupil.address.lines))
+        .bind(&n.pupil.address.postcode)
+        .bind(&n.parent.person_id)
+        .bind(&n.parent.given_name)
+        .bind(&n.parent.family_name)
+        .bind(to_json(&n.parent.address.lines))
+        .bind(&n.parent.address.postcode)
+        .bind(join_list(group))
+        .bind(offence.map(|o| o.offence_type.as_str()))
+        .bind(offence.and_then(|o| o.reason).map(|r| r.as_str()))
+        .bind(offence.map_or("", |o| o.description.as_str()))
+        .bind(to_json(&n.sessions))
+        .bind(n.issue_date)
+        .bind(n.issuer.role.as_str())
+        .bind(&n.issuer.display_name)
+        .bind(&n.issuer.official_details)
+        .bind(&n.issuer.subject)
+        .bind(n.delivery.method.as_str())
+        .bind(n.delivery.posting_date)
+        .bind(n.receipt_date)
+        .bind(&n.policy_version)
+        .bind(n.second_notice)
+        .bind(charges.map(|c| c.lower_amount_pence))
+        .bind(charges.and_then(|c| c.lower_deadline))
+        .bind(charges.map(|c| c.higher_amount_pence))
+        .bind(charges.map(|c| c.higher_deadline))
+        .bind(period.map(|p| p.start_date))
+        .bind(period.map(|p| p.school_weeks))
+        .bind(period.map(|p| p.end_date))
+        .bind(period.map(|p| p.reason.as_str()))
+        .bind(n.settlement.as_ref().map(|s| s.rate.as_str()))
+        .bind(n.settlement.as_ref().map(|s| s.date))
+        .bind(n.withdrawal.as_ref().map(|w| w.ground.as_str()))
+        .bind(n.withdrawal.as_ref().map(|w| w.reason.as_str()))
+        .bind(n.withdrawal.as_ref().map(|w| w.date))
+        .bind(n.prosecution.as_ref().map(|p| p.hearing_date))
+        .bind(n.prosecution.as_ref().map(|p| p.court.as_str()))
+        .bind(n.prosecution.as_ref().map(|p| p.result.as_str()))
+        .bind(n.prosecution.as_ref().map(|p| p.fine_pence))
+        .bind(n.prosecution.as_ref().map(|p| p.costs_pence))
+        .bind(n.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;
+        Ok(())
+    }
+
+    async fn notice_for_update(&mut self, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+        let row: Option<NoticeRow> = sqlx::query_as(SELECT_NOTICE_FOR_UPDATE)
+            .bind(authority.as_str())
+            .bind(number)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(Notice::try_from).transpose()
+    }
+
+    async fn record_withdrawal(&mut self, authority: &LaCode, number: &str, w: &Withdrawal) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notices SET withdrawal_ground = $3, withdrawal_reason = $4, withdrawal_date = $5 \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(number)
+        .bind(w.ground.as_str())
+        .bind(&w.reason)
+        .bind(w.date)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_prosecution(&mut self, authority: &LaCode, number: &str, p: &ProsecutionOutcome) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notices SET prosecution_hearing_date = $3, prosecution_court = $4, \
+             prosecution_result = $5, prosecution_fine_pence = $6, prosecution_costs_pence = $7 \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(number)
+        .bind(p.hearing_date)
+        .bind(&p.court)
+        .bind(p.result.as_str())
+        .bind(p.fine_pence)
+        .bind(p.costs_pence)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
@@ -176,4 +336,64 @@ async fn select_audit_events(
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(AuditEvent::try_from).collect()
+}
+
+async fn select_notice(pool: &Pool<Db>, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+    let row: Option<NoticeRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        notice_columns!(),
+        " FROM notices WHERE authority_code = $1 AND notice_number = $2"
+    ))
+    .bind(authority.as_str())
+    .bind(number)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Notice::try_from).transpose()
+}
+
+async fn select_notices(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    f: &NoticeFilter<'_>,
+    today: NaiveDate,
+    after: Option<(NaiveDate, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Notice>> {
+    let (after_date, after_number) = after.unzip();
+    // The status expression mirrors `Notice::status`: facts first, then the date.
+    let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        notice_columns!(),
+        " FROM notices WHERE authority_code = $1 \
+          AND ($2 IS NULL OR school_urn = $2) \
+          AND ($3 IS NULL OR upn = $3) \
+          AND ($4 IS NULL OR parent_person_id = $4) \
+          AND ($5 IS NULL OR kind = $5) \
+          AND ($6 IS NULL OR issue_date >= $6) \
+          AND ($7 IS NULL OR issue_date <= $7) \
+          AND ($8 IS NULL OR $8 = CASE \
+                WHEN withdrawal_date IS NOT NULL THEN 'withdrawn' \
+                WHEN prosecution_result IS NOT NULL THEN 'prosecuted' \
+                WHEN paid_rate IS NOT NULL THEN 'paid' \
+                WHEN kind = 'penalty_notice' AND higher_deadline < $9 THEN 'unpaid' \
+                WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
+                ELSE 'issued' END) \
+          AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
+        ORDER BY issue_date, notice_number LIMIT $12"
+    ))
+    .bind(authority.as_str())
+    .bind(f.school_urn)
+    .bind(f.upn)
+    .bind(f.parent_person_id)
+    .bind(f.kind.map(|k| k.as_str()))
+    .bind(f.issued_from)
+    .bind(f.issued_to)
+    .bind(f.status.map(|s| s.as_str()))
+    .bind(today)
+    .bind(after_date)
+    .bind(after_number)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Notice::try_from).collect()
 }

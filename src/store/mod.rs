@@ -15,7 +15,12 @@ use std::{path::Path, sync::Arc};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{actor::Actor, identifiers::LaCode, policy::PolicyVersion};
+use crate::domain::{
+    actor::Actor,
+    identifiers::{LaCode, Upn},
+    notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
+    policy::PolicyVersion,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -92,6 +97,19 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
 }
 
+/// Which notices `list_notices` returns: every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeFilter<'a> {
+    pub school_urn: Option<&'a str>,
+    pub upn: Option<&'a str>,
+    pub parent_person_id: Option<&'a str>,
+    pub kind: Option<NoticeKind>,
+    /// Status on `today`.
+    pub status: Option<NoticeStatus>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+}
+
 /// A table's primary key and foreign keys, each with its columns in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableKeys {
@@ -129,6 +147,20 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
 
+    /// One notice.
+    async fn notice(&self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>>;
+
+    /// Notices matching `filter` (status as on `today`), ordered by issue date
+    /// then number, after the `(issue_date, notice_number)` cursor, at most `limit`.
+    async fn list_notices(
+        &self,
+        authority: &LaCode,
+        filter: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>>;
+
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping excluded.
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;
@@ -158,6 +190,39 @@ pub trait StoreTx: Send {
         &mut self,
         authority: &LaCode,
         version: &PolicyVersion,
+    ) -> StoreResult<()>;
+
+    /// Serialises issuing for one pupil until the transaction ends, so limits and
+    /// evidence checks see every notice committed before this one.
+    async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()>;
+
+    /// Every notice of a pupil (to any parent), oldest first.
+    async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>>;
+
+    /// The next serial for notice numbers of `year`, starting at 1.
+    async fn next_notice_serial(&mut self, authority: &LaCode, year: i32) -> StoreResult<i64>;
+
+    async fn insert_notice(&mut self, authority: &LaCode, notice: &Notice) -> StoreResult<()>;
+
+    /// One notice, locked against concurrent change until the transaction ends.
+    async fn notice_for_update(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+    ) -> StoreResult<Option<Notice>>;
+
+    async fn record_withdrawal(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        withdrawal: &Withdrawal,
+    ) -> StoreResult<()>;
+
+    async fn record_prosecution(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        outcome: &ProsecutionOutcome,
     ) -> StoreResult<()>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -6,6 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{AuditEvent, StoreError, StoreResult, StoredRequest};
 use crate::domain::{
     actor::{Actor, Role},
+    identifiers::{Upn, Urn},
+    notice::{
+        Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice, NoticeKind,
+        Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome, ProsecutionResult, Pupil,
+        Settlement, Withdrawal, WithdrawalGround,
+    },
     policy::{
         IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Publication, Threshold,
     },
@@ -165,6 +171,212 @@ impl TryFrom<AuditEventRow> for AuditEvent {
             request_id: r.request_id,
             details: serde_json::from_str(&r.details)
                 .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+        })
+    }
+}
+
+/// The columns of [`NoticeRow`], in order.
+macro_rules! notice_columns {
+    () => {
+        "notice_number, kind, upn, school_urn, pupil_given_name, pupil_family_name, \
+         pupil_address_lines, pupil_postcode, parent_person_id, parent_given_name, \
+         parent_family_name, parent_address_lines, parent_postcode, related_notices, \
+         offence_type, offence_reason, offence_description, sessions, issue_date, issuer_role, \
+         issuer_display_name, issuer_official_details, issuer_subject, delivery_method, \
+         posting_date, receipt_date, policy_version, second_notice, lower_amount_pence, \
+         lower_deadline, higher_amount_pence, higher_deadline, improvement_start_date, \
+         improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, \
+         paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
+         prosecution_hearing_date, prosecution_court, prosecution_result, \
+         prosecution_fine_pence, prosecution_costs_pence, created_at"
+    };
+}
+pub(super) use notice_columns;
+
+#[derive(sqlx::FromRow)]
+pub(super) struct NoticeRow {
+    notice_number: String,
+    kind: String,
+    upn: String,
+    school_urn: String,
+    pupil_given_name: String,
+    pupil_family_name: String,
+    pupil_address_lines: String,
+    pupil_postcode: String,
+    parent_person_id: String,
+    parent_given_name: String,
+    parent_family_name: String,
+    parent_address_lines: String,
+    parent_postcode: String,
+    related_notices: String,
+    offence_type: Option<String>,
+    offence_reason: Option<String>,
+    offence_description: String,
+    sessions: String,
+    issue_date: NaiveDate,
+    issuer_role: String,
+    issuer_display_name: String,
+    issuer_official_details: String,
+    issuer_subject: String,
+    delivery_method: String,
+    posting_date: Option<NaiveDate>,
+    receipt_date: NaiveDate,
+    policy_version: String,
+    second_notice: bool,
+    lower_amount_pence: Option<i64>,
+    lower_deadline: Option<NaiveDate>,
+    higher_amount_pence: Option<i64>,
+    higher_deadline: Option<NaiveDate>,
+    improvement_start_date: Option<NaiveDate>,
+    improvement_school_weeks: Option<i32>,
+    improvement_end_date: Option<NaiveDate>,
+    improvement_reason: Option<String>,
+    paid_rate: Option<String>,
+    paid_date: Option<NaiveDate>,
+    withdrawal_ground: Option<String>,
+    withdrawal_reason: Option<String>,
+    withdrawal_date: Option<NaiveDate>,
+    prosecution_hearing_date: Option<NaiveDate>,
+    prosecution_court: Option<String>,
+    prosecution_result: Option<String>,
+    prosecution_fine_pence: Option<i64>,
+    prosecution_costs_pence: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+fn parse_name<T>(column: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("{column}: '{value}'")))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> StoreResult<T> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data always serialises")
+}
+
+impl TryFrom<NoticeRow> for Notice {
+    type Error = StoreError;
+
+    fn try_from(r: NoticeRow) -> StoreResult<Self> {
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("notice {}: {what}", r.notice_number));
+        let kind = parse_name("kind", &r.kind, NoticeKind::parse)?;
+        let offence = match &r.offence_type {
+            None => None,
+            Some(t) => Some(Offence {
+                offence_type: parse_name("offence_type", t, OffenceType::parse)?,
+                reason: r
+                    .offence_reason
+                    .as_deref()
+                    .map(|x| parse_name("offence_reason", x, OffenceReason::parse))
+                    .transpose()?,
+                description: r.offence_description.clone(),
+            }),
+        };
+        let charges = match (r.higher_amount_pence, r.higher_deadline) {
+            (Some(higher_amount_pence), Some(higher_deadline)) => Some(Charges {
+                lower_amount_pence: r.lower_amount_pence.unwrap_or(0),
+                lower_deadline: r.lower_deadline,
+                higher_amount_pence,
+                higher_deadline,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("higher amount without deadline")),
+        };
+        let improvement_period = match (
+            r.improvement_start_date,
+            r.improvement_school_weeks,
+            r.improvement_end_date,
+        ) {
+            (Some(start_date), Some(school_weeks), Some(end_date)) => Some(ImprovementPeriod {
+                start_date,
+                school_weeks,
+                end_date,
+                reason: r.improvement_reason.clone().unwrap_or_default(),
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt("partial improvement period")),
+        };
+        let settlement = match (&r.paid_rate, r.paid_date) {
+            (Some(rate), Some(date)) => Some(Settlement {
+                rate: parse_name("paid_rate", rate, PaidRate::parse)?,
+                date,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("partial settlement")),
+        };
+        let withdrawal = match (&r.withdrawal_ground, r.withdrawal_date) {
+            (Some(ground), Some(date)) => Some(Withdrawal {
+                ground: parse_name("withdrawal_ground", ground, WithdrawalGround::parse)?,
+                reason: r.withdrawal_reason.clone().unwrap_or_default(),
+                date,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("partial withdrawal")),
+        };
+        let prosecution = match (&r.prosecution_result, r.prosecution_hearing_date) {
+            (Some(result), Some(hearing_date)) => Some(ProsecutionOutcome {
+                hearing_date,
+                court: r.prosecution_court.clone().unwrap_or_default(),
+                result: parse_name("prosecution_result", result, ProsecutionResult::parse)?,
+                fine_pence: r.prosecution_fine_pence.unwrap_or(0),
+                costs_pence: r.prosecution_costs_pence.unwrap_or(0),
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("partial prosecution outcome")),
+        };
+        Ok(Notice {
+            kind,
+            pupil: Pupil {
+                upn: Upn::parse(&r.upn).map_err(|e| corrupt(&e))?,
+                school_urn: Urn::parse(&r.school_urn).map_err(|e| corrupt(&e))?,
+                given_name: r.pupil_given_name,
+                family_name: r.pupil_family_name,
+                address: Address {
+                    lines: parse_json("pupil_address_lines", &r.pupil_address_lines)?,
+                    postcode: r.pupil_postcode,
+                },
+            },
+            parent: Parent {
+                person_id: r.parent_person_id,
+                given_name: r.parent_given_name,
+                family_name: r.parent_family_name,
+                address: Address {
+                    lines: parse_json("parent_address_lines", &r.parent_address_lines)?,
+                    postcode: r.parent_postcode,
+                },
+            },
+            related_notices: split_list("related_notices", &r.related_notices, |s| {
+                Some(s.to_string())
+            })?
+            .into_iter()
+            .filter(|n| *n != r.notice_number)
+            .collect(),
+            offence,
+            sessions: parse_json("sessions", &r.sessions)?,
+            issue_date: r.issue_date,
+            issuer: Issuer {
+                role: parse_name("issuer_role", &r.issuer_role, IssuerRole::parse)?,
+                display_name: r.issuer_display_name,
+                official_details: r.issuer_official_details,
+                subject: r.issuer_subject,
+            },
+            delivery: Delivery {
+                method: parse_name("delivery_method", &r.delivery_method, DeliveryMethod::parse)?,
+                posting_date: r.posting_date,
+            },
+            receipt_date: r.receipt_date,
+            policy_version: r.policy_version,
+            second_notice: r.second_notice,
+            charges,
+            improvement_period,
+            settlement,
+            withdrawal,
+            prosecution,
+            created_at: r.created_at,
+            notice_number: r.notice_number,
         })
     }
 }

@@ -151,12 +151,12 @@ async fn reflection_and_health_describe_exactly_the_v1_services() {
 #[tokio::test]
 async fn methods_of_later_issues_answer_unimplemented() {
     use lea_notices::proto::v1::{
-        self as pb, notice_service_client::NoticeServiceClient,
+        self as pb, payment_service_client::PaymentServiceClient,
         report_service_client::ReportServiceClient,
     };
     let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
-    let status = NoticeServiceClient::new(app.channel.clone())
-        .get_notice(pb::GetNoticeRequest::default())
+    let status = PaymentServiceClient::new(app.channel.clone())
+        .get_amount_due(pb::GetAmountDueRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);

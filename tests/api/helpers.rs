@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use lea_notices::proto::{Date, v1::policy_service_client::PolicyServiceClient};
+use lea_notices::proto::{
+    Date,
+    v1::{notice_service_client::NoticeServiceClient, policy_service_client::PolicyServiceClient},
+};
 use lea_notices::store::{self, Backend, Store};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
@@ -92,6 +95,10 @@ impl TestApp {
 
     pub fn policy(&self) -> PolicyServiceClient<Channel> {
         PolicyServiceClient::new(self.channel.clone())
+    }
+
+    pub fn notices(&self) -> NoticeServiceClient<Channel> {
+        NoticeServiceClient::new(self.channel.clone())
     }
 
     /// Runs raw SQL on the test database, bypassing the service (to prove what
@@ -189,5 +196,18 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .field_violations
         .into_iter()
         .map(|v| v.field)
+        .collect()
+}
+
+/// The rules named by a FAILED_PRECONDITION's PreconditionFailure, in order.
+pub fn broken_rules(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    status
+        .get_details_precondition_failure()
+        .expect("PreconditionFailure details")
+        .violations
+        .into_iter()
+        .map(|v| v.r#type)
         .collect()
 }

@@ -5,5 +5,6 @@
 mod helpers;
 
 mod grpc_surface;
+mod notices;
 mod policy;
 mod schema;

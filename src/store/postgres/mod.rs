@@ -12,6 +12,15 @@ const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
     (authority_code, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
 
+// A transaction-scoped advisory lock per pupil: concurrent issuers queue here.
+const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+
+const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    super::rows::notice_columns!(),
+    " FROM notices WHERE authority_code = $1 AND notice_number = $2 FOR UPDATE"
+);
+
 include!("../common.rs");
 
 pub struct PgStore {
@@ -65,6 +74,21 @@ impl Store for PgStore {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         select_audit_events(&self.pool, authority, resource, after_event_id, limit).await
+    }
+
+    async fn notice(&self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
+        select_notice(&self.pool, authority, notice_number).await
+    }
+
+    async fn list_notices(
+        &self,
+        authority: &LaCode,
+        filter: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>> {
+        select_notices(&self.pool, authority, filter, today, after, limit).await
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

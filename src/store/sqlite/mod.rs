@@ -14,6 +14,15 @@ const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
     VALUES ($1, (SELECT COALESCE(MAX(event_id), 0) + 1 FROM audit_events WHERE authority_code = $1), \
     $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
 
+// BEGIN IMMEDIATE already makes every write transaction the only writer.
+const LOCK_PUPIL: Option<&str> = None;
+
+const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    super::rows::notice_columns!(),
+    " FROM notices WHERE authority_code = $1 AND notice_number = $2"
+);
+
 include!("../common.rs");
 
 pub struct SqliteStore {
@@ -75,6 +84,21 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         select_audit_events(&self.pool, authority, resource, after_event_id, limit).await
+    }
+
+    async fn notice(&self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
+        select_notice(&self.pool, authority, notice_number).await
+    }
+
+    async fn list_notices(
+        &self,
+        authority: &LaCode,
+        filter: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>> {
+        select_notices(&self.pool, authority, filter, today, after, limit).await
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -1,0 +1,994 @@
+//! Notices to improve and penalty notices: who may issue them, when they are
+//! lawful, what they cost, when they fall due, and their status on a date.
+//!
+//! The functions here decide; the API loads the facts (policy in force, the
+//! pupil's earlier notices) inside the issuing transaction and stores the result.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::{self, UnknownBankHolidays};
+use super::identifiers::{Upn, Urn};
+use super::policy::{FRAMEWORK_2024_FROM, IssuerRole, OffenceReason, PolicyVersion};
+use super::register_codes::{CodeCategory, CodeSet};
+use super::{FieldViolation, RuleViolation};
+
+/// Stable names used in storage, audit records and page filters.
+macro_rules! string_names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    NoticeToImprove,
+    PenaltyNotice,
+}
+string_names!(NoticeKind { NoticeToImprove => "notice_to_improve", PenaltyNotice => "penalty_notice" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffenceType {
+    /// Education Act 1996 s444: failure to secure regular attendance.
+    S444Attendance,
+    /// Education and Inspections Act 2006 s103: excluded pupil in a public place.
+    S103ExcludedInPublic,
+}
+string_names!(OffenceType { S444Attendance => "s444_attendance", S103ExcludedInPublic => "s103_excluded_in_public" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    Hand,
+    Post,
+}
+string_names!(DeliveryMethod { Hand => "hand", Post => "post" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Session {
+    Am,
+    Pm,
+}
+string_names!(Session { Am => "am", Pm => "pm" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStatus {
+    Issued,
+    Paid,
+    Unpaid,
+    Prosecuted,
+    Withdrawn,
+    ImprovementPeriodEnded,
+}
+string_names!(NoticeStatus {
+    Issued => "issued",
+    Paid => "paid",
+    Unpaid => "unpaid",
+    Prosecuted => "prosecuted",
+    Withdrawn => "withdrawn",
+    ImprovementPeriodEnded => "improvement_period_ended",
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaidRate {
+    Lower,
+    Higher,
+    SecondNoticeFlat,
+}
+string_names!(PaidRate { Lower => "lower", Higher => "higher", SecondNoticeFlat => "second_notice_flat" });
+
+/// The statutory grounds for withdrawing a penalty notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalGround {
+    OughtNotToHaveBeenIssued,
+    IssuedToWrongPerson,
+    MaterialErrors,
+    OutsideCodeOfConduct,
+}
+string_names!(WithdrawalGround {
+    OughtNotToHaveBeenIssued => "ought_not_to_have_been_issued",
+    IssuedToWrongPerson => "issued_to_wrong_person",
+    MaterialErrors => "material_errors",
+    OutsideCodeOfConduct => "outside_code_of_conduct",
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProsecutionResult {
+    Convicted,
+    Acquitted,
+    Withdrawn,
+}
+string_names!(ProsecutionResult { Convicted => "convicted", Acquitted => "acquitted", Withdrawn => "withdrawn" });
+
+/// One registration session of a pupil, with its register code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionMark {
+    pub date: NaiveDate,
+    pub session: Session,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Address {
+    pub lines: Vec<String>,
+    pub postcode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pupil {
+    #[serde(serialize_with = "as_display")]
+    pub upn: Upn,
+    #[serde(serialize_with = "as_display")]
+    pub school_urn: Urn,
+    pub given_name: String,
+    pub family_name: String,
+    pub address: Address,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Parent {
+    /// The caller's stable id for the person.
+    pub person_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub address: Address,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issuer {
+    pub role: IssuerRole,
+    pub display_name: String,
+    pub official_details: String,
+    /// The verified identity that issued it.
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offence {
+    pub offence_type: OffenceType,
+    /// For s444 offences.
+    pub reason: Option<OffenceReason>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub method: DeliveryMethod,
+    /// For delivery by post.
+    pub posting_date: Option<NaiveDate>,
+}
+
+/// What a penalty notice costs and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Charges {
+    /// 0 for a second notice (flat amount only).
+    pub lower_amount_pence: i64,
+    /// `None` for a second notice.
+    pub lower_deadline: Option<NaiveDate>,
+    pub higher_amount_pence: i64,
+    pub higher_deadline: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImprovementPeriod {
+    pub start_date: NaiveDate,
+    pub school_weeks: i32,
+    pub end_date: NaiveDate,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    pub ground: WithdrawalGround,
+    pub reason: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProsecutionOutcome {
+    pub hearing_date: NaiveDate,
+    pub court: String,
+    pub result: ProsecutionResult,
+    pub fine_pence: i64,
+    pub costs_pence: i64,
+}
+
+/// Full payment of a penalty notice (recorded by payments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settlement {
+    pub rate: PaidRate,
+    pub date: NaiveDate,
+}
+
+/// A notice to one parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub notice_number: String,
+    pub kind: NoticeKind,
+    pub pupil: Pupil,
+    pub parent: Parent,
+    /// Notices issued together to the pupil's other parents for the same offence.
+    pub related_notices: Vec<String>,
+    /// Penalty notices only.
+    pub offence: Option<Offence>,
+    pub sessions: Vec<SessionMark>,
+    pub issue_date: NaiveDate,
+    pub issuer: Issuer,
+    pub delivery: Delivery,
+    pub receipt_date: NaiveDate,
+    /// The resource name of the policy version in force on the issue date.
+    pub policy_version: String,
+    pub second_notice: bool,
+    /// Penalty notices only.
+    pub charges: Option<Charges>,
+    /// Notices to improve only.
+    pub improvement_period: Option<ImprovementPeriod>,
+    pub settlement: Option<Settlement>,
+    pub withdrawal: Option<Withdrawal>,
+    pub prosecution: Option<ProsecutionOutcome>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn as_display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl Notice {
+    /// The status on `today`: the facts first (withdrawn, prosecuted, paid), then the
+    /// date (a penalty notice unpaid after its higher deadline; a notice to improve
+    /// whose period has ended). The store's status filter mirrors this order.
+    pub fn status(&self, today: NaiveDate) -> NoticeStatus {
+        if self.withdrawal.is_some() {
+            return NoticeStatus::Withdrawn;
+        }
+        if self.prosecution.is_some() {
+            return NoticeStatus::Prosecuted;
+        }
+        if self.settlement.is_some() {
+            return NoticeStatus::Paid;
+        }
+        match (self.kind, &self.charges, &self.improvement_period) {
+            (NoticeKind::PenaltyNotice, Some(c), _) if today > c.higher_deadline => {
+                NoticeStatus::Unpaid
+            }
+            (NoticeKind::NoticeToImprove, _, Some(p)) if today > p.end_date => {
+                NoticeStatus::ImprovementPeriodEnded
+            }
+            _ => NoticeStatus::Issued,
+        }
+    }
+
+    /// What must still be paid on `day` to settle a penalty notice: the lower
+    /// amount up to the lower deadline, then the higher amount up to the higher
+    /// deadline; nothing once the notice is paid, closed or past its period.
+    pub fn amount_due_on(&self, day: NaiveDate) -> i64 {
+        let Some(c) = &self.charges else { return 0 };
+        if self.status(day) != NoticeStatus::Issued {
+            return 0;
+        }
+        match c.lower_deadline {
+            Some(lower_deadline) if day <= lower_deadline => c.lower_amount_pence,
+            _ => c.higher_amount_pence,
+        }
+    }
+
+    /// Whether this notice still counts towards limits and evidence: withdrawn
+    /// notices do not.
+    pub fn counts(&self) -> bool {
+        self.withdrawal.is_none()
+    }
+
+    /// Refuses a withdrawal the notice's state does not allow.
+    pub fn check_withdrawal(&self, w: &Withdrawal) -> Result<(), RuleViolation> {
+        let subject = &self.notice_number;
+        if self.withdrawal.is_some() {
+            return Err(RuleViolation::new(
+                "NOTICE_ALREADY_WITHDRAWN",
+                subject,
+                "the notice is already withdrawn",
+            ));
+        }
+        if self.prosecution.is_some() {
+            return Err(RuleViolation::new(
+                "NOTICE_PROSECUTED",
+                subject,
+                "a prosecution outcome is recorded; the notice can no longer be withdrawn",
+            ));
+        }
+        if w.date < self.issue_date {
+            return Err(RuleViolation::new(
+                "WITHDRAWAL_BEFORE_ISSUE",
+                subject,
+                format!(
+                    "withdrawal date {} is before the issue date {}",
+                    w.date, self.issue_date
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a prosecution outcome unless the notice went unpaid: the higher
+    /// period ended without full payment and it was not withdrawn.
+    pub fn check_prosecution(&self, p: &ProsecutionOutcome) -> Result<(), RuleViolation> {
+        let subject = &self.notice_number;
+        let Some(charges) = &self.charges else {
+            return Err(RuleViolation::new(
+                "NOT_A_PENALTY_NOTICE",
+                subject,
+                "only a penalty notice can lead to prosecution",
+            ));
+        };
+        let refusal = match self.status(p.hearing_date) {
+            NoticeStatus::Unpaid => return Ok(()),
+            NoticeStatus::Withdrawn => ("NOTICE_WITHDRAWN", "the notice was withdrawn".to_string()),
+            NoticeStatus::Prosecuted => (
+                "NOTICE_ALREADY_PROSECUTED",
+                "an outcome is already recorded".into(),
+            ),
+            NoticeStatus::Paid => (
+                "NOTICE_PAID",
+                "the notice was paid, which discharges liability".into(),
+            ),
+            _ => (
+                "NOTICE_NOT_YET_UNPAID",
+                format!(
+                    "the higher period runs to {}; prosecution is possible only after it",
+                    charges.higher_deadline
+                ),
+            ),
+        };
+        Err(RuleViolation::new(refusal.0, subject, refusal.1))
+    }
+}
+
+/// What the issuer asks for (already validated field by field).
+#[derive(Debug, Clone)]
+pub struct PenaltyRequest {
+    pub pupil: Pupil,
+    pub parents: Vec<Parent>,
+    pub offence: Offence,
+    pub sessions: Vec<SessionMark>,
+    pub issue_date: NaiveDate,
+    pub issuer: Issuer,
+    pub delivery: Delivery,
+}
+
+/// What the issuer of a notice to improve asks for.
+#[derive(Debug, Clone)]
+pub struct NoticeToImproveRequest {
+    pub pupil: Pupil,
+    pub parents: Vec<Parent>,
+    pub issue_date: NaiveDate,
+    pub issuer: Issuer,
+    pub delivery: Delivery,
+    pub start_date: NaiveDate,
+    pub school_weeks: i32,
+    pub reason: String,
+}
+
+/// Why a notice cannot be issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request itself is malformed.
+    Invalid(Vec<FieldViolation>),
+    /// Issuing would break the law or the authority's policy.
+    Rules(Vec<RuleViolation>),
+}
+
+/// One notice to create: the parent and what the law makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedNotice {
+    pub parent: Parent,
+    pub second_notice: bool,
+    pub charges: Charges,
+}
+
+/// The day of receipt: by hand, the issue date; by post, the second working day
+/// after posting.
+pub fn receipt_date(issue_date: NaiveDate, delivery: &Delivery) -> Result<NaiveDate, Refusal> {
+    match (delivery.method, delivery.posting_date) {
+        (DeliveryMethod::Hand, _) => Ok(issue_date),
+        (DeliveryMethod::Post, Some(posted)) => {
+            calendar::posted_receipt_date(posted).map_err(|e: UnknownBankHolidays| {
+                Refusal::Rules(vec![RuleViolation::new(
+                    "BANK_HOLIDAYS_UNKNOWN",
+                    posted.to_string(),
+                    e.to_string(),
+                )])
+            })
+        }
+        (DeliveryMethod::Post, None) => Err(Refusal::Invalid(vec![FieldViolation::new(
+            "delivery.posting_date",
+            "a posting date is required for delivery by post",
+        )])),
+    }
+}
+
+/// Amounts and deadlines of a penalty notice received on `receipt`: a second
+/// notice has only its flat amount, payable within the higher period.
+pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) -> Charges {
+    let r = &policy.rules;
+    let higher_deadline = calendar::last_day_of_period(receipt, r.higher_period_days as u32);
+    if second_notice {
+        Charges {
+            lower_amount_pence: 0,
+            lower_deadline: None,
+            higher_amount_pence: r.second_notice_amount_pence,
+            higher_deadline,
+        }
+    } else {
+        Charges {
+            lower_amount_pence: r.lower_amount_pence,
+            lower_deadline: Some(calendar::last_day_of_period(
+                receipt,
+                r.lower_period_days as u32,
+            )),
+            higher_amount_pence: r.higher_amount_pence,
+            higher_deadline,
+        }
+    }
+}
+
+/// Earlier penalty notices to `parent` for this pupil that count towards the
+/// limit on `issue_date`: not withdrawn, issued under the 2024 framework, and
+/// within the policy's rolling period.
+fn counted_earlier_notices<'a>(
+    policy: &PolicyVersion,
+    earlier: &'a [Notice],
+    parent: &str,
+    issue_date: NaiveDate,
+) -> Vec<&'a Notice> {
+    let years = policy.rules.notice_limit_period_years.max(0) as u32;
+    let period_start = issue_date
+        .checked_sub_months(Months::new(years * 12))
+        .unwrap_or(NaiveDate::MIN);
+    earlier
+        .iter()
+        .filter(|n| {
+            n.kind == NoticeKind::PenaltyNotice
+                && n.counts()
+                && n.parent.person_id == parent
+                && n.issue_date >= FRAMEWORK_2024_FROM
+                && n.issue_date > period_start
+                && n.issue_date <= issue_date
+        })
+        .collect()
+}
+
+/// Decides a penalty notice request against the policy in force on its issue
+/// date and the pupil's earlier notices (to any parent). Every rule broken is
+/// reported, so the issuer sees them all at once.
+pub fn plan_penalty_notices(
+    policy: &PolicyVersion,
+    policy_name: &str,
+    earlier: &[Notice],
+    req: &PenaltyRequest,
+) -> Result<(NaiveDate, Vec<PlannedNotice>), Refusal> {
+    let rules = &policy.rules;
+    validate_sessions(policy, req)?;
+    let receipt = receipt_date(req.issue_date, &req.delivery)?;
+    let mut broken = Vec::new();
+
+    if !rules.permitted_issuers.contains(&req.issuer.role) {
+        broken.push(RuleViolation::new(
+            "ISSUER_NOT_PERMITTED",
+            req.issuer.role.as_str(),
+            format!(
+                "policy {policy_name} does not let a {} issue penalty notices",
+                req.issuer.role.as_str()
+            ),
+        ));
+    }
+
+    if req.offence.offence_type == OffenceType::S444Attendance {
+        let best = best_window_count(policy, &req.sessions);
+        let t = &rules.threshold;
+        if best < t.sessions {
+            broken.push(RuleViolation::new(
+                "THRESHOLD_NOT_MET",
+                req.pupil.upn.to_string(),
+                format!(
+                    "{best} qualifying sessions within any {} school weeks; policy {policy_name} requires {}",
+                    t.window_school_weeks, t.sessions
+                ),
+            ));
+        }
+    }
+
+    let needs_nti = req.offence.offence_type == OffenceType::S444Attendance
+        && req
+            .offence
+            .reason
+            .is_some_and(|r| rules.notice_to_improve_required_for.contains(&r));
+    let claimed: BTreeSet<(NaiveDate, Session)> =
+        req.sessions.iter().map(|s| (s.date, s.session)).collect();
+    let requested_parents: HashSet<&str> =
+        req.parents.iter().map(|p| p.person_id.as_str()).collect();
+
+    let mut planned = Vec::new();
+    for parent in &req.parents {
+        let subject = format!("parent {} of pupil {}", parent.person_id, req.pupil.upn);
+        if needs_nti {
+            let ntis: Vec<&Notice> = earlier
+                .iter()
+                .filter(|n| {
+                    n.kind == NoticeKind::NoticeToImprove
+                        && n.counts()
+                        && n.parent.person_id == parent.person_id
+                })
+                .collect();
+            let ended = ntis.iter().any(|n| {
+                n.improvement_period
+                    .as_ref()
+                    .is_some_and(|p| p.end_date < req.issue_date)
+            });
+            if !ended {
+                let (rule, description) = match ntis
+                    .iter()
+                    .filter_map(|n| n.improvement_period.as_ref())
+                    .map(|p| p.end_date)
+                    .max()
+                {
+                    Some(end) => (
+                        "NOTICE_TO_IMPROVE_PERIOD_NOT_ENDED",
+                        format!("the notice to improve's improvement period runs to {end}"),
+                    ),
+                    None => (
+                        "NOTICE_TO_IMPROVE_REQUIRED",
+                        format!(
+                            "policy {policy_name} requires a notice to improve before a penalty notice for {}",
+                            req.offence.reason.map_or("this offence", |r| r.as_str())
+                        ),
+                    ),
+                };
+                broken.push(RuleViolation::new(rule, subject.clone(), description));
+            }
+        }
+
+        let counted = counted_earlier_notices(policy, earlier, &parent.person_id, req.issue_date);
+        let max = rules.max_notices_per_parent_per_child;
+        if max > 0 && counted.len() as i32 >= max {
+            broken.push(RuleViolation::new(
+                "NOTICE_LIMIT",
+                subject.clone(),
+                format!(
+                    "{} notices in the last {} years ({}); at most {max} are allowed",
+                    counted.len(),
+                    rules.notice_limit_period_years,
+                    counted
+                        .iter()
+                        .map(|n| n.notice_number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let second_notice = !counted.is_empty() && rules.second_notice_amount_pence > 0;
+        planned.push(PlannedNotice {
+            parent: parent.clone(),
+            second_notice,
+            charges: charges(policy, receipt, second_notice),
+        });
+    }
+
+    // A family cannot be fined twice for the same absence: a session already backing
+    // a penalty notice may back another only for the same offence (same type,
+    // reason and sessions) to a different parent.
+    for n in earlier
+        .iter()
+        .filter(|n| n.kind == NoticeKind::PenaltyNotice && n.counts())
+    {
+        let theirs: BTreeSet<(NaiveDate, Session)> =
+            n.sessions.iter().map(|s| (s.date, s.session)).collect();
+        let overlap: Vec<_> = theirs.intersection(&claimed).collect();
+        if overlap.is_empty() {
+            continue;
+        }
+        let same_offence = theirs == claimed
+            && n.offence.as_ref().map(|o| (o.offence_type, o.reason))
+                == Some((req.offence.offence_type, req.offence.reason));
+        if !same_offence || requested_parents.contains(n.parent.person_id.as_str()) {
+            broken.push(RuleViolation::new(
+                "SESSIONS_ALREADY_USED",
+                n.notice_number.clone(),
+                format!(
+                    "{} of the sessions (first {} {}) are evidence for notice {}",
+                    overlap.len(),
+                    overlap[0].0,
+                    overlap[0].1.as_str().to_uppercase(),
+                    n.notice_number
+                ),
+            ));
+        }
+    }
+
+    if broken.is_empty() {
+        Ok((receipt, planned))
+    } else {
+        Err(Refusal::Rules(broken))
+    }
+}
+
+/// Field-level checks of the claimed sessions that need the policy: each is a
+/// real code on its date, counts as unauthorised absence or as qualifying under
+/// the policy, is not after the issue date and is claimed once.
+fn validate_sessions(policy: &PolicyVersion, req: &PenaltyRequest) -> Result<(), Refusal> {
+    let mut invalid = Vec::new();
+    if req.offence.offence_type == OffenceType::S444Attendance && req.sessions.is_empty() {
+        invalid.push(FieldViolation::new(
+            "sessions",
+            "an s444 offence needs the unauthorised sessions that make it up",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, s) in req.sessions.iter().enumerate() {
+        let field = format!("sessions[{i}]");
+        if !seen.insert((s.date, s.session)) {
+            invalid.push(FieldViolation::new(&field, "this session is listed twice"));
+        }
+        if s.date > req.issue_date {
+            invalid.push(FieldViolation::new(
+                format!("{field}.date"),
+                "a session after the issue date cannot be evidence",
+            ));
+        }
+        match CodeSet::categorise(s.date, &s.code) {
+            Err(e) => invalid.push(FieldViolation::new(format!("{field}.code"), e)),
+            Ok(CodeCategory::UnauthorisedAbsence) => {}
+            Ok(_) if req.offence.offence_type == OffenceType::S103ExcludedInPublic => {}
+            Ok(_) if policy.rules.threshold.qualifying_codes.contains(&s.code) => {}
+            Ok(category) => invalid.push(FieldViolation::new(
+                format!("{field}.code"),
+                format!("'{}' is {category:?}, not unauthorised absence", s.code),
+            )),
+        }
+    }
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(invalid))
+    }
+}
+
+/// The most qualifying sessions within any window of the policy's length in
+/// weeks. Without register data every calendar week counts as a school week,
+/// which makes the window shorter in real time and so never easier to meet.
+pub fn best_window_count(policy: &PolicyVersion, sessions: &[SessionMark]) -> i32 {
+    let t = &policy.rules.threshold;
+    let weeks: Vec<NaiveDate> = {
+        let mut w: Vec<NaiveDate> = sessions
+            .iter()
+            .filter(|s| t.qualifying_codes.contains(&s.code))
+            .map(|s| calendar::week_start(s.date))
+            .collect();
+        w.sort();
+        w
+    };
+    let span = chrono::Duration::weeks(i64::from(t.window_school_weeks.max(1)) - 1);
+    weeks
+        .iter()
+        .map(|&first| {
+            weeks
+                .iter()
+                .filter(|&&w| w >= first && w <= first + span)
+                .count() as i32
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Decides a notice to improve request: the issuer may issue, the improvement
+/// period is within the policy's range and starts no earlier than the issue date.
+pub fn plan_notice_to_improve(
+    policy: &PolicyVersion,
+    policy_name: &str,
+    req: &NoticeToImproveRequest,
+) -> Result<(NaiveDate, ImprovementPeriod), Refusal> {
+    let rules = &policy.rules;
+    let mut invalid = Vec::new();
+    if req.start_date < req.issue_date {
+        invalid.push(FieldViolation::new(
+            "improvement_period.start_date",
+            "the improvement period cannot start before the issue date",
+        ));
+    }
+    let range = rules.notice_to_improve_min_school_weeks..=rules.notice_to_improve_max_school_weeks;
+    if !range.contains(&req.school_weeks) {
+        invalid.push(FieldViolation::new(
+            "improvement_period.school_weeks",
+            format!(
+                "policy {policy_name} sets improvement periods of {} to {} school weeks",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    if !invalid.is_empty() {
+        return Err(Refusal::Invalid(invalid));
+    }
+    let receipt = receipt_date(req.issue_date, &req.delivery)?;
+    if !rules.permitted_issuers.contains(&req.issuer.role) {
+        return Err(Refusal::Rules(vec![RuleViolation::new(
+            "ISSUER_NOT_PERMITTED",
+            req.issuer.role.as_str(),
+            format!(
+                "policy {policy_name} does not let a {} issue notices",
+                req.issuer.role.as_str()
+            ),
+        )]));
+    }
+    // School weeks are counted as calendar weeks until term dates are known.
+    let end_date = calendar::last_day_of_period(req.start_date, (req.school_weeks * 7) as u32);
+    Ok((
+        receipt,
+        ImprovementPeriod {
+            start_date: req.start_date,
+            school_weeks: req.school_weeks,
+            end_date,
+            reason: req.reason.clone(),
+        },
+    ))
+}
+
+/// A notice number readable on a letter: `{la}-{year}-{serial:06}`.
+pub fn notice_number(la: &str, year: i32, serial: i64) -> String {
+    format!("{la}-{year}-{serial:06}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::policy::{in_force, national_regimes};
+    use proptest::prelude::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn national_2024() -> PolicyVersion {
+        national_regimes().pop().unwrap()
+    }
+
+    fn pupil() -> Pupil {
+        Pupil {
+            upn: Upn::parse("B801200005001").unwrap(),
+            school_urn: Urn::parse("116439").unwrap(),
+            given_name: "Sam".into(),
+            family_name: "Taylor".into(),
+            address: Address {
+                lines: vec!["1 High Street".into()],
+                postcode: "SO23 8UJ".into(),
+            },
+        }
+    }
+
+    fn parent(id: &str) -> Parent {
+        Parent {
+            person_id: id.into(),
+            given_name: id.into(),
+            family_name: "Taylor".into(),
+            address: Address::default(),
+        }
+    }
+
+    fn week_of(code: &str, monday: NaiveDate) -> Vec<SessionMark> {
+        (0..5)
+            .flat_map(|i| {
+                [Session::Am, Session::Pm].map(|s| SessionMark {
+                    date: monday + chrono::Duration::days(i),
+                    session: s,
+                    code: code.into(),
+                })
+            })
+            .collect()
+    }
+
+    fn request(parents: &[&str], monday: NaiveDate, issue_date: NaiveDate) -> PenaltyRequest {
+        PenaltyRequest {
+            pupil: pupil(),
+            parents: parents.iter().map(|p| parent(p)).collect(),
+            offence: Offence {
+                offence_type: OffenceType::S444Attendance,
+                reason: Some(OffenceReason::Holiday),
+                description: String::new(),
+            },
+            sessions: week_of("G", monday),
+            issue_date,
+            issuer: Issuer {
+                role: IssuerRole::LaOfficer,
+                display_name: "Officer".into(),
+                official_details: String::new(),
+                subject: "s".into(),
+            },
+            delivery: Delivery {
+                method: DeliveryMethod::Hand,
+                posting_date: None,
+            },
+        }
+    }
+
+    /// A stored notice made from an accepted plan.
+    fn stored(
+        req: &PenaltyRequest,
+        plan: &PlannedNotice,
+        number: &str,
+        receipt: NaiveDate,
+    ) -> Notice {
+        Notice {
+            notice_number: number.into(),
+            kind: NoticeKind::PenaltyNotice,
+            pupil: req.pupil.clone(),
+            parent: plan.parent.clone(),
+            related_notices: vec![],
+            offence: Some(req.offence.clone()),
+            sessions: req.sessions.clone(),
+            issue_date: req.issue_date,
+            issuer: req.issuer.clone(),
+            delivery: req.delivery.clone(),
+            receipt_date: receipt,
+            policy_version: "p".into(),
+            second_notice: plan.second_notice,
+            charges: Some(plan.charges.clone()),
+            improvement_period: None,
+            settlement: None,
+            withdrawal: None,
+            prosecution: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn rules(r: Result<(NaiveDate, Vec<PlannedNotice>), Refusal>) -> Vec<&'static str> {
+        match r {
+            Err(Refusal::Rules(v)) => v.into_iter().map(|v| v.rule).collect(),
+            other => panic!("expected a rule refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn second_notice_is_flat_and_third_is_refused_within_three_years() {
+        let policy = national_2024();
+        let mut earlier = Vec::new();
+        for (i, monday) in [d(2024, 9, 9), d(2025, 1, 6)].into_iter().enumerate() {
+            let req = request(&["mum"], monday, monday + chrono::Duration::days(21));
+            let (receipt, plans) = plan_penalty_notices(&policy, "p", &earlier, &req).unwrap();
+            assert_eq!(plans[0].second_notice, i == 1);
+            if i == 1 {
+                assert_eq!(
+                    (
+                        plans[0].charges.lower_amount_pence,
+                        plans[0].charges.higher_amount_pence
+                    ),
+                    (0, 16_000)
+                );
+                assert_eq!(plans[0].charges.lower_deadline, None);
+            }
+            earlier.push(stored(&req, &plans[0], &format!("n{i}"), receipt));
+        }
+        let third = request(&["mum"], d(2025, 6, 2), d(2025, 6, 23));
+        assert_eq!(
+            rules(plan_penalty_notices(&policy, "p", &earlier, &third)),
+            ["NOTICE_LIMIT"]
+        );
+        // Three years after the first notice it no longer counts: a second notice again.
+        let later = request(&["mum"], d(2027, 9, 20), d(2027, 10, 22));
+        let (_, plans) = plan_penalty_notices(&policy, "p", &earlier, &later).unwrap();
+        assert!(plans[0].second_notice);
+        // A withdrawn notice does not count.
+        earlier[1].withdrawal = Some(Withdrawal {
+            ground: WithdrawalGround::MaterialErrors,
+            reason: "x".into(),
+            date: d(2025, 2, 1),
+        });
+        assert!(plan_penalty_notices(&policy, "p", &earlier, &third).is_ok());
+    }
+
+    #[test]
+    fn notices_before_the_2024_framework_do_not_count() {
+        let old_policy = in_force(&[], d(2024, 6, 1)).unwrap();
+        let old = request(&["mum"], d(2024, 5, 6), d(2024, 6, 1));
+        let (receipt, plans) = plan_penalty_notices(&old_policy, "p", &[], &old).unwrap();
+        let earlier = vec![stored(&old, &plans[0], "old", receipt)];
+        let new = request(&["mum"], d(2024, 9, 9), d(2024, 10, 1));
+        let (_, plans) = plan_penalty_notices(&national_2024(), "p", &earlier, &new).unwrap();
+        assert!(!plans[0].second_notice);
+    }
+
+    #[test]
+    fn threshold_counts_only_qualifying_codes_within_the_window() {
+        let policy = national_2024();
+        let mut sessions = week_of("G", d(2025, 1, 6));
+        assert_eq!(best_window_count(&policy, &sessions), 10);
+        sessions[0].code = "L".into();
+        assert_eq!(best_window_count(&policy, &sessions), 9);
+        let spread: Vec<_> = week_of("G", d(2025, 1, 6))
+            .into_iter()
+            .take(5)
+            .chain(week_of("O", d(2025, 3, 17)).into_iter().take(5))
+            .collect();
+        assert_eq!(
+            best_window_count(&policy, &spread),
+            5,
+            "10 weeks apart is outside a 10-week window"
+        );
+        let close: Vec<_> = week_of("G", d(2025, 1, 6))
+            .into_iter()
+            .take(5)
+            .chain(week_of("O", d(2025, 3, 10)).into_iter().take(5))
+            .collect();
+        assert_eq!(
+            best_window_count(&policy, &close),
+            10,
+            "the 10th week is inside the window"
+        );
+    }
+
+    #[test]
+    fn status_follows_facts_then_dates() {
+        let policy = national_2024();
+        let req = request(&["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        let (receipt, plans) = plan_penalty_notices(&policy, "p", &[], &req).unwrap();
+        let mut n = stored(&req, &plans[0], "n", receipt);
+        assert_eq!(n.status(d(2025, 3, 2)), NoticeStatus::Issued);
+        assert_eq!(n.amount_due_on(d(2025, 2, 23)), 8_000);
+        assert_eq!(n.amount_due_on(d(2025, 2, 24)), 16_000);
+        assert_eq!(n.status(d(2025, 3, 3)), NoticeStatus::Unpaid);
+        assert_eq!(n.amount_due_on(d(2025, 3, 3)), 0);
+        n.settlement = Some(Settlement {
+            rate: PaidRate::Lower,
+            date: d(2025, 2, 10),
+        });
+        assert_eq!(n.status(d(2025, 3, 3)), NoticeStatus::Paid);
+        n.withdrawal = Some(Withdrawal {
+            ground: WithdrawalGround::MaterialErrors,
+            reason: "x".into(),
+            date: d(2025, 3, 5),
+        });
+        assert_eq!(n.status(d(2025, 3, 3)), NoticeStatus::Withdrawn);
+    }
+
+    proptest! {
+        /// Periods are "N days beginning with the day of receipt": the lower deadline is
+        /// receipt + lower days - 1, the higher receipt + higher days - 1, and a posted
+        /// notice is never received before the second day after posting.
+        #[test]
+        fn deadlines_count_from_the_day_of_receipt(offset in 0i64..1400, posted in any::<bool>(), second in any::<bool>()) {
+            let policy = national_2024();
+            let issue = d(2024, 1, 1) + chrono::Duration::days(offset);
+            let delivery = if posted {
+                Delivery { method: DeliveryMethod::Post, posting_date: Some(issue) }
+            } else {
+                Delivery { method: DeliveryMethod::Hand, posting_date: None }
+            };
+            let receipt = receipt_date(issue, &delivery).unwrap();
+            if posted {
+                prop_assert!(receipt >= issue + chrono::Duration::days(2));
+                prop_assert!(receipt <= issue + chrono::Duration::days(8));
+            } else {
+                prop_assert_eq!(receipt, issue);
+            }
+            let c = charges(&policy, receipt, second);
+            prop_assert_eq!((c.higher_deadline - receipt).num_days(), 27);
+            match c.lower_deadline {
+                Some(lower) => prop_assert_eq!((lower - receipt).num_days(), 20),
+                None => prop_assert!(second),
+            }
+        }
+    }
+}
