@@ -8,8 +8,9 @@ use tonic::transport::Server;
 
 use crate::api::{
     notice::NoticeApi,
+    payment::PaymentApi,
     policy::PolicyApi,
-    unimplemented::{AttendanceApi, PaymentApi, ReportApi},
+    unimplemented::{AttendanceApi, ReportApi},
 };
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -30,7 +31,7 @@ pub async fn serve(
     let policy = PolicyServiceServer::new(PolicyApi::new(store.clone()));
     let attendance = AttendanceServiceServer::new(AttendanceApi);
     let notices = NoticeServiceServer::new(NoticeApi::new(store.clone()));
-    let payments = PaymentServiceServer::new(PaymentApi);
+    let payments = PaymentServiceServer::new(PaymentApi::new(store.clone()));
     let reports = ReportServiceServer::new(ReportApi);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();

@@ -8,5 +8,6 @@ pub mod mutation;
 pub mod names;
 pub mod notice;
 pub mod pagination;
+pub mod payment;
 pub mod policy;
 pub mod unimplemented;

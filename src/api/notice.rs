@@ -25,6 +25,7 @@ use crate::domain::{
         ProsecutionOutcome, ProsecutionResult, Pupil, Refusal, Session, SessionMark, Withdrawal,
         WithdrawalGround,
     },
+    payment::{self, AmountDue},
     policy::{self, PolicySource, PolicyVersion},
 };
 use crate::proto::v1::{self as pb, notice_service_server::NoticeService};
@@ -80,9 +81,8 @@ impl NoticeApi {
     ) -> Result<Vec<Notice>, ApiError> {
         let mut notices = drafts;
         for n in &mut notices {
-            let serial = tx
-                .next_notice_serial(authority, n.issue_date.year())
-                .await?;
+            let series = format!("notice-{}", n.issue_date.year());
+            let serial = tx.next_serial(authority, &series).await?;
             n.notice_number =
                 notice::notice_number(authority.as_str(), n.issue_date.year(), serial);
         }
@@ -121,7 +121,7 @@ fn refusal(r: Refusal) -> ApiError {
 }
 
 /// Today in England, which decides statuses and amounts due.
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     calendar::london_date(Utc::now())
 }
 
@@ -574,11 +574,32 @@ pub(crate) fn notice_to_proto(authority: &LaCode, n: &Notice, today: NaiveDate) 
             fine_pence: p.fine_pence,
             costs_pence: p.costs_pence,
         }),
-        balance: Some(pb::NoticeBalance {
-            amount_due_pence: n.amount_due_on(today),
-            ..Default::default()
-        }),
+        balance: Some(balance_to_proto(n, today)),
         create_time: Some(timestamp_to_proto(n.created_at)),
+    }
+}
+
+pub(crate) fn paid_rate_to_proto(rate: Option<PaidRate>) -> pb::PaidRate {
+    match rate {
+        None => pb::PaidRate::Unspecified,
+        Some(PaidRate::Lower) => pb::PaidRate::Lower,
+        Some(PaidRate::Higher) => pb::PaidRate::Higher,
+        Some(PaidRate::SecondNoticeFlat) => pb::PaidRate::SecondNoticeFlat,
+    }
+}
+
+/// The money on a notice, with what is due on `day`.
+pub(crate) fn balance_to_proto(n: &Notice, day: NaiveDate) -> pb::NoticeBalance {
+    let amount_due_pence = match payment::amount_due(n, n.money.applied_pence, day) {
+        AmountDue::Payable { amount_pence, .. } => amount_pence,
+        AmountDue::NotPayable { .. } => 0,
+    };
+    pb::NoticeBalance {
+        amount_due_pence,
+        allocated_pence: n.money.allocated_pence,
+        applied_pence: n.money.applied_pence,
+        refund_due_pence: n.money.refund_due_pence(),
+        refunded_pence: n.money.refunded_pence,
     }
 }
 
@@ -588,7 +609,7 @@ fn draft(
     parent: Parent,
     kind: NoticeKind,
     receipt: NaiveDate,
-    policy_name: &str,
+    (policy, policy_name): (&PolicyVersion, &str),
 ) -> Notice {
     Notice {
         notice_number: String::new(),
@@ -606,10 +627,12 @@ fn draft(
         second_notice: false,
         charges: None,
         improvement_period: None,
+        part_payments_accepted: policy.rules.part_payments_accepted,
         settlement: None,
         withdrawal: None,
         prosecution: None,
         created_at: now(),
+        money: Default::default(),
     }
 }
 
@@ -679,7 +702,7 @@ impl NoticeService for NoticeApi {
                     p.clone(),
                     NoticeKind::NoticeToImprove,
                     receipt,
-                    &policy_name,
+                    (&policy, &policy_name),
                 )
             })
             .collect();
@@ -764,7 +787,7 @@ impl NoticeService for NoticeApi {
                     p.parent,
                     NoticeKind::PenaltyNotice,
                     receipt,
-                    &policy_name,
+                    (&policy, &policy_name),
                 )
             })
             .collect();
@@ -954,6 +977,14 @@ impl NoticeService for NoticeApi {
         .await
         .map_err(ApiError::from)?;
         notice.withdrawal = Some(withdrawal);
+        // Money on a withdrawn notice becomes refund due.
+        super::payment::settle_notice(&mut *tx, &authority, &notice, &actor, &req.request_id)
+            .await?;
+        let notice = tx
+            .notice_for_update(&authority, &number)
+            .await
+            .map_err(ApiError::from)?
+            .expect("locked above");
         let response = pb::WithdrawNoticeResponse {
             notice: Some(notice_to_proto(&authority, &notice, today())),
         };

@@ -2,15 +2,11 @@
 //! generated traits' default methods do exactly that.
 
 use crate::proto::v1::{
-    attendance_service_server::AttendanceService, payment_service_server::PaymentService,
-    report_service_server::ReportService,
+    attendance_service_server::AttendanceService, report_service_server::ReportService,
 };
 
 pub struct AttendanceApi;
 impl AttendanceService for AttendanceApi {}
-
-pub struct PaymentApi;
-impl PaymentService for PaymentApi {}
 
 pub struct ReportApi;
 impl ReportService for ReportApi {}

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod calendar;
 pub mod identifiers;
 pub mod notice;
+pub mod payment;
 pub mod policy;
 pub mod register_codes;
 pub mod violation;

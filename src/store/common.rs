@@ -13,16 +13,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Pool;
 
 use super::rows::{
-    join_list, notice_columns, policy_version_columns, to_json, AuditEventRow, NoticeRow,
-    PolicyVersionRow, StoredRequestRow,
+    join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
+    AllocationFactRow, AllocationRow, AuditEventRow, NoticeRow, PaymentRow, PolicyVersionRow,
+    RefundRow, StoredRequestRow,
 };
 use super::{
-    AuditEvent, NewAuditEvent, NoticeFilter, RequestKey, StoreError, StoreResult, StoreTx,
-    StoredRequest,
+    AuditEvent, NewAuditEvent, NoticeFilter, PaymentFilter, RequestKey, StoreError, StoreResult,
+    StoreTx, StoredRequest,
 };
 use crate::domain::{
     identifiers::{LaCode, Upn},
     notice::{Notice, ProsecutionOutcome, Withdrawal},
+    payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
 };
 
@@ -154,9 +156,8 @@ impl StoreTx for Tx {
 
     async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>> {
         let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            notice_columns!(),
-            " FROM notices WHERE authority_code = $1 AND upn = $2 ORDER BY issue_date, notice_number"
+            notice_select!(),
+            " WHERE authority_code = $1 AND upn = $2 ORDER BY issue_date, notice_number"
         ))
         .bind(authority.as_str())
         .bind(upn.as_str())
@@ -165,15 +166,15 @@ impl StoreTx for Tx {
         rows.into_iter().map(Notice::try_from).collect()
     }
 
-    async fn next_notice_serial(&mut self, authority: &LaCode, year: i32) -> StoreResult<i64> {
+    async fn next_serial(&mut self, authority: &LaCode, series: &str) -> StoreResult<i64> {
         // The upsert holds the counter row until commit, so serials never repeat.
         let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO notice_counters (authority_code, year, last_serial) VALUES ($1, $2, 1) \
-             ON CONFLICT (authority_code, year) DO UPDATE SET last_serial = notice_counters.last_serial + 1 \
-             RETURNING last_serial",
+            "INSERT INTO serials (authority_code, series, last_value) VALUES ($1, $2, 1) \
+             ON CONFLICT (authority_code, series) DO UPDATE SET last_value = serials.last_value + 1 \
+             RETURNING last_value",
         )
         .bind(authority.as_str())
-        .bind(year)
+        .bind(series)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(serial)
@@ -191,7 +192,7 @@ impl StoreTx for Tx {
             notice_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)"
+             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)"
         ))
         .bind(authority.as_str())
         .bind(&n.notice_number)
@@ -222,6 +223,7 @@ impl StoreTx for Tx {
         .bind(n.receipt_date)
         .bind(&n.policy_version)
         .bind(n.second_notice)
+        .bind(n.part_payments_accepted)
         .bind(charges.map(|c| c.lower_amount_pence))
         .bind(charges.and_then(|c| c.lower_deadline))
         .bind(charges.map(|c| c.higher_amount_pence))
@@ -289,6 +291,152 @@ impl StoreTx for Tx {
         Ok(())
     }
 
+    async fn find_payment_by_provider_id(
+        &mut self,
+        authority: &LaCode,
+        provider_payment_id: &str,
+    ) -> StoreResult<Option<(Payment, String)>> {
+        let row: Option<PaymentRow> = sqlx::query_as(concat!(
+            payment_select!(),
+            " WHERE p.authority_code = $1 AND p.provider_payment_id = $2"
+        ))
+        .bind(authority.as_str())
+        .bind(provider_payment_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => payment_parts(&mut self.tx, authority, row).await.map(Some),
+        }
+    }
+
+    async fn payment_for_update(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+        let row: Option<PaymentRow> = sqlx::query_as(SELECT_PAYMENT_FOR_UPDATE)
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(payment_parts(&mut self.tx, authority, row).await?.0)),
+        }
+    }
+
+    async fn insert_payment(&mut self, authority: &LaCode, p: &Payment, fingerprint: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO payments (authority_code, payment_id, amount_pence, paid_date, received_at, \
+             channel, provider, provider_payment_id, payer_reference, payer_name, request_fingerprint, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(authority.as_str())
+        .bind(&p.payment_id)
+        .bind(p.amount_pence)
+        .bind(p.paid_date)
+        .bind(p.received_at)
+        .bind(p.channel.as_str())
+        .bind(&p.provider)
+        .bind(&p.provider_payment_id)
+        .bind(&p.payer_reference)
+        .bind(&p.payer_name)
+        .bind(fingerprint)
+        .bind(p.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(duplicate_as(|| format!("payment with provider payment id {}", p.provider_payment_id)))?;
+        Ok(())
+    }
+
+    async fn set_allocations(&mut self, authority: &LaCode, payment_id: &str, allocations: &[(String, i64)]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM allocations WHERE authority_code = $1 AND payment_id = $2")
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        for (notice_number, amount) in allocations {
+            // Nothing counts until the notice's money is settled in this transaction.
+            sqlx::query(
+                "INSERT INTO allocations (authority_code, payment_id, notice_number, amount_pence, \
+                 applied_pence, refund_due_pence) VALUES ($1, $2, $3, $4, 0, $4)",
+            )
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .bind(notice_number)
+            .bind(amount)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn notice_allocations(&mut self, authority: &LaCode, notice_number: &str) -> StoreResult<Vec<AllocationFact>> {
+        let rows: Vec<AllocationFactRow> = sqlx::query_as(
+            "SELECT a.payment_id, a.amount_pence, p.paid_date, p.received_at FROM allocations a \
+             JOIN payments p ON p.authority_code = a.authority_code AND p.payment_id = a.payment_id \
+             WHERE a.authority_code = $1 AND a.notice_number = $2 ORDER BY a.payment_id",
+        )
+        .bind(authority.as_str())
+        .bind(notice_number)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows.into_iter().map(AllocationFact::from).collect())
+    }
+
+    async fn apply_notice_money(&mut self, authority: &LaCode, notice_number: &str, money: &NoticeMoney) -> StoreResult<()> {
+        for a in &money.allocations {
+            sqlx::query(
+                "UPDATE allocations SET applied_pence = $4, refund_due_pence = $5 \
+                 WHERE authority_code = $1 AND payment_id = $2 AND notice_number = $3",
+            )
+            .bind(authority.as_str())
+            .bind(&a.payment_id)
+            .bind(notice_number)
+            .bind(a.applied_pence)
+            .bind(a.refund_due_pence)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query("UPDATE notices SET paid_rate = $3, paid_date = $4 WHERE authority_code = $1 AND notice_number = $2")
+            .bind(authority.as_str())
+            .bind(notice_number)
+            .bind(money.settlement.as_ref().map(|s| s.rate.as_str()))
+            .bind(money.settlement.as_ref().map(|s| s.date))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn refund_fingerprint(&mut self, authority: &LaCode, payment_id: &str, provider_refund_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT request_fingerprint FROM refunds \
+             WHERE authority_code = $1 AND payment_id = $2 AND provider_refund_id = $3",
+        )
+        .bind(authority.as_str())
+        .bind(payment_id)
+        .bind(provider_refund_id)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_refund(&mut self, authority: &LaCode, payment_id: &str, r: &Refund, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refunds (authority_code, payment_id, provider_refund_id, amount_pence, refund_date, \
+             reason, notice_number, request_fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(authority.as_str())
+        .bind(payment_id)
+        .bind(&r.provider_refund_id)
+        .bind(r.amount_pence)
+        .bind(r.refund_date)
+        .bind(&r.reason)
+        .bind(r.notice_number.as_deref())
+        .bind(fingerprint)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(duplicate_as(|| format!("refund {}", r.provider_refund_id)))?;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
@@ -340,9 +488,8 @@ async fn select_audit_events(
 
 async fn select_notice(pool: &Pool<Db>, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
     let row: Option<NoticeRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        notice_columns!(),
-        " FROM notices WHERE authority_code = $1 AND notice_number = $2"
+        notice_select!(),
+        " WHERE authority_code = $1 AND notice_number = $2"
     ))
     .bind(authority.as_str())
     .bind(number)
@@ -362,9 +509,8 @@ async fn select_notices(
     let (after_date, after_number) = after.unzip();
     // The status expression mirrors `Notice::status`: facts first, then the date.
     let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        notice_columns!(),
-        " FROM notices WHERE authority_code = $1 \
+        notice_select!(),
+        " WHERE authority_code = $1 \
           AND ($2 IS NULL OR school_urn = $2) \
           AND ($3 IS NULL OR upn = $3) \
           AND ($4 IS NULL OR parent_person_id = $4) \
@@ -396,4 +542,84 @@ async fn select_notices(
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(Notice::try_from).collect()
+}
+
+/// A payment row completed with its allocations and refunds, and its fingerprint.
+async fn payment_parts(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    authority: &LaCode,
+    row: PaymentRow,
+) -> StoreResult<(Payment, String)> {
+    let allocations: Vec<AllocationRow> = sqlx::query_as(
+        "SELECT notice_number, amount_pence, applied_pence, refund_due_pence FROM allocations \
+         WHERE authority_code = $1 AND payment_id = $2 ORDER BY notice_number",
+    )
+    .bind(authority.as_str())
+    .bind(row.payment_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    let refunds: Vec<RefundRow> = sqlx::query_as(
+        "SELECT provider_refund_id, amount_pence, refund_date, reason, notice_number FROM refunds \
+         WHERE authority_code = $1 AND payment_id = $2 ORDER BY created_at, provider_refund_id",
+    )
+    .bind(authority.as_str())
+    .bind(row.payment_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    row.into_payment(allocations, refunds)
+}
+
+async fn select_payment(pool: &Pool<Db>, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+    let mut conn = pool.acquire().await?;
+    let row: Option<PaymentRow> = sqlx::query_as(concat!(payment_select!(), " WHERE p.authority_code = $1 AND p.payment_id = $2"))
+        .bind(authority.as_str())
+        .bind(payment_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(Some(payment_parts(&mut conn, authority, row).await?.0)),
+    }
+}
+
+async fn select_payments(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    f: &PaymentFilter<'_>,
+    after: Option<(NaiveDate, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Payment>> {
+    let (after_date, after_id) = after.unzip();
+    let mut conn = pool.acquire().await?;
+    // "Unallocated" is money still needing action: not allocated and not refunded.
+    let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
+        payment_select!(),
+        " WHERE p.authority_code = $1 \
+          AND ($2 IS NULL OR EXISTS (SELECT 1 FROM allocations a WHERE a.authority_code = p.authority_code \
+               AND a.payment_id = p.payment_id AND a.notice_number = $2)) \
+          AND (NOT $3 OR p.amount_pence \
+               - (SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+                  WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) \
+               - (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
+                  WHERE r.authority_code = p.authority_code AND r.payment_id = p.payment_id AND r.notice_number IS NULL) > 0) \
+          AND ($4 IS NULL OR p.paid_date >= $4) \
+          AND ($5 IS NULL OR p.paid_date <= $5) \
+          AND ($6 IS NULL OR p.paid_date > $6 OR (p.paid_date = $6 AND p.payment_id > $7)) \
+        ORDER BY p.paid_date, p.payment_id LIMIT $8"
+    ))
+    .bind(authority.as_str())
+    .bind(f.notice_number)
+    .bind(f.unallocated_only)
+    .bind(f.paid_from)
+    .bind(f.paid_to)
+    .bind(after_date)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(payment_parts(&mut conn, authority, row).await?.0);
+    }
+    Ok(out)
 }

@@ -19,6 +19,7 @@ use crate::domain::{
     actor::Actor,
     identifiers::{LaCode, Upn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
+    payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
 };
 
@@ -110,6 +111,17 @@ pub struct NoticeFilter<'a> {
     pub issued_to: Option<NaiveDate>,
 }
 
+/// Which payments `list_payments` returns: every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter<'a> {
+    /// Allocated to this notice.
+    pub notice_number: Option<&'a str>,
+    /// With money neither allocated nor refunded.
+    pub unallocated_only: bool,
+    pub paid_from: Option<NaiveDate>,
+    pub paid_to: Option<NaiveDate>,
+}
+
 /// A table's primary key and foreign keys, each with its columns in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableKeys {
@@ -161,6 +173,18 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> StoreResult<Vec<Notice>>;
 
+    /// One payment with its allocations and refunds.
+    async fn payment(&self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>>;
+
+    /// Payments matching `filter`, by paid date then id, after the cursor.
+    async fn list_payments(
+        &self,
+        authority: &LaCode,
+        filter: &PaymentFilter<'_>,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Payment>>;
+
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping excluded.
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;
@@ -199,8 +223,8 @@ pub trait StoreTx: Send {
     /// Every notice of a pupil (to any parent), oldest first.
     async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>>;
 
-    /// The next serial for notice numbers of `year`, starting at 1.
-    async fn next_notice_serial(&mut self, authority: &LaCode, year: i32) -> StoreResult<i64>;
+    /// The next number of a series ("notice-2026", "payment"), starting at 1.
+    async fn next_serial(&mut self, authority: &LaCode, series: &str) -> StoreResult<i64>;
 
     async fn insert_notice(&mut self, authority: &LaCode, notice: &Notice) -> StoreResult<()>;
 
@@ -223,6 +247,70 @@ pub trait StoreTx: Send {
         authority: &LaCode,
         notice_number: &str,
         outcome: &ProsecutionOutcome,
+    ) -> StoreResult<()>;
+
+    /// The payment a provider's payment id was recorded as, with its request fingerprint.
+    async fn find_payment_by_provider_id(
+        &mut self,
+        authority: &LaCode,
+        provider_payment_id: &str,
+    ) -> StoreResult<Option<(Payment, String)>>;
+
+    /// One payment, locked against concurrent change until the transaction ends.
+    async fn payment_for_update(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>>;
+
+    /// Inserts a payment (without allocations); `Duplicate` if its provider id is known.
+    async fn insert_payment(
+        &mut self,
+        authority: &LaCode,
+        payment: &Payment,
+        fingerprint: &str,
+    ) -> StoreResult<()>;
+
+    /// Replaces a payment's allocations with `(notice number, pence)` pairs. The
+    /// notices' money must then be settled with `apply_notice_money`.
+    async fn set_allocations(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        allocations: &[(String, i64)],
+    ) -> StoreResult<()>;
+
+    /// Every allocation to a notice, with its payment's dates.
+    async fn notice_allocations(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+    ) -> StoreResult<Vec<AllocationFact>>;
+
+    /// Stores what the rules made of a notice's money.
+    async fn apply_notice_money(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        money: &NoticeMoney,
+    ) -> StoreResult<()>;
+
+    /// The request fingerprint of a refund already recorded.
+    async fn refund_fingerprint(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        provider_refund_id: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// Inserts a refund; `Duplicate` if its provider id is known for the payment.
+    async fn insert_refund(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        refund: &Refund,
+        fingerprint: &str,
+        at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;

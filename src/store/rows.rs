@@ -8,10 +8,11 @@ use crate::domain::{
     actor::{Actor, Role},
     identifiers::{Upn, Urn},
     notice::{
-        Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice, NoticeKind,
-        Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome, ProsecutionResult, Pupil,
-        Settlement, Withdrawal, WithdrawalGround,
+        Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice,
+        Notice, NoticeKind, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
+        ProsecutionResult, Pupil, Settlement, Withdrawal, WithdrawalGround,
     },
+    payment::{Allocation, AllocationFact, Channel, Payment, Refund},
     policy::{
         IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Publication, Threshold,
     },
@@ -183,7 +184,8 @@ macro_rules! notice_columns {
          parent_family_name, parent_address_lines, parent_postcode, related_notices, \
          offence_type, offence_reason, offence_description, sessions, issue_date, issuer_role, \
          issuer_display_name, issuer_official_details, issuer_subject, delivery_method, \
-         posting_date, receipt_date, policy_version, second_notice, lower_amount_pence, \
+         posting_date, receipt_date, policy_version, second_notice, part_payments_accepted, \
+         lower_amount_pence, \
          lower_deadline, higher_amount_pence, higher_deadline, improvement_start_date, \
          improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, \
          paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
@@ -192,6 +194,24 @@ macro_rules! notice_columns {
     };
 }
 pub(super) use notice_columns;
+
+/// `SELECT` of a notice with the sums of the money on it.
+macro_rules! notice_select {
+    () => {
+        concat!(
+            "SELECT ",
+            $crate::store::rows::notice_columns!(),
+            ", CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+               WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, \
+             CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a \
+               WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, \
+             CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
+               WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence \
+             FROM notices"
+        )
+    };
+}
+pub(crate) use notice_select;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct NoticeRow {
@@ -223,6 +243,7 @@ pub(super) struct NoticeRow {
     receipt_date: NaiveDate,
     policy_version: String,
     second_notice: bool,
+    part_payments_accepted: bool,
     lower_amount_pence: Option<i64>,
     lower_deadline: Option<NaiveDate>,
     higher_amount_pence: Option<i64>,
@@ -242,6 +263,9 @@ pub(super) struct NoticeRow {
     prosecution_fine_pence: Option<i64>,
     prosecution_costs_pence: Option<i64>,
     created_at: DateTime<Utc>,
+    allocated_pence: i64,
+    applied_pence: i64,
+    refunded_pence: i64,
 }
 
 fn parse_name<T>(column: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
@@ -370,13 +394,128 @@ impl TryFrom<NoticeRow> for Notice {
             receipt_date: r.receipt_date,
             policy_version: r.policy_version,
             second_notice: r.second_notice,
+            part_payments_accepted: r.part_payments_accepted,
             charges,
             improvement_period,
             settlement,
             withdrawal,
             prosecution,
             created_at: r.created_at,
+            money: MoneyOnNotice {
+                allocated_pence: r.allocated_pence,
+                applied_pence: r.applied_pence,
+                refunded_pence: r.refunded_pence,
+            },
             notice_number: r.notice_number,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PaymentRow {
+    payment_id: String,
+    amount_pence: i64,
+    paid_date: NaiveDate,
+    received_at: DateTime<Utc>,
+    channel: String,
+    provider: String,
+    provider_payment_id: String,
+    payer_reference: String,
+    payer_name: String,
+    request_fingerprint: String,
+    created_at: DateTime<Utc>,
+}
+
+/// `SELECT` of a payment row (`p`), without its allocations and refunds.
+macro_rules! payment_select {
+    () => {
+        "SELECT p.payment_id, p.amount_pence, p.paid_date, p.received_at, p.channel, p.provider, \
+         p.provider_payment_id, p.payer_reference, p.payer_name, p.request_fingerprint, p.created_at \
+         FROM payments p"
+    };
+}
+pub(super) use payment_select;
+
+impl PaymentRow {
+    pub(super) fn payment_id(&self) -> &str {
+        &self.payment_id
+    }
+
+    /// The payment with its allocations and refunds, and its request fingerprint.
+    pub(super) fn into_payment(
+        self,
+        allocations: Vec<AllocationRow>,
+        refunds: Vec<RefundRow>,
+    ) -> StoreResult<(Payment, String)> {
+        Ok((
+            Payment {
+                channel: parse_name("channel", &self.channel, Channel::parse)?,
+                payment_id: self.payment_id,
+                amount_pence: self.amount_pence,
+                paid_date: self.paid_date,
+                received_at: self.received_at,
+                provider: self.provider,
+                provider_payment_id: self.provider_payment_id,
+                payer_reference: self.payer_reference,
+                payer_name: self.payer_name,
+                allocations: allocations
+                    .into_iter()
+                    .map(|a| Allocation {
+                        notice_number: a.notice_number,
+                        amount_pence: a.amount_pence,
+                        applied_pence: a.applied_pence,
+                        refund_due_pence: a.refund_due_pence,
+                    })
+                    .collect(),
+                refunds: refunds
+                    .into_iter()
+                    .map(|r| Refund {
+                        provider_refund_id: r.provider_refund_id,
+                        amount_pence: r.amount_pence,
+                        refund_date: r.refund_date,
+                        reason: r.reason,
+                        notice_number: r.notice_number,
+                    })
+                    .collect(),
+                created_at: self.created_at,
+            },
+            self.request_fingerprint,
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AllocationRow {
+    notice_number: String,
+    amount_pence: i64,
+    applied_pence: i64,
+    refund_due_pence: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RefundRow {
+    provider_refund_id: String,
+    amount_pence: i64,
+    refund_date: NaiveDate,
+    reason: String,
+    notice_number: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AllocationFactRow {
+    payment_id: String,
+    amount_pence: i64,
+    paid_date: NaiveDate,
+    received_at: DateTime<Utc>,
+}
+
+impl From<AllocationFactRow> for AllocationFact {
+    fn from(r: AllocationFactRow) -> Self {
+        AllocationFact {
+            payment_id: r.payment_id,
+            amount_pence: r.amount_pence,
+            paid_date: r.paid_date,
+            received_at: r.received_at,
+        }
     }
 }

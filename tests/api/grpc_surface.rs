@@ -151,12 +151,12 @@ async fn reflection_and_health_describe_exactly_the_v1_services() {
 #[tokio::test]
 async fn methods_of_later_issues_answer_unimplemented() {
     use lea_notices::proto::v1::{
-        self as pb, payment_service_client::PaymentServiceClient,
+        self as pb, attendance_service_client::AttendanceServiceClient,
         report_service_client::ReportServiceClient,
     };
     let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
-    let status = PaymentServiceClient::new(app.channel.clone())
-        .get_amount_due(pb::GetAmountDueRequest::default())
+    let status = AttendanceServiceClient::new(app.channel.clone())
+        .get_attendance_summary(pb::GetAttendanceSummaryRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use lea_notices::proto::{
     Date,
-    v1::{notice_service_client::NoticeServiceClient, policy_service_client::PolicyServiceClient},
+    v1::{
+        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
+        policy_service_client::PolicyServiceClient,
+    },
 };
 use lea_notices::store::{self, Backend, Store};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -99,6 +102,10 @@ impl TestApp {
 
     pub fn notices(&self) -> NoticeServiceClient<Channel> {
         NoticeServiceClient::new(self.channel.clone())
+    }
+
+    pub fn payments(&self) -> PaymentServiceClient<Channel> {
+        PaymentServiceClient::new(self.channel.clone())
     }
 
     /// Runs raw SQL on the test database, bypassing the service (to prove what

@@ -6,5 +6,6 @@ mod helpers;
 
 mod grpc_surface;
 mod notices;
+mod payments;
 mod policy;
 mod schema;

@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, broken_rules, date, on_both_backends, violated_fie
 use crate::policy::{create, local_version};
 
 /// A valid UPN for pupil `n` (check letter computed).
-fn upn(n: u32) -> String {
+pub(crate) fn upn(n: u32) -> String {
     let body = format!("850200125{n:03}");
     format!("{}{body}", Upn::check_letter(&body).unwrap())
 }
@@ -22,7 +22,7 @@ fn address(line: &str) -> Option<pb::PostalAddress> {
     })
 }
 
-fn pupil(n: u32) -> Option<pb::Pupil> {
+pub(crate) fn pupil(n: u32) -> Option<pb::Pupil> {
     Some(pb::Pupil {
         upn: upn(n),
         school_urn: "116439".into(),
@@ -32,7 +32,7 @@ fn pupil(n: u32) -> Option<pb::Pupil> {
     })
 }
 
-fn parent(id: &str) -> pb::Parent {
+pub(crate) fn parent(id: &str) -> pb::Parent {
     pb::Parent {
         person_id: id.into(),
         given_name: id.into(),
@@ -41,7 +41,7 @@ fn parent(id: &str) -> pb::Parent {
     }
 }
 
-fn issuer(role: pb::IssuerRole) -> Option<pb::Issuer> {
+pub(crate) fn issuer(role: pb::IssuerRole) -> Option<pb::Issuer> {
     Some(pb::Issuer {
         role: role as i32,
         display_name: "A. Officer".into(),
@@ -50,16 +50,16 @@ fn issuer(role: pb::IssuerRole) -> Option<pb::Issuer> {
     })
 }
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn proto_date(x: NaiveDate) -> Option<lea_notices::proto::Date> {
+pub(crate) fn proto_date(x: NaiveDate) -> Option<lea_notices::proto::Date> {
     date(x.year(), x.month() as i32, x.day() as i32)
 }
 
 /// Mornings and afternoons of `days` school days from `monday`, all with `code`.
-fn sessions(monday: NaiveDate, days: i64, code: &str) -> Vec<pb::SessionMark> {
+pub(crate) fn sessions(monday: NaiveDate, days: i64, code: &str) -> Vec<pb::SessionMark> {
     (0..days)
         .flat_map(|i| [pb::Session::Am, pb::Session::Pm].map(|s| (monday + Duration::days(i), s)))
         .map(|(day, s)| pb::SessionMark {
@@ -70,25 +70,25 @@ fn sessions(monday: NaiveDate, days: i64, code: &str) -> Vec<pb::SessionMark> {
         .collect()
 }
 
-fn by_hand() -> Option<pb::Delivery> {
+pub(crate) fn by_hand() -> Option<pb::Delivery> {
     Some(pb::Delivery {
         method: pb::DeliveryMethod::Hand as i32,
         posting_date: None,
     })
 }
 
-struct Penalty {
-    la: &'static str,
+pub(crate) struct Penalty {
+    pub(crate) la: &'static str,
     pupil: u32,
     parents: Vec<&'static str>,
-    reason: pb::OffenceReason,
-    sessions: Vec<pb::SessionMark>,
-    issue_date: NaiveDate,
+    pub(crate) reason: pb::OffenceReason,
+    pub(crate) sessions: Vec<pb::SessionMark>,
+    pub(crate) issue_date: NaiveDate,
 }
 
 impl Penalty {
     /// A holiday offence: one week of G from `monday`, issued by hand by an LA officer.
-    fn holiday(
+    pub(crate) fn holiday(
         pupil: u32,
         parents: &[&'static str],
         monday: NaiveDate,
@@ -104,7 +104,7 @@ impl Penalty {
         }
     }
 
-    fn request(&self, request_id: &str) -> pb::IssuePenaltyNoticeRequest {
+    pub(crate) fn request(&self, request_id: &str) -> pb::IssuePenaltyNoticeRequest {
         pb::IssuePenaltyNoticeRequest {
             parent: format!("authorities/{}", self.la),
             request_id: request_id.into(),
@@ -123,7 +123,7 @@ impl Penalty {
     }
 }
 
-async fn issue(
+pub(crate) async fn issue(
     app: &TestApp,
     request: pb::IssuePenaltyNoticeRequest,
 ) -> Result<Vec<pb::Notice>, tonic::Status> {
@@ -133,7 +133,7 @@ async fn issue(
         .map(|r| r.into_inner().notices)
 }
 
-async fn all_notices(app: &TestApp, la: &str) -> Vec<pb::Notice> {
+pub(crate) async fn all_notices(app: &TestApp, la: &str) -> Vec<pb::Notice> {
     app.notices()
         .list_notices(pb::ListNoticesRequest {
             parent: format!("authorities/{la}"),
@@ -146,7 +146,7 @@ async fn all_notices(app: &TestApp, la: &str) -> Vec<pb::Notice> {
         .notices
 }
 
-async fn audit_count(app: &TestApp, la: &str) -> usize {
+pub(crate) async fn audit_count(app: &TestApp, la: &str) -> usize {
     app.store
         .audit_events(&LaCode::parse(la).unwrap(), None, 0, 10_000)
         .await
@@ -154,11 +154,11 @@ async fn audit_count(app: &TestApp, la: &str) -> usize {
         .len()
 }
 
-fn ymd(x: &Option<lea_notices::proto::Date>) -> Option<(i32, i32, i32)> {
+pub(crate) fn ymd(x: &Option<lea_notices::proto::Date>) -> Option<(i32, i32, i32)> {
     x.as_ref().map(|d| (d.year, d.month, d.day))
 }
 
-fn withdraw(name: &str, request_id: &str) -> pb::WithdrawNoticeRequest {
+pub(crate) fn withdraw(name: &str, request_id: &str) -> pb::WithdrawNoticeRequest {
     pb::WithdrawNoticeRequest {
         name: name.into(),
         request_id: request_id.into(),

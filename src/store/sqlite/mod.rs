@@ -18,9 +18,13 @@ const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
 const LOCK_PUPIL: Option<&str> = None;
 
 const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
-    "SELECT ",
-    super::rows::notice_columns!(),
-    " FROM notices WHERE authority_code = $1 AND notice_number = $2"
+    super::rows::notice_select!(),
+    " WHERE authority_code = $1 AND notice_number = $2"
+);
+
+const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
+    super::rows::payment_select!(),
+    " WHERE p.authority_code = $1 AND p.payment_id = $2"
 );
 
 include!("../common.rs");
@@ -99,6 +103,20 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<Notice>> {
         select_notices(&self.pool, authority, filter, today, after, limit).await
+    }
+
+    async fn payment(&self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+        select_payment(&self.pool, authority, payment_id).await
+    }
+
+    async fn list_payments(
+        &self,
+        authority: &LaCode,
+        filter: &PaymentFilter<'_>,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Payment>> {
+        select_payments(&self.pool, authority, filter, after, limit).await
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -32,6 +32,7 @@ CREATE TABLE notices (
     receipt_date                DATE    NOT NULL,
     policy_version              TEXT    NOT NULL,
     second_notice               BOOLEAN  NOT NULL,
+    part_payments_accepted      BOOLEAN  NOT NULL,
     lower_amount_pence          BIGINT,
     lower_deadline              DATE  ,
     higher_amount_pence         BIGINT,
@@ -61,10 +62,10 @@ CREATE INDEX notices_by_issue_date ON notices (authority_code, issue_date, notic
 CREATE INDEX notices_by_school ON notices (authority_code, school_urn, issue_date);
 CREATE INDEX notices_by_parent ON notices (authority_code, parent_person_id, issue_date);
 
--- The last serial used for notice numbers, per authority and year of issue.
-CREATE TABLE notice_counters (
+-- Serial numbers per authority and series ("notice-2026", "payment").
+CREATE TABLE serials (
     authority_code  TEXT    NOT NULL,
-    year            INTEGER NOT NULL,
-    last_serial     BIGINT  NOT NULL,
-    PRIMARY KEY (authority_code, year)
+    series          TEXT    NOT NULL,
+    last_value      BIGINT  NOT NULL,
+    PRIMARY KEY (authority_code, series)
 );
