@@ -151,16 +151,7 @@ fn common_from_proto(
     v.check(validate_request_id("request_id", request_id));
     let pupil = pupil_from_proto(v, pupil);
     let parents = parents_from_proto(v, parents);
-    let issue_date = v.check(date("issue_date", issue_date).and_then(|d| {
-        if d > today() {
-            Err(FieldViolation::new(
-                "issue_date",
-                "a notice cannot be dated in the future",
-            ))
-        } else {
-            Ok(d)
-        }
-    }));
+    let issue_date = v.check(past_date("issue_date", issue_date));
     let issuer = issuer_from_proto(v, actor, issuer);
     let delivery = issue_date.and_then(|d| delivery_from_proto(v, d, delivery));
     Some(Common {
@@ -171,6 +162,17 @@ fn common_from_proto(
         issuer: issuer?,
         delivery: delivery?,
     })
+}
+
+/// A required date no later than today: notices, withdrawals and outcomes are
+/// recorded once they happen.
+fn past_date(field: &str, value: Option<&crate::proto::Date>) -> Result<NaiveDate, FieldViolation> {
+    let day = date(field, value)?;
+    if day > today() {
+        Err(FieldViolation::new(field, "cannot be in the future"))
+    } else {
+        Ok(day)
+    }
 }
 
 fn required_text(v: &mut Violations, field: &str, value: &str) -> Option<String> {
@@ -672,6 +674,14 @@ impl NoticeService for NoticeApi {
         };
         let (common, (start_date, school_weeks, reason)) = v.finish(common.zip(period))?;
 
+        let request =
+            IdempotentRequest::new(&common.authority, &req.request_id, ISSUE_NTI_METHOD, &req);
+        let mut tx = match request.begin(&*self.store).await? {
+            Begun::Replay(response) => return Ok(Response::new(response)),
+            Begun::New(tx) => tx,
+        };
+        // Rules are decided after the claim, so a retry gets the stored answer
+        // even if the policy or other notices changed since.
         let (policy, policy_name) = self.policy_on(&common.authority, common.issue_date).await?;
         let domain_req = NoticeToImproveRequest {
             pupil: common.pupil.clone(),
@@ -686,12 +696,6 @@ impl NoticeService for NoticeApi {
         let (receipt, period) =
             notice::plan_notice_to_improve(&policy, &policy_name, &domain_req).map_err(refusal)?;
 
-        let request =
-            IdempotentRequest::new(&common.authority, &req.request_id, ISSUE_NTI_METHOD, &req);
-        let mut tx = match request.begin(&*self.store).await? {
-            Begun::Replay(response) => return Ok(Response::new(response)),
-            Begun::New(tx) => tx,
-        };
         let drafts = common
             .parents
             .iter()
@@ -742,6 +746,18 @@ impl NoticeService for NoticeApi {
         let sessions = sessions_from_proto(&mut v, &req.sessions);
         let (common, (offence, sessions)) = v.finish(common.zip(offence.zip(sessions)))?;
 
+        let request = IdempotentRequest::new(
+            &common.authority,
+            &req.request_id,
+            ISSUE_PENALTY_METHOD,
+            &req,
+        );
+        let mut tx = match request.begin(&*self.store).await? {
+            Begun::Replay(response) => return Ok(Response::new(response)),
+            Begun::New(tx) => tx,
+        };
+        // Rules are decided after the claim, so a retry gets the stored answer
+        // even if the policy or other notices changed since.
         let (policy, policy_name) = self.policy_on(&common.authority, common.issue_date).await?;
         let domain_req = PenaltyRequest {
             pupil: common.pupil.clone(),
@@ -753,16 +769,6 @@ impl NoticeService for NoticeApi {
             delivery: common.delivery.clone(),
         };
 
-        let request = IdempotentRequest::new(
-            &common.authority,
-            &req.request_id,
-            ISSUE_PENALTY_METHOD,
-            &req,
-        );
-        let mut tx = match request.begin(&*self.store).await? {
-            Begun::Replay(response) => return Ok(Response::new(response)),
-            Begun::New(tx) => tx,
-        };
         // Everything the rules read is read under the pupil's lock, so concurrent
         // requests for the same pupil are decided one after another.
         tx.lock_pupil(&common.authority, &common.pupil.upn)
@@ -838,18 +844,11 @@ impl NoticeService for NoticeApi {
         token_request.page_token.clear();
         token_request.page_size = 0;
         let filter = format!("{token_request:?}");
-        let after = v
-            .check(pagination::decode_token(
-                "page_token",
-                &req.page_token,
-                &filter,
-            ))
-            .map(|cursor| {
-                cursor.and_then(|c| {
-                    let (d, n) = c.split_once('|')?;
-                    Some((d.parse::<NaiveDate>().ok()?, n.to_string()))
-                })
-            });
+        let after = v.check(pagination::decode_date_key(
+            "page_token",
+            &req.page_token,
+            &filter,
+        ));
         let ((authority, size), ((status, kind), ((issued_from, issued_to), after))) = v.finish(
             authority
                 .zip(size)
@@ -880,7 +879,7 @@ impl NoticeService for NoticeApi {
         let next_page_token = match page.last() {
             Some(last) if more => pagination::encode_token(
                 &filter,
-                &format!("{}|{}", last.issue_date, last.notice_number),
+                &pagination::date_key_cursor(last.issue_date, &last.notice_number),
             ),
             _ => String::new(),
         };
@@ -933,7 +932,7 @@ impl NoticeService for NoticeApi {
                     }
                 };
                 let reason = required_text(&mut v, "withdrawal.reason", &w.reason);
-                let day = v.check(date(
+                let day = v.check(past_date(
                     "withdrawal.withdrawal_date",
                     w.withdrawal_date.as_ref(),
                 ));
@@ -1010,7 +1009,7 @@ impl NoticeService for NoticeApi {
                 None
             }
             Some(p) => {
-                let hearing = v.check(date(
+                let hearing = v.check(past_date(
                     "prosecution_outcome.hearing_date",
                     p.hearing_date.as_ref(),
                 ));

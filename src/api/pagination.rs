@@ -61,6 +61,27 @@ pub fn decode_token(
     Ok(Some(parsed.c))
 }
 
+/// A `(date, key)` position, for lists ordered by a date then a unique key.
+pub fn date_key_cursor(date: chrono::NaiveDate, key: &str) -> String {
+    format!("{date}|{key}")
+}
+
+/// Reads back a token's `(date, key)` cursor; `None` for no token.
+pub fn decode_date_key(
+    field: &str,
+    token: &str,
+    filter: &str,
+) -> Result<Option<(chrono::NaiveDate, String)>, FieldViolation> {
+    let Some(cursor) = decode_token(field, token, filter)? else {
+        return Ok(None);
+    };
+    cursor
+        .split_once('|')
+        .and_then(|(d, key)| Some((d.parse().ok()?, key.to_string())))
+        .map(Some)
+        .ok_or_else(|| FieldViolation::new(field, "not a page token this service issued"))
+}
+
 /// Splits one extra fetched item off: the page, and whether more follow.
 pub fn split_page<T>(mut items: Vec<T>, size: i64) -> (Vec<T>, bool) {
     let more = items.len() as i64 > size;

@@ -759,18 +759,11 @@ impl PaymentService for PaymentApi {
         token_request.page_token.clear();
         token_request.page_size = 0;
         let filter = format!("{token_request:?}");
-        let after = v
-            .check(pagination::decode_token(
-                "page_token",
-                &req.page_token,
-                &filter,
-            ))
-            .map(|cursor| {
-                cursor.and_then(|c| {
-                    let (d, id) = c.split_once('|')?;
-                    Some((d.parse::<NaiveDate>().ok()?, id.to_string()))
-                })
-            });
+        let after = v.check(pagination::decode_date_key(
+            "page_token",
+            &req.page_token,
+            &filter,
+        ));
         let ((authority, size), (notice, ((paid_from, paid_to), after))) = v.finish(
             authority
                 .zip(size)
@@ -795,7 +788,7 @@ impl PaymentService for PaymentApi {
         let next_page_token = match page.last() {
             Some(last) if more => pagination::encode_token(
                 &filter,
-                &format!("{}|{}", last.paid_date, last.payment_id),
+                &pagination::date_key_cursor(last.paid_date, &last.payment_id),
             ),
             _ => String::new(),
         };

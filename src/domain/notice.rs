@@ -451,30 +451,72 @@ pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) 
     }
 }
 
-/// Earlier penalty notices to `parent` for this pupil that count towards the
-/// limit on `issue_date`: not withdrawn, issued under the 2024 framework, and
-/// within the policy's rolling period.
-fn counted_earlier_notices<'a>(
+/// Penalty notices to `parent` for this pupil that count towards the limit: not
+/// withdrawn and issued under the 2024 framework.
+fn counted_notices<'a>(earlier: &'a [Notice], parent: &str) -> impl Iterator<Item = &'a Notice> {
+    earlier.iter().filter(move |n| {
+        n.kind == NoticeKind::PenaltyNotice
+            && n.counts()
+            && n.parent.person_id == parent
+            && n.issue_date >= FRAMEWORK_2024_FROM
+    })
+}
+
+/// The policy's rolling period as a number of months.
+fn period_months(policy: &PolicyVersion) -> Months {
+    Months::new(policy.rules.notice_limit_period_years.max(0) as u32 * 12)
+}
+
+/// Counted notices within the rolling period that ends on `issue_date`: they make
+/// a new notice a second notice.
+fn counted_before<'a>(
     policy: &PolicyVersion,
     earlier: &'a [Notice],
     parent: &str,
     issue_date: NaiveDate,
 ) -> Vec<&'a Notice> {
-    let years = policy.rules.notice_limit_period_years.max(0) as u32;
-    let period_start = issue_date
-        .checked_sub_months(Months::new(years * 12))
+    let start = issue_date
+        .checked_sub_months(period_months(policy))
         .unwrap_or(NaiveDate::MIN);
-    earlier
-        .iter()
-        .filter(|n| {
-            n.kind == NoticeKind::PenaltyNotice
-                && n.counts()
-                && n.parent.person_id == parent
-                && n.issue_date >= FRAMEWORK_2024_FROM
-                && n.issue_date > period_start
-                && n.issue_date <= issue_date
-        })
+    counted_notices(earlier, parent)
+        .filter(|n| n.issue_date > start && n.issue_date <= issue_date)
         .collect()
+}
+
+/// The counted notices sharing some rolling period with a notice issued on
+/// `issue_date` that already hold the policy's maximum, if any. Every period
+/// containing the new date is checked, so a backdated notice cannot slip in
+/// before two later ones.
+fn limit_reached<'a>(
+    policy: &PolicyVersion,
+    earlier: &'a [Notice],
+    parent: &str,
+    issue_date: NaiveDate,
+) -> Option<Vec<&'a Notice>> {
+    let max = policy.rules.max_notices_per_parent_per_child;
+    if max <= 0 {
+        return None;
+    }
+    let months = period_months(policy);
+    let counted: Vec<&Notice> = counted_notices(earlier, parent).collect();
+    // A period holding the new notice and some others can always start at the
+    // earliest of them, so these starts are the only ones to try.
+    let starts =
+        std::iter::once(issue_date).chain(counted.iter().map(|n| n.issue_date).filter(|&d| {
+            d <= issue_date
+                && d.checked_add_months(months)
+                    .is_some_and(|end| issue_date < end)
+        }));
+    starts
+        .map(|start| {
+            let end = start.checked_add_months(months).unwrap_or(NaiveDate::MAX);
+            counted
+                .iter()
+                .copied()
+                .filter(|n| n.issue_date >= start && n.issue_date < end)
+                .collect::<Vec<_>>()
+        })
+        .find(|within| within.len() as i32 >= max)
 }
 
 /// Decides a penalty notice request against the policy in force on its issue
@@ -567,24 +609,25 @@ pub fn plan_penalty_notices(
             }
         }
 
-        let counted = counted_earlier_notices(policy, earlier, &parent.person_id, req.issue_date);
-        let max = rules.max_notices_per_parent_per_child;
-        if max > 0 && counted.len() as i32 >= max {
+        if let Some(within) = limit_reached(policy, earlier, &parent.person_id, req.issue_date) {
             broken.push(RuleViolation::new(
                 "NOTICE_LIMIT",
                 subject.clone(),
                 format!(
-                    "{} notices in the last {} years ({}); at most {max} are allowed",
-                    counted.len(),
+                    "{} notices within {} years of {} ({}); at most {} are allowed",
+                    within.len(),
                     rules.notice_limit_period_years,
-                    counted
+                    req.issue_date,
+                    within
                         .iter()
                         .map(|n| n.notice_number.as_str())
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    rules.max_notices_per_parent_per_child
                 ),
             ));
         }
+        let counted = counted_before(policy, earlier, &parent.person_id, req.issue_date);
         let second_notice = !counted.is_empty() && rules.second_notice_amount_pence > 0;
         planned.push(PlannedNotice {
             parent: parent.clone(),
@@ -950,6 +993,12 @@ mod tests {
         let later = request(&["mum"], d(2027, 9, 20), d(2027, 10, 22));
         let (_, plans) = plan_penalty_notices(&policy, "p", &earlier, &later).unwrap();
         assert!(plans[0].second_notice);
+        // A notice backdated before the two cannot slip under the limit either.
+        let backdated = request(&["mum"], d(2024, 8, 26), d(2024, 9, 2));
+        assert_eq!(
+            rules(plan_penalty_notices(&policy, "p", &earlier, &backdated)),
+            ["NOTICE_LIMIT"]
+        );
         // A withdrawn notice does not count.
         earlier[1].withdrawal = Some(Withdrawal {
             ground: WithdrawalGround::MaterialErrors,

@@ -243,6 +243,10 @@ on_both_backends! {
         assert_eq!(broken_rules(&third), ["NOTICE_LIMIT"]);
         assert_eq!((all_notices(&app, "850").await.len(), audit_count(&app, "850").await), before, "a refusal writes nothing");
 
+        // Backdating a notice before the two does not get round the limit.
+        let backdated = issue(&app, Penalty::holiday(1, &["mum"], d(2024, 8, 19), d(2024, 9, 2)).request("o0")).await.unwrap_err();
+        assert_eq!(broken_rules(&backdated), ["NOTICE_LIMIT"]);
+
         // Dad has had one notice only: his second offence is a flat-rate second notice.
         let dads = issue(&app, Penalty::holiday(1, &["dad"], d(2025, 5, 12), d(2025, 6, 2)).request("o3-dad")).await.unwrap();
         assert!(dads[0].second_notice);
@@ -391,6 +395,8 @@ on_both_backends! {
                 costs_pence: 10_000,
             }),
         };
+        let future = app.notices().record_prosecution_outcome(prosecute((2099, 1, 5), "pf")).await.unwrap_err();
+        assert_eq!(violated_fields(&future), ["prosecution_outcome.hearing_date"]);
         let early = app.notices().record_prosecution_outcome(prosecute((2025, 3, 2), "p0")).await.unwrap_err();
         assert_eq!(broken_rules(&early), ["NOTICE_NOT_YET_UNPAID"]);
         let done = app.notices().record_prosecution_outcome(prosecute((2025, 5, 20), "p1")).await.unwrap().into_inner().notice.unwrap();
@@ -448,6 +454,20 @@ on_both_backends! {
         assert_eq!(all, sorted, "issue date then number");
         all.dedup();
         assert_eq!(all.len(), 4);
+        // One at a time, across the two notices sharing an issue date.
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = list(pb::ListNoticesRequest { page_size: 1, page_token: token.clone(), ..base.clone() }).await.unwrap();
+            seen.extend(page.notices.iter().map(|n| n.notice_number.clone()));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        assert_eq!(seen.len(), 4);
+        let garbled = list(pb::ListNoticesRequest { page_token: "7b7d".into(), ..base.clone() }).await.unwrap_err();
+        assert_eq!(violated_fields(&garbled), ["page_token"]);
         let other_filter = list(pb::ListNoticesRequest { page_size: 3, page_token: page1.next_page_token, upn: upn(1), ..base.clone() }).await.unwrap_err();
         assert_eq!(violated_fields(&other_filter), ["page_token"]);
 
