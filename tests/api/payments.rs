@@ -316,7 +316,7 @@ on_both_backends! {
         let mut southampton = local_version(2024, 9, 1);
         southampton.part_payments_accepted = true;
         app.policy().create_policy_version(create("authorities/852", "v", southampton)).await.unwrap();
-        let n = notices(&app, "852", 1..2).await;
+        let n = notices(&app, "852", 1..3).await;
         pay(&app, payment("852", "part-1", 5_000, d(2025, 2, 10), "", &[(&n[0].name, 5_000)])).await;
         let first = get(&app, &n[0].name).await;
         assert_eq!(first.status(), pb::NoticeStatus::Unpaid, "not paid in full by the deadline");
@@ -328,7 +328,13 @@ on_both_backends! {
         let paid = get(&app, &n[0].name).await;
         assert_eq!(status(&paid), (pb::NoticeStatus::Paid, pb::PaidRate::Lower));
         let b = paid.balance.unwrap();
-        assert_eq!((b.applied_pence, b.refund_due_pence), (8_000, 1_000));
+        assert_eq!((b.applied_pence, b.refund_due_pence), (8_000, 1_000), "the excess over what was due");
+
+        // Part payments accepted: a short payment in time counts; one after the higher period does not.
+        pay(&app, payment("852", "part-3", 6_000, d(2025, 2, 28), "", &[(&n[1].name, 6_000)])).await;
+        pay(&app, payment("852", "late", 10_000, d(2025, 3, 3), "", &[(&n[1].name, 10_000)])).await;
+        let b = get(&app, &n[1].name).await.balance.unwrap();
+        assert_eq!((b.applied_pence, b.refund_due_pence), (6_000, 10_000));
         assert_money_invariants(&app, "852").await;
     }
 }

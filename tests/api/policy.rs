@@ -189,6 +189,35 @@ on_both_backends! {
         assert_eq!(audit_count(&app, "850").await, 0);
     }
 
+    async fn each_validation_rule_names_its_field(app) {
+        type Edit = fn(&mut pb::PolicyVersion);
+        let cases: [(&str, Edit); 16] = [
+            ("lower_amount_pence", |v| v.lower_amount_pence = 0),
+            ("higher_amount_pence", |v| { v.higher_amount_pence = 7_999; v.second_notice_amount_pence = 7_999 }),
+            ("lower_period_days", |v| v.lower_period_days = 0),
+            ("higher_period_days", |v| v.higher_period_days = 20),
+            ("second_notice_amount_pence", |v| v.second_notice_amount_pence = 16_001),
+            ("second_notice_amount_pence", |v| v.second_notice_amount_pence = 0),
+            ("threshold.sessions", |v| v.threshold.as_mut().unwrap().sessions = 0),
+            ("threshold.sessions", |v| v.threshold.as_mut().unwrap().sessions = 101),
+            ("threshold.window_school_weeks", |v| v.threshold.as_mut().unwrap().window_school_weeks = 0),
+            ("threshold.qualifying_codes", |v| v.threshold.as_mut().unwrap().qualifying_codes.clear()),
+            ("threshold.qualifying_codes[0]", |v| v.threshold.as_mut().unwrap().qualifying_codes[0] = "H".into()),
+            ("max_notices_per_parent_per_child", |v| v.max_notices_per_parent_per_child = 0),
+            ("notice_limit_period_years", |v| v.notice_limit_period_years = 2),
+            ("notice_to_improve_min_school_weeks", |v| v.notice_to_improve_min_school_weeks = 2),
+            ("permitted_issuers[1]", |v| v.permitted_issuers = vec![2, 2]),
+            ("request_deadline_school_days", |v| v.request_deadline_school_days = -1),
+        ];
+        for (i, (field, edit)) in cases.into_iter().enumerate() {
+            let mut version = local_version(2025, 9, 1);
+            edit(&mut version);
+            let status = app.policy().create_policy_version(create("authorities/850", &format!("v{i}"), version)).await.unwrap_err();
+            assert_eq!(violated_fields(&status), [format!("policy_version.{field}")], "case {i}");
+        }
+        assert!(versions(&app, "authorities/850").await.is_empty());
+    }
+
     async fn a_second_version_on_the_same_date_is_refused(app) {
         app.policy().create_policy_version(create("authorities/850", "a", local_version(2025, 9, 1))).await.unwrap();
         let mut other = local_version(2025, 9, 1);
