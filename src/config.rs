@@ -32,6 +32,17 @@ pub struct Config {
     /// PostgreSQL (where `lea-notices migrate` runs as a deployment step).
     pub migrate_on_start: Option<bool>,
     pub log_format: LogFormat,
+    /// Public keys that sign bearer tokens: a PEM file (Ed25519 or RSA) or a JWKS
+    /// file. Unset: the development key in `data_dir`, allowed only on the
+    /// embedded SQLite default unless `dev_tokens` says otherwise.
+    pub jwt_keys_file: Option<PathBuf>,
+    /// The `iss` every token must carry.
+    pub jwt_issuer: String,
+    /// The `aud` every token must carry.
+    pub jwt_audience: String,
+    /// Accept tokens signed with the development key. Unset: only on the
+    /// embedded SQLite default with no `jwt_keys_file`.
+    pub dev_tokens: Option<bool>,
 }
 
 impl Default for Config {
@@ -43,6 +54,10 @@ impl Default for Config {
             max_connections: 10,
             migrate_on_start: None,
             log_format: LogFormat::Text,
+            jwt_keys_file: None,
+            jwt_issuer: "lea-notices-dev".into(),
+            jwt_audience: "lea-notices".into(),
+            dev_tokens: None,
         }
     }
 }
@@ -86,6 +101,17 @@ impl Config {
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// Whether the embedded default (a SQLite file in `data_dir`) is in use.
+    pub fn is_embedded_default(&self) -> bool {
+        self.database_url.as_deref().is_none_or(str::is_empty)
+    }
+
+    /// Whether tokens signed with the development key are accepted.
+    pub fn dev_tokens_enabled(&self) -> bool {
+        self.dev_tokens
+            .unwrap_or(self.jwt_keys_file.is_none() && self.is_embedded_default())
     }
 
     /// The database URL to open: the configured one, or the embedded default.

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
 use lea_notices::{
+    api::auth::{self, DevKey, Verifier},
     config::{Config, Overrides},
+    domain::{actor::Role, identifiers::LaCode},
     server, store, telemetry,
 };
 use tokio::net::TcpListener;
@@ -31,6 +35,24 @@ enum Command {
     Serve,
     /// Applies database migrations and exits.
     Migrate,
+    /// Prints a short-lived bearer token signed with the development key.
+    Token {
+        /// The caller's authority (LA code).
+        #[arg(long)]
+        authority: String,
+        /// school_staff, la_officer, police, finance, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// The token's subject.
+        #[arg(long, default_value = "dev-user")]
+        subject: String,
+        /// For school staff: a school's URN (repeat for several).
+        #[arg(long = "school")]
+        schools: Vec<String>,
+        /// Minutes until the token expires.
+        #[arg(long, default_value_t = 60)]
+        ttl_minutes: i64,
+    },
 }
 
 #[tokio::main]
@@ -38,6 +60,29 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config, &cli.overrides).context("reading configuration")?;
     telemetry::init(config.log_format);
+
+    if let Command::Token {
+        authority,
+        role,
+        subject,
+        schools,
+        ttl_minutes,
+    } = &cli.command
+    {
+        let authority = LaCode::parse(authority).map_err(anyhow::Error::msg)?;
+        let role = Role::parse(role).with_context(|| format!("unknown role '{role}'"))?;
+        let key = DevKey::load_or_create(&config.data_dir)?;
+        let claims = auth::claims(
+            subject,
+            &authority,
+            role,
+            schools,
+            (&config.jwt_issuer, &config.jwt_audience),
+            chrono::Duration::minutes(*ttl_minutes),
+        );
+        println!("{}", key.sign(&claims));
+        return Ok(());
+    }
 
     let url = config
         .resolved_database_url()
@@ -52,18 +97,41 @@ async fn main() -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             tracing::info!("migrations applied");
         }
+        Command::Token { .. } => unreachable!("handled above"),
         Command::Serve => {
             if config.migrate_on_start.unwrap_or(is_sqlite) {
                 store.migrate().await.context("applying migrations")?;
             }
+            let verifier = Arc::new(verifier(&config)?);
             let listener = TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("listening on {}", config.listen_addr))?;
-            server::serve(store.clone(), listener, shutdown_signal()).await?;
+            server::serve(store.clone(), verifier, listener, shutdown_signal()).await?;
             store.close().await;
         }
     }
     Ok(())
+}
+
+/// The token verifier the configuration asks for; the development key only when
+/// allowed, so production never trusts it by accident.
+fn verifier(config: &Config) -> anyhow::Result<Verifier> {
+    let (issuer, audience) = (&config.jwt_issuer, &config.jwt_audience);
+    match (&config.jwt_keys_file, config.dev_tokens_enabled()) {
+        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?),
+        (None, true) => {
+            tracing::warn!(
+                "accepting tokens signed with the development key in {}",
+                config.data_dir.display()
+            );
+            Ok(DevKey::load_or_create(&config.data_dir)?.verifier(issuer, audience))
+        }
+        (Some(_), true) => anyhow::bail!("set either jwt_keys_file or dev_tokens, not both"),
+        (None, false) => anyhow::bail!(
+            "no token keys configured: set LEA_NOTICES_JWT_KEYS_FILE (PEM or JWKS), \
+             or LEA_NOTICES_DEV_TOKENS=true for the development key"
+        ),
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

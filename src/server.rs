@@ -7,6 +7,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::api::{
+    auth::Verifier,
     notice::NoticeApi,
     payment::PaymentApi,
     policy::PolicyApi,
@@ -23,16 +24,22 @@ use crate::proto::{
 use crate::store::Store;
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
+/// Every lea.notices.v1 call needs a bearer token `verifier` accepts; health and
+/// reflection need none.
 pub async fn serve(
     store: Arc<dyn Store>,
+    verifier: Arc<Verifier>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let policy = PolicyServiceServer::new(PolicyApi::new(store.clone()));
-    let attendance = AttendanceServiceServer::new(AttendanceApi);
-    let notices = NoticeServiceServer::new(NoticeApi::new(store.clone()));
-    let payments = PaymentServiceServer::new(PaymentApi::new(store.clone()));
-    let reports = ReportServiceServer::new(ReportApi);
+    let auth = verifier.interceptor();
+    let policy = PolicyServiceServer::with_interceptor(PolicyApi::new(store.clone()), auth.clone());
+    let attendance = AttendanceServiceServer::with_interceptor(AttendanceApi, auth.clone());
+    let notices =
+        NoticeServiceServer::with_interceptor(NoticeApi::new(store.clone()), auth.clone());
+    let payments =
+        PaymentServiceServer::with_interceptor(PaymentApi::new(store.clone()), auth.clone());
+    let reports = ReportServiceServer::with_interceptor(ReportApi, auth);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

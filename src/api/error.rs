@@ -27,6 +27,8 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PermissionDenied(String),
+    #[error("unauthenticated")]
+    Unauthenticated,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,6 +77,7 @@ impl From<ApiError> for Status {
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
             ),
             ApiError::PermissionDenied(message) => Status::permission_denied(message),
+            ApiError::Unauthenticated => Status::unauthenticated("a bearer token is required"),
             ApiError::Store(e) => {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
+use super::auth::Caller;
 use super::convert::{date, date_to_proto, optional_date, timestamp_to_proto};
 use super::error::{ApiError, Violations};
 use super::mutation::{Begun, IdempotentRequest, now, validate_request_id};
@@ -14,9 +15,10 @@ use super::policy::{
     offence_reason_to_proto,
 };
 use super::{caller, names, pagination};
+use crate::domain::access::Operation;
 use crate::domain::{
-    FieldViolation, RuleViolation,
-    actor::Actor,
+    FieldViolation, RuleViolation, access,
+    actor::{Actor, Role},
     calendar,
     identifiers::{LaCode, Upn, Urn},
     notice::{
@@ -113,6 +115,25 @@ impl NoticeApi {
     }
 }
 
+/// School staff issue only for pupils of their own schools.
+fn check_school(caller: &Caller, pupil: &Pupil) -> Result<(), ApiError> {
+    if caller.covers_school(&pupil.school_urn) {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
+            "school {} is not one of the caller's schools",
+            pupil.school_urn
+        )))
+    }
+}
+
+/// Whether the caller may see `notice`: school staff see their schools' notices,
+/// police the notices they issued. Others are answered as if they did not exist.
+fn visible(caller: &Caller, notice: &Notice) -> bool {
+    caller.covers_school(&notice.pupil.school_urn)
+        && (caller.role != Role::Police || notice.issuer.subject == caller.actor.subject)
+}
+
 fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::Invalid(v) => ApiError::InvalidArgument(v),
@@ -138,7 +159,7 @@ struct Common {
 #[allow(clippy::too_many_arguments)]
 fn common_from_proto(
     v: &mut Violations,
-    actor: &Actor,
+    caller: &Caller,
     parent: &str,
     request_id: &str,
     pupil: Option<&pb::Pupil>,
@@ -152,7 +173,7 @@ fn common_from_proto(
     let pupil = pupil_from_proto(v, pupil);
     let parents = parents_from_proto(v, parents);
     let issue_date = v.check(past_date("issue_date", issue_date));
-    let issuer = issuer_from_proto(v, actor, issuer);
+    let issuer = issuer_from_proto(v, caller, issuer);
     let delivery = issue_date.and_then(|d| delivery_from_proto(v, d, delivery));
     Some(Common {
         authority: authority?,
@@ -270,17 +291,23 @@ fn parents_from_proto(v: &mut Violations, parents: &[pb::Parent]) -> Option<Vec<
     Some(out).filter(|o| o.len() == parents.len())
 }
 
-fn issuer_from_proto(v: &mut Violations, actor: &Actor, i: Option<&pb::Issuer>) -> Option<Issuer> {
+fn issuer_from_proto(
+    v: &mut Violations,
+    caller: &Caller,
+    i: Option<&pb::Issuer>,
+) -> Option<Issuer> {
     let Some(i) = i else {
         v.push(FieldViolation::new("issuer", "the issuer is required"));
         return None;
     };
-    let role = issuer_role_from_proto(i.role);
-    if role.is_none() {
+    // The capacity comes from the verified role; a different claimed one is refused.
+    let role = access::issuer_role(caller.role);
+    if i.role != pb::IssuerRole::Unspecified as i32 && issuer_role_from_proto(i.role) != role {
         v.push(FieldViolation::new(
             "issuer.role",
-            "head teacher, LA officer or police",
+            "must be left unset or match the caller's verified role",
         ));
+        return None;
     }
     let name = required_text(v, "issuer.display_name", &i.display_name);
     Some(Issuer {
@@ -288,7 +315,7 @@ fn issuer_from_proto(v: &mut Violations, actor: &Actor, i: Option<&pb::Issuer>) 
         display_name: name?,
         official_details: i.official_details.trim().to_string(),
         // The identity is the verified caller's, never the request's.
-        subject: actor.subject.clone(),
+        subject: caller.actor.subject.clone(),
     })
 }
 
@@ -644,12 +671,14 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::IssueNoticeToImproveRequest>,
     ) -> Result<Response<pb::IssueNoticeToImproveResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::IssueNoticeToImprove)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let common = common_from_proto(
             &mut v,
-            &actor,
+            &caller,
             &req.parent,
             &req.request_id,
             req.pupil.as_ref(),
@@ -673,6 +702,7 @@ impl NoticeService for NoticeApi {
             }
         };
         let (common, (start_date, school_weeks, reason)) = v.finish(common.zip(period))?;
+        check_school(&caller, &common.pupil)?;
 
         let request =
             IdempotentRequest::new(&common.authority, &req.request_id, ISSUE_NTI_METHOD, &req);
@@ -728,12 +758,14 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::IssuePenaltyNoticeRequest>,
     ) -> Result<Response<pb::IssuePenaltyNoticeResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::IssuePenaltyNotice)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let common = common_from_proto(
             &mut v,
-            &actor,
+            &caller,
             &req.parent,
             &req.request_id,
             req.pupil.as_ref(),
@@ -745,6 +777,7 @@ impl NoticeService for NoticeApi {
         let offence = offence_from_proto(&mut v, req.offence.as_ref());
         let sessions = sessions_from_proto(&mut v, &req.sessions);
         let (common, (offence, sessions)) = v.finish(common.zip(offence.zip(sessions)))?;
+        check_school(&caller, &common.pupil)?;
 
         let request = IdempotentRequest::new(
             &common.authority,
@@ -815,13 +848,16 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::GetNoticeRequest>,
     ) -> Result<Response<pb::GetNoticeResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let (authority, number) = names::parse_notice("name", &req.name).map_err(ApiError::from)?;
         let notice = self
             .store
             .notice(&authority, &number)
             .await
             .map_err(ApiError::from)?
+            .filter(|n| visible(&caller, n))
             .ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
         Ok(Response::new(pb::GetNoticeResponse {
             notice: Some(notice_to_proto(&authority, &notice, today())),
@@ -832,7 +868,9 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::ListNoticesRequest>,
     ) -> Result<Response<pb::ListNoticesResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
         let size = v.check(pagination::page_size("page_size", req.page_size));
@@ -860,10 +898,23 @@ impl NoticeService for NoticeApi {
             non_empty(&req.upn),
             non_empty(&req.parent_person_id),
         );
+        // School staff list one of their schools at a time; police see what they issued.
+        if caller.role == Role::SchoolStaff
+            && !school
+                .as_deref()
+                .and_then(|u| Urn::parse(u).ok())
+                .is_some_and(|u| caller.schools.contains(&u))
+        {
+            return Err(ApiError::PermissionDenied(
+                "school staff must filter by one of their own schools".into(),
+            )
+            .into());
+        }
         let filter_values = NoticeFilter {
             school_urn: school.as_deref(),
             upn: upn.as_deref(),
             parent_person_id: person.as_deref(),
+            issuer_subject: (caller.role == Role::Police).then_some(caller.actor.subject.as_str()),
             kind,
             status,
             issued_from,
@@ -896,8 +947,10 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::WithdrawNoticeRequest>,
     ) -> Result<Response<pb::WithdrawNoticeResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("name", &req.name));
         v.check(validate_request_id("request_id", &req.request_id));
@@ -995,8 +1048,10 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::RecordProsecutionOutcomeRequest>,
     ) -> Result<Response<pb::RecordProsecutionOutcomeResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("name", &req.name));
         v.check(validate_request_id("request_id", &req.request_id));
@@ -1094,7 +1149,9 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::ListNoticeEventsRequest>,
     ) -> Result<Response<pb::ListNoticeEventsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        caller.check_resource_name(&req.parent)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("parent", &req.parent));
         let size = v.check(pagination::page_size("page_size", req.page_size));
@@ -1109,12 +1166,12 @@ impl NoticeService for NoticeApi {
             }),
         );
         let (((authority, number), size), after) = v.finish(name.zip(size).zip(after))?;
-        if self
+        if !self
             .store
             .notice(&authority, &number)
             .await
             .map_err(ApiError::from)?
-            .is_none()
+            .is_some_and(|n| visible(&caller, &n))
         {
             return Err(ApiError::NotFound(req.parent.clone()).into());
         }

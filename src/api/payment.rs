@@ -12,6 +12,7 @@ use super::error::{ApiError, Violations};
 use super::mutation::{Begun, IdempotentRequest, now, validate_request_id};
 use super::notice::{paid_rate_to_proto, today};
 use super::{caller, names, pagination};
+use crate::domain::access::Operation;
 use crate::domain::{
     FieldViolation, RuleViolation,
     actor::Actor,
@@ -306,8 +307,10 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
         let Some(p) = &req.payment else {
@@ -472,8 +475,10 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::AllocatePaymentRequest>,
     ) -> Result<Response<pb::AllocatePaymentResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(parse_payment_name("name", &req.name));
         v.check(validate_request_id("request_id", &req.request_id));
@@ -573,8 +578,10 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::RecordRefundRequest>,
     ) -> Result<Response<pb::RecordRefundResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(parse_payment_name("name", &req.name));
         let refund = match &req.refund {
@@ -700,7 +707,9 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetAmountDueRequest>,
     ) -> Result<Response<pb::GetAmountDueResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
+        caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("name", &req.name));
         let on = v
@@ -743,7 +752,9 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::ListPaymentsRequest>,
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
         let size = v.check(pagination::page_size("page_size", req.page_size));

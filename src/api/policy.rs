@@ -8,6 +8,7 @@ use super::convert::{date, date_to_proto, timestamp_to_proto};
 use super::error::{ApiError, Violations};
 use super::mutation::{Begun, IdempotentRequest, now, validate_request_id};
 use super::{caller, names, pagination};
+use crate::domain::access::Operation;
 use crate::domain::{
     FieldViolation,
     identifiers::LaCode,
@@ -45,8 +46,10 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::CreatePolicyVersionRequest>,
     ) -> Result<Response<pb::CreatePolicyVersionResponse>, Status> {
-        let actor = caller::actor(&request);
+        let caller = caller::authorize(&request, Operation::CreatePolicyVersion)?;
+        let actor = caller.actor.clone();
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
 
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
@@ -121,7 +124,9 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
         let on = v.check(date("date", req.date.as_ref()));
@@ -143,7 +148,9 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::ListPolicyVersionsRequest>,
     ) -> Result<Response<pb::ListPolicyVersionsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
         let mut v = Violations::new();
         let authority = v.check(names::parse_authority("parent", &req.parent));
         let size = v.check(pagination::page_size("page_size", req.page_size));

@@ -3,6 +3,7 @@
 //! An auditor reads the law here. Every fact comes from `../shared/DOMAIN.md`;
 //! rules that are local choices live in [`policy`] as per-authority versions.
 
+pub mod access;
 pub mod actor;
 pub mod calendar;
 pub mod identifiers;

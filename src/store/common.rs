@@ -525,6 +525,7 @@ async fn select_notices(
                 WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
                 ELSE 'issued' END) \
           AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
+          AND ($13 IS NULL OR issuer_subject = $13) \
         ORDER BY issue_date, notice_number LIMIT $12"
     ))
     .bind(authority.as_str())
@@ -539,6 +540,7 @@ async fn select_notices(
     .bind(after_date)
     .bind(after_number)
     .bind(limit)
+    .bind(f.issuer_subject)
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(Notice::try_from).collect()

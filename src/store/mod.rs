@@ -104,6 +104,8 @@ pub struct NoticeFilter<'a> {
     pub school_urn: Option<&'a str>,
     pub upn: Option<&'a str>,
     pub parent_person_id: Option<&'a str>,
+    /// Issued by this verified subject.
+    pub issuer_subject: Option<&'a str>,
     pub kind: Option<NoticeKind>,
     /// Status on `today`.
     pub status: Option<NoticeStatus>,

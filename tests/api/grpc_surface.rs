@@ -150,17 +150,17 @@ async fn reflection_and_health_describe_exactly_the_v1_services() {
 
 #[tokio::test]
 async fn methods_of_later_issues_answer_unimplemented() {
-    use lea_notices::proto::v1::{
-        self as pb, attendance_service_client::AttendanceServiceClient,
-        report_service_client::ReportServiceClient,
-    };
+    use lea_notices::proto::v1::{self as pb};
     let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
-    let status = AttendanceServiceClient::new(app.channel.clone())
+    let officer = app.as_role("850", lea_notices::domain::actor::Role::LaOfficer);
+    let status = officer
+        .attendance()
         .get_attendance_summary(pb::GetAttendanceSummaryRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented);
-    let status = ReportServiceClient::new(app.channel.clone())
+    let status = officer
+        .reports()
         .get_statutory_return(pb::GetStatutoryReturnRequest::default())
         .await
         .unwrap_err();

@@ -2,15 +2,19 @@
 
 use std::sync::Arc;
 
+use lea_notices::api::auth::{self, DevKey};
+use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::{
     Date,
     v1::{
+        attendance_service_client::AttendanceServiceClient,
         notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
-        policy_service_client::PolicyServiceClient,
+        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// The server PostgreSQL tests create their databases on. Override with
@@ -31,9 +35,70 @@ enum TestDatabase {
     },
 }
 
+pub const ISSUER: &str = "lea-notices-test";
+pub const AUDIENCE: &str = "lea-notices";
+
+/// Adds a bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+impl Bearer {
+    pub fn new(token: &str) -> Self {
+        Bearer(format!("Bearer {token}").parse().expect("ascii token"))
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// Clients that call as one identity.
+pub struct As {
+    channel: Channel,
+    bearer: Bearer,
+}
+
+impl As {
+    pub fn policy(&self) -> PolicyServiceClient<Authed> {
+        PolicyServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn notices(&self) -> NoticeServiceClient<Authed> {
+        NoticeServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn payments(&self) -> PaymentServiceClient<Authed> {
+        PaymentServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn attendance(&self) -> AttendanceServiceClient<Authed> {
+        AttendanceServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn reports(&self) -> ReportServiceClient<Authed> {
+        ReportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+}
+
+/// The LA code in a resource name or parent (`authorities/{la}/...`).
+pub fn la_of(name: &str) -> &str {
+    name.strip_prefix("authorities/")
+        .and_then(|r| r.split('/').next())
+        .expect("an authority's resource")
+}
+
 /// A server on a random port with its own empty, migrated database.
 pub struct TestApp {
     pub backend: Backend,
+    /// Signs this server's test tokens.
+    pub key: DevKey,
+    _key_dir: tempfile::TempDir,
     pub store: Arc<dyn Store>,
     pub channel: Channel,
     database_url: String,
@@ -69,12 +134,16 @@ impl TestApp {
         let store = store::connect(&database_url, 8).await.expect("connect");
         store.migrate().await.expect("migrate");
 
+        let key_dir = tempfile::tempdir().expect("temp dir");
+        let key = DevKey::load_or_create(key_dir.path()).expect("test key");
+        let verifier = Arc::new(key.verifier(ISSUER, AUDIENCE));
+
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            lea_notices::server::serve(server_store, listener, async {
+            lea_notices::server::serve(server_store, verifier, listener, async {
                 let _ = rx.await;
             })
             .await
@@ -87,6 +156,8 @@ impl TestApp {
             .expect("connect to server");
         TestApp {
             backend,
+            key,
+            _key_dir: key_dir,
             store,
             channel,
             database_url,
@@ -96,16 +167,53 @@ impl TestApp {
         }
     }
 
-    pub fn policy(&self) -> PolicyServiceClient<Channel> {
-        PolicyServiceClient::new(self.channel.clone())
+    /// A token for `role` in authority `la` (school staff: of school 116439).
+    pub fn token(&self, la: &str, role: Role) -> String {
+        let schools = if role == Role::SchoolStaff {
+            vec!["116439".to_string()]
+        } else {
+            vec![]
+        };
+        let claims = auth::claims(
+            &format!("{}@{la}", role.as_str()),
+            &LaCode::parse(la).unwrap(),
+            role,
+            &schools,
+            (ISSUER, AUDIENCE),
+            chrono::Duration::minutes(10),
+        );
+        self.key.sign(&claims)
     }
 
-    pub fn notices(&self) -> NoticeServiceClient<Channel> {
-        NoticeServiceClient::new(self.channel.clone())
+    /// Clients calling as `role` of authority `la`.
+    pub fn as_role(&self, la: &str, role: Role) -> As {
+        As {
+            channel: self.channel.clone(),
+            bearer: Bearer::new(&self.token(la, role)),
+        }
     }
 
-    pub fn payments(&self) -> PaymentServiceClient<Channel> {
-        PaymentServiceClient::new(self.channel.clone())
+    /// Clients with a token signed elsewhere (tests of refused tokens).
+    pub fn with_token(&self, token: &str) -> As {
+        As {
+            channel: self.channel.clone(),
+            bearer: Bearer::new(token),
+        }
+    }
+
+    /// Hampshire's policy administrator.
+    pub fn policy(&self) -> PolicyServiceClient<Authed> {
+        self.as_role("850", Role::Admin).policy()
+    }
+
+    /// A Hampshire LA officer.
+    pub fn notices(&self) -> NoticeServiceClient<Authed> {
+        self.as_role("850", Role::LaOfficer).notices()
+    }
+
+    /// Hampshire's finance team.
+    pub fn payments(&self) -> PaymentServiceClient<Authed> {
+        self.as_role("850", Role::Finance).payments()
     }
 
     /// Runs raw SQL on the test database, bypassing the service (to prove what

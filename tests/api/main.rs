@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod grpc_surface;
 mod notices;
 mod payments;

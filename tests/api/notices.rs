@@ -2,11 +2,12 @@
 //! a notice must not break, lifecycle, idempotency and the event history.
 
 use chrono::{Datelike, Duration, NaiveDate};
+use lea_notices::domain::actor::Role;
 use lea_notices::domain::identifiers::{LaCode, Upn};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::helpers::{TestApp, broken_rules, date, on_both_backends, violated_fields};
+use crate::helpers::{TestApp, broken_rules, date, la_of, on_both_backends, violated_fields};
 use crate::policy::{create, local_version};
 
 /// A valid UPN for pupil `n` (check letter computed).
@@ -127,14 +128,16 @@ pub(crate) async fn issue(
     app: &TestApp,
     request: pb::IssuePenaltyNoticeRequest,
 ) -> Result<Vec<pb::Notice>, tonic::Status> {
-    app.notices()
+    app.as_role(la_of(&request.parent), Role::LaOfficer)
+        .notices()
         .issue_penalty_notice(request)
         .await
         .map(|r| r.into_inner().notices)
 }
 
 pub(crate) async fn all_notices(app: &TestApp, la: &str) -> Vec<pb::Notice> {
-    app.notices()
+    app.as_role(la, Role::LaOfficer)
+        .notices()
         .list_notices(pb::ListNoticesRequest {
             parent: format!("authorities/{la}"),
             page_size: 500,
@@ -197,7 +200,7 @@ on_both_backends! {
         southampton.lower_period_days = 14;
         southampton.higher_amount_pence = 14_000;
         southampton.second_notice_amount_pence = 14_000;
-        app.policy().create_policy_version(create("authorities/852", "v1", southampton)).await.unwrap();
+        app.as_role("852", Role::Admin).policy().create_policy_version(create("authorities/852", "v1", southampton)).await.unwrap();
         let mut local = Penalty::holiday(3, &["carer"], d(2025, 9, 1), d(2025, 9, 15));
         local.la = "852";
         let n = &issue(&app, local.request("r-852")).await.unwrap()[0];
@@ -346,8 +349,12 @@ on_both_backends! {
 
         // Holidays need no notice to improve under this policy, but only LA officers may issue.
         let mut head = Penalty::holiday(2, &["dad"], d(2025, 9, 1), d(2025, 9, 22)).request("p4");
+        head.issuer = issuer(pb::IssuerRole::Unspecified);
+        let refused = app.as_role("850", Role::SchoolStaff).notices().issue_penalty_notice(head.clone()).await.unwrap_err();
+        assert_eq!(broken_rules(&refused), ["ISSUER_NOT_PERMITTED"]);
+        // The capacity is the verified role's: an LA officer cannot claim to be a head teacher.
         head.issuer = issuer(pb::IssuerRole::HeadTeacher);
-        assert_eq!(broken_rules(&issue(&app, head).await.unwrap_err()), ["ISSUER_NOT_PERMITTED"]);
+        assert_eq!(violated_fields(&issue(&app, head).await.unwrap_err()), ["issuer.role"]);
     }
 
     async fn concurrent_issues_never_exceed_the_limit(app) {
@@ -417,7 +424,8 @@ on_both_backends! {
         let actions: Vec<_> = events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["notice.penalty_notice_issued", "notice.prosecution_outcome_recorded"]);
         assert_eq!(events[1].request_id, "p1");
-        assert_eq!(events[0].actor.as_ref().unwrap().subject, "anonymous");
+        assert_eq!(events[0].actor.as_ref().unwrap().subject, "la_officer@850");
+        assert_eq!(events[0].actor.as_ref().unwrap().role, pb::Role::LaOfficer as i32);
         let details: serde_json::Value = serde_json::from_str(&events[1].details_json).unwrap();
         assert_eq!(details["court"], "Southampton Magistrates' Court");
     }

@@ -1,6 +1,7 @@
 //! PaymentService through the real API: every pound recorded once, matched,
 //! applied at the right rate, and refunded no more than is due.
 
+use lea_notices::domain::actor::Role;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -9,7 +10,7 @@ use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, broken_rules, date, on_both_backends};
+use crate::helpers::{TestApp, broken_rules, date, la_of, on_both_backends};
 use crate::notices::{Penalty, all_notices, d, issue, proto_date, withdraw};
 use crate::policy::{create, local_version};
 
@@ -65,7 +66,8 @@ fn payment(
 }
 
 async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
-    app.payments()
+    app.as_role(la_of(&request.parent), Role::Finance)
+        .payments()
         .record_payment(request)
         .await
         .unwrap()
@@ -75,7 +77,8 @@ async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
 }
 
 async fn get(app: &TestApp, name: &str) -> pb::Notice {
-    app.notices()
+    app.as_role(la_of(name), Role::Finance)
+        .notices()
         .get_notice(pb::GetNoticeRequest { name: name.into() })
         .await
         .unwrap()
@@ -85,7 +88,8 @@ async fn get(app: &TestApp, name: &str) -> pb::Notice {
 }
 
 async fn all_payments(app: &TestApp, la: &str) -> Vec<pb::Payment> {
-    app.payments()
+    app.as_role(la, Role::Finance)
+        .payments()
         .list_payments(pb::ListPaymentsRequest {
             parent: format!("authorities/{la}"),
             page_size: 500,
@@ -315,14 +319,14 @@ on_both_backends! {
     async fn a_policy_accepting_part_payments_leaves_the_rest_outstanding(app) {
         let mut southampton = local_version(2024, 9, 1);
         southampton.part_payments_accepted = true;
-        app.policy().create_policy_version(create("authorities/852", "v", southampton)).await.unwrap();
+        app.as_role("852", Role::Admin).policy().create_policy_version(create("authorities/852", "v", southampton)).await.unwrap();
         let n = notices(&app, "852", 1..3).await;
         pay(&app, payment("852", "part-1", 5_000, d(2025, 2, 10), "", &[(&n[0].name, 5_000)])).await;
         let first = get(&app, &n[0].name).await;
         assert_eq!(first.status(), pb::NoticeStatus::Unpaid, "not paid in full by the deadline");
         let b = first.balance.unwrap();
         assert_eq!((b.applied_pence, b.refund_due_pence), (5_000, 0));
-        let due = app.payments().get_amount_due(pb::GetAmountDueRequest { name: n[0].name.clone(), date: date(2025, 2, 20) }).await.unwrap().into_inner();
+        let due = app.as_role("852", Role::Finance).payments().get_amount_due(pb::GetAmountDueRequest { name: n[0].name.clone(), date: date(2025, 2, 20) }).await.unwrap().into_inner();
         assert_eq!(due.amount_due_pence, 3_000);
         pay(&app, payment("852", "part-2", 4_000, d(2025, 2, 20), "", &[(&n[0].name, 4_000)])).await;
         let paid = get(&app, &n[0].name).await;

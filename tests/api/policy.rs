@@ -1,6 +1,8 @@
 //! PolicyService through the real API: versions by date, national defaults,
 //! validation, idempotent retry and the audit log.
 
+use crate::helpers::la_of;
+use lea_notices::domain::actor::Role;
 use lea_notices::domain::identifiers::LaCode;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
@@ -57,7 +59,8 @@ async fn policy_on(
     m: i32,
     d: i32,
 ) -> Result<pb::PolicyVersion, tonic::Status> {
-    app.policy()
+    app.as_role(la_of(parent), Role::LaOfficer)
+        .policy()
         .get_policy(pb::GetPolicyRequest {
             parent: parent.into(),
             date: date(y, m, d),
@@ -67,7 +70,8 @@ async fn policy_on(
 }
 
 async fn versions(app: &TestApp, parent: &str) -> Vec<pb::PolicyVersion> {
-    app.policy()
+    app.as_role(la_of(parent), Role::Admin)
+        .policy()
         .list_policy_versions(pb::ListPolicyVersionsRequest {
             parent: parent.into(),
             page_size: 500,
@@ -113,16 +117,17 @@ on_both_backends! {
     async fn authority_versions_govern_from_their_date_and_only_their_authority(app) {
         let mut southampton = local_version(2025, 9, 1);
         southampton.permitted_issuers = vec![pb::IssuerRole::HeadTeacher as i32, pb::IssuerRole::LaOfficer as i32];
-        let created = app.policy().create_policy_version(create("authorities/852", "r-1", southampton)).await.unwrap().into_inner();
+        let created = app.as_role("852", Role::Admin).policy().create_policy_version(create("authorities/852", "r-1", southampton)).await.unwrap().into_inner();
         let created = created.policy_version.unwrap();
         assert_eq!(created.name, "authorities/852/policyVersions/2025-09-01");
         assert_eq!(created.source, pb::PolicySource::Authority as i32);
         assert!(created.create_time.is_some());
-        assert_eq!(created.creator.as_ref().unwrap().subject, "anonymous");
+        assert_eq!(created.creator.as_ref().unwrap().subject, "admin@852");
+        assert_eq!(created.creator.as_ref().unwrap().role, pb::Role::Admin as i32);
 
         let mut later = local_version(2026, 1, 5);
         later.part_payments_accepted = true;
-        app.policy().create_policy_version(create("authorities/852", "r-2", later)).await.unwrap();
+        app.as_role("852", Role::Admin).policy().create_policy_version(create("authorities/852", "r-2", later)).await.unwrap();
 
         assert_eq!(policy_on(&app, "authorities/852", 2025, 8, 31).await.unwrap().name, "nationalRegimes/2024-08-19");
         let first = policy_on(&app, "authorities/852", 2025, 9, 1).await.unwrap();
@@ -227,7 +232,7 @@ on_both_backends! {
         assert_eq!(versions(&app, "authorities/850").await[0].lower_amount_pence, 8_000);
         assert_eq!(audit_count(&app, "850").await, 1);
         // The same date is free in another authority.
-        app.policy().create_policy_version(create("authorities/852", "b", local_version(2025, 9, 1))).await.unwrap();
+        app.as_role("852", Role::Admin).policy().create_policy_version(create("authorities/852", "b", local_version(2025, 9, 1))).await.unwrap();
     }
 
     async fn retrying_a_request_id_returns_the_stored_response(app) {
@@ -251,7 +256,7 @@ on_both_backends! {
         // Request ids are scoped to their authority.
         let mut elsewhere = request.clone();
         elsewhere.parent = "authorities/852".into();
-        app.policy().create_policy_version(elsewhere).await.unwrap();
+        app.as_role("852", Role::Admin).policy().create_policy_version(elsewhere).await.unwrap();
     }
 
     async fn concurrent_retries_create_one_version(app) {
@@ -295,7 +300,7 @@ on_both_backends! {
         assert_eq!(events.len(), 1);
         let e = &events[0];
         assert_eq!((e.action.as_str(), e.request_id.as_str()), ("policy_version.created", "audit-me"));
-        assert_eq!((e.actor_subject.as_str(), e.actor_role.as_str()), ("anonymous", "unauthenticated"));
+        assert_eq!((e.actor_subject.as_str(), e.actor_role.as_str()), ("admin@850", "admin"), "the verified identity, not the request");
         assert_eq!(e.details["effective_from"], "2025-09-01");
         assert_eq!(e.details["rules"]["lower_amount_pence"], 8_000);
         assert_eq!(e.details["rules"]["permitted_issuers"], serde_json::json!(["la_officer"]));
@@ -313,7 +318,7 @@ on_both_backends! {
         assert_eq!(page2.policy_versions.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["authorities/850/policyVersions/2025-11-01"]);
         assert!(page2.next_page_token.is_empty());
 
-        let wrong_filter = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/852".into(), page_size: 2, page_token: page1.next_page_token }).await.unwrap_err();
+        let wrong_filter = app.as_role("852", Role::Admin).policy().list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/852".into(), page_size: 2, page_token: page1.next_page_token }).await.unwrap_err();
         assert_eq!(violated_fields(&wrong_filter), ["page_token"]);
         let negative = client.list_policy_versions(pb::ListPolicyVersionsRequest { parent: "authorities/850".into(), page_size: -1, ..Default::default() }).await.unwrap_err();
         assert_eq!(violated_fields(&negative), ["page_size"]);

@@ -1,0 +1,284 @@
+//! Authentication: bearer JWTs verified against configured public keys (Ed25519
+//! or RS256, from a PEM file or a JWKS file), issuer and audience checked,
+//! expiry enforced. The verified caller rides on the request's extensions.
+//!
+//! For local use the embedded default keeps an Ed25519 development key in its
+//! data directory; `lea-notices token` signs short-lived tokens with it.
+
+use std::{fs, path::Path, sync::Arc};
+
+use chrono::Utc;
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Status};
+
+use crate::domain::{
+    actor::{Actor, Role},
+    identifiers::{LaCode, Urn},
+};
+
+/// The development key's file name in the data directory.
+pub const DEV_KEY_FILE: &str = "dev-signing-key.pem";
+
+/// The claims a token carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    /// The caller's authority (LA code).
+    pub la: String,
+    /// One of the roles' names (`la_officer`, ...).
+    pub role: String,
+    /// For school staff, the URNs of their schools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schools: Vec<String>,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Actor,
+    pub authority: LaCode,
+    pub role: Role,
+    pub schools: Vec<Urn>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Checks tokens against a fixed set of public keys.
+pub struct Verifier {
+    keys: Vec<(Algorithm, Option<String>, DecodingKey)>,
+    issuer: String,
+    audience: String,
+}
+
+impl Verifier {
+    /// Keys from a PEM public key (Ed25519 or RSA) or a JWKS file.
+    pub fn from_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let keys = if text.trim_start().starts_with('{') {
+            let set: JwkSet =
+                serde_json::from_str(&text).map_err(|e| KeyError::Invalid(format!("JWKS: {e}")))?;
+            set.keys
+                .iter()
+                .map(|jwk| {
+                    let alg = match &jwk.algorithm {
+                        jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                        _ => {
+                            return Err(KeyError::Invalid(
+                                "only Ed25519 (OKP) and RSA keys are accepted".into(),
+                            ));
+                        }
+                    };
+                    let key = DecodingKey::from_jwk(jwk)
+                        .map_err(|e| KeyError::Invalid(format!("JWK: {e}")))?;
+                    Ok((alg, jwk.common.key_id.clone(), key))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else if let Ok(key) = DecodingKey::from_ed_pem(text.as_bytes()) {
+            vec![(Algorithm::EdDSA, None, key)]
+        } else {
+            let key = DecodingKey::from_rsa_pem(text.as_bytes()).map_err(|e| {
+                KeyError::Invalid(format!(
+                    "{}: not an Ed25519 or RSA public key: {e}",
+                    path.display()
+                ))
+            })?;
+            vec![(Algorithm::RS256, None, key)]
+        };
+        if keys.is_empty() {
+            return Err(KeyError::Invalid(format!("{}: no keys", path.display())));
+        }
+        Ok(Self {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        })
+    }
+
+    /// The caller a bearer token proves, or why not (kept from the client).
+    pub fn verify(&self, token: &str) -> Result<Caller, String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+        let mut last_error = "no key for this token".to_string();
+        for (alg, kid, key) in self.keys.iter().filter(|(alg, kid, _)| {
+            *alg == header.alg && (header.kid.is_none() || kid.is_none() || *kid == header.kid)
+        }) {
+            let mut validation = Validation::new(*alg);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_audience(&[&self.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+                Ok(data) => return caller_from(data.claims),
+                Err(e) => last_error = format!("{e} (kid {kid:?})"),
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Checks the `authorization: Bearer` metadata and attaches the [`Caller`].
+    pub fn interceptor(
+        self: Arc<Self>,
+    ) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+        move |mut request: Request<()>| {
+            let token = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
+            match self.verify(token) {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    Ok(request)
+                }
+                Err(reason) => {
+                    // Operators see why; callers learn only that the token was refused.
+                    tracing::info!(%reason, "token refused");
+                    Err(Status::unauthenticated("the bearer token is not valid"))
+                }
+            }
+        }
+    }
+}
+
+fn caller_from(c: Claims) -> Result<Caller, String> {
+    let authority = LaCode::parse(&c.la)?;
+    let role = Role::parse(&c.role).ok_or_else(|| format!("unknown role '{}'", c.role))?;
+    let schools = c
+        .schools
+        .iter()
+        .map(|s| Urn::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Caller {
+        actor: Actor {
+            subject: c.sub,
+            role: Some(role),
+        },
+        authority,
+        role,
+        schools,
+    })
+}
+
+/// The development signing key: created in `data_dir` on first use.
+pub struct DevKey {
+    private_pem: String,
+    public_pem: String,
+}
+
+impl DevKey {
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
+        let path = data_dir.join(DEV_KEY_FILE);
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let key = if path.exists() {
+            let pem = fs::read_to_string(&path).map_err(io)?;
+            ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?
+        } else {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed)
+                .map_err(|e| KeyError::Invalid(format!("no randomness: {e}")))?;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| KeyError::Invalid(e.to_string()))?;
+            fs::create_dir_all(data_dir).map_err(io)?;
+            write_private(&path, pem.as_bytes()).map_err(io)?;
+            key
+        };
+        let private_pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Invalid(e.to_string()))?
+            .to_string();
+        let public_pem = key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        Ok(Self {
+            private_pem,
+            public_pem,
+        })
+    }
+
+    /// Writes the public key where a [`Verifier`] can read it.
+    pub fn write_public_key(&self, path: &Path) -> std::io::Result<()> {
+        fs::write(path, &self.public_pem)
+    }
+
+    pub fn verifier(&self, issuer: &str, audience: &str) -> Verifier {
+        let key = DecodingKey::from_ed_pem(self.public_pem.as_bytes()).expect("a key just encoded");
+        Verifier {
+            keys: vec![(Algorithm::EdDSA, None, key)],
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// Signs a token for `claims`.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let key =
+            EncodingKey::from_ed_pem(self.private_pem.as_bytes()).expect("a key just encoded");
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key)
+            .expect("claims always encode")
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fs::write(path, bytes)
+}
+
+/// Claims for a token valid from now for `ttl`.
+pub fn claims(
+    subject: &str,
+    authority: &LaCode,
+    role: Role,
+    schools: &[String],
+    (issuer, audience): (&str, &str),
+    ttl: chrono::Duration,
+) -> Claims {
+    let now = Utc::now().timestamp();
+    Claims {
+        sub: subject.into(),
+        iss: issuer.into(),
+        aud: audience.into(),
+        iat: now,
+        exp: now + ttl.num_seconds(),
+        la: authority.to_string(),
+        role: role.as_str().into(),
+        schools: schools.to_vec(),
+    }
+}

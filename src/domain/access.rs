@@ -1,0 +1,105 @@
+//! Who may do what, inside their own authority. Scope within an authority (a head
+//! teacher's own schools, a constable's own notices) is checked where the
+//! resource is known; another authority's resources are never visible.
+
+use super::actor::Role;
+use super::policy::IssuerRole;
+
+/// What a call does, as far as permissions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    CreatePolicyVersion,
+    ReadPolicy,
+    RecordMarks,
+    ReadAttendance,
+    IssueNoticeToImprove,
+    IssuePenaltyNotice,
+    ReadNotices,
+    /// Withdrawing a notice or recording a prosecution outcome.
+    ChangeNoticeLifecycle,
+    /// Recording payments, allocating them and recording refunds.
+    RecordPayments,
+    ReadPayments,
+    ReadStatutoryReturn,
+}
+
+use Operation::*;
+use Role::*;
+
+/// Whether `role` may perform `operation` at all (scope rules apply on top).
+pub fn allowed(role: Role, operation: Operation) -> bool {
+    match role {
+        // Its own schools: registers, attendance, notices where the policy lets
+        // head teachers issue.
+        SchoolStaff => matches!(
+            operation,
+            RecordMarks | ReadAttendance | IssueNoticeToImprove | IssuePenaltyNotice | ReadNotices
+        ),
+        // Everything in the authority except changing policy.
+        LaOfficer => operation != CreatePolicyVersion,
+        // Penalty notices (s444 and s103) and the ones it issued.
+        Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
+        Finance => matches!(operation, RecordPayments | ReadPayments | ReadNotices),
+        // Reads everything, changes nothing.
+        Auditor => matches!(
+            operation,
+            ReadPolicy | ReadAttendance | ReadNotices | ReadPayments | ReadStatutoryReturn
+        ),
+        Admin => matches!(
+            operation,
+            CreatePolicyVersion
+                | ReadPolicy
+                | ReadAttendance
+                | ReadNotices
+                | ReadPayments
+                | ReadStatutoryReturn
+        ),
+    }
+}
+
+/// The capacity a notice is issued in, fixed by the verified role: the issuer
+/// on a notice is a legal fact, never what a request claims.
+pub fn issuer_role(role: Role) -> Option<IssuerRole> {
+    match role {
+        SchoolStaff => Some(IssuerRole::HeadTeacher),
+        LaOfficer => Some(IssuerRole::LaOfficer),
+        Police => Some(IssuerRole::Police),
+        Finance | Auditor | Admin => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_change_policy_and_auditors_change_nothing() {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, CreatePolicyVersion),
+                role == Admin,
+                "{role:?}"
+            );
+        }
+        for op in [
+            CreatePolicyVersion,
+            RecordMarks,
+            IssueNoticeToImprove,
+            IssuePenaltyNotice,
+            ChangeNoticeLifecycle,
+            RecordPayments,
+        ] {
+            assert!(!allowed(Auditor, op), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn every_issuing_role_maps_to_an_issuer_capacity() {
+        for role in Role::ALL {
+            if allowed(role, IssuePenaltyNotice) {
+                assert!(issuer_role(role).is_some(), "{role:?}");
+            }
+        }
+        assert!(!allowed(Police, IssueNoticeToImprove));
+    }
+}

@@ -1,0 +1,456 @@
+//! Identity, roles and isolation between authorities: every RPC with every role,
+//! for its own and the other authority, and every kind of refused token.
+
+use base64::Engine;
+use lea_notices::api::auth::{self, DevKey};
+use lea_notices::domain::{actor::Role, identifiers::LaCode};
+use lea_notices::proto::v1::{self as pb};
+use tonic::Code;
+
+use crate::helpers::{AUDIENCE, As, ISSUER, TestApp, date, on_both_backends};
+use crate::notices::{Penalty, d};
+
+/// What each role may do, written from the issue's description of the roles
+/// (independently of the service's own table).
+fn may(role: Role, method: &str) -> bool {
+    const READS: &[&str] = &[
+        "GetPolicy",
+        "ListPolicyVersions",
+        "GetAttendanceSummary",
+        "ListThresholdBreaches",
+        "GetNotice",
+        "ListNotices",
+        "ListNoticeEvents",
+        "GetAmountDue",
+        "ListPayments",
+        "GetStatutoryReturn",
+    ];
+    const NOTICE_READS: &[&str] = &["GetNotice", "ListNotices", "ListNoticeEvents"];
+    match role {
+        Role::SchoolStaff => {
+            [
+                "RecordMarks",
+                "GetAttendanceSummary",
+                "ListThresholdBreaches",
+                "IssueNoticeToImprove",
+                "IssuePenaltyNotice",
+            ]
+            .contains(&method)
+                || NOTICE_READS.contains(&method)
+        }
+        Role::LaOfficer => method != "CreatePolicyVersion",
+        Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
+        Role::Finance => {
+            [
+                "RecordPayment",
+                "AllocatePayment",
+                "RecordRefund",
+                "GetAmountDue",
+                "ListPayments",
+            ]
+            .contains(&method)
+                || NOTICE_READS.contains(&method)
+        }
+        Role::Auditor => READS.contains(&method),
+        Role::Admin => method == "CreatePolicyVersion" || READS.contains(&method),
+    }
+}
+
+/// Methods whose service is not built yet answer UNIMPLEMENTED to any authenticated caller.
+const UNBUILT: &[&str] = &[
+    "RecordMarks",
+    "GetAttendanceSummary",
+    "ListThresholdBreaches",
+    "GetStatutoryReturn",
+];
+/// Methods addressing an existing resource by name (the rest name a parent authority).
+const BY_NAME: &[&str] = &[
+    "GetNotice",
+    "WithdrawNotice",
+    "RecordProsecutionOutcome",
+    "ListNoticeEvents",
+    "AllocatePayment",
+    "RecordRefund",
+    "GetAmountDue",
+];
+/// Mutations are sent without a request id (or payment), so an allowed caller gets
+/// INVALID_ARGUMENT and nothing changes between cells of the matrix.
+const MUTATIONS: &[&str] = &[
+    "CreatePolicyVersion",
+    "IssueNoticeToImprove",
+    "IssuePenaltyNotice",
+    "WithdrawNotice",
+    "RecordProsecutionOutcome",
+    "RecordPayment",
+    "AllocatePayment",
+    "RecordRefund",
+];
+/// Every RPC of lea.notices.v1.
+const METHODS: [&str; 19] = [
+    "CreatePolicyVersion",
+    "GetPolicy",
+    "ListPolicyVersions",
+    "RecordMarks",
+    "GetAttendanceSummary",
+    "ListThresholdBreaches",
+    "IssueNoticeToImprove",
+    "IssuePenaltyNotice",
+    "GetNotice",
+    "ListNotices",
+    "WithdrawNotice",
+    "RecordProsecutionOutcome",
+    "ListNoticeEvents",
+    "RecordPayment",
+    "AllocatePayment",
+    "RecordRefund",
+    "GetAmountDue",
+    "ListPayments",
+    "GetStatutoryReturn",
+];
+
+/// The answer a caller should get.
+fn expected(method: &str, role: Role, own: bool) -> Code {
+    if UNBUILT.contains(&method) {
+        Code::Unimplemented
+    } else if !may(role, method) {
+        Code::PermissionDenied
+    } else if !own {
+        if BY_NAME.contains(&method) {
+            Code::NotFound
+        } else {
+            Code::PermissionDenied
+        }
+    } else if role == Role::Police && ["GetNotice", "ListNoticeEvents"].contains(&method) {
+        Code::NotFound // an LA officer issued the fixture notice, not this constable
+    } else if MUTATIONS.contains(&method) {
+        Code::InvalidArgument
+    } else {
+        Code::Ok
+    }
+}
+
+fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
+    r.map_or_else(|s| s.code(), |_| Code::Ok)
+}
+
+/// Calls `method` as `who` against authority `la`'s fixtures.
+async fn call(who: &As, method: &str, la: &str) -> Code {
+    let parent = format!("authorities/{la}");
+    let notice = format!("authorities/{la}/notices/{la}-2025-000001");
+    let payment = format!("authorities/{la}/payments/{la}-PAY-000001");
+    let on = date(2025, 2, 10);
+    match method {
+        "CreatePolicyVersion" => code(
+            who.policy()
+                .create_policy_version(pb::CreatePolicyVersionRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetPolicy" => code(
+            who.policy()
+                .get_policy(pb::GetPolicyRequest { parent, date: on })
+                .await,
+        ),
+        "ListPolicyVersions" => code(
+            who.policy()
+                .list_policy_versions(pb::ListPolicyVersionsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordMarks" => code(
+            who.attendance()
+                .record_marks(tokio_stream::iter(vec![pb::RecordMarksRequest {
+                    parent,
+                    ..Default::default()
+                }]))
+                .await,
+        ),
+        "GetAttendanceSummary" => code(
+            who.attendance()
+                .get_attendance_summary(pb::GetAttendanceSummaryRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListThresholdBreaches" => code(
+            who.attendance()
+                .list_threshold_breaches(pb::ListThresholdBreachesRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "IssueNoticeToImprove" => code(
+            who.notices()
+                .issue_notice_to_improve(pb::IssueNoticeToImproveRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "IssuePenaltyNotice" => code(
+            who.notices()
+                .issue_penalty_notice(pb::IssuePenaltyNoticeRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetNotice" => code(
+            who.notices()
+                .get_notice(pb::GetNoticeRequest { name: notice })
+                .await,
+        ),
+        "ListNotices" => code(
+            who.notices()
+                .list_notices(pb::ListNoticesRequest {
+                    parent,
+                    school_urn: "116439".into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "WithdrawNotice" => code(
+            who.notices()
+                .withdraw_notice(pb::WithdrawNoticeRequest {
+                    name: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordProsecutionOutcome" => code(
+            who.notices()
+                .record_prosecution_outcome(pb::RecordProsecutionOutcomeRequest {
+                    name: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListNoticeEvents" => code(
+            who.notices()
+                .list_notice_events(pb::ListNoticeEventsRequest {
+                    parent: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordPayment" => code(
+            who.payments()
+                .record_payment(pb::RecordPaymentRequest {
+                    parent,
+                    payment: None,
+                })
+                .await,
+        ),
+        "AllocatePayment" => code(
+            who.payments()
+                .allocate_payment(pb::AllocatePaymentRequest {
+                    name: payment,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordRefund" => code(
+            who.payments()
+                .record_refund(pb::RecordRefundRequest {
+                    name: payment,
+                    refund: None,
+                })
+                .await,
+        ),
+        "GetAmountDue" => code(
+            who.payments()
+                .get_amount_due(pb::GetAmountDueRequest {
+                    name: notice,
+                    date: on,
+                })
+                .await,
+        ),
+        "ListPayments" => code(
+            who.payments()
+                .list_payments(pb::ListPaymentsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetStatutoryReturn" => code(
+            who.reports()
+                .get_statutory_return(pb::GetStatutoryReturnRequest {
+                    parent,
+                    academic_year_start: 2024,
+                })
+                .await,
+        ),
+        other => panic!("no call for {other}"),
+    }
+}
+
+/// A notice (`{la}-2025-000001`) and a payment (`{la}-PAY-000001`) in both authorities.
+async fn fixtures(app: &TestApp) {
+    for la in ["850", "852"] {
+        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        p.la = la;
+        let notice = app
+            .as_role(la, Role::LaOfficer)
+            .notices()
+            .issue_penalty_notice(p.request("fixture"))
+            .await
+            .unwrap()
+            .into_inner()
+            .notices
+            .remove(0);
+        assert_eq!(notice.notice_number, format!("{la}-2025-000001"));
+        let payment = app
+            .as_role(la, Role::Finance)
+            .payments()
+            .record_payment(pb::RecordPaymentRequest {
+                parent: format!("authorities/{la}"),
+                payment: Some(pb::Payment {
+                    amount_pence: 8_000,
+                    paid_date: date(2025, 2, 10),
+                    receive_time: Some(prost_types::Timestamp {
+                        seconds: 1_739_180_000,
+                        nanos: 0,
+                    }),
+                    channel: pb::PaymentChannel::Online as i32,
+                    provider: "govuk-pay".into(),
+                    provider_payment_id: "fixture".into(),
+                    payer_reference: notice.notice_number.clone(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .payment
+            .unwrap();
+        assert_eq!(
+            payment.name,
+            format!("authorities/{la}/payments/{la}-PAY-000001")
+        );
+    }
+}
+
+on_both_backends! {
+    async fn every_rpc_with_every_role_in_both_authorities(app) {
+        fixtures(&app).await;
+        let mut wrong = Vec::new();
+        for role in Role::ALL {
+            let who = app.as_role("850", role);
+            for method in METHODS {
+                for (la, own) in [("850", true), ("852", false)] {
+                    let got = call(&who, method, la).await;
+                    let want = expected(method, role, own);
+                    if got != want {
+                        wrong.push(format!("{} {method} on {la}: got {got:?}, want {want:?}", role.as_str()));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // And nothing in the other authority changed hands: its fixtures are as created.
+        let hampshire_view = app.as_role("852", Role::Auditor).payments().list_payments(pb::ListPaymentsRequest { parent: "authorities/852".into(), ..Default::default() }).await.unwrap().into_inner();
+        assert_eq!(hampshire_view.payments.len(), 1);
+    }
+
+    async fn school_staff_act_only_for_their_own_schools(app) {
+        fixtures(&app).await;
+        let head = app.as_role("850", Role::SchoolStaff); // school 116439
+        let mut elsewhere = Penalty::holiday(2, &["dad"], d(2025, 1, 6), d(2025, 2, 3)).request("x");
+        elsewhere.pupil.as_mut().unwrap().school_urn = "116440".into();
+        elsewhere.issuer.as_mut().unwrap().role = pb::IssuerRole::Unspecified as i32;
+        assert_eq!(head.notices().issue_penalty_notice(elsewhere).await.unwrap_err().code(), Code::PermissionDenied);
+        let listing = head.notices().list_notices(pb::ListNoticesRequest { parent: "authorities/850".into(), school_urn: "116440".into(), ..Default::default() }).await;
+        assert_eq!(listing.unwrap_err().code(), Code::PermissionDenied);
+        let own = head.notices().list_notices(pb::ListNoticesRequest { parent: "authorities/850".into(), school_urn: "116439".into(), ..Default::default() }).await.unwrap().into_inner();
+        assert_eq!(own.notices.len(), 1);
+
+        // A constable sees the notices they issued, and only those.
+        let police = app.as_role("850", Role::Police);
+        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 6), d(2025, 2, 3)).request("police-1");
+        theirs.issuer.as_mut().unwrap().role = pb::IssuerRole::Police as i32;
+        let issued = police.notices().issue_penalty_notice(theirs).await.unwrap().into_inner().notices.remove(0);
+        assert_eq!(issued.issuer.as_ref().unwrap().subject, "police@850");
+        let listed = police.notices().list_notices(pb::ListNoticesRequest { parent: "authorities/850".into(), ..Default::default() }).await.unwrap().into_inner();
+        assert_eq!(listed.notices.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), [issued.name.as_str()]);
+        police.notices().get_notice(pb::GetNoticeRequest { name: issued.name }).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn refused_tokens_are_unauthenticated_without_saying_why() {
+    let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
+    let la = LaCode::parse("850").unwrap();
+    let claims = |iss: &str, aud: &str, ttl_minutes: i64| {
+        auth::claims(
+            "mallory",
+            &la,
+            Role::Admin,
+            &[],
+            (iss, aud),
+            chrono::Duration::minutes(ttl_minutes),
+        )
+    };
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_key = DevKey::load_or_create(other_dir.path()).unwrap();
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+        b64(&serde_json::to_value(claims(ISSUER, AUDIENCE, 10)).unwrap())
+    );
+    let tokens = [
+        ("expired", app.key.sign(&claims(ISSUER, AUDIENCE, -10))),
+        (
+            "wrong issuer",
+            app.key.sign(&claims("someone-else", AUDIENCE, 10)),
+        ),
+        (
+            "wrong audience",
+            app.key.sign(&claims(ISSUER, "another-service", 10)),
+        ),
+        ("wrong key", other_key.sign(&claims(ISSUER, AUDIENCE, 10))),
+        ("alg none", alg_none),
+        ("garbage", "not-a-jwt".to_string()),
+    ];
+    let request = || pb::GetPolicyRequest {
+        parent: "authorities/850".into(),
+        date: date(2025, 2, 10),
+    };
+    for (what, token) in &tokens {
+        let status = app
+            .with_token(token)
+            .policy()
+            .get_policy(request())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{what}");
+        assert_eq!(status.message(), "the bearer token is not valid", "{what}");
+    }
+    let anonymous = lea_notices::proto::v1::policy_service_client::PolicyServiceClient::new(
+        app.channel.clone(),
+    );
+    assert_eq!(
+        anonymous
+            .clone()
+            .get_policy(request())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+    // The same claims, properly signed, are accepted.
+    app.with_token(&app.key.sign(&claims(ISSUER, AUDIENCE, 10)))
+        .policy()
+        .get_policy(request())
+        .await
+        .unwrap();
+}
