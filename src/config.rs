@@ -43,6 +43,14 @@ pub struct Config {
     /// Accept tokens signed with the development key. Unset: only on the
     /// embedded SQLite default with no `jwt_keys_file`.
     pub dev_tokens: Option<bool>,
+    /// Server certificate chain (PEM); with `tls_key_file`, the server speaks TLS.
+    pub tls_cert_file: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+    /// CA bundle (PEM) client certificates must chain to: set, clients need one (mTLS).
+    pub tls_client_ca_file: Option<PathBuf>,
+    /// Serve without TLS. Unset: only on a loopback address (local use).
+    pub allow_plaintext: Option<bool>,
 }
 
 impl Default for Config {
@@ -58,6 +66,10 @@ impl Default for Config {
             jwt_issuer: "lea-notices-dev".into(),
             jwt_audience: "lea-notices".into(),
             dev_tokens: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+            allow_plaintext: None,
         }
     }
 }

@@ -103,10 +103,11 @@ async fn main() -> anyhow::Result<()> {
                 store.migrate().await.context("applying migrations")?;
             }
             let verifier = Arc::new(verifier(&config)?);
+            let tls = server::tls_config(&config)?;
             let listener = TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("listening on {}", config.listen_addr))?;
-            server::serve(store.clone(), verifier, listener, shutdown_signal()).await?;
+            server::serve(store.clone(), verifier, tls, listener, shutdown_signal()).await?;
             store.close().await;
         }
     }

@@ -2,9 +2,10 @@
 
 use std::{future::Future, sync::Arc};
 
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::{
     auth::Verifier,
@@ -13,6 +14,7 @@ use crate::api::{
     policy::PolicyApi,
     unimplemented::{AttendanceApi, ReportApi},
 };
+use crate::config::Config;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
@@ -23,12 +25,54 @@ use crate::proto::{
 };
 use crate::store::Store;
 
+/// The transport security the configuration asks for: TLS when a certificate and
+/// key are set (requiring client certificates when a client CA is set), plaintext
+/// only when allowed, which by default is only on a loopback address.
+pub fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let mut tls =
+                ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+            if let Some(ca) = &config.tls_client_ca_file {
+                tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+            }
+            Ok(Some(tls))
+        }
+        (None, None) if config.tls_client_ca_file.is_some() => {
+            anyhow::bail!("tls_client_ca_file needs tls_cert_file and tls_key_file")
+        }
+        (None, None) => {
+            let loopback = config.listen_addr.ip().is_loopback();
+            if config.allow_plaintext.unwrap_or(loopback) {
+                if !loopback {
+                    tracing::warn!(
+                        "serving plaintext gRPC on {} (allow_plaintext)",
+                        config.listen_addr
+                    );
+                }
+                Ok(None)
+            } else {
+                anyhow::bail!(
+                    "{} is not a loopback address: set tls_cert_file and tls_key_file, \
+                     or allow_plaintext = true where something else terminates TLS",
+                    config.listen_addr
+                )
+            }
+        }
+        _ => anyhow::bail!("set both tls_cert_file and tls_key_file, or neither"),
+    }
+}
+
 /// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
 /// Every lea.notices.v1 call needs a bearer token `verifier` accepts; health and
-/// reflection need none.
+/// reflection need none. `tls`, when set, secures the connection.
 pub async fn serve(
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
+    tls: Option<ServerTlsConfig>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -66,8 +110,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    tracing::info!(addr = %listener.local_addr()?, "serving lea.notices.v1");
-    Server::builder()
+    tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving lea.notices.v1");
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .add_service(health)
         .add_service(reflection)
         .add_service(policy)
@@ -78,4 +126,33 @@ pub async fn serve(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_only_on_loopback_unless_allowed() {
+        let mut c = Config::default();
+        assert!(
+            tls_config(&c).unwrap().is_none(),
+            "127.0.0.1 may be plaintext"
+        );
+        c.listen_addr = "0.0.0.0:50051".parse().unwrap();
+        assert!(
+            tls_config(&c).is_err(),
+            "a public address needs TLS or an explicit allowance"
+        );
+        c.allow_plaintext = Some(true);
+        assert!(tls_config(&c).unwrap().is_none());
+        c.tls_cert_file = Some("cert.pem".into());
+        assert!(tls_config(&c).is_err(), "a certificate without its key");
+        c.tls_cert_file = None;
+        c.tls_client_ca_file = Some("ca.pem".into());
+        assert!(
+            tls_config(&c).is_err(),
+            "client verification without server TLS"
+        );
+    }
 }

@@ -143,7 +143,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            lea_notices::server::serve(server_store, verifier, listener, async {
+            lea_notices::server::serve(server_store, verifier, None, listener, async {
                 let _ = rx.await;
             })
             .await

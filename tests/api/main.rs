@@ -10,3 +10,4 @@ mod notices;
 mod payments;
 mod policy;
 mod schema;
+mod transport;
