@@ -282,3 +282,64 @@ pub fn claims(
         schools: schools.to_vec(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn token(key: &DevKey, issuer: &str) -> String {
+        let la = LaCode::parse("852").unwrap();
+        key.sign(&claims(
+            "s",
+            &la,
+            Role::Auditor,
+            &[],
+            (issuer, "aud"),
+            chrono::Duration::minutes(5),
+        ))
+    }
+
+    #[test]
+    fn keys_load_from_a_pem_file_and_from_a_jwks_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DevKey::load_or_create(dir.path()).unwrap();
+        let again = DevKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(
+            key.public_pem, again.public_pem,
+            "the development key persists"
+        );
+
+        let pem = dir.path().join("public.pem");
+        key.write_public_key(&pem).unwrap();
+        let caller = Verifier::from_file(&pem, "iss", "aud")
+            .unwrap()
+            .verify(&token(&key, "iss"))
+            .unwrap();
+        assert_eq!(
+            (caller.authority.as_str(), caller.role),
+            ("852", Role::Auditor)
+        );
+
+        let public = ed25519_dalek::SigningKey::from_pkcs8_pem(&key.private_pem)
+            .unwrap()
+            .verifying_key();
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public.as_bytes());
+        let jwks = dir.path().join("jwks.json");
+        fs::write(
+            &jwks,
+            serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "alg": "EdDSA", "use": "sig"}]})
+                .to_string(),
+        )
+        .unwrap();
+        let verifier = Verifier::from_file(&jwks, "iss", "aud").unwrap();
+        assert!(verifier.verify(&token(&key, "iss")).is_ok());
+        assert!(
+            verifier.verify(&token(&key, "other")).is_err(),
+            "issuer checked"
+        );
+
+        fs::write(&jwks, "not a key").unwrap();
+        assert!(Verifier::from_file(&jwks, "iss", "aud").is_err());
+    }
+}
