@@ -51,6 +51,15 @@ pub struct Config {
     pub tls_client_ca_file: Option<PathBuf>,
     /// Serve without TLS. Unset: only on a loopback address (local use).
     pub allow_plaintext: Option<bool>,
+    /// A call still running after this many seconds is cancelled.
+    pub request_timeout_secs: u64,
+    /// Calls in progress per connection; more are refused at once with
+    /// RESOURCE_EXHAUSTED rather than queued.
+    pub max_concurrent_requests: usize,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// After SIGTERM, in-flight calls get this many seconds to finish.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -70,6 +79,10 @@ impl Default for Config {
             tls_key_file: None,
             tls_client_ca_file: None,
             allow_plaintext: None,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 200,
+            max_message_bytes: 4 * 1024 * 1024,
+            shutdown_grace_secs: 20,
         }
     }
 }

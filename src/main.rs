@@ -103,11 +103,28 @@ async fn main() -> anyhow::Result<()> {
                 store.migrate().await.context("applying migrations")?;
             }
             let verifier = Arc::new(verifier(&config)?);
-            let tls = server::tls_config(&config)?;
+            let options = server::ServeOptions::from_config(&config)?;
             let listener = TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("listening on {}", config.listen_addr))?;
-            server::serve(store.clone(), verifier, tls, listener, shutdown_signal()).await?;
+            // SIGTERM stops new calls at once; in-flight ones get the grace period.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let serving = server::serve(store.clone(), verifier, options, listener, async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            tokio::pin!(serving);
+            let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+            tokio::select! {
+                result = &mut serving => result?,
+                () = async {
+                    shutdown_signal().await;
+                    let _ = stop.send(true);
+                    tokio::time::sleep(grace).await;
+                } => {
+                    tracing::warn!(?grace, "grace period over: abandoning calls still in flight");
+                }
+            }
             store.close().await;
         }
     }

@@ -1,10 +1,11 @@
 //! The gRPC server: the five lea.notices.v1 services, health and reflection.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::{
@@ -66,24 +67,88 @@ pub fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
     }
 }
 
-/// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
-/// Every lea.notices.v1 call needs a bearer token `verifier` accepts; health and
-/// reflection need none. `tls`, when set, secures the connection.
+/// How the server protects itself: set explicitly, never left to library defaults.
+#[derive(Clone)]
+pub struct ServeOptions {
+    pub tls: Option<ServerTlsConfig>,
+    pub request_timeout: Duration,
+    /// Calls in progress per connection; beyond it, RESOURCE_EXHAUSTED at once.
+    pub max_concurrent_requests: usize,
+    pub max_message_bytes: usize,
+}
+
+impl ServeOptions {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            tls: tls_config(config)?,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            max_concurrent_requests: config.max_concurrent_requests,
+            max_message_bytes: config.max_message_bytes,
+        })
+    }
+}
+
+impl Default for ServeOptions {
+    /// Plaintext with the configuration defaults (for tests and embedding).
+    fn default() -> Self {
+        let c = Config::default();
+        Self {
+            tls: None,
+            request_timeout: Duration::from_secs(c.request_timeout_secs),
+            max_concurrent_requests: c.max_concurrent_requests,
+            max_message_bytes: c.max_message_bytes,
+        }
+    }
+}
+
+/// A service with the message limits set and the bearer-token check in front.
+macro_rules! guarded {
+    ($server:ident, $api:expr, $options:expr, $auth:expr) => {
+        InterceptedService::new(
+            $server::new($api)
+                .max_decoding_message_size($options.max_message_bytes)
+                .max_encoding_message_size($options.max_message_bytes),
+            $auth,
+        )
+    };
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting and lets
+/// in-flight calls finish. Every lea.notices.v1 call needs a bearer token
+/// `verifier` accepts; health and reflection need none.
 pub async fn serve(
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
-    tls: Option<ServerTlsConfig>,
+    options: ServeOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let auth = verifier.interceptor();
-    let policy = PolicyServiceServer::with_interceptor(PolicyApi::new(store.clone()), auth.clone());
-    let attendance = AttendanceServiceServer::with_interceptor(AttendanceApi, auth.clone());
-    let notices =
-        NoticeServiceServer::with_interceptor(NoticeApi::new(store.clone()), auth.clone());
-    let payments =
-        PaymentServiceServer::with_interceptor(PaymentApi::new(store.clone()), auth.clone());
-    let reports = ReportServiceServer::with_interceptor(ReportApi, auth);
+    let policy = guarded!(
+        PolicyServiceServer,
+        PolicyApi::new(store.clone()),
+        options,
+        auth.clone()
+    );
+    let attendance = guarded!(
+        AttendanceServiceServer,
+        AttendanceApi,
+        options,
+        auth.clone()
+    );
+    let notices = guarded!(
+        NoticeServiceServer,
+        NoticeApi::new(store.clone()),
+        options,
+        auth.clone()
+    );
+    let payments = guarded!(
+        PaymentServiceServer,
+        PaymentApi::new(store.clone()),
+        options,
+        auth.clone()
+    );
+    let reports = guarded!(ReportServiceServer, ReportApi, options, auth);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -110,9 +175,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    tracing::info!(addr = %listener.local_addr()?, tls = tls.is_some(), "serving lea.notices.v1");
-    let mut builder = Server::builder();
-    if let Some(tls) = tls {
+    tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
+    let mut builder = Server::builder()
+        .timeout(options.request_timeout)
+        .concurrency_limit_per_connection(options.max_concurrent_requests)
+        .load_shed(true);
+    if let Some(tls) = options.tls {
         builder = builder.tls_config(tls)?;
     }
     builder

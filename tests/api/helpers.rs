@@ -109,6 +109,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, lea_notices::server::ServeOptions::default()).await
+    }
+
+    /// The database URL of this test's database.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        options: lea_notices::server::ServeOptions,
+    ) -> TestApp {
         let (database_url, database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -143,7 +155,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let server_store = store.clone();
         let server = tokio::spawn(async move {
-            lea_notices::server::serve(server_store, verifier, None, listener, async {
+            lea_notices::server::serve(server_store, verifier, options, listener, async {
                 let _ = rx.await;
             })
             .await

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod grpc_surface;
 mod notices;
+mod operations;
 mod payments;
 mod policy;
 mod schema;

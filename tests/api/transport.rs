@@ -59,7 +59,10 @@ async fn spawn(tls: ServerTlsConfig) -> (SocketAddr, tempfile::TempDir) {
     tokio::spawn(lea_notices::server::serve(
         store,
         verifier,
-        Some(tls),
+        lea_notices::server::ServeOptions {
+            tls: Some(tls),
+            ..Default::default()
+        },
         listener,
         std::future::pending(),
     ));
