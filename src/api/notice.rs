@@ -141,6 +141,62 @@ fn refusal(r: Refusal) -> ApiError {
     }
 }
 
+/// A change to a notice's lifecycle.
+enum LifecycleChange {
+    Withdraw(Withdrawal),
+    Prosecute(ProsecutionOutcome),
+}
+
+/// Locks the notice, checks the change against its state, records it with its
+/// audit event and settles the notice's money again (money on a withdrawn
+/// notice becomes refund due), all in `tx`. Returns the notice as it now stands.
+async fn change_lifecycle(
+    tx: &mut dyn StoreTx,
+    (authority, number, name): (&LaCode, &str, &str),
+    (actor, request_id): (&Actor, &str),
+    change: LifecycleChange,
+) -> Result<Notice, ApiError> {
+    let mut notice = tx
+        .notice_for_update(authority, number)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(name.to_string()))?;
+    let (action, details) = match change {
+        LifecycleChange::Withdraw(w) => {
+            notice
+                .check_withdrawal(&w)
+                .map_err(|r| ApiError::FailedPrecondition(vec![r]))?;
+            tx.record_withdrawal(authority, number, &w).await?;
+            let details = serde_json::to_value(&w).expect("serialises");
+            notice.withdrawal = Some(w);
+            ("notice.withdrawn", details)
+        }
+        LifecycleChange::Prosecute(p) => {
+            notice
+                .check_prosecution(&p)
+                .map_err(|r| ApiError::FailedPrecondition(vec![r]))?;
+            tx.record_prosecution(authority, number, &p).await?;
+            let details = serde_json::to_value(&p).expect("serialises");
+            notice.prosecution = Some(p);
+            ("notice.prosecution_outcome_recorded", details)
+        }
+    };
+    tx.append_audit(&NewAuditEvent {
+        authority,
+        at: now(),
+        actor,
+        action,
+        resource: name,
+        request_id,
+        details,
+    })
+    .await?;
+    super::payment::settle_notice(tx, authority, &notice, actor, request_id).await?;
+    Ok(tx
+        .notice_for_update(authority, number)
+        .await?
+        .expect("locked above"))
+}
+
 /// Today in England, which decides statuses and amounts due.
 pub(crate) fn today() -> NaiveDate {
     calendar::london_date(Utc::now())
@@ -1006,37 +1062,13 @@ impl NoticeService for NoticeApi {
             Begun::Replay(response) => return Ok(Response::new(response)),
             Begun::New(tx) => tx,
         };
-        let mut notice = tx
-            .notice_for_update(&authority, &number)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
-        notice
-            .check_withdrawal(&withdrawal)
-            .map_err(|r| ApiError::FailedPrecondition(vec![r]))?;
-        tx.record_withdrawal(&authority, &number, &withdrawal)
-            .await
-            .map_err(ApiError::from)?;
-        tx.append_audit(&NewAuditEvent {
-            authority: &authority,
-            at: now(),
-            actor: &actor,
-            action: "notice.withdrawn",
-            resource: &req.name,
-            request_id: &req.request_id,
-            details: serde_json::to_value(&withdrawal).expect("serialises"),
-        })
-        .await
-        .map_err(ApiError::from)?;
-        notice.withdrawal = Some(withdrawal);
-        // Money on a withdrawn notice becomes refund due.
-        super::payment::settle_notice(&mut *tx, &authority, &notice, &actor, &req.request_id)
-            .await?;
-        let notice = tx
-            .notice_for_update(&authority, &number)
-            .await
-            .map_err(ApiError::from)?
-            .expect("locked above");
+        let notice = change_lifecycle(
+            &mut *tx,
+            (&authority, &number, &req.name),
+            (&actor, &req.request_id),
+            LifecycleChange::Withdraw(withdrawal),
+        )
+        .await?;
         let response = pb::WithdrawNoticeResponse {
             notice: Some(notice_to_proto(&authority, &notice, today())),
         };
@@ -1115,29 +1147,13 @@ impl NoticeService for NoticeApi {
             Begun::Replay(response) => return Ok(Response::new(response)),
             Begun::New(tx) => tx,
         };
-        let mut notice = tx
-            .notice_for_update(&authority, &number)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
-        notice
-            .check_prosecution(&outcome)
-            .map_err(|r| ApiError::FailedPrecondition(vec![r]))?;
-        tx.record_prosecution(&authority, &number, &outcome)
-            .await
-            .map_err(ApiError::from)?;
-        tx.append_audit(&NewAuditEvent {
-            authority: &authority,
-            at: now(),
-            actor: &actor,
-            action: "notice.prosecution_outcome_recorded",
-            resource: &req.name,
-            request_id: &req.request_id,
-            details: serde_json::to_value(&outcome).expect("serialises"),
-        })
-        .await
-        .map_err(ApiError::from)?;
-        notice.prosecution = Some(outcome);
+        let notice = change_lifecycle(
+            &mut *tx,
+            (&authority, &number, &req.name),
+            (&actor, &req.request_id),
+            LifecycleChange::Prosecute(outcome),
+        )
+        .await?;
         let response = pb::RecordProsecutionOutcomeResponse {
             notice: Some(notice_to_proto(&authority, &notice, today())),
         };
