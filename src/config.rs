@@ -60,6 +60,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// After SIGTERM, in-flight calls get this many seconds to finish.
     pub shutdown_grace_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (plain HTTP). Unset: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             max_concurrent_requests: 200,
             max_message_bytes: 4 * 1024 * 1024,
             shutdown_grace_secs: 20,
+            metrics_addr: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod store;

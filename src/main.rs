@@ -10,7 +10,7 @@ use lea_notices::{
     api::auth::{self, DevKey, Verifier},
     config::{Config, Overrides},
     domain::{actor::Role, identifiers::LaCode},
-    server, store, telemetry,
+    metrics, server, store, telemetry,
 };
 use tokio::net::TcpListener;
 
@@ -109,6 +109,20 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {}", config.listen_addr))?;
             // SIGTERM stops new calls at once; in-flight ones get the grace period.
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            if let Some(addr) = config.metrics_addr {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for metrics on {addr}"))?;
+                let mut stopped = stopped.clone();
+                tokio::spawn(metrics::serve_metrics(
+                    listener,
+                    store.clone(),
+                    async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    },
+                ));
+                tracing::info!(%addr, "serving /metrics");
+            }
             let serving = server::serve(store.clone(), verifier, options, listener, async move {
                 let mut stopped = stopped;
                 let _ = stopped.wait_for(|s| *s).await;

@@ -177,6 +177,7 @@ pub async fn serve(
 
     tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
     let mut builder = Server::builder()
+        .layer(crate::telemetry::RpcLayer)
         .timeout(options.request_timeout)
         .concurrency_limit_per_connection(options.max_concurrent_requests)
         .load_shed(true);

@@ -147,6 +147,7 @@ impl Verifier {
                 .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
             match self.verify(token) {
                 Ok(caller) => {
+                    tracing::Span::current().record("authority", caller.authority.as_str());
                     request.extensions_mut().insert(caller);
                     Ok(request)
                 }

@@ -141,6 +141,13 @@ fn refusal(r: Refusal) -> ApiError {
     }
 }
 
+fn count_issued(authority: &LaCode, kind: &str, n: usize) {
+    crate::metrics::metrics()
+        .notices_issued
+        .with_label_values(&[authority.as_str(), kind])
+        .inc_by(n as u64);
+}
+
 /// A change to a notice's lifecycle.
 enum LifecycleChange {
     Withdraw(Withdrawal),
@@ -807,6 +814,11 @@ impl NoticeService for NoticeApi {
                 .collect(),
         };
         request.commit(tx, &response).await?;
+        count_issued(
+            &common.authority,
+            "notice_to_improve",
+            response.notices.len(),
+        );
         Ok(Response::new(response))
     }
 
@@ -897,6 +909,7 @@ impl NoticeService for NoticeApi {
                 .collect(),
         };
         request.commit(tx, &response).await?;
+        count_issued(&common.authority, "penalty_notice", response.notices.len());
         Ok(Response::new(response))
     }
 

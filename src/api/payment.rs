@@ -427,6 +427,10 @@ impl PaymentService for PaymentApi {
 
         let existing = match recorded {
             Ok(Ok(stored)) => {
+                crate::metrics::metrics()
+                    .payments_recorded
+                    .with_label_values(&[authority.as_str()])
+                    .inc();
                 return Ok(Response::new(pb::RecordPaymentResponse {
                     payment: Some(payment_to_proto(&authority, &stored)),
                 }));

@@ -191,6 +191,9 @@ pub trait Store: Send + Sync + 'static {
     /// bookkeeping excluded.
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;
 
+    /// Connections in the pool, and how many of them are idle.
+    fn pool_usage(&self) -> (u32, usize);
+
     /// Waits for connections to close.
     async fn close(&self);
 }

@@ -159,3 +159,104 @@ async fn sigterm_lets_the_call_in_flight_finish_and_refuses_new_ones() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// `GET /metrics` over plain HTTP/1.0 (close-delimited, so the text arrives whole).
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.to_string()
+}
+
+/// The value of the series of `name` whose labels include every one of `labels`.
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_calls() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(lea_notices::metrics::serve_metrics(
+        listener,
+        app.store.clone(),
+        std::future::pending(),
+    ));
+
+    let get_policy = [
+        r#"method="/lea.notices.v1.PolicyService/GetPolicy""#,
+        r#"code="0""#,
+    ];
+    let denied = [
+        r#"method="/lea.notices.v1.PolicyService/CreatePolicyVersion""#,
+        r#"code="7""#,
+    ];
+    let issued = [r#"authority="850""#, r#"kind="penalty_notice""#];
+    let before = scrape(addr).await;
+
+    let officer = app.as_role("850", Role::LaOfficer);
+    for _ in 0..2 {
+        officer
+            .policy()
+            .get_policy(lea_notices::proto::v1::GetPolicyRequest {
+                parent: "authorities/850".into(),
+                date: crate::helpers::date(2025, 9, 1),
+            })
+            .await
+            .unwrap();
+    }
+    let refused = officer
+        .policy()
+        .create_policy_version(create("authorities/850", "x", local_version(2025, 9, 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    crate::notices::issue(
+        &app,
+        crate::notices::Penalty::holiday(
+            1,
+            &["mum", "dad"],
+            crate::notices::d(2025, 1, 6),
+            crate::notices::d(2025, 2, 3),
+        )
+        .request("m"),
+    )
+    .await
+    .unwrap();
+
+    let after = scrape(addr).await;
+    assert!(
+        value(&after, "lea_rpc_requests_total", &get_policy)
+            >= value(&before, "lea_rpc_requests_total", &get_policy) + 2.0,
+        "{after}"
+    );
+    assert!(
+        value(&after, "lea_rpc_requests_total", &denied)
+            >= value(&before, "lea_rpc_requests_total", &denied) + 1.0
+    );
+    assert!(
+        value(&after, "lea_notices_issued_total", &issued)
+            >= value(&before, "lea_notices_issued_total", &issued) + 2.0
+    );
+    assert!(value(&after, "lea_rpc_duration_seconds_count", &[get_policy[0]]) >= 2.0);
+    assert!(after.contains("lea_rpc_in_flight "), "in-flight gauge");
+    assert!(
+        value(&after, "lea_db_pool_connections", &[r#"state="idle""#]) >= 1.0,
+        "pool gauge"
+    );
+}

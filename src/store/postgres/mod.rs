@@ -160,6 +160,10 @@ impl Store for PgStore {
             .collect())
     }
 
+    fn pool_usage(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -158,6 +158,10 @@ impl Store for SqliteStore {
         Ok(all)
     }
 
+    fn pool_usage(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
