@@ -59,7 +59,11 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config, &cli.overrides).context("reading configuration")?;
-    telemetry::init(config.log_format);
+    let otlp = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .ok()
+        .filter(|e| !e.is_empty());
+    let telemetry = telemetry::init(Some(config.log_format), otlp.as_deref())?;
 
     if let Command::Token {
         authority,
@@ -142,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
         }
     }
+    telemetry.shutdown().await;
     Ok(())
 }
 
