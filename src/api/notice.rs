@@ -995,14 +995,9 @@ impl NoticeService for NoticeApi {
             .list_notices(&authority, &filter_values, today, after, size + 1)
             .await
             .map_err(ApiError::from)?;
-        let (page, more) = pagination::split_page(fetched, size);
-        let next_page_token = match page.last() {
-            Some(last) if more => pagination::encode_token(
-                &filter,
-                &pagination::date_key_cursor(last.issue_date, &last.notice_number),
-            ),
-            _ => String::new(),
-        };
+        let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
+            pagination::date_key_cursor(last.issue_date, &last.notice_number)
+        });
         Ok(Response::new(pb::ListNoticesResponse {
             notices: page
                 .iter()
@@ -1209,11 +1204,8 @@ impl NoticeService for NoticeApi {
             .audit_events(&authority, Some(&req.parent), after, size + 1)
             .await
             .map_err(ApiError::from)?;
-        let (page, more) = pagination::split_page(fetched, size);
-        let next_page_token = match page.last() {
-            Some(last) if more => pagination::encode_token(&filter, &last.event_id.to_string()),
-            _ => String::new(),
-        };
+        let (page, next_page_token) =
+            pagination::page(fetched, size, &filter, |last| last.event_id.to_string());
         Ok(Response::new(pb::ListNoticeEventsResponse {
             notice_events: page
                 .into_iter()

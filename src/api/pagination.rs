@@ -82,11 +82,22 @@ pub fn decode_date_key(
         .ok_or_else(|| FieldViolation::new(field, "not a page token this service issued"))
 }
 
-/// Splits one extra fetched item off: the page, and whether more follow.
-pub fn split_page<T>(mut items: Vec<T>, size: i64) -> (Vec<T>, bool) {
-    let more = items.len() as i64 > size;
-    items.truncate(size as usize);
-    (items, more)
+/// The page to return from `fetched` (fetched with one more than `size`), and the
+/// token for the page after it: empty on the last page, else bound to `filter` and
+/// starting after `cursor` of the page's last item.
+pub fn page<T>(
+    mut fetched: Vec<T>,
+    size: i64,
+    filter: &str,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<T>, String) {
+    let more = fetched.len() as i64 > size;
+    fetched.truncate(size as usize);
+    let token = match fetched.last() {
+        Some(last) if more => encode_token(filter, &cursor(last)),
+        _ => String::new(),
+    };
+    (fetched, token)
 }
 
 #[cfg(test)]

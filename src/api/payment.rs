@@ -799,14 +799,9 @@ impl PaymentService for PaymentApi {
             )
             .await
             .map_err(ApiError::from)?;
-        let (page, more) = pagination::split_page(fetched, size);
-        let next_page_token = match page.last() {
-            Some(last) if more => pagination::encode_token(
-                &filter,
-                &pagination::date_key_cursor(last.paid_date, &last.payment_id),
-            ),
-            _ => String::new(),
-        };
+        let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
+            pagination::date_key_cursor(last.paid_date, &last.payment_id)
+        });
         Ok(Response::new(pb::ListPaymentsResponse {
             payments: page
                 .iter()

@@ -173,13 +173,9 @@ impl PolicyService for PolicyApi {
             .policy_versions(&authority, after, size + 1)
             .await
             .map_err(ApiError::from)?;
-        let (page, more) = pagination::split_page(fetched, size);
-        let next_page_token = match page.last() {
-            Some(last) if more => {
-                pagination::encode_token(&filter, &last.effective_from.to_string())
-            }
-            _ => String::new(),
-        };
+        let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
+            last.effective_from.to_string()
+        });
         Ok(Response::new(pb::ListPolicyVersionsResponse {
             policy_versions: page
                 .iter()
