@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod attendance;
 pub mod calendar;
 pub mod identifiers;
 pub mod notice;
