@@ -71,7 +71,7 @@ impl Caller {
 
     /// School staff act only for their own schools.
     pub fn covers_school(&self, urn: &Urn) -> bool {
-        self.role != Role::SchoolStaff || self.schools.contains(urn)
+        access::covers_school(self.role, &self.schools, urn)
     }
 }
 

@@ -127,11 +127,9 @@ fn check_school(caller: &Caller, pupil: &Pupil) -> Result<(), ApiError> {
     }
 }
 
-/// Whether the caller may see `notice`: school staff see their schools' notices,
-/// police the notices they issued. Others are answered as if they did not exist.
+/// Whether the caller may see `notice`; others are answered as if it did not exist.
 fn visible(caller: &Caller, notice: &Notice) -> bool {
-    caller.covers_school(&notice.pupil.school_urn)
-        && (caller.role != Role::Police || notice.issuer.subject == caller.actor.subject)
+    access::may_see_notice(caller.role, &caller.schools, &caller.actor.subject, notice)
 }
 
 fn refusal(r: Refusal) -> ApiError {

@@ -3,6 +3,8 @@
 //! resource is known; another authority's resources are never visible.
 
 use super::actor::Role;
+use super::identifiers::Urn;
+use super::notice::Notice;
 use super::policy::IssuerRole;
 
 /// What a call does, as far as permissions go.
@@ -68,6 +70,18 @@ pub fn issuer_role(role: Role) -> Option<IssuerRole> {
     }
 }
 
+/// School staff act only for their own schools; other roles for every school.
+pub fn covers_school(role: Role, schools: &[Urn], school: &Urn) -> bool {
+    role != SchoolStaff || schools.contains(school)
+}
+
+/// Whether a caller may see `notice`: school staff their schools' notices, police
+/// the notices they issued, other reading roles every notice of their authority.
+pub fn may_see_notice(role: Role, schools: &[Urn], subject: &str, notice: &Notice) -> bool {
+    covers_school(role, schools, &notice.pupil.school_urn)
+        && (role != Police || notice.issuer.subject == subject)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +105,22 @@ mod tests {
         ] {
             assert!(!allowed(Auditor, op), "{op:?}");
         }
+    }
+
+    #[test]
+    fn school_staff_see_their_schools_and_police_their_own_notices() {
+        let notice = crate::domain::notice::tests_support::penalty_notice(
+            chrono::NaiveDate::from_ymd_opt(2025, 2, 3).unwrap(),
+        );
+        let (own, other) = (
+            vec![notice.pupil.school_urn.clone()],
+            vec![Urn::parse("100000").unwrap()],
+        );
+        assert!(may_see_notice(SchoolStaff, &own, "head", &notice));
+        assert!(!may_see_notice(SchoolStaff, &other, "head", &notice));
+        assert!(may_see_notice(Police, &[], &notice.issuer.subject, &notice));
+        assert!(!may_see_notice(Police, &[], "another-constable", &notice));
+        assert!(may_see_notice(Finance, &[], "finance", &notice));
     }
 
     #[test]

@@ -39,8 +39,9 @@ impl Role {
     }
 }
 
-/// The identity an action is recorded against. `role` is `None` only when the
-/// server runs without authentication (local development before tokens exist).
+/// The identity an action is recorded against: a verified token's subject and
+/// role. `role` is `None` only for a stored record whose role this build no
+/// longer knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub subject: String,
@@ -48,14 +49,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The actor recorded when no identity was verified.
-    pub fn anonymous() -> Self {
-        Self {
-            subject: "anonymous".into(),
-            role: None,
-        }
-    }
-
     pub fn role_str(&self) -> &'static str {
         self.role.map_or("unauthenticated", Role::as_str)
     }
