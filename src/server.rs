@@ -9,11 +9,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::{
-    auth::Verifier,
-    notice::NoticeApi,
-    payment::PaymentApi,
-    policy::PolicyApi,
-    unimplemented::{AttendanceApi, ReportApi},
+    attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
+    policy::PolicyApi, unimplemented::ReportApi,
 };
 use crate::config::Config;
 use crate::proto::{
@@ -132,7 +129,7 @@ pub async fn serve(
     );
     let attendance = guarded!(
         AttendanceServiceServer,
-        AttendanceApi,
+        AttendanceApi::new(store.clone()),
         options,
         auth.clone()
     );

@@ -69,6 +69,11 @@ impl Caller {
         }
     }
 
+    /// Whether the caller acts for every school of its authority.
+    pub fn covers_all_schools(&self) -> bool {
+        self.role != Role::SchoolStaff
+    }
+
     /// School staff act only for their own schools.
     pub fn covers_school(&self, urn: &Urn) -> bool {
         access::covers_school(self.role, &self.schools, urn)

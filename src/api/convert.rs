@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::domain::FieldViolation;
-use crate::proto::Date;
+use crate::domain::{FieldViolation, notice::Session};
+use crate::proto::{Date, v1 as pb};
 
 /// A required civil date.
 pub fn date(field: &str, value: Option<&Date>) -> Result<NaiveDate, FieldViolation> {
@@ -37,6 +37,21 @@ pub fn date_to_proto(d: NaiveDate) -> Date {
         year: d.year(),
         month: d.month() as i32,
         day: d.day() as i32,
+    }
+}
+
+pub fn session_from_proto(value: i32) -> Option<Session> {
+    match pb::Session::try_from(value).ok()? {
+        pb::Session::Am => Some(Session::Am),
+        pb::Session::Pm => Some(Session::Pm),
+        pb::Session::Unspecified => None,
+    }
+}
+
+pub fn session_to_proto(s: Session) -> pb::Session {
+    match s {
+        Session::Am => pb::Session::Am,
+        Session::Pm => pb::Session::Pm,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `lea.notices.v1` gRPC services: requests are validated and converted to
 //! domain values here, and every failure leaves through [`error::ApiError`].
 
+pub mod attendance;
 pub mod auth;
 pub mod caller;
 pub mod convert;

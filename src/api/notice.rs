@@ -7,28 +7,30 @@ use chrono::{Datelike, NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
 use super::auth::Caller;
-use super::convert::{date, date_to_proto, optional_date, timestamp_to_proto};
+use super::convert::{
+    date, date_to_proto, optional_date, session_from_proto, session_to_proto, timestamp_to_proto,
+};
 use super::error::{ApiError, Violations};
 use super::mutation::{Begun, IdempotentRequest, now, validate_request_id};
 use super::policy::{
     issuer_role_from_proto, issuer_role_to_proto, offence_reason_from_proto,
-    offence_reason_to_proto,
+    offence_reason_to_proto, policy_in_force,
 };
 use super::{caller, names, pagination};
 use crate::domain::access::Operation;
 use crate::domain::{
-    FieldViolation, RuleViolation, access,
+    FieldViolation, access,
     actor::{Actor, Role},
     calendar,
     identifiers::{LaCode, Upn, Urn},
     notice::{
         self, Address, Delivery, DeliveryMethod, Issuer, Notice, NoticeKind, NoticeStatus,
         NoticeToImproveRequest, Offence, OffenceType, PaidRate, Parent, PenaltyRequest,
-        ProsecutionOutcome, ProsecutionResult, Pupil, Refusal, Session, SessionMark, Withdrawal,
+        ProsecutionOutcome, ProsecutionResult, Pupil, Refusal, SessionMark, Withdrawal,
         WithdrawalGround,
     },
     payment::{self, AmountDue},
-    policy::{self, PolicySource, PolicyVersion},
+    policy::PolicyVersion,
 };
 use crate::proto::v1::{self as pb, notice_service_server::NoticeService};
 use crate::store::{NewAuditEvent, NoticeFilter, Store, StoreTx};
@@ -45,32 +47,6 @@ pub struct NoticeApi {
 impl NoticeApi {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
-    }
-
-    /// The policy in force on `on`, with its resource name.
-    async fn policy_on(
-        &self,
-        authority: &LaCode,
-        on: NaiveDate,
-    ) -> Result<(PolicyVersion, String), ApiError> {
-        let own = self
-            .store
-            .policy_versions(authority, None, i64::MAX)
-            .await?;
-        let version = policy::in_force(&own, on).ok_or_else(|| {
-            ApiError::FailedPrecondition(vec![RuleViolation::new(
-                "NO_POLICY_IN_FORCE",
-                on.to_string(),
-                format!("no penalty notice regime was in force on {on}"),
-            )])
-        })?;
-        let name = match version.source {
-            PolicySource::Authority => {
-                names::policy_version_name(authority, version.effective_from)
-            }
-            PolicySource::National => names::national_regime_name(version.effective_from),
-        };
-        Ok((version, name))
     }
 
     /// Numbers, stores and audits one notice per planned parent, all in `tx`.
@@ -488,21 +464,6 @@ fn offence_from_proto(v: &mut Violations, o: Option<&pb::Offence>) -> Option<Off
     }
 }
 
-fn session_from_proto(value: i32) -> Option<Session> {
-    match pb::Session::try_from(value).ok()? {
-        pb::Session::Am => Some(Session::Am),
-        pb::Session::Pm => Some(Session::Pm),
-        pb::Session::Unspecified => None,
-    }
-}
-
-fn session_to_proto(s: Session) -> pb::Session {
-    match s {
-        Session::Am => pb::Session::Am,
-        Session::Pm => pb::Session::Pm,
-    }
-}
-
 fn address_to_proto(a: &Address) -> pb::PostalAddress {
     pb::PostalAddress {
         lines: a.lines.clone(),
@@ -773,7 +734,8 @@ impl NoticeService for NoticeApi {
         };
         // Rules are decided after the claim, so a retry gets the stored answer
         // even if the policy or other notices changed since.
-        let (policy, policy_name) = self.policy_on(&common.authority, common.issue_date).await?;
+        let (policy, policy_name) =
+            policy_in_force(&*self.store, &common.authority, common.issue_date).await?;
         let domain_req = NoticeToImproveRequest {
             pupil: common.pupil.clone(),
             parents: common.parents.clone(),
@@ -857,7 +819,8 @@ impl NoticeService for NoticeApi {
         };
         // Rules are decided after the claim, so a retry gets the stored answer
         // even if the policy or other notices changed since.
-        let (policy, policy_name) = self.policy_on(&common.authority, common.issue_date).await?;
+        let (policy, policy_name) =
+            policy_in_force(&*self.store, &common.authority, common.issue_date).await?;
         let domain_req = PenaltyRequest {
             pupil: common.pupil.clone(),
             parents: common.parents.clone(),

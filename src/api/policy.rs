@@ -9,8 +9,10 @@ use super::error::{ApiError, Violations};
 use super::mutation::{Begun, IdempotentRequest, now, validate_request_id};
 use super::{caller, names, pagination};
 use crate::domain::access::Operation;
+use chrono::NaiveDate;
+
 use crate::domain::{
-    FieldViolation,
+    FieldViolation, RuleViolation,
     identifiers::LaCode,
     policy::{
         self, IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Publication,
@@ -343,4 +345,25 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
             role: super::caller::role_to_proto(p.by.role) as i32,
         }),
     }
+}
+
+/// The policy in force on `on`, with its resource name.
+pub async fn policy_in_force(
+    store: &dyn Store,
+    authority: &LaCode,
+    on: NaiveDate,
+) -> Result<(PolicyVersion, String), ApiError> {
+    let own = store.policy_versions(authority, None, i64::MAX).await?;
+    let version = policy::in_force(&own, on).ok_or_else(|| {
+        ApiError::FailedPrecondition(vec![RuleViolation::new(
+            "NO_POLICY_IN_FORCE",
+            on.to_string(),
+            format!("no penalty notice regime was in force on {on}"),
+        )])
+    })?;
+    let name = match version.source {
+        PolicySource::Authority => names::policy_version_name(authority, version.effective_from),
+        PolicySource::National => names::national_regime_name(version.effective_from),
+    };
+    Ok((version, name))
 }

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::week_start;
-use super::notice::Session;
+use super::identifiers::{Upn, Urn};
+use super::notice::{Notice, NoticeKind, Session};
 use super::policy::Threshold;
 use super::register_codes::{CodeCategory, CodeSet};
 
@@ -16,6 +17,84 @@ pub struct PupilMark {
     pub date: NaiveDate,
     pub session: Session,
     pub code: String,
+}
+
+/// A register mark as a school recorded it, its code already checked against
+/// the code set in force on its date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterMark {
+    pub school_urn: Urn,
+    pub upn: Upn,
+    pub date: NaiveDate,
+    pub session: Session,
+    pub code: String,
+    pub category: CodeCategory,
+    /// When the school recorded it: the later of two marks for one session wins.
+    pub record_time: DateTime<Utc>,
+}
+
+/// The mark already held for a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldMark {
+    pub code: String,
+    pub record_time: DateTime<Utc>,
+}
+
+/// What recording a mark does to the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkChange {
+    /// No mark was held for the session.
+    Insert,
+    /// A different, earlier mark was held: it moves to the history.
+    Replace,
+    /// The same code is already held.
+    Unchanged,
+    /// A different mark recorded later than this one is held: this one is
+    /// older news and is not applied (registers are corrected forwards).
+    Outdated,
+}
+
+/// DOMAIN.md: a later mark for the same pupil/school/date/session replaces the
+/// earlier one. "Later" is the school's record time, not arrival order, so a
+/// connector resending an old export cannot undo a correction.
+pub fn mark_change(held: Option<&HeldMark>, mark: &RegisterMark) -> MarkChange {
+    match held {
+        None => MarkChange::Insert,
+        Some(h) if h.code == mark.code => MarkChange::Unchanged,
+        Some(h) if mark.record_time >= h.record_time => MarkChange::Replace,
+        Some(_) => MarkChange::Outdated,
+    }
+}
+
+/// How many marks of a batch (or stream) each change applied to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MarkCounts {
+    pub inserted: i64,
+    pub replaced: i64,
+    pub unchanged: i64,
+    pub outdated: i64,
+}
+
+impl MarkCounts {
+    pub fn count(&mut self, change: MarkChange) {
+        match change {
+            MarkChange::Insert => self.inserted += 1,
+            MarkChange::Replace => self.replaced += 1,
+            MarkChange::Unchanged => self.unchanged += 1,
+            MarkChange::Outdated => self.outdated += 1,
+        }
+    }
+
+    pub fn add(&mut self, other: MarkCounts) {
+        self.inserted += other.inserted;
+        self.replaced += other.replaced;
+        self.unchanged += other.unchanged;
+        self.outdated += other.outdated;
+    }
+
+    pub fn total(&self) -> i64 {
+        self.inserted + self.replaced + self.unchanged + self.outdated
+    }
 }
 
 /// Session counts by statistical category.
@@ -34,15 +113,29 @@ impl Figures {
     /// Adds one mark, categorised by the code set in force on its date; a code
     /// that set does not know is an error.
     pub fn add(&mut self, date: NaiveDate, code: &str) -> Result<(), String> {
-        match CodeSet::categorise(date, code)? {
-            CodeCategory::NotPossible => return Ok(()),
-            CodeCategory::Present => self.present += 1,
-            CodeCategory::ApprovedActivity => self.approved_activity += 1,
-            CodeCategory::AuthorisedAbsence => self.authorised_absence += 1,
-            CodeCategory::UnauthorisedAbsence => self.unauthorised_absence += 1,
-        }
-        self.possible += 1;
+        self.add_count(CodeSet::categorise(date, code)?, 1);
         Ok(())
+    }
+
+    /// Adds `n` sessions of a category.
+    pub fn add_count(&mut self, category: CodeCategory, n: i64) {
+        match category {
+            CodeCategory::NotPossible => return,
+            CodeCategory::Present => self.present += n,
+            CodeCategory::ApprovedActivity => self.approved_activity += n,
+            CodeCategory::AuthorisedAbsence => self.authorised_absence += n,
+            CodeCategory::UnauthorisedAbsence => self.unauthorised_absence += n,
+        }
+        self.possible += n;
+    }
+
+    /// Adds another's counts.
+    pub fn merge(&mut self, other: &Figures) {
+        self.possible += other.possible;
+        self.present += other.present;
+        self.approved_activity += other.approved_activity;
+        self.authorised_absence += other.authorised_absence;
+        self.unauthorised_absence += other.unauthorised_absence;
     }
 
     /// (authorised + unauthorised absence) / possible sessions; 0 with none possible.
@@ -78,28 +171,37 @@ pub struct Breach {
     pub sessions: Vec<PupilMark>,
 }
 
-/// Whether `marks` (one pupil's, any schools) reach `threshold` on `as_of`:
-/// qualifying sessions within the rolling window of the last
-/// `window_school_weeks` school weeks ending with the week of `as_of`. A school
-/// week is a week in which the pupil had at least one possible session, so
-/// holidays and closures do not count and the window spans terms, school years
-/// and a move between schools.
+/// The Mondays of the weeks in which `marks` hold at least one possible session:
+/// a school's school weeks, from its pupils' marks.
+pub fn possible_weeks<'a>(marks: impl IntoIterator<Item = &'a PupilMark>) -> BTreeSet<NaiveDate> {
+    marks
+        .into_iter()
+        .filter(|m| is_possible(m.date, &m.code))
+        .map(|m| week_start(m.date))
+        .collect()
+}
+
+fn is_possible(date: NaiveDate, code: &str) -> bool {
+    CodeSet::categorise(date, code).is_ok_and(|c| c != CodeCategory::NotPossible)
+}
+
+/// Whether a pupil reaches `threshold` on `as_of`: the qualifying sessions among
+/// `marks` (the pupil's, at any school) within the rolling window of the last
+/// `window_school_weeks` school weeks up to the week of `as_of`.
+///
+/// `school_weeks` are the Mondays of the weeks in which a school the pupil is
+/// registered at had at least one possible session (DOMAIN.md: "a week with at
+/// least one possible session"). Holidays and closures are therefore not school
+/// weeks, and the window spans terms, school years and a move between schools;
+/// for a pupil on two schools' registers a week open at either counts.
 pub fn threshold_breach(
     marks: &[PupilMark],
+    school_weeks: &BTreeSet<NaiveDate>,
     as_of: NaiveDate,
     threshold: &Threshold,
 ) -> Option<Breach> {
-    let possible = |m: &&PupilMark| {
-        m.date <= as_of
-            && CodeSet::categorise(m.date, &m.code).is_ok_and(|c| c != CodeCategory::NotPossible)
-    };
-    let school_weeks: BTreeSet<NaiveDate> = marks
-        .iter()
-        .filter(possible)
-        .map(|m| week_start(m.date))
-        .collect();
     let window: Vec<NaiveDate> = school_weeks
-        .iter()
+        .range(..=week_start(as_of))
         .rev()
         .take(threshold.window_school_weeks.max(0) as usize)
         .copied()
@@ -107,13 +209,16 @@ pub fn threshold_breach(
     let (&last_week, &first_week) = (window.first()?, window.last()?);
     let mut sessions: Vec<PupilMark> = marks
         .iter()
-        .filter(possible)
         .filter(|m| {
-            week_start(m.date) >= first_week && threshold.qualifying_codes.contains(&m.code)
+            m.date <= as_of
+                && week_start(m.date) >= first_week
+                && threshold.qualifying_codes.contains(&m.code)
+                && is_possible(m.date, &m.code)
         })
         .cloned()
         .collect();
     sessions.sort_by_key(|m| (m.date, m.session));
+    // A dual-registered pupil's session counts once.
     sessions.dedup_by_key(|m| (m.date, m.session));
     let count = sessions.len() as i32;
     (count >= threshold.sessions).then_some(Breach {
@@ -122,6 +227,36 @@ pub fn threshold_breach(
         last_week,
         sessions,
     })
+}
+
+/// Whether notices already cover a breach: `(notice to improve, penalty notice)`.
+/// A notice covers it when it cites one of the breach's sessions; a notice to
+/// improve also when its improvement period overlaps the window, since those
+/// sessions are then already being dealt with. Withdrawn notices cover nothing.
+pub fn breach_coverage(breach: &Breach, notices: &[Notice]) -> (bool, bool) {
+    let cites = |n: &Notice| {
+        n.sessions.iter().any(|s| {
+            breach
+                .sessions
+                .iter()
+                .any(|m| m.date == s.date && m.session == s.session)
+        })
+    };
+    let window_end = breach.sessions.last().map_or(breach.last_week, |m| m.date);
+    let mut cover = (false, false);
+    for n in notices.iter().filter(|n| n.withdrawal.is_none()) {
+        match n.kind {
+            NoticeKind::NoticeToImprove => {
+                let overlaps = n
+                    .improvement_period
+                    .as_ref()
+                    .is_some_and(|p| p.start_date <= window_end && p.end_date >= breach.first_week);
+                cover.0 |= overlaps || cites(n);
+            }
+            NoticeKind::PenaltyNotice => cover.1 |= cites(n),
+        }
+    }
+    cover
 }
 
 #[cfg(test)]
@@ -161,6 +296,11 @@ mod tests {
             }
         }
         marks
+    }
+
+    /// The breach with the school weeks the marks themselves show.
+    fn breach_on(marks: &[PupilMark], as_of: NaiveDate, t: &Threshold) -> Option<Breach> {
+        threshold_breach(marks, &possible_weeks(marks), as_of, t)
     }
 
     fn unauthorised(n: usize) -> Vec<(&'static str, i64, Session)> {
@@ -222,9 +362,9 @@ mod tests {
     #[test]
     fn nine_sessions_do_not_breach_and_ten_do() {
         let marks: Vec<_> = week(d(2025, 3, 3), &unauthorised(9));
-        assert_eq!(threshold_breach(&marks, d(2025, 3, 7), &threshold()), None);
+        assert_eq!(breach_on(&marks, d(2025, 3, 7), &threshold()), None);
         let marks: Vec<_> = week(d(2025, 3, 3), &unauthorised(10));
-        let breach = threshold_breach(&marks, d(2025, 3, 7), &threshold()).unwrap();
+        let breach = breach_on(&marks, d(2025, 3, 7), &threshold()).unwrap();
         assert_eq!(
             (
                 breach.qualifying_sessions,
@@ -253,7 +393,7 @@ mod tests {
         }
         marks.extend(week(d(2025, 4, 21), &unauthorised(5)));
         // Ten school weeks end with 21 Apr: 10 Feb (first) .. 21 Apr, skipping half-term.
-        let breach = threshold_breach(&marks, d(2025, 4, 25), &threshold()).unwrap();
+        let breach = breach_on(&marks, d(2025, 4, 25), &threshold()).unwrap();
         assert_eq!(
             (
                 breach.first_week,
@@ -264,7 +404,7 @@ mod tests {
         );
         // One school week later the first five fall out of the window.
         marks.extend(week(d(2025, 4, 28), &[]));
-        assert_eq!(threshold_breach(&marks, d(2025, 5, 2), &threshold()), None);
+        assert_eq!(breach_on(&marks, d(2025, 5, 2), &threshold()), None);
     }
 
     #[test]
@@ -272,12 +412,58 @@ mod tests {
         // July at one school, the summer holiday (no marks), September at another.
         let mut marks = week(d(2025, 7, 14), &unauthorised(6));
         marks.extend(week(d(2025, 9, 8), &unauthorised(4)));
-        let breach = threshold_breach(&marks, d(2025, 9, 12), &threshold()).unwrap();
+        let breach = breach_on(&marks, d(2025, 9, 12), &threshold()).unwrap();
         assert_eq!(
             (breach.first_week, breach.qualifying_sessions),
             (d(2025, 7, 14), 10)
         );
         // Marks after the as-of date do not count.
-        assert_eq!(threshold_breach(&marks, d(2025, 7, 18), &threshold()), None);
+        assert_eq!(breach_on(&marks, d(2025, 7, 18), &threshold()), None);
+    }
+
+    #[test]
+    fn a_week_open_at_a_school_the_pupil_is_registered_at_is_a_school_week() {
+        // Ten absences in the week of 3 Mar. The pupil's school was then open for
+        // ten more weeks although the pupil has no marks in them (for example not
+        // yet back on roll): those weeks still count, so the absences fall out.
+        let marks = week(d(2025, 3, 3), &unauthorised(10));
+        let mut weeks = possible_weeks(&marks);
+        assert!(breach_on(&marks, d(2025, 5, 16), &threshold()).is_some());
+        weeks.extend((1..=10).map(|w| d(2025, 3, 3) + Duration::weeks(w)));
+        assert_eq!(
+            threshold_breach(&marks, &weeks, d(2025, 5, 16), &threshold()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_later_mark_replaces_and_an_older_one_is_outdated() {
+        let t = |s: i64| DateTime::from_timestamp(1_740_000_000 + s, 0).unwrap();
+        let mark = |code: &str, at| RegisterMark {
+            school_urn: Urn::parse("116000").unwrap(),
+            upn: Upn::parse("B801200005001").unwrap(),
+            date: d(2025, 3, 3),
+            session: Session::Am,
+            code: code.into(),
+            category: CodeSet::categorise(d(2025, 3, 3), code).unwrap(),
+            record_time: at,
+        };
+        let held = HeldMark {
+            code: "N".into(),
+            record_time: t(0),
+        };
+        assert_eq!(mark_change(None, &mark("N", t(0))), MarkChange::Insert);
+        assert_eq!(
+            mark_change(Some(&held), &mark("N", t(9))),
+            MarkChange::Unchanged
+        );
+        assert_eq!(
+            mark_change(Some(&held), &mark("M", t(9))),
+            MarkChange::Replace
+        );
+        assert_eq!(
+            mark_change(Some(&held), &mark("M", t(-9))),
+            MarkChange::Outdated
+        );
     }
 }

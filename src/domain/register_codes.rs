@@ -15,6 +15,31 @@ pub enum CodeCategory {
     NotPossible,
 }
 
+impl CodeCategory {
+    /// The number a stored mark keeps its category as.
+    pub fn as_i16(self) -> i16 {
+        match self {
+            Present => 0,
+            ApprovedActivity => 1,
+            AuthorisedAbsence => 2,
+            UnauthorisedAbsence => 3,
+            NotPossible => 4,
+        }
+    }
+
+    pub fn from_i16(n: i16) -> Option<Self> {
+        [
+            Present,
+            ApprovedActivity,
+            AuthorisedAbsence,
+            UnauthorisedAbsence,
+            NotPossible,
+        ]
+        .into_iter()
+        .find(|c| c.as_i16() == n)
+    }
+}
+
 /// Which regulations' codes govern a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeSet {

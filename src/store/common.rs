@@ -22,6 +22,7 @@ use super::{
     StoreTx, StoredRequest,
 };
 use crate::domain::{
+    attendance::{MarkCounts, RegisterMark},
     identifiers::{LaCode, Upn},
     notice::{Notice, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
@@ -435,6 +436,16 @@ impl StoreTx for Tx {
         .await
         .map_err(duplicate_as(|| format!("refund {}", r.provider_refund_id)))?;
         Ok(())
+    }
+
+    async fn record_marks(
+        &mut self,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkCounts> {
+        write_marks(&mut self.tx, authority, marks, request_id, at).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {

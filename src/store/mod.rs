@@ -17,7 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
     actor::Actor,
-    identifiers::{LaCode, Upn},
+    attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
+    identifiers::{LaCode, Upn, Urn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
@@ -124,6 +125,38 @@ pub struct PaymentFilter<'a> {
     pub paid_to: Option<NaiveDate>,
 }
 
+/// Which marks an attendance summary covers.
+#[derive(Debug, Clone, Copy)]
+pub enum AttendanceScope<'a> {
+    Authority,
+    School(&'a Urn),
+    Pupil(&'a Upn),
+}
+
+/// One enrolment's (pupil at a school) session counts over a date range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentFigures {
+    pub upn: String,
+    pub school_urn: String,
+    pub figures: Figures,
+}
+
+/// A mark of one pupil at one school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolMark {
+    pub upn: String,
+    pub school_urn: String,
+    pub mark: PupilMark,
+}
+
+/// What the threshold query reads: qualifying marks between two dates.
+#[derive(Debug, Clone, Copy)]
+pub struct QualifyingFilter<'a> {
+    pub codes: &'a [String],
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
 /// A table's primary key and foreign keys, each with its columns in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableKeys {
@@ -186,6 +219,70 @@ pub trait Store: Send + Sync + 'static {
         after: Option<(NaiveDate, String)>,
         limit: i64,
     ) -> StoreResult<Vec<Payment>>;
+
+    /// Session counts per enrolment for marks in scope dated `from..=to`.
+    async fn enrolment_figures(
+        &self,
+        authority: &LaCode,
+        scope: AttendanceScope<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<EnrolmentFigures>>;
+
+    /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`.
+    async fn latest_school_weeks(
+        &self,
+        authority: &LaCode,
+        last_week: NaiveDate,
+        per_school: i64,
+    ) -> StoreResult<Vec<(String, NaiveDate)>>;
+
+    /// Pupils with at least `at_least` qualifying marks, optionally only pupils on
+    /// `school`'s register in the period, by UPN after `after_upn`, at most `limit`.
+    async fn threshold_candidates(
+        &self,
+        authority: &LaCode,
+        filter: &QualifyingFilter<'_>,
+        school: Option<&Urn>,
+        at_least: i64,
+        after_upn: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+
+    /// The qualifying marks of `upns`.
+    async fn qualifying_marks(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+        filter: &QualifyingFilter<'_>,
+    ) -> StoreResult<Vec<SchoolMark>>;
+
+    /// `(upn, school)` of every enrolment of `upns` with marks within `from..=to`.
+    async fn enrolments_between(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(String, String)>>;
+
+    /// Every notice of any of `upns`.
+    async fn notices_of_pupils(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+    ) -> StoreResult<Vec<Notice>>;
+
+    /// The marks a pupil's session has held, current first then replaced ones
+    /// newest first: `(code, record_time)`.
+    async fn mark_history(
+        &self,
+        authority: &LaCode,
+        upn: &Upn,
+        school: &Urn,
+        date: NaiveDate,
+        session: crate::domain::notice::Session,
+    ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
 
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping excluded.
@@ -317,6 +414,17 @@ pub trait StoreTx: Send {
         fingerprint: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// Writes a batch of marks (no two for the same session): new sessions are
+    /// inserted, later different marks replace held ones (which move to the
+    /// history), and the enrolment spans and school weeks follow.
+    async fn record_marks(
+        &mut self,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<MarkCounts>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

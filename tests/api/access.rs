@@ -7,8 +7,9 @@ use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::attendance::{SCHOOL, batch, record, week};
 use crate::helpers::{AUDIENCE, As, ISSUER, TestApp, date, on_both_backends};
-use crate::notices::{Penalty, d};
+use crate::notices::{Penalty, d, upn};
 
 /// What each role may do, written from the issue's description of the roles
 /// (independently of the service's own table).
@@ -18,6 +19,7 @@ fn may(role: Role, method: &str) -> bool {
         "ListPolicyVersions",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
+        "GetMarkHistory",
         "GetNotice",
         "ListNotices",
         "ListNoticeEvents",
@@ -32,6 +34,7 @@ fn may(role: Role, method: &str) -> bool {
                 "RecordMarks",
                 "GetAttendanceSummary",
                 "ListThresholdBreaches",
+                "GetMarkHistory",
                 "IssueNoticeToImprove",
                 "IssuePenaltyNotice",
             ]
@@ -57,12 +60,7 @@ fn may(role: Role, method: &str) -> bool {
 }
 
 /// Methods whose service is not built yet answer UNIMPLEMENTED to any authenticated caller.
-const UNBUILT: &[&str] = &[
-    "RecordMarks",
-    "GetAttendanceSummary",
-    "ListThresholdBreaches",
-    "GetStatutoryReturn",
-];
+const UNBUILT: &[&str] = &["GetStatutoryReturn"];
 /// Methods addressing an existing resource by name (the rest name a parent authority).
 const BY_NAME: &[&str] = &[
     "GetNotice",
@@ -77,6 +75,7 @@ const BY_NAME: &[&str] = &[
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
 const MUTATIONS: &[&str] = &[
     "CreatePolicyVersion",
+    "RecordMarks",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "WithdrawNotice",
@@ -86,13 +85,14 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 19] = [
+const METHODS: [&str; 20] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
     "RecordMarks",
     "GetAttendanceSummary",
     "ListThresholdBreaches",
+    "GetMarkHistory",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "GetNotice",
@@ -173,6 +173,9 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
             who.attendance()
                 .get_attendance_summary(pb::GetAttendanceSummaryRequest {
                     parent,
+                    school_urn: SCHOOL.into(),
+                    start_date: date(2025, 1, 6),
+                    end_date: date(2025, 1, 10),
                     ..Default::default()
                 })
                 .await,
@@ -181,7 +184,20 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
             who.attendance()
                 .list_threshold_breaches(pb::ListThresholdBreachesRequest {
                     parent,
+                    school_urn: SCHOOL.into(),
+                    as_of_date: date(2025, 1, 10),
                     ..Default::default()
+                })
+                .await,
+        ),
+        "GetMarkHistory" => code(
+            who.attendance()
+                .get_mark_history(pb::GetMarkHistoryRequest {
+                    parent,
+                    school_urn: SCHOOL.into(),
+                    upn: upn(1),
+                    date: date(2025, 1, 6),
+                    session: pb::Session::Am as i32,
                 })
                 .await,
         ),
@@ -291,9 +307,15 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
     }
 }
 
-/// A notice (`{la}-2025-000001`) and a payment (`{la}-PAY-000001`) in both authorities.
+/// A notice (`{la}-2025-000001`), a payment (`{la}-PAY-000001`) and a week of
+/// register marks in both authorities.
 async fn fixtures(app: &TestApp) {
     for la in ["850", "852"] {
+        let mut marks = batch("fixture-marks", week(SCHOOL, 1, d(2025, 1, 6), "O", &[]));
+        marks.parent = format!("authorities/{la}");
+        record(&app.as_role(la, Role::LaOfficer), vec![marks])
+            .await
+            .unwrap();
         let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
         p.la = la;
         let notice = app

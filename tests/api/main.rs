@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod attendance;
 mod grpc_surface;
 mod notices;
 mod operations;

@@ -28,6 +28,8 @@ const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
 );
 
 include!("../common.rs");
+include!("marks.rs");
+include!("../attendance.rs");
 
 pub struct SqliteStore {
     pool: Pool<Db>,
@@ -117,6 +119,78 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<Payment>> {
         select_payments(&self.pool, authority, filter, after, limit).await
+    }
+
+    async fn enrolment_figures(
+        &self,
+        authority: &LaCode,
+        scope: AttendanceScope<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<EnrolmentFigures>> {
+        select_enrolment_figures(&self.pool, authority, scope, from, to).await
+    }
+
+    async fn latest_school_weeks(
+        &self,
+        authority: &LaCode,
+        last_week: NaiveDate,
+        per_school: i64,
+    ) -> StoreResult<Vec<(String, NaiveDate)>> {
+        select_latest_school_weeks(&self.pool, authority, last_week, per_school).await
+    }
+
+    async fn threshold_candidates(
+        &self,
+        authority: &LaCode,
+        filter: &QualifyingFilter<'_>,
+        school: Option<&Urn>,
+        at_least: i64,
+        after_upn: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        select_threshold_candidates(
+            &self.pool, authority, filter, school, at_least, after_upn, limit,
+        )
+        .await
+    }
+
+    async fn qualifying_marks(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+        filter: &QualifyingFilter<'_>,
+    ) -> StoreResult<Vec<SchoolMark>> {
+        select_qualifying_marks(&self.pool, authority, upns, filter).await
+    }
+
+    async fn enrolments_between(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(String, String)>> {
+        select_enrolments_between(&self.pool, authority, upns, from, to).await
+    }
+
+    async fn notices_of_pupils(
+        &self,
+        authority: &LaCode,
+        upns: &[String],
+    ) -> StoreResult<Vec<Notice>> {
+        select_notices_of_pupils(&self.pool, authority, upns).await
+    }
+
+    async fn mark_history(
+        &self,
+        authority: &LaCode,
+        upn: &Upn,
+        school: &Urn,
+        date: NaiveDate,
+        session: Session,
+    ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+        select_mark_history(&self.pool, authority, upn, school, date, session).await
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -1,0 +1,324 @@
+// Attendance SQL that PostgreSQL and SQLite both accept, compiled into each
+// backend module with `include!` after `common.rs`. The including module defines:
+// - `any_of!("$n")`: the SQL for "is one of the list bound as $n";
+// - `ListArg` and `list_arg(&[String])`: how that list is bound;
+// - the bulk writes `lock_schools`, `held_marks`, `insert_marks`,
+//   `replace_marks`, `note_enrolments` and `note_school_weeks` (its `marks.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{AttendanceScope, EnrolmentFigures, QualifyingFilter, SchoolMark};
+use crate::domain::attendance::{mark_change, Figures, HeldMark, MarkChange, PupilMark};
+use crate::domain::calendar::week_start;
+use crate::domain::identifiers::Urn;
+use crate::domain::notice::Session;
+use crate::domain::register_codes::CodeCategory;
+
+fn session_number(session: Session) -> i16 {
+    match session {
+        Session::Am => 0,
+        Session::Pm => 1,
+    }
+}
+
+fn session_of(n: i16) -> StoreResult<Session> {
+    match n {
+        0 => Ok(Session::Am),
+        1 => Ok(Session::Pm),
+        _ => Err(StoreError::Corrupt(format!("session {n}"))),
+    }
+}
+
+/// Classifies and writes one batch; the caller's transaction makes it all or nothing.
+async fn write_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[RegisterMark],
+    request_id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<MarkCounts> {
+    let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
+    lock_schools(tx, authority, &schools).await?;
+    let held = held_marks(tx, authority, marks).await?;
+    let mut counts = MarkCounts::default();
+    let (mut new, mut replaced) = (Vec::new(), Vec::new());
+    for (mark, held) in marks.iter().zip(&held) {
+        let change = mark_change(held.as_ref(), mark);
+        counts.count(change);
+        match change {
+            MarkChange::Insert => new.push(mark),
+            MarkChange::Replace => replaced.push((mark, held.clone().expect("replace has a held mark"))),
+            MarkChange::Unchanged | MarkChange::Outdated => {}
+        }
+    }
+    insert_marks(tx, authority, &new).await?;
+    replace_marks(tx, authority, &replaced, request_id, at).await?;
+
+    let mut spans: BTreeMap<(&str, &str), (NaiveDate, NaiveDate)> = BTreeMap::new();
+    let mut weeks: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
+    for m in new.iter().copied().chain(replaced.iter().map(|(m, _)| *m)) {
+        let span = spans
+            .entry((m.upn.as_str(), m.school_urn.as_str()))
+            .or_insert((m.date, m.date));
+        span.0 = span.0.min(m.date);
+        span.1 = span.1.max(m.date);
+        if m.category != CodeCategory::NotPossible {
+            weeks.insert((m.school_urn.as_str(), week_start(m.date)));
+        }
+    }
+    note_enrolments(tx, authority, &spans).await?;
+    note_school_weeks(tx, authority, &weeks).await?;
+    // A correction to "not a possible session" may leave a week with none.
+    let emptied: BTreeSet<(&str, NaiveDate)> = replaced
+        .iter()
+        .filter(|(m, _)| m.category == CodeCategory::NotPossible)
+        .map(|(m, _)| (m.school_urn.as_str(), week_start(m.date)))
+        .filter(|w| !weeks.contains(w))
+        .collect();
+    for (school, monday) in emptied {
+        sqlx::query(
+            "DELETE FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND school_urn = $2 AND week_start = $3 AND NOT EXISTS ( \
+               SELECT 1 FROM attendance_enrolments e JOIN attendance_marks m \
+                 ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+               WHERE e.authority_code = $1 AND e.school_urn = $2 \
+                 AND e.first_date <= $4 AND e.last_date >= $3 \
+                 AND m.mark_date BETWEEN $3 AND $4 AND m.category <> 4)",
+        )
+        .bind(authority.as_str())
+        .bind(school)
+        .bind(monday)
+        .bind(monday + chrono::Duration::days(6))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(counts)
+}
+
+async fn select_enrolment_figures(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    scope: AttendanceScope<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<EnrolmentFigures>> {
+    let query = match scope {
+        AttendanceScope::Pupil(upn) => sqlx::query_as(
+            "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
+             WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND upn = $4 \
+             GROUP BY upn, school_urn, category",
+        )
+        .bind(authority.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(upn.as_str()),
+        // The school's pupils come from the enrolment spans, their marks by key.
+        AttendanceScope::School(urn) => sqlx::query_as(
+            "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
+             FROM attendance_enrolments e JOIN attendance_marks m \
+               ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+             WHERE e.authority_code = $1 AND e.school_urn = $4 \
+               AND e.first_date <= $3 AND e.last_date >= $2 \
+               AND m.mark_date BETWEEN $2 AND $3 \
+             GROUP BY m.upn, m.school_urn, m.category",
+        )
+        .bind(authority.as_str())
+        .bind(from)
+        .bind(to)
+        .bind(urn.as_str()),
+        AttendanceScope::Authority => sqlx::query_as(
+            "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
+             WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
+             GROUP BY upn, school_urn, category",
+        )
+        .bind(authority.as_str())
+        .bind(from)
+        .bind(to),
+    };
+    let rows: Vec<(String, String, i16, i64)> = query.fetch_all(pool).await?;
+    let mut by_enrolment: BTreeMap<(String, String), Figures> = BTreeMap::new();
+    for (upn, school_urn, category, count) in rows {
+        let category = CodeCategory::from_i16(category)
+            .ok_or_else(|| StoreError::Corrupt(format!("mark category {category}")))?;
+        by_enrolment
+            .entry((upn, school_urn))
+            .or_default()
+            .add_count(category, count);
+    }
+    Ok(by_enrolment
+        .into_iter()
+        .map(|((upn, school_urn), figures)| EnrolmentFigures {
+            upn,
+            school_urn,
+            figures,
+        })
+        .collect())
+}
+
+async fn select_latest_school_weeks(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    last_week: NaiveDate,
+    per_school: i64,
+) -> StoreResult<Vec<(String, NaiveDate)>> {
+    Ok(sqlx::query_as(
+        "SELECT school_urn, week_start FROM ( \
+           SELECT school_urn, week_start, \
+                  ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
+           FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
+         WHERE back <= $3 ORDER BY school_urn, week_start",
+    )
+    .bind(authority.as_str())
+    .bind(last_week)
+    .bind(per_school)
+    .fetch_all(pool)
+    .await?)
+}
+
+// Both read the partial index attendance_marks_exceptions: its predicate is
+// repeated word for word so the planners can use it.
+const THRESHOLD_CANDIDATES: &str = concat!(
+    "SELECT upn FROM attendance_marks \
+     WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
+       AND (category = 3 OR code = 'L') AND code ",
+    any_of!("$4"),
+    " AND upn > $5 GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
+);
+
+const SCHOOL_THRESHOLD_CANDIDATES: &str = concat!(
+    "SELECT upn FROM attendance_marks \
+     WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
+       AND (category = 3 OR code = 'L') AND code ",
+    any_of!("$4"),
+    " AND upn > $5 AND upn IN ( \
+       SELECT upn FROM attendance_enrolments \
+       WHERE authority_code = $1 AND school_urn = $8 AND first_date <= $3 AND last_date >= $2) \
+     GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
+);
+
+async fn select_threshold_candidates(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    f: &QualifyingFilter<'_>,
+    school: Option<&Urn>,
+    at_least: i64,
+    after_upn: &str,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    let query = sqlx::query_scalar(if school.is_some() {
+        SCHOOL_THRESHOLD_CANDIDATES
+    } else {
+        THRESHOLD_CANDIDATES
+    })
+    .bind(authority.as_str())
+    .bind(f.from)
+    .bind(f.to)
+    .bind(list_arg(f.codes))
+    .bind(after_upn)
+    .bind(at_least)
+    .bind(limit);
+    let query = match school {
+        Some(urn) => query.bind(urn.as_str()),
+        None => query,
+    };
+    Ok(query.fetch_all(pool).await?)
+}
+
+async fn select_qualifying_marks(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    upns: &[String],
+    f: &QualifyingFilter<'_>,
+) -> StoreResult<Vec<SchoolMark>> {
+    let rows: Vec<(String, String, NaiveDate, i16, String)> = sqlx::query_as(concat!(
+        "SELECT upn, school_urn, mark_date, session, code FROM attendance_marks \
+         WHERE authority_code = $1 AND upn ",
+        any_of!("$2"),
+        " AND mark_date BETWEEN $3 AND $4 AND (category = 3 OR code = 'L') AND code ",
+        any_of!("$5"),
+    ))
+    .bind(authority.as_str())
+    .bind(list_arg(upns))
+    .bind(f.from)
+    .bind(f.to)
+    .bind(list_arg(f.codes))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(upn, school_urn, date, session, code)| {
+            Ok(SchoolMark {
+                upn,
+                school_urn,
+                mark: PupilMark {
+                    date,
+                    session: session_of(session)?,
+                    code,
+                },
+            })
+        })
+        .collect()
+}
+
+async fn select_enrolments_between(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    upns: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT upn, school_urn FROM attendance_enrolments WHERE authority_code = $1 AND upn ",
+        any_of!("$2"),
+        " AND first_date <= $4 AND last_date >= $3 ORDER BY upn, school_urn"
+    ))
+    .bind(authority.as_str())
+    .bind(list_arg(upns))
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn select_notices_of_pupils(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    upns: &[String],
+) -> StoreResult<Vec<Notice>> {
+    let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+        notice_select!(),
+        " WHERE authority_code = $1 AND upn ",
+        any_of!("$2"),
+        " ORDER BY upn, issue_date, notice_number"
+    ))
+    .bind(authority.as_str())
+    .bind(list_arg(upns))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Notice::try_from).collect()
+}
+
+async fn select_mark_history(
+    pool: &Pool<Db>,
+    authority: &LaCode,
+    upn: &Upn,
+    school: &Urn,
+    date: NaiveDate,
+    session: Session,
+) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT code, record_time FROM ( \
+           SELECT code, record_time, 1 AS current FROM attendance_marks \
+           WHERE authority_code = $1 AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5 \
+           UNION ALL \
+           SELECT code, record_time, 0 AS current FROM attendance_mark_history \
+           WHERE authority_code = $1 AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5) h \
+         ORDER BY current DESC, record_time DESC",
+    )
+    .bind(authority.as_str())
+    .bind(upn.as_str())
+    .bind(date)
+    .bind(session_number(session))
+    .bind(school.as_str())
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,185 @@
+// PostgreSQL's bulk writes of register marks: one statement per step for the
+// whole batch, the rows sent as arrays and spread out with UNNEST (a statement
+// per row would be ~100x slower; see ARCHITECTURE.md).
+
+macro_rules! any_of {
+    ($param:literal) => {
+        concat!("= ANY(", $param, ")")
+    };
+}
+
+type ListArg = Vec<String>;
+
+fn list_arg(items: &[String]) -> ListArg {
+    items.to_vec()
+}
+
+/// One writer per school at a time, so a mark's "held" value cannot change
+/// between reading it and replacing it. Taken in URN order: no deadlocks.
+async fn lock_schools(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    schools: &BTreeSet<&str>,
+) -> StoreResult<()> {
+    for school in schools {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("marks/{authority}/{school}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The mark held for each of `marks`' sessions, in the same order.
+async fn held_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[RegisterMark],
+) -> StoreResult<Vec<Option<HeldMark>>> {
+    let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT i.ord, m.code, m.record_time \
+         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
+              WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
+         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+          AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
+    )
+    .bind(authority.as_str())
+    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut held = vec![None; marks.len()];
+    for (ord, code, record_time) in rows {
+        held[(ord - 1) as usize] = Some(HeldMark { code, record_time });
+    }
+    Ok(held)
+}
+
+async fn insert_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[&RegisterMark],
+) -> StoreResult<()> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO attendance_marks \
+         (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
+                                  $7::int2[], $8::timestamptz[])",
+    )
+    .bind(authority.as_str())
+    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.category.as_i16()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.record_time).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves each held mark to the history and puts the new one in its place.
+async fn replace_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    replaced: &[(&RegisterMark, HeldMark)],
+    request_id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    let marks: Vec<&RegisterMark> = replaced.iter().map(|(m, _)| *m).collect();
+    sqlx::query(
+        "INSERT INTO attendance_mark_history \
+         (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
+          replaced_by_code, replaced_by_request) \
+         SELECT $1, m.upn, m.mark_date, m.session, m.school_urn, $6, m.code, m.record_time, i.code, $7 \
+         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $8::text[]) \
+              AS i(upn, mark_date, session, school_urn, code) \
+         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+          AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
+    )
+    .bind(authority.as_str())
+    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .bind(at)
+    .bind(request_id)
+    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE attendance_marks m SET code = i.code, category = i.category, record_time = i.record_time \
+         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], $7::int2[], \
+                     $8::timestamptz[]) AS i(upn, mark_date, session, school_urn, code, category, record_time) \
+         WHERE m.authority_code = $1 AND m.upn = i.upn AND m.mark_date = i.mark_date \
+           AND m.session = i.session AND m.school_urn = i.school_urn",
+    )
+    .bind(authority.as_str())
+    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.category.as_i16()).collect::<Vec<_>>())
+    .bind(marks.iter().map(|m| m.record_time).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Widens each `(upn, school)` enrolment span to cover the given dates.
+async fn note_enrolments(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+) -> StoreResult<()> {
+    if spans.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+         ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
+         SET first_date = LEAST(attendance_enrolments.first_date, excluded.first_date), \
+             last_date = GREATEST(attendance_enrolments.last_date, excluded.last_date) \
+         WHERE excluded.first_date < attendance_enrolments.first_date \
+            OR excluded.last_date > attendance_enrolments.last_date",
+    )
+    .bind(authority.as_str())
+    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
+    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
+    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
+    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn note_school_weeks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    weeks: &BTreeSet<(&str, NaiveDate)>,
+) -> StoreResult<()> {
+    if weeks.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(authority.as_str())
+    .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
+    .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+// SQLite's writes of register marks: a prepared statement per row inside the one
+// write transaction, which is how SQLite is fastest (no network round trips).
+
+macro_rules! any_of {
+    ($param:literal) => {
+        concat!("IN (SELECT value FROM json_each(", $param, "))")
+    };
+}
+
+type ListArg = String;
+
+fn list_arg(items: &[String]) -> ListArg {
+    serde_json::to_string(items).expect("strings always serialise")
+}
+
+/// BEGIN IMMEDIATE already makes this transaction the only writer.
+async fn lock_schools(
+    _tx: &mut sqlx::Transaction<'static, Db>,
+    _authority: &LaCode,
+    _schools: &BTreeSet<&str>,
+) -> StoreResult<()> {
+    Ok(())
+}
+
+/// The mark held for each of `marks`' sessions, in the same order.
+async fn held_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[RegisterMark],
+) -> StoreResult<Vec<Option<HeldMark>>> {
+    let mut held = Vec::with_capacity(marks.len());
+    for m in marks {
+        let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT code, record_time FROM attendance_marks WHERE authority_code = $1 \
+             AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5",
+        )
+        .bind(authority.as_str())
+        .bind(m.upn.as_str())
+        .bind(m.date)
+        .bind(session_number(m.session))
+        .bind(m.school_urn.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        held.push(row.map(|(code, record_time)| HeldMark { code, record_time }));
+    }
+    Ok(held)
+}
+
+async fn insert_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[&RegisterMark],
+) -> StoreResult<()> {
+    for m in marks {
+        sqlx::query(
+            "INSERT INTO attendance_marks \
+             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(authority.as_str())
+        .bind(m.upn.as_str())
+        .bind(m.date)
+        .bind(session_number(m.session))
+        .bind(m.school_urn.as_str())
+        .bind(m.code.as_str())
+        .bind(m.category.as_i16())
+        .bind(m.record_time)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves each held mark to the history and puts the new one in its place.
+async fn replace_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    replaced: &[(&RegisterMark, HeldMark)],
+    request_id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    for (m, held) in replaced {
+        sqlx::query(
+            "INSERT INTO attendance_mark_history \
+             (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
+              replaced_by_code, replaced_by_request) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(authority.as_str())
+        .bind(m.upn.as_str())
+        .bind(m.date)
+        .bind(session_number(m.session))
+        .bind(m.school_urn.as_str())
+        .bind(at)
+        .bind(held.code.as_str())
+        .bind(held.record_time)
+        .bind(m.code.as_str())
+        .bind(request_id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE attendance_marks SET code = $6, category = $7, record_time = $8 \
+             WHERE authority_code = $1 AND upn = $2 AND mark_date = $3 AND session = $4 \
+               AND school_urn = $5",
+        )
+        .bind(authority.as_str())
+        .bind(m.upn.as_str())
+        .bind(m.date)
+        .bind(session_number(m.session))
+        .bind(m.school_urn.as_str())
+        .bind(m.code.as_str())
+        .bind(m.category.as_i16())
+        .bind(m.record_time)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Widens each `(upn, school)` enrolment span to cover the given dates.
+async fn note_enrolments(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+) -> StoreResult<()> {
+    for ((upn, school), (first, last)) in spans {
+        sqlx::query(
+            "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
+             SET first_date = MIN(first_date, excluded.first_date), \
+                 last_date = MAX(last_date, excluded.last_date)",
+        )
+        .bind(authority.as_str())
+        .bind(*upn)
+        .bind(*school)
+        .bind(*first)
+        .bind(*last)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn note_school_weeks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    weeks: &BTreeSet<(&str, NaiveDate)>,
+) -> StoreResult<()> {
+    for (school, monday) in weeks {
+        sqlx::query(
+            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(authority.as_str())
+        .bind(*school)
+        .bind(*monday)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
