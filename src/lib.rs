@@ -3,11 +3,13 @@
 //! - [`domain`]: the statutory and local rules, pure and unit-tested;
 //! - [`store`]: persistence behind one trait, on PostgreSQL or SQLite;
 //! - [`api`]: the `lea.notices.v1` gRPC services (validation, conversion, errors);
+//! - [`import`]: the `import-marks` command-line client;
 //! - [`server`], [`config`], [`telemetry`]: wiring.
 
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod import;
 pub mod metrics;
 pub mod proto;
 pub mod server;

@@ -53,6 +53,27 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         ttl_minutes: i64,
     },
+    /// Streams an MIS register export (CSV: school_urn, upn, date, session,
+    /// code, record_time) to a server's RecordMarks.
+    ImportMarks {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long)]
+        server: String,
+        /// The authority (LA code) the marks belong to.
+        #[arg(long)]
+        authority: String,
+        /// Bearer token of a role that may record marks.
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Marks per RecordMarks message (at most 5,000).
+        #[arg(long, default_value_t = 5_000)]
+        batch_size: usize,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -88,6 +109,40 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if let Command::ImportMarks {
+        file,
+        server,
+        authority,
+        token,
+        batch_size,
+        ca_file,
+    } = &cli.command
+    {
+        use std::io::IsTerminal;
+        let started = std::time::Instant::now();
+        let totals = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
+            file: file.clone(),
+            server: server.clone(),
+            authority: authority.clone(),
+            token: token.clone(),
+            batch_size: *batch_size,
+            ca_file: ca_file.clone(),
+            progress: std::io::stderr().is_terminal(),
+        })
+        .await?;
+        println!(
+            "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s)",
+            totals.inserted + totals.replaced + totals.unchanged + totals.outdated,
+            totals.batches,
+            totals.inserted,
+            totals.replaced,
+            totals.unchanged,
+            totals.outdated,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+
     let url = config
         .resolved_database_url()
         .context("creating the data directory")?;
@@ -101,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             tracing::info!("migrations applied");
         }
-        Command::Token { .. } => unreachable!("handled above"),
+        Command::Token { .. } | Command::ImportMarks { .. } => unreachable!("handled above"),
         Command::Serve => {
             if config.migrate_on_start.unwrap_or(is_sqlite) {
                 store.migrate().await.context("applying migrations")?;

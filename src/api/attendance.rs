@@ -406,7 +406,16 @@ impl AttendanceService for AttendanceApi {
                 ))
                 .into());
             }
-            totals.add(self.record_batch(&caller, &batch).await?);
+            // The error names the batch, so a client can tell which rows `marks[i]` are.
+            let counts = self.record_batch(&caller, &batch).await.map_err(|e| {
+                let status = Status::from(e);
+                Status::with_details(
+                    status.code(),
+                    format!("batch {}: {}", batch.request_id, status.message()),
+                    status.details().to_vec().into(),
+                )
+            })?;
+            totals.add(counts);
             batches += 1;
         }
         Ok(Response::new(counts_to_proto(totals, batches)))

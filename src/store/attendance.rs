@@ -2,7 +2,7 @@
 // backend module with `include!` after `common.rs`. The including module defines:
 // - `any_of!("$n")`: the SQL for "is one of the list bound as $n";
 // - `ListArg` and `list_arg(&[String])`: how that list is bound;
-// - the bulk writes `lock_schools`, `held_marks`, `insert_marks`,
+// - the bulk writes `lock_schools`, `insert_new_marks`, `held_marks`,
 //   `replace_marks`, `note_enrolments` and `note_school_weeks` (its `marks.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,19 +39,29 @@ async fn write_marks(
 ) -> StoreResult<MarkCounts> {
     let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
     lock_schools(tx, authority, &schools).await?;
-    let held = held_marks(tx, authority, marks).await?;
+    // New sessions are the common case: insert them in one go, then look at
+    // what was already held only for the rest.
+    let inserted = insert_new_marks(tx, authority, marks).await?;
     let mut counts = MarkCounts::default();
-    let (mut new, mut replaced) = (Vec::new(), Vec::new());
-    for (mark, held) in marks.iter().zip(&held) {
-        let change = mark_change(held.as_ref(), mark);
-        counts.count(change);
-        match change {
-            MarkChange::Insert => new.push(mark),
-            MarkChange::Replace => replaced.push((mark, held.clone().expect("replace has a held mark"))),
-            MarkChange::Unchanged | MarkChange::Outdated => {}
+    let (mut new, mut existing) = (Vec::new(), Vec::new());
+    for (mark, inserted) in marks.iter().zip(inserted) {
+        if inserted {
+            counts.count(MarkChange::Insert);
+            new.push(mark);
+        } else {
+            existing.push(mark);
         }
     }
-    insert_marks(tx, authority, &new).await?;
+    let held = held_marks(tx, authority, &existing).await?;
+    let mut replaced = Vec::new();
+    for (mark, held) in existing.into_iter().zip(held) {
+        let held = held.ok_or_else(|| StoreError::Corrupt("a conflicting mark vanished".into()))?;
+        let change = mark_change(Some(&held), mark);
+        counts.count(change);
+        if change == MarkChange::Replace {
+            replaced.push((mark, held));
+        }
+    }
     replace_marks(tx, authority, &replaced, request_id, at).await?;
 
     let mut spans: BTreeMap<(&str, &str), (NaiveDate, NaiveDate)> = BTreeMap::new();

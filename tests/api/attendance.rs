@@ -522,4 +522,51 @@ on_both_backends! {
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied);
     }
+
+    async fn the_importer_streams_a_csv_in_batches_and_names_bad_lines(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("school_urn,upn,date,session,code,record_time\n");
+        for (i, m) in week(SCHOOL, 1, d(2025, 3, 3), "O", &first(3)).iter().enumerate() {
+            let day = d(2025, 3, 3) + Duration::days(i as i64 / 2);
+            let session = if i % 2 == 0 { "AM" } else { "PM" };
+            csv += &format!("{SCHOOL},{},{day},{session},{},2025-03-03T09:00:00Z\n", m.upn, m.code);
+        }
+        let good = dir.path().join("good.csv");
+        std::fs::write(&good, &csv).unwrap();
+        let run = |file: &std::path::Path| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"))
+                .arg("import-marks")
+                .arg(file)
+                .args(["--server", &format!("http://{}", app.addr), "--authority", "850"])
+                .args(["--batch-size", "4"])
+                .env("LEA_NOTICES_TOKEN", app.token("850", Role::LaOfficer))
+                .env("LEA_NOTICES_DATA_DIR", dir.path())
+                .output()
+                .unwrap()
+        };
+        let out = run(&good);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with("10 marks in 3 batches: 10 inserted"), "{stdout}");
+        let s = summary(&app, SCHOOL, Some(1), d(2025, 3, 3), d(2025, 3, 7)).await;
+        assert_eq!(s.figures.unwrap().unauthorised_absence, 3);
+        // Again: every batch is recognised and skipped.
+        let out = run(&good);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("0 inserted, 0 replaced, 10 unchanged"));
+
+        // A malformed row stops the import before anything is sent.
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, csv.replace("2025-03-04,AM", "2025-03-04,XX")).unwrap();
+        let out = run(&bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("line 4: session 'XX' is not AM or PM"), "{stderr}");
+        // A code the server refuses is reported by line.
+        let refused = dir.path().join("refused.csv");
+        std::fs::write(&refused, csv.replacen(",O,", ",H,", 1).replace("2025-03-03", "2025-03-10")).unwrap();
+        let out = run(&refused);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("line 2: code: code 'H' was withdrawn"), "{stderr}");
+    }
 }

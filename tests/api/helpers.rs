@@ -101,6 +101,8 @@ pub struct TestApp {
     _key_dir: tempfile::TempDir,
     pub store: Arc<dyn Store>,
     pub channel: Channel,
+    /// The server's address (for clients other than `channel`).
+    pub addr: std::net::SocketAddr,
     database_url: String,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -172,6 +174,7 @@ impl TestApp {
             _key_dir: key_dir,
             store,
             channel,
+            addr,
             database_url,
             database: Some(database),
             shutdown: Some(tx),

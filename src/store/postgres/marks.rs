@@ -34,8 +34,11 @@ async fn lock_schools(
 async fn held_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
-    marks: &[RegisterMark],
+    marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
+    if marks.is_empty() {
+        return Ok(vec![]);
+    }
     let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT i.ord, m.code, m.record_time \
          FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
@@ -57,19 +60,18 @@ async fn held_marks(
     Ok(held)
 }
 
-async fn insert_marks(
+/// Inserts the marks for sessions not held yet; `true` for each one inserted.
+async fn insert_new_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
-    marks: &[&RegisterMark],
-) -> StoreResult<()> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
+    marks: &[RegisterMark],
+) -> StoreResult<Vec<bool>> {
+    let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
         "INSERT INTO attendance_marks \
          (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
          SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
-                                  $7::int2[], $8::timestamptz[])",
+                                  $7::int2[], $8::timestamptz[]) \
+         ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
     )
     .bind(authority.as_str())
     .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
@@ -79,9 +81,26 @@ async fn insert_marks(
     .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
     .bind(marks.iter().map(|m| m.category.as_i16()).collect::<Vec<_>>())
     .bind(marks.iter().map(|m| m.record_time).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(())
+    if rows.len() == marks.len() {
+        return Ok(vec![true; marks.len()]);
+    }
+    let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
+        .iter()
+        .map(|(upn, date, session, school)| (upn.as_str(), *date, *session, school.as_str()))
+        .collect();
+    Ok(marks
+        .iter()
+        .map(|m| {
+            inserted.contains(&(
+                m.upn.as_str(),
+                m.date,
+                session_number(m.session),
+                m.school_urn.as_str(),
+            ))
+        })
+        .collect())
 }
 
 /// Moves each held mark to the history and puts the new one in its place.

@@ -26,7 +26,7 @@ async fn lock_schools(
 async fn held_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
-    marks: &[RegisterMark],
+    marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
     let mut held = Vec::with_capacity(marks.len());
     for m in marks {
@@ -46,16 +46,18 @@ async fn held_marks(
     Ok(held)
 }
 
-async fn insert_marks(
+/// Inserts the marks for sessions not held yet; `true` for each one inserted.
+async fn insert_new_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
-    marks: &[&RegisterMark],
-) -> StoreResult<()> {
+    marks: &[RegisterMark],
+) -> StoreResult<Vec<bool>> {
+    let mut inserted = Vec::with_capacity(marks.len());
     for m in marks {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO attendance_marks \
              (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(authority.as_str())
         .bind(m.upn.as_str())
@@ -67,8 +69,9 @@ async fn insert_marks(
         .bind(m.record_time)
         .execute(&mut **tx)
         .await?;
+        inserted.push(done.rows_affected() == 1);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// Moves each held mark to the history and puts the new one in its place.
