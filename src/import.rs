@@ -33,6 +33,9 @@ use crate::api::attendance::MAX_MARKS_PER_BATCH;
 use crate::api::convert::date_to_proto;
 use crate::proto::v1::{self as pb, attendance_service_client::AttendanceServiceClient};
 
+/// Batches sent in one RecordMarks call (100,000 marks at the default size).
+const BATCHES_PER_CALL: usize = 20;
+
 /// What to import and where.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -239,13 +242,38 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<pb::RecordMa
             })
         })
     };
-    let result = client
-        .record_marks(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await;
+    // Batches go in streams of a bounded size, so no call outlives the server's
+    // request timeout however big the file is.
+    let mut rx = rx;
+    let mut totals = pb::RecordMarksResponse::default();
+    let result = loop {
+        let mut group = Vec::with_capacity(BATCHES_PER_CALL);
+        while group.len() < BATCHES_PER_CALL {
+            match rx.recv().await {
+                Some(batch) => group.push(batch),
+                None => break,
+            }
+        }
+        if group.is_empty() {
+            break Ok(());
+        }
+        match client.record_marks(tokio_stream::iter(group)).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                totals.inserted += r.inserted;
+                totals.replaced += r.replaced;
+                totals.unchanged += r.unchanged;
+                totals.outdated += r.outdated;
+                totals.batches += r.batches;
+            }
+            Err(status) => break Err(status),
+        }
+    };
+    drop(rx);
     bar.finish_and_clear();
     let _ = reader.await;
     match result {
-        Ok(response) => Ok(response.into_inner()),
+        Ok(()) => Ok(totals),
         Err(status) => bail!(explain(&status, &lines.lock().expect("not poisoned"))),
     }
 }

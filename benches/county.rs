@@ -1,0 +1,483 @@
+//! A synthetic county on PostgreSQL (issue #5), measured side by side in one run:
+//!
+//! - ingestion through `RecordMarks` (the real server binary, as its own process)
+//!   against raw `COPY` of the same rows into a table of the same shape;
+//! - whole-authority `ListThresholdBreaches` (every page) against a naive SQL
+//!   window query over the raw marks, whose answer must be the same;
+//! - the server's peak memory (VmHWM) while ingesting.
+//!
+//! ```text
+//! cargo bench --bench county -- --pupils 2000      # 1% of a county: CI checks the answers
+//! cargo bench --bench county -- --pupils 200000    # Hampshire-sized
+//! ```
+//! Options: `--pupils N`, `--streams N` (parallel RecordMarks calls and COPYs),
+//! `--admin-url URL` (default postgres://postgres@127.0.0.1:5432/postgres; a
+//! fresh database is created and dropped). Exits non-zero if answers differ.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{Datelike, NaiveDate, Weekday};
+use lea_notices::domain::identifiers::Upn;
+use lea_notices::domain::register_codes::CodeSet;
+use lea_notices::proto::v1::{self as pb, attendance_service_client::AttendanceServiceClient};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use sqlx::Connection;
+
+const LA: &str = "850";
+const PUPILS_PER_SCHOOL: usize = 400;
+const BATCH: usize = 5_000;
+const BATCHES_PER_CALL: usize = 20;
+const AS_OF: (i32, u32, u32) = (2025, 7, 18);
+
+struct Args {
+    pupils: usize,
+    streams: usize,
+    admin_url: String,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        pupils: 2_000,
+        streams: 2,
+        admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--pupils" => a.pupils = it.next().context("--pupils N")?.parse()?,
+            "--streams" => a.streams = it.next().context("--streams N")?.parse()?,
+            "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
+            _ => {} // cargo bench adds --bench
+        }
+    }
+    Ok(a)
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+}
+
+/// The 2024/25 school year's days: weekdays from 2 Sep 2024 to 18 Jul 2025
+/// without the half-terms, Christmas, Easter and the May bank holiday.
+fn school_days() -> Vec<NaiveDate> {
+    let closed = [
+        (d(2024, 10, 28), d(2024, 11, 1)),
+        (d(2024, 12, 23), d(2025, 1, 3)),
+        (d(2025, 2, 17), d(2025, 2, 21)),
+        (d(2025, 4, 7), d(2025, 4, 18)),
+        (d(2025, 5, 5), d(2025, 5, 5)),
+        (d(2025, 5, 26), d(2025, 5, 30)),
+    ];
+    d(2024, 9, 2)
+        .iter_days()
+        .take_while(|x| *x <= d(2025, 7, 18))
+        .filter(|x| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun))
+        .filter(|x| !closed.iter().any(|(a, b)| a <= x && x <= b))
+        .collect()
+}
+
+fn upn(i: usize) -> String {
+    let body = format!("85024{i:07}");
+    format!("{}{body}", Upn::check_letter(&body).expect("digits"))
+}
+
+fn school_urn(pupil: usize) -> String {
+    format!("{}", 200_000 + pupil / PUPILS_PER_SCHOOL)
+}
+
+/// One pupil's year: mostly present, a few % authorised, about 1% unauthorised,
+/// with term-time holidays and clusters of unauthorised absence for some.
+fn pupil_codes(i: usize, days: &[NaiveDate]) -> Vec<&'static str> {
+    let mut rng = StdRng::seed_from_u64(0x5eed ^ i as u64);
+    let sessions = days.len() * 2;
+    let authorised = rng.random_range(0.02..0.06);
+    let unauthorised = rng.random_range(0.002..0.015);
+    let mut codes: Vec<&'static str> = (0..sessions)
+        .map(|s| {
+            let r: f64 = rng.random();
+            if r < authorised {
+                ["I", "I", "I", "M", "C"][rng.random_range(0..5)]
+            } else if r < authorised + unauthorised {
+                ["O", "N", "U"][rng.random_range(0..3)]
+            } else if r < authorised + unauthorised + 0.02 {
+                "L"
+            } else if s % 2 == 0 {
+                "/"
+            } else {
+                "\\"
+            }
+        })
+        .collect();
+    if rng.random_bool(0.04) {
+        // A week's term-time holiday.
+        let start = rng.random_range(0..sessions - 10) / 10 * 10;
+        codes[start..start + 10].fill("G");
+    }
+    if rng.random_bool(0.03) {
+        // A run of unauthorised absence.
+        let start = rng.random_range(0..sessions - 30);
+        for code in &mut codes[start..start + 30] {
+            if rng.random_bool(0.4) {
+                *code = "O";
+            }
+        }
+    }
+    codes
+}
+
+/// Every mark of the pupils in `pupils`, in export order (pupil, then date).
+fn marks_of(pupils: &[usize], days: &[NaiveDate]) -> impl Iterator<Item = pb::Mark> {
+    pupils.iter().flat_map(move |&p| {
+        let (upn, urn) = (upn(p), school_urn(p));
+        pupil_codes(p, days)
+            .into_iter()
+            .enumerate()
+            .map(move |(s, code)| {
+                let day = days[s / 2];
+                pb::Mark {
+                    school_urn: urn.clone(),
+                    upn: upn.clone(),
+                    date: Some(lea_notices::api::convert::date_to_proto(day)),
+                    session: if s % 2 == 0 {
+                        pb::Session::Am
+                    } else {
+                        pb::Session::Pm
+                    } as i32,
+                    code: code.into(),
+                    record_time: Some(prost_types::Timestamp {
+                        seconds: day
+                            .and_hms_opt(16, 0, 0)
+                            .expect("time")
+                            .and_utc()
+                            .timestamp(),
+                        nanos: 0,
+                    }),
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// Pupils split between streams by school, as separate MIS connectors would.
+fn partitions(pupils: usize, streams: usize) -> Vec<Vec<usize>> {
+    let mut parts = vec![Vec::new(); streams];
+    for p in 0..pupils {
+        parts[(p / PUPILS_PER_SCHOOL) % streams].push(p);
+    }
+    parts
+}
+
+fn copy_line(m: &pb::Mark, out: &mut String) {
+    let date = m.date.as_ref().expect("date");
+    let day = d(date.year, date.month as u32, date.day as u32);
+    let category = CodeSet::categorise(day, &m.code)
+        .expect("valid code")
+        .as_i16();
+    let code = if m.code == "\\" {
+        "\\\\"
+    } else {
+        m.code.as_str()
+    };
+    let t = m.record_time.as_ref().expect("time").seconds;
+    let t = chrono::DateTime::from_timestamp(t, 0).expect("time");
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "{LA}\t{}\t{day}\t{}\t{}\t{code}\t{category}\t{}",
+        m.upn,
+        m.session - 1,
+        m.school_urn,
+        t.to_rfc3339()
+    );
+}
+
+/// The naive answer: school weeks, windows and counts computed from the raw
+/// marks alone, with the service's rules (see attendance::threshold_breach).
+const NAIVE_BREACHES: &str = "
+WITH school_weeks AS (
+  SELECT DISTINCT school_urn, date_trunc('week', mark_date)::date AS wk
+  FROM bench_raw_marks WHERE category <> 4 AND mark_date <= $1),
+ranked AS (
+  SELECT school_urn, wk, ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY wk DESC) AS back
+  FROM school_weeks),
+window_weeks AS (SELECT school_urn, wk FROM ranked WHERE back <= $2),
+bound AS (SELECT min(wk) AS lb FROM window_weeks),
+pupil_schools AS (
+  SELECT DISTINCT upn, school_urn FROM bench_raw_marks, bound
+  WHERE mark_date BETWEEN bound.lb AND $1),
+pupil_weeks AS (
+  SELECT DISTINCT ps.upn, w.wk FROM pupil_schools ps JOIN window_weeks w USING (school_urn)),
+pupil_ranked AS (
+  SELECT upn, wk, ROW_NUMBER() OVER (PARTITION BY upn ORDER BY wk DESC) AS back FROM pupil_weeks),
+pupil_window AS (
+  SELECT upn, min(wk) AS first_week FROM pupil_ranked WHERE back <= $2 GROUP BY upn),
+qualifying AS (
+  SELECT DISTINCT m.upn, m.mark_date, m.session FROM bench_raw_marks m JOIN pupil_window p USING (upn)
+  WHERE m.code IN ('G', 'N', 'O', 'U') AND m.mark_date >= p.first_week AND m.mark_date <= $1)
+SELECT upn::text, COUNT(*)::int4 FROM qualifying GROUP BY upn HAVING COUNT(*) >= $3 ORDER BY upn";
+
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .context("VmHWM")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let days = school_days();
+    let total_marks = args.pupils * days.len() * 2;
+    eprintln!(
+        "county: {} pupils, {} schools, {} school days, {total_marks} marks",
+        args.pupils,
+        args.pupils.div_ceil(PUPILS_PER_SCHOOL),
+        days.len()
+    );
+
+    let db = format!("lea_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&args.admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await?;
+    let (base, _) = args
+        .admin_url
+        .rsplit_once('/')
+        .context("URL with a database")?;
+    let url = format!("{base}/{db}");
+    let result = measure(&args, &days, &url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    result
+}
+
+async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let bin = env!("CARGO_BIN_EXE_lea-notices");
+    let env = [
+        ("DATABASE_URL", url.to_string()),
+        (
+            "LEA_NOTICES_DATA_DIR",
+            data_dir.path().display().to_string(),
+        ),
+        ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("LEA_NOTICES_DEV_TOKENS", "true".into()),
+        ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    let mut server = tokio::process::Command::new(bin)
+        .arg("serve")
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = server.id().context("server pid")?;
+    let token = std::process::Command::new(bin)
+        .args([
+            "token",
+            "--authority",
+            LA,
+            "--role",
+            "la_officer",
+            "--ttl-minutes",
+            "600",
+        ])
+        .envs(env.iter().cloned())
+        .output()?;
+    let token = String::from_utf8(token.stdout)?.trim().to_string();
+    let channel = loop {
+        match tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))?
+            .connect()
+            .await
+        {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+    let client =
+        AttendanceServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        });
+    let parts = partitions(args.pupils, args.streams);
+
+    // Raw COPY of the same rows into a table of the same shape and indexes.
+    let mut pg = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("CREATE TABLE bench_raw_marks (LIKE attendance_marks INCLUDING ALL)")
+        .execute(&mut pg)
+        .await?;
+    let started = Instant::now();
+    let copies = parts.iter().map(|part| {
+        let (url, days, part) = (url.to_string(), days.to_vec(), part.clone());
+        tokio::spawn(async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            let mut copy = conn
+                .copy_in_raw(
+                    "COPY bench_raw_marks (authority_code, upn, mark_date, session, school_urn, \
+                     code, category, record_time) FROM STDIN",
+                )
+                .await?;
+            let mut buf = String::new();
+            for m in marks_of(&part, &days) {
+                copy_line(&m, &mut buf);
+                if buf.len() > 1 << 20 {
+                    copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                }
+            }
+            copy.send(buf.into_bytes()).await?;
+            copy.finish().await?;
+            anyhow::Ok(())
+        })
+    });
+    for c in futures_join(copies).await {
+        c??;
+    }
+    let copy_secs = started.elapsed().as_secs_f64();
+    eprintln!("COPY: {copy_secs:.1} s");
+
+    // The same rows through RecordMarks, in calls of 20 batches of 5,000.
+    let started = Instant::now();
+    let sends = parts.iter().map(|part| {
+        let (mut client, days, part) = (client.clone(), days.to_vec(), part.clone());
+        tokio::spawn(async move {
+            let mut marks = marks_of(&part, &days).peekable();
+            let mut n = 0usize;
+            while marks.peek().is_some() {
+                let mut call = Vec::new();
+                while call.len() < BATCHES_PER_CALL && marks.peek().is_some() {
+                    n += 1;
+                    call.push(pb::RecordMarksRequest {
+                        parent: format!("authorities/{LA}"),
+                        request_id: format!("bench-{}-{n}", part[0]),
+                        marks: marks.by_ref().take(BATCH).collect(),
+                    });
+                }
+                client.record_marks(tokio_stream::iter(call)).await?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for s in futures_join(sends).await {
+        s??;
+    }
+    let ingest_secs = started.elapsed().as_secs_f64();
+    let peak_mib = peak_rss_mib(pid)?;
+    eprintln!("RecordMarks: {ingest_secs:.1} s, server peak {peak_mib:.0} MiB");
+
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attendance_marks")
+        .fetch_one(&mut pg)
+        .await?;
+    if held as usize != days.len() * 2 * args.pupils {
+        bail!("RecordMarks stored {held} marks");
+    }
+    // Both tables fresh from bulk loads: statistics and visibility maps first.
+    sqlx::query("VACUUM ANALYZE").execute(&mut pg).await?;
+
+    let as_of = d(AS_OF.0, AS_OF.1, AS_OF.2);
+    let mut service = Vec::new();
+    let mut service_times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut found: BTreeMap<String, i32> = BTreeMap::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .clone()
+                .list_threshold_breaches(pb::ListThresholdBreachesRequest {
+                    parent: format!("authorities/{LA}"),
+                    as_of_date: Some(lea_notices::api::convert::date_to_proto(as_of)),
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            found.extend(
+                page.threshold_breaches
+                    .iter()
+                    .map(|b| (b.upn.clone(), b.qualifying_sessions)),
+            );
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        service_times.push(started.elapsed().as_secs_f64());
+        service = found.into_iter().collect::<Vec<_>>();
+    }
+    service_times.sort_by(f64::total_cmp);
+    let service_secs = service_times[1];
+
+    let started = Instant::now();
+    let naive: Vec<(String, i32)> = sqlx::query_as(NAIVE_BREACHES)
+        .bind(as_of)
+        .bind(10i64)
+        .bind(10i64)
+        .fetch_all(&mut pg)
+        .await?;
+    let naive_secs = started.elapsed().as_secs_f64();
+    let _ = server.kill().await;
+
+    let total_marks = days.len() * 2 * args.pupils;
+    let copy_rate = total_marks as f64 / copy_secs;
+    let ingest_rate = total_marks as f64 / ingest_secs;
+    println!("| measure | lea-notices | baseline (same run) | ratio | target |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| ingestion, {total_marks} marks | RecordMarks {:.0} marks/s ({ingest_secs:.1} s) | COPY {:.0} rows/s ({copy_secs:.1} s) | {:.2} | ≥ 0.50 |",
+        ingest_rate,
+        copy_rate,
+        ingest_rate / copy_rate
+    );
+    println!(
+        "| whole-authority breaches on {as_of}, {} pupils | ListThresholdBreaches {service_secs:.3} s (median of 3, all pages) | naive SQL {naive_secs:.3} s | {:.1}× faster | ≤ 1 s and ≥ 10× |",
+        service.len(),
+        naive_secs / service_secs
+    );
+    println!("| server peak memory (VmHWM) while ingesting | {peak_mib:.0} MiB | | | < 1024 MiB |");
+    if service != naive {
+        let only_service: Vec<_> = service
+            .iter()
+            .filter(|b| !naive.contains(b))
+            .take(5)
+            .collect();
+        let only_naive: Vec<_> = naive
+            .iter()
+            .filter(|b| !service.contains(b))
+            .take(5)
+            .collect();
+        bail!("answers differ: service only {only_service:?}, naive only {only_naive:?}");
+    }
+    println!(
+        "\nAnswers match: {} breaches, the same pupils and counts.",
+        service.len()
+    );
+    Ok(())
+}
+
+/// Awaits every task (in order).
+async fn futures_join<T>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::new();
+    for t in tasks.collect::<Vec<_>>() {
+        out.push(t.await);
+    }
+    out
+}
