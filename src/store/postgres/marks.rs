@@ -14,6 +14,39 @@ fn list_arg(items: &[String]) -> ListArg {
     items.to_vec()
 }
 
+/// A batch's marks as one array per column, for UNNEST.
+struct MarkColumns<'a> {
+    upns: Vec<&'a str>,
+    dates: Vec<NaiveDate>,
+    sessions: Vec<i16>,
+    schools: Vec<&'a str>,
+    codes: Vec<&'a str>,
+    categories: Vec<i16>,
+    record_times: Vec<DateTime<Utc>>,
+}
+
+fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a> {
+    let mut c = MarkColumns {
+        upns: vec![],
+        dates: vec![],
+        sessions: vec![],
+        schools: vec![],
+        codes: vec![],
+        categories: vec![],
+        record_times: vec![],
+    };
+    for m in marks {
+        c.upns.push(m.upn.as_str());
+        c.dates.push(m.date);
+        c.sessions.push(session_number(m.session));
+        c.schools.push(m.school_urn.as_str());
+        c.codes.push(m.code.as_str());
+        c.categories.push(m.category.as_i16());
+        c.record_times.push(m.record_time);
+    }
+    c
+}
+
 /// One writer per school at a time, so a mark's "held" value cannot change
 /// between reading it and replacing it. Taken in URN order: no deadlocks.
 async fn lock_schools(
@@ -39,6 +72,7 @@ async fn held_marks(
     if marks.is_empty() {
         return Ok(vec![]);
     }
+    let c = columns(marks.iter().copied());
     let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT i.ord, m.code, m.record_time \
          FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
@@ -47,10 +81,10 @@ async fn held_marks(
           AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
     )
     .bind(authority.as_str())
-    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .bind(&c.upns[..])
+    .bind(&c.dates[..])
+    .bind(&c.sessions[..])
+    .bind(&c.schools[..])
     .fetch_all(&mut **tx)
     .await?;
     let mut held = vec![None; marks.len()];
@@ -66,6 +100,7 @@ async fn insert_new_marks(
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
+    let c = columns(marks.iter());
     let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
         "INSERT INTO attendance_marks \
          (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
@@ -74,13 +109,13 @@ async fn insert_new_marks(
          ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
     )
     .bind(authority.as_str())
-    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.category.as_i16()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.record_time).collect::<Vec<_>>())
+    .bind(&c.upns[..])
+    .bind(&c.dates[..])
+    .bind(&c.sessions[..])
+    .bind(&c.schools[..])
+    .bind(&c.codes[..])
+    .bind(&c.categories[..])
+    .bind(&c.record_times[..])
     .fetch_all(&mut **tx)
     .await?;
     if rows.len() == marks.len() {
@@ -114,7 +149,7 @@ async fn replace_marks(
     if replaced.is_empty() {
         return Ok(());
     }
-    let marks: Vec<&RegisterMark> = replaced.iter().map(|(m, _)| *m).collect();
+    let c = columns(replaced.iter().map(|(m, _)| *m));
     sqlx::query(
         "INSERT INTO attendance_mark_history \
          (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
@@ -126,13 +161,13 @@ async fn replace_marks(
           AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
     )
     .bind(authority.as_str())
-    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
+    .bind(&c.upns[..])
+    .bind(&c.dates[..])
+    .bind(&c.sessions[..])
+    .bind(&c.schools[..])
     .bind(at)
     .bind(request_id)
-    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
+    .bind(&c.codes[..])
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -143,13 +178,13 @@ async fn replace_marks(
            AND m.session = i.session AND m.school_urn = i.school_urn",
     )
     .bind(authority.as_str())
-    .bind(marks.iter().map(|m| m.upn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.date).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| session_number(m.session)).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.school_urn.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.code.as_str()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.category.as_i16()).collect::<Vec<_>>())
-    .bind(marks.iter().map(|m| m.record_time).collect::<Vec<_>>())
+    .bind(&c.upns[..])
+    .bind(&c.dates[..])
+    .bind(&c.sessions[..])
+    .bind(&c.schools[..])
+    .bind(&c.codes[..])
+    .bind(&c.categories[..])
+    .bind(&c.record_times[..])
     .execute(&mut **tx)
     .await?;
     Ok(())
