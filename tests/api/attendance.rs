@@ -284,6 +284,49 @@ on_both_backends! {
         assert_eq!(status.code(), Code::NotFound);
     }
 
+    async fn a_batch_mixing_new_and_held_sessions_counts_each(app) {
+        let monday = d(2025, 3, 3);
+        let held = week(SCHOOL, 1, monday, "O", &[]);
+        let first = record(&officer(&app), vec![batch("mix-1", held.clone())]).await.unwrap();
+        assert_eq!(first.inserted, 10);
+
+        // A correction, a mark sent again and a new session, in one batch.
+        let mut corrected = held[0].clone();
+        corrected.code = "N".into();
+        corrected.record_time = at(100);
+        let new = mark(SCHOOL, 1, monday + Duration::weeks(2), pb::Session::Am, "O", 0);
+        let mixed = vec![corrected, held[2].clone(), new];
+        let done = record(&officer(&app), vec![batch("mix-2", mixed)]).await.unwrap();
+        assert_eq!((done.inserted, done.replaced, done.unchanged), (1, 1, 1));
+        // Then a week none of whose sessions is held.
+        let next = week(SCHOOL, 1, monday + Duration::weeks(1), "O", &[]);
+        let done = record(&officer(&app), vec![batch("mix-3", next)]).await.unwrap();
+        assert_eq!((done.inserted, done.replaced), (10, 0));
+
+        let to = monday + Duration::weeks(2);
+        let f = summary(&app, SCHOOL, Some(1), monday, to).await.figures.unwrap();
+        assert_eq!((f.possible_sessions, f.present, f.unauthorised_absence), (21, 19, 2));
+        assert_eq!(
+            history(&app, 1, monday).await.unwrap(),
+            [("N".to_string(), true), ("/".to_string(), false)]
+        );
+        // The afternoon code `\` is stored as sent.
+        let pm = officer(&app)
+            .attendance()
+            .get_mark_history(pb::GetMarkHistoryRequest {
+                parent: "authorities/850".into(),
+                school_urn: SCHOOL.into(),
+                upn: upn(1),
+                date: proto_date(monday),
+                session: pb::Session::Pm as i32,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(pm.revisions.len(), 1);
+        assert_eq!(pm.revisions[0].code, "\\");
+    }
+
     async fn summary_figures_for_a_hand_computed_pupil_and_school(app) {
         let monday = d(2025, 3, 3);
         // Pupil 1: 8 present (one L), 1 approved activity (V), 1 unauthorised (O);

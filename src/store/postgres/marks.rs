@@ -95,11 +95,20 @@ async fn held_marks(
 }
 
 /// Inserts the marks for sessions not held yet; `true` for each one inserted.
+///
+/// A batch of sessions none of which is held (the daily feed, a first load)
+/// goes in by COPY: about twice as fast as an INSERT … ON CONFLICT, which probes
+/// the primary key once more for every row. The school locks make the check
+/// hold until commit.
 async fn insert_new_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
+    if !any_held(tx, authority, marks).await? {
+        copy_marks(tx, authority, marks).await?;
+        return Ok(vec![true; marks.len()]);
+    }
     let c = columns(marks.iter());
     let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
         "INSERT INTO attendance_marks \
@@ -136,6 +145,98 @@ async fn insert_new_marks(
             ))
         })
         .collect())
+}
+
+/// Whether any mark is held for a pupil and school within the dates `marks`
+/// give them: one index range probe per pupil and school, not one per mark.
+async fn any_held(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[RegisterMark],
+) -> StoreResult<bool> {
+    let mut spans: std::collections::HashMap<(&str, &str), (NaiveDate, NaiveDate)> = std::collections::HashMap::new();
+    for m in marks {
+        let span = spans
+            .entry((m.upn.as_str(), m.school_urn.as_str()))
+            .or_insert((m.date, m.date));
+        span.0 = span.0.min(m.date);
+        span.1 = span.1.max(m.date);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS ( \
+           SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+                AS i(upn, school_urn, first_date, last_date) \
+           JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+            AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn)",
+    )
+    .bind(authority.as_str())
+    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
+    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
+    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
+    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Writes `marks` with COPY (text format); none of their sessions may be held.
+async fn copy_marks(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    authority: &LaCode,
+    marks: &[RegisterMark],
+) -> StoreResult<()> {
+    use std::fmt::Write;
+    let mut rows = String::with_capacity(marks.len() * 80);
+    for m in marks {
+        // Infallible: writing to a String.
+        let _ = writeln!(
+            rows,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            copy_text(authority.as_str()),
+            copy_text(m.upn.as_str()),
+            m.date,
+            session_number(m.session),
+            copy_text(m.school_urn.as_str()),
+            copy_text(&m.code),
+            m.category.as_i16(),
+            m.record_time
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        );
+    }
+    let mut copy = (**tx)
+        .copy_in_raw(
+            "COPY attendance_marks \
+             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+             FROM STDIN",
+        )
+        .await?;
+    // On an error the dropped COPY is failed, and with it the transaction.
+    copy.send(rows.into_bytes()).await?;
+    let written = copy.finish().await?;
+    if written as usize != marks.len() {
+        return Err(StoreError::Corrupt(format!(
+            "COPY wrote {written} of {} marks",
+            marks.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A value escaped for COPY's text format (the register code `\` needs it).
+fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '\t', '\n', '\r']) {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(ch),
+        }
+    }
+    out.into()
 }
 
 /// Moves each held mark to the history and puts the new one in its place.
@@ -236,4 +337,16 @@ async fn note_school_weeks(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod copy_text_tests {
+    use super::copy_text;
+
+    #[test]
+    fn escapes_what_copy_text_format_reads_as_special() {
+        assert_eq!(copy_text("/"), "/");
+        assert_eq!(copy_text("\\"), "\\\\");
+        assert_eq!(copy_text("a\tb\nc\rd"), "a\\tb\\nc\\rd");
+    }
 }
