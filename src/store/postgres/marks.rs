@@ -338,15 +338,3 @@ async fn note_school_weeks(
     .await?;
     Ok(())
 }
-
-#[cfg(test)]
-mod copy_text_tests {
-    use super::copy_text;
-
-    #[test]
-    fn escapes_what_copy_text_format_reads_as_special() {
-        assert_eq!(copy_text("/"), "/");
-        assert_eq!(copy_text("\\"), "\\\\");
-        assert_eq!(copy_text("a\tb\nc\rd"), "a\\tb\\nc\\rd");
-    }
-}

@@ -242,3 +242,15 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod copy_text_tests {
+    use super::copy_text;
+
+    #[test]
+    fn escapes_what_copy_text_format_reads_as_special() {
+        assert_eq!(copy_text("/"), "/");
+        assert_eq!(copy_text("\\"), "\\\\");
+        assert_eq!(copy_text("a\tb\nc\rd"), "a\\tb\\nc\\rd");
+    }
+}
