@@ -16,6 +16,9 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    // sqlx::migrate! embeds these folders; a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed=src/store/postgres/migrations");
+    println!("cargo:rerun-if-changed=src/store/sqlite/migrations");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let fds = protox::compile(PROTOS, ["proto"])?;

@@ -13,7 +13,8 @@
 //! Options: `--pupils N`, `--streams N` (parallel RecordMarks calls and COPYs; 4,
 //! as several MIS connectors send at once),
 //! `--admin-url URL` (default postgres://postgres@127.0.0.1:5432/postgres; a
-//! fresh database is created and dropped). Exits non-zero if answers differ.
+//! fresh database is created and dropped), `--keep-database` (leave it, to look
+//! at query plans at scale). Exits non-zero if answers differ.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -37,6 +38,7 @@ struct Args {
     pupils: usize,
     streams: usize,
     admin_url: String,
+    keep_database: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -44,6 +46,7 @@ fn args() -> anyhow::Result<Args> {
         pupils: 2_000,
         streams: 4,
         admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        keep_database: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -51,6 +54,7 @@ fn args() -> anyhow::Result<Args> {
             "--pupils" => a.pupils = it.next().context("--pupils N")?.parse()?,
             "--streams" => a.streams = it.next().context("--streams N")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
+            "--keep-database" => a.keep_database = true,
             _ => {} // cargo bench adds --bench
         }
     }
@@ -256,6 +260,10 @@ async fn main() -> anyhow::Result<()> {
         .context("URL with a database")?;
     let url = format!("{base}/{db}");
     let result = measure(&args, &days, &url).await;
+    if args.keep_database {
+        eprintln!("kept {url}");
+        return result;
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
     )))
@@ -451,6 +459,26 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
         .fetch_all(&mut pg)
         .await?;
     let naive_secs = started.elapsed().as_secs_f64();
+
+    // Figures for the whole authority and for one school over the year, once
+    // each (no target: recorded so that the cost at county size is known).
+    let mut summary_secs = Vec::new();
+    let first_school = school_urn(0);
+    for school in ["", first_school.as_str()] {
+        let started = Instant::now();
+        let summary = client
+            .clone()
+            .get_attendance_summary(pb::GetAttendanceSummaryRequest {
+                parent: format!("authorities/{LA}"),
+                school_urn: school.to_string(),
+                start_date: Some(lea_notices::api::convert::date_to_proto(days[0])),
+                end_date: Some(lea_notices::api::convert::date_to_proto(as_of)),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        summary_secs.push((started.elapsed().as_secs_f64(), summary.enrolments));
+    }
     let _ = server.kill().await;
 
     let total_marks = days.len() * 2 * args.pupils;
@@ -470,6 +498,14 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
         naive_secs / service_secs
     );
     println!("| server peak memory (VmHWM) while ingesting | {peak_mib:.0} MiB | | | < 1024 MiB |");
+    for ((secs, enrolments), scope) in summary_secs
+        .iter()
+        .zip(["the whole authority", "one school"])
+    {
+        println!(
+            "| GetAttendanceSummary for {scope}, the school year ({enrolments} enrolments) | {secs:.3} s | | | |"
+        );
+    }
     if service != naive {
         let only_service: Vec<_> = service
             .iter()

@@ -185,26 +185,82 @@ async fn select_latest_school_weeks(
     .await?)
 }
 
-// Both read the partial index attendance_marks_exceptions: its predicate is
-// repeated word for word so the planners can use it.
-const THRESHOLD_CANDIDATES: &str = concat!(
-    "SELECT upn FROM attendance_marks \
-     WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
-       AND (category = 3 OR code = 'L') AND code ",
-    any_of!("$4"),
-    " AND upn > $5 GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
-);
+/// The partial index that holds a policy's qualifying codes (migration 0005):
+/// unauthorised absence, lateness ("L", counted by some older local codes), or both.
+#[derive(Clone, Copy)]
+enum Qualifying {
+    Unauthorised,
+    Late,
+    Both,
+}
 
-const SCHOOL_THRESHOLD_CANDIDATES: &str = concat!(
-    "SELECT upn FROM attendance_marks \
-     WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
-       AND (category = 3 OR code = 'L') AND code ",
-    any_of!("$4"),
-    " AND upn > $5 AND upn IN ( \
-       SELECT upn FROM attendance_enrolments \
-       WHERE authority_code = $1 AND school_urn = $8 AND first_date <= $3 AND last_date >= $2) \
-     GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
-);
+impl Qualifying {
+    fn of(codes: &[String]) -> Self {
+        let late = codes.iter().any(|c| c == "L");
+        match (late, codes.len() > usize::from(late)) {
+            (true, true) => Self::Both,
+            (true, false) => Self::Late,
+            (false, _) => Self::Unauthorised,
+        }
+    }
+}
+
+/// `$query!(predicate)` with the partial indexes' predicate for `$qualifying`,
+/// word for word as in the migration so that the planners use them.
+macro_rules! with_qualifying {
+    ($qualifying:expr, $query:ident) => {
+        match $qualifying {
+            Qualifying::Unauthorised => $query!("category = 3"),
+            Qualifying::Late => $query!("code = 'L'"),
+            Qualifying::Both => $query!("(category = 3 OR code = 'L')"),
+        }
+    };
+}
+
+// Both read the qualifying marks by pupil, then date, in UPN order and stop at
+// the limit: a page of breaches costs only its own pupils' marks.
+macro_rules! threshold_candidates {
+    ($predicate:literal) => {
+        concat!(
+            "SELECT upn FROM attendance_marks \
+             WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND ",
+            $predicate,
+            " AND code ",
+            any_of!("$4"),
+            " AND upn > $5 GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
+        )
+    };
+}
+
+macro_rules! school_threshold_candidates {
+    ($predicate:literal) => {
+        concat!(
+            "SELECT upn FROM attendance_marks \
+             WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND ",
+            $predicate,
+            " AND code ",
+            any_of!("$4"),
+            " AND upn > $5 AND upn IN ( \
+               SELECT upn FROM attendance_enrolments \
+               WHERE authority_code = $1 AND school_urn = $8 AND first_date <= $3 AND last_date >= $2) \
+             GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
+        )
+    };
+}
+
+macro_rules! qualifying_marks {
+    ($predicate:literal) => {
+        concat!(
+            "SELECT upn, school_urn, mark_date, session, code FROM attendance_marks \
+             WHERE authority_code = $1 AND upn ",
+            any_of!("$2"),
+            " AND mark_date BETWEEN $3 AND $4 AND ",
+            $predicate,
+            " AND code ",
+            any_of!("$5"),
+        )
+    };
+}
 
 async fn select_threshold_candidates(
     pool: &Pool<Db>,
@@ -215,10 +271,11 @@ async fn select_threshold_candidates(
     after_upn: &str,
     limit: i64,
 ) -> StoreResult<Vec<String>> {
+    let qualifying = Qualifying::of(f.codes);
     let query = sqlx::query_scalar(if school.is_some() {
-        SCHOOL_THRESHOLD_CANDIDATES
+        with_qualifying!(qualifying, school_threshold_candidates)
     } else {
-        THRESHOLD_CANDIDATES
+        with_qualifying!(qualifying, threshold_candidates)
     })
     .bind(authority.as_str())
     .bind(f.from)
@@ -240,13 +297,8 @@ async fn select_qualifying_marks(
     upns: &[String],
     f: &QualifyingFilter<'_>,
 ) -> StoreResult<Vec<SchoolMark>> {
-    let rows: Vec<(String, String, NaiveDate, i16, String)> = sqlx::query_as(concat!(
-        "SELECT upn, school_urn, mark_date, session, code FROM attendance_marks \
-         WHERE authority_code = $1 AND upn ",
-        any_of!("$2"),
-        " AND mark_date BETWEEN $3 AND $4 AND (category = 3 OR code = 'L') AND code ",
-        any_of!("$5"),
-    ))
+    let rows: Vec<(String, String, NaiveDate, i16, String)> =
+        sqlx::query_as(with_qualifying!(Qualifying::of(f.codes), qualifying_marks))
     .bind(authority.as_str())
     .bind(list_arg(upns))
     .bind(f.from)

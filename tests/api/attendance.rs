@@ -9,6 +9,7 @@ use tonic::Code;
 
 use crate::helpers::{As, TestApp, on_both_backends, violated_fields};
 use crate::notices::{Penalty, d, issue, proto_date, upn};
+use crate::policy::{create, local_version};
 
 pub(crate) const SCHOOL: &str = "116439";
 const OTHER_SCHOOL: &str = "116440";
@@ -407,6 +408,40 @@ on_both_backends! {
         assert_eq!(pupils(&found), sorted(&[1, 2]));
         // Before the week's marks, nobody.
         assert!(breaches(&app, monday - Duration::days(3), "").await.is_empty());
+    }
+
+    async fn a_local_policy_may_count_lateness(app) {
+        // From 10 Mar lateness and O count; from 17 Mar lateness alone.
+        let monday = d(2025, 3, 3);
+        for (from, codes) in [(d(2025, 3, 10), vec!["L", "O"]), (d(2025, 3, 17), vec!["L"])] {
+            let mut version = local_version(2025, 1, 1);
+            version.effective_from = proto_date(from);
+            version.threshold.as_mut().unwrap().qualifying_codes =
+                codes.iter().map(|c| c.to_string()).collect();
+            app.as_role("850", Role::Admin)
+                .policy()
+                .create_policy_version(create("authorities/850", &format!("p-{from}"), version))
+                .await
+                .unwrap();
+        }
+        // Pupil 1: 5 late and 5 O; pupil 2: 10 late; pupil 3: 10 O.
+        let mut one = week(SCHOOL, 1, monday, "L", &first(5));
+        for m in &mut one[5..] {
+            m.code = "O".into();
+        }
+        let mut marks = one;
+        marks.extend(week(SCHOOL, 2, monday, "L", &first(10)));
+        marks.extend(week(SCHOOL, 3, monday, "O", &first(10)));
+        record_all(&app, marks).await;
+
+        let national = breaches(&app, monday + Duration::days(4), "").await;
+        assert_eq!(pupils(&national), [upn(3)]);
+        let late_or_o = breaches(&app, d(2025, 3, 14), "").await;
+        assert_eq!(pupils(&late_or_o), sorted(&[1, 2, 3]));
+        let late = breaches(&app, d(2025, 3, 21), "").await;
+        assert_eq!(pupils(&late), [upn(2)]);
+        assert_eq!(late[0].qualifying_sessions, 10);
+        assert!(late[0].sessions.iter().all(|s| s.code == "L"));
     }
 
     async fn the_window_spans_a_half_term_and_a_school_year_boundary(app) {
