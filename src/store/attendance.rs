@@ -176,7 +176,7 @@ async fn select_latest_school_weeks(
            SELECT school_urn, week_start, \
                   ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
            FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
-         WHERE back <= $3 ORDER BY school_urn, week_start",
+         WHERE back <= $3",
     )
     .bind(authority.as_str())
     .bind(last_week)

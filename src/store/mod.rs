@@ -229,7 +229,8 @@ pub trait Store: Send + Sync + 'static {
         to: NaiveDate,
     ) -> StoreResult<Vec<EnrolmentFigures>>;
 
-    /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`.
+    /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`,
+    /// in no particular order.
     async fn latest_school_weeks(
         &self,
         authority: &LaCode,
