@@ -97,9 +97,9 @@ async fn held_marks(
 /// Inserts the marks for sessions not held yet; `true` for each one inserted.
 ///
 /// A batch of sessions none of which is held (the daily feed, a first load)
-/// goes in by COPY: about twice as fast as an INSERT … ON CONFLICT, which probes
-/// the primary key once more for every row. The school locks make the check
-/// hold until commit.
+/// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
+/// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
+/// The school locks make the check hold until commit.
 async fn insert_new_marks(
     tx: &mut sqlx::Transaction<'static, Db>,
     authority: &LaCode,
@@ -154,7 +154,8 @@ async fn any_held(
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<bool> {
-    let mut spans: std::collections::HashMap<(&str, &str), (NaiveDate, NaiveDate)> = std::collections::HashMap::new();
+    use std::collections::HashMap;
+    let mut spans: HashMap<(&str, &str), (NaiveDate, NaiveDate)> = HashMap::new();
     for m in marks {
         let span = spans
             .entry((m.upn.as_str(), m.school_urn.as_str()))
