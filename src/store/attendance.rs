@@ -64,18 +64,12 @@ async fn write_marks(
     }
     replace_marks(tx, authority, &replaced, request_id, at).await?;
 
-    let mut spans: BTreeMap<(&str, &str), (NaiveDate, NaiveDate)> = BTreeMap::new();
-    let mut weeks: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
-    for m in new.iter().copied().chain(replaced.iter().map(|(m, _)| *m)) {
-        let span = spans
-            .entry((m.upn.as_str(), m.school_urn.as_str()))
-            .or_insert((m.date, m.date));
-        span.0 = span.0.min(m.date);
-        span.1 = span.1.max(m.date);
-        if m.category != CodeCategory::NotPossible {
-            weeks.insert((m.school_urn.as_str(), week_start(m.date)));
-        }
-    }
+    let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
+    let spans = date_spans(written());
+    let weeks: BTreeSet<(&str, NaiveDate)> = written()
+        .filter(|m| m.category != CodeCategory::NotPossible)
+        .map(|m| (m.school_urn.as_str(), week_start(m.date)))
+        .collect();
     note_enrolments(tx, authority, &spans).await?;
     note_school_weeks(tx, authority, &weeks).await?;
     // A correction to "not a possible session" may leave a week with none.
@@ -103,6 +97,21 @@ async fn write_marks(
         .await?;
     }
     Ok(counts)
+}
+
+/// Each `(upn, school)` of `marks` with the first and last date they give it.
+fn date_spans<'a>(
+    marks: impl Iterator<Item = &'a RegisterMark>,
+) -> BTreeMap<(&'a str, &'a str), (NaiveDate, NaiveDate)> {
+    let mut spans: BTreeMap<(&str, &str), (NaiveDate, NaiveDate)> = BTreeMap::new();
+    for m in marks {
+        let span = spans
+            .entry((m.upn.as_str(), m.school_urn.as_str()))
+            .or_insert((m.date, m.date));
+        span.0 = span.0.min(m.date);
+        span.1 = span.1.max(m.date);
+    }
+    spans
 }
 
 async fn select_enrolment_figures(
@@ -208,42 +217,29 @@ impl Qualifying {
 /// `$query!(predicate)` with the partial indexes' predicate for `$qualifying`,
 /// word for word as in the migration so that the planners use them.
 macro_rules! with_qualifying {
-    ($qualifying:expr, $query:ident) => {
+    ($qualifying:expr, $query:ident $(, $arg:literal)*) => {
         match $qualifying {
-            Qualifying::Unauthorised => $query!("category = 3"),
-            Qualifying::Late => $query!("code = 'L'"),
-            Qualifying::Both => $query!("(category = 3 OR code = 'L')"),
+            Qualifying::Unauthorised => $query!("category = 3" $(, $arg)*),
+            Qualifying::Late => $query!("code = 'L'" $(, $arg)*),
+            Qualifying::Both => $query!("(category = 3 OR code = 'L')" $(, $arg)*),
         }
     };
 }
 
-// Both read the qualifying marks by pupil, then date, in UPN order and stop at
-// the limit: a page of breaches costs only its own pupils' marks.
+// Reads the qualifying marks by pupil, then date, in UPN order and stops at the
+// limit: a page of breaches costs only its own pupils' marks. `$pupils` narrows
+// the pupils (to one school's) or is empty.
 macro_rules! threshold_candidates {
-    ($predicate:literal) => {
+    ($predicate:literal, $pupils:literal) => {
         concat!(
             "SELECT upn FROM attendance_marks \
              WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND ",
             $predicate,
             " AND code ",
             any_of!("$4"),
-            " AND upn > $5 GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
-        )
-    };
-}
-
-macro_rules! school_threshold_candidates {
-    ($predicate:literal) => {
-        concat!(
-            "SELECT upn FROM attendance_marks \
-             WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND ",
-            $predicate,
-            " AND code ",
-            any_of!("$4"),
-            " AND upn > $5 AND upn IN ( \
-               SELECT upn FROM attendance_enrolments \
-               WHERE authority_code = $1 AND school_urn = $8 AND first_date <= $3 AND last_date >= $2) \
-             GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
+            " AND upn > $5",
+            $pupils,
+            " GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
         )
     };
 }
@@ -273,9 +269,16 @@ async fn select_threshold_candidates(
 ) -> StoreResult<Vec<String>> {
     let qualifying = Qualifying::of(f.codes);
     let query = sqlx::query_scalar(if school.is_some() {
-        with_qualifying!(qualifying, school_threshold_candidates)
+        with_qualifying!(
+            qualifying,
+            threshold_candidates,
+            " AND upn IN ( \
+               SELECT upn FROM attendance_enrolments \
+               WHERE authority_code = $1 AND school_urn = $8 \
+                 AND first_date <= $3 AND last_date >= $2)"
+        )
     } else {
-        with_qualifying!(qualifying, threshold_candidates)
+        with_qualifying!(qualifying, threshold_candidates, "")
     })
     .bind(authority.as_str())
     .bind(f.from)

@@ -154,15 +154,7 @@ async fn any_held(
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<bool> {
-    use std::collections::HashMap;
-    let mut spans: HashMap<(&str, &str), (NaiveDate, NaiveDate)> = HashMap::new();
-    for m in marks {
-        let span = spans
-            .entry((m.upn.as_str(), m.school_urn.as_str()))
-            .or_insert((m.date, m.date));
-        span.0 = span.0.min(m.date);
-        span.1 = span.1.max(m.date);
-    }
+    let spans = date_spans(marks.iter());
     Ok(sqlx::query_scalar(
         "SELECT EXISTS ( \
            SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
