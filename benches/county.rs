@@ -4,6 +4,8 @@
 //!   against raw `COPY` of the same rows into a table of the same shape;
 //! - whole-authority `ListThresholdBreaches` (every page) against a naive SQL
 //!   window query over the raw marks, whose answer must be the same;
+//! - the whole authority's `GetAttendanceSummary` for the school year against a
+//!   naive count of the raw marks, whose figures must be the same;
 //! - the server's peak memory (VmHWM) while ingesting.
 //!
 //! ```text
@@ -14,7 +16,10 @@
 //! as several MIS connectors send at once),
 //! `--admin-url URL` (default postgres://postgres@127.0.0.1:5432/postgres; a
 //! fresh database is created and dropped), `--keep-database` (leave it, to look
-//! at query plans at scale). Exits non-zero if answers differ.
+//! at query plans at scale), `--reuse-database NAME` (measure the queries only,
+//! on a database an earlier run kept, with the same `--pupils`). The server's
+//! log filter is `LEA_BENCH_SERVER_LOG` (default `warn`; `sqlx::query=debug`
+//! times every statement). Exits non-zero if answers differ.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -39,6 +44,8 @@ struct Args {
     streams: usize,
     admin_url: String,
     keep_database: bool,
+    /// A database kept by an earlier run: measure the queries only.
+    reuse_database: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -47,6 +54,7 @@ fn args() -> anyhow::Result<Args> {
         streams: 4,
         admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         keep_database: false,
+        reuse_database: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -55,6 +63,9 @@ fn args() -> anyhow::Result<Args> {
             "--streams" => a.streams = it.next().context("--streams N")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
             "--keep-database" => a.keep_database = true,
+            "--reuse-database" => {
+                a.reuse_database = Some(it.next().context("--reuse-database NAME")?)
+            }
             _ => {} // cargo bench adds --bench
         }
     }
@@ -199,6 +210,36 @@ fn copy_line(m: &pb::Mark, out: &mut String) {
     );
 }
 
+/// The authority's figures over $1..=$2 counted from the raw marks.
+const NAIVE_SUMMARY: &str = "
+SELECT COALESCE(SUM(possible), 0)::int8 AS possible, COALESCE(SUM(present), 0)::int8 AS present,
+       COALESCE(SUM(approved_activity), 0)::int8 AS approved_activity,
+       COALESCE(SUM(authorised), 0)::int8 AS authorised,
+       COALESCE(SUM(unauthorised), 0)::int8 AS unauthorised,
+       COUNT(*) AS enrolments,
+       COUNT(*) FILTER (WHERE (authorised + unauthorised) * 10 >= possible) AS persistent,
+       COUNT(*) FILTER (WHERE (authorised + unauthorised) * 2 >= possible) AS severe
+FROM (SELECT COUNT(*) FILTER (WHERE category <> 4) AS possible,
+             COUNT(*) FILTER (WHERE category = 0) AS present,
+             COUNT(*) FILTER (WHERE category = 1) AS approved_activity,
+             COUNT(*) FILTER (WHERE category = 2) AS authorised,
+             COUNT(*) FILTER (WHERE category = 3) AS unauthorised
+      FROM bench_raw_marks WHERE mark_date BETWEEN $1 AND $2
+      GROUP BY upn, school_urn) e
+WHERE possible > 0";
+
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+struct SummaryTotals {
+    possible: i64,
+    present: i64,
+    approved_activity: i64,
+    authorised: i64,
+    unauthorised: i64,
+    enrolments: i64,
+    persistent: i64,
+    severe: i64,
+}
+
 /// The naive answer: school weeks, windows and counts computed from the raw
 /// marks alone, with the service's rules (see attendance::threshold_breach).
 const NAIVE_BREACHES: &str = "
@@ -249,15 +290,18 @@ async fn main() -> anyhow::Result<()> {
         days.len()
     );
 
+    let (base, _) = args
+        .admin_url
+        .rsplit_once('/')
+        .context("URL with a database")?;
+    if let Some(db) = &args.reuse_database {
+        return measure(&args, &days, &format!("{base}/{db}")).await;
+    }
     let db = format!("lea_bench_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&args.admin_url).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
         .execute(&mut admin)
         .await?;
-    let (base, _) = args
-        .admin_url
-        .rsplit_once('/')
-        .context("URL with a database")?;
     let url = format!("{base}/{db}");
     let result = measure(&args, &days, &url).await;
     if args.keep_database {
@@ -287,7 +331,11 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
         ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
         ("LEA_NOTICES_DEV_TOKENS", "true".into()),
         ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
-        ("RUST_LOG", "warn".into()),
+        // LEA_BENCH_SERVER_LOG=sqlx::query=debug shows each statement's time.
+        (
+            "RUST_LOG",
+            std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
     ];
     let mut server = tokio::process::Command::new(bin)
         .arg("serve")
@@ -318,18 +366,226 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
-    let client =
-        AttendanceServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-            r.metadata_mut().insert("authorization", bearer.clone());
-            Ok(r)
-        });
+    let client = AttendanceServiceClient::with_interceptor(
+        channel,
+        Bearer(format!("Bearer {token}").parse()?),
+    );
+    let mut pg = sqlx::PgConnection::connect(url).await?;
+    let ingested = match args.reuse_database {
+        Some(_) => None,
+        None => Some(ingest(args, days, url, &client, pid, &mut pg).await?),
+    };
+
+    let as_of = d(AS_OF.0, AS_OF.1, AS_OF.2);
+    let mut service = Vec::new();
+    let mut service_times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut found: BTreeMap<String, i32> = BTreeMap::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .clone()
+                .list_threshold_breaches(pb::ListThresholdBreachesRequest {
+                    parent: format!("authorities/{LA}"),
+                    as_of_date: Some(lea_notices::api::convert::date_to_proto(as_of)),
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            found.extend(
+                page.threshold_breaches
+                    .iter()
+                    .map(|b| (b.upn.clone(), b.qualifying_sessions)),
+            );
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        service_times.push(started.elapsed().as_secs_f64());
+        service = found.into_iter().collect::<Vec<_>>();
+    }
+    service_times.sort_by(f64::total_cmp);
+    let service_secs = service_times[1];
+
+    let started = Instant::now();
+    let naive: Vec<(String, i32)> = sqlx::query_as(NAIVE_BREACHES)
+        .bind(as_of)
+        .bind(10i64)
+        .bind(10i64)
+        .fetch_all(&mut pg)
+        .await?;
+    let naive_secs = started.elapsed().as_secs_f64();
+
+    // Figures for the whole authority over the year against a naive count of
+    // the raw marks (the answers must match), and for one school (no baseline).
+    let range = (days[0], as_of);
+    let started = Instant::now();
+    let authority = client
+        .clone()
+        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
+            parent: format!("authorities/{LA}"),
+            start_date: Some(lea_notices::api::convert::date_to_proto(range.0)),
+            end_date: Some(lea_notices::api::convert::date_to_proto(range.1)),
+            ..Default::default()
+        })
+        .await;
+    let authority_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let naive_summary: SummaryTotals = sqlx::query_as(NAIVE_SUMMARY)
+        .bind(range.0)
+        .bind(range.1)
+        .fetch_one(&mut pg)
+        .await?;
+    let naive_summary_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let one_school = client
+        .clone()
+        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
+            parent: format!("authorities/{LA}"),
+            school_urn: school_urn(0),
+            start_date: Some(lea_notices::api::convert::date_to_proto(range.0)),
+            end_date: Some(lea_notices::api::convert::date_to_proto(range.1)),
+            ..Default::default()
+        })
+        .await;
+    let one_school_secs = started.elapsed().as_secs_f64();
+    let _ = server.kill().await;
+
+    let total_marks = days.len() * 2 * args.pupils;
+    println!("| measure | lea-notices | baseline (same run) | ratio | target |");
+    println!("|---|---|---|---|---|");
+    if let Some(Ingested {
+        copy_secs,
+        ingest_secs,
+        ..
+    }) = ingested
+    {
+        let copy_rate = total_marks as f64 / copy_secs;
+        let ingest_rate = total_marks as f64 / ingest_secs;
+        println!(
+            "| ingestion, {total_marks} marks | RecordMarks {:.0} marks/s ({ingest_secs:.1} s) | COPY {:.0} rows/s ({copy_secs:.1} s) | {:.2} | ≥ 0.50 |",
+            ingest_rate,
+            copy_rate,
+            ingest_rate / copy_rate
+        );
+    }
+    println!(
+        "| whole-authority breaches on {as_of}, {} pupils | ListThresholdBreaches {service_secs:.3} s (median of 3, all pages) | naive SQL {naive_secs:.3} s | {:.1}× faster | ≤ 1 s and ≥ 10× |",
+        service.len(),
+        naive_secs / service_secs
+    );
+    if let Some(Ingested { peak_mib, .. }) = ingested {
+        println!(
+            "| server peak memory (VmHWM) while ingesting | {peak_mib:.0} MiB | | | < 1024 MiB |"
+        );
+    }
+    // A refusal (the request timeout, say) is a result to report, not a crash.
+    let authority = match authority {
+        Ok(s) => {
+            let s = s.into_inner();
+            println!(
+                "| whole-authority summary, the school year, {} enrolments | GetAttendanceSummary {authority_secs:.3} s | naive SQL {naive_summary_secs:.3} s | {:.1}× faster | |",
+                s.enrolments,
+                naive_summary_secs / authority_secs
+            );
+            Some(s)
+        }
+        Err(status) => {
+            println!(
+                "| whole-authority summary, the school year | refused after {authority_secs:.1} s: {:?} {} | naive SQL {naive_summary_secs:.3} s | | |",
+                status.code(),
+                status.message()
+            );
+            None
+        }
+    };
+    match one_school {
+        Ok(s) => println!(
+            "| one school's summary, the school year, {} enrolments | GetAttendanceSummary {one_school_secs:.3} s | | | |",
+            s.into_inner().enrolments
+        ),
+        Err(status) => println!(
+            "| one school's summary, the school year | refused after {one_school_secs:.1} s: {:?} | | | |",
+            status.code()
+        ),
+    }
+    if service != naive {
+        let only_service: Vec<_> = service
+            .iter()
+            .filter(|b| !naive.contains(b))
+            .take(5)
+            .collect();
+        let only_naive: Vec<_> = naive
+            .iter()
+            .filter(|b| !service.contains(b))
+            .take(5)
+            .collect();
+        bail!("answers differ: service only {only_service:?}, naive only {only_naive:?}");
+    }
+    let Some(authority) = authority else {
+        bail!("the whole-authority summary was refused");
+    };
+    let f = authority.figures.unwrap_or_default();
+    let service_summary = SummaryTotals {
+        possible: f.possible_sessions,
+        present: f.present,
+        approved_activity: f.approved_educational_activity,
+        authorised: f.authorised_absence,
+        unauthorised: f.unauthorised_absence,
+        enrolments: authority.enrolments,
+        persistent: authority.persistent_absence_enrolments,
+        severe: authority.severe_absence_enrolments,
+    };
+    if service_summary != naive_summary {
+        bail!("summaries differ: service {service_summary:?}, naive {naive_summary:?}");
+    }
+    println!(
+        "\nAnswers match: {} breaches, the same pupils and counts; the summary's figures and enrolment counts.",
+        service.len()
+    );
+    Ok(())
+}
+
+/// Puts the officer's token on every call.
+#[derive(Clone)]
+struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        r.metadata_mut().insert("authorization", self.0.clone());
+        Ok(r)
+    }
+}
+
+type Client = AttendanceServiceClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
+>;
+
+/// What loading the county took.
+struct Ingested {
+    copy_secs: f64,
+    ingest_secs: f64,
+    peak_mib: f64,
+}
+
+/// Loads the county twice: by COPY into a bare table, then through RecordMarks.
+async fn ingest(
+    args: &Args,
+    days: &[NaiveDate],
+    url: &str,
+    client: &Client,
+    pid: u32,
+    pg: &mut sqlx::PgConnection,
+) -> anyhow::Result<Ingested> {
     let parts = partitions(args.pupils, args.streams);
 
     // Raw COPY of the same rows into a table of the same shape and indexes.
-    let mut pg = sqlx::PgConnection::connect(url).await?;
     sqlx::query("CREATE TABLE bench_raw_marks (LIKE attendance_marks INCLUDING ALL)")
-        .execute(&mut pg)
+        .execute(&mut *pg)
         .await?;
     let started = Instant::now();
     let copies = parts.iter().map(|part| {
@@ -360,7 +616,7 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
     let copy_secs = started.elapsed().as_secs_f64();
     eprintln!("COPY: {copy_secs:.1} s");
     // The baseline's dirty pages are written now, not while RecordMarks is timed.
-    sqlx::query("CHECKPOINT").execute(&mut pg).await?;
+    sqlx::query("CHECKPOINT").execute(&mut *pg).await?;
 
     // The same rows through RecordMarks, in calls of 20 batches of 5,000. A
     // producer builds the next batches while the server writes these, as the
@@ -408,129 +664,18 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
     eprintln!("RecordMarks: {ingest_secs:.1} s, server peak {peak_mib:.0} MiB");
 
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attendance_marks")
-        .fetch_one(&mut pg)
+        .fetch_one(&mut *pg)
         .await?;
     if held as usize != days.len() * 2 * args.pupils {
         bail!("RecordMarks stored {held} marks");
     }
     // Both tables fresh from bulk loads: statistics and visibility maps first.
-    sqlx::query("VACUUM ANALYZE").execute(&mut pg).await?;
-
-    let as_of = d(AS_OF.0, AS_OF.1, AS_OF.2);
-    let mut service = Vec::new();
-    let mut service_times = Vec::new();
-    for _ in 0..3 {
-        let started = Instant::now();
-        let mut found: BTreeMap<String, i32> = BTreeMap::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .clone()
-                .list_threshold_breaches(pb::ListThresholdBreachesRequest {
-                    parent: format!("authorities/{LA}"),
-                    as_of_date: Some(lea_notices::api::convert::date_to_proto(as_of)),
-                    page_size: 500,
-                    page_token,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            found.extend(
-                page.threshold_breaches
-                    .iter()
-                    .map(|b| (b.upn.clone(), b.qualifying_sessions)),
-            );
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
-        service_times.push(started.elapsed().as_secs_f64());
-        service = found.into_iter().collect::<Vec<_>>();
-    }
-    service_times.sort_by(f64::total_cmp);
-    let service_secs = service_times[1];
-
-    let started = Instant::now();
-    let naive: Vec<(String, i32)> = sqlx::query_as(NAIVE_BREACHES)
-        .bind(as_of)
-        .bind(10i64)
-        .bind(10i64)
-        .fetch_all(&mut pg)
-        .await?;
-    let naive_secs = started.elapsed().as_secs_f64();
-
-    // Figures for the whole authority and for one school over the year, once
-    // each (no target: recorded so that the cost at county size is known).
-    let mut summaries = Vec::new();
-    let first_school = school_urn(0);
-    for school in ["", first_school.as_str()] {
-        let started = Instant::now();
-        let summary = client
-            .clone()
-            .get_attendance_summary(pb::GetAttendanceSummaryRequest {
-                parent: format!("authorities/{LA}"),
-                school_urn: school.to_string(),
-                start_date: Some(lea_notices::api::convert::date_to_proto(days[0])),
-                end_date: Some(lea_notices::api::convert::date_to_proto(as_of)),
-                ..Default::default()
-            })
-            .await;
-        // A refusal (the request timeout, say) is a result to report, not a crash.
-        summaries.push(match summary {
-            Ok(s) => format!(
-                "{:.3} s ({} enrolments)",
-                started.elapsed().as_secs_f64(),
-                s.into_inner().enrolments
-            ),
-            Err(status) => format!(
-                "refused after {:.1} s: {:?} {}",
-                started.elapsed().as_secs_f64(),
-                status.code(),
-                status.message()
-            ),
-        });
-    }
-    let _ = server.kill().await;
-
-    let total_marks = days.len() * 2 * args.pupils;
-    let copy_rate = total_marks as f64 / copy_secs;
-    let ingest_rate = total_marks as f64 / ingest_secs;
-    println!("| measure | lea-notices | baseline (same run) | ratio | target |");
-    println!("|---|---|---|---|---|");
-    println!(
-        "| ingestion, {total_marks} marks | RecordMarks {:.0} marks/s ({ingest_secs:.1} s) | COPY {:.0} rows/s ({copy_secs:.1} s) | {:.2} | ≥ 0.50 |",
-        ingest_rate,
-        copy_rate,
-        ingest_rate / copy_rate
-    );
-    println!(
-        "| whole-authority breaches on {as_of}, {} pupils | ListThresholdBreaches {service_secs:.3} s (median of 3, all pages) | naive SQL {naive_secs:.3} s | {:.1}× faster | ≤ 1 s and ≥ 10× |",
-        service.len(),
-        naive_secs / service_secs
-    );
-    println!("| server peak memory (VmHWM) while ingesting | {peak_mib:.0} MiB | | | < 1024 MiB |");
-    for (result, scope) in summaries.iter().zip(["the whole authority", "one school"]) {
-        println!("| GetAttendanceSummary for {scope}, the school year | {result} | | | |");
-    }
-    if service != naive {
-        let only_service: Vec<_> = service
-            .iter()
-            .filter(|b| !naive.contains(b))
-            .take(5)
-            .collect();
-        let only_naive: Vec<_> = naive
-            .iter()
-            .filter(|b| !service.contains(b))
-            .take(5)
-            .collect();
-        bail!("answers differ: service only {only_service:?}, naive only {only_naive:?}");
-    }
-    println!(
-        "\nAnswers match: {} breaches, the same pupils and counts.",
-        service.len()
-    );
-    Ok(())
+    sqlx::query("VACUUM ANALYZE").execute(&mut *pg).await?;
+    Ok(Ingested {
+        copy_secs,
+        ingest_secs,
+        peak_mib,
+    })
 }
 
 /// Awaits every task (in order).

@@ -380,6 +380,86 @@ on_both_backends! {
         assert_eq!(week1.figures.unwrap().possible_sessions, 10);
     }
 
+    async fn school_and_authority_figures_follow_corrections_over_any_range(app) {
+        // Three weeks of full attendance for pupils 1 and 2 and, at the other
+        // school, pupil 3; then corrections recorded later.
+        let monday = d(2025, 3, 3);
+        let mut marks = Vec::new();
+        for w in 0..3 {
+            for (school, pupil) in [(SCHOOL, 1), (SCHOOL, 2), (OTHER_SCHOOL, 3)] {
+                marks.extend(week(school, pupil, monday + Duration::weeks(w), "O", &[]));
+            }
+        }
+        record_all(&app, marks).await;
+        let correct = |pupil, days, session, code: &str| {
+            mark(SCHOOL, pupil, monday + Duration::days(days), session, code, 100)
+        };
+        let corrections = vec![
+            correct(1, 7, pb::Session::Am, "O"),  // present -> unauthorised
+            correct(1, 8, pb::Session::Am, "#"),  // present -> not possible
+            correct(2, 2, pb::Session::Am, "O"),  // present -> unauthorised
+            correct(2, 18, pb::Session::Pm, "M"), // present -> authorised
+        ];
+        record(&officer(&app), vec![batch("fix-1", corrections)]).await.unwrap();
+        // Within one category: unauthorised O becomes unauthorised G.
+        let g = mark(SCHOOL, 2, monday + Duration::days(2), pb::Session::Am, "G", 200);
+        record(&officer(&app), vec![batch("fix-2", vec![g])]).await.unwrap();
+
+        let figures = |f: pb::AttendanceFigures| {
+            (f.possible_sessions, f.present, f.authorised_absence, f.unauthorised_absence)
+        };
+        // Three whole weeks, then Wednesday to the third Tuesday (part weeks at both ends).
+        let whole = (monday, monday + Duration::days(20));
+        let part = (monday + Duration::days(2), monday + Duration::days(15));
+        let school = summary(&app, SCHOOL, None, whole.0, whole.1).await;
+        assert_eq!(figures(school.figures.unwrap()), (59, 56, 1, 2));
+        let school = summary(&app, SCHOOL, None, part.0, part.1).await;
+        assert_eq!(figures(school.figures.unwrap()), (39, 37, 0, 2));
+        let all = summary(&app, "", None, part.0, part.1).await;
+        assert_eq!(figures(all.figures.unwrap()), (59, 57, 0, 2));
+        assert_eq!(all.enrolments, 3);
+
+        // Over ranges of every shape, the school's figures (read through its
+        // enrolments) equal its pupils' (read by UPN).
+        for (first, last) in [(0, 20), (2, 15), (1, 5), (7, 13), (6, 14), (4, 7), (0, 6)] {
+            let (from, to) = (monday + Duration::days(first), monday + Duration::days(last));
+            let school = figures(summary(&app, SCHOOL, None, from, to).await.figures.unwrap());
+            let mut pupils = (0, 0, 0, 0);
+            for pupil in [1, 2] {
+                let f = figures(summary(&app, "", Some(pupil), from, to).await.figures.unwrap());
+                pupils = (pupils.0 + f.0, pupils.1 + f.1, pupils.2 + f.2, pupils.3 + f.3);
+            }
+            assert_eq!(school, pupils, "days {first}..={last}");
+        }
+    }
+
+    async fn a_week_corrected_to_no_possible_session_leaves_the_school_weeks(app) {
+        // Pupil 1 misses the first week; the school is open for three weeks.
+        let monday = d(2025, 3, 3);
+        let mut marks = week(SCHOOL, 1, monday, "O", &first(10));
+        for w in 1..3 {
+            for pupil in [1, 2] {
+                marks.extend(week(SCHOOL, pupil, monday + Duration::weeks(w), "O", &[]));
+            }
+        }
+        record_all(&app, marks).await;
+        let friday = monday + Duration::days(18);
+        let found = breaches(&app, friday, "").await;
+        assert_eq!(found[0].window_last_week, proto_date(monday + Duration::weeks(2)));
+
+        // The third week was a closure after all: every session becomes "#".
+        let mut closed = Vec::new();
+        for pupil in [1, 2] {
+            closed.extend(week(SCHOOL, pupil, monday + Duration::weeks(2), "#", &first(10)));
+        }
+        for m in &mut closed {
+            m.record_time = at(100);
+        }
+        record(&officer(&app), vec![batch("closure", closed)]).await.unwrap();
+        let found = breaches(&app, friday, "").await;
+        assert_eq!(found[0].window_last_week, proto_date(monday + Duration::weeks(1)));
+    }
+
     async fn ten_qualifying_sessions_breach_and_nine_do_not(app) {
         let monday = d(2025, 3, 3);
         let mut marks = week(SCHOOL, 1, monday, "O", &first(9));
