@@ -408,7 +408,7 @@ on_both_backends! {
         let figures = |f: pb::AttendanceFigures| {
             (f.possible_sessions, f.present, f.authorised_absence, f.unauthorised_absence)
         };
-        // Three whole weeks, then Wednesday to the third Tuesday (part weeks at both ends).
+        // Three whole weeks, then Wednesday to the third Tuesday.
         let whole = (monday, monday + Duration::days(20));
         let part = (monday + Duration::days(2), monday + Duration::days(15));
         let school = summary(&app, SCHOOL, None, whole.0, whole.1).await;
