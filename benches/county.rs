@@ -423,17 +423,7 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
     // Figures for the whole authority over the year against a naive count of
     // the raw marks (the answers must match), and for one school (no baseline).
     let range = (days[0], as_of);
-    let started = Instant::now();
-    let authority = client
-        .clone()
-        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
-            parent: format!("authorities/{LA}"),
-            start_date: Some(lea_notices::api::convert::date_to_proto(range.0)),
-            end_date: Some(lea_notices::api::convert::date_to_proto(range.1)),
-            ..Default::default()
-        })
-        .await;
-    let authority_secs = started.elapsed().as_secs_f64();
+    let (authority, authority_secs) = timed_summary(&client, String::new(), range).await;
     let started = Instant::now();
     let naive_summary: SummaryTotals = sqlx::query_as(NAIVE_SUMMARY)
         .bind(range.0)
@@ -441,18 +431,7 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
         .fetch_one(&mut pg)
         .await?;
     let naive_summary_secs = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let one_school = client
-        .clone()
-        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
-            parent: format!("authorities/{LA}"),
-            school_urn: school_urn(0),
-            start_date: Some(lea_notices::api::convert::date_to_proto(range.0)),
-            end_date: Some(lea_notices::api::convert::date_to_proto(range.1)),
-            ..Default::default()
-        })
-        .await;
-    let one_school_secs = started.elapsed().as_secs_f64();
+    let (one_school, one_school_secs) = timed_summary(&client, school_urn(0), range).await;
     let _ = server.kill().await;
 
     let total_marks = days.len() * 2 * args.pupils;
@@ -484,35 +463,19 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
         );
     }
     // A refusal (the request timeout, say) is a result to report, not a crash.
-    let authority = match authority {
-        Ok(s) => {
-            let s = s.into_inner();
-            println!(
-                "| whole-authority summary, the school year, {} enrolments | GetAttendanceSummary {authority_secs:.3} s | naive SQL {naive_summary_secs:.3} s | {:.1}× faster | |",
-                s.enrolments,
-                naive_summary_secs / authority_secs
-            );
-            Some(s)
-        }
-        Err(status) => {
-            println!(
-                "| whole-authority summary, the school year | refused after {authority_secs:.1} s: {:?} {} | naive SQL {naive_summary_secs:.3} s | | |",
-                status.code(),
-                status.message()
-            );
-            None
-        }
-    };
-    match one_school {
-        Ok(s) => println!(
-            "| one school's summary, the school year, {} enrolments | GetAttendanceSummary {one_school_secs:.3} s | | | |",
-            s.into_inner().enrolments
-        ),
-        Err(status) => println!(
-            "| one school's summary, the school year | refused after {one_school_secs:.1} s: {:?} | | | |",
-            status.code()
-        ),
-    }
+    println!(
+        "{}",
+        summary_row(
+            "whole-authority",
+            &authority,
+            authority_secs,
+            Some(naive_summary_secs)
+        )
+    );
+    println!(
+        "{}",
+        summary_row("one school's", &one_school, one_school_secs, None)
+    );
     if service != naive {
         let only_service: Vec<_> = service
             .iter()
@@ -528,7 +491,7 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
     }
     // A refused summary is reported above, not compared: README states the limit.
     let summary_checked = match authority {
-        Some(authority) => {
+        Ok(authority) => {
             let f = authority.figures.unwrap_or_default();
             let service_summary = SummaryTotals {
                 possible: f.possible_sessions,
@@ -545,13 +508,57 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
             }
             "the summary's figures and enrolment counts"
         }
-        None => "the summary was refused, so not compared",
+        Err(_) => "the summary was refused, so not compared",
     };
     println!(
         "\nAnswers match: {} breaches, the same pupils and counts; {summary_checked}.",
         service.len()
     );
     Ok(())
+}
+
+/// One school's (or, with `school` empty, the whole authority's) summary over
+/// `range`, and the seconds it took.
+async fn timed_summary(
+    client: &Client,
+    school: String,
+    range: (NaiveDate, NaiveDate),
+) -> (Result<pb::GetAttendanceSummaryResponse, tonic::Status>, f64) {
+    let started = Instant::now();
+    let summary = client
+        .clone()
+        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
+            parent: format!("authorities/{LA}"),
+            school_urn: school,
+            start_date: Some(lea_notices::api::convert::date_to_proto(range.0)),
+            end_date: Some(lea_notices::api::convert::date_to_proto(range.1)),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner);
+    (summary, started.elapsed().as_secs_f64())
+}
+
+/// The results table's row for a summary, against the naive count when there is one.
+fn summary_row(
+    scope: &str,
+    summary: &Result<pb::GetAttendanceSummaryResponse, tonic::Status>,
+    secs: f64,
+    naive_secs: Option<f64>,
+) -> String {
+    let baseline = naive_secs.map_or(String::new(), |n| format!("naive SQL {n:.3} s"));
+    match summary {
+        Ok(s) => format!(
+            "| {scope} summary, the school year, {} enrolments | GetAttendanceSummary {secs:.3} s | {baseline} | {} | |",
+            s.enrolments,
+            naive_secs.map_or(String::new(), |n| format!("{:.1}× faster", n / secs))
+        ),
+        Err(status) => format!(
+            "| {scope} summary, the school year | refused after {secs:.1} s: {:?} {} | {baseline} | | |",
+            status.code(),
+            status.message()
+        ),
+    }
 }
 
 /// Puts the officer's token on every call.
