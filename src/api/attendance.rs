@@ -116,11 +116,25 @@ impl AttendanceApi {
         after_upn: &str,
         wanted: usize,
     ) -> Result<Vec<pb::ThresholdBreach>, ApiError> {
-        let (policy, policy_name) = policy_in_force(&*self.store, authority, as_of).await?;
+        let mut tx = self.store.begin_read().await?;
+        let found =
+            Self::find_breaches_in(&mut *tx, authority, school, as_of, after_upn, wanted).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn find_breaches_in(
+        tx: &mut dyn crate::store::StoreTx,
+        authority: &LaCode,
+        school: Option<&Urn>,
+        as_of: NaiveDate,
+        after_upn: &str,
+        wanted: usize,
+    ) -> Result<Vec<pb::ThresholdBreach>, ApiError> {
+        let (policy, policy_name) = policy_in_force(&mut *tx, authority, as_of).await?;
         let threshold = &policy.rules.threshold;
         let mut weeks_by_school: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
-        for (school, monday) in self
-            .store
+        for (school, monday) in tx
             .latest_school_weeks(
                 authority,
                 week_start(as_of),
@@ -145,8 +159,7 @@ impl AttendanceApi {
         let mut after = after_upn.to_string();
         let mut found = Vec::new();
         while found.len() < wanted {
-            let candidates = self
-                .store
+            let candidates = tx
                 .threshold_candidates(
                     authority,
                     &filter,
@@ -159,10 +172,7 @@ impl AttendanceApi {
             let Some(last) = candidates.last() else { break };
             after = last.clone();
             let mut marks: BTreeMap<&str, Vec<(PupilMark, String)>> = BTreeMap::new();
-            let qualifying = self
-                .store
-                .qualifying_marks(authority, &candidates, &filter)
-                .await?;
+            let qualifying = tx.qualifying_marks(authority, &candidates, &filter).await?;
             for m in &qualifying {
                 marks
                     .entry(m.upn.as_str())
@@ -170,8 +180,7 @@ impl AttendanceApi {
                     .push((m.mark.clone(), m.school_urn.clone()));
             }
             let mut schools: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (upn, school) in self
-                .store
+            for (upn, school) in tx
                 .enrolments_between(authority, &candidates, filter.from, as_of)
                 .await?
             {
@@ -212,7 +221,7 @@ impl AttendanceApi {
             let notices = if upns.is_empty() {
                 vec![]
             } else {
-                self.store.notices_of_pupils(authority, &upns).await?
+                tx.notices_of_pupils(authority, &upns).await?
             };
             for (upn, school_urn, breach) in breaches {
                 let theirs: Vec<_> = notices
@@ -451,11 +460,12 @@ impl AttendanceService for AttendanceApi {
             (None, Some(urn)) => AttendanceScope::School(urn),
             (None, None) => AttendanceScope::Authority,
         };
-        let mut enrolments = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let mut enrolments = tx
             .enrolment_figures(&authority, scope, start, end)
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         if let Some(urn) = &school {
             enrolments.retain(|e| e.school_urn == urn.as_str());
         }
@@ -545,11 +555,12 @@ impl AttendanceService for AttendanceApi {
         let ((((authority, school), upn), day), session) =
             v.finish(authority.zip(school).zip(upn).zip(day).zip(session))?;
         check_school_scope(&caller, Some(&school))?;
-        let marks = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let marks = tx
             .mark_history(&authority, &upn, &school, day, session)
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         if marks.is_empty() {
             return Err(ApiError::NotFound(format!(
                 "a mark for {upn} at {school} on {day} {}",

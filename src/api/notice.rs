@@ -735,7 +735,7 @@ impl NoticeService for NoticeApi {
         // Rules are decided after the claim, so a retry gets the stored answer
         // even if the policy or other notices changed since.
         let (policy, policy_name) =
-            policy_in_force(&*self.store, &common.authority, common.issue_date).await?;
+            policy_in_force(&mut *tx, &common.authority, common.issue_date).await?;
         let domain_req = NoticeToImproveRequest {
             pupil: common.pupil.clone(),
             parents: common.parents.clone(),
@@ -820,7 +820,7 @@ impl NoticeService for NoticeApi {
         // Rules are decided after the claim, so a retry gets the stored answer
         // even if the policy or other notices changed since.
         let (policy, policy_name) =
-            policy_in_force(&*self.store, &common.authority, common.issue_date).await?;
+            policy_in_force(&mut *tx, &common.authority, common.issue_date).await?;
         let domain_req = PenaltyRequest {
             pupil: common.pupil.clone(),
             parents: common.parents.clone(),
@@ -882,11 +882,13 @@ impl NoticeService for NoticeApi {
         let req = request.into_inner();
         caller.check_resource_name(&req.name)?;
         let (authority, number) = names::parse_notice("name", &req.name).map_err(ApiError::from)?;
-        let notice = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let notice = tx
             .notice(&authority, &number)
             .await
-            .map_err(ApiError::from)?
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        let notice = notice
             .filter(|n| visible(&caller, n))
             .ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
         Ok(Response::new(pb::GetNoticeResponse {
@@ -951,11 +953,12 @@ impl NoticeService for NoticeApi {
             issued_to,
         };
         let today = today();
-        let fetched = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let fetched = tx
             .list_notices(&authority, &filter_values, today, after, size + 1)
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
             pagination::date_key_cursor(last.issue_date, &last.notice_number)
         });
@@ -1151,8 +1154,8 @@ impl NoticeService for NoticeApi {
             }),
         );
         let (((authority, number), size), after) = v.finish(name.zip(size).zip(after))?;
-        if !self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        if !tx
             .notice(&authority, &number)
             .await
             .map_err(ApiError::from)?
@@ -1160,11 +1163,11 @@ impl NoticeService for NoticeApi {
         {
             return Err(ApiError::NotFound(req.parent.clone()).into());
         }
-        let fetched = self
-            .store
+        let fetched = tx
             .audit_events(&authority, Some(&req.parent), after, size + 1)
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         let (page, next_page_token) =
             pagination::page(fetched, size, &filter, |last| last.event_id.to_string());
         Ok(Response::new(pb::ListNoticeEventsResponse {

@@ -275,7 +275,7 @@ impl PaymentApi {
     /// With no allocation given: the notices quoted in the reference, each given
     /// what is due on the paid date, in the order quoted; the rest stays unallocated.
     async fn match_reference(
-        &self,
+        tx: &mut dyn StoreTx,
         authority: &LaCode,
         reference: &str,
         amount: i64,
@@ -284,7 +284,7 @@ impl PaymentApi {
         let mut remaining = amount;
         let mut out = Vec::new();
         for number in payment::notice_numbers_in(reference, authority.as_str()) {
-            let Some(notice) = self.store.notice(authority, &number).await? else {
+            let Some(notice) = tx.notice(authority, &number).await? else {
                 continue;
             };
             if let AmountDue::Payable { amount_pence, .. } =
@@ -360,12 +360,6 @@ impl PaymentService for PaymentApi {
             v.finish(authority.zip(paid_date.zip(received_at).zip(channel)))?;
         let fingerprint = fingerprint(&req);
 
-        let allocations = if p.allocations.is_empty() {
-            self.match_reference(&authority, &p.payer_reference, p.amount_pence, paid_date)
-                .await?
-        } else {
-            explicit
-        };
         let payment = Payment {
             payment_id: String::new(),
             amount_pence: p.amount_pence,
@@ -389,6 +383,19 @@ impl PaymentService for PaymentApi {
             {
                 return Ok::<_, ApiError>(Err(existing));
             }
+            // The reference is matched inside the transaction that allocates.
+            let allocations = if p.allocations.is_empty() {
+                Self::match_reference(
+                    &mut *tx,
+                    &authority,
+                    &p.payer_reference,
+                    p.amount_pence,
+                    paid_date,
+                )
+                .await?
+            } else {
+                explicit
+            };
             let serial = tx.next_serial(&authority, "payment").await?;
             let payment = Payment {
                 payment_id: format!("{authority}-PAY-{serial:06}"),
@@ -720,12 +727,13 @@ impl PaymentService for PaymentApi {
             .check(optional_date("date", req.date.as_ref()))
             .map(|d| d.unwrap_or_else(today));
         let ((authority, number), on) = v.finish(name.zip(on))?;
-        let notice = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let notice = tx
             .notice(&authority, &number)
             .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        let notice = notice.ok_or_else(|| ApiError::NotFound(req.name.clone()))?;
         let balance = super::notice::balance_to_proto(&notice, on);
         let response = match payment::amount_due(&notice, notice.money.applied_pence, on) {
             AmountDue::Payable {
@@ -784,8 +792,8 @@ impl PaymentService for PaymentApi {
                 .zip(size)
                 .zip(notice.zip(paid_from.zip(paid_to).zip(after))),
         )?;
-        let fetched = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let fetched = tx
             .list_payments(
                 &authority,
                 &PaymentFilter {
@@ -799,6 +807,7 @@ impl PaymentService for PaymentApi {
             )
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
             pagination::date_key_cursor(last.paid_date, &last.payment_id)
         });

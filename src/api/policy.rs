@@ -20,7 +20,7 @@ use crate::domain::{
     },
 };
 use crate::proto::v1::{self as pb, policy_service_server::PolicyService};
-use crate::store::{NewAuditEvent, Store, StoreError};
+use crate::store::{NewAuditEvent, Store, StoreError, StoreTx};
 
 const CREATE_METHOD: &str = "/lea.notices.v1.PolicyService/CreatePolicyVersion";
 
@@ -35,10 +35,10 @@ impl PolicyApi {
 
     /// Every version of an authority (they are few: one per change of local code).
     async fn all_versions(&self, authority: &LaCode) -> Result<Vec<PolicyVersion>, ApiError> {
-        Ok(self
-            .store
-            .policy_versions(authority, None, i64::MAX)
-            .await?)
+        let mut tx = self.store.begin_read().await?;
+        let versions = tx.policy_versions(authority, None, i64::MAX).await?;
+        tx.commit().await?;
+        Ok(versions)
     }
 }
 
@@ -170,11 +170,12 @@ impl PolicyService for PolicyApi {
         };
         let ((authority, size), after) = v.finish(authority.zip(size).zip(after))?;
 
-        let fetched = self
-            .store
+        let mut tx = self.store.begin_read().await.map_err(ApiError::from)?;
+        let fetched = tx
             .policy_versions(&authority, after, size + 1)
             .await
             .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
         let (page, next_page_token) = pagination::page(fetched, size, &filter, |last| {
             last.effective_from.to_string()
         });
@@ -349,7 +350,7 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
 
 /// The policy in force on `on`, with its resource name.
 pub async fn policy_in_force(
-    store: &dyn Store,
+    store: &mut dyn StoreTx,
     authority: &LaCode,
     on: NaiveDate,
 ) -> Result<(PolicyVersion, String), ApiError> {

@@ -31,7 +31,7 @@ fn session_of(n: i16) -> StoreResult<Session> {
 
 /// Classifies and writes one batch; the caller's transaction makes it all or nothing.
 async fn write_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
     request_id: &str,
@@ -115,7 +115,7 @@ fn date_spans<'a>(
 }
 
 async fn select_enrolment_figures(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     scope: AttendanceScope<'_>,
     from: NaiveDate,
@@ -154,7 +154,7 @@ async fn select_enrolment_figures(
         .bind(from)
         .bind(to),
     };
-    let rows: Vec<(String, String, i16, i64)> = query.fetch_all(pool).await?;
+    let rows: Vec<(String, String, i16, i64)> = query.fetch_all(&mut *conn).await?;
     let mut by_enrolment: BTreeMap<(String, String), Figures> = BTreeMap::new();
     for (upn, school_urn, category, count) in rows {
         let category = CodeCategory::from_i16(category)
@@ -175,7 +175,7 @@ async fn select_enrolment_figures(
 }
 
 async fn select_latest_school_weeks(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     last_week: NaiveDate,
     per_school: i64,
@@ -190,7 +190,7 @@ async fn select_latest_school_weeks(
     .bind(authority.as_str())
     .bind(last_week)
     .bind(per_school)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?)
 }
 
@@ -259,7 +259,7 @@ macro_rules! qualifying_marks {
 }
 
 async fn select_threshold_candidates(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     f: &QualifyingFilter<'_>,
     school: Option<&Urn>,
@@ -291,11 +291,11 @@ async fn select_threshold_candidates(
         Some(urn) => query.bind(urn.as_str()),
         None => query,
     };
-    Ok(query.fetch_all(pool).await?)
+    Ok(query.fetch_all(&mut *conn).await?)
 }
 
 async fn select_qualifying_marks(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     upns: &[String],
     f: &QualifyingFilter<'_>,
@@ -307,7 +307,7 @@ async fn select_qualifying_marks(
     .bind(f.from)
     .bind(f.to)
     .bind(list_arg(f.codes))
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
         .map(|(upn, school_urn, date, session, code)| {
@@ -325,7 +325,7 @@ async fn select_qualifying_marks(
 }
 
 async fn select_enrolments_between(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     upns: &[String],
     from: NaiveDate,
@@ -340,12 +340,12 @@ async fn select_enrolments_between(
     .bind(list_arg(upns))
     .bind(from)
     .bind(to)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?)
 }
 
 async fn select_notices_of_pupils(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     upns: &[String],
 ) -> StoreResult<Vec<Notice>> {
@@ -357,13 +357,13 @@ async fn select_notices_of_pupils(
     ))
     .bind(authority.as_str())
     .bind(list_arg(upns))
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(Notice::try_from).collect()
 }
 
 async fn select_mark_history(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     upn: &Upn,
     school: &Urn,
@@ -384,6 +384,6 @@ async fn select_mark_history(
     .bind(date)
     .bind(session_number(session))
     .bind(school.as_str())
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?)
 }

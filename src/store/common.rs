@@ -11,6 +11,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Pool;
+use sqlx::pool::PoolConnection;
 
 use super::rows::{
     join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
@@ -29,9 +30,41 @@ use crate::domain::{
     policy::PolicyVersion,
 };
 
-/// A write transaction.
+/// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
+/// SQL of the backend's choosing. A unit dropped before `commit` or `rollback`
+/// finished (a cancelled or panicked call) closes its connection instead of
+/// returning it to the pool mid-transaction or mid-protocol.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, Db>,
+    conn: PoolConnection<Db>,
+    finished: bool,
+}
+
+impl Tx {
+    async fn begin(pool: &sqlx::Pool<Db>, begin: &'static str) -> StoreResult<Self> {
+        let mut conn = pool.acquire().await?;
+            if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(Self {
+            conn,
+            finished: false,
+        })
+    }
+
+    async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
+        sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Maps a unique-key violation to `Duplicate(what)`.
@@ -60,7 +93,7 @@ impl StoreTx for Tx {
         .bind(key.method)
         .bind(key.fingerprint)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -72,7 +105,7 @@ impl StoreTx for Tx {
         )
         .bind(key.authority.as_str())
         .bind(key.request_id)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut *self.conn)
         .await?;
         row.try_into().map(Some)
     }
@@ -84,7 +117,7 @@ impl StoreTx for Tx {
         .bind(key.authority.as_str())
         .bind(key.request_id)
         .bind(response)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
@@ -99,7 +132,7 @@ impl StoreTx for Tx {
             .bind(event.resource)
             .bind(event.request_id)
             .bind(event.details.to_string())
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut *self.conn)
             .await?;
         Ok(id)
     }
@@ -137,7 +170,7 @@ impl StoreTx for Tx {
         .bind(published.at)
         .bind(&published.by.subject)
         .bind(published.by.role_str())
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| {
             format!("a policy version of authority {authority} effective from {}", v.effective_from)
@@ -149,7 +182,7 @@ impl StoreTx for Tx {
         if let Some(sql) = LOCK_PUPIL {
             sqlx::query(sql)
                 .bind(format!("notices/{authority}/{upn}"))
-                .execute(&mut *self.tx)
+                .execute(&mut *self.conn)
                 .await?;
         }
         Ok(())
@@ -162,7 +195,7 @@ impl StoreTx for Tx {
         ))
         .bind(authority.as_str())
         .bind(upn.as_str())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self.conn)
         .await?;
         rows.into_iter().map(Notice::try_from).collect()
     }
@@ -176,7 +209,7 @@ impl StoreTx for Tx {
         )
         .bind(authority.as_str())
         .bind(series)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut *self.conn)
         .await?;
         Ok(serial)
     }
@@ -244,7 +277,7 @@ impl StoreTx for Tx {
         .bind(n.prosecution.as_ref().map(|p| p.fine_pence))
         .bind(n.prosecution.as_ref().map(|p| p.costs_pence))
         .bind(n.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;
         Ok(())
@@ -254,7 +287,7 @@ impl StoreTx for Tx {
         let row: Option<NoticeRow> = sqlx::query_as(SELECT_NOTICE_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(number)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut *self.conn)
             .await?;
         row.map(Notice::try_from).transpose()
     }
@@ -269,7 +302,7 @@ impl StoreTx for Tx {
         .bind(w.ground.as_str())
         .bind(&w.reason)
         .bind(w.date)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
@@ -287,7 +320,7 @@ impl StoreTx for Tx {
         .bind(p.result.as_str())
         .bind(p.fine_pence)
         .bind(p.costs_pence)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
@@ -303,11 +336,11 @@ impl StoreTx for Tx {
         ))
         .bind(authority.as_str())
         .bind(provider_payment_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut *self.conn)
         .await?;
         match row {
             None => Ok(None),
-            Some(row) => payment_parts(&mut self.tx, authority, row).await.map(Some),
+            Some(row) => payment_parts(&mut self.conn, authority, row).await.map(Some),
         }
     }
 
@@ -315,11 +348,11 @@ impl StoreTx for Tx {
         let row: Option<PaymentRow> = sqlx::query_as(SELECT_PAYMENT_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(payment_id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut *self.conn)
             .await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some(payment_parts(&mut self.tx, authority, row).await?.0)),
+            Some(row) => Ok(Some(payment_parts(&mut self.conn, authority, row).await?.0)),
         }
     }
 
@@ -341,7 +374,7 @@ impl StoreTx for Tx {
         .bind(&p.payer_name)
         .bind(fingerprint)
         .bind(p.created_at)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| format!("payment with provider payment id {}", p.provider_payment_id)))?;
         Ok(())
@@ -351,7 +384,7 @@ impl StoreTx for Tx {
         sqlx::query("DELETE FROM allocations WHERE authority_code = $1 AND payment_id = $2")
             .bind(authority.as_str())
             .bind(payment_id)
-            .execute(&mut *self.tx)
+            .execute(&mut *self.conn)
             .await?;
         for (notice_number, amount) in allocations {
             // Nothing counts until the notice's money is settled in this transaction.
@@ -363,7 +396,7 @@ impl StoreTx for Tx {
             .bind(payment_id)
             .bind(notice_number)
             .bind(amount)
-            .execute(&mut *self.tx)
+            .execute(&mut *self.conn)
             .await?;
         }
         Ok(())
@@ -377,7 +410,7 @@ impl StoreTx for Tx {
         )
         .bind(authority.as_str())
         .bind(notice_number)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self.conn)
         .await?;
         Ok(rows.into_iter().map(AllocationFact::from).collect())
     }
@@ -393,7 +426,7 @@ impl StoreTx for Tx {
             .bind(notice_number)
             .bind(a.applied_pence)
             .bind(a.refund_due_pence)
-            .execute(&mut *self.tx)
+            .execute(&mut *self.conn)
             .await?;
         }
         sqlx::query("UPDATE notices SET paid_rate = $3, paid_date = $4 WHERE authority_code = $1 AND notice_number = $2")
@@ -401,7 +434,7 @@ impl StoreTx for Tx {
             .bind(notice_number)
             .bind(money.settlement.as_ref().map(|s| s.rate.as_str()))
             .bind(money.settlement.as_ref().map(|s| s.date))
-            .execute(&mut *self.tx)
+            .execute(&mut *self.conn)
             .await?;
         Ok(())
     }
@@ -414,7 +447,7 @@ impl StoreTx for Tx {
         .bind(authority.as_str())
         .bind(payment_id)
         .bind(provider_refund_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut *self.conn)
         .await?)
     }
 
@@ -432,7 +465,7 @@ impl StoreTx for Tx {
         .bind(r.notice_number.as_deref())
         .bind(fingerprint)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| format!("refund {}", r.provider_refund_id)))?;
         Ok(())
@@ -445,17 +478,133 @@ impl StoreTx for Tx {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<MarkCounts> {
-        write_marks(&mut self.tx, authority, marks, request_id, at).await
+        write_marks(&mut self.conn, authority, marks, request_id, at).await
+    }
+
+    async fn policy_versions(
+        &mut self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        select_policy_versions(&mut self.conn, authority, after, limit).await
+    }
+
+    async fn audit_events(
+        &mut self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        select_audit_events(&mut self.conn, authority, resource, after_event_id, limit).await
+    }
+
+    async fn notice(&mut self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
+        select_notice(&mut self.conn, authority, notice_number).await
+    }
+
+    async fn list_notices(
+        &mut self,
+        authority: &LaCode,
+        filter: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>> {
+        select_notices(&mut self.conn, authority, filter, today, after, limit).await
+    }
+
+    async fn payment(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+        select_payment(&mut self.conn, authority, payment_id).await
+    }
+
+    async fn list_payments(
+        &mut self,
+        authority: &LaCode,
+        filter: &PaymentFilter<'_>,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Payment>> {
+        select_payments(&mut self.conn, authority, filter, after, limit).await
+    }
+
+    async fn enrolment_figures(
+        &mut self,
+        authority: &LaCode,
+        scope: AttendanceScope<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<EnrolmentFigures>> {
+        select_enrolment_figures(&mut self.conn, authority, scope, from, to).await
+    }
+
+    async fn latest_school_weeks(
+        &mut self,
+        authority: &LaCode,
+        last_week: NaiveDate,
+        per_school: i64,
+    ) -> StoreResult<Vec<(String, NaiveDate)>> {
+        select_latest_school_weeks(&mut self.conn, authority, last_week, per_school).await
+    }
+
+    async fn threshold_candidates(
+        &mut self,
+        authority: &LaCode,
+        filter: &QualifyingFilter<'_>,
+        school: Option<&Urn>,
+        at_least: i64,
+        after_upn: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        select_threshold_candidates(&mut self.conn, authority, filter, school, at_least, after_upn, limit).await
+    }
+
+    async fn qualifying_marks(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+        filter: &QualifyingFilter<'_>,
+    ) -> StoreResult<Vec<SchoolMark>> {
+        select_qualifying_marks(&mut self.conn, authority, upns, filter).await
+    }
+
+    async fn enrolments_between(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(String, String)>> {
+        select_enrolments_between(&mut self.conn, authority, upns, from, to).await
+    }
+
+    async fn notices_of_pupils(&mut self, authority: &LaCode, upns: &[String]) -> StoreResult<Vec<Notice>> {
+        select_notices_of_pupils(&mut self.conn, authority, upns).await
+    }
+
+    async fn mark_history(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        school: &Urn,
+        date: NaiveDate,
+        session: Session,
+    ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+        select_mark_history(&mut self.conn, authority, upn, school, date, session).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
-        Ok(())
+        self.end("COMMIT").await
+    }
+
+    async fn rollback(self: Box<Self>) -> StoreResult<()> {
+        self.end("ROLLBACK").await
     }
 }
 
 async fn select_policy_versions(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     after: Option<NaiveDate>,
     limit: i64,
@@ -470,13 +619,13 @@ async fn select_policy_versions(
     .bind(authority.as_str())
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(PolicyVersion::try_from).collect()
 }
 
 async fn select_audit_events(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     resource: Option<&str>,
     after_event_id: i64,
@@ -492,25 +641,25 @@ async fn select_audit_events(
     .bind(resource)
     .bind(after_event_id)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(AuditEvent::try_from).collect()
 }
 
-async fn select_notice(pool: &Pool<Db>, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+async fn select_notice(conn: &mut <Db as sqlx::Database>::Connection, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
     let row: Option<NoticeRow> = sqlx::query_as(concat!(
         notice_select!(),
         " WHERE authority_code = $1 AND notice_number = $2"
     ))
     .bind(authority.as_str())
     .bind(number)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(Notice::try_from).transpose()
 }
 
 async fn select_notices(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     f: &NoticeFilter<'_>,
     today: NaiveDate,
@@ -552,7 +701,7 @@ async fn select_notices(
     .bind(after_number)
     .bind(limit)
     .bind(f.issuer_subject)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(Notice::try_from).collect()
 }
@@ -582,8 +731,7 @@ async fn payment_parts(
     row.into_payment(allocations, refunds)
 }
 
-async fn select_payment(pool: &Pool<Db>, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-    let mut conn = pool.acquire().await?;
+async fn select_payment(conn: &mut <Db as sqlx::Database>::Connection, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
     let row: Option<PaymentRow> = sqlx::query_as(concat!(payment_select!(), " WHERE p.authority_code = $1 AND p.payment_id = $2"))
         .bind(authority.as_str())
         .bind(payment_id)
@@ -591,19 +739,18 @@ async fn select_payment(pool: &Pool<Db>, authority: &LaCode, payment_id: &str) -
         .await?;
     match row {
         None => Ok(None),
-        Some(row) => Ok(Some(payment_parts(&mut conn, authority, row).await?.0)),
+        Some(row) => Ok(Some(payment_parts(&mut *conn, authority, row).await?.0)),
     }
 }
 
 async fn select_payments(
-    pool: &Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
     authority: &LaCode,
     f: &PaymentFilter<'_>,
     after: Option<(NaiveDate, String)>,
     limit: i64,
 ) -> StoreResult<Vec<Payment>> {
     let (after_date, after_id) = after.unzip();
-    let mut conn = pool.acquire().await?;
     // "Unallocated" is money still needing action: not allocated and not refunded.
     let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
         payment_select!(),
@@ -632,7 +779,7 @@ async fn select_payments(
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(payment_parts(&mut conn, authority, row).await?.0);
+        out.push(payment_parts(&mut *conn, authority, row).await?.0);
     }
     Ok(out)
 }

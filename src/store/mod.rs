@@ -172,118 +172,15 @@ pub trait Store: Send + Sync + 'static {
     /// Applies this backend's migrations.
     async fn migrate(&self) -> StoreResult<()>;
 
-    /// Starts a write transaction. Dropping it without `commit` rolls back.
+    /// Starts a unit of work that may write. On SQLite it takes the single write
+    /// lock at once (`BEGIN IMMEDIATE`). Dropping it unfinished closes its
+    /// connection, so the transaction ends on the server and nothing half-done
+    /// goes back to the pool.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
-    /// An authority's own policy versions with `effective_from` after `after`,
-    /// oldest first, at most `limit`.
-    async fn policy_versions(
-        &self,
-        authority: &LaCode,
-        after: Option<NaiveDate>,
-        limit: i64,
-    ) -> StoreResult<Vec<PolicyVersion>>;
-
-    /// Audit events of an authority, optionally about one resource, with
-    /// `event_id` above `after_event_id`, oldest first, at most `limit`.
-    async fn audit_events(
-        &self,
-        authority: &LaCode,
-        resource: Option<&str>,
-        after_event_id: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<AuditEvent>>;
-
-    /// One notice.
-    async fn notice(&self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>>;
-
-    /// Notices matching `filter` (status as on `today`), ordered by issue date
-    /// then number, after the `(issue_date, notice_number)` cursor, at most `limit`.
-    async fn list_notices(
-        &self,
-        authority: &LaCode,
-        filter: &NoticeFilter<'_>,
-        today: NaiveDate,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
-    ) -> StoreResult<Vec<Notice>>;
-
-    /// One payment with its allocations and refunds.
-    async fn payment(&self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>>;
-
-    /// Payments matching `filter`, by paid date then id, after the cursor.
-    async fn list_payments(
-        &self,
-        authority: &LaCode,
-        filter: &PaymentFilter<'_>,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
-    ) -> StoreResult<Vec<Payment>>;
-
-    /// Session counts per enrolment for marks in scope dated `from..=to`.
-    async fn enrolment_figures(
-        &self,
-        authority: &LaCode,
-        scope: AttendanceScope<'_>,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<EnrolmentFigures>>;
-
-    /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`,
-    /// in no particular order.
-    async fn latest_school_weeks(
-        &self,
-        authority: &LaCode,
-        last_week: NaiveDate,
-        per_school: i64,
-    ) -> StoreResult<Vec<(String, NaiveDate)>>;
-
-    /// Pupils with at least `at_least` qualifying marks, optionally only pupils on
-    /// `school`'s register in the period, by UPN after `after_upn`, at most `limit`.
-    async fn threshold_candidates(
-        &self,
-        authority: &LaCode,
-        filter: &QualifyingFilter<'_>,
-        school: Option<&Urn>,
-        at_least: i64,
-        after_upn: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<String>>;
-
-    /// The qualifying marks of `upns`.
-    async fn qualifying_marks(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-        filter: &QualifyingFilter<'_>,
-    ) -> StoreResult<Vec<SchoolMark>>;
-
-    /// `(upn, school)` of every enrolment of `upns` with marks within `from..=to`.
-    async fn enrolments_between(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<(String, String)>>;
-
-    /// Every notice of any of `upns`.
-    async fn notices_of_pupils(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-    ) -> StoreResult<Vec<Notice>>;
-
-    /// The marks a pupil's session has held, current first then replaced ones
-    /// newest first: `(code, record_time)`.
-    async fn mark_history(
-        &self,
-        authority: &LaCode,
-        upn: &Upn,
-        school: &Urn,
-        date: NaiveDate,
-        session: crate::domain::notice::Session,
-    ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+    /// Starts a read-only unit of work: every read of one call sees one snapshot
+    /// (REPEATABLE READ on PostgreSQL, a deferred transaction on SQLite).
+    async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>>;
 
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping excluded.
@@ -296,6 +193,8 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
+/// One unit of work: every read and write of a use case, on one connection in one
+/// transaction.
 #[async_trait]
 pub trait StoreTx: Send {
     /// Claims `key.request_id` for this transaction. `None`: the id is new and now
@@ -427,7 +326,128 @@ pub trait StoreTx: Send {
         at: DateTime<Utc>,
     ) -> StoreResult<MarkCounts>;
 
+    /// An authority's own policy versions with `effective_from` after `after`,
+    /// oldest first, at most `limit`.
+    async fn policy_versions(
+        &mut self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>>;
+
+    /// Audit events of an authority, optionally about one resource, with
+    /// `event_id` above `after_event_id`, oldest first, at most `limit`.
+    async fn audit_events(
+        &mut self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// One notice.
+    async fn notice(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+    ) -> StoreResult<Option<Notice>>;
+
+    /// Notices matching `filter` (status as on `today`), ordered by issue date
+    /// then number, after the `(issue_date, notice_number)` cursor, at most `limit`.
+    async fn list_notices(
+        &mut self,
+        authority: &LaCode,
+        filter: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>>;
+
+    /// One payment with its allocations and refunds.
+    async fn payment(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>>;
+
+    /// Payments matching `filter`, by paid date then id, after the cursor.
+    async fn list_payments(
+        &mut self,
+        authority: &LaCode,
+        filter: &PaymentFilter<'_>,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Payment>>;
+
+    /// Session counts per enrolment for marks in scope dated `from..=to`.
+    async fn enrolment_figures(
+        &mut self,
+        authority: &LaCode,
+        scope: AttendanceScope<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<EnrolmentFigures>>;
+
+    /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`,
+    /// in no particular order.
+    async fn latest_school_weeks(
+        &mut self,
+        authority: &LaCode,
+        last_week: NaiveDate,
+        per_school: i64,
+    ) -> StoreResult<Vec<(String, NaiveDate)>>;
+
+    /// Pupils with at least `at_least` qualifying marks, optionally only pupils on
+    /// `school`'s register in the period, by UPN after `after_upn`, at most `limit`.
+    async fn threshold_candidates(
+        &mut self,
+        authority: &LaCode,
+        filter: &QualifyingFilter<'_>,
+        school: Option<&Urn>,
+        at_least: i64,
+        after_upn: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+
+    /// The qualifying marks of `upns`.
+    async fn qualifying_marks(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+        filter: &QualifyingFilter<'_>,
+    ) -> StoreResult<Vec<SchoolMark>>;
+
+    /// `(upn, school)` of every enrolment of `upns` with marks within `from..=to`.
+    async fn enrolments_between(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(String, String)>>;
+
+    /// Every notice of any of `upns`.
+    async fn notices_of_pupils(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+    ) -> StoreResult<Vec<Notice>>;
+
+    /// The marks a pupil's session has held, current first then replaced ones
+    /// newest first: `(code, record_time)`.
+    async fn mark_history(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        school: &Urn,
+        date: NaiveDate,
+        session: crate::domain::notice::Session,
+    ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Ends the unit of work, undoing its writes.
+    async fn rollback(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// Opens the store a database URL names: `postgres://...` or `sqlite:...`.

@@ -266,9 +266,7 @@ on_both_backends! {
         assert_eq!((s.authorised_absence, s.unauthorised_absence), (1, 0));
 
         // Each batch is in the audit log with its counts.
-        let events = app
-            .store
-            .audit_events(&LaCode::parse("850").unwrap(), None, 0, 1_000)
+        let events = app.audit_events(&LaCode::parse("850").unwrap(), None, 0, 1_000)
             .await
             .unwrap();
         let recorded: Vec<_> = events

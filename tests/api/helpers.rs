@@ -182,6 +182,20 @@ impl TestApp {
         }
     }
 
+    /// The audit log as stored, read in its own unit of work.
+    pub async fn audit_events(
+        &self,
+        la: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> lea_notices::store::StoreResult<Vec<lea_notices::store::AuditEvent>> {
+        let mut tx = self.store.begin_read().await?;
+        let events = tx.audit_events(la, resource, after_event_id, limit).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
     /// A token for `role` in authority `la` (school staff: of school 116439).
     pub fn token(&self, la: &str, role: Role) -> String {
         let schools = if role == Role::SchoolStaff {

@@ -150,8 +150,7 @@ pub(crate) async fn all_notices(app: &TestApp, la: &str) -> Vec<pb::Notice> {
 }
 
 pub(crate) async fn audit_count(app: &TestApp, la: &str) -> usize {
-    app.store
-        .audit_events(&LaCode::parse(la).unwrap(), None, 0, 10_000)
+    app.audit_events(&LaCode::parse(la).unwrap(), None, 0, 10_000)
         .await
         .unwrap()
         .len()

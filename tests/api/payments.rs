@@ -210,7 +210,7 @@ on_both_backends! {
         }
         assert_eq!(names.len(), 1);
         assert_eq!(all_payments(&app, "850").await.len(), 1);
-        let events = app.store.audit_events(&LaCode::parse("850").unwrap(), Some(&n[0].name), 0, 1000).await.unwrap();
+        let events = app.audit_events(&LaCode::parse("850").unwrap(), Some(&n[0].name), 0, 1000).await.unwrap();
         assert_eq!(events.iter().filter(|e| e.action == "notice.paid").count(), 1);
 
         let mut different = request.clone();

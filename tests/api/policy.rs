@@ -84,8 +84,7 @@ async fn versions(app: &TestApp, parent: &str) -> Vec<pb::PolicyVersion> {
 }
 
 async fn audit_count(app: &TestApp, la: &str) -> usize {
-    app.store
-        .audit_events(&LaCode::parse(la).unwrap(), None, 0, 1000)
+    app.audit_events(&LaCode::parse(la).unwrap(), None, 0, 1000)
         .await
         .unwrap()
         .len()
@@ -292,9 +291,7 @@ on_both_backends! {
 
     async fn creating_a_version_writes_one_audit_event(app) {
         app.policy().create_policy_version(create("authorities/850", "audit-me", local_version(2025, 9, 1))).await.unwrap();
-        let events = app
-            .store
-            .audit_events(&LaCode::parse("850").unwrap(), Some("authorities/850/policyVersions/2025-09-01"), 0, 10)
+        let events = app.audit_events(&LaCode::parse("850").unwrap(), Some("authorities/850/policyVersions/2025-09-01"), 0, 10)
             .await
             .unwrap();
         assert_eq!(events.len(), 1);

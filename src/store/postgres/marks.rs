@@ -50,7 +50,7 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
 /// One writer per school at a time, so a mark's "held" value cannot change
 /// between reading it and replacing it. Taken in URN order: no deadlocks.
 async fn lock_schools(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     schools: &BTreeSet<&str>,
 ) -> StoreResult<()> {
@@ -65,7 +65,7 @@ async fn lock_schools(
 
 /// The mark held for each of `marks`' sessions, in the same order.
 async fn held_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
@@ -101,7 +101,7 @@ async fn held_marks(
 /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
 /// The school locks make the check hold until commit.
 async fn insert_new_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
@@ -150,7 +150,7 @@ async fn insert_new_marks(
 /// Whether any mark is held for a pupil and school within the dates `marks`
 /// give them: one index range probe per pupil and school, not one per mark.
 async fn any_held(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<bool> {
@@ -173,7 +173,7 @@ async fn any_held(
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.
 async fn copy_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<()> {
@@ -202,8 +202,13 @@ async fn copy_marks(
              FROM STDIN",
         )
         .await?;
-    // On an error the dropped COPY is failed, and with it the transaction.
-    copy.send(rows.into_bytes()).await?;
+    // A COPY merely dropped leaves the connection out of step with the server,
+    // so a failed send is aborted explicitly (a cancelled one closes the
+    // connection: see `Tx`'s drop).
+    if let Err(e) = copy.send(rows.into_bytes()).await {
+        let _ = copy.abort("sending the rows failed").await;
+        return Err(e.into());
+    }
     let written = copy.finish().await?;
     if written as usize != marks.len() {
         return Err(StoreError::Corrupt(format!(
@@ -234,7 +239,7 @@ fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// Moves each held mark to the history and puts the new one in its place.
 async fn replace_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     replaced: &[(&RegisterMark, HeldMark)],
     request_id: &str,
@@ -286,7 +291,7 @@ async fn replace_marks(
 
 /// Widens each `(upn, school)` enrolment span to cover the given dates.
 async fn note_enrolments(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -313,7 +318,7 @@ async fn note_enrolments(
 }
 
 async fn note_school_weeks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     weeks: &BTreeSet<(&str, NaiveDate)>,
 ) -> StoreResult<()> {

@@ -58,129 +58,17 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx {
-            tx: self.pool.begin().await?,
-        }))
+        Ok(Box::new(Tx::begin(&self.pool, "BEGIN").await?))
     }
 
-    async fn policy_versions(
-        &self,
-        authority: &LaCode,
-        after: Option<NaiveDate>,
-        limit: i64,
-    ) -> StoreResult<Vec<PolicyVersion>> {
-        select_policy_versions(&self.pool, authority, after, limit).await
-    }
-
-    async fn audit_events(
-        &self,
-        authority: &LaCode,
-        resource: Option<&str>,
-        after_event_id: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<AuditEvent>> {
-        select_audit_events(&self.pool, authority, resource, after_event_id, limit).await
-    }
-
-    async fn notice(&self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
-        select_notice(&self.pool, authority, notice_number).await
-    }
-
-    async fn list_notices(
-        &self,
-        authority: &LaCode,
-        filter: &NoticeFilter<'_>,
-        today: NaiveDate,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
-    ) -> StoreResult<Vec<Notice>> {
-        select_notices(&self.pool, authority, filter, today, after, limit).await
-    }
-
-    async fn payment(&self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-        select_payment(&self.pool, authority, payment_id).await
-    }
-
-    async fn list_payments(
-        &self,
-        authority: &LaCode,
-        filter: &PaymentFilter<'_>,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
-    ) -> StoreResult<Vec<Payment>> {
-        select_payments(&self.pool, authority, filter, after, limit).await
-    }
-
-    async fn enrolment_figures(
-        &self,
-        authority: &LaCode,
-        scope: AttendanceScope<'_>,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<EnrolmentFigures>> {
-        select_enrolment_figures(&self.pool, authority, scope, from, to).await
-    }
-
-    async fn latest_school_weeks(
-        &self,
-        authority: &LaCode,
-        last_week: NaiveDate,
-        per_school: i64,
-    ) -> StoreResult<Vec<(String, NaiveDate)>> {
-        select_latest_school_weeks(&self.pool, authority, last_week, per_school).await
-    }
-
-    async fn threshold_candidates(
-        &self,
-        authority: &LaCode,
-        filter: &QualifyingFilter<'_>,
-        school: Option<&Urn>,
-        at_least: i64,
-        after_upn: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<String>> {
-        select_threshold_candidates(
-            &self.pool, authority, filter, school, at_least, after_upn, limit,
-        )
-        .await
-    }
-
-    async fn qualifying_marks(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-        filter: &QualifyingFilter<'_>,
-    ) -> StoreResult<Vec<SchoolMark>> {
-        select_qualifying_marks(&self.pool, authority, upns, filter).await
-    }
-
-    async fn enrolments_between(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<(String, String)>> {
-        select_enrolments_between(&self.pool, authority, upns, from, to).await
-    }
-
-    async fn notices_of_pupils(
-        &self,
-        authority: &LaCode,
-        upns: &[String],
-    ) -> StoreResult<Vec<Notice>> {
-        select_notices_of_pupils(&self.pool, authority, upns).await
-    }
-
-    async fn mark_history(
-        &self,
-        authority: &LaCode,
-        upn: &Upn,
-        school: &Urn,
-        date: NaiveDate,
-        session: Session,
-    ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        select_mark_history(&self.pool, authority, upn, school, date, session).await
+    async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(
+            Tx::begin(
+                &self.pool,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            )
+            .await?,
+        ))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

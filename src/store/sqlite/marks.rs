@@ -15,7 +15,7 @@ fn list_arg(items: &[String]) -> ListArg {
 
 /// BEGIN IMMEDIATE already makes this transaction the only writer.
 async fn lock_schools(
-    _tx: &mut sqlx::Transaction<'static, Db>,
+    _tx: &mut sqlx::pool::PoolConnection<Db>,
     _authority: &LaCode,
     _schools: &BTreeSet<&str>,
 ) -> StoreResult<()> {
@@ -24,7 +24,7 @@ async fn lock_schools(
 
 /// The mark held for each of `marks`' sessions, in the same order.
 async fn held_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
@@ -48,7 +48,7 @@ async fn held_marks(
 
 /// Inserts the marks for sessions not held yet; `true` for each one inserted.
 async fn insert_new_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
@@ -76,7 +76,7 @@ async fn insert_new_marks(
 
 /// Moves each held mark to the history and puts the new one in its place.
 async fn replace_marks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     replaced: &[(&RegisterMark, HeldMark)],
     request_id: &str,
@@ -122,7 +122,7 @@ async fn replace_marks(
 
 /// Widens each `(upn, school)` enrolment span to cover the given dates.
 async fn note_enrolments(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -146,7 +146,7 @@ async fn note_enrolments(
 }
 
 async fn note_school_weeks(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut sqlx::pool::PoolConnection<Db>,
     authority: &LaCode,
     weeks: &BTreeSet<(&str, NaiveDate)>,
 ) -> StoreResult<()> {
