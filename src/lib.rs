@@ -7,6 +7,8 @@
 //! - [`server`], [`config`], [`telemetry`]: wiring.
 
 pub mod api;
+pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod import;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use lea_notices::{
     api::auth::{self, DevKey, Verifier},
+    clock::{Clock, SystemClock},
     config::{Config, Overrides},
     domain::{actor::Role, identifiers::LaCode},
     metrics, server, store, telemetry,
@@ -104,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             schools,
             (&config.jwt_issuer, &config.jwt_audience),
             chrono::Duration::minutes(*ttl_minutes),
+            SystemClock.now(),
         );
         println!("{}", key.sign(&claims));
         return Ok(());
@@ -182,7 +184,9 @@ async fn main() -> anyhow::Result<()> {
                 ));
                 tracing::info!(%addr, "serving /metrics");
             }
-            let serving = server::serve(store.clone(), verifier, options, listener, async move {
+            let application =
+                server::Application::new(store.clone(), verifier).with_options(options);
+            let serving = application.serve(listener, async move {
                 let mut stopped = stopped;
                 let _ = stopped.wait_for(|s| *s).await;
             });

@@ -4,14 +4,17 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::api::{
     attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
     policy::PolicyApi, unimplemented::ReportApi,
 };
+use crate::app::App;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -110,88 +113,137 @@ macro_rules! guarded {
     };
 }
 
-/// Serves on `listener` until `shutdown` completes, then stops accepting and lets
-/// in-flight calls finish. Every lea.notices.v1 call needs a bearer token
-/// `verifier` accepts; health and reflection need none.
-pub async fn serve(
-    store: Arc<dyn Store>,
+/// The whole service as one value: the application (store and clock), the token
+/// verifier and the serving options. `main` and the test harness build it the
+/// same way and differ only in what they pass.
+pub struct Application {
+    app: App,
     verifier: Arc<Verifier>,
     options: ServeOptions,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
-    let auth = verifier.interceptor();
-    let policy = guarded!(
-        PolicyServiceServer,
-        PolicyApi::new(store.clone()),
-        options,
-        auth.clone()
-    );
-    let attendance = guarded!(
-        AttendanceServiceServer,
-        AttendanceApi::new(store.clone()),
-        options,
-        auth.clone()
-    );
-    let notices = guarded!(
-        NoticeServiceServer,
-        NoticeApi::new(store.clone()),
-        options,
-        auth.clone()
-    );
-    let payments = guarded!(
-        PaymentServiceServer,
-        PaymentApi::new(store.clone()),
-        options,
-        auth.clone()
-    );
-    let reports = guarded!(ReportServiceServer, ReportApi, options, auth);
+}
 
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
+impl Application {
+    /// The service on `store`, with the system clock and the default options.
+    pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>) -> Self {
+        Self {
+            app: App::new(store, Arc::new(SystemClock)),
+            verifier,
+            options: ServeOptions::default(),
+        }
+    }
+
+    /// Another clock (a test pins the date with a `FixedClock`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.app = App::new(self.app.store().clone(), clock);
+        self
+    }
+
+    pub fn with_options(mut self, options: ServeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting and
+    /// lets in-flight calls finish. Every lea.notices.v1 call needs a bearer token
+    /// the verifier accepts; health and reflection need none.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let Self {
+            app,
+            verifier,
+            options,
+        } = self;
+        let auth = verifier.interceptor();
+        let policy = guarded!(
+            PolicyServiceServer,
+            PolicyApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
+        let attendance = guarded!(
+            AttendanceServiceServer,
+            AttendanceApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
+        let notices = guarded!(
+            NoticeServiceServer,
+            NoticeApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
+        let payments = guarded!(
+            PaymentServiceServer,
+            PaymentApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
+        let reports = guarded!(ReportServiceServer, ReportApi, options, auth);
+        let health = health_service().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+
+        tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
+        let mut builder = Server::builder()
+            .layer(crate::telemetry::RpcLayer)
+            .timeout(options.request_timeout)
+            .concurrency_limit_per_connection(options.max_concurrent_requests)
+            .load_shed(true);
+        if let Some(tls) = options.tls {
+            builder = builder.tls_config(tls)?;
+        }
+        builder
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(policy)
+            .add_service(attendance)
+            .add_service(notices)
+            .add_service(payments)
+            .add_service(reports)
+            .serve_with_incoming_shutdown(incoming(listener), shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// gRPC health: SERVING for the server and for each service.
+async fn health_service() -> HealthServer<impl Health> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
-    health_reporter
+    reporter
         .set_serving::<PolicyServiceServer<PolicyApi>>()
         .await;
-    health_reporter
+    reporter
         .set_serving::<AttendanceServiceServer<AttendanceApi>>()
         .await;
-    health_reporter
+    reporter
         .set_serving::<NoticeServiceServer<NoticeApi>>()
         .await;
-    health_reporter
+    reporter
         .set_serving::<PaymentServiceServer<PaymentApi>>()
         .await;
-    health_reporter
+    reporter
         .set_serving::<ReportServiceServer<ReportApi>>()
         .await;
+    health
+}
 
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-
-    tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
-    let mut builder = Server::builder()
-        .layer(crate::telemetry::RpcLayer)
-        .timeout(options.request_timeout)
-        .concurrency_limit_per_connection(options.max_concurrent_requests)
-        .load_shed(true);
-    if let Some(tls) = options.tls {
-        builder = builder.tls_config(tls)?;
-    }
-    builder
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(policy)
-        .add_service(attendance)
-        .add_service(notices)
-        .add_service(payments)
-        .add_service(reports)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
-    Ok(())
+/// The accepted connections, with Nagle's algorithm off: tonic sets
+/// `TCP_NODELAY` only on sockets it accepts itself, and without it every small
+/// unary response waits for the client's delayed ACK (~40 ms).
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 #[cfg(test)]
@@ -219,6 +271,20 @@ mod tests {
         assert!(
             tls_config(&c).is_err(),
             "client verification without server TLS"
+        );
+    }
+
+    #[tokio::test]
+    async fn accepted_sockets_have_nagle_off() {
+        use tokio_stream::StreamExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut accepted = incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let socket = accepted.next().await.unwrap().unwrap();
+        assert!(
+            socket.nodelay().unwrap(),
+            "TCP_NODELAY on the accepted socket"
         );
     }
 }

@@ -7,13 +7,14 @@
 
 use std::{fs, path::Path, sync::Arc};
 
-use chrono::Utc;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
+
+pub use crate::app::Caller;
 
 use crate::domain::{
     actor::{Actor, Role},
@@ -38,15 +39,6 @@ pub struct Claims {
     /// For school staff, the URNs of their schools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schools: Vec<String>,
-}
-
-/// A verified caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub actor: Actor,
-    pub authority: LaCode,
-    pub role: Role,
-    pub schools: Vec<Urn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -270,8 +262,9 @@ pub fn claims(
     schools: &[String],
     (issuer, audience): (&str, &str),
     ttl: chrono::Duration,
+    issued_at: chrono::DateTime<chrono::Utc>,
 ) -> Claims {
-    let now = Utc::now().timestamp();
+    let now = issued_at.timestamp();
     Claims {
         sub: subject.into(),
         iss: issuer.into(),
@@ -298,6 +291,7 @@ mod tests {
             &[],
             (issuer, "aud"),
             chrono::Duration::minutes(5),
+            crate::clock::Clock::now(&crate::clock::SystemClock),
         ))
     }
 

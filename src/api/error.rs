@@ -1,48 +1,19 @@
-//! The one mapping from failures to gRPC statuses, with `google.rpc` details.
-
-use std::collections::HashMap;
+//! The one mapping from use-case failures to gRPC statuses, with `google.rpc`
+//! details, and the collector of field violations request conversions use.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::{FieldViolation, RuleViolation};
-use crate::store::StoreError;
+use crate::app::ServiceError;
+use crate::domain::FieldViolation;
 
 /// The `ErrorInfo.domain` of errors this service raises.
 pub const ERROR_DOMAIN: &str = "lea-notices";
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("invalid request")]
-    InvalidArgument(Vec<FieldViolation>),
-    #[error("the request breaks a rule")]
-    FailedPrecondition(Vec<RuleViolation>),
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{message}")]
-    AlreadyExists {
-        message: String,
-        reason: &'static str,
-        metadata: HashMap<String, String>,
-    },
-    #[error("{0}")]
-    PermissionDenied(String),
-    #[error("unauthenticated")]
-    Unauthenticated,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<FieldViolation> for ApiError {
-    fn from(v: FieldViolation) -> Self {
-        ApiError::InvalidArgument(vec![v])
-    }
-}
-
-impl From<ApiError> for Status {
-    fn from(e: ApiError) -> Status {
+impl From<ServiceError> for Status {
+    fn from(e: ServiceError) -> Status {
         match e {
-            ApiError::InvalidArgument(violations) => {
+            ServiceError::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
                 for v in &violations {
                     details.add_bad_request_violation(&v.field, &v.description);
@@ -54,7 +25,7 @@ impl From<ApiError> for Status {
                     .join("; ");
                 Status::with_error_details(Code::InvalidArgument, summary, details)
             }
-            ApiError::FailedPrecondition(rules) => {
+            ServiceError::FailedPrecondition(rules) => {
                 let mut details = ErrorDetails::new();
                 for r in &rules {
                     details.add_precondition_failure_violation(r.rule, &r.subject, &r.description);
@@ -66,8 +37,8 @@ impl From<ApiError> for Status {
                     .join("; ");
                 Status::with_error_details(Code::FailedPrecondition, summary, details)
             }
-            ApiError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            ApiError::AlreadyExists {
+            ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            ServiceError::AlreadyExists {
                 message,
                 reason,
                 metadata,
@@ -76,11 +47,15 @@ impl From<ApiError> for Status {
                 message,
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
             ),
-            ApiError::PermissionDenied(message) => Status::permission_denied(message),
-            ApiError::Unauthenticated => Status::unauthenticated("a bearer token is required"),
-            ApiError::Store(e) => {
+            ServiceError::PermissionDenied(message) => Status::permission_denied(message),
+            ServiceError::Unauthenticated => Status::unauthenticated("a bearer token is required"),
+            ServiceError::Store(e) => {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");
+                Status::internal("internal error")
+            }
+            ServiceError::Internal(e) => {
+                tracing::error!(error = %e, "internal failure");
                 Status::internal("internal error")
             }
         }
@@ -112,10 +87,10 @@ impl Violations {
     /// The checked values when nothing was recorded, else INVALID_ARGUMENT with
     /// every violation. `values` is the checked values zipped together; it is
     /// `None` only if some check failed, and so was recorded.
-    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, ServiceError> {
         match values {
             Some(values) if self.0.is_empty() => Ok(values),
-            _ => Err(ApiError::InvalidArgument(self.0)),
+            _ => Err(ServiceError::InvalidArgument(self.0)),
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The `lea.notices.v1` gRPC services: requests are validated and converted to
-//! domain values here, and every failure leaves through [`error::ApiError`].
+//! The `lea.notices.v1` gRPC services, as thin adapters: each RPC authorises the
+//! caller, converts the request (`convert`), calls its use case in [`crate::app`]
+//! and converts the answer back; every failure leaves through one mapping
+//! ([`error`]).
 
 pub mod attendance;
 pub mod auth;
@@ -7,7 +9,6 @@ pub mod caller;
 pub mod convert;
 pub mod error;
 pub mod mutation;
-pub mod names;
 pub mod notice;
 pub mod pagination;
 pub mod payment;

@@ -17,6 +17,16 @@ pub fn page_size(field: &str, requested: i32) -> Result<i64, FieldViolation> {
     }
 }
 
+/// A list request, validated: what to list, how many, after which cursor, and
+/// the filter its page tokens are bound to.
+#[derive(Debug, Clone)]
+pub struct PageRequest<Q, C> {
+    pub query: Q,
+    pub size: i64,
+    pub after: Option<C>,
+    pub filter: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Token {
     /// Hash of the filter the token was issued for.

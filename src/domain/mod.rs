@@ -8,6 +8,7 @@ pub mod actor;
 pub mod attendance;
 pub mod calendar;
 pub mod identifiers;
+pub mod names;
 pub mod notice;
 pub mod payment;
 pub mod policy;

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{FieldViolation, identifiers::LaCode};
+use super::{FieldViolation, identifiers::LaCode};
 
 const AUTHORITIES: &str = "authorities/";
 
@@ -50,6 +50,33 @@ pub fn parse_notice(field: &str, name: &str) -> Result<(LaCode, String), FieldVi
     }
     let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
     Ok((la, number.to_string()))
+}
+
+pub fn payment_name(la: &LaCode, payment_id: &str) -> String {
+    format!("{AUTHORITIES}{la}/payments/{payment_id}")
+}
+
+/// `authorities/{la_code}/payments/{payment_id}`.
+pub fn parse_payment(field: &str, name: &str) -> Result<(LaCode, String), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!("'{name}' is not of the form authorities/{{la_code}}/payments/{{payment_id}}"),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, id) = rest.split_once("/payments/").ok_or_else(bad)?;
+    if id.is_empty() || id.contains('/') {
+        return Err(bad());
+    }
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, id.to_string()))
+}
+
+/// The attendance registers of an authority (the resource marks batches are
+/// audited against).
+pub fn attendance_name(la: &LaCode) -> String {
+    format!("{AUTHORITIES}{la}/attendance")
 }
 
 #[cfg(test)]

@@ -88,6 +88,12 @@ fn due_on(notice: &Notice, day: NaiveDate) -> Option<(i64, PaidRate, NaiveDate)>
     }
 }
 
+/// The sum of amounts of money, or `None` where it would overflow: a sum that
+/// wraps would be a fabricated payment.
+pub fn total_pence(amounts: impl IntoIterator<Item = i64>) -> Option<i64> {
+    amounts.into_iter().try_fold(0i64, i64::checked_add)
+}
+
 /// Applies the money allocated to `notice`, in the order it was paid.
 ///
 /// Money counts towards the notice only while it is a live penalty notice and the

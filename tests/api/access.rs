@@ -417,6 +417,7 @@ async fn refused_tokens_are_unauthenticated_without_saying_why() {
             &[],
             (iss, aud),
             chrono::Duration::minutes(ttl_minutes),
+            chrono::Utc::now(),
         )
     };
     let other_dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use lea_notices::api::auth::{self, DevKey};
+use lea_notices::clock::FixedClock;
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::{
     Date,
@@ -36,6 +37,13 @@ enum TestDatabase {
 }
 
 pub const ISSUER: &str = "lea-notices-test";
+
+/// Where every test server's clock starts: a Monday in term time, so no test
+/// depends on the day the suite runs.
+pub const DEFAULT_TODAY: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2027, 1, 4) {
+    Some(d) => d,
+    None => panic!("a calendar date"),
+};
 pub const AUDIENCE: &str = "lea-notices";
 
 /// Adds a bearer token to every call.
@@ -100,6 +108,8 @@ pub struct TestApp {
     pub key: DevKey,
     _key_dir: tempfile::TempDir,
     pub store: Arc<dyn Store>,
+    /// The server's clock: tests pin and move "today" with it.
+    pub clock: FixedClock,
     pub channel: Channel,
     /// The server's address (for clients other than `channel`).
     pub addr: std::net::SocketAddr,
@@ -112,6 +122,13 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, lea_notices::server::ServeOptions::default()).await
+    }
+
+    /// A server whose clock shows noon on `day` until a test moves it.
+    pub async fn spawn_on(backend: Backend, day: chrono::NaiveDate) -> TestApp {
+        let app = Self::spawn(backend).await;
+        app.clock.set_day(day);
+        app
     }
 
     /// The database URL of this test's database.
@@ -155,13 +172,17 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let server_store = store.clone();
+        let clock = FixedClock::on(DEFAULT_TODAY);
+        let application = lea_notices::server::Application::new(store.clone(), verifier)
+            .with_clock(Arc::new(clock.clone()))
+            .with_options(options);
         let server = tokio::spawn(async move {
-            lea_notices::server::serve(server_store, verifier, options, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("server");
+            application
+                .serve(listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server");
         });
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("uri")
@@ -173,6 +194,7 @@ impl TestApp {
             key,
             _key_dir: key_dir,
             store,
+            clock,
             channel,
             addr,
             database_url,
@@ -210,6 +232,7 @@ impl TestApp {
             &schools,
             (ISSUER, AUDIENCE),
             chrono::Duration::minutes(10),
+            chrono::Utc::now(),
         );
         self.key.sign(&claims)
     }

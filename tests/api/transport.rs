@@ -56,16 +56,13 @@ async fn spawn(tls: ServerTlsConfig) -> (SocketAddr, tempfile::TempDir) {
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(lea_notices::server::serve(
-        store,
-        verifier,
+    let application = lea_notices::server::Application::new(store, verifier).with_options(
         lea_notices::server::ServeOptions {
             tls: Some(tls),
             ..Default::default()
         },
-        listener,
-        std::future::pending(),
-    ));
+    );
+    tokio::spawn(application.serve(listener, std::future::pending()));
     (addr, dir)
 }
 

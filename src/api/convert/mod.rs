@@ -1,4 +1,10 @@
-//! Protocol ⇄ domain conversions of dates and instants.
+//! Protocol ⇄ domain conversions: dates and instants here, each service's
+//! messages in its own module.
+
+pub mod attendance;
+pub mod notice;
+pub mod payment;
+pub mod policy;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 

@@ -1,0 +1,303 @@
+//! AttendanceService messages ⇄ domain marks and figures.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::{date, date_to_proto, session_from_proto, session_to_proto, timestamp_to_proto};
+use crate::api::error::Violations;
+use crate::api::mutation::validate_request_id;
+use crate::api::pagination::{self, PageRequest};
+use crate::app::{AttendanceSummary, FoundBreach, ServiceResult, SummaryScope};
+use crate::domain::{
+    FieldViolation,
+    attendance::{Figures, MarkCounts, RegisterMark},
+    identifiers::{Upn, Urn},
+    names,
+    notice::Session,
+    register_codes::CodeSet,
+};
+use crate::proto::v1 as pb;
+
+/// The most marks one RecordMarks message may carry (see attendance.proto).
+pub const MAX_MARKS_PER_BATCH: usize = 5_000;
+/// Rows of a refused batch reported one by one; the rest are summed up.
+const MAX_ROW_VIOLATIONS: usize = 100;
+/// How far ahead of the server's clock a record time may be (clock skew).
+const RECORD_TIME_SKEW: Duration = Duration::minutes(5);
+
+/// A batch's marks, or one violation per bad row (the first 100) and none written.
+fn marks_from_proto(
+    marks: &[pb::Mark],
+    received_at: DateTime<Utc>,
+) -> Result<Vec<RegisterMark>, Vec<FieldViolation>> {
+    if marks.is_empty() {
+        return Err(vec![FieldViolation::new(
+            "marks",
+            "a batch needs at least one mark",
+        )]);
+    }
+    if marks.len() > MAX_MARKS_PER_BATCH {
+        return Err(vec![FieldViolation::new(
+            "marks",
+            format!(
+                "{} marks; a batch carries at most {MAX_MARKS_PER_BATCH}",
+                marks.len()
+            ),
+        )]);
+    }
+    let mut out = Vec::with_capacity(marks.len());
+    let mut bad: Vec<FieldViolation> = Vec::new();
+    let mut seen: HashMap<(&str, &str, NaiveDate, i32), usize> = HashMap::new();
+    for (i, m) in marks.iter().enumerate() {
+        match mark_from_proto(m, received_at) {
+            Ok(mark) => match seen.insert((&m.school_urn, &m.upn, mark.date, m.session), i) {
+                Some(j) => bad.push(FieldViolation::new(
+                    format!("marks[{i}]"),
+                    format!("the same pupil, school, date and session as marks[{j}]"),
+                )),
+                None => out.push(mark),
+            },
+            Err(reasons) => bad.push(FieldViolation::new(format!("marks[{i}]"), reasons)),
+        }
+    }
+    match bad.len() {
+        0 => Ok(out),
+        n => {
+            bad.truncate(MAX_ROW_VIOLATIONS);
+            if n > MAX_ROW_VIOLATIONS {
+                bad.push(FieldViolation::new(
+                    "marks",
+                    format!("{} more invalid marks not listed", n - MAX_ROW_VIOLATIONS),
+                ));
+            }
+            Err(bad)
+        }
+    }
+}
+
+/// One mark, or every reason it is invalid joined into one description.
+fn mark_from_proto(m: &pb::Mark, received_at: DateTime<Utc>) -> Result<RegisterMark, String> {
+    let mut reasons = Vec::new();
+    let school = Urn::parse(&m.school_urn).map_err(|e| reasons.push(format!("school_urn: {e}")));
+    let upn = Upn::parse(&m.upn).map_err(|e| reasons.push(format!("upn: {e}")));
+    let day =
+        date("date", m.date.as_ref()).map_err(|e| reasons.push(format!("date: {}", e.description)));
+    let session = session_from_proto(m.session)
+        .ok_or_else(|| reasons.push("session: AM or PM is required".to_string()));
+    let category = match day {
+        Ok(d) => CodeSet::categorise(d, &m.code).map_err(|e| reasons.push(format!("code: {e}"))),
+        Err(()) => Err(()),
+    };
+    let record_time = match &m.record_time {
+        None => {
+            reasons.push("record_time: required".to_string());
+            Err(())
+        }
+        Some(t) => u32::try_from(t.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+            .filter(|t| *t <= received_at + RECORD_TIME_SKEW)
+            .ok_or_else(|| reasons.push("record_time: not a valid time before now".to_string())),
+    };
+    match (school, upn, day, session, category, record_time) {
+        (Ok(school_urn), Ok(upn), Ok(date), Ok(session), Ok(category), Ok(record_time)) => {
+            Ok(RegisterMark {
+                school_urn,
+                upn,
+                date,
+                session,
+                code: m.code.clone(),
+                category,
+                record_time,
+            })
+        }
+        _ => Err(reasons.join("; ")),
+    }
+}
+
+pub(crate) fn counts_to_proto(c: MarkCounts, batches: i64) -> pb::RecordMarksResponse {
+    pb::RecordMarksResponse {
+        inserted: c.inserted,
+        replaced: c.replaced,
+        unchanged: c.unchanged,
+        batches,
+        outdated: c.outdated,
+    }
+}
+
+pub(crate) fn figures_to_proto(f: &Figures) -> pb::AttendanceFigures {
+    pb::AttendanceFigures {
+        possible_sessions: f.possible,
+        present: f.present,
+        approved_educational_activity: f.approved_activity,
+        authorised_absence: f.authorised_absence,
+        unauthorised_absence: f.unauthorised_absence,
+        overall_absence_rate: f.overall_absence_rate(),
+    }
+}
+
+/// An optional identifier: empty is `None`.
+fn optional<T>(
+    field: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, FieldViolation> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        parse(value)
+            .map(Some)
+            .map_err(|e| FieldViolation::new(field, e))
+    }
+}
+
+/// One RecordMarks message: its marks, checked row by row against the code set
+/// in force on each date and against `received_at` (no record time from the future).
+pub(crate) fn marks_batch(
+    batch: &pb::RecordMarksRequest,
+    received_at: DateTime<Utc>,
+) -> ServiceResult<Vec<RegisterMark>> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &batch.parent));
+    v.check(validate_request_id("request_id", &batch.request_id));
+    let marks = marks_from_proto(&batch.marks, received_at)
+        .map_err(|bad| v.extend(bad))
+        .ok();
+    v.finish(marks)
+}
+
+/// A GetAttendanceSummary request: whose figures, over which dates.
+pub(crate) fn summary_request(
+    req: &pb::GetAttendanceSummaryRequest,
+) -> ServiceResult<(SummaryScope, NaiveDate, NaiveDate)> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
+    let upn = v.check(optional("upn", &req.upn, Upn::parse));
+    let start = v.check(date("start_date", req.start_date.as_ref()));
+    let end = v.check(date("end_date", req.end_date.as_ref()));
+    if let (Some(s), Some(e)) = (start, end)
+        && s > e
+    {
+        v.push(FieldViolation::new(
+            "end_date",
+            "must not be before start_date",
+        ));
+    }
+    let (((school, upn), start), end) = v.finish(school.zip(upn).zip(start).zip(end))?;
+    let scope = match (upn, school) {
+        (Some(upn), school) => SummaryScope::Pupil { upn, school },
+        (None, Some(urn)) => SummaryScope::School(urn),
+        (None, None) => SummaryScope::Authority,
+    };
+    Ok((scope, start, end))
+}
+
+pub(crate) fn summary_to_proto(
+    summary: &AttendanceSummary,
+    per_enrolment: bool,
+) -> pb::GetAttendanceSummaryResponse {
+    pb::GetAttendanceSummaryResponse {
+        figures: Some(figures_to_proto(&summary.total)),
+        enrolments: summary.enrolments.len() as i64,
+        persistent_absence_enrolments: summary.persistent_absence_enrolments() as i64,
+        severe_absence_enrolments: summary.severe_absence_enrolments() as i64,
+        enrolment_summaries: if per_enrolment {
+            summary
+                .enrolments
+                .iter()
+                .map(|e| pb::EnrolmentSummary {
+                    school_urn: e.school_urn.clone(),
+                    upn: e.upn.clone(),
+                    figures: Some(figures_to_proto(&e.figures)),
+                    persistent_absence: e.figures.persistent_absence(),
+                    severe_absence: e.figures.severe_absence(),
+                })
+                .collect()
+        } else {
+            vec![]
+        },
+    }
+}
+
+/// A ListThresholdBreaches request: the as-of date and school, paged by UPN.
+pub(crate) fn breaches_request(
+    req: &pb::ListThresholdBreachesRequest,
+) -> ServiceResult<PageRequest<(NaiveDate, Option<Urn>), String>> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let as_of = v.check(date("as_of_date", req.as_of_date.as_ref()));
+    let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
+    let size = v.check(pagination::page_size("page_size", req.page_size));
+    let filter = format!("{}|{:?}|{}", req.parent, req.as_of_date, req.school_urn);
+    let after = v.check(pagination::decode_token(
+        "page_token",
+        &req.page_token,
+        &filter,
+    ));
+    let (((as_of, school), size), after) = v.finish(as_of.zip(school).zip(size).zip(after))?;
+    Ok(PageRequest {
+        query: (as_of, school),
+        size,
+        after,
+        filter,
+    })
+}
+
+impl From<&FoundBreach> for pb::ThresholdBreach {
+    fn from(b: &FoundBreach) -> Self {
+        pb::ThresholdBreach {
+            upn: b.upn.clone(),
+            school_urn: b.school_urn.clone(),
+            qualifying_sessions: b.breach.qualifying_sessions,
+            window_first_week: Some(date_to_proto(b.breach.first_week)),
+            window_last_week: Some(date_to_proto(b.breach.last_week)),
+            sessions: b
+                .breach
+                .sessions
+                .iter()
+                .map(|m| pb::SessionMark {
+                    date: Some(date_to_proto(m.date)),
+                    session: session_to_proto(m.session) as i32,
+                    code: m.code.clone(),
+                })
+                .collect(),
+            covered_by_notice_to_improve: b.covered_by_notice_to_improve,
+            covered_by_penalty_notice: b.covered_by_penalty_notice,
+            policy_version: b.policy_version.clone(),
+        }
+    }
+}
+
+/// A GetMarkHistory request: the pupil, school, date and session.
+pub(crate) fn history_request(
+    req: &pb::GetMarkHistoryRequest,
+) -> ServiceResult<((Upn, Urn), NaiveDate, Session)> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let school =
+        v.check(Urn::parse(&req.school_urn).map_err(|e| FieldViolation::new("school_urn", e)));
+    let upn = v.check(Upn::parse(&req.upn).map_err(|e| FieldViolation::new("upn", e)));
+    let day = v.check(date("date", req.date.as_ref()));
+    let session = v.check(
+        session_from_proto(req.session)
+            .ok_or_else(|| FieldViolation::new("session", "AM or PM is required")),
+    );
+    let (((school, upn), day), session) = v.finish(school.zip(upn).zip(day).zip(session))?;
+    Ok(((upn, school), day, session))
+}
+
+pub(crate) fn history_to_proto(marks: Vec<(String, DateTime<Utc>)>) -> pb::GetMarkHistoryResponse {
+    pb::GetMarkHistoryResponse {
+        revisions: marks
+            .into_iter()
+            .enumerate()
+            .map(|(i, (code, record_time))| pb::MarkRevision {
+                code,
+                record_time: Some(timestamp_to_proto(record_time)),
+                current: i == 0,
+            })
+            .collect(),
+    }
+}

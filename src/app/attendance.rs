@@ -1,0 +1,424 @@
+//! Registers from MIS connectors, attendance figures, and the pupils at the
+//! unauthorised-absence threshold.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::policy::policy_in_force;
+use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use crate::domain::{
+    access::Operation,
+    attendance::{self, Breach, Figures, MarkCounts, PupilMark, RegisterMark},
+    calendar::week_start,
+    identifiers::{LaCode, Upn, Urn},
+    names,
+    notice::{Notice, Session},
+    policy::Threshold,
+};
+use crate::store::{AttendanceScope, EnrolmentFigures, NewAuditEvent, QualifyingFilter, StoreTx};
+
+const RECORD_MARKS: &str = "/lea.notices.v1.AttendanceService/RecordMarks";
+
+/// What a batch's first recording counted (kept for its retry).
+#[derive(Serialize, Deserialize)]
+struct Recorded {
+    marks: usize,
+}
+
+/// Whose figures a summary covers.
+#[derive(Debug, Clone)]
+pub enum SummaryScope {
+    Authority,
+    School(Urn),
+    Pupil { upn: Upn, school: Option<Urn> },
+}
+
+/// Figures over a date range: the total, and per enrolment (pupil at a school)
+/// with any possible session.
+#[derive(Debug, Clone)]
+pub struct AttendanceSummary {
+    pub total: Figures,
+    pub enrolments: Vec<EnrolmentFigures>,
+}
+
+impl AttendanceSummary {
+    pub fn persistent_absence_enrolments(&self) -> usize {
+        self.enrolments
+            .iter()
+            .filter(|e| e.figures.persistent_absence())
+            .count()
+    }
+
+    pub fn severe_absence_enrolments(&self) -> usize {
+        self.enrolments
+            .iter()
+            .filter(|e| e.figures.severe_absence())
+            .count()
+    }
+}
+
+/// A pupil at the threshold on a date, and whether notices already cover it.
+#[derive(Debug, Clone)]
+pub struct FoundBreach {
+    pub upn: String,
+    /// The school of the latest qualifying session.
+    pub school_urn: String,
+    pub breach: Breach,
+    pub covered_by_notice_to_improve: bool,
+    pub covered_by_penalty_notice: bool,
+    pub policy_version: String,
+}
+
+/// School staff read only their own schools: they must name one.
+fn check_school_scope(caller: &Caller, school: Option<&Urn>) -> ServiceResult<()> {
+    match school {
+        Some(urn) if caller.covers_school(urn) => Ok(()),
+        Some(urn) => Err(ServiceError::PermissionDenied(format!(
+            "school staff may read attendance only for their own schools, not {urn}"
+        ))),
+        None if caller.covers_all_schools() => Ok(()),
+        None => Err(ServiceError::PermissionDenied(
+            "school staff must name one of their schools in school_urn".to_string(),
+        )),
+    }
+}
+
+impl App {
+    /// Writes one batch of validated marks in its own unit of work.
+    pub async fn record_marks(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        marks: Vec<RegisterMark>,
+    ) -> ServiceResult<MarkCounts> {
+        caller.check_allowed(Operation::RecordMarks)?;
+        if let Some(school) = marks.iter().find(|m| !caller.covers_school(&m.school_urn)) {
+            return Err(ServiceError::PermissionDenied(format!(
+                "school staff may record marks only for their own schools, not {}",
+                school.school_urn
+            )));
+        }
+        self.write(move |app, mut tx| async move {
+            let result = app
+                .record_marks_in(&mut *tx, &caller, &request, &marks)
+                .await;
+            (tx, result)
+        })
+        .await
+    }
+
+    async fn record_marks_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        marks: &[RegisterMark],
+    ) -> ServiceResult<MarkCounts> {
+        let authority = &caller.authority;
+        let received_at: DateTime<Utc> = self.now();
+        if let Some(kept) = request
+            .claim::<Recorded>(tx, authority, RECORD_MARKS, received_at)
+            .await?
+        {
+            return Ok(MarkCounts {
+                unchanged: kept.marks as i64,
+                ..Default::default()
+            });
+        }
+        let counts = tx
+            .record_marks(authority, marks, &request.id, received_at)
+            .await?;
+        let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
+        let dates = marks.iter().map(|m| m.date);
+        tx.append_audit(&NewAuditEvent {
+            authority,
+            at: received_at,
+            actor: &caller.actor,
+            action: "attendance.marks_recorded",
+            resource: &names::attendance_name(authority),
+            request_id: &request.id,
+            details: serde_json::json!({
+                "marks": marks.len(),
+                "schools": schools,
+                "first_date": dates.clone().min(),
+                "last_date": dates.max(),
+                "inserted": counts.inserted,
+                "replaced": counts.replaced,
+                "unchanged": counts.unchanged,
+                "outdated": counts.outdated,
+            }),
+        })
+        .await?;
+        let kept = Recorded { marks: marks.len() };
+        request.complete(tx, authority, RECORD_MARKS, &kept).await?;
+        Ok(counts)
+    }
+
+    /// Attendance figures over `from..=to` for a pupil, a school or the authority.
+    pub async fn attendance_summary(
+        &self,
+        caller: Caller,
+        scope: SummaryScope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<AttendanceSummary> {
+        caller.check_allowed(Operation::ReadAttendance)?;
+        let school = match &scope {
+            SummaryScope::Authority => None,
+            SummaryScope::School(urn) => Some(urn.clone()),
+            SummaryScope::Pupil { school, .. } => school.clone(),
+        };
+        check_school_scope(&caller, school.as_ref())?;
+        let mut enrolments = self
+            .read(move |_, mut tx| async move {
+                let store_scope = match &scope {
+                    SummaryScope::Authority => AttendanceScope::Authority,
+                    SummaryScope::School(urn) => AttendanceScope::School(urn),
+                    SummaryScope::Pupil { upn, .. } => AttendanceScope::Pupil(upn),
+                };
+                let result = tx
+                    .enrolment_figures(&caller.authority, store_scope, from, to)
+                    .await;
+                (tx, result.map_err(ServiceError::from))
+            })
+            .await?;
+        if let Some(urn) = &school {
+            enrolments.retain(|e| e.school_urn == urn.as_str());
+        }
+        enrolments.retain(|e| e.figures.possible > 0);
+        let mut total = Figures::default();
+        for e in &enrolments {
+            total.merge(&e.figures);
+        }
+        Ok(AttendanceSummary { total, enrolments })
+    }
+
+    /// Breaches on `as_of` for pupils after `after_upn`, in UPN order, until
+    /// `wanted` are found or no pupil is left.
+    pub async fn threshold_breaches(
+        &self,
+        caller: Caller,
+        school: Option<Urn>,
+        as_of: NaiveDate,
+        after_upn: String,
+        wanted: usize,
+    ) -> ServiceResult<Vec<FoundBreach>> {
+        caller.check_allowed(Operation::ReadAttendance)?;
+        check_school_scope(&caller, school.as_ref())?;
+        self.read(move |_, mut tx| async move {
+            let result = async {
+                let (policy, policy_name) =
+                    policy_in_force(&mut *tx, &caller.authority, as_of).await?;
+                let search = BreachSearch {
+                    authority: &caller.authority,
+                    school: school.as_ref(),
+                    as_of,
+                    threshold: &policy.rules.threshold,
+                    policy_name: &policy_name,
+                };
+                search.run(&mut *tx, &after_upn, wanted).await
+            }
+            .await;
+            (tx, result)
+        })
+        .await
+    }
+
+    /// The marks a pupil's session has held: current first, then replaced ones
+    /// newest first.
+    pub async fn mark_history(
+        &self,
+        caller: Caller,
+        (upn, school): (Upn, Urn),
+        date: NaiveDate,
+        session: Session,
+    ) -> ServiceResult<Vec<(String, DateTime<Utc>)>> {
+        caller.check_allowed(Operation::ReadAttendance)?;
+        check_school_scope(&caller, Some(&school))?;
+        let marks = self
+            .read(move |_, mut tx| async move {
+                let result = tx
+                    .mark_history(&caller.authority, &upn, &school, date, session)
+                    .await
+                    .map_err(ServiceError::from)
+                    .and_then(|marks| {
+                        if marks.is_empty() {
+                            Err(ServiceError::NotFound(format!(
+                                "a mark for {upn} at {school} on {date} {}",
+                                session.as_str()
+                            )))
+                        } else {
+                            Ok(marks)
+                        }
+                    });
+                (tx, result)
+            })
+            .await?;
+        Ok(marks)
+    }
+}
+
+/// One threshold search: the policy's threshold on a date, optionally one school.
+struct BreachSearch<'a> {
+    authority: &'a LaCode,
+    school: Option<&'a Urn>,
+    as_of: NaiveDate,
+    threshold: &'a Threshold,
+    policy_name: &'a str,
+}
+
+impl BreachSearch<'_> {
+    async fn run(
+        &self,
+        tx: &mut dyn StoreTx,
+        after_upn: &str,
+        wanted: usize,
+    ) -> ServiceResult<Vec<FoundBreach>> {
+        let mut weeks_by_school: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
+        let window = i64::from(self.threshold.window_school_weeks);
+        for (school, monday) in tx
+            .latest_school_weeks(self.authority, week_start(self.as_of), window)
+            .await?
+        {
+            weeks_by_school.entry(school).or_default().insert(monday);
+        }
+        // No pupil's window starts before the earliest school's: its school weeks
+        // are the union of its schools' (see attendance::threshold_breach).
+        let Some(earliest) = weeks_by_school.values().filter_map(|w| w.first()).min() else {
+            return Ok(vec![]);
+        };
+        let filter = QualifyingFilter {
+            codes: &self.threshold.qualifying_codes,
+            from: *earliest,
+            to: self.as_of,
+        };
+        // Most candidates breach; the few spare ones are read again by the next page.
+        let chunk = (wanted as i64 * 5 / 4 + 10).min(2_000);
+        let mut after = after_upn.to_string();
+        let mut found = Vec::new();
+        while found.len() < wanted {
+            let at_least = i64::from(self.threshold.sessions);
+            let candidates = tx
+                .threshold_candidates(
+                    self.authority,
+                    &filter,
+                    self.school,
+                    at_least,
+                    &after,
+                    chunk,
+                )
+                .await?;
+            let Some(last) = candidates.last() else { break };
+            after = last.clone();
+            let breaches = self
+                .breaches_among(
+                    tx,
+                    &candidates,
+                    &filter,
+                    &weeks_by_school,
+                    wanted - found.len(),
+                )
+                .await?;
+            found.extend(self.with_coverage(tx, breaches).await?);
+            if (candidates.len() as i64) < chunk {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The breaches among `candidates`, at most `wanted`: `(upn, school, breach)`.
+    async fn breaches_among(
+        &self,
+        tx: &mut dyn StoreTx,
+        candidates: &[String],
+        filter: &QualifyingFilter<'_>,
+        weeks_by_school: &HashMap<String, BTreeSet<NaiveDate>>,
+        wanted: usize,
+    ) -> ServiceResult<Vec<(String, String, Breach)>> {
+        let mut marks: BTreeMap<String, Vec<(PupilMark, String)>> = BTreeMap::new();
+        for m in tx
+            .qualifying_marks(self.authority, candidates, filter)
+            .await?
+        {
+            marks.entry(m.upn).or_default().push((m.mark, m.school_urn));
+        }
+        let mut schools: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (upn, school) in tx
+            .enrolments_between(self.authority, candidates, filter.from, self.as_of)
+            .await?
+        {
+            schools.entry(upn).or_default().push(school);
+        }
+        let mut breaches = Vec::new();
+        for upn in candidates {
+            let Some(pupil_marks) = marks.get(upn) else {
+                continue;
+            };
+            let school_weeks: BTreeSet<NaiveDate> = schools
+                .get(upn)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| weeks_by_school.get(s))
+                .flatten()
+                .copied()
+                .collect();
+            let just_marks: Vec<PupilMark> = pupil_marks.iter().map(|(m, _)| m.clone()).collect();
+            let Some(breach) = attendance::threshold_breach(
+                &just_marks,
+                &school_weeks,
+                self.as_of,
+                self.threshold,
+            ) else {
+                continue;
+            };
+            let latest = breach.sessions.last().expect("a breach has sessions");
+            let school_urn = pupil_marks
+                .iter()
+                .filter(|(m, _)| m.date == latest.date && m.session == latest.session)
+                .map(|(_, s)| s.clone())
+                .max()
+                .unwrap_or_default();
+            breaches.push((upn.clone(), school_urn, breach));
+            if breaches.len() == wanted {
+                break;
+            }
+        }
+        Ok(breaches)
+    }
+
+    /// Says of each breach whether notices already cover it.
+    async fn with_coverage(
+        &self,
+        tx: &mut dyn StoreTx,
+        breaches: Vec<(String, String, Breach)>,
+    ) -> ServiceResult<Vec<FoundBreach>> {
+        let upns: Vec<String> = breaches.iter().map(|(u, _, _)| u.clone()).collect();
+        let notices: Vec<Notice> = if upns.is_empty() {
+            vec![]
+        } else {
+            tx.notices_of_pupils(self.authority, &upns).await?
+        };
+        Ok(breaches
+            .into_iter()
+            .map(|(upn, school_urn, breach)| {
+                let theirs: Vec<Notice> = notices
+                    .iter()
+                    .filter(|n| n.pupil.upn.as_str() == upn)
+                    .cloned()
+                    .collect();
+                let (nti, penalty) = attendance::breach_coverage(&breach, &theirs);
+                FoundBreach {
+                    upn,
+                    school_urn,
+                    breach,
+                    covered_by_notice_to_improve: nti,
+                    covered_by_penalty_notice: penalty,
+                    policy_version: self.policy_name.to_string(),
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,122 @@
+//! The use cases, one function each, transport-neutral: `src/api/` calls them
+//! with domain values and maps their [`ServiceError`] to gRPC once.
+//!
+//! Every call runs in **one unit of work**: one connection, one transaction, every
+//! read it needs inside it (see [`App::write`] and [`App::read`]). The unit runs on
+//! a task of its own, so a client that cancels, or the server's request timeout,
+//! cannot stop it half-way: it commits or rolls back, and its connection goes back
+//! to the pool clean. Time comes from the injected [`Clock`].
+
+mod attendance;
+mod caller;
+mod error;
+mod idempotency;
+mod notices;
+mod payments;
+mod policy;
+
+use std::{future::Future, sync::Arc};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tracing::Instrument;
+
+pub use attendance::{AttendanceSummary, FoundBreach, SummaryScope};
+pub use caller::Caller;
+pub use error::{ServiceError, ServiceResult};
+pub use idempotency::RequestId;
+pub use notices::{LifecycleChange, NoticeQuery};
+pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
+
+use crate::clock::Clock;
+use crate::store::{Store, StoreTx};
+
+/// The application: the store and the clock every use case runs with.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today in England.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    /// Runs `work` in one unit of work that may write: committed when it returns
+    /// `Ok`, rolled back otherwise. `work` gets the unit and hands it back with
+    /// its result.
+    async fn write<T, F, Fut>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
+    {
+        let app = self.clone();
+        detached(async move {
+            let tx = app.store.begin().await?;
+            let (tx, result) = work(app, tx).await;
+            finish(tx, result).await
+        })
+        .await
+    }
+
+    /// As [`Self::write`], in a read-only unit (one snapshot on PostgreSQL).
+    async fn read<T, F, Fut>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
+    {
+        let app = self.clone();
+        detached(async move {
+            let tx = app.store.begin_read().await?;
+            let (tx, result) = work(app, tx).await;
+            finish(tx, result).await
+        })
+        .await
+    }
+}
+
+/// Commits on success, rolls back on failure (a rollback that fails leaves the
+/// unit unfinished, and its connection is closed rather than reused).
+async fn finish<T>(tx: Box<dyn StoreTx>, result: ServiceResult<T>) -> ServiceResult<T> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed; the connection is closed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs `work` on its own task, in the caller's span, so dropping the caller's
+/// future does not drop the work. A panic is reported as `Internal`.
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = ServiceResult<T>> + Send + 'static,
+) -> ServiceResult<T> {
+    match tokio::spawn(work.in_current_span()).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(error = %e, "a use case panicked or was aborted");
+            Err(ServiceError::Internal(e.to_string()))
+        }
+    }
+}

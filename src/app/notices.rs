@@ -1,0 +1,522 @@
+//! Notices to improve and penalty notices: issuing, their lifecycle, reading them.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::payments::settle_notice;
+use super::policy::policy_in_force;
+use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use crate::domain::{
+    access::Operation,
+    actor::Role,
+    identifiers::{LaCode, Urn},
+    names,
+    notice::{
+        self, Notice, NoticeKind, NoticeStatus, NoticeToImproveRequest, Parent, PenaltyRequest,
+        ProsecutionOutcome, Pupil, Withdrawal,
+    },
+    policy::PolicyVersion,
+};
+use crate::store::{AuditEvent, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
+
+const ISSUE_NTI: &str = "/lea.notices.v1.NoticeService/IssueNoticeToImprove";
+const ISSUE_PENALTY: &str = "/lea.notices.v1.NoticeService/IssuePenaltyNotice";
+const WITHDRAW: &str = "/lea.notices.v1.NoticeService/WithdrawNotice";
+const PROSECUTION: &str = "/lea.notices.v1.NoticeService/RecordProsecutionOutcome";
+
+/// What a retried issue answers with: the notices the first call created.
+#[derive(Serialize, Deserialize)]
+struct Issued {
+    notices: Vec<String>,
+}
+
+/// What a retried lifecycle change answers with: the notice it changed.
+#[derive(Serialize, Deserialize)]
+struct Changed {
+    notice: String,
+}
+
+/// A change to a notice's lifecycle.
+#[derive(Debug, Clone)]
+pub enum LifecycleChange {
+    Withdraw(Withdrawal),
+    Prosecute(ProsecutionOutcome),
+}
+
+impl LifecycleChange {
+    fn method(&self) -> &'static str {
+        match self {
+            LifecycleChange::Withdraw(_) => WITHDRAW,
+            LifecycleChange::Prosecute(_) => PROSECUTION,
+        }
+    }
+}
+
+/// Which notices a listing returns: every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeQuery {
+    pub school_urn: Option<String>,
+    pub upn: Option<String>,
+    pub parent_person_id: Option<String>,
+    pub kind: Option<NoticeKind>,
+    /// Status today.
+    pub status: Option<NoticeStatus>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+}
+
+/// School staff issue only for pupils of their own schools.
+fn check_school(caller: &Caller, pupil: &Pupil) -> ServiceResult<()> {
+    if caller.covers_school(&pupil.school_urn) {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!(
+            "school {} is not one of the caller's schools",
+            pupil.school_urn
+        )))
+    }
+}
+
+fn count_issued(authority: &LaCode, kind: NoticeKind, n: usize) {
+    crate::metrics::metrics()
+        .notices_issued
+        .with_label_values(&[authority.as_str(), kind.as_str()])
+        .inc_by(n as u64);
+}
+
+/// Reads back the notices a first call created, for its retry.
+async fn notices_named(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    numbers: &[String],
+) -> ServiceResult<Vec<Notice>> {
+    let mut out = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        out.push(notice_in(tx, authority, number).await?);
+    }
+    Ok(out)
+}
+
+async fn notice_in(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    number: &str,
+) -> ServiceResult<Notice> {
+    tx.notice(authority, number)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("notice {number} vanished")).into())
+}
+
+impl App {
+    pub async fn issue_notice_to_improve(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        req: NoticeToImproveRequest,
+    ) -> ServiceResult<Vec<Notice>> {
+        caller.check_allowed(Operation::IssueNoticeToImprove)?;
+        check_school(&caller, &req.pupil)?;
+        let authority = caller.authority.clone();
+        let notices = self
+            .write(move |app, mut tx| async move {
+                let result = app.issue_nti_in(&mut *tx, &caller, &request, req).await;
+                (tx, result)
+            })
+            .await?;
+        count_issued(&authority, NoticeKind::NoticeToImprove, notices.len());
+        Ok(notices)
+    }
+
+    async fn issue_nti_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        req: NoticeToImproveRequest,
+    ) -> ServiceResult<Vec<Notice>> {
+        let authority = &caller.authority;
+        if let Some(kept) = request
+            .claim::<Issued>(tx, authority, ISSUE_NTI, self.now())
+            .await?
+        {
+            return notices_named(tx, authority, &kept.notices).await;
+        }
+        // Rules are decided after the claim, so a retry gets the first answer
+        // even if the policy or other notices changed since.
+        let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
+        let (receipt, period) = notice::plan_notice_to_improve(&policy, &policy_name, &req)?;
+        let drafts = req
+            .parents
+            .iter()
+            .map(|p| Notice {
+                improvement_period: Some(period.clone()),
+                ..self.draft(
+                    &req.common(),
+                    p.clone(),
+                    NoticeKind::NoticeToImprove,
+                    receipt,
+                    (&policy, &policy_name),
+                )
+            })
+            .collect();
+        let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        request
+            .complete(tx, authority, ISSUE_NTI, &Issued::of(&notices))
+            .await?;
+        Ok(notices)
+    }
+
+    pub async fn issue_penalty_notice(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        req: PenaltyRequest,
+    ) -> ServiceResult<Vec<Notice>> {
+        caller.check_allowed(Operation::IssuePenaltyNotice)?;
+        check_school(&caller, &req.pupil)?;
+        let authority = caller.authority.clone();
+        let notices = self
+            .write(move |app, mut tx| async move {
+                let result = app.issue_penalty_in(&mut *tx, &caller, &request, req).await;
+                (tx, result)
+            })
+            .await?;
+        count_issued(&authority, NoticeKind::PenaltyNotice, notices.len());
+        Ok(notices)
+    }
+
+    async fn issue_penalty_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        req: PenaltyRequest,
+    ) -> ServiceResult<Vec<Notice>> {
+        let authority = &caller.authority;
+        if let Some(kept) = request
+            .claim::<Issued>(tx, authority, ISSUE_PENALTY, self.now())
+            .await?
+        {
+            return notices_named(tx, authority, &kept.notices).await;
+        }
+        let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
+        // Everything the rules read is read under the pupil's lock, so concurrent
+        // requests for the same pupil are decided one after another.
+        tx.lock_pupil(authority, &req.pupil.upn).await?;
+        let earlier = tx.pupil_notices(authority, &req.pupil.upn).await?;
+        let (receipt, planned) =
+            notice::plan_penalty_notices(&policy, &policy_name, &earlier, &req)?;
+        let common = req.common();
+        let drafts = planned
+            .into_iter()
+            .map(|p| Notice {
+                offence: Some(req.offence.clone()),
+                sessions: req.sessions.clone(),
+                second_notice: p.second_notice,
+                charges: Some(p.charges),
+                ..self.draft(
+                    &common,
+                    p.parent,
+                    NoticeKind::PenaltyNotice,
+                    receipt,
+                    (&policy, &policy_name),
+                )
+            })
+            .collect();
+        let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        request
+            .complete(tx, authority, ISSUE_PENALTY, &Issued::of(&notices))
+            .await?;
+        Ok(notices)
+    }
+
+    /// A notice about to be numbered and stored.
+    fn draft(
+        &self,
+        common: &IssueCommon<'_>,
+        parent: Parent,
+        kind: NoticeKind,
+        receipt: NaiveDate,
+        (policy, policy_name): (&PolicyVersion, &str),
+    ) -> Notice {
+        Notice {
+            notice_number: String::new(),
+            kind,
+            pupil: common.pupil.clone(),
+            parent,
+            related_notices: vec![],
+            offence: None,
+            sessions: vec![],
+            issue_date: common.issue_date,
+            issuer: common.issuer.clone(),
+            delivery: common.delivery.clone(),
+            receipt_date: receipt,
+            policy_version: policy_name.to_string(),
+            second_notice: false,
+            charges: None,
+            improvement_period: None,
+            part_payments_accepted: policy.rules.part_payments_accepted,
+            settlement: None,
+            withdrawal: None,
+            prosecution: None,
+            created_at: self.now(),
+            money: Default::default(),
+        }
+    }
+
+    /// Numbers, stores and audits one notice per planned parent, all in `tx`.
+    async fn create_notices(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request_id: &str,
+        drafts: Vec<Notice>,
+    ) -> ServiceResult<Vec<Notice>> {
+        let authority = &caller.authority;
+        let mut notices = drafts;
+        for n in &mut notices {
+            let series = format!("notice-{}", n.issue_date.year());
+            let serial = tx.next_serial(authority, &series).await?;
+            n.notice_number =
+                notice::notice_number(authority.as_str(), n.issue_date.year(), serial);
+        }
+        let numbers: Vec<String> = notices.iter().map(|n| n.notice_number.clone()).collect();
+        for n in &mut notices {
+            n.related_notices = numbers
+                .iter()
+                .filter(|x| **x != n.notice_number)
+                .cloned()
+                .collect();
+            tx.insert_notice(authority, n).await?;
+            let action = match n.kind {
+                NoticeKind::NoticeToImprove => "notice.notice_to_improve_issued",
+                NoticeKind::PenaltyNotice => "notice.penalty_notice_issued",
+            };
+            tx.append_audit(&NewAuditEvent {
+                authority,
+                at: n.created_at,
+                actor: &caller.actor,
+                action,
+                resource: &names::notice_name(authority, &n.notice_number),
+                request_id,
+                details: serde_json::to_value(&*n)
+                    .map_err(|e| ServiceError::Internal(format!("a notice as JSON: {e}")))?,
+            })
+            .await?;
+        }
+        Ok(notices)
+    }
+
+    /// Withdraws a notice or records the outcome of its prosecution.
+    pub async fn change_lifecycle(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        number: String,
+        change: LifecycleChange,
+    ) -> ServiceResult<Notice> {
+        caller.check_allowed(Operation::ChangeNoticeLifecycle)?;
+        self.write(move |app, mut tx| async move {
+            let result = app
+                .change_lifecycle_in(&mut *tx, &caller, &request, &number, change)
+                .await;
+            (tx, result)
+        })
+        .await
+    }
+
+    /// Locks the notice, checks the change against its state, records it with its
+    /// audit event and settles the notice's money again (money on a withdrawn
+    /// notice becomes refund due). Returns the notice as it now stands.
+    async fn change_lifecycle_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        number: &str,
+        change: LifecycleChange,
+    ) -> ServiceResult<Notice> {
+        let authority = &caller.authority;
+        let method = change.method();
+        if let Some(kept) = request
+            .claim::<Changed>(tx, authority, method, self.now())
+            .await?
+        {
+            return notice_in(tx, authority, &kept.notice).await;
+        }
+        let name = names::notice_name(authority, number);
+        let mut notice = tx
+            .notice_for_update(authority, number)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(name.clone()))?;
+        let (action, details) = match change {
+            LifecycleChange::Withdraw(w) => {
+                notice.check_withdrawal(&w)?;
+                tx.record_withdrawal(authority, number, &w).await?;
+                let details = serde_json::to_value(&w);
+                notice.withdrawal = Some(w);
+                ("notice.withdrawn", details)
+            }
+            LifecycleChange::Prosecute(p) => {
+                notice.check_prosecution(&p)?;
+                tx.record_prosecution(authority, number, &p).await?;
+                let details = serde_json::to_value(&p);
+                notice.prosecution = Some(p);
+                ("notice.prosecution_outcome_recorded", details)
+            }
+        };
+        tx.append_audit(&NewAuditEvent {
+            authority,
+            at: self.now(),
+            actor: &caller.actor,
+            action,
+            resource: &name,
+            request_id: &request.id,
+            details: details.map_err(|e| ServiceError::Internal(format!("as JSON: {e}")))?,
+        })
+        .await?;
+        settle_notice(
+            tx,
+            authority,
+            &notice,
+            &caller.actor,
+            &request.id,
+            self.now(),
+        )
+        .await?;
+        let kept = Changed {
+            notice: number.to_string(),
+        };
+        request.complete(tx, authority, method, &kept).await?;
+        notice_in(tx, authority, number).await
+    }
+
+    pub async fn get_notice(&self, caller: Caller, number: String) -> ServiceResult<Notice> {
+        caller.check_allowed(Operation::ReadNotices)?;
+        self.read(move |_, mut tx| async move {
+            let result = visible_notice(&mut *tx, &caller, &number).await;
+            (tx, result)
+        })
+        .await
+    }
+
+    /// Notices matching `query`, by issue date then number, after the cursor.
+    pub async fn list_notices(
+        &self,
+        caller: Caller,
+        query: NoticeQuery,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> ServiceResult<Vec<Notice>> {
+        caller.check_allowed(Operation::ReadNotices)?;
+        // School staff list one of their schools at a time; police see what they issued.
+        if caller.role == Role::SchoolStaff
+            && !query
+                .school_urn
+                .as_deref()
+                .and_then(|u| Urn::parse(u).ok())
+                .is_some_and(|u| caller.schools.contains(&u))
+        {
+            return Err(ServiceError::PermissionDenied(
+                "school staff must filter by one of their own schools".into(),
+            ));
+        }
+        let today = self.today();
+        self.read(move |_, mut tx| async move {
+            let filter = NoticeFilter {
+                school_urn: query.school_urn.as_deref(),
+                upn: query.upn.as_deref(),
+                parent_person_id: query.parent_person_id.as_deref(),
+                issuer_subject: (caller.role == Role::Police)
+                    .then_some(caller.actor.subject.as_str()),
+                kind: query.kind,
+                status: query.status,
+                issued_from: query.issued_from,
+                issued_to: query.issued_to,
+            };
+            let result = tx
+                .list_notices(&caller.authority, &filter, today, after, limit)
+                .await
+                .map_err(ServiceError::from);
+            (tx, result)
+        })
+        .await
+    }
+
+    /// A notice's audit events after `after_event_id`, oldest first.
+    pub async fn list_notice_events(
+        &self,
+        caller: Caller,
+        number: String,
+        after_event_id: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<AuditEvent>> {
+        caller.check_allowed(Operation::ReadNotices)?;
+        self.read(move |_, mut tx| async move {
+            let result = async {
+                visible_notice(&mut *tx, &caller, &number).await?;
+                let name = names::notice_name(&caller.authority, &number);
+                Ok(tx
+                    .audit_events(&caller.authority, Some(&name), after_event_id, limit)
+                    .await?)
+            }
+            .await;
+            (tx, result)
+        })
+        .await
+    }
+}
+
+/// A notice the caller may see; any other is NOT_FOUND, exactly as if it did not exist.
+async fn visible_notice(
+    tx: &mut dyn StoreTx,
+    caller: &Caller,
+    number: &str,
+) -> ServiceResult<Notice> {
+    tx.notice(&caller.authority, number)
+        .await?
+        .filter(|n| caller.may_see(n))
+        .ok_or_else(|| ServiceError::NotFound(names::notice_name(&caller.authority, number)))
+}
+
+impl Issued {
+    fn of(notices: &[Notice]) -> Self {
+        Self {
+            notices: notices.iter().map(|n| n.notice_number.clone()).collect(),
+        }
+    }
+}
+
+/// What every issuing request shares.
+struct IssueCommon<'a> {
+    pupil: &'a Pupil,
+    issue_date: NaiveDate,
+    issuer: &'a notice::Issuer,
+    delivery: &'a notice::Delivery,
+}
+
+trait IssuingRequest {
+    fn common(&self) -> IssueCommon<'_>;
+}
+
+impl IssuingRequest for PenaltyRequest {
+    fn common(&self) -> IssueCommon<'_> {
+        IssueCommon {
+            pupil: &self.pupil,
+            issue_date: self.issue_date,
+            issuer: &self.issuer,
+            delivery: &self.delivery,
+        }
+    }
+}
+
+impl IssuingRequest for NoticeToImproveRequest {
+    fn common(&self) -> IssueCommon<'_> {
+        IssueCommon {
+            pupil: &self.pupil,
+            issue_date: self.issue_date,
+            issuer: &self.issuer,
+            delivery: &self.delivery,
+        }
+    }
+}
