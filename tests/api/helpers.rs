@@ -140,6 +140,15 @@ impl TestApp {
         backend: Backend,
         options: lea_notices::server::ServeOptions,
     ) -> TestApp {
+        Self::spawn_with_pool(backend, options, 8).await
+    }
+
+    /// A server whose database pool holds at most `pool_size` connections.
+    pub async fn spawn_with_pool(
+        backend: Backend,
+        options: lea_notices::server::ServeOptions,
+        pool_size: u32,
+    ) -> TestApp {
         let (database_url, database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -162,7 +171,9 @@ impl TestApp {
                 (format!("{base}/{name}"), TestDatabase::Postgres { name })
             }
         };
-        let store = store::connect(&database_url, 8).await.expect("connect");
+        let store = store::connect(&database_url, pool_size)
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
 
         let key_dir = tempfile::tempdir().expect("temp dir");

@@ -12,5 +12,6 @@ mod notices;
 mod operations;
 mod payments;
 mod policy;
+mod resilience;
 mod schema;
 mod transport;
