@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
-    access::Operation,
+    access::{self, Operation},
     attendance::{self, Breach, Figures, MarkCounts, PupilMark, RegisterMark},
     calendar::week_start,
     identifiers::{LaCode, Upn, Urn},
@@ -73,16 +73,8 @@ pub struct FoundBreach {
 
 /// School staff read only their own schools: they must name one.
 fn check_school_scope(caller: &Caller, school: Option<&Urn>) -> ServiceResult<()> {
-    match school {
-        Some(urn) if caller.covers_school(urn) => Ok(()),
-        Some(urn) => Err(ServiceError::PermissionDenied(format!(
-            "school staff may read attendance only for their own schools, not {urn}"
-        ))),
-        None if caller.covers_all_schools() => Ok(()),
-        None => Err(ServiceError::PermissionDenied(
-            "school staff must name one of their schools in school_urn".to_string(),
-        )),
-    }
+    access::may_read_attendance(caller.role, &caller.schools, school)
+        .map_err(ServiceError::PermissionDenied)
 }
 
 impl App {

@@ -7,9 +7,8 @@ use super::payments::settle_notice;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
-    access::Operation,
-    actor::Role,
-    identifiers::{LaCode, Urn},
+    access::{self, Operation},
+    identifiers::LaCode,
     names,
     notice::{
         self, Notice, NoticeKind, NoticeStatus, NoticeToImproveRequest, Parent, PenaltyRequest,
@@ -409,26 +408,15 @@ impl App {
         limit: i64,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::ReadNotices)?;
-        // School staff list one of their schools at a time; police see what they issued.
-        if caller.role == Role::SchoolStaff
-            && !query
-                .school_urn
-                .as_deref()
-                .and_then(|u| Urn::parse(u).ok())
-                .is_some_and(|u| caller.schools.contains(&u))
-        {
-            return Err(ServiceError::PermissionDenied(
-                "school staff must filter by one of their own schools".into(),
-            ));
-        }
+        access::may_list_notices(caller.role, &caller.schools, query.school_urn.as_deref())
+            .map_err(ServiceError::PermissionDenied)?;
         let today = self.today();
         self.read(move |_, mut tx| async move {
             let filter = NoticeFilter {
                 school_urn: query.school_urn.as_deref(),
                 upn: query.upn.as_deref(),
                 parent_person_id: query.parent_person_id.as_deref(),
-                issuer_subject: (caller.role == Role::Police)
-                    .then_some(caller.actor.subject.as_str()),
+                issuer_subject: access::listed_issuer(caller.role, &caller.actor.subject),
                 kind: query.kind,
                 status: query.status,
                 issued_from: query.issued_from,

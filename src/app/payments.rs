@@ -46,6 +46,26 @@ pub struct NewPayment {
     pub fingerprint: String,
 }
 
+impl NewPayment {
+    /// The payment as recorded under `payment_id`, before any allocation.
+    fn payment(&self, payment_id: String, created_at: DateTime<Utc>) -> Payment {
+        Payment {
+            payment_id,
+            amount_pence: self.amount_pence,
+            paid_date: self.paid_date,
+            received_at: self.received_at,
+            channel: self.channel,
+            provider: self.provider.clone(),
+            provider_payment_id: self.provider_payment_id.clone(),
+            payer_reference: self.payer_reference.clone(),
+            payer_name: self.payer_name.clone(),
+            allocations: vec![],
+            refunds: vec![],
+            created_at,
+        }
+    }
+}
+
 /// Which payments a listing returns: every set field must match.
 #[derive(Debug, Clone, Default)]
 pub struct PaymentQuery {
@@ -126,9 +146,9 @@ async fn lock_notices(
     }
 }
 
-/// With no allocation given: the notices quoted in the reference, each given
-/// what is due on the paid date, in the order quoted; the rest stays
-/// unallocated. Read in the unit of work that allocates.
+/// With no allocation given: the notices quoted in the reference, as
+/// `payment::allocate_by_reference` decides, read in the unit of work that
+/// allocates.
 async fn match_reference(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
@@ -136,23 +156,14 @@ async fn match_reference(
     amount: i64,
     paid: NaiveDate,
 ) -> ServiceResult<Vec<(String, i64)>> {
-    let mut remaining = amount;
-    let mut out = Vec::new();
+    let mut quoted = Vec::new();
     for number in payment::notice_numbers_in(reference, authority.as_str()) {
-        let Some(notice) = tx.notice(authority, &number).await? else {
-            continue;
-        };
-        if let AmountDue::Payable { amount_pence, .. } =
-            payment::amount_due(&notice, notice.money.applied_pence, paid)
-        {
-            let take = remaining.min(amount_pence);
-            if take > 0 {
-                out.push((number, take));
-                remaining -= take;
-            }
+        if let Some(notice) = tx.notice(authority, &number).await? {
+            let due = payment::amount_due(&notice, notice.money.applied_pence, paid);
+            quoted.push((number, due));
         }
     }
-    Ok(out)
+    Ok(payment::allocate_by_reference(amount, &quoted))
 }
 
 /// The payment as stored, read in `tx`.
@@ -309,20 +320,7 @@ impl App {
             new.allocations.clone()
         };
         let serial = tx.next_serial(authority, "payment").await?;
-        let payment = Payment {
-            payment_id: format!("{authority}-PAY-{serial:06}"),
-            amount_pence: new.amount_pence,
-            paid_date: new.paid_date,
-            received_at: new.received_at,
-            channel: new.channel,
-            provider: new.provider.clone(),
-            provider_payment_id: new.provider_payment_id.clone(),
-            payer_reference: new.payer_reference.clone(),
-            payer_name: new.payer_name.clone(),
-            allocations: vec![],
-            refunds: vec![],
-            created_at: self.now(),
-        };
+        let payment = new.payment(format!("{authority}-PAY-{serial:06}"), self.now());
         tx.insert_payment(authority, &payment, &new.fingerprint)
             .await?;
         tx.append_audit(&NewAuditEvent {
@@ -399,24 +397,7 @@ impl App {
             .payment_for_update(authority, payment_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(name.clone()))?;
-        let amount = before.amount_pence;
-        match total_pence(allocations.iter().map(|(_, a)| *a)) {
-            Some(total) if total <= amount => {}
-            Some(total) => {
-                return Err(FieldViolation::new(
-                    "allocations",
-                    format!("allocations total {total} pence, more than the payment's {amount}"),
-                )
-                .into());
-            }
-            None => {
-                return Err(FieldViolation::new(
-                    "allocations",
-                    format!("allocations total more than the payment's {amount}"),
-                )
-                .into());
-            }
-        }
+        check_allocations_total(allocations, before.amount_pence)?;
         let previous: Vec<String> = before
             .allocations
             .iter()
@@ -486,28 +467,8 @@ impl App {
             .payment_for_update(authority, payment_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(name.clone()))?;
-        match tx
-            .refund_fingerprint(authority, payment_id, &refund.provider_refund_id)
-            .await?
-        {
-            Some(f) if f == fingerprint => return Ok(payment),
-            Some(_) => {
-                return Err(ServiceError::AlreadyExists {
-                    message: format!(
-                        "refund '{}' was recorded with different details",
-                        refund.provider_refund_id
-                    ),
-                    reason: "REFUND_ALREADY_RECORDED",
-                    metadata: HashMap::from([
-                        ("payment".to_string(), name),
-                        (
-                            "provider_refund_id".to_string(),
-                            refund.provider_refund_id.clone(),
-                        ),
-                    ]),
-                });
-            }
-            None => {}
+        if refund_recorded(tx, (authority, payment_id), refund, fingerprint).await? {
+            return Ok(payment);
         }
         let refundable = payment.refundable_for(refund.notice_number.as_deref());
         if refund.amount_pence > refundable {
@@ -597,15 +558,55 @@ impl App {
     }
 }
 
+/// Allocations may not add up to more than the payment (nor overflow).
+fn check_allocations_total(allocations: &[(String, i64)], amount: i64) -> ServiceResult<()> {
+    let description = match total_pence(allocations.iter().map(|(_, a)| *a)) {
+        Some(total) if total <= amount => return Ok(()),
+        Some(total) => format!("allocations total {total} pence, more than the payment's {amount}"),
+        None => format!("allocations total more than the payment's {amount}"),
+    };
+    Err(FieldViolation::new("allocations", description).into())
+}
+
+/// Whether a refund id is new for the payment: `Ok(true)` if it was recorded
+/// with the same details, `ALREADY_EXISTS` if with others.
+async fn refund_recorded(
+    tx: &mut dyn StoreTx,
+    (authority, payment_id): (&LaCode, &str),
+    refund: &Refund,
+    fingerprint: &str,
+) -> ServiceResult<bool> {
+    match tx
+        .refund_fingerprint(authority, payment_id, &refund.provider_refund_id)
+        .await?
+    {
+        None => Ok(false),
+        Some(f) if f == fingerprint => Ok(true),
+        Some(_) => Err(ServiceError::AlreadyExists {
+            message: format!(
+                "refund '{}' was recorded with different details",
+                refund.provider_refund_id
+            ),
+            reason: "REFUND_ALREADY_RECORDED",
+            metadata: HashMap::from([
+                (
+                    "payment".to_string(),
+                    names::payment_name(authority, payment_id),
+                ),
+                (
+                    "provider_refund_id".to_string(),
+                    refund.provider_refund_id.clone(),
+                ),
+            ]),
+        }),
+    }
+}
+
 /// Money already paid back must still have been due back after a reallocation.
 fn check_refunds_still_due(after: &Payment) -> ServiceResult<()> {
     let broken: Vec<RuleViolation> = after
-        .refunds
-        .iter()
-        .map(|r| r.notice_number.as_deref())
-        .collect::<BTreeSet<_>>()
+        .refunded_beyond_due()
         .into_iter()
-        .filter(|notice| after.refundable_for(*notice) < 0)
         .map(|notice| {
             RuleViolation::new(
                 "REFUNDED_MORE_THAN_DUE",

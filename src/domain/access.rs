@@ -82,6 +82,41 @@ pub fn may_see_notice(role: Role, schools: &[Urn], subject: &str, notice: &Notic
         && (role != Police || notice.issuer.subject == subject)
 }
 
+/// What a caller may read of attendance: school staff must name one of their
+/// own schools; other roles may read one school or the whole authority.
+pub fn may_read_attendance(
+    role: Role,
+    schools: &[Urn],
+    school: Option<&Urn>,
+) -> Result<(), String> {
+    match school {
+        Some(urn) if covers_school(role, schools, urn) => Ok(()),
+        Some(urn) => Err(format!(
+            "school staff may read attendance only for their own schools, not {urn}"
+        )),
+        None if role != SchoolStaff => Ok(()),
+        None => Err("school staff must name one of their schools in school_urn".to_string()),
+    }
+}
+
+/// What a caller may list of notices: school staff one of their own schools at
+/// a time (`school` is the listing's school filter, as sent).
+pub fn may_list_notices(role: Role, schools: &[Urn], school: Option<&str>) -> Result<(), String> {
+    let own = school
+        .and_then(|u| Urn::parse(u).ok())
+        .is_some_and(|u| schools.contains(&u));
+    if role == SchoolStaff && !own {
+        Err("school staff must filter by one of their own schools".to_string())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whose notices a listing is limited to: police see only those they issued.
+pub fn listed_issuer(role: Role, subject: &str) -> Option<&str> {
+    (role == Police).then_some(subject)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +166,23 @@ mod tests {
             }
         }
         assert!(!allowed(Police, IssueNoticeToImprove));
+    }
+
+    #[test]
+    fn school_staff_read_and_list_only_their_own_schools() {
+        let own = Urn::parse("116439").unwrap();
+        let other = Urn::parse("100000").unwrap();
+        let schools = vec![own.clone()];
+        assert!(may_read_attendance(SchoolStaff, &schools, Some(&own)).is_ok());
+        assert!(may_read_attendance(SchoolStaff, &schools, Some(&other)).is_err());
+        assert!(may_read_attendance(SchoolStaff, &schools, None).is_err());
+        assert!(may_read_attendance(LaOfficer, &[], None).is_ok());
+        assert!(may_read_attendance(Auditor, &[], Some(&other)).is_ok());
+        assert!(may_list_notices(SchoolStaff, &schools, Some("116439")).is_ok());
+        assert!(may_list_notices(SchoolStaff, &schools, Some("100000")).is_err());
+        assert!(may_list_notices(SchoolStaff, &schools, None).is_err());
+        assert!(may_list_notices(Finance, &[], None).is_ok());
+        assert_eq!(listed_issuer(Police, "pc-1"), Some("pc-1"));
+        assert_eq!(listed_issuer(LaOfficer, "officer"), None);
     }
 }

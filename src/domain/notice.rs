@@ -847,7 +847,7 @@ pub(crate) mod tests_support {
             settlement: None,
             withdrawal: None,
             prosecution: None,
-            created_at: Utc::now(),
+            created_at: chrono::DateTime::from_timestamp(1_738_000_000, 0).unwrap(),
             money: MoneyOnNotice::default(),
         }
     }
@@ -952,7 +952,7 @@ mod tests {
             settlement: None,
             withdrawal: None,
             prosecution: None,
-            created_at: Utc::now(),
+            created_at: chrono::DateTime::from_timestamp(1_738_000_000, 0).unwrap(),
             money: MoneyOnNotice::default(),
         }
     }

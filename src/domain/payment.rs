@@ -197,6 +197,27 @@ pub fn amount_due(notice: &Notice, applied_pence: i64, day: NaiveDate) -> Amount
     }
 }
 
+/// How a payment with no allocation given is matched to the notices its
+/// reference quotes: in the order quoted, each given what is due on it on the
+/// paid date, until the money runs out; the rest stays unallocated.
+pub fn allocate_by_reference(
+    amount_pence: i64,
+    quoted: &[(String, AmountDue)],
+) -> Vec<(String, i64)> {
+    let mut remaining = amount_pence;
+    let mut out = Vec::new();
+    for (number, due) in quoted {
+        if let AmountDue::Payable { amount_pence, .. } = due {
+            let take = remaining.min(*amount_pence);
+            if take > 0 {
+                out.push((number.clone(), take));
+                remaining -= take;
+            }
+        }
+    }
+    out
+}
+
 /// Notice numbers (`850-2026-000123`) quoted in a payer's free-text reference,
 /// for authority `la`, in the order they appear, each once.
 pub fn notice_numbers_in(reference: &str, la: &str) -> Vec<String> {
@@ -289,6 +310,18 @@ impl Payment {
     }
 
     /// What may still be paid back in all.
+    /// Where refunds already paid back exceed what is now due back (`None`: the
+    /// unallocated money), as after a reallocation that must then be refused.
+    pub fn refunded_beyond_due(&self) -> Vec<Option<&str>> {
+        self.refunds
+            .iter()
+            .map(|r| r.notice_number.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|notice| self.refundable_for(*notice) < 0)
+            .collect()
+    }
+
     pub fn refundable_pence(&self) -> i64 {
         self.unallocated_pence()
             + self
@@ -314,7 +347,7 @@ mod tests {
             payment_id: id.into(),
             amount_pence: amount,
             paid_date: on,
-            received_at: Utc::now(),
+            received_at: DateTime::from_timestamp(1_738_000_000, 0).unwrap(),
         }
     }
 
@@ -323,6 +356,41 @@ mod tests {
         let mut n = penalty_notice(d(2025, 2, 3));
         n.part_payments_accepted = part_payments;
         n
+    }
+
+    #[test]
+    fn sums_of_money_that_would_wrap_are_refused() {
+        assert_eq!(total_pence([100, 250]), Some(350));
+        assert_eq!(total_pence([]), Some(0));
+        assert_eq!(total_pence([100, i64::MAX]), None);
+        assert_eq!(total_pence([i64::MIN, -1]), None);
+    }
+
+    #[test]
+    fn a_reference_pays_the_quoted_notices_in_order_until_the_money_runs_out() {
+        let due = |p: i64| AmountDue::Payable {
+            amount_pence: p,
+            rate: PaidRate::Lower,
+            due_by: d(2025, 2, 23),
+        };
+        let not = AmountDue::NotPayable {
+            reason: "paid".into(),
+        };
+        let quoted = [
+            ("A".to_string(), due(8_000)),
+            ("B".to_string(), not),
+            ("C".to_string(), due(8_000)),
+            ("D".to_string(), due(8_000)),
+        ];
+        assert_eq!(
+            allocate_by_reference(12_000, &quoted),
+            vec![("A".to_string(), 8_000), ("C".to_string(), 4_000)]
+        );
+        assert_eq!(
+            allocate_by_reference(5_000, &quoted),
+            vec![("A".to_string(), 5_000)]
+        );
+        assert!(allocate_by_reference(5_000, &quoted[1..2]).is_empty());
     }
 
     #[test]

@@ -154,7 +154,7 @@ fn deadline<T>(message: T, ms: u64) -> tonic::Request<T> {
 async fn cancelled_calls_leave_the_pool_clean(backend: Backend) {
     // A request timeout short enough that a large import is cut by the server.
     let options = ServeOptions {
-        request_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(2),
         ..Default::default()
     };
     let app = TestApp::spawn_with_pool(backend, options, POOL).await;
@@ -198,7 +198,7 @@ async fn cancelled_calls_leave_the_pool_clean(backend: Backend) {
     // An import longer than the server's request timeout is cut by the server.
     let cut = officer
         .attendance()
-        .record_marks(tokio_stream::iter(new_marks(40)))
+        .record_marks(tokio_stream::iter(new_marks(60)))
         .await
         .expect_err("cut by the request timeout");
     // The server answers CANCELLED and resets the stream it is still being sent;
@@ -207,8 +207,15 @@ async fn cancelled_calls_leave_the_pool_clean(backend: Backend) {
         cut.code() == tonic::Code::Cancelled || cut.message().contains("h2 protocol error"),
         "{cut:?}"
     );
-    // Units already under way finish on their own tasks; give them a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Units already under way finish on their own tasks: wait (at most 20 s)
+    // until every connection is back in the pool.
+    for _ in 0..200 {
+        let (size, idle) = app.store.pool_usage();
+        if idle == size as usize {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // 100 ordinary calls on the same pool, all answered.
     for i in 0..25u32 {
