@@ -1,31 +1,25 @@
-// SQL that PostgreSQL and SQLite both accept, compiled into each backend module
-// with `include!`. The including module defines:
-// - `Db`: its sqlx database type;
-// - `INSERT_AUDIT_EVENT`: its audit insert (ids come from an identity column on
-//   PostgreSQL and from the single writer on SQLite), binding the same $1..$8;
-// - `LOCK_PUPIL`: SQL that takes a per-pupil transaction lock, binding $1 (a key),
-//   or `None` where the write transaction already excludes other writers;
-// - `SELECT_NOTICE_FOR_UPDATE`: one notice by ($1 authority, $2 number), locked.
-// Everything here runs inside that backend's own types; nothing is dynamic.
+//! SQL that PostgreSQL and SQLite both accept, written once over any sqlx
+//! database that implements [`Dialect`] (what differs between the two).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Pool;
 use sqlx::pool::PoolConnection;
+use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
+use super::dialect::{Column, Dialect};
 use super::rows::{
     join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
     AllocationFactRow, AllocationRow, AuditEventRow, NoticeRow, PaymentRow, PolicyVersionRow,
     RefundRow, StoredRequestRow,
 };
 use super::{
-    AuditEvent, NewAuditEvent, NoticeFilter, PaymentFilter, RequestKey, StoreError, StoreResult,
-    StoreTx, StoredRequest,
+    AttendanceScope, AuditEvent, EnrolmentFigures, NewAuditEvent, NoticeFilter, PaymentFilter,
+    QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult, StoreTx, StoredRequest,
 };
 use crate::domain::{
     attendance::{MarkCounts, RegisterMark},
-    identifiers::{LaCode, Upn},
-    notice::{Notice, ProsecutionOutcome, Withdrawal},
+    identifiers::{LaCode, Upn, Urn},
+    notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
 };
@@ -34,13 +28,37 @@ use crate::domain::{
 /// SQL of the backend's choosing. A unit dropped before `commit` or `rollback`
 /// finished (a cancelled or panicked call) closes its connection instead of
 /// returning it to the pool mid-transaction or mid-protocol.
-pub struct Tx {
-    conn: PoolConnection<Db>,
+pub struct Tx<DB: Database> {
+    conn: PoolConnection<DB>,
     finished: bool,
 }
 
-impl Tx {
-    async fn begin(pool: &sqlx::Pool<Db>, begin: &'static str) -> StoreResult<Self> {
+// What the shared SQL needs of a database: to run statements on a connection,
+// and to bind and read the Rust types it uses. The same bounds stand on each
+// generic `impl` of `Tx` (here, below, and in `attendance.rs`): Rust does not
+// carry them from one place to another.
+impl<DB> Tx<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    Option<String>: Column<DB>,
+    i64: Column<DB>,
+    Option<i64>: Column<DB>,
+    i32: Column<DB>,
+    Option<i32>: Column<DB>,
+    i16: Column<DB>,
+    bool: Column<DB>,
+    NaiveDate: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
+    pub(super) async fn begin(pool: &Pool<DB>, begin: &'static str) -> StoreResult<Self> {
         let mut conn = pool.acquire().await?;
             if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
             conn.close_on_drop();
@@ -57,9 +75,197 @@ impl Tx {
         self.finished = true;
         Ok(())
     }
+
+    async fn select_policy_versions(
+        &mut self,
+        authority: &LaCode,
+        after: Option<NaiveDate>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        let rows: Vec<PolicyVersionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            policy_version_columns!(),
+            " FROM policy_versions \
+             WHERE authority_code = $1 AND ($2 IS NULL OR effective_from > $2) \
+             ORDER BY effective_from LIMIT $3"
+        ))
+        .bind(authority.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.into_iter().map(PolicyVersion::try_from).collect()
+    }
+
+    async fn select_audit_events(
+        &mut self,
+        authority: &LaCode,
+        resource: Option<&str>,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let rows: Vec<AuditEventRow> = sqlx::query_as(
+            "SELECT event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details \
+             FROM audit_events \
+             WHERE authority_code = $1 AND ($2 IS NULL OR resource = $2) AND event_id > $3 \
+             ORDER BY event_id LIMIT $4",
+        )
+        .bind(authority.as_str())
+        .bind(resource)
+        .bind(after_event_id)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.into_iter().map(AuditEvent::try_from).collect()
+    }
+
+    async fn select_notice(&mut self, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+        let row: Option<NoticeRow> = sqlx::query_as(concat!(
+            notice_select!(),
+            " WHERE authority_code = $1 AND notice_number = $2"
+        ))
+        .bind(authority.as_str())
+        .bind(number)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.map(Notice::try_from).transpose()
+    }
+
+    async fn select_notices(
+        &mut self,
+        authority: &LaCode,
+        f: &NoticeFilter<'_>,
+        today: NaiveDate,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notice>> {
+        let (after_date, after_number) = after.unzip();
+        // The status expression mirrors `Notice::status`: facts first, then the date.
+        let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+            notice_select!(),
+            " WHERE authority_code = $1 \
+              AND ($2 IS NULL OR school_urn = $2) \
+              AND ($3 IS NULL OR upn = $3) \
+              AND ($4 IS NULL OR parent_person_id = $4) \
+              AND ($5 IS NULL OR kind = $5) \
+              AND ($6 IS NULL OR issue_date >= $6) \
+              AND ($7 IS NULL OR issue_date <= $7) \
+              AND ($8 IS NULL OR $8 = CASE \
+                    WHEN withdrawal_date IS NOT NULL THEN 'withdrawn' \
+                    WHEN prosecution_result IS NOT NULL THEN 'prosecuted' \
+                    WHEN paid_rate IS NOT NULL THEN 'paid' \
+                    WHEN kind = 'penalty_notice' AND higher_deadline < $9 THEN 'unpaid' \
+                    WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
+                    ELSE 'issued' END) \
+              AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
+              AND ($13 IS NULL OR issuer_subject = $13) \
+            ORDER BY issue_date, notice_number LIMIT $12"
+        ))
+        .bind(authority.as_str())
+        .bind(f.school_urn)
+        .bind(f.upn)
+        .bind(f.parent_person_id)
+        .bind(f.kind.map(|k| k.as_str()))
+        .bind(f.issued_from)
+        .bind(f.issued_to)
+        .bind(f.status.map(|s| s.as_str()))
+        .bind(today)
+        .bind(after_date)
+        .bind(after_number)
+        .bind(limit)
+        .bind(f.issuer_subject)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.into_iter().map(Notice::try_from).collect()
+    }
+
+    /// A payment row completed with its allocations and refunds, and its fingerprint.
+    async fn payment_parts(
+        &mut self,
+        authority: &LaCode,
+        row: PaymentRow,
+    ) -> StoreResult<(Payment, String)> {
+        let allocations: Vec<AllocationRow> = sqlx::query_as(
+            "SELECT notice_number, amount_pence, applied_pence, refund_due_pence FROM allocations \
+             WHERE authority_code = $1 AND payment_id = $2 ORDER BY notice_number",
+        )
+        .bind(authority.as_str())
+        .bind(row.payment_id())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let refunds: Vec<RefundRow> = sqlx::query_as(
+            "SELECT provider_refund_id, amount_pence, refund_date, reason, notice_number FROM refunds \
+             WHERE authority_code = $1 AND payment_id = $2 ORDER BY created_at, provider_refund_id",
+        )
+        .bind(authority.as_str())
+        .bind(row.payment_id())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        row.into_payment(allocations, refunds)
+    }
+
+    async fn select_payment(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+        let row: Option<PaymentRow> = sqlx::query_as(concat!(payment_select!(), " WHERE p.authority_code = $1 AND p.payment_id = $2"))
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(self.payment_parts(authority, row).await?.0)),
+        }
+    }
+
+    async fn select_payments(
+        &mut self,
+        authority: &LaCode,
+        f: &PaymentFilter<'_>,
+        after: Option<(NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Payment>> {
+        let (after_date, after_id) = after.unzip();
+        // "Unallocated" is money still needing action: not allocated and not refunded.
+        let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
+            payment_select!(),
+            " WHERE p.authority_code = $1 \
+              AND ($2 IS NULL OR EXISTS (SELECT 1 FROM allocations a WHERE a.authority_code = p.authority_code \
+                   AND a.payment_id = p.payment_id AND a.notice_number = $2)) \
+              AND (NOT $3 OR p.amount_pence \
+                   - (SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+                      WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) \
+                   - (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
+                      WHERE r.authority_code = p.authority_code AND r.payment_id = p.payment_id AND r.notice_number IS NULL) > 0) \
+              AND ($4 IS NULL OR p.paid_date >= $4) \
+              AND ($5 IS NULL OR p.paid_date <= $5) \
+              AND ($6 IS NULL OR p.paid_date > $6 OR (p.paid_date = $6 AND p.payment_id > $7)) \
+            ORDER BY p.paid_date, p.payment_id LIMIT $8"
+        ))
+        .bind(authority.as_str())
+        .bind(f.notice_number)
+        .bind(f.unallocated_only)
+        .bind(f.paid_from)
+        .bind(f.paid_to)
+        .bind(after_date)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.payment_parts(authority, row).await?.0);
+        }
+        Ok(out)
+    }
 }
 
-impl Drop for Tx {
+impl<DB: Database> Tx<DB> {
+    /// The unit's connection, for the shared SQL in `attendance.rs`.
+    pub(super) fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
+
+impl<DB: Database> Drop for Tx<DB> {
     fn drop(&mut self) {
         if !self.finished {
             self.conn.close_on_drop();
@@ -76,7 +282,27 @@ fn duplicate_as(what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> St
 }
 
 #[async_trait]
-impl StoreTx for Tx {
+impl<DB> StoreTx for Tx<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    Option<String>: Column<DB>,
+    i64: Column<DB>,
+    Option<i64>: Column<DB>,
+    i32: Column<DB>,
+    Option<i32>: Column<DB>,
+    i16: Column<DB>,
+    bool: Column<DB>,
+    NaiveDate: Column<DB>,
+    Option<NaiveDate>: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+    Vec<u8>: Column<DB>,
+{
     async fn claim_request(
         &mut self,
         key: &RequestKey<'_>,
@@ -94,9 +320,8 @@ impl StoreTx for Tx {
         .bind(key.fingerprint)
         .bind(at)
         .execute(&mut *self.conn)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        .await?;
+        if DB::rows_affected(&inserted) == 1 {
             return Ok(None);
         }
         let row: StoredRequestRow = sqlx::query_as(
@@ -123,7 +348,7 @@ impl StoreTx for Tx {
     }
 
     async fn append_audit(&mut self, event: &NewAuditEvent<'_>) -> StoreResult<i64> {
-        let id: i64 = sqlx::query_scalar(INSERT_AUDIT_EVENT)
+        let id: i64 = sqlx::query_scalar(DB::INSERT_AUDIT_EVENT)
             .bind(event.authority.as_str())
             .bind(event.at)
             .bind(&event.actor.subject)
@@ -179,7 +404,7 @@ impl StoreTx for Tx {
     }
 
     async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
-        if let Some(sql) = LOCK_PUPIL {
+        if let Some(sql) = DB::LOCK_PUPIL {
             sqlx::query(sql)
                 .bind(format!("notices/{authority}/{upn}"))
                 .execute(&mut *self.conn)
@@ -284,7 +509,7 @@ impl StoreTx for Tx {
     }
 
     async fn notice_for_update(&mut self, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
-        let row: Option<NoticeRow> = sqlx::query_as(SELECT_NOTICE_FOR_UPDATE)
+        let row: Option<NoticeRow> = sqlx::query_as(DB::SELECT_NOTICE_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(number)
             .fetch_optional(&mut *self.conn)
@@ -340,19 +565,19 @@ impl StoreTx for Tx {
         .await?;
         match row {
             None => Ok(None),
-            Some(row) => payment_parts(&mut self.conn, authority, row).await.map(Some),
+            Some(row) => self.payment_parts(authority, row).await.map(Some),
         }
     }
 
     async fn payment_for_update(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-        let row: Option<PaymentRow> = sqlx::query_as(SELECT_PAYMENT_FOR_UPDATE)
+        let row: Option<PaymentRow> = sqlx::query_as(DB::SELECT_PAYMENT_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(payment_id)
             .fetch_optional(&mut *self.conn)
             .await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some(payment_parts(&mut self.conn, authority, row).await?.0)),
+            Some(row) => Ok(Some(self.payment_parts(authority, row).await?.0)),
         }
     }
 
@@ -478,7 +703,7 @@ impl StoreTx for Tx {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<MarkCounts> {
-        write_marks(&mut self.conn, authority, marks, request_id, at).await
+        self.write_marks(authority, marks, request_id, at).await
     }
 
     async fn policy_versions(
@@ -487,7 +712,7 @@ impl StoreTx for Tx {
         after: Option<NaiveDate>,
         limit: i64,
     ) -> StoreResult<Vec<PolicyVersion>> {
-        select_policy_versions(&mut self.conn, authority, after, limit).await
+        self.select_policy_versions(authority, after, limit).await
     }
 
     async fn audit_events(
@@ -497,11 +722,11 @@ impl StoreTx for Tx {
         after_event_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
-        select_audit_events(&mut self.conn, authority, resource, after_event_id, limit).await
+        self.select_audit_events(authority, resource, after_event_id, limit).await
     }
 
     async fn notice(&mut self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
-        select_notice(&mut self.conn, authority, notice_number).await
+        self.select_notice(authority, notice_number).await
     }
 
     async fn list_notices(
@@ -512,11 +737,11 @@ impl StoreTx for Tx {
         after: Option<(NaiveDate, String)>,
         limit: i64,
     ) -> StoreResult<Vec<Notice>> {
-        select_notices(&mut self.conn, authority, filter, today, after, limit).await
+        self.select_notices(authority, filter, today, after, limit).await
     }
 
     async fn payment(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-        select_payment(&mut self.conn, authority, payment_id).await
+        self.select_payment(authority, payment_id).await
     }
 
     async fn list_payments(
@@ -526,7 +751,7 @@ impl StoreTx for Tx {
         after: Option<(NaiveDate, String)>,
         limit: i64,
     ) -> StoreResult<Vec<Payment>> {
-        select_payments(&mut self.conn, authority, filter, after, limit).await
+        self.select_payments(authority, filter, after, limit).await
     }
 
     async fn enrolment_figures(
@@ -536,7 +761,7 @@ impl StoreTx for Tx {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<EnrolmentFigures>> {
-        select_enrolment_figures(&mut self.conn, authority, scope, from, to).await
+        self.select_enrolment_figures(authority, scope, from, to).await
     }
 
     async fn latest_school_weeks(
@@ -545,7 +770,7 @@ impl StoreTx for Tx {
         last_week: NaiveDate,
         per_school: i64,
     ) -> StoreResult<Vec<(String, NaiveDate)>> {
-        select_latest_school_weeks(&mut self.conn, authority, last_week, per_school).await
+        self.select_latest_school_weeks(authority, last_week, per_school).await
     }
 
     async fn threshold_candidates(
@@ -557,7 +782,7 @@ impl StoreTx for Tx {
         after_upn: &str,
         limit: i64,
     ) -> StoreResult<Vec<String>> {
-        select_threshold_candidates(&mut self.conn, authority, filter, school, at_least, after_upn, limit).await
+        self.select_threshold_candidates(authority, filter, school, at_least, after_upn, limit).await
     }
 
     async fn qualifying_marks(
@@ -566,7 +791,7 @@ impl StoreTx for Tx {
         upns: &[String],
         filter: &QualifyingFilter<'_>,
     ) -> StoreResult<Vec<SchoolMark>> {
-        select_qualifying_marks(&mut self.conn, authority, upns, filter).await
+        self.select_qualifying_marks(authority, upns, filter).await
     }
 
     async fn enrolments_between(
@@ -576,11 +801,11 @@ impl StoreTx for Tx {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<(String, String)>> {
-        select_enrolments_between(&mut self.conn, authority, upns, from, to).await
+        self.select_enrolments_between(authority, upns, from, to).await
     }
 
     async fn notices_of_pupils(&mut self, authority: &LaCode, upns: &[String]) -> StoreResult<Vec<Notice>> {
-        select_notices_of_pupils(&mut self.conn, authority, upns).await
+        self.select_notices_of_pupils(authority, upns).await
     }
 
     async fn mark_history(
@@ -591,7 +816,7 @@ impl StoreTx for Tx {
         date: NaiveDate,
         session: Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        select_mark_history(&mut self.conn, authority, upn, school, date, session).await
+        self.select_mark_history(authority, upn, school, date, session).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
@@ -601,185 +826,4 @@ impl StoreTx for Tx {
     async fn rollback(self: Box<Self>) -> StoreResult<()> {
         self.end("ROLLBACK").await
     }
-}
-
-async fn select_policy_versions(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    authority: &LaCode,
-    after: Option<NaiveDate>,
-    limit: i64,
-) -> StoreResult<Vec<PolicyVersion>> {
-    let rows: Vec<PolicyVersionRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        policy_version_columns!(),
-        " FROM policy_versions \
-         WHERE authority_code = $1 AND ($2 IS NULL OR effective_from > $2) \
-         ORDER BY effective_from LIMIT $3"
-    ))
-    .bind(authority.as_str())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter().map(PolicyVersion::try_from).collect()
-}
-
-async fn select_audit_events(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    authority: &LaCode,
-    resource: Option<&str>,
-    after_event_id: i64,
-    limit: i64,
-) -> StoreResult<Vec<AuditEvent>> {
-    let rows: Vec<AuditEventRow> = sqlx::query_as(
-        "SELECT event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details \
-         FROM audit_events \
-         WHERE authority_code = $1 AND ($2 IS NULL OR resource = $2) AND event_id > $3 \
-         ORDER BY event_id LIMIT $4",
-    )
-    .bind(authority.as_str())
-    .bind(resource)
-    .bind(after_event_id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter().map(AuditEvent::try_from).collect()
-}
-
-async fn select_notice(conn: &mut <Db as sqlx::Database>::Connection, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
-    let row: Option<NoticeRow> = sqlx::query_as(concat!(
-        notice_select!(),
-        " WHERE authority_code = $1 AND notice_number = $2"
-    ))
-    .bind(authority.as_str())
-    .bind(number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(Notice::try_from).transpose()
-}
-
-async fn select_notices(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    authority: &LaCode,
-    f: &NoticeFilter<'_>,
-    today: NaiveDate,
-    after: Option<(NaiveDate, String)>,
-    limit: i64,
-) -> StoreResult<Vec<Notice>> {
-    let (after_date, after_number) = after.unzip();
-    // The status expression mirrors `Notice::status`: facts first, then the date.
-    let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-        notice_select!(),
-        " WHERE authority_code = $1 \
-          AND ($2 IS NULL OR school_urn = $2) \
-          AND ($3 IS NULL OR upn = $3) \
-          AND ($4 IS NULL OR parent_person_id = $4) \
-          AND ($5 IS NULL OR kind = $5) \
-          AND ($6 IS NULL OR issue_date >= $6) \
-          AND ($7 IS NULL OR issue_date <= $7) \
-          AND ($8 IS NULL OR $8 = CASE \
-                WHEN withdrawal_date IS NOT NULL THEN 'withdrawn' \
-                WHEN prosecution_result IS NOT NULL THEN 'prosecuted' \
-                WHEN paid_rate IS NOT NULL THEN 'paid' \
-                WHEN kind = 'penalty_notice' AND higher_deadline < $9 THEN 'unpaid' \
-                WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
-                ELSE 'issued' END) \
-          AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
-          AND ($13 IS NULL OR issuer_subject = $13) \
-        ORDER BY issue_date, notice_number LIMIT $12"
-    ))
-    .bind(authority.as_str())
-    .bind(f.school_urn)
-    .bind(f.upn)
-    .bind(f.parent_person_id)
-    .bind(f.kind.map(|k| k.as_str()))
-    .bind(f.issued_from)
-    .bind(f.issued_to)
-    .bind(f.status.map(|s| s.as_str()))
-    .bind(today)
-    .bind(after_date)
-    .bind(after_number)
-    .bind(limit)
-    .bind(f.issuer_subject)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter().map(Notice::try_from).collect()
-}
-
-/// A payment row completed with its allocations and refunds, and its fingerprint.
-async fn payment_parts(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    authority: &LaCode,
-    row: PaymentRow,
-) -> StoreResult<(Payment, String)> {
-    let allocations: Vec<AllocationRow> = sqlx::query_as(
-        "SELECT notice_number, amount_pence, applied_pence, refund_due_pence FROM allocations \
-         WHERE authority_code = $1 AND payment_id = $2 ORDER BY notice_number",
-    )
-    .bind(authority.as_str())
-    .bind(row.payment_id())
-    .fetch_all(&mut *conn)
-    .await?;
-    let refunds: Vec<RefundRow> = sqlx::query_as(
-        "SELECT provider_refund_id, amount_pence, refund_date, reason, notice_number FROM refunds \
-         WHERE authority_code = $1 AND payment_id = $2 ORDER BY created_at, provider_refund_id",
-    )
-    .bind(authority.as_str())
-    .bind(row.payment_id())
-    .fetch_all(&mut *conn)
-    .await?;
-    row.into_payment(allocations, refunds)
-}
-
-async fn select_payment(conn: &mut <Db as sqlx::Database>::Connection, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-    let row: Option<PaymentRow> = sqlx::query_as(concat!(payment_select!(), " WHERE p.authority_code = $1 AND p.payment_id = $2"))
-        .bind(authority.as_str())
-        .bind(payment_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some(payment_parts(&mut *conn, authority, row).await?.0)),
-    }
-}
-
-async fn select_payments(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    authority: &LaCode,
-    f: &PaymentFilter<'_>,
-    after: Option<(NaiveDate, String)>,
-    limit: i64,
-) -> StoreResult<Vec<Payment>> {
-    let (after_date, after_id) = after.unzip();
-    // "Unallocated" is money still needing action: not allocated and not refunded.
-    let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
-        payment_select!(),
-        " WHERE p.authority_code = $1 \
-          AND ($2 IS NULL OR EXISTS (SELECT 1 FROM allocations a WHERE a.authority_code = p.authority_code \
-               AND a.payment_id = p.payment_id AND a.notice_number = $2)) \
-          AND (NOT $3 OR p.amount_pence \
-               - (SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
-                  WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) \
-               - (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
-                  WHERE r.authority_code = p.authority_code AND r.payment_id = p.payment_id AND r.notice_number IS NULL) > 0) \
-          AND ($4 IS NULL OR p.paid_date >= $4) \
-          AND ($5 IS NULL OR p.paid_date <= $5) \
-          AND ($6 IS NULL OR p.paid_date > $6 OR (p.paid_date = $6 AND p.payment_id > $7)) \
-        ORDER BY p.paid_date, p.payment_id LIMIT $8"
-    ))
-    .bind(authority.as_str())
-    .bind(f.notice_number)
-    .bind(f.unallocated_only)
-    .bind(f.paid_from)
-    .bind(f.paid_to)
-    .bind(after_date)
-    .bind(after_id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(payment_parts(&mut *conn, authority, row).await?.0);
-    }
-    Ok(out)
 }

@@ -6,6 +6,9 @@
 //! `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL relies on unique keys and
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
+mod attendance;
+mod common;
+mod dialect;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -1,18 +1,16 @@
-// PostgreSQL's bulk writes of register marks: one statement per step for the
-// whole batch, the rows sent as arrays and spread out with UNNEST (a statement
-// per row would be ~100x slower; see ARCHITECTURE.md).
+//! PostgreSQL's bulk writes of register marks: one statement per step for the
+//! whole batch, the rows sent as arrays and spread out with UNNEST (a statement
+//! per row would be ~100x slower; see ARCHITECTURE.md).
 
-macro_rules! any_of {
-    ($param:literal) => {
-        concat!("= ANY(", $param, ")")
-    };
-}
+use std::collections::{BTreeMap, BTreeSet};
 
-type ListArg = Vec<String>;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
 
-fn list_arg(items: &[String]) -> ListArg {
-    items.to_vec()
-}
+use crate::domain::attendance::{HeldMark, RegisterMark};
+use crate::domain::identifiers::LaCode;
+use crate::store::attendance::{date_spans, session_number};
+use crate::store::{StoreError, StoreResult};
 
 /// A batch's marks as one array per column, for UNNEST.
 struct MarkColumns<'a> {
@@ -49,23 +47,23 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
 
 /// One writer per school at a time, so a mark's "held" value cannot change
 /// between reading it and replacing it. Taken in URN order: no deadlocks.
-async fn lock_schools(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn lock_schools(
+    conn: &mut PgConnection,
     authority: &LaCode,
     schools: &BTreeSet<&str>,
 ) -> StoreResult<()> {
     for school in schools {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(format!("marks/{authority}/{school}"))
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())
 }
 
 /// The mark held for each of `marks`' sessions, in the same order.
-async fn held_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn held_marks(
+    conn: &mut PgConnection,
     authority: &LaCode,
     marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
@@ -85,7 +83,7 @@ async fn held_marks(
     .bind(&c.dates[..])
     .bind(&c.sessions[..])
     .bind(&c.schools[..])
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut held = vec![None; marks.len()];
     for (ord, code, record_time) in rows {
@@ -100,13 +98,13 @@ async fn held_marks(
 /// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
 /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
 /// The school locks make the check hold until commit.
-async fn insert_new_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn insert_new_marks(
+    conn: &mut PgConnection,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
-    if !any_held(tx, authority, marks).await? {
-        copy_marks(tx, authority, marks).await?;
+    if !any_held(conn, authority, marks).await? {
+        copy_marks(conn, authority, marks).await?;
         return Ok(vec![true; marks.len()]);
     }
     let c = columns(marks.iter());
@@ -125,7 +123,7 @@ async fn insert_new_marks(
     .bind(&c.codes[..])
     .bind(&c.categories[..])
     .bind(&c.record_times[..])
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     if rows.len() == marks.len() {
         return Ok(vec![true; marks.len()]);
@@ -150,7 +148,7 @@ async fn insert_new_marks(
 /// Whether any mark is held for a pupil and school within the dates `marks`
 /// give them: one index range probe per pupil and school, not one per mark.
 async fn any_held(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+    conn: &mut PgConnection,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<bool> {
@@ -167,13 +165,13 @@ async fn any_held(
     .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
     .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
     .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?)
 }
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.
 async fn copy_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+    conn: &mut PgConnection,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<()> {
@@ -195,7 +193,7 @@ async fn copy_marks(
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         );
     }
-    let mut copy = (**tx)
+    let mut copy = conn
         .copy_in_raw(
             "COPY attendance_marks \
              (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
@@ -220,7 +218,7 @@ async fn copy_marks(
 }
 
 /// A value escaped for COPY's text format (the register code `\` needs it).
-fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
     if !value.contains(['\\', '\t', '\n', '\r']) {
         return value.into();
     }
@@ -238,8 +236,8 @@ fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Moves each held mark to the history and puts the new one in its place.
-async fn replace_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn replace_marks(
+    conn: &mut PgConnection,
     authority: &LaCode,
     replaced: &[(&RegisterMark, HeldMark)],
     request_id: &str,
@@ -267,7 +265,7 @@ async fn replace_marks(
     .bind(at)
     .bind(request_id)
     .bind(&c.codes[..])
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     sqlx::query(
         "UPDATE attendance_marks m SET code = i.code, category = i.category, record_time = i.record_time \
@@ -284,14 +282,14 @@ async fn replace_marks(
     .bind(&c.codes[..])
     .bind(&c.categories[..])
     .bind(&c.record_times[..])
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Widens each `(upn, school)` enrolment span to cover the given dates.
-async fn note_enrolments(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn note_enrolments(
+    conn: &mut PgConnection,
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -312,13 +310,13 @@ async fn note_enrolments(
     .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
     .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
     .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn note_school_weeks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn note_school_weeks(
+    conn: &mut PgConnection,
     authority: &LaCode,
     weeks: &BTreeSet<(&str, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -332,7 +330,7 @@ async fn note_school_weeks(
     .bind(authority.as_str())
     .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
     .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

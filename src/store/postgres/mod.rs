@@ -1,36 +1,113 @@
 //! The PostgreSQL store (production).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, Pool, Postgres};
 
-use super::{Backend, Store, TableKeys};
+use super::attendance::{ListQueries, list_queries};
+use super::common::Tx;
+use super::dialect::Dialect;
+use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
+use crate::domain::attendance::{HeldMark, RegisterMark};
+use crate::domain::identifiers::LaCode;
 
-type Db = sqlx::Postgres;
+mod marks;
 
-const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
+/// "Is one of the array bound as `$n`".
+macro_rules! any_of {
+    ($param:literal) => {
+        concat!("= ANY(", $param, ")")
+    };
+}
+
+impl Dialect for Postgres {
+    const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
     (authority_code, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
 
-// A transaction-scoped advisory lock per pupil: concurrent issuers queue here.
-const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    // A transaction-scoped advisory lock per pupil: concurrent issuers queue here.
+    const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 
-const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
-    super::rows::notice_select!(),
-    " WHERE authority_code = $1 AND notice_number = $2 FOR UPDATE"
-);
+    const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
+        super::rows::notice_select!(),
+        " WHERE authority_code = $1 AND notice_number = $2 FOR UPDATE"
+    );
 
-const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
-    super::rows::payment_select!(),
-    " WHERE p.authority_code = $1 AND p.payment_id = $2 FOR UPDATE"
-);
+    const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
+        super::rows::payment_select!(),
+        " WHERE p.authority_code = $1 AND p.payment_id = $2 FOR UPDATE"
+    );
 
-include!("../common.rs");
-include!("marks.rs");
-include!("../attendance.rs");
+    const LIST_QUERIES: ListQueries = list_queries!(any_of);
+
+    // Bound as a text[] array.
+    type ListArg = Vec<String>;
+
+    fn list_arg(items: &[String]) -> Vec<String> {
+        items.to_vec()
+    }
+
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn lock_schools(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        schools: &BTreeSet<&str>,
+    ) -> StoreResult<()> {
+        marks::lock_schools(conn, authority, schools).await
+    }
+
+    async fn insert_new_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+    ) -> StoreResult<Vec<bool>> {
+        marks::insert_new_marks(conn, authority, marks).await
+    }
+
+    async fn held_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        marks: &[&RegisterMark],
+    ) -> StoreResult<Vec<Option<HeldMark>>> {
+        marks::held_marks(conn, authority, marks).await
+    }
+
+    async fn replace_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        replaced: &[(&RegisterMark, HeldMark)],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        marks::replace_marks(conn, authority, replaced, request_id, at).await
+    }
+
+    async fn note_enrolments(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> StoreResult<()> {
+        marks::note_enrolments(conn, authority, spans).await
+    }
+
+    async fn note_school_weeks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        weeks: &BTreeSet<(&str, NaiveDate)>,
+    ) -> StoreResult<()> {
+        marks::note_school_weeks(conn, authority, weeks).await
+    }
+}
 
 pub struct PgStore {
-    pool: Pool<Db>,
+    pool: Pool<Postgres>,
 }
 
 impl PgStore {
@@ -133,7 +210,7 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod copy_text_tests {
-    use super::copy_text;
+    use super::marks::copy_text;
 
     #[test]
     fn escapes_what_copy_text_format_reads_as_special() {

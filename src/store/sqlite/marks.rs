@@ -1,21 +1,19 @@
-// SQLite's writes of register marks: a prepared statement per row inside the one
-// write transaction, which is how SQLite is fastest (no network round trips).
+//! SQLite's writes of register marks: a prepared statement per row inside the one
+//! write transaction, which is how SQLite is fastest (no network round trips).
 
-macro_rules! any_of {
-    ($param:literal) => {
-        concat!("IN (SELECT value FROM json_each(", $param, "))")
-    };
-}
+use std::collections::{BTreeMap, BTreeSet};
 
-type ListArg = String;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::SqliteConnection;
 
-fn list_arg(items: &[String]) -> ListArg {
-    serde_json::to_string(items).expect("strings always serialise")
-}
+use crate::domain::attendance::{HeldMark, RegisterMark};
+use crate::domain::identifiers::LaCode;
+use crate::store::StoreResult;
+use crate::store::attendance::session_number;
 
 /// BEGIN IMMEDIATE already makes this transaction the only writer.
-async fn lock_schools(
-    _tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn lock_schools(
+    _conn: &mut SqliteConnection,
     _authority: &LaCode,
     _schools: &BTreeSet<&str>,
 ) -> StoreResult<()> {
@@ -23,8 +21,8 @@ async fn lock_schools(
 }
 
 /// The mark held for each of `marks`' sessions, in the same order.
-async fn held_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn held_marks(
+    conn: &mut SqliteConnection,
     authority: &LaCode,
     marks: &[&RegisterMark],
 ) -> StoreResult<Vec<Option<HeldMark>>> {
@@ -39,7 +37,7 @@ async fn held_marks(
         .bind(m.date)
         .bind(session_number(m.session))
         .bind(m.school_urn.as_str())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         held.push(row.map(|(code, record_time)| HeldMark { code, record_time }));
     }
@@ -47,8 +45,8 @@ async fn held_marks(
 }
 
 /// Inserts the marks for sessions not held yet; `true` for each one inserted.
-async fn insert_new_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn insert_new_marks(
+    conn: &mut SqliteConnection,
     authority: &LaCode,
     marks: &[RegisterMark],
 ) -> StoreResult<Vec<bool>> {
@@ -67,7 +65,7 @@ async fn insert_new_marks(
         .bind(m.code.as_str())
         .bind(m.category.as_i16())
         .bind(m.record_time)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
         inserted.push(done.rows_affected() == 1);
     }
@@ -75,8 +73,8 @@ async fn insert_new_marks(
 }
 
 /// Moves each held mark to the history and puts the new one in its place.
-async fn replace_marks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn replace_marks(
+    conn: &mut SqliteConnection,
     authority: &LaCode,
     replaced: &[(&RegisterMark, HeldMark)],
     request_id: &str,
@@ -99,7 +97,7 @@ async fn replace_marks(
         .bind(held.record_time)
         .bind(m.code.as_str())
         .bind(request_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
         sqlx::query(
             "UPDATE attendance_marks SET code = $6, category = $7, record_time = $8 \
@@ -114,15 +112,15 @@ async fn replace_marks(
         .bind(m.code.as_str())
         .bind(m.category.as_i16())
         .bind(m.record_time)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
 /// Widens each `(upn, school)` enrolment span to cover the given dates.
-async fn note_enrolments(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn note_enrolments(
+    conn: &mut SqliteConnection,
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -139,14 +137,14 @@ async fn note_enrolments(
         .bind(*school)
         .bind(*first)
         .bind(*last)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-async fn note_school_weeks(
-    tx: &mut sqlx::pool::PoolConnection<Db>,
+pub(super) async fn note_school_weeks(
+    conn: &mut SqliteConnection,
     authority: &LaCode,
     weeks: &BTreeSet<(&str, NaiveDate)>,
 ) -> StoreResult<()> {
@@ -158,7 +156,7 @@ async fn note_school_weeks(
         .bind(authority.as_str())
         .bind(*school)
         .bind(*monday)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -1,38 +1,115 @@
 //! The SQLite store (the embedded default: one file, no server).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::{str::FromStr, time::Duration};
 
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, SqliteConnection};
 
-use super::{Backend, Store, TableKeys};
+use super::attendance::{ListQueries, list_queries};
+use super::common::Tx;
+use super::dialect::Dialect;
+use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
+use crate::domain::attendance::{HeldMark, RegisterMark};
+use crate::domain::identifiers::LaCode;
 
-type Db = sqlx::Sqlite;
+mod marks;
 
-// The write transaction holds SQLite's only write lock, so MAX + 1 cannot race.
-const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
+/// "Is one of the JSON array bound as `$n`".
+macro_rules! any_of {
+    ($param:literal) => {
+        concat!("IN (SELECT value FROM json_each(", $param, "))")
+    };
+}
+
+impl Dialect for Sqlite {
+    // The write transaction holds SQLite's only write lock, so MAX + 1 cannot race.
+    const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
     (authority_code, event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
     VALUES ($1, (SELECT COALESCE(MAX(event_id), 0) + 1 FROM audit_events WHERE authority_code = $1), \
     $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
 
-// BEGIN IMMEDIATE already makes every write transaction the only writer.
-const LOCK_PUPIL: Option<&str> = None;
+    // BEGIN IMMEDIATE already makes every write transaction the only writer.
+    const LOCK_PUPIL: Option<&str> = None;
 
-const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
-    super::rows::notice_select!(),
-    " WHERE authority_code = $1 AND notice_number = $2"
-);
+    const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
+        super::rows::notice_select!(),
+        " WHERE authority_code = $1 AND notice_number = $2"
+    );
 
-const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
-    super::rows::payment_select!(),
-    " WHERE p.authority_code = $1 AND p.payment_id = $2"
-);
+    const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
+        super::rows::payment_select!(),
+        " WHERE p.authority_code = $1 AND p.payment_id = $2"
+    );
 
-include!("../common.rs");
-include!("marks.rs");
-include!("../attendance.rs");
+    const LIST_QUERIES: ListQueries = list_queries!(any_of);
+
+    // Bound as a JSON array of strings.
+    type ListArg = String;
+
+    fn list_arg(items: &[String]) -> String {
+        serde_json::to_string(items).expect("strings always serialise")
+    }
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn lock_schools(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        schools: &BTreeSet<&str>,
+    ) -> StoreResult<()> {
+        marks::lock_schools(conn, authority, schools).await
+    }
+
+    async fn insert_new_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+    ) -> StoreResult<Vec<bool>> {
+        marks::insert_new_marks(conn, authority, marks).await
+    }
+
+    async fn held_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        marks: &[&RegisterMark],
+    ) -> StoreResult<Vec<Option<HeldMark>>> {
+        marks::held_marks(conn, authority, marks).await
+    }
+
+    async fn replace_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        replaced: &[(&RegisterMark, HeldMark)],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        marks::replace_marks(conn, authority, replaced, request_id, at).await
+    }
+
+    async fn note_enrolments(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> StoreResult<()> {
+        marks::note_enrolments(conn, authority, spans).await
+    }
+
+    async fn note_school_weeks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        weeks: &BTreeSet<(&str, NaiveDate)>,
+    ) -> StoreResult<()> {
+        marks::note_school_weeks(conn, authority, weeks).await
+    }
+}
 
 pub struct SqliteStore {
-    pool: Pool<Db>,
+    pool: Pool<Sqlite>,
 }
 
 impl SqliteStore {

@@ -1,0 +1,100 @@
+//! What differs between the backends, as one trait both sqlx database types
+//! implement: a few statements, how a list is bound, and the bulk writes of
+//! register marks. Everything else is shared, generic code in `common.rs` and
+//! `attendance.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Database, Decode, Encode, IntoArguments, Type};
+
+use super::StoreResult;
+use super::attendance::ListQueries;
+use crate::domain::attendance::{HeldMark, RegisterMark};
+use crate::domain::identifiers::LaCode;
+
+/// A sqlx database the shared SQL runs on, with what is its own.
+pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
+    /// Appends an audit event, binding `$1..$8` (authority, time, actor subject,
+    /// actor role, action, resource, request id, details) and returning its id.
+    const INSERT_AUDIT_EVENT: &'static str;
+
+    /// Takes a per-pupil transaction lock, binding `$1` (a key); `None` where the
+    /// write transaction already excludes other writers.
+    const LOCK_PUPIL: Option<&'static str>;
+
+    /// One notice by (`$1` authority, `$2` number), locked until the transaction ends.
+    const SELECT_NOTICE_FOR_UPDATE: &'static str;
+
+    /// One payment row by (`$1` authority, `$2` payment id), locked until the
+    /// transaction ends.
+    const SELECT_PAYMENT_FOR_UPDATE: &'static str;
+
+    /// The shared queries that test membership of a list, with this dialect's
+    /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).
+    const LIST_QUERIES: ListQueries;
+
+    /// How a list of strings is bound for [`Dialect::LIST_QUERIES`].
+    type ListArg: for<'q> Encode<'q, Self> + Type<Self> + Send;
+
+    fn list_arg(items: &[String]) -> Self::ListArg;
+
+    /// The rows a statement inserted, updated or deleted.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Makes the transaction the only writer of marks of `schools` until it ends.
+    fn lock_schools(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        schools: &BTreeSet<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Inserts the marks for sessions not held yet; `true` for each one inserted.
+    fn insert_new_marks(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+    ) -> impl Future<Output = StoreResult<Vec<bool>>> + Send;
+
+    /// The mark held for each of `marks`' sessions, in the same order.
+    fn held_marks(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        marks: &[&RegisterMark],
+    ) -> impl Future<Output = StoreResult<Vec<Option<HeldMark>>>> + Send;
+
+    /// Moves each held mark to the history and puts the new one in its place.
+    fn replace_marks(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        replaced: &[(&RegisterMark, HeldMark)],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Widens each `(upn, school)` enrolment span to cover the given dates.
+    fn note_enrolments(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Records that each school had possible sessions in the week starting on the Monday.
+    fn note_school_weeks(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        weeks: &BTreeSet<(&str, NaiveDate)>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// A Rust type the shared SQL binds and reads as a column value on `DB`.
+pub(super) trait Column<DB: Database>:
+    for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> + Send
+{
+}
+
+impl<DB: Database, T> Column<DB> for T where
+    T: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> + Send
+{
+}
