@@ -15,7 +15,7 @@ use super::{
     AttendanceScope, EnrolmentFigures, QualifyingFilter, SchoolMark, StoreError, StoreResult,
 };
 use crate::domain::attendance::{
-    mark_change, Figures, MarkChange, MarkCounts, PupilMark, RegisterMark,
+    Figures, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
 };
 use crate::domain::calendar::week_start;
 use crate::domain::identifiers::{LaCode, Upn, Urn};
@@ -230,7 +230,8 @@ where
         let held = DB::held_marks(self.conn(), authority, &existing).await?;
         let mut replaced = Vec::new();
         for (mark, held) in existing.into_iter().zip(held) {
-            let held = held.ok_or_else(|| StoreError::Corrupt("a conflicting mark vanished".into()))?;
+            let held =
+                held.ok_or_else(|| StoreError::Corrupt("a conflicting mark vanished".into()))?;
             let change = mark_change(Some(&held), mark);
             counts.count(change);
             if change == MarkChange::Replace {
@@ -369,13 +370,13 @@ where
             &DB::LIST_QUERIES.threshold_candidates
         };
         let query = sqlx::query_scalar(queries.get(Qualifying::of(f.codes)))
-        .bind(authority.as_str())
-        .bind(f.from)
-        .bind(f.to)
-        .bind(DB::list_arg(f.codes))
-        .bind(after_upn)
-        .bind(at_least)
-        .bind(limit);
+            .bind(authority.as_str())
+            .bind(f.from)
+            .bind(f.to)
+            .bind(DB::list_arg(f.codes))
+            .bind(after_upn)
+            .bind(at_least)
+            .bind(limit);
         let query = match school {
             Some(urn) => query.bind(urn.as_str()),
             None => query,
@@ -389,8 +390,11 @@ where
         upns: &[String],
         f: &QualifyingFilter<'_>,
     ) -> StoreResult<Vec<SchoolMark>> {
-        let rows: Vec<(String, String, NaiveDate, i16, String)> =
-            sqlx::query_as(DB::LIST_QUERIES.qualifying_marks.get(Qualifying::of(f.codes)))
+        let rows: Vec<(String, String, NaiveDate, i16, String)> = sqlx::query_as(
+            DB::LIST_QUERIES
+                .qualifying_marks
+                .get(Qualifying::of(f.codes)),
+        )
         .bind(authority.as_str())
         .bind(DB::list_arg(upns))
         .bind(f.from)
@@ -421,12 +425,12 @@ where
         to: NaiveDate,
     ) -> StoreResult<Vec<(String, String)>> {
         Ok(sqlx::query_as(DB::LIST_QUERIES.enrolments_between)
-        .bind(authority.as_str())
-        .bind(DB::list_arg(upns))
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.conn())
-        .await?)
+            .bind(authority.as_str())
+            .bind(DB::list_arg(upns))
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.conn())
+            .await?)
     }
 
     pub(super) async fn select_notices_of_pupils(
@@ -435,10 +439,10 @@ where
         upns: &[String],
     ) -> StoreResult<Vec<Notice>> {
         let rows: Vec<NoticeRow> = sqlx::query_as(DB::LIST_QUERIES.notices_of_pupils)
-        .bind(authority.as_str())
-        .bind(DB::list_arg(upns))
-        .fetch_all(self.conn())
-        .await?;
+            .bind(authority.as_str())
+            .bind(DB::list_arg(upns))
+            .fetch_all(self.conn())
+            .await?;
         rows.into_iter().map(Notice::try_from).collect()
     }
 

@@ -8,9 +8,9 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
 use super::dialect::{Column, Dialect};
 use super::rows::{
-    join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
     AllocationFactRow, AllocationRow, AuditEventRow, NoticeRow, PaymentRow, PolicyVersionRow,
-    RefundRow, StoredRequestRow,
+    RefundRow, StoredRequestRow, join_list, notice_columns, notice_select, payment_select,
+    policy_version_columns, to_json,
 };
 use super::{
     AttendanceScope, AuditEvent, EnrolmentFigures, NewAuditEvent, NoticeFilter, PaymentFilter,
@@ -60,7 +60,7 @@ where
 {
     pub(super) async fn begin(pool: &Pool<DB>, begin: &'static str) -> StoreResult<Self> {
         let mut conn = pool.acquire().await?;
-            if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
+        if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
             conn.close_on_drop();
             return Err(e.into());
         }
@@ -119,7 +119,11 @@ where
         rows.into_iter().map(AuditEvent::try_from).collect()
     }
 
-    async fn select_notice(&mut self, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+    async fn select_notice(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+    ) -> StoreResult<Option<Notice>> {
         let row: Option<NoticeRow> = sqlx::query_as(concat!(
             notice_select!(),
             " WHERE authority_code = $1 AND notice_number = $2"
@@ -204,12 +208,19 @@ where
         row.into_payment(allocations, refunds)
     }
 
-    async fn select_payment(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
-        let row: Option<PaymentRow> = sqlx::query_as(concat!(payment_select!(), " WHERE p.authority_code = $1 AND p.payment_id = $2"))
-            .bind(authority.as_str())
-            .bind(payment_id)
-            .fetch_optional(&mut *self.conn)
-            .await?;
+    async fn select_payment(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>> {
+        let row: Option<PaymentRow> = sqlx::query_as(concat!(
+            payment_select!(),
+            " WHERE p.authority_code = $1 AND p.payment_id = $2"
+        ))
+        .bind(authority.as_str())
+        .bind(payment_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
         match row {
             None => Ok(None),
             Some(row) => Ok(Some(self.payment_parts(authority, row).await?.0)),
@@ -362,12 +373,15 @@ where
         Ok(id)
     }
 
-    async fn insert_policy_version(&mut self, authority: &LaCode, v: &PolicyVersion) -> StoreResult<()> {
+    async fn insert_policy_version(
+        &mut self,
+        authority: &LaCode,
+        v: &PolicyVersion,
+    ) -> StoreResult<()> {
         let r = &v.rules;
-        let published = v
-            .published
-            .as_ref()
-            .ok_or_else(|| StoreError::Corrupt("an authority's version needs its publication".into()))?;
+        let published = v.published.as_ref().ok_or_else(|| {
+            StoreError::Corrupt("an authority's version needs its publication".into())
+        })?;
         sqlx::query(concat!(
             "INSERT INTO policy_versions (authority_code, ",
             policy_version_columns!(),
@@ -383,12 +397,16 @@ where
         .bind(r.second_notice_amount_pence)
         .bind(r.threshold.sessions)
         .bind(r.threshold.window_school_weeks)
-        .bind(join_list(r.threshold.qualifying_codes.iter().map(String::as_str)))
+        .bind(join_list(
+            r.threshold.qualifying_codes.iter().map(String::as_str),
+        ))
         .bind(r.max_notices_per_parent_per_child)
         .bind(r.notice_limit_period_years)
         .bind(r.notice_to_improve_min_school_weeks)
         .bind(r.notice_to_improve_max_school_weeks)
-        .bind(join_list(r.notice_to_improve_required_for.iter().map(|x| x.as_str())))
+        .bind(join_list(
+            r.notice_to_improve_required_for.iter().map(|x| x.as_str()),
+        ))
         .bind(join_list(r.permitted_issuers.iter().map(|x| x.as_str())))
         .bind(r.request_deadline_school_days)
         .bind(r.part_payments_accepted)
@@ -398,7 +416,10 @@ where
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| {
-            format!("a policy version of authority {authority} effective from {}", v.effective_from)
+            format!(
+                "a policy version of authority {authority} effective from {}",
+                v.effective_from
+            )
         }))?;
         Ok(())
     }
@@ -508,7 +529,11 @@ where
         Ok(())
     }
 
-    async fn notice_for_update(&mut self, authority: &LaCode, number: &str) -> StoreResult<Option<Notice>> {
+    async fn notice_for_update(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+    ) -> StoreResult<Option<Notice>> {
         let row: Option<NoticeRow> = sqlx::query_as(DB::SELECT_NOTICE_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(number)
@@ -517,7 +542,12 @@ where
         row.map(Notice::try_from).transpose()
     }
 
-    async fn record_withdrawal(&mut self, authority: &LaCode, number: &str, w: &Withdrawal) -> StoreResult<()> {
+    async fn record_withdrawal(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+        w: &Withdrawal,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE notices SET withdrawal_ground = $3, withdrawal_reason = $4, withdrawal_date = $5 \
              WHERE authority_code = $1 AND notice_number = $2",
@@ -532,7 +562,12 @@ where
         Ok(())
     }
 
-    async fn record_prosecution(&mut self, authority: &LaCode, number: &str, p: &ProsecutionOutcome) -> StoreResult<()> {
+    async fn record_prosecution(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+        p: &ProsecutionOutcome,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE notices SET prosecution_hearing_date = $3, prosecution_court = $4, \
              prosecution_result = $5, prosecution_fine_pence = $6, prosecution_costs_pence = $7 \
@@ -569,7 +604,11 @@ where
         }
     }
 
-    async fn payment_for_update(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment_for_update(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>> {
         let row: Option<PaymentRow> = sqlx::query_as(DB::SELECT_PAYMENT_FOR_UPDATE)
             .bind(authority.as_str())
             .bind(payment_id)
@@ -581,7 +620,12 @@ where
         }
     }
 
-    async fn insert_payment(&mut self, authority: &LaCode, p: &Payment, fingerprint: &str) -> StoreResult<()> {
+    async fn insert_payment(
+        &mut self,
+        authority: &LaCode,
+        p: &Payment,
+        fingerprint: &str,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO payments (authority_code, payment_id, amount_pence, paid_date, received_at, \
              channel, provider, provider_payment_id, payer_reference, payer_name, request_fingerprint, created_at) \
@@ -605,7 +649,12 @@ where
         Ok(())
     }
 
-    async fn set_allocations(&mut self, authority: &LaCode, payment_id: &str, allocations: &[(String, i64)]) -> StoreResult<()> {
+    async fn set_allocations(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        allocations: &[(String, i64)],
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM allocations WHERE authority_code = $1 AND payment_id = $2")
             .bind(authority.as_str())
             .bind(payment_id)
@@ -627,7 +676,11 @@ where
         Ok(())
     }
 
-    async fn notice_allocations(&mut self, authority: &LaCode, notice_number: &str) -> StoreResult<Vec<AllocationFact>> {
+    async fn notice_allocations(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+    ) -> StoreResult<Vec<AllocationFact>> {
         let rows: Vec<AllocationFactRow> = sqlx::query_as(
             "SELECT a.payment_id, a.amount_pence, p.paid_date, p.received_at FROM allocations a \
              JOIN payments p ON p.authority_code = a.authority_code AND p.payment_id = a.payment_id \
@@ -640,7 +693,12 @@ where
         Ok(rows.into_iter().map(AllocationFact::from).collect())
     }
 
-    async fn apply_notice_money(&mut self, authority: &LaCode, notice_number: &str, money: &NoticeMoney) -> StoreResult<()> {
+    async fn apply_notice_money(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        money: &NoticeMoney,
+    ) -> StoreResult<()> {
         for a in &money.allocations {
             sqlx::query(
                 "UPDATE allocations SET applied_pence = $4, refund_due_pence = $5 \
@@ -664,7 +722,12 @@ where
         Ok(())
     }
 
-    async fn refund_fingerprint(&mut self, authority: &LaCode, payment_id: &str, provider_refund_id: &str) -> StoreResult<Option<String>> {
+    async fn refund_fingerprint(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        provider_refund_id: &str,
+    ) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT request_fingerprint FROM refunds \
              WHERE authority_code = $1 AND payment_id = $2 AND provider_refund_id = $3",
@@ -676,7 +739,14 @@ where
         .await?)
     }
 
-    async fn insert_refund(&mut self, authority: &LaCode, payment_id: &str, r: &Refund, fingerprint: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn insert_refund(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+        r: &Refund,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO refunds (authority_code, payment_id, provider_refund_id, amount_pence, refund_date, \
              reason, notice_number, request_fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -722,10 +792,15 @@ where
         after_event_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
-        self.select_audit_events(authority, resource, after_event_id, limit).await
+        self.select_audit_events(authority, resource, after_event_id, limit)
+            .await
     }
 
-    async fn notice(&mut self, authority: &LaCode, notice_number: &str) -> StoreResult<Option<Notice>> {
+    async fn notice(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+    ) -> StoreResult<Option<Notice>> {
         self.select_notice(authority, notice_number).await
     }
 
@@ -737,10 +812,15 @@ where
         after: Option<(NaiveDate, String)>,
         limit: i64,
     ) -> StoreResult<Vec<Notice>> {
-        self.select_notices(authority, filter, today, after, limit).await
+        self.select_notices(authority, filter, today, after, limit)
+            .await
     }
 
-    async fn payment(&mut self, authority: &LaCode, payment_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>> {
         self.select_payment(authority, payment_id).await
     }
 
@@ -761,7 +841,8 @@ where
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<EnrolmentFigures>> {
-        self.select_enrolment_figures(authority, scope, from, to).await
+        self.select_enrolment_figures(authority, scope, from, to)
+            .await
     }
 
     async fn latest_school_weeks(
@@ -770,7 +851,8 @@ where
         last_week: NaiveDate,
         per_school: i64,
     ) -> StoreResult<Vec<(String, NaiveDate)>> {
-        self.select_latest_school_weeks(authority, last_week, per_school).await
+        self.select_latest_school_weeks(authority, last_week, per_school)
+            .await
     }
 
     async fn threshold_candidates(
@@ -782,7 +864,8 @@ where
         after_upn: &str,
         limit: i64,
     ) -> StoreResult<Vec<String>> {
-        self.select_threshold_candidates(authority, filter, school, at_least, after_upn, limit).await
+        self.select_threshold_candidates(authority, filter, school, at_least, after_upn, limit)
+            .await
     }
 
     async fn qualifying_marks(
@@ -801,10 +884,15 @@ where
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<(String, String)>> {
-        self.select_enrolments_between(authority, upns, from, to).await
+        self.select_enrolments_between(authority, upns, from, to)
+            .await
     }
 
-    async fn notices_of_pupils(&mut self, authority: &LaCode, upns: &[String]) -> StoreResult<Vec<Notice>> {
+    async fn notices_of_pupils(
+        &mut self,
+        authority: &LaCode,
+        upns: &[String],
+    ) -> StoreResult<Vec<Notice>> {
         self.select_notices_of_pupils(authority, upns).await
     }
 
@@ -816,7 +904,8 @@ where
         date: NaiveDate,
         session: Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-        self.select_mark_history(authority, upn, school, date, session).await
+        self.select_mark_history(authority, upn, school, date, session)
+            .await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
