@@ -145,6 +145,7 @@ where
     ) -> StoreResult<Vec<Notice>> {
         let (after_date, after_number) = after.unzip();
         // The status expression mirrors `Notice::status`: facts first, then the date.
+        // tests/api/store_rules.rs checks that the two agree on every case.
         let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
             notice_select!(),
             " WHERE authority_code = $1 \
@@ -235,7 +236,9 @@ where
         limit: i64,
     ) -> StoreResult<Vec<Payment>> {
         let (after_date, after_id) = after.unzip();
-        // "Unallocated" is money still needing action: not allocated and not refunded.
+        // "Unallocated" is `Payment::unallocated_pence`: the amount less what is
+        // allocated to notices. Refunds of unallocated money do not change it
+        // (checked against the domain in tests/api/store_rules.rs).
         let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
             payment_select!(),
             " WHERE p.authority_code = $1 \
@@ -243,9 +246,7 @@ where
                    AND a.payment_id = p.payment_id AND a.notice_number = $2)) \
               AND (NOT $3 OR p.amount_pence \
                    - (SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
-                      WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) \
-                   - (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
-                      WHERE r.authority_code = p.authority_code AND r.payment_id = p.payment_id AND r.notice_number IS NULL) > 0) \
+                      WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) > 0) \
               AND ($4 IS NULL OR p.paid_date >= $4) \
               AND ($5 IS NULL OR p.paid_date <= $5) \
               AND ($6 IS NULL OR p.paid_date > $6 OR (p.paid_date = $6 AND p.payment_id > $7)) \

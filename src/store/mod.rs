@@ -122,7 +122,8 @@ pub struct NoticeFilter<'a> {
 pub struct PaymentFilter<'a> {
     /// Allocated to this notice.
     pub notice_number: Option<&'a str>,
-    /// With money neither allocated nor refunded.
+    /// With unallocated money: `Payment::unallocated_pence()` above 0 (refunds of
+    /// unallocated money do not change it).
     pub unallocated_only: bool,
     pub paid_from: Option<NaiveDate>,
     pub paid_to: Option<NaiveDate>,
