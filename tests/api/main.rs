@@ -14,4 +14,5 @@ mod payments;
 mod policy;
 mod resilience;
 mod schema;
+mod store_rules;
 mod transport;

@@ -1,0 +1,283 @@
+//! Where the store's SQL restates a domain rule for speed, the two must agree on
+//! every case: the status filter of `list_notices` against `Notice::status`, and
+//! `list_payments`' `unallocated_only` against `Payment::unallocated_pence`.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use lea_notices::domain::identifiers::{LaCode, Upn, Urn};
+use lea_notices::domain::notice::{
+    Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice, Notice,
+    NoticeKind, NoticeStatus, PaidRate, Parent, ProsecutionOutcome, ProsecutionResult, Pupil,
+    Settlement, Withdrawal, WithdrawalGround,
+};
+use lea_notices::domain::payment::{Channel, NoticeMoney, Payment, Refund};
+use lea_notices::domain::policy::IssuerRole;
+use lea_notices::store::{NoticeFilter, PaymentFilter, Store};
+
+use crate::helpers::on_both_backends;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn la() -> LaCode {
+    LaCode::parse("850").unwrap()
+}
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 2, 3, 9, 0, 0).unwrap()
+}
+
+/// Every status, in an array the compiler keeps complete.
+fn all_statuses() -> [NoticeStatus; 6] {
+    // A new status fails to compile here until it is added below.
+    match NoticeStatus::Issued {
+        NoticeStatus::Issued
+        | NoticeStatus::Paid
+        | NoticeStatus::Unpaid
+        | NoticeStatus::Prosecuted
+        | NoticeStatus::Withdrawn
+        | NoticeStatus::ImprovementPeriodEnded => {}
+    }
+    [
+        NoticeStatus::Issued,
+        NoticeStatus::Paid,
+        NoticeStatus::Unpaid,
+        NoticeStatus::Prosecuted,
+        NoticeStatus::Withdrawn,
+        NoticeStatus::ImprovementPeriodEnded,
+    ]
+}
+
+/// A notice with no outcome yet; money, withdrawal and prosecution come later
+/// through the store.
+fn notice(
+    number: &str,
+    kind: NoticeKind,
+    higher_deadline: Option<NaiveDate>,
+    improvement_end: Option<NaiveDate>,
+) -> Notice {
+    let issue_date = d(2025, 1, 6);
+    Notice {
+        notice_number: number.into(),
+        kind,
+        pupil: Pupil {
+            upn: Upn::parse("B801200005001").unwrap(),
+            school_urn: Urn::parse("116439").unwrap(),
+            given_name: "Sam".into(),
+            family_name: "Taylor".into(),
+            address: Address::default(),
+        },
+        parent: Parent {
+            person_id: "mum".into(),
+            given_name: "Jo".into(),
+            family_name: "Taylor".into(),
+            address: Address::default(),
+        },
+        related_notices: vec![],
+        offence: None,
+        sessions: vec![],
+        issue_date,
+        issuer: Issuer {
+            role: IssuerRole::LaOfficer,
+            display_name: "Officer".into(),
+            official_details: String::new(),
+            subject: "la_officer@850".into(),
+        },
+        delivery: Delivery {
+            method: DeliveryMethod::Hand,
+            posting_date: None,
+        },
+        receipt_date: issue_date,
+        policy_version: "nationalRegimes/2024-08-19".into(),
+        second_notice: false,
+        charges: higher_deadline.map(|higher_deadline| Charges {
+            lower_amount_pence: 8_000,
+            lower_deadline: Some(higher_deadline - Duration::days(7)),
+            higher_amount_pence: 16_000,
+            higher_deadline,
+        }),
+        improvement_period: improvement_end.map(|end_date| ImprovementPeriod {
+            start_date: issue_date,
+            school_weeks: 4,
+            end_date,
+            reason: "support offered".into(),
+        }),
+        part_payments_accepted: false,
+        settlement: None,
+        withdrawal: None,
+        prosecution: None,
+        created_at: at(),
+        money: MoneyOnNotice::default(),
+    }
+}
+
+/// Every notice of the authority, as stored.
+async fn stored_notices(store: &dyn Store, today: NaiveDate) -> Vec<Notice> {
+    let mut tx = store.begin_read().await.unwrap();
+    let all = tx
+        .list_notices(&la(), &NoticeFilter::default(), today, None, 10_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    all
+}
+
+fn numbers<'a>(notices: impl IntoIterator<Item = &'a Notice>) -> BTreeSet<String> {
+    notices
+        .into_iter()
+        .map(|n| n.notice_number.clone())
+        .collect()
+}
+
+/// A payment of £80 on 2025-02-10, with nothing allocated or refunded yet.
+fn payment(id: &str) -> Payment {
+    Payment {
+        payment_id: id.into(),
+        amount_pence: 8_000,
+        paid_date: d(2025, 2, 10),
+        received_at: at(),
+        channel: Channel::Online,
+        provider: "govuk-pay".into(),
+        provider_payment_id: format!("provider-{id}"),
+        payer_reference: String::new(),
+        payer_name: "J Taylor".into(),
+        allocations: vec![],
+        refunds: vec![],
+        created_at: at(),
+    }
+}
+
+fn refund(id: String, amount_pence: i64, notice_number: Option<&str>) -> Refund {
+    Refund {
+        provider_refund_id: id,
+        amount_pence,
+        refund_date: d(2025, 2, 20),
+        reason: "paid back".into(),
+        notice_number: notice_number.map(String::from),
+    }
+}
+
+on_both_backends! {
+    async fn the_status_filter_agrees_with_notice_status_on_every_case(app) {
+        let store = app.store.as_ref();
+        let today = d(2025, 6, 16);
+        // A deadline (or the end of an improvement period) before, on or after
+        // today, or none at all.
+        let dates = [None, Some(today - Duration::days(1)), Some(today), Some(today + Duration::days(1))];
+        let mut tx = store.begin().await.unwrap();
+        let mut count = 0;
+        for kind in [NoticeKind::PenaltyNotice, NoticeKind::NoticeToImprove] {
+            for higher_deadline in dates {
+                for improvement_end in dates {
+                    for facts in 0..8 {
+                        let (withdrawn, prosecuted, paid) = (facts & 1 != 0, facts & 2 != 0, facts & 4 != 0);
+                        count += 1;
+                        let number = format!("850-2025-{count:06}");
+                        tx.insert_notice(&la(), &notice(&number, kind, higher_deadline, improvement_end)).await.unwrap();
+                        if paid {
+                            let money = NoticeMoney {
+                                allocations: vec![],
+                                settlement: Some(Settlement { rate: PaidRate::Lower, date: d(2025, 1, 20) }),
+                            };
+                            tx.apply_notice_money(&la(), &number, &money).await.unwrap();
+                        }
+                        if prosecuted {
+                            let outcome = ProsecutionOutcome {
+                                hearing_date: d(2025, 5, 1),
+                                court: "Winchester Magistrates' Court".into(),
+                                result: ProsecutionResult::Convicted,
+                                fine_pence: 12_000,
+                                costs_pence: 5_000,
+                            };
+                            tx.record_prosecution(&la(), &number, &outcome).await.unwrap();
+                        }
+                        if withdrawn {
+                            let withdrawal = Withdrawal {
+                                ground: WithdrawalGround::MaterialErrors,
+                                reason: "wrong dates".into(),
+                                date: d(2025, 2, 1),
+                            };
+                            tx.record_withdrawal(&la(), &number, &withdrawal).await.unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().await.unwrap();
+
+        let all = stored_notices(store, today).await;
+        assert_eq!(all.len(), count, "every notice stored");
+        let mut seen = BTreeSet::new();
+        for status in all_statuses() {
+            let expected = numbers(all.iter().filter(|n| n.status(today) == status));
+            assert!(!expected.is_empty(), "no notice is {status:?}: the cases miss one");
+            let mut tx = store.begin_read().await.unwrap();
+            let filter = NoticeFilter { status: Some(status), ..Default::default() };
+            let listed = tx.list_notices(&la(), &filter, today, None, 10_000).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(numbers(&listed), expected, "notices listed as {status:?} on {today}");
+            seen.extend(expected);
+        }
+        assert_eq!(seen, numbers(&all), "every notice has one of the statuses");
+    }
+
+    async fn unallocated_only_agrees_with_unallocated_pence_on_every_case(app) {
+        let store = app.store.as_ref();
+        let notices = ["850-2025-000001", "850-2025-000002"];
+        let mut tx = store.begin().await.unwrap();
+        for number in notices {
+            tx.insert_notice(&la(), &notice(number, NoticeKind::PenaltyNotice, Some(d(2025, 3, 2)), None)).await.unwrap();
+        }
+        // Of a payment of £80: nothing allocated, part, all, or all across two notices.
+        let allocation_cases: [&[(&str, i64)]; 4] = [
+            &[],
+            &[(notices[0], 5_000)],
+            &[(notices[0], 8_000)],
+            &[(notices[0], 4_000), (notices[1], 4_000)],
+        ];
+        let mut count = 0;
+        for allocations in allocation_cases {
+            let allocated: i64 = allocations.iter().map(|(_, a)| a).sum();
+            let unallocated = 8_000 - allocated;
+            // Refunds of unallocated money: none, part of it, or all of it.
+            let mut unallocated_refunds = vec![0];
+            if unallocated > 0 {
+                unallocated_refunds.extend([1_000.min(unallocated), unallocated]);
+            }
+            for unallocated_refund in unallocated_refunds {
+                // A refund against a notice (of money due back on it), or none.
+                let notice_refunds: &[i64] = if allocated > 0 { &[0, 1_000] } else { &[0] };
+                for &notice_refund in notice_refunds {
+                    count += 1;
+                    let id = format!("payment-{count:03}");
+                    tx.insert_payment(&la(), &payment(&id), "fingerprint").await.unwrap();
+                    let allocations: Vec<(String, i64)> =
+                        allocations.iter().map(|(n, a)| (n.to_string(), *a)).collect();
+                    tx.set_allocations(&la(), &id, &allocations).await.unwrap();
+                    if unallocated_refund > 0 {
+                        tx.insert_refund(&la(), &id, &refund(format!("{id}-u"), unallocated_refund, None), "f", at()).await.unwrap();
+                    }
+                    if notice_refund > 0 {
+                        tx.insert_refund(&la(), &id, &refund(format!("{id}-n"), notice_refund, Some(notices[0])), "f", at()).await.unwrap();
+                    }
+                }
+            }
+        }
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin_read().await.unwrap();
+        let all = tx.list_payments(&la(), &PaymentFilter::default(), None, 10_000).await.unwrap();
+        let filter = PaymentFilter { unallocated_only: true, ..Default::default() };
+        let listed = tx.list_payments(&la(), &filter, None, 10_000).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(all.len(), count, "every payment stored");
+        let ids = |ps: &mut dyn Iterator<Item = &Payment>| ps.map(|p| p.payment_id.clone()).collect::<BTreeSet<_>>();
+        let expected = ids(&mut all.iter().filter(|p| p.unallocated_pence() > 0));
+        // Both answers occur, and refunds of unallocated money are among the cases.
+        assert!(!expected.is_empty() && expected.len() < all.len());
+        assert!(all.iter().any(|p| p.unallocated_pence() > 0 && p.refundable_for(None) == 0));
+        assert_eq!(ids(&mut listed.iter()), expected, "payments with unallocated money");
+    }
+}
