@@ -1,7 +1,7 @@
-//! What differs between the backends, as one trait both sqlx database types
-//! implement: a few statements, how a list is bound, and the bulk writes of
-//! register marks. Everything else is shared, generic code in `common.rs` and
-//! `attendance.rs`.
+//! What differs between the backends, as a trait both sqlx database types
+//! implement: a few statements, how a list is bound, and (its supertrait
+//! [`MarkWrites`]) the bulk writes of register marks. Everything else is shared,
+//! generic code in `common.rs` and `attendance.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -15,7 +15,7 @@ use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
 /// A sqlx database the shared SQL runs on, with what is its own.
-pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
+pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites {
     /// Appends an audit event, binding `$1..$8` (authority, time, actor subject,
     /// actor role, action, resource, request id, details) and returning its id.
     const INSERT_AUDIT_EVENT: &'static str;
@@ -42,7 +42,12 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
 
     /// The rows a statement inserted, updated or deleted.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+}
 
+/// A backend's bulk writes of register marks, in its `marks.rs`: how a batch
+/// goes in fastest differs (arrays and COPY on PostgreSQL, a prepared statement
+/// per row on SQLite).
+pub(super) trait MarkWrites: Database {
     /// Makes the transaction the only writer of marks of `schools` until it ends.
     fn lock_schools(
         conn: &mut Self::Connection,

@@ -5,12 +5,215 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::attendance::{date_spans, session_number};
+use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
+
+impl MarkWrites for Postgres {
+    /// One writer per school at a time, so a mark's "held" value cannot change
+    /// between reading it and replacing it. Taken in URN order: no deadlocks.
+    async fn lock_schools(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        schools: &BTreeSet<&str>,
+    ) -> StoreResult<()> {
+        for school in schools {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("marks/{authority}/{school}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The mark held for each of `marks`' sessions, in the same order.
+    async fn held_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        marks: &[&RegisterMark],
+    ) -> StoreResult<Vec<Option<HeldMark>>> {
+        if marks.is_empty() {
+            return Ok(vec![]);
+        }
+        let c = columns(marks.iter().copied());
+        let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT i.ord, m.code, m.record_time \
+             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
+                  WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
+             JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+              AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(&c.upns[..])
+        .bind(&c.dates[..])
+        .bind(&c.sessions[..])
+        .bind(&c.schools[..])
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut held = vec![None; marks.len()];
+        for (ord, code, record_time) in rows {
+            held[(ord - 1) as usize] = Some(HeldMark { code, record_time });
+        }
+        Ok(held)
+    }
+
+    /// Inserts the marks for sessions not held yet; `true` for each one inserted.
+    ///
+    /// A batch of sessions none of which is held (the daily feed, a first load)
+    /// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
+    /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
+    /// The school locks make the check hold until commit.
+    async fn insert_new_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+    ) -> StoreResult<Vec<bool>> {
+        if !any_held(conn, authority, marks).await? {
+            copy_marks(conn, authority, marks).await?;
+            return Ok(vec![true; marks.len()]);
+        }
+        let c = columns(marks.iter());
+        let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
+            "INSERT INTO attendance_marks \
+             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
+                                      $7::int2[], $8::timestamptz[]) \
+             ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(&c.upns[..])
+        .bind(&c.dates[..])
+        .bind(&c.sessions[..])
+        .bind(&c.schools[..])
+        .bind(&c.codes[..])
+        .bind(&c.categories[..])
+        .bind(&c.record_times[..])
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.len() == marks.len() {
+            return Ok(vec![true; marks.len()]);
+        }
+        let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
+            .iter()
+            .map(|(upn, date, session, school)| (upn.as_str(), *date, *session, school.as_str()))
+            .collect();
+        Ok(marks
+            .iter()
+            .map(|m| {
+                inserted.contains(&(
+                    m.upn.as_str(),
+                    m.date,
+                    session_number(m.session),
+                    m.school_urn.as_str(),
+                ))
+            })
+            .collect())
+    }
+
+    /// Moves each held mark to the history and puts the new one in its place.
+    async fn replace_marks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        replaced: &[(&RegisterMark, HeldMark)],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if replaced.is_empty() {
+            return Ok(());
+        }
+        let c = columns(replaced.iter().map(|(m, _)| *m));
+        sqlx::query(
+            "INSERT INTO attendance_mark_history \
+             (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
+              replaced_by_code, replaced_by_request) \
+             SELECT $1, m.upn, m.mark_date, m.session, m.school_urn, $6, m.code, m.record_time, i.code, $7 \
+             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $8::text[]) \
+                  AS i(upn, mark_date, session, school_urn, code) \
+             JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+              AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(&c.upns[..])
+        .bind(&c.dates[..])
+        .bind(&c.sessions[..])
+        .bind(&c.schools[..])
+        .bind(at)
+        .bind(request_id)
+        .bind(&c.codes[..])
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE attendance_marks m SET code = i.code, category = i.category, record_time = i.record_time \
+             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], $7::int2[], \
+                         $8::timestamptz[]) AS i(upn, mark_date, session, school_urn, code, category, record_time) \
+             WHERE m.authority_code = $1 AND m.upn = i.upn AND m.mark_date = i.mark_date \
+               AND m.session = i.session AND m.school_urn = i.school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(&c.upns[..])
+        .bind(&c.dates[..])
+        .bind(&c.sessions[..])
+        .bind(&c.schools[..])
+        .bind(&c.codes[..])
+        .bind(&c.categories[..])
+        .bind(&c.record_times[..])
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Widens each `(upn, school)` enrolment span to cover the given dates.
+    async fn note_enrolments(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> StoreResult<()> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+             ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
+             SET first_date = LEAST(attendance_enrolments.first_date, excluded.first_date), \
+                 last_date = GREATEST(attendance_enrolments.last_date, excluded.last_date) \
+             WHERE excluded.first_date < attendance_enrolments.first_date \
+                OR excluded.last_date > attendance_enrolments.last_date",
+        )
+        .bind(authority.as_str())
+        .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
+        .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
+        .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
+        .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn note_school_weeks(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        weeks: &BTreeSet<(&str, NaiveDate)>,
+    ) -> StoreResult<()> {
+        if weeks.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(authority.as_str())
+        .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
+        .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
 
 /// A batch's marks as one array per column, for UNNEST.
 struct MarkColumns<'a> {
@@ -43,106 +246,6 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
         c.record_times.push(m.record_time);
     }
     c
-}
-
-/// One writer per school at a time, so a mark's "held" value cannot change
-/// between reading it and replacing it. Taken in URN order: no deadlocks.
-pub(super) async fn lock_schools(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    schools: &BTreeSet<&str>,
-) -> StoreResult<()> {
-    for school in schools {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("marks/{authority}/{school}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The mark held for each of `marks`' sessions, in the same order.
-pub(super) async fn held_marks(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    marks: &[&RegisterMark],
-) -> StoreResult<Vec<Option<HeldMark>>> {
-    if marks.is_empty() {
-        return Ok(vec![]);
-    }
-    let c = columns(marks.iter().copied());
-    let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT i.ord, m.code, m.record_time \
-         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
-              WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
-         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-          AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
-    )
-    .bind(authority.as_str())
-    .bind(&c.upns[..])
-    .bind(&c.dates[..])
-    .bind(&c.sessions[..])
-    .bind(&c.schools[..])
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut held = vec![None; marks.len()];
-    for (ord, code, record_time) in rows {
-        held[(ord - 1) as usize] = Some(HeldMark { code, record_time });
-    }
-    Ok(held)
-}
-
-/// Inserts the marks for sessions not held yet; `true` for each one inserted.
-///
-/// A batch of sessions none of which is held (the daily feed, a first load)
-/// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
-/// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
-/// The school locks make the check hold until commit.
-pub(super) async fn insert_new_marks(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    marks: &[RegisterMark],
-) -> StoreResult<Vec<bool>> {
-    if !any_held(conn, authority, marks).await? {
-        copy_marks(conn, authority, marks).await?;
-        return Ok(vec![true; marks.len()]);
-    }
-    let c = columns(marks.iter());
-    let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
-        "INSERT INTO attendance_marks \
-         (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-         SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
-                                  $7::int2[], $8::timestamptz[]) \
-         ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
-    )
-    .bind(authority.as_str())
-    .bind(&c.upns[..])
-    .bind(&c.dates[..])
-    .bind(&c.sessions[..])
-    .bind(&c.schools[..])
-    .bind(&c.codes[..])
-    .bind(&c.categories[..])
-    .bind(&c.record_times[..])
-    .fetch_all(&mut *conn)
-    .await?;
-    if rows.len() == marks.len() {
-        return Ok(vec![true; marks.len()]);
-    }
-    let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
-        .iter()
-        .map(|(upn, date, session, school)| (upn.as_str(), *date, *session, school.as_str()))
-        .collect();
-    Ok(marks
-        .iter()
-        .map(|m| {
-            inserted.contains(&(
-                m.upn.as_str(),
-                m.date,
-                session_number(m.session),
-                m.school_urn.as_str(),
-            ))
-        })
-        .collect())
 }
 
 /// Whether any mark is held for a pupil and school within the dates `marks`
@@ -233,104 +336,4 @@ pub(super) fn copy_text(value: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.into()
-}
-
-/// Moves each held mark to the history and puts the new one in its place.
-pub(super) async fn replace_marks(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    replaced: &[(&RegisterMark, HeldMark)],
-    request_id: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    if replaced.is_empty() {
-        return Ok(());
-    }
-    let c = columns(replaced.iter().map(|(m, _)| *m));
-    sqlx::query(
-        "INSERT INTO attendance_mark_history \
-         (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
-          replaced_by_code, replaced_by_request) \
-         SELECT $1, m.upn, m.mark_date, m.session, m.school_urn, $6, m.code, m.record_time, i.code, $7 \
-         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $8::text[]) \
-              AS i(upn, mark_date, session, school_urn, code) \
-         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-          AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
-    )
-    .bind(authority.as_str())
-    .bind(&c.upns[..])
-    .bind(&c.dates[..])
-    .bind(&c.sessions[..])
-    .bind(&c.schools[..])
-    .bind(at)
-    .bind(request_id)
-    .bind(&c.codes[..])
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE attendance_marks m SET code = i.code, category = i.category, record_time = i.record_time \
-         FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], $7::int2[], \
-                     $8::timestamptz[]) AS i(upn, mark_date, session, school_urn, code, category, record_time) \
-         WHERE m.authority_code = $1 AND m.upn = i.upn AND m.mark_date = i.mark_date \
-           AND m.session = i.session AND m.school_urn = i.school_urn",
-    )
-    .bind(authority.as_str())
-    .bind(&c.upns[..])
-    .bind(&c.dates[..])
-    .bind(&c.sessions[..])
-    .bind(&c.schools[..])
-    .bind(&c.codes[..])
-    .bind(&c.categories[..])
-    .bind(&c.record_times[..])
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Widens each `(upn, school)` enrolment span to cover the given dates.
-pub(super) async fn note_enrolments(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
-) -> StoreResult<()> {
-    if spans.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
-         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
-         ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
-         SET first_date = LEAST(attendance_enrolments.first_date, excluded.first_date), \
-             last_date = GREATEST(attendance_enrolments.last_date, excluded.last_date) \
-         WHERE excluded.first_date < attendance_enrolments.first_date \
-            OR excluded.last_date > attendance_enrolments.last_date",
-    )
-    .bind(authority.as_str())
-    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
-    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
-    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
-    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn note_school_weeks(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    weeks: &BTreeSet<(&str, NaiveDate)>,
-) -> StoreResult<()> {
-    if weeks.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-         SELECT $1, * FROM UNNEST($2::text[], $3::date[]) ON CONFLICT DO NOTHING",
-    )
-    .bind(authority.as_str())
-    .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
-    .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

@@ -1,19 +1,15 @@
 //! The PostgreSQL store (production).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, Pool, Postgres};
+use sqlx::{Pool, Postgres};
 
 use super::attendance::{ListQueries, list_queries};
 use super::common::Tx;
 use super::dialect::Dialect;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
-use crate::domain::attendance::{HeldMark, RegisterMark};
-use crate::domain::identifiers::LaCode;
 
 mod marks;
 
@@ -53,56 +49,6 @@ impl Dialect for Postgres {
 
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
-    }
-
-    async fn lock_schools(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        schools: &BTreeSet<&str>,
-    ) -> StoreResult<()> {
-        marks::lock_schools(conn, authority, schools).await
-    }
-
-    async fn insert_new_marks(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
-        marks::insert_new_marks(conn, authority, marks).await
-    }
-
-    async fn held_marks(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        marks: &[&RegisterMark],
-    ) -> StoreResult<Vec<Option<HeldMark>>> {
-        marks::held_marks(conn, authority, marks).await
-    }
-
-    async fn replace_marks(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        replaced: &[(&RegisterMark, HeldMark)],
-        request_id: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        marks::replace_marks(conn, authority, replaced, request_id, at).await
-    }
-
-    async fn note_enrolments(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
-    ) -> StoreResult<()> {
-        marks::note_enrolments(conn, authority, spans).await
-    }
-
-    async fn note_school_weeks(
-        conn: &mut PgConnection,
-        authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
-    ) -> StoreResult<()> {
-        marks::note_school_weeks(conn, authority, weeks).await
     }
 }
 

@@ -4,160 +4,163 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
 use crate::store::attendance::session_number;
+use crate::store::dialect::MarkWrites;
 
-/// BEGIN IMMEDIATE already makes this transaction the only writer.
-pub(super) async fn lock_schools(
-    _conn: &mut SqliteConnection,
-    _authority: &LaCode,
-    _schools: &BTreeSet<&str>,
-) -> StoreResult<()> {
-    Ok(())
-}
-
-/// The mark held for each of `marks`' sessions, in the same order.
-pub(super) async fn held_marks(
-    conn: &mut SqliteConnection,
-    authority: &LaCode,
-    marks: &[&RegisterMark],
-) -> StoreResult<Vec<Option<HeldMark>>> {
-    let mut held = Vec::with_capacity(marks.len());
-    for m in marks {
-        let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT code, record_time FROM attendance_marks WHERE authority_code = $1 \
-             AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5",
-        )
-        .bind(authority.as_str())
-        .bind(m.upn.as_str())
-        .bind(m.date)
-        .bind(session_number(m.session))
-        .bind(m.school_urn.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        held.push(row.map(|(code, record_time)| HeldMark { code, record_time }));
+impl MarkWrites for Sqlite {
+    /// BEGIN IMMEDIATE already makes this transaction the only writer.
+    async fn lock_schools(
+        _conn: &mut SqliteConnection,
+        _authority: &LaCode,
+        _schools: &BTreeSet<&str>,
+    ) -> StoreResult<()> {
+        Ok(())
     }
-    Ok(held)
-}
 
-/// Inserts the marks for sessions not held yet; `true` for each one inserted.
-pub(super) async fn insert_new_marks(
-    conn: &mut SqliteConnection,
-    authority: &LaCode,
-    marks: &[RegisterMark],
-) -> StoreResult<Vec<bool>> {
-    let mut inserted = Vec::with_capacity(marks.len());
-    for m in marks {
-        let done = sqlx::query(
-            "INSERT INTO attendance_marks \
-             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(authority.as_str())
-        .bind(m.upn.as_str())
-        .bind(m.date)
-        .bind(session_number(m.session))
-        .bind(m.school_urn.as_str())
-        .bind(m.code.as_str())
-        .bind(m.category.as_i16())
-        .bind(m.record_time)
-        .execute(&mut *conn)
-        .await?;
-        inserted.push(done.rows_affected() == 1);
+    /// The mark held for each of `marks`' sessions, in the same order.
+    async fn held_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        marks: &[&RegisterMark],
+    ) -> StoreResult<Vec<Option<HeldMark>>> {
+        let mut held = Vec::with_capacity(marks.len());
+        for m in marks {
+            let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT code, record_time FROM attendance_marks WHERE authority_code = $1 \
+                 AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5",
+            )
+            .bind(authority.as_str())
+            .bind(m.upn.as_str())
+            .bind(m.date)
+            .bind(session_number(m.session))
+            .bind(m.school_urn.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            held.push(row.map(|(code, record_time)| HeldMark { code, record_time }));
+        }
+        Ok(held)
     }
-    Ok(inserted)
-}
 
-/// Moves each held mark to the history and puts the new one in its place.
-pub(super) async fn replace_marks(
-    conn: &mut SqliteConnection,
-    authority: &LaCode,
-    replaced: &[(&RegisterMark, HeldMark)],
-    request_id: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    for (m, held) in replaced {
-        sqlx::query(
-            "INSERT INTO attendance_mark_history \
-             (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
-              replaced_by_code, replaced_by_request) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(authority.as_str())
-        .bind(m.upn.as_str())
-        .bind(m.date)
-        .bind(session_number(m.session))
-        .bind(m.school_urn.as_str())
-        .bind(at)
-        .bind(held.code.as_str())
-        .bind(held.record_time)
-        .bind(m.code.as_str())
-        .bind(request_id)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE attendance_marks SET code = $6, category = $7, record_time = $8 \
-             WHERE authority_code = $1 AND upn = $2 AND mark_date = $3 AND session = $4 \
-               AND school_urn = $5",
-        )
-        .bind(authority.as_str())
-        .bind(m.upn.as_str())
-        .bind(m.date)
-        .bind(session_number(m.session))
-        .bind(m.school_urn.as_str())
-        .bind(m.code.as_str())
-        .bind(m.category.as_i16())
-        .bind(m.record_time)
-        .execute(&mut *conn)
-        .await?;
+    /// Inserts the marks for sessions not held yet; `true` for each one inserted.
+    async fn insert_new_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        marks: &[RegisterMark],
+    ) -> StoreResult<Vec<bool>> {
+        let mut inserted = Vec::with_capacity(marks.len());
+        for m in marks {
+            let done = sqlx::query(
+                "INSERT INTO attendance_marks \
+                 (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(authority.as_str())
+            .bind(m.upn.as_str())
+            .bind(m.date)
+            .bind(session_number(m.session))
+            .bind(m.school_urn.as_str())
+            .bind(m.code.as_str())
+            .bind(m.category.as_i16())
+            .bind(m.record_time)
+            .execute(&mut *conn)
+            .await?;
+            inserted.push(done.rows_affected() == 1);
+        }
+        Ok(inserted)
     }
-    Ok(())
-}
 
-/// Widens each `(upn, school)` enrolment span to cover the given dates.
-pub(super) async fn note_enrolments(
-    conn: &mut SqliteConnection,
-    authority: &LaCode,
-    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
-) -> StoreResult<()> {
-    for ((upn, school), (first, last)) in spans {
-        sqlx::query(
-            "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
-             SET first_date = MIN(first_date, excluded.first_date), \
-                 last_date = MAX(last_date, excluded.last_date)",
-        )
-        .bind(authority.as_str())
-        .bind(*upn)
-        .bind(*school)
-        .bind(*first)
-        .bind(*last)
-        .execute(&mut *conn)
-        .await?;
+    /// Moves each held mark to the history and puts the new one in its place.
+    async fn replace_marks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        replaced: &[(&RegisterMark, HeldMark)],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for (m, held) in replaced {
+            sqlx::query(
+                "INSERT INTO attendance_mark_history \
+                 (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
+                  replaced_by_code, replaced_by_request) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(authority.as_str())
+            .bind(m.upn.as_str())
+            .bind(m.date)
+            .bind(session_number(m.session))
+            .bind(m.school_urn.as_str())
+            .bind(at)
+            .bind(held.code.as_str())
+            .bind(held.record_time)
+            .bind(m.code.as_str())
+            .bind(request_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE attendance_marks SET code = $6, category = $7, record_time = $8 \
+                 WHERE authority_code = $1 AND upn = $2 AND mark_date = $3 AND session = $4 \
+                   AND school_urn = $5",
+            )
+            .bind(authority.as_str())
+            .bind(m.upn.as_str())
+            .bind(m.date)
+            .bind(session_number(m.session))
+            .bind(m.school_urn.as_str())
+            .bind(m.code.as_str())
+            .bind(m.category.as_i16())
+            .bind(m.record_time)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-pub(super) async fn note_school_weeks(
-    conn: &mut SqliteConnection,
-    authority: &LaCode,
-    weeks: &BTreeSet<(&str, NaiveDate)>,
-) -> StoreResult<()> {
-    for (school, monday) in weeks {
-        sqlx::query(
-            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(authority.as_str())
-        .bind(*school)
-        .bind(*monday)
-        .execute(&mut *conn)
-        .await?;
+    /// Widens each `(upn, school)` enrolment span to cover the given dates.
+    async fn note_enrolments(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> StoreResult<()> {
+        for ((upn, school), (first, last)) in spans {
+            sqlx::query(
+                "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (authority_code, upn, school_urn) DO UPDATE \
+                 SET first_date = MIN(first_date, excluded.first_date), \
+                     last_date = MAX(last_date, excluded.last_date)",
+            )
+            .bind(authority.as_str())
+            .bind(*upn)
+            .bind(*school)
+            .bind(*first)
+            .bind(*last)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    async fn note_school_weeks(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        weeks: &BTreeSet<(&str, NaiveDate)>,
+    ) -> StoreResult<()> {
+        for (school, monday) in weeks {
+            sqlx::query(
+                "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(authority.as_str())
+            .bind(*school)
+            .bind(*monday)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
 }

@@ -1,19 +1,15 @@
 //! The SQLite store (the embedded default: one file, no server).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::{str::FromStr, time::Duration};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite, SqliteConnection};
+use sqlx::{Pool, Sqlite};
 
 use super::attendance::{ListQueries, list_queries};
 use super::common::Tx;
 use super::dialect::Dialect;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
-use crate::domain::attendance::{HeldMark, RegisterMark};
-use crate::domain::identifiers::LaCode;
 
 mod marks;
 
@@ -55,56 +51,6 @@ impl Dialect for Sqlite {
 
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
-    }
-
-    async fn lock_schools(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        schools: &BTreeSet<&str>,
-    ) -> StoreResult<()> {
-        marks::lock_schools(conn, authority, schools).await
-    }
-
-    async fn insert_new_marks(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
-        marks::insert_new_marks(conn, authority, marks).await
-    }
-
-    async fn held_marks(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        marks: &[&RegisterMark],
-    ) -> StoreResult<Vec<Option<HeldMark>>> {
-        marks::held_marks(conn, authority, marks).await
-    }
-
-    async fn replace_marks(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        replaced: &[(&RegisterMark, HeldMark)],
-        request_id: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        marks::replace_marks(conn, authority, replaced, request_id, at).await
-    }
-
-    async fn note_enrolments(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
-    ) -> StoreResult<()> {
-        marks::note_enrolments(conn, authority, spans).await
-    }
-
-    async fn note_school_weeks(
-        conn: &mut SqliteConnection,
-        authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
-    ) -> StoreResult<()> {
-        marks::note_school_weeks(conn, authority, weeks).await
     }
 }
 
