@@ -209,25 +209,6 @@ where
         row.into_payment(allocations, refunds)
     }
 
-    async fn select_payment(
-        &mut self,
-        authority: &LaCode,
-        payment_id: &str,
-    ) -> StoreResult<Option<Payment>> {
-        let row: Option<PaymentRow> = sqlx::query_as(concat!(
-            payment_select!(),
-            " WHERE p.authority_code = $1 AND p.payment_id = $2"
-        ))
-        .bind(authority.as_str())
-        .bind(payment_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(Some(self.payment_parts(authority, row).await?.0)),
-        }
-    }
-
     async fn select_payments(
         &mut self,
         authority: &LaCode,
@@ -815,14 +796,6 @@ where
     ) -> StoreResult<Vec<Notice>> {
         self.select_notices(authority, filter, today, after, limit)
             .await
-    }
-
-    async fn payment(
-        &mut self,
-        authority: &LaCode,
-        payment_id: &str,
-    ) -> StoreResult<Option<Payment>> {
-        self.select_payment(authority, payment_id).await
     }
 
     async fn list_payments(

@@ -367,13 +367,6 @@ pub trait StoreTx: Send {
         limit: i64,
     ) -> StoreResult<Vec<Notice>>;
 
-    /// One payment with its allocations and refunds.
-    async fn payment(
-        &mut self,
-        authority: &LaCode,
-        payment_id: &str,
-    ) -> StoreResult<Option<Payment>>;
-
     /// Payments matching `filter`, by paid date then id, after the cursor.
     async fn list_payments(
         &mut self,
