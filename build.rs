@@ -27,10 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fds.encode_to_vec(),
     )?;
 
+    // Type names (`prost::Name`) let request limits find each message's descriptor.
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         // Services other issues implement answer UNIMPLEMENTED through these defaults.
         .generate_default_stubs(true)
         .include_file("proto_modules.rs")
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

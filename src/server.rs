@@ -8,6 +8,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::pb::health_server::{Health, HealthServer};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
     attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
@@ -195,6 +196,7 @@ impl Application {
         tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
         let mut builder = Server::builder()
             .layer(crate::telemetry::RpcLayer)
+            .layer(catch_panics())
             .timeout(options.request_timeout)
             .concurrency_limit_per_connection(options.max_concurrent_requests)
             .load_shed(true);
@@ -213,6 +215,23 @@ impl Application {
             .await?;
         Ok(())
     }
+}
+
+type PanicResponse = fn(Box<dyn std::any::Any + Send>) -> http::Response<tonic::body::Body>;
+
+/// A call that panics (a bug: the use cases run on tasks of their own, and a
+/// panic there is already INTERNAL) answers INTERNAL with a log line; the
+/// connection and the server go on serving.
+pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
+    CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "a call panicked");
+        tonic::Status::internal("internal error").into_http()
+    })
 }
 
 /// gRPC health: SERVING for the server and for each service.
@@ -286,5 +305,27 @@ mod tests {
             socket.nodelay().unwrap(),
             "TCP_NODELAY on the accepted socket"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_call_answers_internal() {
+        use tower::{Layer, Service, ServiceExt};
+        let panicking = tower::service_fn(|_: http::Request<()>| async {
+            if true {
+                panic!("a bug");
+            }
+            Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::empty()))
+        });
+        let mut service = catch_panics().layer(panicking);
+        let response = service
+            .ready()
+            .await
+            .unwrap()
+            .call(http::Request::new(()))
+            .await
+            .unwrap();
+        let status = tonic::Status::from_header_map(response.headers()).expect("a gRPC status");
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert_eq!(status.message(), "internal error");
     }
 }

@@ -8,7 +8,7 @@ use super::convert::attendance::{
     summary_request, summary_to_proto,
 };
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::{caller, limits, pagination};
 use crate::app::{App, Caller, ServiceError, SummaryScope};
 use crate::domain::{FieldViolation, access::Operation, attendance::MarkCounts};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
@@ -32,6 +32,7 @@ impl AttendanceApi {
         batch: &pb::RecordMarksRequest,
     ) -> Result<MarkCounts, Status> {
         let recorded = async {
+            limits::check(batch)?;
             let marks = marks_batch(batch, self.app.now())?;
             let id = request_id(&batch.request_id, batch);
             self.app.record_marks(caller.clone(), id, marks).await
@@ -79,6 +80,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::GetAttendanceSummaryResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (scope, start, end) = summary_request(&req)?;
         let per_enrolment = matches!(scope, SummaryScope::Pupil { .. });
@@ -95,6 +97,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::ListThresholdBreachesResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = breaches_request(&req)?;
         let (as_of, school) = page.query;
@@ -117,6 +120,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::GetMarkHistoryResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (pupil, day, session) = history_request(&req)?;
         let marks = self.app.mark_history(caller, pupil, day, session).await?;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod caller;
 pub mod convert;
 pub mod error;
+pub mod limits;
 pub mod mutation;
 pub mod notice;
 pub mod pagination;

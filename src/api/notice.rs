@@ -10,7 +10,7 @@ use super::convert::notice::{
 use super::convert::timestamp_to_proto;
 use super::error::Violations;
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::{caller, limits, pagination};
 use crate::app::{App, LifecycleChange, ServiceError};
 use crate::domain::{
     FieldViolation, access::Operation, actor::Role, identifiers::LaCode, names, notice::Notice,
@@ -77,6 +77,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::IssueNoticeToImproveResponse>, Status> {
         let caller = caller::authorize(&request, Operation::IssueNoticeToImprove)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = notice_to_improve_request(&req, &caller, self.app.today())?;
         let authority = caller.authority.clone();
@@ -95,6 +96,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::IssuePenaltyNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::IssuePenaltyNotice)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = penalty_request(&req, &caller, self.app.today())?;
         let authority = caller.authority.clone();
@@ -113,6 +115,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::GetNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (authority, number) =
             names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
@@ -128,6 +131,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::ListNoticesResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = notice_query(&req)?;
         let authority = caller.authority.clone();
@@ -135,10 +139,14 @@ impl NoticeService for NoticeApi {
             .app
             .list_notices(caller, page.query, page.after, page.size + 1)
             .await?;
-        let (notices, next_page_token) =
-            pagination::page(fetched, page.size, &page.filter, |last| {
-                pagination::date_key_cursor(last.issue_date, &last.notice_number)
-            });
+        let today = self.app.today();
+        let (notices, next_page_token) = pagination::page_within(
+            fetched,
+            page.size,
+            &page.filter,
+            |last| pagination::date_key_cursor(last.issue_date, &last.notice_number),
+            |n| prost::Message::encoded_len(&notice_to_proto(&authority, n, today)),
+        );
         Ok(Response::new(pb::ListNoticesResponse {
             notices: self.notices_to_proto(&authority, &notices),
             next_page_token,
@@ -151,6 +159,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::WithdrawNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let change = withdraw_request(&req, self.app.today())?;
         let id = request_id(&req.request_id, &req);
@@ -166,6 +175,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::RecordProsecutionOutcomeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let change = prosecution_request(&req, self.app.today())?;
         let id = request_id(&req.request_id, &req);
@@ -181,6 +191,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::ListNoticeEventsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.parent)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("parent", &req.parent));

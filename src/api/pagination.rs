@@ -92,17 +92,42 @@ pub fn decode_date_key(
         .ok_or_else(|| FieldViolation::new(field, "not a page token this service issued"))
 }
 
+/// How many bytes of items a page may carry: well under the 4 MiB a gRPC
+/// message may be by default, so a page of the largest items still arrives.
+pub const PAGE_BYTES: usize = 3 * 1024 * 1024;
+
 /// The page to return from `fetched` (fetched with one more than `size`), and the
 /// token for the page after it: empty on the last page, else bound to `filter` and
 /// starting after `cursor` of the page's last item.
 pub fn page<T>(
-    mut fetched: Vec<T>,
+    fetched: Vec<T>,
     size: i64,
     filter: &str,
     cursor: impl Fn(&T) -> String,
 ) -> (Vec<T>, String) {
-    let more = fetched.len() as i64 > size;
-    fetched.truncate(size as usize);
+    page_within(fetched, size, filter, cursor, |_| 0)
+}
+
+/// As [`page`], ending the page early where its items' `bytes` would pass
+/// [`PAGE_BYTES`] (a page holds at least one item).
+pub fn page_within<T>(
+    mut fetched: Vec<T>,
+    size: i64,
+    filter: &str,
+    cursor: impl Fn(&T) -> String,
+    bytes: impl Fn(&T) -> usize,
+) -> (Vec<T>, String) {
+    let mut kept = 0;
+    let mut total = 0usize;
+    for item in fetched.iter().take(usize::try_from(size).unwrap_or(0)) {
+        total = total.saturating_add(bytes(item));
+        if kept > 0 && total > PAGE_BYTES {
+            break;
+        }
+        kept += 1;
+    }
+    let more = fetched.len() > kept;
+    fetched.truncate(kept);
     let token = match fetched.last() {
         Some(last) if more => encode_token(filter, &cursor(last)),
         _ => String::new(),
@@ -124,6 +149,22 @@ mod tests {
         assert!(decode_token("page_token", &t, "parent=authorities/852").is_err());
         assert!(decode_token("page_token", "zz", "x").is_err());
         assert_eq!(decode_token("page_token", "", "x").unwrap(), None);
+    }
+
+    #[test]
+    fn a_page_ends_before_its_bytes_pass_the_budget() {
+        let items = vec![PAGE_BYTES / 2; 5];
+        let (page, token) = page_within(items.clone(), 4, "f", |i| i.to_string(), |b| *b);
+        assert_eq!(page.len(), 2);
+        assert!(!token.is_empty());
+        let (page, _) = page_within(vec![PAGE_BYTES * 2], 4, "f", |i| i.to_string(), |b| *b);
+        assert_eq!(
+            page.len(),
+            1,
+            "one item even if it alone is over the budget"
+        );
+        let (page, token) = page_within(vec![1, 2], 4, "f", |i| i.to_string(), |b| *b);
+        assert_eq!((page.len(), token.as_str()), (2, ""));
     }
 
     #[test]

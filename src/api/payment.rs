@@ -9,7 +9,7 @@ use super::convert::payment::{
 };
 use super::error::Violations;
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::{caller, limits, pagination};
 use crate::app::{AmountDueOn, App};
 use crate::domain::{access::Operation, names, payment::AmountDue};
 use crate::proto::v1::{self as pb, payment_service_server::PaymentService};
@@ -58,8 +58,9 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
-        let new = new_payment(&req)?;
+        let new = new_payment(&req, self.app.now())?;
         let authority = caller.authority.clone();
         let payment = self.app.record_payment(caller, new).await?;
         Ok(Response::new(pb::RecordPaymentResponse {
@@ -73,6 +74,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::AllocatePaymentResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (payment_id, allocations) = reallocation(&req)?;
         let authority = caller.authority.clone();
@@ -92,6 +94,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RecordRefundResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (payment_id, refund) = refund(&req)?;
         let authority = caller.authority.clone();
@@ -110,6 +113,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::GetAmountDueResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("name", &req.name));
@@ -125,6 +129,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = payment_query(&req)?;
         let authority = caller.authority.clone();
@@ -132,10 +137,13 @@ impl PaymentService for PaymentApi {
             .app
             .list_payments(caller, page.query, page.after, page.size + 1)
             .await?;
-        let (payments, next_page_token) =
-            pagination::page(fetched, page.size, &page.filter, |last| {
-                pagination::date_key_cursor(last.paid_date, &last.payment_id)
-            });
+        let (payments, next_page_token) = pagination::page_within(
+            fetched,
+            page.size,
+            &page.filter,
+            |last| pagination::date_key_cursor(last.paid_date, &last.payment_id),
+            |p| prost::Message::encoded_len(&payment_to_proto(&authority, p)),
+        );
         Ok(Response::new(pb::ListPaymentsResponse {
             payments: payments
                 .iter()

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::{caller, limits, pagination};
 use crate::app::App;
 use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, policy_service_server::PolicyService};
@@ -27,6 +27,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::CreatePolicyVersionResponse>, Status> {
         let caller = caller::authorize(&request, Operation::CreatePolicyVersion)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (effective_from, rules) = new_version(&req)?;
         let authority = caller.authority.clone();
@@ -46,6 +47,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let on = policy_date(&req)?;
         let authority = caller.authority.clone();
@@ -61,6 +63,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::ListPolicyVersionsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
+        limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = version_page(&req)?;
         let authority = caller.authority.clone();

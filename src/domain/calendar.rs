@@ -353,8 +353,10 @@ fn check_change(change: Change) -> Result<(), String> {
 /// Panics if `days` is 0 (a period has at least its first day) or the end is
 /// beyond chrono's date range.
 pub fn last_day_of_period(first_day: NaiveDate, days: u32) -> NaiveDate {
-    assert!(days >= 1, "a period has at least one day");
-    first_day + Days::new(u64::from(days - 1))
+    // A period has at least one day; a date past the calendar's end is its end.
+    first_day
+        .checked_add_days(Days::new(u64::from(days.max(1) - 1)))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// The Europe/London civil date at instant `now`.

@@ -430,7 +430,7 @@ pub fn receipt_date(issue_date: NaiveDate, delivery: &Delivery) -> Result<NaiveD
 /// notice has only its flat amount, payable within the higher period.
 pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) -> Charges {
     let r = &policy.rules;
-    let higher_deadline = calendar::last_day_of_period(receipt, r.higher_period_days as u32);
+    let higher_deadline = calendar::last_day_of_period(receipt, days(r.higher_period_days));
     if second_notice {
         Charges {
             lower_amount_pence: 0,
@@ -443,7 +443,7 @@ pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) 
             lower_amount_pence: r.lower_amount_pence,
             lower_deadline: Some(calendar::last_day_of_period(
                 receipt,
-                r.lower_period_days as u32,
+                days(r.lower_period_days),
             )),
             higher_amount_pence: r.higher_amount_pence,
             higher_deadline,
@@ -462,9 +462,18 @@ fn counted_notices<'a>(earlier: &'a [Notice], parent: &str) -> impl Iterator<Ite
     })
 }
 
+/// A policy's period in days (validated to be positive; anything else is one day).
+fn days(period: i32) -> u32 {
+    u32::try_from(period).unwrap_or(1)
+}
+
 /// The policy's rolling period as a number of months.
 fn period_months(policy: &PolicyVersion) -> Months {
-    Months::new(policy.rules.notice_limit_period_years.max(0) as u32 * 12)
+    Months::new(
+        u32::try_from(policy.rules.notice_limit_period_years)
+            .unwrap_or(0)
+            .saturating_mul(12),
+    )
 }
 
 /// Counted notices within the rolling period that ends on `issue_date`: they make
@@ -735,7 +744,9 @@ pub fn best_window_count(policy: &PolicyVersion, sessions: &[SessionMark]) -> i3
         .map(|&first| {
             weeks
                 .iter()
-                .filter(|&&w| w >= first && w <= first + span)
+                .filter(|&&w| {
+                    w >= first && first.checked_add_signed(span).is_none_or(|end| w <= end)
+                })
                 .count() as i32
         })
         .max()
@@ -783,7 +794,12 @@ pub fn plan_notice_to_improve(
         )]));
     }
     // School weeks are counted as calendar weeks until term dates are known.
-    let end_date = calendar::last_day_of_period(req.start_date, (req.school_weeks * 7) as u32);
+    let end_date = calendar::last_day_of_period(
+        req.start_date,
+        u32::try_from(req.school_weeks)
+            .unwrap_or(0)
+            .saturating_mul(7),
+    );
     Ok((
         receipt,
         ImprovementPeriod {

@@ -88,6 +88,16 @@ fn due_on(notice: &Notice, day: NaiveDate) -> Option<(i64, PaidRate, NaiveDate)>
     }
 }
 
+/// The most one payment, refund or allocation may be: £100,000. Every sum the
+/// service keeps is of bounded amounts, so none can come near overflowing.
+pub const MAX_PAYMENT_PENCE: i64 = 10_000_000;
+
+/// Sums of stored amounts, which are bounded (see [`MAX_PAYMENT_PENCE`]); should
+/// a hand-edited row hold more, the sum stops at the limit instead of wrapping.
+fn sum_saturating(amounts: impl IntoIterator<Item = i64>) -> i64 {
+    amounts.into_iter().fold(0, i64::saturating_add)
+}
+
 /// The sum of amounts of money, or `None` where it would overflow: a sum that
 /// wraps would be a fabricated payment.
 pub fn total_pence(amounts: impl IntoIterator<Item = i64>) -> Option<i64> {
@@ -277,15 +287,15 @@ pub struct Payment {
 
 impl Payment {
     pub fn allocated_pence(&self) -> i64 {
-        self.allocations.iter().map(|a| a.amount_pence).sum()
+        sum_saturating(self.allocations.iter().map(|a| a.amount_pence))
     }
 
     pub fn unallocated_pence(&self) -> i64 {
-        self.amount_pence - self.allocated_pence()
+        self.amount_pence.saturating_sub(self.allocated_pence())
     }
 
     pub fn refunded_pence(&self) -> i64 {
-        self.refunds.iter().map(|r| r.amount_pence).sum()
+        sum_saturating(self.refunds.iter().map(|r| r.amount_pence))
     }
 
     /// What may still be paid back against `notice` (or, for `None`, out of the
@@ -298,18 +308,16 @@ impl Payment {
                 .iter()
                 .filter(|a| a.notice_number == n)
                 .map(|a| a.refund_due_pence)
-                .sum(),
+                .fold(0, i64::saturating_add),
         };
-        let refunded: i64 = self
+        let refunded = self
             .refunds
             .iter()
             .filter(|r| r.notice_number.as_deref() == notice)
-            .map(|r| r.amount_pence)
-            .sum();
-        due - refunded
+            .map(|r| r.amount_pence);
+        due.saturating_sub(sum_saturating(refunded))
     }
 
-    /// What may still be paid back in all.
     /// Where refunds already paid back exceed what is now due back (`None`: the
     /// unallocated money), as after a reallocation that must then be refused.
     pub fn refunded_beyond_due(&self) -> Vec<Option<&str>> {
@@ -322,14 +330,12 @@ impl Payment {
             .collect()
     }
 
+    /// What may still be paid back in all.
     pub fn refundable_pence(&self) -> i64 {
-        self.unallocated_pence()
-            + self
-                .allocations
-                .iter()
-                .map(|a| a.refund_due_pence)
-                .sum::<i64>()
-            - self.refunded_pence()
+        let due_back = self.allocations.iter().map(|a| a.refund_due_pence);
+        sum_saturating(due_back)
+            .saturating_add(self.unallocated_pence())
+            .saturating_sub(self.refunded_pence())
     }
 }
 

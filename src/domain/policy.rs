@@ -31,6 +31,24 @@ pub const STATUTORY_LIMIT_PERIOD_YEARS: i32 = 3;
 /// A notice to improve sets an improvement period of 3 to 6 school weeks.
 pub const IMPROVEMENT_PERIOD_WEEKS: std::ops::RangeInclusive<i32> = 3..=6;
 
+/// Bounds of sense on a local policy's numbers, beyond what the law fixes: no
+/// local code comes near them, and every date and count worked out from a policy
+/// stays far inside what the arithmetic can hold.
+/// The most a penalty amount may be: £1,000, the level 3 fine for the offence.
+pub const MAX_PENALTY_AMOUNT_PENCE: i64 = 100_000;
+/// The longest payment period: a year.
+pub const MAX_PERIOD_DAYS: i32 = 366;
+/// The longest threshold window: a school year and more.
+pub const MAX_WINDOW_SCHOOL_WEEKS: i32 = 52;
+/// The longest rolling period for a limit on notices.
+pub const MAX_LIMIT_PERIOD_YEARS: i32 = 10;
+/// The most notices a local limit may allow per parent per child.
+pub const MAX_LOCAL_NOTICE_LIMIT: i32 = 10;
+/// The longest deadline for a school's request: a school year.
+pub const MAX_REQUEST_DEADLINE_SCHOOL_DAYS: i32 = 195;
+/// The most qualifying codes a threshold may list.
+pub const MAX_QUALIFYING_CODES: usize = 20;
+
 /// Who may issue a penalty notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -242,9 +260,15 @@ impl PolicyRules {
 
         require(
             &mut v,
-            self.lower_amount_pence > 0,
+            (1..=MAX_PENALTY_AMOUNT_PENCE).contains(&self.lower_amount_pence),
             "lower_amount_pence",
-            "must be more than 0".into(),
+            format!("must be from 1 to {MAX_PENALTY_AMOUNT_PENCE}"),
+        );
+        require(
+            &mut v,
+            self.higher_amount_pence <= MAX_PENALTY_AMOUNT_PENCE,
+            "higher_amount_pence",
+            format!("must be at most {MAX_PENALTY_AMOUNT_PENCE}"),
         );
         require(
             &mut v,
@@ -257,9 +281,15 @@ impl PolicyRules {
         );
         require(
             &mut v,
-            self.lower_period_days >= 1,
+            (1..=MAX_PERIOD_DAYS).contains(&self.lower_period_days),
             "lower_period_days",
-            "must be at least 1 day".into(),
+            format!("must be from 1 to {MAX_PERIOD_DAYS} days"),
+        );
+        require(
+            &mut v,
+            self.higher_period_days <= MAX_PERIOD_DAYS,
+            "higher_period_days",
+            format!("must be at most {MAX_PERIOD_DAYS} days"),
         );
         require(
             &mut v,
@@ -311,9 +341,9 @@ impl PolicyRules {
         } else {
             require(
                 &mut v,
-                max >= 0,
+                (0..=MAX_LOCAL_NOTICE_LIMIT).contains(&max),
                 "max_notices_per_parent_per_child",
-                "must not be negative (0 is no limit)".into(),
+                format!("must be from 0 (no limit) to {MAX_LOCAL_NOTICE_LIMIT}"),
             );
             require(
                 &mut v,
@@ -322,6 +352,13 @@ impl PolicyRules {
                 "must be at least 1 year when there is a limit".into(),
             );
         }
+
+        require(
+            &mut v,
+            self.notice_limit_period_years <= MAX_LIMIT_PERIOD_YEARS,
+            "notice_limit_period_years",
+            format!("must be at most {MAX_LIMIT_PERIOD_YEARS} years"),
+        );
 
         let (min_w, max_w) = (
             self.notice_to_improve_min_school_weeks,
@@ -363,10 +400,10 @@ impl PolicyRules {
             "permitted_issuers",
             self.permitted_issuers.iter().map(|r| r.as_str()),
         );
-        if self.request_deadline_school_days < 0 {
+        if !(0..=MAX_REQUEST_DEADLINE_SCHOOL_DAYS).contains(&self.request_deadline_school_days) {
             v.push(FieldViolation::new(
                 "request_deadline_school_days",
-                "must not be negative (0 is no deadline)",
+                format!("must be from 0 (no deadline) to {MAX_REQUEST_DEADLINE_SCHOOL_DAYS}"),
             ));
         }
         v
@@ -380,10 +417,10 @@ impl PolicyRules {
                 "must be at least 1",
             ));
         }
-        if t.window_school_weeks < 1 {
+        if !(1..=MAX_WINDOW_SCHOOL_WEEKS).contains(&t.window_school_weeks) {
             v.push(FieldViolation::new(
                 "threshold.window_school_weeks",
-                "must be at least 1",
+                format!("must be from 1 to {MAX_WINDOW_SCHOOL_WEEKS}"),
             ));
         } else if t.sessions > t.window_school_weeks * 10 {
             v.push(FieldViolation::new(
@@ -399,6 +436,11 @@ impl PolicyRules {
             v.push(FieldViolation::new(
                 "threshold.qualifying_codes",
                 "at least one code is required",
+            ));
+        } else if t.qualifying_codes.len() > MAX_QUALIFYING_CODES {
+            v.push(FieldViolation::new(
+                "threshold.qualifying_codes",
+                format!("at most {MAX_QUALIFYING_CODES} codes"),
             ));
         }
         let set = CodeSet::for_date(effective_from);

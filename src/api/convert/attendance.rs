@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{date, date_to_proto, session_from_proto, session_to_proto, timestamp_to_proto};
+use super::{
+    date, date_to_proto, instant, session_from_proto, session_to_proto, timestamp_to_proto,
+};
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
@@ -94,11 +96,8 @@ fn mark_from_proto(m: &pb::Mark, received_at: DateTime<Utc>) -> Result<RegisterM
             reasons.push("record_time: required".to_string());
             Err(())
         }
-        Some(t) => u32::try_from(t.nanos)
-            .ok()
-            .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-            .filter(|t| *t <= received_at + RECORD_TIME_SKEW)
-            .ok_or_else(|| reasons.push("record_time: not a valid time before now".to_string())),
+        Some(t) => instant(t, received_at + RECORD_TIME_SKEW)
+            .map_err(|e| reasons.push(format!("record_time: {e}"))),
     };
     match (school, upn, day, session, category, record_time) {
         (Ok(school_urn), Ok(upn), Ok(date), Ok(session), Ok(category), Ok(record_time)) => {

@@ -61,6 +61,30 @@ pub fn session_to_proto(s: Session) -> pb::Session {
     }
 }
 
+/// The earliest instant the service accepts: no register, payment or refund
+/// it handles is older.
+pub const EARLIEST_INSTANT: &str = "2000-01-01T00:00:00Z";
+
+/// An instant from the protocol: valid nanos, from 2000 on, and no later than
+/// `latest`; truncated to the microseconds both backends keep, so a retry
+/// compares equal to what was stored.
+pub fn instant(
+    t: &prost_types::Timestamp,
+    latest: DateTime<Utc>,
+) -> Result<DateTime<Utc>, &'static str> {
+    let earliest = DateTime::parse_from_rfc3339(EARLIEST_INSTANT)
+        .map(|t| t.to_utc())
+        .map_err(|_| "no earliest instant")?;
+    let nanos = u32::try_from(t.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .ok_or("nanos must be from 0 to 999,999,999")?;
+    let at = DateTime::from_timestamp(t.seconds, nanos)
+        .filter(|at| (earliest..=latest).contains(at))
+        .ok_or("must be a time from 2000 to now")?;
+    Ok(chrono::SubsecRound::trunc_subsecs(at, 6))
+}
+
 pub fn timestamp_to_proto(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.timestamp(),

@@ -24,7 +24,7 @@ use crate::domain::{
         PenaltyRequest, ProsecutionOutcome, ProsecutionResult, Pupil, SessionMark, Withdrawal,
         WithdrawalGround,
     },
-    payment::{self, AmountDue},
+    payment::{self, AmountDue, MAX_PAYMENT_PENCE},
 };
 use crate::proto::v1 as pb;
 
@@ -731,10 +731,10 @@ fn prosecution_from_proto(
         ));
     }
     for (field, value) in [("fine_pence", p.fine_pence), ("costs_pence", p.costs_pence)] {
-        if value < 0 {
+        if !(0..=MAX_PAYMENT_PENCE).contains(&value) {
             v.push(FieldViolation::new(
                 format!("prosecution_outcome.{field}"),
-                "must not be negative",
+                format!("must be from 0 to {MAX_PAYMENT_PENCE} pence"),
             ));
         }
     }

@@ -1,10 +1,10 @@
 //! PaymentService messages ⇄ domain payments.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use super::{date, date_to_proto, optional_date, timestamp_to_proto};
+use super::{date, date_to_proto, instant, optional_date, timestamp_to_proto};
 use crate::api::error::Violations;
 use crate::api::pagination::{self, PageRequest};
 use crate::app::{NewPayment, PaymentQuery, ServiceResult};
@@ -12,7 +12,7 @@ use crate::domain::{
     FieldViolation,
     identifiers::LaCode,
     names,
-    payment::{Channel, Payment, Refund, total_pence},
+    payment::{Channel, MAX_PAYMENT_PENCE, Payment, Refund, total_pence},
 };
 use crate::proto::v1 as pb;
 
@@ -104,12 +104,7 @@ fn allocations_from_proto(
                 ));
             }
         }
-        if a.amount_pence <= 0 {
-            v.push(FieldViolation::new(
-                format!("{f}.amount_pence"),
-                "must be more than 0",
-            ));
-        }
+        check_amount(v, format!("{f}.amount_pence"), a.amount_pence);
         if let Some((_, number)) = notice {
             out.push((number, a.amount_pence));
         }
@@ -135,35 +130,41 @@ pub(crate) fn fingerprint(request: &impl Message) -> String {
     hex::encode(Sha256::digest(request.encode_to_vec()))
 }
 
-/// An instant from the protocol; both backends keep microseconds, so a retry
-/// compares equal to what was stored.
-fn instant(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    let nanos = u32::try_from(t.nanos).ok()?;
-    DateTime::from_timestamp(t.seconds, nanos).map(|t| t.trunc_subsecs(6))
+/// An amount of money within the bounds of one payment, refund or allocation.
+fn check_amount(v: &mut Violations, field: String, amount: i64) {
+    if !(1..=MAX_PAYMENT_PENCE).contains(&amount) {
+        v.push(FieldViolation::new(
+            field,
+            format!("must be from 1 to {MAX_PAYMENT_PENCE} pence (£100,000)"),
+        ));
+    }
 }
 
 /// A RecordPayment request: the authority and the payment to record.
-pub(crate) fn new_payment(req: &pb::RecordPaymentRequest) -> ServiceResult<NewPayment> {
+pub(crate) fn new_payment(
+    req: &pb::RecordPaymentRequest,
+    now: DateTime<Utc>,
+) -> ServiceResult<NewPayment> {
     let mut v = Violations::new();
     let authority = v.check(names::parse_authority("parent", &req.parent));
     let Some(p) = &req.payment else {
         v.push(FieldViolation::new("payment", "the payment is required"));
         return Err(v.finish::<()>(None).unwrap_err());
     };
-    if p.amount_pence <= 0 {
-        v.push(FieldViolation::new(
-            "payment.amount_pence",
-            "must be more than 0",
-        ));
-    }
+    check_amount(&mut v, "payment.amount_pence".into(), p.amount_pence);
     let paid_date = v.check(date("payment.paid_date", p.paid_date.as_ref()));
-    let received_at = p.receive_time.as_ref().and_then(instant);
-    if received_at.is_none() {
-        v.push(FieldViolation::new(
-            "payment.receive_time",
-            "when the payment was received is required",
-        ));
-    }
+    let received_at = match &p.receive_time {
+        None => {
+            v.push(FieldViolation::new(
+                "payment.receive_time",
+                "when the payment was received is required",
+            ));
+            None
+        }
+        Some(t) => {
+            v.check(instant(t, now).map_err(|e| FieldViolation::new("payment.receive_time", e)))
+        }
+    };
     let channel = channel_from_proto(p.channel);
     if channel.is_none() {
         v.push(FieldViolation::new(
@@ -248,12 +249,7 @@ fn refund_from_proto(v: &mut Violations, r: &pb::Refund) -> Option<Refund> {
     if r.provider_refund_id.trim().is_empty() {
         v.push(FieldViolation::new("refund.provider_refund_id", "required"));
     }
-    if r.amount_pence <= 0 {
-        v.push(FieldViolation::new(
-            "refund.amount_pence",
-            "must be more than 0",
-        ));
-    }
+    check_amount(v, "refund.amount_pence".into(), r.amount_pence);
     let day = v.check(date("refund.refund_date", r.refund_date.as_ref()));
     let notice = if r.notice.is_empty() {
         Some(None)
