@@ -30,7 +30,7 @@ async fn notices(app: &TestApp, la: &'static str, pupils: std::ops::Range<u32>) 
     out
 }
 
-fn payment(
+pub(crate) fn payment(
     la: &str,
     provider_id: &str,
     amount: i64,

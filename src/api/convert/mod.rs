@@ -6,6 +6,9 @@ pub mod notice;
 pub mod payment;
 pub mod policy;
 
+#[cfg(test)]
+mod never_panics;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::domain::{FieldViolation, notice::Session};

@@ -109,7 +109,8 @@ fn allocations_from_proto(
             out.push((number, a.amount_pence));
         }
     }
-    if let Some(amount) = amount {
+    // An invalid amount is reported on its own; totals are checked against a valid one.
+    if let Some(amount) = amount.filter(|a| (1..=MAX_PAYMENT_PENCE).contains(a)) {
         match total_pence(out.iter().map(|(_, a)| (*a).max(0))) {
             Some(total) if total <= amount => {}
             Some(total) => v.push(FieldViolation::new(
