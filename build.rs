@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     config.enable_type_names();
     tonic_prost_build::configure()
-        // Services other issues implement answer UNIMPLEMENTED through these defaults.
+        // A method added to the protocol answers UNIMPLEMENTED until it is built.
         .generate_default_stubs(true)
         .include_file("proto_modules.rs")
         .compile_fds_with_config(fds, config)?;

@@ -11,6 +11,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod import;
 pub mod metrics;
 pub mod proto;

@@ -54,6 +54,22 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         ttl_minutes: i64,
     },
+    /// Prints the DfE statutory return ("parental responsibility measures") of an
+    /// authority for an academic year, read from the database.
+    StatutoryReturn {
+        /// The authority (LA code).
+        #[arg(long)]
+        authority: String,
+        /// The calendar year the academic year starts in (2025 for 2025/26).
+        #[arg(long)]
+        year: i32,
+        /// Outcomes as of this date (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Output format: csv (one row per main reason, and one for all).
+        #[arg(long, default_value = "csv", value_parser = ["csv"])]
+        format: String,
+    },
     /// Streams an MIS register export (CSV: school_urn, upn, date, session,
     /// code, record_time) to a server's RecordMarks.
     ImportMarks {
@@ -159,6 +175,32 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Token { .. } | Command::ImportMarks { .. } => unreachable!("handled above"),
+        Command::StatutoryReturn {
+            authority,
+            year,
+            as_of,
+            format: _,
+        } => {
+            let authority = LaCode::parse(&authority).map_err(anyhow::Error::msg)?;
+            let app = lea_notices::app::App::new(store.clone(), Arc::new(SystemClock));
+            let operator = lea_notices::app::Caller {
+                actor: lea_notices::domain::actor::Actor {
+                    subject: "lea-notices statutory-return".into(),
+                    role: Some(Role::Auditor),
+                },
+                authority: authority.clone(),
+                role: Role::Auditor,
+                schools: vec![],
+            };
+            let figures = app
+                .statutory_return(operator, year, as_of)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            print!(
+                "{}",
+                lea_notices::export::statutory_return_csv(authority.as_str(), &figures)?
+            );
+        }
         Command::Serve => {
             if config.migrate_on_start.unwrap_or(is_sqlite) {
                 store.migrate().await.context("applying migrations")?;

@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
     attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
-    policy::PolicyApi, unimplemented::ReportApi,
+    policy::PolicyApi, report::ReportApi,
 };
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
@@ -186,7 +186,12 @@ impl Application {
             options,
             auth.clone()
         );
-        let reports = guarded!(ReportServiceServer, ReportApi, options, auth);
+        let reports = guarded!(
+            ReportServiceServer,
+            ReportApi::new(app.clone()),
+            options,
+            auth
+        );
         let health = health_service().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)

@@ -14,4 +14,4 @@ pub mod notice;
 pub mod pagination;
 pub mod payment;
 pub mod policy;
-pub mod unimplemented;
+pub mod report;

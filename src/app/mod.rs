@@ -14,6 +14,7 @@ mod idempotency;
 mod notices;
 mod payments;
 mod policy;
+mod report;
 
 use std::{future::Future, sync::Arc};
 

@@ -13,6 +13,7 @@ pub mod notice;
 pub mod payment;
 pub mod policy;
 pub mod register_codes;
+pub mod report;
 pub mod violation;
 
 pub use violation::{FieldViolation, RuleViolation};

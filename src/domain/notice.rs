@@ -451,15 +451,31 @@ pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) 
     }
 }
 
-/// Penalty notices to `parent` for this pupil that count towards the limit: not
-/// withdrawn and issued under the 2024 framework.
-fn counted_notices<'a>(earlier: &'a [Notice], parent: &str) -> impl Iterator<Item = &'a Notice> {
+/// Penalty notices to `parent` for this pupil that count: not withdrawn, and
+/// issued on or after `since`.
+fn counted_notices<'a>(
+    earlier: &'a [Notice],
+    parent: &str,
+    since: NaiveDate,
+) -> impl Iterator<Item = &'a Notice> {
     earlier.iter().filter(move |n| {
         n.kind == NoticeKind::PenaltyNotice
             && n.counts()
             && n.parent.person_id == parent
-            && n.issue_date >= FRAMEWORK_2024_FROM
+            && n.issue_date >= since
     })
+}
+
+/// From when earlier notices count towards the limit of a notice issued on
+/// `issue_date`: under the 2024 framework only notices issued under it (the
+/// statutory limit starts afresh); before it, a local code's limit binds over
+/// every notice of its period.
+fn limit_counts_since(issue_date: NaiveDate) -> NaiveDate {
+    if issue_date >= FRAMEWORK_2024_FROM {
+        FRAMEWORK_2024_FROM
+    } else {
+        NaiveDate::MIN
+    }
 }
 
 /// A policy's period in days (validated to be positive; anything else is one day).
@@ -487,7 +503,8 @@ fn counted_before<'a>(
     let start = issue_date
         .checked_sub_months(period_months(policy))
         .unwrap_or(NaiveDate::MIN);
-    counted_notices(earlier, parent)
+    // Second notices (a flat amount) exist only under the 2024 framework.
+    counted_notices(earlier, parent, FRAMEWORK_2024_FROM)
         .filter(|n| n.issue_date > start && n.issue_date <= issue_date)
         .collect()
 }
@@ -507,7 +524,8 @@ fn limit_reached<'a>(
         return None;
     }
     let months = period_months(policy);
-    let counted: Vec<&Notice> = counted_notices(earlier, parent).collect();
+    let counted: Vec<&Notice> =
+        counted_notices(earlier, parent, limit_counts_since(issue_date)).collect();
     // A period holding the new notice and some others can always start at the
     // earliest of them, so these starts are the only ones to try.
     let starts =

@@ -208,14 +208,18 @@ pub fn amount_due(notice: &Notice, applied_pence: i64, day: NaiveDate) -> Amount
 }
 
 /// How a payment with no allocation given is matched to the notices its
-/// reference quotes: in the order quoted, each given what is due on it on the
-/// paid date, until the money runs out; the rest stays unallocated.
+/// reference quotes (those that exist): in the order quoted, each is given what
+/// is due on it on the paid date until the money runs out; money left over (late,
+/// short of nothing, or more than was due) goes to the first notice quoted, where
+/// what does not count shows as refund due. A payment that arrives after the
+/// period, or short, is still money received on the notice it names. Money
+/// quoting no known notice is not matched here and stays unallocated.
 pub fn allocate_by_reference(
     amount_pence: i64,
     quoted: &[(String, AmountDue)],
 ) -> Vec<(String, i64)> {
     let mut remaining = amount_pence;
-    let mut out = Vec::new();
+    let mut out: Vec<(String, i64)> = Vec::new();
     for (number, due) in quoted {
         if let AmountDue::Payable { amount_pence, .. } = due {
             let take = remaining.min(*amount_pence);
@@ -223,6 +227,14 @@ pub fn allocate_by_reference(
                 out.push((number.clone(), take));
                 remaining -= take;
             }
+        }
+    }
+    if remaining > 0
+        && let Some((first, _)) = quoted.first()
+    {
+        match out.iter_mut().find(|(n, _)| n == first) {
+            Some((_, amount)) => *amount += remaining,
+            None => out.insert(0, (first.clone(), remaining)),
         }
     }
     out
@@ -396,7 +408,25 @@ mod tests {
             allocate_by_reference(5_000, &quoted),
             vec![("A".to_string(), 5_000)]
         );
-        assert!(allocate_by_reference(5_000, &quoted[1..2]).is_empty());
+        // Late money still goes to the notice it quotes.
+        assert_eq!(
+            allocate_by_reference(5_000, &quoted[1..2]),
+            vec![("B".to_string(), 5_000)]
+        );
+        // Money beyond everything due goes to the first notice quoted.
+        assert_eq!(
+            allocate_by_reference(30_000, &quoted),
+            vec![
+                ("A".to_string(), 14_000),
+                ("C".to_string(), 8_000),
+                ("D".to_string(), 8_000)
+            ]
+        );
+        assert_eq!(
+            allocate_by_reference(20_000, &quoted[1..3]),
+            vec![("B".to_string(), 12_000), ("C".to_string(), 8_000)]
+        );
+        assert!(allocate_by_reference(5_000, &[]).is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What any gRPC tool sees: the README's first command (the real binary on its
 //! embedded default), health per service, reflection listing exactly the v1
-//! services and methods, and UNIMPLEMENTED for methods not built yet.
+//! services and methods.
 
 use std::{collections::BTreeMap, process::Stdio, time::Duration};
 
@@ -147,19 +147,6 @@ async fn assert_serves_v1(channel: Channel) {
 async fn reflection_and_health_describe_exactly_the_v1_services() {
     let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
     assert_serves_v1(app.channel.clone()).await;
-}
-
-#[tokio::test]
-async fn methods_of_later_issues_answer_unimplemented() {
-    use lea_notices::proto::v1::{self as pb};
-    let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
-    let officer = app.as_role("850", lea_notices::domain::actor::Role::LaOfficer);
-    let status = officer
-        .reports()
-        .get_statutory_return(pb::GetStatutoryReturnRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
 }
 
 /// README's first command: `lea-notices serve` with no database configured

@@ -13,6 +13,7 @@ mod notices;
 mod operations;
 mod payments;
 mod policy;
+mod reports;
 mod resilience;
 mod schema;
 mod store_rules;

@@ -5,6 +5,7 @@ pub mod attendance;
 pub mod notice;
 pub mod payment;
 pub mod policy;
+pub mod report;
 
 #[cfg(test)]
 mod never_panics;

@@ -1,0 +1,64 @@
+//! ReportService messages ⇄ the domain's statutory return.
+
+use chrono::NaiveDate;
+
+use super::{date_to_proto, optional_date};
+use crate::api::convert::policy::offence_reason_to_proto;
+use crate::api::error::Violations;
+use crate::app::ServiceResult;
+use crate::domain::{
+    names,
+    report::{Counts, StatutoryReturn, academic_year_label},
+};
+use crate::proto::v1 as pb;
+
+/// A GetStatutoryReturn request: the academic year and the as-of date.
+pub(crate) fn return_request(
+    req: &pb::GetStatutoryReturnRequest,
+) -> ServiceResult<(i32, Option<NaiveDate>)> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let as_of = v.check(optional_date("as_of_date", req.as_of_date.as_ref()));
+    if !(2004..=2999).contains(&req.academic_year_start) {
+        v.push(crate::domain::FieldViolation::new(
+            "academic_year_start",
+            "a year from 2004 (penalty notices exist from 2004)",
+        ));
+    }
+    let as_of = v.finish(as_of)?;
+    Ok((req.academic_year_start, as_of))
+}
+
+impl From<Counts> for pb::PenaltyNoticeCounts {
+    fn from(c: Counts) -> Self {
+        pb::PenaltyNoticeCounts {
+            issued: c.issued,
+            paid_within_21_days: c.paid_within_21_days,
+            paid_within_28_days: c.paid_within_28_days,
+            withdrawn: c.withdrawn,
+            prosecuted: c.prosecuted,
+            other_or_outstanding: c.other_or_outstanding,
+        }
+    }
+}
+
+pub(crate) fn return_to_proto(
+    la_code: &str,
+    r: &StatutoryReturn,
+) -> pb::GetStatutoryReturnResponse {
+    pb::GetStatutoryReturnResponse {
+        la_code: la_code.to_string(),
+        academic_year: academic_year_label(r.year_start),
+        totals: Some(r.totals.into()),
+        by_reason: r
+            .by_reason
+            .iter()
+            .map(|(reason, counts)| pb::ReasonCounts {
+                reason: offence_reason_to_proto(*reason) as i32,
+                counts: Some((*counts).into()),
+            })
+            .collect(),
+        notices_to_improve_issued: r.notices_to_improve_issued,
+        as_of_date: Some(date_to_proto(r.as_of)),
+    }
+}

@@ -1,0 +1,36 @@
+//! ReportService: the returns an authority makes to the DfE.
+
+use tonic::{Request, Response, Status};
+
+use super::convert::report::{return_request, return_to_proto};
+use super::{caller, limits};
+use crate::app::App;
+use crate::domain::access::Operation;
+use crate::proto::v1::{self as pb, report_service_server::ReportService};
+
+pub struct ReportApi {
+    app: App,
+}
+
+impl ReportApi {
+    pub fn new(app: App) -> Self {
+        Self { app }
+    }
+}
+
+#[tonic::async_trait]
+impl ReportService for ReportApi {
+    async fn get_statutory_return(
+        &self,
+        request: Request<pb::GetStatutoryReturnRequest>,
+    ) -> Result<Response<pb::GetStatutoryReturnResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadStatutoryReturn)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let (year_start, as_of) = return_request(&req)?;
+        let la_code = caller.authority.to_string();
+        let figures = self.app.statutory_return(caller, year_start, as_of).await?;
+        Ok(Response::new(return_to_proto(&la_code, &figures)))
+    }
+}
