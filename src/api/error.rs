@@ -37,7 +37,7 @@ impl From<ServiceError> for Status {
                     .join("; ");
                 Status::with_error_details(Code::FailedPrecondition, summary, details)
             }
-            ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            ServiceError::NotFound(what) => plain(Code::NotFound, format!("{what} not found")),
             ServiceError::AlreadyExists {
                 message,
                 reason,
@@ -47,19 +47,27 @@ impl From<ServiceError> for Status {
                 message,
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
             ),
-            ServiceError::PermissionDenied(message) => Status::permission_denied(message),
-            ServiceError::Unauthenticated => Status::unauthenticated("a bearer token is required"),
+            ServiceError::PermissionDenied(message) => plain(Code::PermissionDenied, message),
+            ServiceError::Unauthenticated => {
+                plain(Code::Unauthenticated, "a bearer token is required".into())
+            }
             ServiceError::Store(e) => {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");
-                Status::internal("internal error")
+                plain(Code::Internal, "internal error".into())
             }
             ServiceError::Internal(e) => {
                 tracing::error!(error = %e, "internal failure");
-                Status::internal("internal error")
+                plain(Code::Internal, "internal error".into())
             }
         }
     }
+}
+
+/// A status whose details hold only the `google.rpc.Status` (the same code and
+/// message), so every error reads the same way in every standard client.
+fn plain(code: Code, message: String) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::new())
 }
 
 /// Collects field violations so a request reports every problem at once.
