@@ -193,10 +193,15 @@ impl Application {
             auth
         );
         let health = health_service().await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // Both reflection versions: grpcurl before 1.8.8, older Postman, Kreya,
+        // BloomRPC and grpcui ask v1alpha only.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
 
         tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
         let mut builder = Server::builder()
@@ -210,7 +215,8 @@ impl Application {
         }
         builder
             .add_service(health)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(policy)
             .add_service(attendance)
             .add_service(notices)

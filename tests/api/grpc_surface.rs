@@ -200,3 +200,40 @@ async fn the_binary_serves_on_its_embedded_default() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// Older tools (grpcurl before 1.8.8, Postman, Kreya, BloomRPC) ask the
+/// v1alpha reflection service only: it lists the same services.
+#[tokio::test]
+async fn reflection_v1alpha_lists_the_same_services() {
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
+    let mut client = ServerReflectionClient::new(app.channel.clone());
+    let outbound = tokio_stream::once(ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    });
+    let response = client
+        .server_reflection_info(outbound)
+        .await
+        .expect("v1alpha reflection")
+        .into_inner()
+        .next()
+        .await
+        .expect("a response")
+        .expect("ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("expected a service list");
+    };
+    let listed: std::collections::BTreeSet<String> = list
+        .service
+        .into_iter()
+        .map(|s| s.name)
+        .filter(|n| n.starts_with("lea.notices.v1."))
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        V1_SERVICES.iter().map(|(s, _)| s.to_string()).collect();
+    assert_eq!(listed, expected);
+}
