@@ -209,18 +209,30 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The largest `jwt_leeway_secs` accepted.
+const MAX_JWT_LEEWAY_SECS: u64 = 300;
+
 /// The token verifier the configuration asks for; the development key only when
 /// allowed, so production never trusts it by accident.
 fn verifier(config: &Config) -> anyhow::Result<Verifier> {
     let (issuer, audience) = (&config.jwt_issuer, &config.jwt_audience);
+    // A larger leeway would stretch every token's life by as much.
+    anyhow::ensure!(
+        config.jwt_leeway_secs <= MAX_JWT_LEEWAY_SECS,
+        "jwt_leeway_secs is {}: at most {MAX_JWT_LEEWAY_SECS}",
+        config.jwt_leeway_secs
+    );
+    let leeway = std::time::Duration::from_secs(config.jwt_leeway_secs);
     match (&config.jwt_keys_file, config.dev_tokens_enabled()) {
-        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?),
+        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?.with_leeway(leeway)),
         (None, true) => {
             tracing::warn!(
                 "accepting tokens signed with the development key in {}",
                 config.data_dir.display()
             );
-            Ok(DevKey::load_or_create(&config.data_dir)?.verifier(issuer, audience))
+            Ok(DevKey::load_or_create(&config.data_dir)?
+                .verifier(issuer, audience)
+                .with_leeway(leeway))
         }
         (Some(_), true) => anyhow::bail!("set either jwt_keys_file or dev_tokens, not both"),
         (None, false) => anyhow::bail!(
