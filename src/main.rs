@@ -71,6 +71,10 @@ enum Command {
         /// Marks per RecordMarks message (at most 5,000).
         #[arg(long, default_value_t = 5_000)]
         batch_size: usize,
+        /// Batches per call; the server also ends a call at its request
+        /// timeout, and the import resumes on a new one.
+        #[arg(long, default_value_t = lea_notices::import::BATCHES_PER_CALL)]
+        batches_per_call: usize,
         /// CA certificate (PEM) for an https server.
         #[arg(long)]
         ca_file: Option<std::path::PathBuf>,
@@ -117,31 +121,41 @@ async fn main() -> anyhow::Result<()> {
         authority,
         token,
         batch_size,
+        batches_per_call,
         ca_file,
     } = &cli.command
     {
         use std::io::IsTerminal;
         let started = std::time::Instant::now();
-        let totals = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
+        let report = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
             file: file.clone(),
             server: server.clone(),
             authority: authority.clone(),
             token: token.clone(),
             batch_size: *batch_size,
+            batches_per_call: *batches_per_call,
             ca_file: ca_file.clone(),
             progress: std::io::stderr().is_terminal(),
         })
         .await?;
+        let c = &report.counts;
         println!(
-            "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s)",
-            totals.inserted + totals.replaced + totals.unchanged + totals.outdated,
-            totals.batches,
-            totals.inserted,
-            totals.replaced,
-            totals.unchanged,
-            totals.outdated,
-            started.elapsed().as_secs_f64()
+            "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s, {} calls)",
+            c.total(),
+            report.batches,
+            c.inserted,
+            c.replaced,
+            c.unchanged,
+            c.outdated,
+            started.elapsed().as_secs_f64(),
+            report.calls
         );
+        if report.resumed > 0 {
+            println!(
+                "{} cut calls resumed; {} unconfirmed batches sent again (none applied twice)",
+                report.resumed, report.resent
+            );
+        }
         return Ok(());
     }
 

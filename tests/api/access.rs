@@ -32,6 +32,7 @@ fn may(role: Role, method: &str) -> bool {
         Role::SchoolStaff => {
             [
                 "RecordMarks",
+                "RecordMarksStream",
                 "GetAttendanceSummary",
                 "ListThresholdBreaches",
                 "GetMarkHistory",
@@ -76,6 +77,7 @@ const BY_NAME: &[&str] = &[
 const MUTATIONS: &[&str] = &[
     "CreatePolicyVersion",
     "RecordMarks",
+    "RecordMarksStream",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "WithdrawNotice",
@@ -85,11 +87,12 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 20] = [
+const METHODS: [&str; 21] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
     "RecordMarks",
+    "RecordMarksStream",
     "GetAttendanceSummary",
     "ListThresholdBreaches",
     "GetMarkHistory",
@@ -169,6 +172,25 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 }]))
                 .await,
         ),
+        "RecordMarksStream" => {
+            let answers = who
+                .attendance()
+                .record_marks_stream(tokio_stream::iter(vec![pb::RecordMarksStreamRequest {
+                    parent,
+                    ..Default::default()
+                }]))
+                .await;
+            match answers {
+                Ok(answers) => code(
+                    answers
+                        .into_inner()
+                        .message()
+                        .await
+                        .map(tonic::Response::new),
+                ),
+                Err(status) => status.code(),
+            }
+        }
         "GetAttendanceSummary" => code(
             who.attendance()
                 .get_attendance_summary(pb::GetAttendanceSummaryRequest {

@@ -8,6 +8,7 @@ mod access;
 mod attendance;
 mod clock;
 mod grpc_surface;
+mod mark_streams;
 mod notices;
 mod operations;
 mod payments;
