@@ -40,6 +40,9 @@ pub struct Config {
     pub jwt_issuer: String,
     /// The `aud` every token must carry.
     pub jwt_audience: String,
+    /// Seconds a token's `exp`, `nbf` and `iat` may be off this server's clock
+    /// (skew between the identity provider and us); at most 300.
+    pub jwt_leeway_secs: u64,
     /// Accept tokens signed with the development key. Unset: only on the
     /// embedded SQLite default with no `jwt_keys_file`.
     pub dev_tokens: Option<bool>,
@@ -76,6 +79,7 @@ impl Default for Config {
             jwt_keys_file: None,
             jwt_issuer: "lea-notices-dev".into(),
             jwt_audience: "lea-notices".into(),
+            jwt_leeway_secs: crate::api::auth::DEFAULT_LEEWAY.as_secs(),
             dev_tokens: None,
             tls_cert_file: None,
             tls_key_file: None,
@@ -166,6 +170,7 @@ mod tests {
             )?;
             jail.set_env("LEA_NOTICES_DATA_DIR", "/from/env");
             jail.set_env("DATABASE_URL", "postgres://db/lea");
+            jail.set_env("LEA_NOTICES_JWT_LEEWAY_SECS", "5");
             let overrides = Overrides {
                 listen_addr: Some("127.0.0.1:7000".parse().unwrap()),
                 ..Overrides::default()
@@ -175,6 +180,7 @@ mod tests {
             assert_eq!(c.data_dir, PathBuf::from("/from/env"));
             assert_eq!(c.max_connections, 3);
             assert_eq!(c.database_url.as_deref(), Some("postgres://db/lea"));
+            assert_eq!(c.jwt_leeway_secs, 5);
             Ok(())
         });
     }

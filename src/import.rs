@@ -14,27 +14,46 @@
 //!
 //! The file is read twice: once to check every row's format (a malformed row
 //! stops the import before anything is sent, naming its line), then to send
-//! it. Each batch's request id is a hash of its contents, so running the same
-//! import again after a failure skips the batches already applied.
+//! it over RecordMarksStream, which confirms each batch as it commits. Each
+//! batch's request id is a hash of its contents, so a batch sent again is not
+//! applied twice: when a call is cut (a dropped connection, UNAVAILABLE, the
+//! server's time limit) the importer reconnects and sends again from the first
+//! batch not confirmed, and running the same import again skips what was applied.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 use prost::Message;
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::api::attendance::MAX_MARKS_PER_BATCH;
 use crate::api::convert::date_to_proto;
+use crate::api::error::ERROR_DOMAIN;
+use crate::domain::attendance::MarkCounts;
 use crate::proto::v1::{self as pb, attendance_service_client::AttendanceServiceClient};
 
-/// Batches sent in one RecordMarks call (100,000 marks at the default size).
-const BATCHES_PER_CALL: usize = 20;
+/// Batches sent in one call unless asked otherwise (100,000 marks at the
+/// default size), so calls end on their own well inside the server's time limit.
+pub const BATCHES_PER_CALL: usize = 20;
+/// Batches sent and not yet confirmed: what a cut call may have to send again.
+const IN_FLIGHT: usize = 4;
+/// Calls in a row that confirm no batch before the import gives up.
+const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 8;
+/// The wait before resuming a failed call; it doubles with each call in a row
+/// that confirmed nothing, up to `MAX_BACKOFF` (about 35 s in all before giving
+/// up: long enough for a server to restart).
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// What to import and where.
 #[derive(Debug, Clone)]
@@ -47,6 +66,9 @@ pub struct ImportOptions {
     /// A bearer token of a role that may record marks.
     pub token: String,
     pub batch_size: usize,
+    /// Batches sent in one RecordMarksStream call before the next call; the
+    /// server also ends a call at its time limit, and the import resumes.
+    pub batches_per_call: usize,
     /// CA certificate (PEM) to trust for an `https` server.
     pub ca_file: Option<PathBuf>,
     /// Show a progress bar (off when stderr is not a terminal).
@@ -145,12 +167,13 @@ fn batch_request_id(authority: &str, marks: &[pb::Mark]) -> String {
 }
 
 /// A refused batch's violations, with `marks[i]` turned into the CSV line.
-fn explain(status: &tonic::Status, lines: &HashMap<String, Vec<u64>>) -> String {
+fn explain(status: &Status, pending: &VecDeque<Batch>) -> String {
     let batch_lines = status
         .message()
         .strip_prefix("batch ")
         .and_then(|rest| rest.split_once(':'))
-        .and_then(|(id, _)| lines.get(id));
+        .and_then(|(id, _)| pending.iter().find(|b| b.request.request_id == id))
+        .map(|b| &b.lines);
     let Some(bad) = status.get_details_bad_request() else {
         return format!("{:?}: {}", status.code(), status.message());
     };
@@ -170,17 +193,214 @@ fn explain(status: &tonic::Status, lines: &HashMap<String, Vec<u64>>) -> String 
     out.join("\n")
 }
 
-/// Runs the import; the totals the server reported.
-pub async fn import_marks(options: ImportOptions) -> anyhow::Result<pb::RecordMarksResponse> {
-    if !(1..=MAX_MARKS_PER_BATCH).contains(&options.batch_size) {
-        bail!("--batch-size must be between 1 and {MAX_MARKS_PER_BATCH}");
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// The server's counts over every batch confirmed.
+    pub counts: MarkCounts,
+    /// Batches confirmed (each once, however often it was sent).
+    pub batches: u64,
+    /// RecordMarksStream calls made.
+    pub calls: u64,
+    /// Calls ended before their share (cut, or by the server's time limit)
+    /// and resumed on a new call.
+    pub resumed: u64,
+    /// Batches sent again because a cut call had not confirmed them.
+    pub resent: u64,
+}
+
+/// One batch as sent, with the CSV lines of its marks.
+struct Batch {
+    request: pb::RecordMarksStreamRequest,
+    lines: Vec<u64>,
+}
+
+type Client = AttendanceServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Adds the bearer token to every call.
+#[derive(Clone)]
+struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        r.metadata_mut().insert("authorization", self.0.clone());
+        Ok(r)
     }
-    // Pass 1: every row well formed, and how many there are.
-    let rows = read_batches(&options.file, options.batch_size, |_, _| Ok(()))?;
-    if rows == 0 {
-        bail!("{} has no marks", options.file.display());
+}
+
+/// How a call ended.
+enum CallEnd {
+    /// The file is done and every batch confirmed.
+    Finished,
+    /// The call sent its share and all of it is confirmed.
+    Full,
+    /// The call failed or was cut, with batches in flight perhaps unconfirmed.
+    Stopped(Status),
+}
+
+/// Whether a call ended by `status` is worth resuming. A batch the server
+/// looked at and refused stays refused unless the server was only busy or
+/// away; anything else (the connection, the server's time limit) is the call's.
+fn resumable(status: &Status) -> bool {
+    let refused = status
+        .get_details_error_info()
+        .is_some_and(|i| i.domain == ERROR_DOMAIN && i.reason == "BATCH_NOT_COMMITTED");
+    match status.code() {
+        Code::Unavailable | Code::ResourceExhausted | Code::Aborted => true,
+        Code::DeadlineExceeded | Code::Cancelled | Code::Unknown | Code::Internal => !refused,
+        _ => false,
+    }
+}
+
+/// Sends batches and keeps those not yet confirmed.
+struct Sender {
+    client: Client,
+    batches_per_call: usize,
+    /// Sent on some call and not confirmed yet, in order.
+    pending: VecDeque<Batch>,
+    report: ImportReport,
+    bar: ProgressBar,
+}
+
+impl Sender {
+    /// One RecordMarksStream call: first the batches a cut call left
+    /// unconfirmed, then new ones from `batches` until the call's share is sent.
+    /// Returns how many batches it confirmed, and how it ended; an error only
+    /// when the server's answers make no sense.
+    async fn call(
+        &mut self,
+        batches: &mut mpsc::Receiver<Batch>,
+        file_done: &mut bool,
+    ) -> anyhow::Result<(u64, CallEnd)> {
+        // Every batch in the channel is also in `pending`, so it never fills.
+        let (out, out_rx) = mpsc::channel(IN_FLIGHT);
+        for b in &self.pending {
+            let _ = out.try_send(b.request.clone());
+        }
+        let mut sent = self.pending.len();
+        let mut out = (!*file_done && sent < self.batches_per_call).then_some(out);
+        self.report.calls += 1;
+        let mut answers = match self
+            .client
+            .record_marks_stream(ReceiverStream::new(out_rx))
+            .await
+        {
+            Ok(r) => r.into_inner(),
+            Err(status) => return Ok((0, CallEnd::Stopped(status))),
+        };
+        let mut confirmed = 0;
+        loop {
+            let may_send = out.is_some() && self.pending.len() < IN_FLIGHT;
+            tokio::select! {
+                next = batches.recv(), if may_send => match next {
+                    Some(b) => {
+                        let _ = out.as_ref().expect("open").try_send(b.request.clone());
+                        self.pending.push_back(b);
+                        sent += 1;
+                        if sent >= self.batches_per_call {
+                            out = None; // ends the call's request stream
+                        }
+                    }
+                    None => {
+                        *file_done = true;
+                        out = None;
+                    }
+                },
+                answer = answers.message() => match answer {
+                    Ok(Some(answer)) => {
+                        self.confirm(answer)?;
+                        confirmed += 1;
+                    }
+                    Ok(None) if out.is_none() && self.pending.is_empty() => {
+                        let end = if *file_done { CallEnd::Finished } else { CallEnd::Full };
+                        return Ok((confirmed, end));
+                    }
+                    Ok(None) => {
+                        let cut = Status::unavailable("the call ended before every batch was answered");
+                        return Ok((confirmed, CallEnd::Stopped(cut)));
+                    }
+                    Err(status) => return Ok((confirmed, CallEnd::Stopped(status))),
+                },
+            }
+        }
     }
 
+    /// Takes the server's answer for the oldest batch in flight.
+    fn confirm(&mut self, answer: pb::RecordMarksStreamResponse) -> anyhow::Result<()> {
+        let result = answer.batch_result.unwrap_or_default();
+        let Some(batch) = self.pending.front() else {
+            bail!("the server answered batch {}, not sent", result.request_id);
+        };
+        if batch.request.request_id != result.request_id {
+            bail!(
+                "the server answered batch {} when {} was next",
+                result.request_id,
+                batch.request.request_id
+            );
+        }
+        self.bar.inc(batch.request.marks.len() as u64);
+        self.pending.pop_front();
+        let counts = &mut self.report.counts;
+        counts.add(MarkCounts {
+            inserted: result.inserted,
+            replaced: result.replaced,
+            unchanged: result.unchanged,
+            outdated: result.outdated,
+        });
+        self.report.batches += 1;
+        Ok(())
+    }
+
+    /// Sends every batch of `batches`, resuming cut calls; fails on a batch
+    /// the server refuses or after too many fruitless attempts.
+    async fn send_all(&mut self, mut batches: mpsc::Receiver<Batch>) -> anyhow::Result<()> {
+        let (mut file_done, mut fruitless) = (false, 0u32);
+        loop {
+            let (confirmed, end) = self.call(&mut batches, &mut file_done).await?;
+            let status = match end {
+                CallEnd::Finished => return Ok(()),
+                CallEnd::Full => {
+                    fruitless = 0;
+                    continue;
+                }
+                CallEnd::Stopped(status) if resumable(&status) => status,
+                CallEnd::Stopped(status) => bail!(explain(&status, &self.pending)),
+            };
+            fruitless = if confirmed > 0 { 0 } else { fruitless + 1 };
+            if fruitless >= MAX_ATTEMPTS_WITHOUT_PROGRESS {
+                bail!(
+                    "giving up after {MAX_ATTEMPTS_WITHOUT_PROGRESS} calls in a row that \
+                     confirmed nothing: {:?}: {}",
+                    status.code(),
+                    status.message()
+                );
+            }
+            // The server's time limit is a call's ordinary end: carry on at once.
+            let time_limit = status
+                .get_details_error_info()
+                .is_some_and(|i| i.reason == "STREAM_TIME_LIMIT");
+            if !(time_limit && confirmed > 0) {
+                let wait = (FIRST_BACKOFF * 2u32.pow(fruitless)).min(MAX_BACKOFF);
+                let from = self.pending.front().map(|b| b.request.request_id.as_str());
+                self.bar.suspend(|| {
+                    eprintln!(
+                        "call cut ({:?}: {}); resuming from batch {} in {:.1} s",
+                        status.code(),
+                        status.message(),
+                        from.unwrap_or("(next)"),
+                        wait.as_secs_f64()
+                    )
+                });
+                tokio::time::sleep(wait).await;
+            }
+            self.report.resumed += 1;
+            self.report.resent += self.pending.len() as u64;
+        }
+    }
+}
+
+/// A client of `options.server` that sends the bearer token.
+async fn connect(options: &ImportOptions) -> anyhow::Result<Client> {
     let mut endpoint = Channel::from_shared(options.server.clone())
         .with_context(|| format!("server address '{}'", options.server))?;
     if let Some(ca) = &options.ca_file {
@@ -192,16 +412,26 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<pb::RecordMa
         .connect()
         .await
         .with_context(|| format!("connecting to {}", options.server))?;
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", options.token)
+    let bearer = format!("Bearer {}", options.token)
         .parse()
         .context("the token is not a valid header value")?;
-    let mut client =
-        AttendanceServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-            r.metadata_mut().insert("authorization", bearer.clone());
-            Ok(r)
-        })
-        .max_encoding_message_size(usize::MAX);
+    Ok(
+        AttendanceServiceClient::with_interceptor(channel, Bearer(bearer))
+            .max_encoding_message_size(usize::MAX),
+    )
+}
 
+/// Runs the import; what the server reported and how many calls it took.
+pub async fn import_marks(options: ImportOptions) -> anyhow::Result<ImportReport> {
+    if !(1..=MAX_MARKS_PER_BATCH).contains(&options.batch_size) {
+        bail!("--batch-size must be between 1 and {MAX_MARKS_PER_BATCH}");
+    }
+    // Pass 1: every row well formed, and how many there are.
+    let rows = read_batches(&options.file, options.batch_size, |_, _| Ok(()))?;
+    if rows == 0 {
+        bail!("{} has no marks", options.file.display());
+    }
+    let client = connect(&options).await?;
     let bar = if options.progress {
         ProgressBar::new(rows).with_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} marks ({per_sec}, {eta} left)")
@@ -210,70 +440,71 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<pb::RecordMa
     } else {
         ProgressBar::hidden()
     };
-    // Pass 2: send, a few batches ahead of the server.
-    let lines: Arc<Mutex<HashMap<String, Vec<u64>>>> = Arc::default();
-    let (tx, rx) = tokio::sync::mpsc::channel::<pb::RecordMarksRequest>(4);
-    let reader = {
-        let (file, size, authority, lines, bar) = (
-            options.file.clone(),
-            options.batch_size,
-            options.authority.clone(),
-            lines.clone(),
-            bar.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            read_batches(&file, size, |marks, batch_lines| {
-                let request_id = batch_request_id(&authority, &marks);
-                let n = marks.len() as u64;
-                lines
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(request_id.clone(), batch_lines);
-                let sent = tx.blocking_send(pb::RecordMarksRequest {
-                    parent: format!("authorities/{authority}"),
-                    request_id,
-                    marks,
-                });
-                // A closed stream means the server answered early (an error).
-                if sent.is_ok() {
-                    bar.inc(n);
-                }
-                Ok(())
-            })
+    // Pass 2: read a few batches ahead of the sender.
+    let (tx, rx) = mpsc::channel::<Batch>(IN_FLIGHT);
+    let (file, size, authority) = (
+        options.file.clone(),
+        options.batch_size,
+        options.authority.clone(),
+    );
+    let reader = tokio::task::spawn_blocking(move || {
+        read_batches(&file, size, |marks, lines| {
+            let request = pb::RecordMarksStreamRequest {
+                parent: format!("authorities/{authority}"),
+                request_id: batch_request_id(&authority, &marks),
+                marks,
+            };
+            // A closed channel means the sender stopped (an error): stop reading.
+            tx.blocking_send(Batch { request, lines })
+                .map_err(|_| anyhow::anyhow!("the import stopped"))
         })
+    });
+    let mut sender = Sender {
+        client,
+        batches_per_call: options.batches_per_call.max(1),
+        pending: VecDeque::new(),
+        report: ImportReport::default(),
+        bar: bar.clone(),
     };
-    // Batches go in streams of a bounded size, so no call outlives the server's
-    // request timeout however big the file is.
-    let mut rx = rx;
-    let mut totals = pb::RecordMarksResponse::default();
-    let result = loop {
-        let mut group = Vec::with_capacity(BATCHES_PER_CALL);
-        while group.len() < BATCHES_PER_CALL {
-            match rx.recv().await {
-                Some(batch) => group.push(batch),
-                None => break,
-            }
-        }
-        if group.is_empty() {
-            break Ok(());
-        }
-        match client.record_marks(tokio_stream::iter(group)).await {
-            Ok(r) => {
-                let r = r.into_inner();
-                totals.inserted += r.inserted;
-                totals.replaced += r.replaced;
-                totals.unchanged += r.unchanged;
-                totals.outdated += r.outdated;
-                totals.batches += r.batches;
-            }
-            Err(status) => break Err(status),
-        }
-    };
-    drop(rx);
+    let sent = sender.send_all(rx).await;
     bar.finish_and_clear();
-    let _ = reader.await;
-    match result {
-        Ok(()) => Ok(totals),
-        Err(status) => bail!(explain(&status, &lines.lock().expect("not poisoned"))),
+    let read = reader.await.context("the file reader")?;
+    sent?;
+    read?;
+    Ok(sender.report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::ErrorDetails;
+
+    #[test]
+    fn calls_cut_on_the_way_are_resumed_and_refused_batches_are_not() {
+        let batch_error = |code| {
+            let details = ErrorDetails::with_error_info(
+                "BATCH_NOT_COMMITTED",
+                ERROR_DOMAIN,
+                std::collections::HashMap::new(),
+            );
+            Status::with_error_details(code, "batch b: ...", details)
+        };
+        for code in [
+            Code::Unavailable,
+            Code::Cancelled,
+            Code::Unknown,
+            Code::Internal,
+        ] {
+            assert!(resumable(&Status::new(code, "transport")), "{code:?}");
+        }
+        assert!(
+            resumable(&batch_error(Code::Unavailable)),
+            "the server was away"
+        );
+        for code in [Code::Internal, Code::InvalidArgument, Code::AlreadyExists] {
+            assert!(!resumable(&batch_error(code)), "{code:?}");
+        }
+        assert!(!resumable(&Status::permission_denied("not yours")));
+        assert!(!resumable(&Status::unauthenticated("expired")));
     }
 }

@@ -87,6 +87,10 @@ enum Command {
         /// Marks per RecordMarks message (at most 5,000).
         #[arg(long, default_value_t = 5_000)]
         batch_size: usize,
+        /// Batches per call; the server also ends a call at its request
+        /// timeout, and the import resumes on a new one.
+        #[arg(long, default_value_t = lea_notices::import::BATCHES_PER_CALL)]
+        batches_per_call: usize,
         /// CA certificate (PEM) for an https server.
         #[arg(long)]
         ca_file: Option<std::path::PathBuf>,
@@ -133,31 +137,41 @@ async fn main() -> anyhow::Result<()> {
         authority,
         token,
         batch_size,
+        batches_per_call,
         ca_file,
     } = &cli.command
     {
         use std::io::IsTerminal;
         let started = std::time::Instant::now();
-        let totals = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
+        let report = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
             file: file.clone(),
             server: server.clone(),
             authority: authority.clone(),
             token: token.clone(),
             batch_size: *batch_size,
+            batches_per_call: *batches_per_call,
             ca_file: ca_file.clone(),
             progress: std::io::stderr().is_terminal(),
         })
         .await?;
+        let c = &report.counts;
         println!(
-            "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s)",
-            totals.inserted + totals.replaced + totals.unchanged + totals.outdated,
-            totals.batches,
-            totals.inserted,
-            totals.replaced,
-            totals.unchanged,
-            totals.outdated,
-            started.elapsed().as_secs_f64()
+            "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s, {} calls)",
+            c.total(),
+            report.batches,
+            c.inserted,
+            c.replaced,
+            c.unchanged,
+            c.outdated,
+            started.elapsed().as_secs_f64(),
+            report.calls
         );
+        if report.resumed > 0 {
+            println!(
+                "{} cut calls resumed; {} unconfirmed batches sent again (none applied twice)",
+                report.resumed, report.resent
+            );
+        }
         return Ok(());
     }
 
@@ -251,18 +265,30 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The largest `jwt_leeway_secs` accepted.
+const MAX_JWT_LEEWAY_SECS: u64 = 300;
+
 /// The token verifier the configuration asks for; the development key only when
 /// allowed, so production never trusts it by accident.
 fn verifier(config: &Config) -> anyhow::Result<Verifier> {
     let (issuer, audience) = (&config.jwt_issuer, &config.jwt_audience);
+    // A larger leeway would stretch every token's life by as much.
+    anyhow::ensure!(
+        config.jwt_leeway_secs <= MAX_JWT_LEEWAY_SECS,
+        "jwt_leeway_secs is {}: at most {MAX_JWT_LEEWAY_SECS}",
+        config.jwt_leeway_secs
+    );
+    let leeway = std::time::Duration::from_secs(config.jwt_leeway_secs);
     match (&config.jwt_keys_file, config.dev_tokens_enabled()) {
-        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?),
+        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?.with_leeway(leeway)),
         (None, true) => {
             tracing::warn!(
                 "accepting tokens signed with the development key in {}",
                 config.data_dir.display()
             );
-            Ok(DevKey::load_or_create(&config.data_dir)?.verifier(issuer, audience))
+            Ok(DevKey::load_or_create(&config.data_dir)?
+                .verifier(issuer, audience)
+                .with_leeway(leeway))
         }
         (Some(_), true) => anyhow::bail!("set either jwt_keys_file or dev_tokens, not both"),
         (None, false) => anyhow::bail!(

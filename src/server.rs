@@ -170,7 +170,7 @@ impl Application {
         );
         let attendance = guarded!(
             AttendanceServiceServer,
-            AttendanceApi::new(app.clone()),
+            AttendanceApi::new(app.clone(), options.request_timeout),
             options,
             auth.clone()
         );

@@ -1,51 +1,182 @@
 //! AttendanceService: session registers from MIS connectors, attendance figures
 //! and the pupils at the unauthorised-absence threshold.
 
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
+use tracing::Instrument;
 
 use super::convert::attendance::{
-    breaches_request, counts_to_proto, history_request, history_to_proto, marks_batch,
-    summary_request, summary_to_proto,
+    batch_result_to_proto, breaches_request, history_request, history_to_proto, marks_batch,
+    records_to_proto, summary_request, summary_to_proto,
 };
+use super::error::ERROR_DOMAIN;
 use super::mutation::request_id;
 use super::{caller, limits, pagination};
 use crate::app::{App, Caller, ServiceError, SummaryScope};
-use crate::domain::{FieldViolation, access::Operation, attendance::MarkCounts};
+use crate::domain::{FieldViolation, access::Operation};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
 pub use super::convert::attendance::MAX_MARKS_PER_BATCH;
 
+/// `ErrorInfo.reason` of a stream stopped by a batch that was not committed.
+const BATCH_NOT_COMMITTED: &str = "BATCH_NOT_COMMITTED";
+/// `ErrorInfo.reason` of a stream that broke between batches (bad framing, reset).
+const STREAM_FAILED: &str = "STREAM_FAILED";
+/// `ErrorInfo.reason` of a RecordMarksStream call ended by its time limit.
+const STREAM_TIME_LIMIT: &str = "STREAM_TIME_LIMIT";
+
 pub struct AttendanceApi {
     app: App,
+    /// How long one RecordMarksStream call takes batches for. Tonic's request
+    /// timeout ends when a streaming response starts, so the stream keeps its own.
+    stream_time_limit: Duration,
 }
 
 impl AttendanceApi {
-    pub fn new(app: App) -> Self {
-        Self { app }
+    pub fn new(app: App, stream_time_limit: Duration) -> Self {
+        Self {
+            app,
+            stream_time_limit,
+        }
     }
+}
 
-    /// Validates and writes one batch in its own unit of work. The error names
-    /// the batch, so a client can tell which rows `marks[i]` are.
-    async fn record_batch(
-        &self,
+/// The batches of one stream so far: the authority they name and what each
+/// committed, in order.
+#[derive(Default)]
+struct Batches {
+    parent: Option<String>,
+    committed: Vec<pb::BatchResult>,
+}
+
+impl Batches {
+    /// Validates and writes one batch in its own unit of work: its result, or
+    /// the status that ends the stream, naming the batch so a client can tell
+    /// which rows `marks[i]` are.
+    async fn record(
+        &mut self,
+        app: &App,
         caller: &Caller,
         batch: &pb::RecordMarksRequest,
-    ) -> Result<MarkCounts, Status> {
+    ) -> Result<pb::BatchResult, Status> {
         let recorded = async {
             limits::check(batch)?;
-            let marks = marks_batch(batch, self.app.now())?;
+            caller.check_parent_name(&batch.parent)?;
+            if self.parent.get_or_insert_with(|| batch.parent.clone()) != &batch.parent {
+                return Err(ServiceError::from(FieldViolation::new(
+                    "parent",
+                    "every message of a stream must name the same authority",
+                )));
+            }
+            let marks = marks_batch(batch, app.now())?;
             let id = request_id(&batch.request_id, batch);
-            self.app.record_marks(caller.clone(), id, marks).await
+            app.record_marks(caller.clone(), id, marks).await
         };
-        recorded.await.map_err(|e| {
-            let status = Status::from(e);
-            Status::with_details(
-                status.code(),
-                format!("batch {}: {}", batch.request_id, status.message()),
-                status.details().to_vec().into(),
-            )
-        })
+        match recorded.await {
+            Ok(counts) => {
+                let result = batch_result_to_proto(&batch.request_id, counts);
+                self.committed.push(result.clone());
+                Ok(result)
+            }
+            Err(e) => Err(self.stopped(
+                Status::from(e),
+                Some(&batch.request_id),
+                BATCH_NOT_COMMITTED,
+            )),
+        }
     }
+
+    /// `status` as the end of the stream: its message names the batch to blame,
+    /// and an ErrorInfo says how many batches committed and the last of them.
+    /// The details are rebuilt with the final code and message, so the
+    /// google.rpc.Status in them matches the call's status (issue 16).
+    fn stopped(&self, status: Status, batch: Option<&str>, reason: &str) -> Status {
+        let message = match batch {
+            Some(id) => format!("batch {id}: {}", status.message()),
+            None => status.message().to_string(),
+        };
+        let mut details = status.get_error_details();
+        let (reason, domain, mut metadata) = match details.error_info() {
+            Some(info) => (
+                info.reason.clone(),
+                info.domain.clone(),
+                info.metadata.clone(),
+            ),
+            None => (
+                reason.to_string(),
+                ERROR_DOMAIN.to_string(),
+                Default::default(),
+            ),
+        };
+        metadata.insert(
+            "committed_batches".to_string(),
+            self.committed.len().to_string(),
+        );
+        if let Some(last) = self.committed.last() {
+            metadata.insert("last_committed_batch".to_string(), last.request_id.clone());
+        }
+        details.set_error_info(reason, domain, metadata);
+        Status::with_error_details(status.code(), message, details)
+    }
+}
+
+/// RecordMarksStream's work, on its own task: writes and answers each batch
+/// until the client closes its side, a batch fails or the time limit passes.
+async fn answer_batches(
+    app: App,
+    caller: Caller,
+    mut stream: Streaming<pb::RecordMarksStreamRequest>,
+    time_limit: Duration,
+    answers: mpsc::Sender<Result<pb::RecordMarksStreamResponse, Status>>,
+) {
+    let deadline = tokio::time::Instant::now() + time_limit;
+    let mut batches = Batches::default();
+    let end = loop {
+        // Checked before reading: a message already buffered would beat the timer.
+        if tokio::time::Instant::now() >= deadline {
+            break Some(batches.stopped(time_limit_reached(time_limit), None, STREAM_TIME_LIMIT));
+        }
+        let batch = match tokio::time::timeout_at(deadline, stream.message()).await {
+            Err(_) => continue,
+            Ok(Err(status)) => break Some(batches.stopped(status, None, STREAM_FAILED)),
+            Ok(Ok(None)) => break None,
+            Ok(Ok(Some(b))) => pb::RecordMarksRequest {
+                parent: b.parent,
+                request_id: b.request_id,
+                marks: b.marks,
+            },
+        };
+        let answer = match batches.record(&app, &caller, &batch).await {
+            Ok(result) => pb::RecordMarksStreamResponse {
+                batch_result: Some(result),
+            },
+            Err(status) => break Some(status),
+        };
+        if answers.send(Ok(answer)).await.is_err() {
+            break None; // the client went away; what committed stays committed
+        }
+    };
+    let code = end.as_ref().map_or(tonic::Code::Ok, Status::code);
+    tracing::info!(
+        batches = batches.committed.len(),
+        ?code,
+        "marks stream finished"
+    );
+    if let Some(status) = end {
+        let _ = answers.send(Err(status)).await;
+    }
+}
+
+fn time_limit_reached(limit: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "a call takes batches for {:.1} s: send the unanswered batches on a new call",
+        limit.as_secs_f64()
+    ))
 }
 
 #[tonic::async_trait]
@@ -56,22 +187,34 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::RecordMarksResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordMarks)?;
         let mut stream = request.into_inner();
-        let mut totals = MarkCounts::default();
-        let mut batches = 0;
-        let mut parent: Option<String> = None;
-        while let Some(batch) = stream.message().await? {
-            caller.check_parent_name(&batch.parent)?;
-            if parent.get_or_insert_with(|| batch.parent.clone()) != &batch.parent {
-                return Err(ServiceError::from(FieldViolation::new(
-                    "parent",
-                    "every message of a stream must name the same authority",
-                ))
-                .into());
-            }
-            totals.add(self.record_batch(&caller, &batch).await?);
-            batches += 1;
+        let mut batches = Batches::default();
+        loop {
+            let batch = match stream.message().await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(status) => return Err(batches.stopped(status, None, STREAM_FAILED)),
+            };
+            batches.record(&self.app, &caller, &batch).await?;
         }
-        Ok(Response::new(counts_to_proto(totals, batches)))
+        Ok(Response::new(records_to_proto(batches.committed)))
+    }
+
+    async fn record_marks_stream(
+        &self,
+        request: Request<Streaming<pb::RecordMarksStreamRequest>>,
+    ) -> Result<Response<BoxStream<pb::RecordMarksStreamResponse>>, Status> {
+        let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        // Answers wait for the client to read them, so a slow reader slows the writes.
+        let (answers, receiver) = mpsc::channel(2);
+        let work = answer_batches(
+            self.app.clone(),
+            caller,
+            request.into_inner(),
+            self.stream_time_limit,
+            answers,
+        );
+        tokio::spawn(work.instrument(tracing::Span::current()));
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 
     async fn get_attendance_summary(

@@ -1,11 +1,15 @@
 //! Authentication: bearer JWTs verified against configured public keys (Ed25519
 //! or RS256, from a PEM file or a JWKS file), issuer and audience checked,
-//! expiry enforced. The verified caller rides on the request's extensions.
+//! `exp`, `nbf` and `iat` checked against the wall clock with a small leeway,
+//! and any `crit` header refused. The verified caller rides on the request's
+//! extensions.
 //!
 //! For local use the embedded default keeps an Ed25519 development key in its
 //! data directory; `lea-notices token` signs short-lived tokens with it.
 
-use std::{fs, path::Path, sync::Arc};
+use std::{fs, path::Path, sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding,
@@ -16,6 +20,7 @@ use tonic::{Request, Status};
 
 pub use crate::app::Caller;
 
+use crate::clock::{Clock, SystemClock};
 use crate::domain::{
     actor::{Actor, Role},
     identifiers::{LaCode, Urn},
@@ -23,6 +28,10 @@ use crate::domain::{
 
 /// The development key's file name in the data directory.
 pub const DEV_KEY_FILE: &str = "dev-signing-key.pem";
+
+/// How far a token's times may be off the server's clock, unless configured:
+/// clock skew between the identity provider and this server.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
 /// The claims a token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +41,9 @@ pub struct Claims {
     pub aud: String,
     pub exp: i64,
     pub iat: i64,
+    /// Not valid before this time, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// The caller's authority (LA code).
     pub la: String,
     /// One of the roles' names (`la_officer`, ...).
@@ -57,6 +69,7 @@ pub struct Verifier {
     keys: Vec<(Algorithm, Option<String>, DecodingKey)>,
     issuer: String,
     audience: String,
+    leeway: Duration,
 }
 
 impl Verifier {
@@ -104,12 +117,27 @@ impl Verifier {
             keys,
             issuer: issuer.into(),
             audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
         })
+    }
+
+    /// How far `exp`, `nbf` and `iat` may be off the server's clock.
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
     }
 
     /// The caller a bearer token proves, or why not (kept from the client).
     pub fn verify(&self, token: &str) -> Result<Caller, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+        // RFC 7515 §4.1.11: a verifier must refuse a `crit` naming extensions it
+        // does not understand, and this one understands none.
+        if header_has_crit(token)? {
+            return Err(format!(
+                "critical header parameters {:?} are not understood",
+                header.crit.unwrap_or_default()
+            ));
+        }
         let mut last_error = "no key for this token".to_string();
         for (alg, kid, key) in self.keys.iter().filter(|(alg, kid, _)| {
             *alg == header.alg && (header.kid.is_none() || kid.is_none() || *kid == header.kid)
@@ -118,12 +146,31 @@ impl Verifier {
             validation.set_issuer(&[&self.issuer]);
             validation.set_audience(&[&self.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = self.leeway.as_secs();
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return caller_from(data.claims),
+                Ok(data) => {
+                    self.check_issued_at(&data.claims)?;
+                    return caller_from(data.claims);
+                }
                 Err(e) => last_error = format!("{e} (kid {kid:?})"),
             }
         }
         Err(last_error)
+    }
+
+    /// A token issued in the future (beyond the leeway) is refused: jsonwebtoken
+    /// checks `exp` and `nbf` but not `iat`.
+    fn check_issued_at(&self, claims: &Claims) -> Result<(), String> {
+        let now = SystemClock.now().timestamp();
+        let latest = now.saturating_add(self.leeway.as_secs() as i64);
+        if claims.iat > latest {
+            return Err(format!(
+                "issued in the future (iat {}, now {now})",
+                claims.iat
+            ));
+        }
+        Ok(())
     }
 
     /// Checks the `authorization: Bearer` metadata and attaches the [`Caller`].
@@ -151,6 +198,18 @@ impl Verifier {
             }
         }
     }
+}
+
+/// Whether the token's header names `crit` at all (even as `null`, which
+/// `Header` would read as absent).
+fn header_has_crit(token: &str) -> Result<bool, String> {
+    let segment = token.split('.').next().unwrap_or_default();
+    let json = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| format!("header: {e}"))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&json).map_err(|e| format!("header: {e}"))?;
+    Ok(header.contains_key("crit"))
 }
 
 fn caller_from(c: Claims) -> Result<Caller, String> {
@@ -226,15 +285,21 @@ impl DevKey {
             keys: vec![(Algorithm::EdDSA, None, key)],
             issuer: issuer.into(),
             audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
         }
     }
 
     /// Signs a token for `claims`.
     pub fn sign(&self, claims: &Claims) -> String {
+        self.sign_with_header(&Header::new(Algorithm::EdDSA), claims)
+    }
+
+    /// Signs `claims` under `header` (its `alg` must be EdDSA): tests forge
+    /// headers a verifier must refuse.
+    pub fn sign_with_header(&self, header: &Header, claims: &impl Serialize) -> String {
         let key =
             EncodingKey::from_ed_pem(self.private_pem.as_bytes()).expect("a key just encoded");
-        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key)
-            .expect("claims always encode")
+        jsonwebtoken::encode(header, claims, &key).expect("claims always encode")
     }
 }
 
@@ -270,6 +335,7 @@ pub fn claims(
         iss: issuer.into(),
         aud: audience.into(),
         iat: now,
+        nbf: None,
         exp: now + ttl.num_seconds(),
         la: authority.to_string(),
         role: role.as_str().into(),
@@ -280,7 +346,6 @@ pub fn claims(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
 
     fn token(key: &DevKey, issuer: &str) -> String {
         let la = LaCode::parse("852").unwrap();
@@ -336,5 +401,59 @@ mod tests {
 
         fs::write(&jwks, "not a key").unwrap();
         assert!(Verifier::from_file(&jwks, "iss", "aud").is_err());
+    }
+
+    #[test]
+    fn not_yet_valid_future_issued_and_critical_tokens_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DevKey::load_or_create(dir.path()).unwrap();
+        let verifier = key.verifier("iss", "aud");
+        let now = SystemClock.now().timestamp();
+        let la = LaCode::parse("852").unwrap();
+        let base = claims(
+            "s",
+            &la,
+            Role::Auditor,
+            &[],
+            ("iss", "aud"),
+            chrono::Duration::minutes(5),
+            SystemClock.now(),
+        );
+        let with = |nbf: Option<i64>, iat: i64| {
+            key.sign(&Claims {
+                nbf,
+                iat,
+                ..base.clone()
+            })
+        };
+        assert!(verifier.verify(&with(Some(now - 60), now)).is_ok());
+        assert!(
+            verifier.verify(&with(Some(now + 10), now)).is_ok(),
+            "within the leeway"
+        );
+        let err = verifier.verify(&with(Some(now + 3600), now)).unwrap_err();
+        assert!(err.contains("ImmatureSignature"), "{err}");
+        let err = verifier.verify(&with(None, now + 3600)).unwrap_err();
+        assert!(err.contains("issued in the future"), "{err}");
+        let strict = key.verifier("iss", "aud").with_leeway(Duration::ZERO);
+        assert!(
+            strict.verify(&with(Some(now + 10), now)).is_err(),
+            "no leeway"
+        );
+        assert!(strict.verify(&with(None, now + 10)).is_err(), "no leeway");
+
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.crit = Some(vec!["exp-ext".into()]);
+        header.extras.insert("exp-ext", true);
+        let err = verifier
+            .verify(&key.sign_with_header(&header, &base))
+            .unwrap_err();
+        assert!(err.contains("critical"), "{err}");
+        // `"crit": null` reads as no crit through `Header`; it is refused too.
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.extras.insert("crit", serde_json::Value::Null);
+        let token = key.sign_with_header(&header, &base);
+        assert!(jsonwebtoken::decode_header(&token).unwrap().crit.is_none());
+        assert!(verifier.verify(&token).is_err(), "a null crit");
     }
 }

@@ -32,6 +32,7 @@ fn may(role: Role, method: &str) -> bool {
         Role::SchoolStaff => {
             [
                 "RecordMarks",
+                "RecordMarksStream",
                 "GetAttendanceSummary",
                 "ListThresholdBreaches",
                 "GetMarkHistory",
@@ -74,6 +75,7 @@ const BY_NAME: &[&str] = &[
 const MUTATIONS: &[&str] = &[
     "CreatePolicyVersion",
     "RecordMarks",
+    "RecordMarksStream",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "WithdrawNotice",
@@ -83,11 +85,12 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 20] = [
+const METHODS: [&str; 21] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
     "RecordMarks",
+    "RecordMarksStream",
     "GetAttendanceSummary",
     "ListThresholdBreaches",
     "GetMarkHistory",
@@ -165,6 +168,25 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 }]))
                 .await,
         ),
+        "RecordMarksStream" => {
+            let answers = who
+                .attendance()
+                .record_marks_stream(tokio_stream::iter(vec![pb::RecordMarksStreamRequest {
+                    parent,
+                    ..Default::default()
+                }]))
+                .await;
+            match answers {
+                Ok(answers) => code(
+                    answers
+                        .into_inner()
+                        .message()
+                        .await
+                        .map(tonic::Response::new),
+                ),
+                Err(status) => status.code(),
+            }
+        }
         "GetAttendanceSummary" => code(
             who.attendance()
                 .get_attendance_summary(pb::GetAttendanceSummaryRequest {
@@ -427,8 +449,31 @@ async fn refused_tokens_are_unauthenticated_without_saying_why() {
         b64(&serde_json::json!({"alg": "none", "typ": "JWT"})),
         b64(&serde_json::to_value(claims(ISSUER, AUDIENCE, 10)).unwrap())
     );
+    let now = chrono::Utc::now().timestamp();
+    let shifted = |nbf: Option<i64>, iat: i64| auth::Claims {
+        nbf,
+        iat,
+        ..claims(ISSUER, AUDIENCE, 120)
+    };
+    // Signed correctly, but asking the verifier to understand a header extension.
+    let mut critical = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    critical.crit = Some(vec!["lea-delegation".into()]);
+    critical.extras.insert("lea-delegation", "officer.jones");
     let tokens = [
         ("expired", app.key.sign(&claims(ISSUER, AUDIENCE, -10))),
+        (
+            "not valid for an hour",
+            app.key.sign(&shifted(Some(now + 3600), now)),
+        ),
+        (
+            "issued an hour from now",
+            app.key.sign(&shifted(None, now + 3600)),
+        ),
+        (
+            "unknown crit",
+            app.key
+                .sign_with_header(&critical, &claims(ISSUER, AUDIENCE, 10)),
+        ),
         (
             "wrong issuer",
             app.key.sign(&claims("someone-else", AUDIENCE, 10)),
@@ -467,10 +512,20 @@ async fn refused_tokens_are_unauthenticated_without_saying_why() {
             .code(),
         Code::Unauthenticated
     );
-    // The same claims, properly signed, are accepted.
-    app.with_token(&app.key.sign(&claims(ISSUER, AUDIENCE, 10)))
-        .policy()
-        .get_policy(request())
-        .await
-        .unwrap();
+    // The same claims, properly signed, are accepted; so is a token whose nbf
+    // and iat are a few seconds ahead, within the leeway for clock skew.
+    let accepted = [
+        ("normal", app.key.sign(&claims(ISSUER, AUDIENCE, 10))),
+        (
+            "nbf 10 s ahead",
+            app.key.sign(&shifted(Some(now + 10), now + 10)),
+        ),
+    ];
+    for (what, token) in &accepted {
+        app.with_token(token)
+            .policy()
+            .get_policy(request())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    }
 }

@@ -107,7 +107,7 @@ async fn record_all(app: &TestApp, marks: Vec<pb::Mark>) {
     record(&officer(app), batches).await.unwrap();
 }
 
-async fn summary(
+pub(crate) async fn summary(
     app: &TestApp,
     school: &str,
     pupil: Option<u32>,

@@ -25,6 +25,7 @@ const V1_SERVICES: [(&str, &[&str]); 5] = [
             "GetMarkHistory",
             "ListThresholdBreaches",
             "RecordMarks",
+            "RecordMarksStream",
         ],
     ),
     (

@@ -9,6 +9,7 @@ mod attendance;
 mod clock;
 mod grpc_surface;
 mod hardening;
+mod mark_streams;
 mod notices;
 mod operations;
 mod payments;

@@ -115,14 +115,31 @@ fn mark_from_proto(m: &pb::Mark, received_at: DateTime<Utc>) -> Result<RegisterM
     }
 }
 
-pub(crate) fn counts_to_proto(c: MarkCounts, batches: i64) -> pb::RecordMarksResponse {
-    pb::RecordMarksResponse {
+/// What one committed batch did.
+pub(crate) fn batch_result_to_proto(request_id: &str, c: MarkCounts) -> pb::BatchResult {
+    pb::BatchResult {
+        request_id: request_id.to_string(),
         inserted: c.inserted,
         replaced: c.replaced,
         unchanged: c.unchanged,
-        batches,
         outdated: c.outdated,
     }
+}
+
+/// A RecordMarks stream's totals, with every batch's result.
+pub(crate) fn records_to_proto(batches: Vec<pb::BatchResult>) -> pb::RecordMarksResponse {
+    let mut r = pb::RecordMarksResponse {
+        batches: batches.len() as i64,
+        ..Default::default()
+    };
+    for b in &batches {
+        r.inserted += b.inserted;
+        r.replaced += b.replaced;
+        r.unchanged += b.unchanged;
+        r.outdated += b.outdated;
+    }
+    r.batch_results = batches;
+    r
 }
 
 pub(crate) fn figures_to_proto(f: &Figures) -> pb::AttendanceFigures {
