@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod attendance;
 mod clock;
+mod errors;
 mod grpc_surface;
 mod hardening;
 mod mark_streams;
