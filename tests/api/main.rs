@@ -10,6 +10,7 @@ mod clock;
 mod grpc_surface;
 mod notices;
 mod operations;
+mod outage;
 mod payments;
 mod policy;
 mod resilience;
