@@ -209,6 +209,8 @@ impl Application {
         tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
         let mut builder = Server::builder()
             .layer(crate::telemetry::RpcLayer)
+            // Inside RpcLayer, so the RPC metrics count the code callers get.
+            .layer(crate::api::oversize::OversizeLayer)
             .timeout(options.request_timeout)
             .concurrency_limit_per_connection(options.max_concurrent_requests)
             .load_shed(true);

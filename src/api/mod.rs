@@ -10,6 +10,7 @@ pub mod convert;
 pub mod error;
 pub mod mutation;
 pub mod notice;
+pub mod oversize;
 pub mod pagination;
 pub mod payment;
 pub mod policy;

@@ -8,6 +8,7 @@ mod access;
 mod attendance;
 mod clock;
 mod grpc_surface;
+mod message_size;
 mod notices;
 mod operations;
 mod outage;
