@@ -185,6 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn the_acquire_timeout_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "2");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.db_acquire_timeout_secs, 2);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn defaults_listen_locally_on_sqlite() {
         figment::Jail::expect_with(|_| {
             let c = Config::load(None, &Overrides::default()).unwrap();
