@@ -268,7 +268,8 @@ impl<DB: Database> Drop for Tx<DB> {
 
 /// `Store::ping` for either backend: `SELECT 1` on an idle pool connection, on a
 /// new pool connection while the pool has room, or else on a connection of its
-/// own (every pooled one is busy with calls), all within the acquire timeout.
+/// own (every pooled one is busy with calls, and queueing behind them would take
+/// a busy pool for a dead database), all within the acquire timeout.
 pub(super) async fn ping<DB>(pool: &Pool<DB>) -> StoreResult<()>
 where
     DB: Database,
@@ -284,12 +285,11 @@ where
     if pool.is_closed() {
         return Err(sqlx::Error::PoolClosed.into());
     }
-    let pooled = match pool.try_acquire() {
-        Some(conn) => Some(conn),
-        None if pool.size() < pool.options().get_max_connections() => Some(pool.acquire().await?),
-        None => None,
-    };
-    if let Some(mut conn) = pooled {
+    // With an idle connection the pool tests it first (and replaces it if it
+    // went stale, as across a database restart); with room it opens one.
+    let idle_or_room = pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections();
+    if idle_or_room {
+        let mut conn = pool.acquire().await?;
         let answered = tokio::time::timeout_at(deadline, select_one(&mut *conn)).await;
         let failure = match answered {
             Ok(Ok(())) => return Ok(()),

@@ -449,6 +449,18 @@ async fn a_postgres_outage_is_unavailable_and_not_serving_until_it_is_back() {
         .into_inner()
         .policy_versions;
     assert_eq!(versions.len(), 2, "{versions:?}");
+
+    // A quick restart between two calls: the pool replaces its stale connections
+    // rather than hand them to calls, and the health checks do the same.
+    cluster.pg_ctl_stop().await;
+    cluster.pg_ctl_start().await;
+    officer
+        .policy()
+        .get_policy(get_policy())
+        .await
+        .expect("served right after a restart");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    expect_health(&app.channel, ServingStatus::Serving, Duration::ZERO).await;
 }
 
 /// A closed pool (as after shutdown) on either backend: UNAVAILABLE, and the
@@ -484,7 +496,7 @@ async fn a_saturated_pool_stays_serving(backend: Backend) {
     let started = Instant::now();
     app.store.ping().await.expect("a ping beside the busy pool");
     assert!(
-        started.elapsed() < Duration::from_millis(500),
+        started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );
