@@ -21,7 +21,7 @@ use tonic_types::StatusExt;
 
 use crate::attendance::{batch, mark};
 use crate::helpers::{TestApp, date};
-use crate::notices::d;
+use crate::notices::{Penalty, d, upn};
 use crate::policy::{create, local_version};
 
 /// Every health service name that follows the database.
@@ -395,7 +395,33 @@ async fn a_postgres_outage_is_unavailable_and_not_serving_until_it_is_back() {
         .expect("served while the database is up");
     expect_health(&app.channel, ServingStatus::Serving, Duration::ZERO).await;
 
+    // A call in flight when the server goes: it waits inside its unit of work
+    // for a pupil's lock the test holds, and its session is terminated.
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(app.database_url())
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind(format!("notices/850/{}", upn(7)))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut notices = app.as_role("850", Role::LaOfficer).notices();
+    let issuing = tokio::spawn(async move {
+        let request = Penalty::holiday(7, &["mum"], d(2026, 12, 7), d(2027, 1, 4));
+        notices
+            .issue_penalty_notice(request.request("in-flight"))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !issuing.is_finished(),
+        "the issue waits for the pupil's lock"
+    );
     cluster.pg_ctl_stop().await;
+    let cut = issuing.await.unwrap().expect_err("cut by the outage");
+    assert_unavailable("IssuePenaltyNotice in flight", &cut);
+    drop(holder);
+
     every_kind_of_call_is_unavailable(&app, "during").await;
     expect_health(
         &app.channel,
@@ -449,6 +475,16 @@ async fn a_postgres_outage_is_unavailable_and_not_serving_until_it_is_back() {
         .into_inner()
         .policy_versions;
     assert_eq!(versions.len(), 2, "{versions:?}");
+    // So does the notice whose unit of work the outage cut: it was rolled back.
+    let in_flight = Penalty::holiday(7, &["mum"], d(2026, 12, 7), d(2027, 1, 4));
+    for _ in 0..2 {
+        officer
+            .notices()
+            .issue_penalty_notice(in_flight.request("in-flight"))
+            .await
+            .expect("the retried issue");
+    }
+    assert_eq!(crate::notices::all_notices(&app, "850").await.len(), 1);
 
     // A quick restart between two calls: the pool replaces its stale connections
     // rather than hand them to calls, and the health checks do the same.
