@@ -28,6 +28,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database connections in the pool.
     pub max_connections: u32,
+    /// PostgreSQL: seconds a call waits for a pool connection. An unreachable
+    /// database answers UNAVAILABLE after this long, so keep it well under the
+    /// request timeout.
+    pub db_acquire_timeout_secs: u64,
     /// Apply migrations when `serve` starts. Unset: yes on SQLite, no on
     /// PostgreSQL (where `lea-notices migrate` runs as a deployment step).
     pub migrate_on_start: Option<bool>,
@@ -74,6 +78,7 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("data"),
             max_connections: 10,
+            db_acquire_timeout_secs: 5,
             migrate_on_start: None,
             log_format: LogFormat::Text,
             jwt_keys_file: None,
@@ -181,6 +186,16 @@ mod tests {
             assert_eq!(c.max_connections, 3);
             assert_eq!(c.database_url.as_deref(), Some("postgres://db/lea"));
             assert_eq!(c.jwt_leeway_secs, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_acquire_timeout_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "2");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.db_acquire_timeout_secs, 2);
             Ok(())
         });
     }

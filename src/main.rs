@@ -178,7 +178,12 @@ async fn main() -> anyhow::Result<()> {
     let url = config
         .resolved_database_url()
         .context("creating the data directory")?;
-    let store = store::connect(&url, config.max_connections)
+    anyhow::ensure!(
+        config.db_acquire_timeout_secs > 0,
+        "db_acquire_timeout_secs must be at least 1"
+    );
+    let acquire_timeout = std::time::Duration::from_secs(config.db_acquire_timeout_secs);
+    let store = store::connect(&url, config.max_connections, acquire_timeout)
         .await
         .context("opening the database")?;
     let is_sqlite = store.backend() == store::Backend::Sqlite;

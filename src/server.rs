@@ -4,10 +4,13 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
@@ -76,7 +79,16 @@ pub struct ServeOptions {
     /// Calls in progress per connection; beyond it, RESOURCE_EXHAUSTED at once.
     pub max_concurrent_requests: usize,
     pub max_message_bytes: usize,
+    /// How often the health service checks the database.
+    pub health_check_interval: Duration,
 }
+
+/// Between two checks of the database by the health service.
+pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The health service name that is SERVING while the process serves at all, for
+/// liveness probes: a database outage must not get the pod restarted.
+pub const LIVENESS_SERVICE: &str = "liveness";
 
 impl ServeOptions {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
@@ -85,6 +97,7 @@ impl ServeOptions {
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             max_concurrent_requests: config.max_concurrent_requests,
             max_message_bytes: config.max_message_bytes,
+            health_check_interval: HEALTH_CHECK_INTERVAL,
         })
     }
 }
@@ -98,6 +111,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(c.request_timeout_secs),
             max_concurrent_requests: c.max_concurrent_requests,
             max_message_bytes: c.max_message_bytes,
+            health_check_interval: HEALTH_CHECK_INTERVAL,
         }
     }
 }
@@ -192,7 +206,7 @@ impl Application {
             options,
             auth
         );
-        let health = health_service().await;
+        let (health_reporter, health) = health_service().await;
         // Both reflection versions: grpcurl before 1.8.8, older Postman, Kreya,
         // BloomRPC and grpcui ask v1alpha only.
         let reflection = || {
@@ -207,13 +221,15 @@ impl Application {
         let mut builder = Server::builder()
             .layer(crate::telemetry::RpcLayer)
             .layer(catch_panics())
+            // Inside RpcLayer, so the RPC metrics count the code callers get.
+            .layer(crate::api::oversize::OversizeLayer)
             .timeout(options.request_timeout)
             .concurrency_limit_per_connection(options.max_concurrent_requests)
             .load_shed(true);
         if let Some(tls) = options.tls {
             builder = builder.tls_config(tls)?;
         }
-        builder
+        let serving = builder
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -222,8 +238,17 @@ impl Application {
             .add_service(notices)
             .add_service(payments)
             .add_service(reports)
-            .serve_with_incoming_shutdown(incoming(listener), shutdown)
-            .await?;
+            .serve_with_incoming_shutdown(incoming(listener), shutdown);
+        // The checks run as long as the server does, and stop with it.
+        let watching = watch_database(
+            app.store().clone(),
+            health_reporter,
+            options.health_check_interval,
+        );
+        tokio::select! {
+            served = serving => served?,
+            never = watching => match never {},
+        }
         Ok(())
     }
 }
@@ -245,28 +270,73 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
     })
 }
 
-/// gRPC health: SERVING for the server and for each service.
-async fn health_service() -> HealthServer<impl Health> {
+/// The health service names that follow the database: the server as a whole
+/// ("") and each lea.notices.v1 service.
+const DATABASE_BACKED: [&str; 6] = [
+    "",
+    <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
+    <AttendanceServiceServer<AttendanceApi> as NamedService>::NAME,
+    <NoticeServiceServer<NoticeApi> as NamedService>::NAME,
+    <PaymentServiceServer<PaymentApi> as NamedService>::NAME,
+    <ReportServiceServer<ReportApi> as NamedService>::NAME,
+];
+
+/// gRPC health: SERVING for the server, each service and `liveness` (the store
+/// was just opened; [`watch_database`] takes over from here).
+async fn health_service() -> (HealthReporter, HealthServer<impl Health>) {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
-    reporter
-        .set_serving::<PolicyServiceServer<PolicyApi>>()
-        .await;
-    reporter
-        .set_serving::<AttendanceServiceServer<AttendanceApi>>()
-        .await;
-    reporter
-        .set_serving::<NoticeServiceServer<NoticeApi>>()
-        .await;
-    reporter
-        .set_serving::<PaymentServiceServer<PaymentApi>>()
-        .await;
-    reporter
-        .set_serving::<ReportServiceServer<ReportApi>>()
-        .await;
-    health
+    for name in DATABASE_BACKED.into_iter().chain([LIVENESS_SERVICE]) {
+        reporter
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    (reporter, health)
+}
+
+/// Pings the database every `interval` and turns the database-backed health
+/// services NOT_SERVING while it fails, SERVING again once it answers.
+/// `liveness` is left SERVING. Never returns.
+async fn watch_database(
+    store: Arc<dyn Store>,
+    reporter: HealthReporter,
+    interval: Duration,
+) -> std::convert::Infallible {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut up = true;
+    loop {
+        ticks.tick().await;
+        // On a task of its own, so stopping the server never cuts a ping half-way.
+        let store = store.clone();
+        let pinged = tokio::spawn(async move { store.ping().await }).await;
+        let answered = match pinged {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                if up {
+                    tracing::error!(error = %e, "database unreachable: health NOT_SERVING");
+                }
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the database check panicked");
+                false
+            }
+        };
+        if answered != up {
+            up = answered;
+            if up {
+                tracing::info!("database answering again: health SERVING");
+            }
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for name in DATABASE_BACKED {
+                reporter.set_service_status(name, status).await;
+            }
+        }
+    }
 }
 
 /// The accepted connections, with Nagle's algorithm off: tonic sets

@@ -51,6 +51,20 @@ impl From<ServiceError> for Status {
             ServiceError::Unauthenticated => {
                 plain(Code::Unauthenticated, "a bearer token is required".into())
             }
+            ServiceError::Store(e) if e.is_outage() => {
+                // Retryable: every mutation carries a request id, so a retry of a
+                // call whose commit was cut off learns its outcome.
+                tracing::error!(error = %e, "database unavailable");
+                Status::with_error_details(
+                    Code::Unavailable,
+                    "the database is unavailable; retry later",
+                    ErrorDetails::with_error_info(
+                        "DATABASE_UNAVAILABLE",
+                        ERROR_DOMAIN,
+                        std::collections::HashMap::new(),
+                    ),
+                )
+            }
             ServiceError::Store(e) => {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");

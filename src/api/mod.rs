@@ -11,6 +11,7 @@ pub mod error;
 pub mod limits;
 pub mod mutation;
 pub mod notice;
+pub mod oversize;
 pub mod pagination;
 pub mod payment;
 pub mod policy;

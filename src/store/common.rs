@@ -266,6 +266,59 @@ impl<DB: Database> Drop for Tx<DB> {
     }
 }
 
+/// `Store::ping` for either backend: `SELECT 1` on an idle pool connection, on a
+/// new pool connection while the pool has room, or else on a connection of its
+/// own (every pooled one is busy with calls, and queueing behind them would take
+/// a busy pool for a dead database), all within the acquire timeout.
+pub(super) async fn ping<DB>(pool: &Pool<DB>) -> StoreResult<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
+    let timed_out = || {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the database did not answer within the acquire timeout",
+        ))
+    };
+    if pool.is_closed() {
+        return Err(sqlx::Error::PoolClosed.into());
+    }
+    // With an idle connection the pool tests it first (and replaces it if it
+    // went stale, as across a database restart); with room it opens one.
+    let idle_or_room = pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections();
+    if idle_or_room {
+        let mut conn = pool.acquire().await?;
+        let answered = tokio::time::timeout_at(deadline, select_one(&mut *conn)).await;
+        let failure = match answered {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => timed_out(),
+        };
+        // Broken, or cut mid-query: not fit to go back to the pool.
+        conn.close_on_drop();
+        return Err(failure.into());
+    }
+    let options = pool.connect_options();
+    let connecting = <DB::Connection as sqlx::Connection>::connect_with(&options);
+    let mut own = tokio::time::timeout_at(deadline, connecting)
+        .await
+        .map_err(|_| timed_out())??;
+    let answered = tokio::time::timeout_at(deadline, select_one(&mut own))
+        .await
+        .map_err(|_| timed_out())?;
+    let _ = sqlx::Connection::close(own).await;
+    Ok(answered?)
+}
+
+async fn select_one<DB: Database>(conn: &mut DB::Connection) -> Result<(), sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    sqlx::raw_sql("SELECT 1").execute(conn).await.map(|_| ())
+}
+
 /// Maps a unique-key violation to `Duplicate(what)`.
 fn duplicate_as(what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| match &e {

@@ -9,11 +9,12 @@
 mod attendance;
 mod common;
 mod dialect;
+mod outage;
 mod postgres;
 mod rows;
 mod sqlite;
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -192,6 +193,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Connections in the pool, and how many of them are idle.
     fn pool_usage(&self) -> (u32, usize);
+
+    /// Checks that the database answers a trivial query, for the health service.
+    /// It uses an idle pool connection, or opens one; when every connection is
+    /// busy it opens one of its own rather than queue behind the calls, so a
+    /// saturated pool is not taken for an unreachable database. Bounded by the
+    /// pool's acquire timeout.
+    async fn ping(&self) -> StoreResult<()>;
 
     /// Waits for connections to close.
     async fn close(&self);
@@ -448,10 +456,17 @@ pub trait StoreTx: Send {
 }
 
 /// Opens the store a database URL names: `postgres://...` or `sqlite:...`.
-pub async fn connect(database_url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
+/// On PostgreSQL a call waits at most `acquire_timeout` for a connection (so an
+/// unreachable server answers within it); SQLite keeps sqlx's longer default,
+/// since its calls only ever wait for the one write lock.
+pub async fn connect(
+    database_url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> StoreResult<Arc<dyn Store>> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Arc::new(
-            PgStore::connect(database_url, max_connections).await?,
+            PgStore::connect(database_url, max_connections, acquire_timeout).await?,
         ))
     } else if database_url.starts_with("sqlite:") {
         Ok(Arc::new(

@@ -171,11 +171,34 @@ impl TestApp {
                 (format!("{base}/{name}"), TestDatabase::Postgres { name })
             }
         };
-        let store = store::connect(&database_url, pool_size)
+        let acquire_timeout = std::time::Duration::from_secs(
+            lea_notices::config::Config::default().db_acquire_timeout_secs,
+        );
+        let store = store::connect(&database_url, pool_size, acquire_timeout)
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
+        Self::serve(backend, store, database_url, Some(database), options).await
+    }
 
+    /// A server on `store`, a database the test manages itself (at
+    /// `database_url`, already migrated), for tests that take it away.
+    pub async fn spawn_on_store(
+        backend: Backend,
+        store: Arc<dyn Store>,
+        database_url: String,
+        options: lea_notices::server::ServeOptions,
+    ) -> TestApp {
+        Self::serve(backend, store, database_url, None, options).await
+    }
+
+    async fn serve(
+        backend: Backend,
+        store: Arc<dyn Store>,
+        database_url: String,
+        database: Option<TestDatabase>,
+        options: lea_notices::server::ServeOptions,
+    ) -> TestApp {
         let key_dir = tempfile::tempdir().expect("temp dir");
         let key = DevKey::load_or_create(key_dir.path()).expect("test key");
         let verifier = Arc::new(key.verifier(ISSUER, AUDIENCE));
@@ -209,7 +232,7 @@ impl TestApp {
             channel,
             addr,
             database_url,
-            database: Some(database),
+            database,
             shutdown: Some(tx),
             server: Some(server),
         }

@@ -45,7 +45,8 @@ fn pki() -> Pki {
 /// A server with `tls` on a random port; the guards keep its files alive.
 async fn spawn(tls: ServerTlsConfig) -> (SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = store::connect(&store::sqlite_url_in(dir.path()).unwrap(), 2)
+    let url = store::sqlite_url_in(dir.path()).unwrap();
+    let store = store::connect(&url, 2, std::time::Duration::from_secs(5))
         .await
         .unwrap();
     store.migrate().await.unwrap();

@@ -82,12 +82,15 @@ app.kubernetes.io/component: migration
 {{- end }}
 {{- end }}
 
-{{/* The probe action (grpc or tcpSocket) for the server container. */}}
+{{/*
+The probe action (grpc or tcpSocket) for the server container. Called with
+(dict "root" $ "service" NAME): NAME is the health service a gRPC probe asks for.
+*/}}
 {{- define "lea-notices.probeAction" -}}
-{{- if eq (include "lea-notices.probeMode" .) "grpc" }}
+{{- if eq (include "lea-notices.probeMode" .root) "grpc" }}
 grpc:
-  port: {{ .Values.grpc.port }}
-  {{- with .Values.probes.grpcService }}
+  port: {{ .root.Values.grpc.port }}
+  {{- with .service }}
   service: {{ . | quote }}
   {{- end }}
 {{- else }}

@@ -57,10 +57,16 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// A pool of at most `max_connections`; a call waits at most
+    /// `acquire_timeout` for one (and so for an unreachable server to answer).
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect(url)
             .await?;
         Ok(Self { pool })
@@ -147,6 +153,10 @@ impl Store for PgStore {
 
     fn pool_usage(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        super::common::ping(&self.pool).await
     }
 
     async fn close(&self) {

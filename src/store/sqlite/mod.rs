@@ -141,6 +141,10 @@ impl Store for SqliteStore {
         (self.pool.size(), self.pool.num_idle())
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        super::common::ping(&self.pool).await
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

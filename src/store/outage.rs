@@ -1,0 +1,188 @@
+//! Which database failures are outages: the database cannot be reached or will
+//! not take work right now, so the same call may succeed later. Everything else
+//! (a bug, bad data, a broken invariant) is not, and retrying it would not help.
+
+use super::StoreError;
+
+impl StoreError {
+    /// Whether this failure is an outage of the database rather than a fault of
+    /// the call (callers get UNAVAILABLE, which clients may retry).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            StoreError::Database(e) => is_outage(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_outage(e),
+            _ => false,
+        }
+    }
+}
+
+/// The one decision of which sqlx errors are outages.
+pub fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        // Connection refused or reset, a connection cut mid-call, a pool that
+        // could not hand out a live connection in time, or no TLS to the server.
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                is_postgres_outage(pg.code())
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                db.code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(is_sqlite_outage)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a server that cannot be reached or is going away:
+/// class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown,
+/// 57P03 cannot connect now (starting up or shutting down).
+fn is_postgres_outage(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+}
+
+/// SQLite result codes (extended codes carry the primary code in their low
+/// byte) of a file that cannot be used right now: SQLITE_BUSY (another process
+/// held the lock for the whole busy timeout), SQLITE_IOERR (the disk or file
+/// system failed a read or write) and SQLITE_CANTOPEN (the file cannot be opened).
+fn is_sqlite_outage(code: i32) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_IOERR: i32 = 10;
+    const SQLITE_CANTOPEN: i32 = 14;
+    matches!(code & 0xff, SQLITE_BUSY | SQLITE_IOERR | SQLITE_CANTOPEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+
+    use super::*;
+
+    #[test]
+    fn postgres_connection_and_shutdown_states_are_outages() {
+        for code in [
+            "08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03",
+        ] {
+            assert!(is_postgres_outage(code), "{code}");
+        }
+        // Unique and foreign-key violations, serialisation failure, a syntax
+        // error, a statement timeout, query cancelled, too many connections.
+        for code in [
+            "23505", "23503", "40001", "42601", "57014", "57P04", "53300", "XX000",
+        ] {
+            assert!(!is_postgres_outage(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn sqlite_busy_io_and_cannot_open_are_outages_with_their_extended_codes() {
+        // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR, SQLITE_IOERR_READ,
+        // SQLITE_IOERR_FSYNC, SQLITE_CANTOPEN, SQLITE_CANTOPEN_NOTEMPDIR.
+        for code in [5, 517, 10, 266, 1034, 14, 270] {
+            assert!(is_sqlite_outage(code), "{code}");
+        }
+        // SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CONSTRAINT_UNIQUE,
+        // SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_NOTADB, SQLITE_LOCKED.
+        for code in [1, 11, 13, 2067, 787, 26, 6] {
+            assert!(!is_sqlite_outage(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn pool_and_transport_failures_are_outages_and_data_faults_are_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(is_outage(&sqlx::Error::Io(refused)));
+        assert!(is_outage(&sqlx::Error::PoolTimedOut));
+        assert!(is_outage(&sqlx::Error::PoolClosed));
+        assert!(is_outage(&sqlx::Error::Tls("handshake failed".into())));
+        assert!(!is_outage(&sqlx::Error::RowNotFound));
+        assert!(!is_outage(&sqlx::Error::Protocol(
+            "unexpected message".into()
+        )));
+        assert!(!StoreError::Corrupt("notice 1".into()).is_outage());
+        assert!(!StoreError::Duplicate("payment".into()).is_outage());
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_outage());
+    }
+
+    fn sqlite_code(e: &sqlx::Error) -> Option<String> {
+        match e {
+            sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        }
+    }
+
+    /// Real SQLite errors, as sqlx reports them.
+    #[tokio::test]
+    async fn sqlite_errors_from_a_real_database_are_classified() {
+        let dir = tempfile::tempdir().unwrap();
+
+        // A file in a directory that does not exist: SQLITE_CANTOPEN.
+        let missing = dir.path().join("no-such-dir").join("db.sqlite3");
+        let cannot_open =
+            SqliteConnectOptions::from_str(&format!("sqlite://{}", missing.display()))
+                .unwrap()
+                .create_if_missing(true)
+                .connect()
+                .await
+                .expect_err("cannot open");
+        assert_eq!(sqlite_code(&cannot_open).as_deref(), Some("14"));
+        assert!(is_outage(&cannot_open), "{cannot_open:?}");
+
+        // Another connection holds the write lock past the busy timeout: SQLITE_BUSY.
+        let options = SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}",
+            dir.path().join("db.sqlite3").display()
+        ))
+        .unwrap()
+        .create_if_missing(true)
+        .busy_timeout(std::time::Duration::ZERO);
+        let mut holder = options.connect().await.unwrap();
+        let mut waiter = options.connect().await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let busy = sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut waiter)
+            .await
+            .expect_err("busy");
+        assert_eq!(sqlite_code(&busy).as_deref(), Some("5"));
+        assert!(is_outage(&busy), "{busy:?}");
+
+        // What the service's own SQL can get wrong is not an outage.
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::raw_sql("INSERT INTO t VALUES (1)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let duplicate = sqlx::raw_sql("INSERT INTO t VALUES (1)")
+            .execute(&mut holder)
+            .await
+            .expect_err("unique violation");
+        assert_eq!(sqlite_code(&duplicate).as_deref(), Some("1555"));
+        assert!(!is_outage(&duplicate), "{duplicate:?}");
+        let syntax = sqlx::raw_sql("SELEC 1")
+            .execute(&mut holder)
+            .await
+            .expect_err("syntax error");
+        assert!(!is_outage(&syntax), "{syntax:?}");
+        holder.close().await.unwrap();
+        waiter.close().await.unwrap();
+    }
+}
