@@ -65,13 +65,7 @@ impl App {
         F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
         Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
     {
-        let app = self.clone();
-        detached(async move {
-            let tx = app.store.begin().await?;
-            let (tx, result) = work(app, tx).await;
-            finish(tx, result).await
-        })
-        .await
+        self.unit(Access::Write, work).await
     }
 
     /// As [`Self::write`], in a read-only unit (one snapshot on PostgreSQL).
@@ -81,14 +75,32 @@ impl App {
         F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
         Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
     {
+        self.unit(Access::Read, work).await
+    }
+
+    async fn unit<T, F, Fut>(&self, access: Access, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
+    {
         let app = self.clone();
         detached(async move {
-            let tx = app.store.begin_read().await?;
+            let tx = match access {
+                Access::Write => app.store.begin().await?,
+                Access::Read => app.store.begin_read().await?,
+            };
             let (tx, result) = work(app, tx).await;
             finish(tx, result).await
         })
         .await
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    Read,
+    Write,
 }
 
 /// Commits on success, rolls back on failure (a rollback that fails leaves the
