@@ -224,7 +224,11 @@ impl TestApp {
         limit: i64,
     ) -> lea_notices::store::StoreResult<Vec<lea_notices::store::AuditEvent>> {
         let mut tx = self.store.begin_read().await?;
-        let events = tx.audit_events(la, resource, after_event_id, limit).await?;
+        let filter = lea_notices::store::AuditFilter {
+            resource,
+            ..Default::default()
+        };
+        let events = tx.audit_events(la, &filter, after_event_id, limit).await?;
         tx.commit().await?;
         Ok(events)
     }
