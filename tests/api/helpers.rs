@@ -28,11 +28,11 @@ fn postgres_admin_url() -> String {
 /// Where a test's database lives, removed when the test ends.
 enum TestDatabase {
     /// Held so the directory lives as long as the test.
-    Sqlite {
-        _dir: tempfile::TempDir,
-    },
+    Sqlite { _dir: tempfile::TempDir },
     Postgres {
         name: String,
+        /// The LOGIN role the server connects as (a member of the service group).
+        service_role: String,
     },
 }
 
@@ -113,7 +113,10 @@ pub struct TestApp {
     pub channel: Channel,
     /// The server's address (for clients other than `channel`).
     pub addr: std::net::SocketAddr,
+    /// As the owner of the tables (the migrating role; on PostgreSQL a superuser).
     database_url: String,
+    /// As the server connects: on PostgreSQL a member of the service's role.
+    service_url: String,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -131,9 +134,16 @@ impl TestApp {
         app
     }
 
-    /// The database URL of this test's database.
+    /// The database URL of this test's database, as the owner of its tables.
     pub fn database_url(&self) -> &str {
         &self.database_url
+    }
+
+    /// The database URL the server uses: on PostgreSQL as a LOGIN role of this
+    /// test's that is a member of `lea_notices_service` and nothing else, so
+    /// every PostgreSQL test runs the service with its production privileges.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
     }
 
     pub async fn spawn_with(
@@ -149,14 +159,15 @@ impl TestApp {
         options: lea_notices::server::ServeOptions,
         pool_size: u32,
     ) -> TestApp {
-        let (database_url, database) = match backend {
+        let (database_url, service_url, database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = store::sqlite_url_in(dir.path()).expect("data dir");
-                (url, TestDatabase::Sqlite { _dir: dir })
+                (url.clone(), url, TestDatabase::Sqlite { _dir: dir })
             }
             Backend::Postgres => {
-                let name = format!("lea_test_{}", uuid::Uuid::new_v4().simple());
+                let id = uuid::Uuid::new_v4().simple();
+                let (name, service_role) = (format!("lea_test_{id}"), format!("lea_svc_{id}"));
                 let admin = postgres_admin_url();
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
@@ -168,13 +179,33 @@ impl TestApp {
                 .await
                 .expect("create test database");
                 let (base, _) = admin.rsplit_once('/').expect("URL with a database");
-                (format!("{base}/{name}"), TestDatabase::Postgres { name })
+                let owner_url = format!("{base}/{name}");
+                // The role exists once the owner has migrated (0008 creates it).
+                let owner = store::connect(&owner_url, 1).await.expect("connect");
+                owner.migrate().await.expect("migrate");
+                owner.close().await;
+                sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!(
+                        "CREATE ROLE {service_role} LOGIN PASSWORD '{id}' IN ROLE lea_notices_service"
+                    )),
+                )
+                .await
+                .expect("create the test's service login");
+                let service_url = as_role(&owner_url, &service_role, &id.to_string());
+                (
+                    owner_url,
+                    service_url,
+                    TestDatabase::Postgres { name, service_role },
+                )
             }
         };
-        let store = store::connect(&database_url, pool_size)
+        let store = store::connect(&service_url, pool_size)
             .await
             .expect("connect");
-        store.migrate().await.expect("migrate");
+        if backend == Backend::Sqlite {
+            store.migrate().await.expect("migrate");
+        }
 
         let key_dir = tempfile::tempdir().expect("temp dir");
         let key = DevKey::load_or_create(key_dir.path()).expect("test key");
@@ -209,6 +240,7 @@ impl TestApp {
             channel,
             addr,
             database_url,
+            service_url,
             database: Some(database),
             shutdown: Some(tx),
             server: Some(server),
@@ -311,7 +343,7 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-        if let Some(TestDatabase::Postgres { name }) = self.database.take() {
+        if let Some(TestDatabase::Postgres { name, service_role }) = self.database.take() {
             // Drop runs inside the test's runtime, which cannot block on itself.
             let admin = postgres_admin_url();
             std::thread::spawn(move || {
@@ -330,6 +362,12 @@ impl Drop for TestApp {
                             )),
                         )
                         .await;
+                        // After the database: its sessions are gone with it.
+                        let _ = sqlx::Executor::execute(
+                            &mut c,
+                            sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {service_role}")),
+                        )
+                        .await;
                     }
                 });
             })
@@ -337,6 +375,13 @@ impl Drop for TestApp {
             .ok();
         }
     }
+}
+
+/// `url` with its user and password replaced.
+pub fn as_role(url: &str, role: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{role}:{password}@{host}")
 }
 
 /// Declares each test once per backend: `name::sqlite` and `name::postgres`.

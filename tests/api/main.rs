@@ -12,6 +12,7 @@ mod notices;
 mod operations;
 mod payments;
 mod policy;
+mod privileges;
 mod resilience;
 mod schema;
 mod store_rules;

@@ -30,7 +30,7 @@ async fn notices(app: &TestApp, la: &'static str, pupils: std::ops::Range<u32>) 
     out
 }
 
-fn payment(
+pub(crate) fn payment(
     la: &str,
     provider_id: &str,
     amount: i64,
@@ -65,7 +65,7 @@ fn payment(
     }
 }
 
-async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
+pub(crate) async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
     app.as_role(la_of(&request.parent), Role::Finance)
         .payments()
         .record_payment(request)
