@@ -1,4 +1,4 @@
-//! The gRPC server: the five lea.notices.v1 services, health and reflection.
+//! The gRPC server: the six lea.notices.v1 services, health and reflection.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -10,8 +10,8 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::api::{
-    attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
-    policy::PolicyApi, unimplemented::ReportApi,
+    attendance::AttendanceApi, audit::AuditApi, auth::Verifier, notice::NoticeApi,
+    payment::PaymentApi, policy::PolicyApi, unimplemented::ReportApi,
 };
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
@@ -20,8 +20,9 @@ use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
         attendance_service_server::AttendanceServiceServer,
-        notice_service_server::NoticeServiceServer, payment_service_server::PaymentServiceServer,
-        policy_service_server::PolicyServiceServer, report_service_server::ReportServiceServer,
+        audit_service_server::AuditServiceServer, notice_service_server::NoticeServiceServer,
+        payment_service_server::PaymentServiceServer, policy_service_server::PolicyServiceServer,
+        report_service_server::ReportServiceServer,
     },
 };
 use crate::store::Store;
@@ -185,6 +186,12 @@ impl Application {
             options,
             auth.clone()
         );
+        let audit = guarded!(
+            AuditServiceServer,
+            AuditApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
         let reports = guarded!(ReportServiceServer, ReportApi, options, auth);
         let health = health_service().await;
         let reflection = tonic_reflection::server::Builder::configure()
@@ -208,6 +215,7 @@ impl Application {
             .add_service(attendance)
             .add_service(notices)
             .add_service(payments)
+            .add_service(audit)
             .add_service(reports)
             .serve_with_incoming_shutdown(incoming(listener), shutdown)
             .await?;
@@ -233,6 +241,7 @@ async fn health_service() -> HealthServer<impl Health> {
     reporter
         .set_serving::<PaymentServiceServer<PaymentApi>>()
         .await;
+    reporter.set_serving::<AuditServiceServer<AuditApi>>().await;
     reporter
         .set_serving::<ReportServiceServer<ReportApi>>()
         .await;

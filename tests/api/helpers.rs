@@ -9,8 +9,9 @@ use lea_notices::proto::{
     Date,
     v1::{
         attendance_service_client::AttendanceServiceClient,
-        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
-        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
+        audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
+        payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
+        report_service_client::ReportServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -88,6 +89,9 @@ impl As {
     }
     pub fn attendance(&self) -> AttendanceServiceClient<Authed> {
         AttendanceServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn audit(&self) -> AuditServiceClient<Authed> {
+        AuditServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
     pub fn reports(&self) -> ReportServiceClient<Authed> {
         ReportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())

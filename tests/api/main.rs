@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod attendance;
+mod audit;
 mod clock;
 mod grpc_surface;
 mod notices;
