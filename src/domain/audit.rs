@@ -216,15 +216,17 @@ impl<'a> ChainWalk<'a> {
                 if *prev != self.last_hash {
                     return Err(broken(
                         BreakKind::LinkBroken,
-                        match self.chained {
-                            true => format!(
+                        if self.chained {
+                            format!(
                                 "event {}'s previous hash is not event {}'s hash",
                                 e.event_id, self.last_id
-                            ),
-                            false => format!(
-                                "event {} is the first chained event but does not start from the genesis hash",
+                            )
+                        } else {
+                            format!(
+                                "event {} is the first chained event but does not start \
+                                 from the genesis hash",
                                 e.event_id
-                            ),
+                            )
                         },
                     ));
                 }
@@ -369,6 +371,17 @@ mod tests {
         assert_eq!(
             (empty.events_checked, empty.last_hash.as_str()),
             (0, GENESIS_HASH)
+        );
+    }
+
+    #[test]
+    fn the_encoding_is_fixed() {
+        // Computed independently (Python's hashlib over the encoding as
+        // documented): a change here would break every stored chain.
+        let (events, _) = chain(1, 1);
+        assert_eq!(
+            events[0].hash.as_deref(),
+            Some("0109a7198234c2c35cc9fed6f31357ef2dfa314e74a91c91af072786a7bbda33")
         );
     }
 

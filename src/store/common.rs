@@ -187,9 +187,13 @@ where
     /// Writes the events appended in this unit, each authority's linked into its
     /// chain. Reserving the ids updates the authority's chain head, which keeps
     /// its row lock until commit: a concurrent unit appending for the same
-    /// authority waits here, then links to this unit's last event. The cost is
-    /// that commits of one authority's mutations take turns (see README); the
-    /// rest of each unit runs concurrently.
+    /// authority waits here, then links to this unit's last event.
+    ///
+    /// The cost: commits of one authority's mutations take turns, from here to
+    /// the end of COMMIT (about 1.5 ms each on PostgreSQL on a developer
+    /// machine, a ceiling near 600 a second per authority; see README). The rest
+    /// of each unit, and other authorities, run concurrently. On SQLite the
+    /// single writer serialised commits already.
     async fn write_pending_audit(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.pending_audit);
         let mut by_authority: std::collections::BTreeMap<&str, Vec<&PendingAudit>> =
