@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/notice.proto",
     "lea/notices/v1/payment.proto",
     "lea/notices/v1/report.proto",
+    "lea/notices/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

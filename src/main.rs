@@ -1,4 +1,4 @@
-//! The `lea-notices` command: `serve` and `migrate`.
+//! The `lea-notices` command: `serve`, `migrate`, `verify-audit` and the tools.
 
 use std::path::PathBuf;
 
@@ -36,6 +36,13 @@ enum Command {
     Serve,
     /// Applies database migrations and exits.
     Migrate,
+    /// Recomputes an authority's audit-log hash chain from its first event:
+    /// prints that it is intact, or its first broken link and exits with 1.
+    VerifyAudit {
+        /// The authority (LA code).
+        #[arg(long)]
+        authority: String,
+    },
     /// Prints a short-lived bearer token signed with the development key.
     Token {
         /// The caller's authority (LA code).
@@ -193,6 +200,21 @@ async fn main() -> anyhow::Result<()> {
             store.migrate().await.context("applying migrations")?;
             tracing::info!("migrations applied");
         }
+        Command::VerifyAudit { authority } => {
+            let authority = LaCode::parse(&authority).map_err(anyhow::Error::msg)?;
+            let app = lea_notices::app::App::new(store.clone(), Arc::new(SystemClock));
+            let summary = app
+                .verify_audit_chain(authority.clone())
+                .await
+                .context("reading the audit log")?;
+            println!("{}", verification_report(&authority, &summary));
+            store.close().await;
+            telemetry.shutdown().await;
+            if !summary.intact() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
         Command::Token { .. } | Command::ImportMarks { .. } => unreachable!("handled above"),
         Command::StatutoryReturn {
             authority,
@@ -272,6 +294,26 @@ async fn main() -> anyhow::Result<()> {
 
 /// The largest `jwt_leeway_secs` accepted.
 const MAX_JWT_LEEWAY_SECS: u64 = 300;
+
+/// What `verify-audit` prints.
+fn verification_report(authority: &LaCode, s: &lea_notices::domain::audit::ChainSummary) -> String {
+    let before = match s.unchained_events {
+        0 => String::new(),
+        n => format!(", {n} of them recorded before the chain"),
+    };
+    match &s.first_break {
+        None => format!(
+            "authority {authority}: audit trail intact: {} events checked{before}; \
+             last event {}, hash {}",
+            s.events_checked, s.last_event_id, s.last_hash
+        ),
+        Some(b) => format!(
+            "authority {authority}: audit trail BROKEN at event {} ({:?}): {} \
+             ({} events checked before it{before})",
+            b.event_id, b.kind, b.description, s.events_checked
+        ),
+    }
+}
 
 /// The token verifier the configuration asks for; the development key only when
 /// allowed, so production never trusts it by accident.

@@ -1,4 +1,4 @@
-//! The gRPC server: the five lea.notices.v1 services, health and reflection.
+//! The gRPC server: the six lea.notices.v1 services, health and reflection.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -14,8 +14,8 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    attendance::AttendanceApi, auth::Verifier, notice::NoticeApi, payment::PaymentApi,
-    policy::PolicyApi, report::ReportApi,
+    attendance::AttendanceApi, audit::AuditApi, auth::Verifier, notice::NoticeApi,
+    payment::PaymentApi, policy::PolicyApi, report::ReportApi,
 };
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
@@ -24,8 +24,9 @@ use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
         attendance_service_server::AttendanceServiceServer,
-        notice_service_server::NoticeServiceServer, payment_service_server::PaymentServiceServer,
-        policy_service_server::PolicyServiceServer, report_service_server::ReportServiceServer,
+        audit_service_server::AuditServiceServer, notice_service_server::NoticeServiceServer,
+        payment_service_server::PaymentServiceServer, policy_service_server::PolicyServiceServer,
+        report_service_server::ReportServiceServer,
     },
 };
 use crate::store::Store;
@@ -200,6 +201,12 @@ impl Application {
             options,
             auth.clone()
         );
+        let audit = guarded!(
+            AuditServiceServer,
+            AuditApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
         let reports = guarded!(
             ReportServiceServer,
             ReportApi::new(app.clone()),
@@ -237,6 +244,7 @@ impl Application {
             .add_service(attendance)
             .add_service(notices)
             .add_service(payments)
+            .add_service(audit)
             .add_service(reports)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks run as long as the server does, and stop with it.
@@ -272,8 +280,9 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 6] = [
+const DATABASE_BACKED: [&str; 7] = [
     "",
+    <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
     <AttendanceServiceServer<AttendanceApi> as NamedService>::NAME,
     <NoticeServiceServer<NoticeApi> as NamedService>::NAME,

@@ -4,6 +4,7 @@
 //! ([`error`]).
 
 pub mod attendance;
+pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod convert;

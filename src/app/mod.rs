@@ -8,6 +8,7 @@
 //! to the pool clean. Time comes from the injected [`Clock`].
 
 mod attendance;
+mod audit;
 mod caller;
 mod error;
 mod idempotency;
@@ -22,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
 pub use attendance::{AttendanceSummary, FoundBreach, SummaryScope};
+pub use audit::AuditQuery;
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};
 pub use idempotency::RequestId;

@@ -16,7 +16,7 @@ use crate::domain::{
     },
     policy::PolicyVersion,
 };
-use crate::store::{AuditEvent, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
+use crate::store::{AuditEvent, AuditFilter, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
 
 const ISSUE_NTI: &str = "/lea.notices.v1.NoticeService/IssueNoticeToImprove";
 const ISSUE_PENALTY: &str = "/lea.notices.v1.NoticeService/IssuePenaltyNotice";
@@ -444,8 +444,12 @@ impl App {
             let result = async {
                 visible_notice(&mut *tx, &caller, &number).await?;
                 let name = names::notice_name(&caller.authority, &number);
+                let filter = AuditFilter {
+                    resource: Some(&name),
+                    ..Default::default()
+                };
                 Ok(tx
-                    .audit_events(&caller.authority, Some(&name), after_event_id, limit)
+                    .audit_events(&caller.authority, &filter, after_event_id, limit)
                     .await?)
             }
             .await;

@@ -23,6 +23,10 @@ pub enum Operation {
     RecordPayments,
     ReadPayments,
     ReadStatutoryReturn,
+    /// Listing the authority's audit log, every kind of event.
+    ReadAuditLog,
+    /// Recomputing the audit log's hash chain.
+    VerifyAuditLog,
 }
 
 use Operation::*;
@@ -37,15 +41,25 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             RecordMarks | ReadAttendance | IssueNoticeToImprove | IssuePenaltyNotice | ReadNotices
         ),
-        // Everything in the authority except changing policy.
-        LaOfficer => operation != CreatePolicyVersion,
+        // Everything in the authority except changing policy and reading the
+        // audit log as a whole (what auditors check officers' actions in).
+        LaOfficer => !matches!(
+            operation,
+            CreatePolicyVersion | ReadAuditLog | VerifyAuditLog
+        ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
         Finance => matches!(operation, RecordPayments | ReadPayments | ReadNotices),
         // Reads everything, changes nothing.
         Auditor => matches!(
             operation,
-            ReadPolicy | ReadAttendance | ReadNotices | ReadPayments | ReadStatutoryReturn
+            ReadPolicy
+                | ReadAttendance
+                | ReadNotices
+                | ReadPayments
+                | ReadStatutoryReturn
+                | ReadAuditLog
+                | VerifyAuditLog
         ),
         Admin => matches!(
             operation,
@@ -55,6 +69,8 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadNotices
                 | ReadPayments
                 | ReadStatutoryReturn
+                | ReadAuditLog
+                | VerifyAuditLog
         ),
     }
 }
@@ -139,6 +155,19 @@ mod tests {
             RecordPayments,
         ] {
             assert!(!allowed(Auditor, op), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn only_auditors_and_admins_read_and_verify_the_audit_log() {
+        for role in Role::ALL {
+            for op in [ReadAuditLog, VerifyAuditLog] {
+                assert_eq!(
+                    allowed(role, op),
+                    matches!(role, Auditor | Admin),
+                    "{role:?} {op:?}"
+                );
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod actor;
 pub mod attendance;
+pub mod audit;
 pub mod calendar;
 pub mod identifiers;
 pub mod names;

@@ -202,6 +202,7 @@ where
     NaiveDate: Column<DB>,
     Option<NaiveDate>: Column<DB>,
     DateTime<Utc>: Column<DB>,
+    Option<DateTime<Utc>>: Column<DB>,
     Vec<u8>: Column<DB>,
 {
     /// Classifies and writes one batch; the caller's transaction makes it all or nothing.

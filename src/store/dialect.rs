@@ -16,10 +16,6 @@ use crate::domain::identifiers::LaCode;
 
 /// A sqlx database the shared SQL runs on, with what is its own.
 pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites {
-    /// Appends an audit event, binding `$1..$8` (authority, time, actor subject,
-    /// actor role, action, resource, request id, details) and returning its id.
-    const INSERT_AUDIT_EVENT: &'static str;
-
     /// Takes a per-pupil transaction lock, binding `$1` (a key); `None` where the
     /// write transaction already excludes other writers.
     const LOCK_PUPIL: Option<&'static str>;
@@ -27,9 +23,11 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites 
     /// One notice by (`$1` authority, `$2` number), locked until the transaction ends.
     const SELECT_NOTICE_FOR_UPDATE: &'static str;
 
-    /// One payment row by (`$1` authority, `$2` payment id), locked until the
-    /// transaction ends.
-    const SELECT_PAYMENT_FOR_UPDATE: &'static str;
+    /// Takes a per-payment transaction lock, binding `$1` (a key); `None` where
+    /// the write transaction already excludes other writers. Not a row lock:
+    /// `SELECT … FOR UPDATE` needs the UPDATE privilege, which the service's
+    /// role does not have on `payments`.
+    const LOCK_PAYMENT: Option<&'static str>;
 
     /// The shared queries that test membership of a list, with this dialect's
     /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).

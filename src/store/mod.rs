@@ -2,7 +2,8 @@
 //! a SQLite implementation (the embedded default).
 //!
 //! Writes go through a [`StoreTx`]: the request-id claim, the change itself and its
-//! audit event commit together or not at all. SQLite write transactions are
+//! audit event commit together or not at all. Audit events are appended at
+//! commit, linked into their authority's hash chain. SQLite write transactions are
 //! `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL relies on unique keys and
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
@@ -22,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::{
     actor::Actor,
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
+    audit::{ChainHead, ChainedEvent},
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
@@ -101,6 +103,21 @@ pub struct AuditEvent {
     pub resource: String,
     pub request_id: String,
     pub details: serde_json::Value,
+    /// The previous event's hash in the chain; `None` before the chain existed.
+    pub prev_hash: Option<String>,
+    /// This event's hash (see `domain::audit`); `None` before the chain existed.
+    pub hash: Option<String>,
+}
+
+/// Which audit events `audit_events` returns: every set field must match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    pub resource: Option<&'a str>,
+    pub action: Option<&'a str>,
+    /// At or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Which notices `list_notices` returns: every set field must match.
@@ -220,8 +237,11 @@ pub trait StoreTx: Send {
     /// Stores the response to a claimed request id.
     async fn complete_request(&mut self, key: &RequestKey<'_>, response: &[u8]) -> StoreResult<()>;
 
-    /// Appends an audit event; returns its id.
-    async fn append_audit(&mut self, event: &NewAuditEvent<'_>) -> StoreResult<i64>;
+    /// Appends an audit event when the unit commits: then each event gets the
+    /// next id of its authority and its link in the authority's hash chain.
+    /// Linking last, after every other lock the unit takes, means a unit holds
+    /// the chain head only while it commits and cannot deadlock on it.
+    async fn append_audit(&mut self, event: &NewAuditEvent<'_>) -> StoreResult<()>;
 
     /// Inserts an authority's policy version; `Duplicate` if one starts on that date.
     async fn insert_policy_version(
@@ -347,15 +367,27 @@ pub trait StoreTx: Send {
         limit: i64,
     ) -> StoreResult<Vec<PolicyVersion>>;
 
-    /// Audit events of an authority, optionally about one resource, with
-    /// `event_id` above `after_event_id`, oldest first, at most `limit`.
+    /// Audit events of an authority matching `filter`, with `event_id` above
+    /// `after_event_id`, oldest first, at most `limit`.
     async fn audit_events(
         &mut self,
         authority: &LaCode,
-        resource: Option<&str>,
+        filter: &AuditFilter<'_>,
         after_event_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// An authority's audit events as their hashes cover them, with `event_id`
+    /// above `after_event_id`, oldest first, at most `limit`.
+    async fn audit_chain(
+        &mut self,
+        authority: &LaCode,
+        after_event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ChainedEvent>>;
+
+    /// Where an authority's hash chain ends; `None` before its first event.
+    async fn audit_chain_head(&mut self, authority: &LaCode) -> StoreResult<Option<ChainHead>>;
 
     /// One notice.
     async fn notice(

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{AuditEvent, StoreError, StoreResult, StoredRequest};
 use crate::domain::{
     actor::{Actor, Role},
+    audit::ChainedEvent,
     identifiers::{Upn, Urn},
     notice::{
         Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice,
@@ -156,7 +157,18 @@ pub(super) struct AuditEventRow {
     resource: String,
     request_id: String,
     details: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
 }
+
+/// The columns of [`AuditEventRow`] (and of [`ChainedEventRow`]), in order.
+macro_rules! audit_event_columns {
+    () => {
+        "event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details, \
+         prev_hash, hash"
+    };
+}
+pub(super) use audit_event_columns;
 
 impl TryFrom<AuditEventRow> for AuditEvent {
     type Error = StoreError;
@@ -172,7 +184,41 @@ impl TryFrom<AuditEventRow> for AuditEvent {
             request_id: r.request_id,
             details: serde_json::from_str(&r.details)
                 .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
         })
+    }
+}
+
+/// An audit event as stored, details as text, for recomputing its hash.
+#[derive(sqlx::FromRow)]
+pub(super) struct ChainedEventRow {
+    event_id: i64,
+    occurred_at: DateTime<Utc>,
+    actor_subject: String,
+    actor_role: String,
+    action: String,
+    resource: String,
+    request_id: String,
+    details: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl From<ChainedEventRow> for ChainedEvent {
+    fn from(r: ChainedEventRow) -> Self {
+        ChainedEvent {
+            event_id: r.event_id,
+            occurred_at: r.occurred_at,
+            actor_subject: r.actor_subject,
+            actor_role: r.actor_role,
+            action: r.action,
+            resource: r.resource,
+            request_id: r.request_id,
+            details: r.details,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
     }
 }
 

@@ -27,6 +27,7 @@ fn may(role: Role, method: &str) -> bool {
         "ListPayments",
         "GetStatutoryReturn",
     ];
+    const AUDIT: &[&str] = &["ListAuditEvents", "VerifyAuditTrail"];
     const NOTICE_READS: &[&str] = &["GetNotice", "ListNotices", "ListNoticeEvents"];
     match role {
         Role::SchoolStaff => {
@@ -42,7 +43,7 @@ fn may(role: Role, method: &str) -> bool {
             .contains(&method)
                 || NOTICE_READS.contains(&method)
         }
-        Role::LaOfficer => method != "CreatePolicyVersion",
+        Role::LaOfficer => method != "CreatePolicyVersion" && !AUDIT.contains(&method),
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
         Role::Finance => {
             [
@@ -55,8 +56,10 @@ fn may(role: Role, method: &str) -> bool {
             .contains(&method)
                 || NOTICE_READS.contains(&method)
         }
-        Role::Auditor => READS.contains(&method),
-        Role::Admin => method == "CreatePolicyVersion" || READS.contains(&method),
+        Role::Auditor => READS.contains(&method) || AUDIT.contains(&method),
+        Role::Admin => {
+            method == "CreatePolicyVersion" || READS.contains(&method) || AUDIT.contains(&method)
+        }
     }
 }
 
@@ -85,7 +88,7 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 21] = [
+const METHODS: [&str; 23] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -106,6 +109,8 @@ const METHODS: [&str; 21] = [
     "RecordRefund",
     "GetAmountDue",
     "ListPayments",
+    "ListAuditEvents",
+    "VerifyAuditTrail",
     "GetStatutoryReturn",
 ];
 
@@ -311,6 +316,19 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                     parent,
                     ..Default::default()
                 })
+                .await,
+        ),
+        "ListAuditEvents" => code(
+            who.audit()
+                .list_audit_events(pb::ListAuditEventsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "VerifyAuditTrail" => code(
+            who.audit()
+                .verify_audit_trail(pb::VerifyAuditTrailRequest { parent })
                 .await,
         ),
         "GetStatutoryReturn" => code(

@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 5] = [
+const V1_SERVICES: [(&str, &[&str]); 6] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -27,6 +27,10 @@ const V1_SERVICES: [(&str, &[&str]); 5] = [
             "RecordMarks",
             "RecordMarksStream",
         ],
+    ),
+    (
+        "lea.notices.v1.AuditService",
+        &["ListAuditEvents", "VerifyAuditTrail"],
     ),
     (
         "lea.notices.v1.NoticeService",

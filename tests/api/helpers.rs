@@ -9,14 +9,19 @@ use lea_notices::proto::{
     Date,
     v1::{
         attendance_service_client::AttendanceServiceClient,
-        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
-        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
+        audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
+        payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
+        report_service_client::ReportServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+fn acquire_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(lea_notices::config::Config::default().db_acquire_timeout_secs)
+}
 
 /// The server PostgreSQL tests create their databases on. Override with
 /// `LEA_TEST_POSTGRES_URL`; tests fail (never skip) when it cannot be reached.
@@ -28,11 +33,11 @@ fn postgres_admin_url() -> String {
 /// Where a test's database lives, removed when the test ends.
 enum TestDatabase {
     /// Held so the directory lives as long as the test.
-    Sqlite {
-        _dir: tempfile::TempDir,
-    },
+    Sqlite { _dir: tempfile::TempDir },
     Postgres {
         name: String,
+        /// The LOGIN role the server connects as (a member of the service group).
+        service_role: String,
     },
 }
 
@@ -89,6 +94,9 @@ impl As {
     pub fn attendance(&self) -> AttendanceServiceClient<Authed> {
         AttendanceServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
+    pub fn audit(&self) -> AuditServiceClient<Authed> {
+        AuditServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
     pub fn reports(&self) -> ReportServiceClient<Authed> {
         ReportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
@@ -113,7 +121,10 @@ pub struct TestApp {
     pub channel: Channel,
     /// The server's address (for clients other than `channel`).
     pub addr: std::net::SocketAddr,
+    /// As the owner of the tables (the migrating role; on PostgreSQL a superuser).
     database_url: String,
+    /// As the server connects: on PostgreSQL a member of the service's role.
+    service_url: String,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -131,9 +142,16 @@ impl TestApp {
         app
     }
 
-    /// The database URL of this test's database.
+    /// The database URL of this test's database, as the owner of its tables.
     pub fn database_url(&self) -> &str {
         &self.database_url
+    }
+
+    /// The database URL the server uses: on PostgreSQL as a LOGIN role of this
+    /// test's that is a member of `lea_notices_service` and nothing else, so
+    /// every PostgreSQL test runs the service with its production privileges.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
     }
 
     pub async fn spawn_with(
@@ -149,14 +167,15 @@ impl TestApp {
         options: lea_notices::server::ServeOptions,
         pool_size: u32,
     ) -> TestApp {
-        let (database_url, database) = match backend {
+        let (database_url, service_url, database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = store::sqlite_url_in(dir.path()).expect("data dir");
-                (url, TestDatabase::Sqlite { _dir: dir })
+                (url.clone(), url, TestDatabase::Sqlite { _dir: dir })
             }
             Backend::Postgres => {
-                let name = format!("lea_test_{}", uuid::Uuid::new_v4().simple());
+                let id = uuid::Uuid::new_v4().simple();
+                let (name, service_role) = (format!("lea_test_{id}"), format!("lea_svc_{id}"));
                 let admin = postgres_admin_url();
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
@@ -168,17 +187,37 @@ impl TestApp {
                 .await
                 .expect("create test database");
                 let (base, _) = admin.rsplit_once('/').expect("URL with a database");
-                (format!("{base}/{name}"), TestDatabase::Postgres { name })
+                let owner_url = format!("{base}/{name}");
+                // The role exists once the owner has migrated (0008 creates it).
+                let owner = store::connect(&owner_url, 1, acquire_timeout())
+                    .await
+                    .expect("connect");
+                owner.migrate().await.expect("migrate");
+                owner.close().await;
+                sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!(
+                        "CREATE ROLE {service_role} LOGIN PASSWORD '{id}' IN ROLE lea_notices_service"
+                    )),
+                )
+                .await
+                .expect("create the test's service login");
+                let service_url = as_role(&owner_url, &service_role, &id.to_string());
+                (
+                    owner_url,
+                    service_url,
+                    TestDatabase::Postgres { name, service_role },
+                )
             }
         };
-        let acquire_timeout = std::time::Duration::from_secs(
-            lea_notices::config::Config::default().db_acquire_timeout_secs,
-        );
-        let store = store::connect(&database_url, pool_size, acquire_timeout)
+        let store = store::connect(&service_url, pool_size, acquire_timeout())
             .await
             .expect("connect");
-        store.migrate().await.expect("migrate");
-        Self::serve(backend, store, database_url, Some(database), options).await
+        if backend == Backend::Sqlite {
+            store.migrate().await.expect("migrate");
+        }
+        let urls = (database_url, service_url);
+        Self::serve(backend, store, urls, Some(database), options).await
     }
 
     /// A server on `store`, a database the test manages itself (at
@@ -189,13 +228,15 @@ impl TestApp {
         database_url: String,
         options: lea_notices::server::ServeOptions,
     ) -> TestApp {
-        Self::serve(backend, store, database_url, None, options).await
+        let urls = (database_url.clone(), database_url);
+        Self::serve(backend, store, urls, None, options).await
     }
 
+    /// `urls`: the database as its owner and as the service's role.
     async fn serve(
         backend: Backend,
         store: Arc<dyn Store>,
-        database_url: String,
+        (database_url, service_url): (String, String),
         database: Option<TestDatabase>,
         options: lea_notices::server::ServeOptions,
     ) -> TestApp {
@@ -232,6 +273,7 @@ impl TestApp {
             channel,
             addr,
             database_url,
+            service_url,
             database,
             shutdown: Some(tx),
             server: Some(server),
@@ -247,7 +289,11 @@ impl TestApp {
         limit: i64,
     ) -> lea_notices::store::StoreResult<Vec<lea_notices::store::AuditEvent>> {
         let mut tx = self.store.begin_read().await?;
-        let events = tx.audit_events(la, resource, after_event_id, limit).await?;
+        let filter = lea_notices::store::AuditFilter {
+            resource,
+            ..Default::default()
+        };
+        let events = tx.audit_events(la, &filter, after_event_id, limit).await?;
         tx.commit().await?;
         Ok(events)
     }
@@ -330,7 +376,7 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-        if let Some(TestDatabase::Postgres { name }) = self.database.take() {
+        if let Some(TestDatabase::Postgres { name, service_role }) = self.database.take() {
             // Drop runs inside the test's runtime, which cannot block on itself.
             let admin = postgres_admin_url();
             std::thread::spawn(move || {
@@ -349,6 +395,12 @@ impl Drop for TestApp {
                             )),
                         )
                         .await;
+                        // After the database: its sessions are gone with it.
+                        let _ = sqlx::Executor::execute(
+                            &mut c,
+                            sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {service_role}")),
+                        )
+                        .await;
                     }
                 });
             })
@@ -356,6 +408,13 @@ impl Drop for TestApp {
             .ok();
         }
     }
+}
+
+/// `url` with its user and password replaced.
+pub fn as_role(url: &str, role: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{role}:{password}@{host}")
 }
 
 /// Declares each test once per backend: `name::sqlite` and `name::postgres`.

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod attendance;
+mod audit;
 mod clock;
 mod errors;
 mod grpc_surface;
@@ -17,6 +18,7 @@ mod operations;
 mod outage;
 mod payments;
 mod policy;
+mod privileges;
 mod reports;
 mod resilience;
 mod schema;

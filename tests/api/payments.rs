@@ -65,7 +65,7 @@ pub(crate) fn payment(
     }
 }
 
-async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
+pub(crate) async fn pay(app: &TestApp, request: pb::RecordPaymentRequest) -> pb::Payment {
     app.as_role(la_of(&request.parent), Role::Finance)
         .payments()
         .record_payment(request)

@@ -69,6 +69,10 @@ app.kubernetes.io/component: migration
 {{- default (printf "%s-database" (include "lea-notices.fullname" .)) .Values.database.existingSecret }}
 {{- end }}
 
+{{- define "lea-notices.migrationDatabaseSecretName" -}}
+{{- default (printf "%s-database-owner" (include "lea-notices.fullname" .)) .Values.migration.database.existingSecret }}
+{{- end }}
+
 {{- define "lea-notices.jwtSecretName" -}}
 {{- default (printf "%s-jwt" (include "lea-notices.fullname" .)) .Values.auth.jwt.existingSecret }}
 {{- end }}
@@ -99,13 +103,22 @@ tcpSocket:
 {{- end }}
 {{- end }}
 
-{{/* The DATABASE_URL environment variable, from the existing Secret. */}}
+{{/* The server pods' DATABASE_URL (the service's role), from the existing Secret. */}}
 {{- define "lea-notices.databaseEnv" -}}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "lea-notices.databaseSecretName" . }}
       key: {{ .Values.database.existingSecretKey }}
+{{- end }}
+
+{{/* The migration Job's DATABASE_URL (the tables' owner), from the existing Secret. */}}
+{{- define "lea-notices.migrationDatabaseEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "lea-notices.migrationDatabaseSecretName" . }}
+      key: {{ .Values.migration.database.existingSecretKey }}
 {{- end }}
 
 {{/* Fails rendering when enabled features lack their required values. */}}
@@ -121,6 +134,9 @@ tcpSocket:
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" }}
+{{- end }}
+{{- if and .Values.migration.enabled (eq (include "lea-notices.migrationDatabaseSecretName" .) (include "lea-notices.databaseSecretName" .)) (eq .Values.migration.database.existingSecretKey .Values.database.existingSecretKey) }}
+{{- fail "migration.database must name the tables' owner, not the server pods' database secret and key" }}
 {{- end }}
 {{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.grpc.port)) }}
 {{- fail "metrics.port must differ from grpc.port" }}

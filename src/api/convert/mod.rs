@@ -2,6 +2,7 @@
 //! messages in its own module.
 
 pub mod attendance;
+pub mod audit;
 pub mod notice;
 pub mod payment;
 pub mod policy;

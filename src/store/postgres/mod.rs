@@ -21,10 +21,6 @@ macro_rules! any_of {
 }
 
 impl Dialect for Postgres {
-    const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
-    (authority_code, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
-
     // A transaction-scoped advisory lock per pupil: concurrent issuers queue here.
     const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 
@@ -33,10 +29,9 @@ impl Dialect for Postgres {
         " WHERE authority_code = $1 AND notice_number = $2 FOR UPDATE"
     );
 
-    const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
-        super::rows::payment_select!(),
-        " WHERE p.authority_code = $1 AND p.payment_id = $2 FOR UPDATE"
-    );
+    // As for pupils: a transaction-scoped advisory lock per payment.
+    const LOCK_PAYMENT: Option<&str> =
+        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
 
     const LIST_QUERIES: ListQueries = list_queries!(any_of);
 

@@ -21,12 +21,6 @@ macro_rules! any_of {
 }
 
 impl Dialect for Sqlite {
-    // The write transaction holds SQLite's only write lock, so MAX + 1 cannot race.
-    const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events \
-    (authority_code, event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details) \
-    VALUES ($1, (SELECT COALESCE(MAX(event_id), 0) + 1 FROM audit_events WHERE authority_code = $1), \
-    $2, $3, $4, $5, $6, $7, $8) RETURNING event_id";
-
     // BEGIN IMMEDIATE already makes every write transaction the only writer.
     const LOCK_PUPIL: Option<&str> = None;
 
@@ -35,10 +29,7 @@ impl Dialect for Sqlite {
         " WHERE authority_code = $1 AND notice_number = $2"
     );
 
-    const SELECT_PAYMENT_FOR_UPDATE: &str = concat!(
-        super::rows::payment_select!(),
-        " WHERE p.authority_code = $1 AND p.payment_id = $2"
-    );
+    const LOCK_PAYMENT: Option<&str> = None;
 
     const LIST_QUERIES: ListQueries = list_queries!(any_of);
 

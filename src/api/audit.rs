@@ -1,0 +1,56 @@
+//! AuditService: the authority's whole audit log and its hash chain.
+
+use tonic::{Request, Response, Status};
+
+use super::convert::audit::{audit_event_to_proto, audit_page, verification_to_proto};
+use super::{caller, pagination};
+use crate::app::{App, ServiceError};
+use crate::domain::{access::Operation, names};
+use crate::proto::v1::{self as pb, audit_service_server::AuditService};
+
+pub struct AuditApi {
+    app: App,
+}
+
+impl AuditApi {
+    pub fn new(app: App) -> Self {
+        Self { app }
+    }
+}
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadAuditLog)?;
+        let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
+        let page = audit_page(&req)?;
+        let fetched = self
+            .app
+            .list_audit_events(caller, page.query, page.after.unwrap_or(0), page.size + 1)
+            .await?;
+        let (events, next_page_token) =
+            pagination::page(fetched, page.size, &page.filter, |last| {
+                last.event_id.to_string()
+            });
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            audit_events: events.into_iter().map(audit_event_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn verify_audit_trail(
+        &self,
+        request: Request<pb::VerifyAuditTrailRequest>,
+    ) -> Result<Response<pb::VerifyAuditTrailResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::VerifyAuditLog)?;
+        let req = request.into_inner();
+        caller.check_parent_name(&req.parent)?;
+        names::parse_authority("parent", &req.parent).map_err(ServiceError::from)?;
+        let summary = self.app.verify_audit_trail(caller).await?;
+        Ok(Response::new(verification_to_proto(summary)))
+    }
+}

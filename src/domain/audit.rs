@@ -1,0 +1,553 @@
+//! The audit log's hash chain: each event of an authority carries a SHA-256 hash
+//! of its own fields and of the previous event's hash, so an event edited,
+//! removed, inserted or reordered after the fact breaks every link from there on.
+//!
+//! The hash is unkeyed: it shows that the log changed, not who changed it, and
+//! someone able to rewrite the table could rewrite the whole chain after the
+//! point they changed. The head hash (see [`ChainSummary::last_hash`]) kept
+//! outside the database (an auditor's report, a ticket) is what then shows it.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sha2::{Digest, Sha256};
+
+/// The previous hash of an authority's first chained event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Versions the canonical encoding, so another one can follow without ambiguity.
+const ENCODING: &[u8] = b"lea-notices audit event v1";
+
+/// An instant as the chain covers it: to the microsecond, the precision both
+/// backends store, so the hash computed when appending is the one recomputed
+/// from the row.
+pub fn chained_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// What an event's hash covers, as stored: `details` is the stored JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFields<'a> {
+    pub authority: &'a str,
+    pub event_id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_subject: &'a str,
+    pub actor_role: &'a str,
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub request_id: &'a str,
+    pub details: &'a str,
+}
+
+/// The event's hash (lowercase hex SHA-256) linked to `prev_hash`: the encoding
+/// version, then each field in a fixed order, strings length-prefixed (8 bytes,
+/// big-endian) and integers as 8 big-endian bytes, so no two different events
+/// encode alike.
+pub fn event_hash(prev_hash: &str, e: &EventFields<'_>) -> String {
+    fn text(h: &mut Sha256, s: &[u8]) {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s);
+    }
+    let mut h = Sha256::new();
+    text(&mut h, ENCODING);
+    text(&mut h, prev_hash.as_bytes());
+    text(&mut h, e.authority.as_bytes());
+    h.update(e.event_id.to_be_bytes());
+    h.update(e.occurred_at.timestamp_micros().to_be_bytes());
+    for s in [
+        e.actor_subject,
+        e.actor_role,
+        e.action,
+        e.resource,
+        e.request_id,
+        e.details,
+    ] {
+        text(&mut h, s.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// An event as read back for verification; `prev_hash` and `hash` are `None`
+/// on events recorded before the chain existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedEvent {
+    pub event_id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_subject: String,
+    pub actor_role: String,
+    pub action: String,
+    pub resource: String,
+    pub request_id: String,
+    pub details: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl ChainedEvent {
+    pub fn fields<'a>(&'a self, authority: &'a str) -> EventFields<'a> {
+        EventFields {
+            authority,
+            event_id: self.event_id,
+            occurred_at: self.occurred_at,
+            actor_subject: &self.actor_subject,
+            actor_role: &self.actor_role,
+            action: &self.action,
+            resource: &self.resource,
+            request_id: &self.request_id,
+            details: &self.details,
+        }
+    }
+}
+
+/// Where an authority's chain ends, as recorded when its last event was appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub last_event_id: i64,
+    pub last_hash: String,
+}
+
+/// How a chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakKind {
+    /// The event's hash does not match its fields: it was edited.
+    EventAltered,
+    /// The event does not follow its predecessor (wrong previous hash, or a gap
+    /// in the ids): events before it were removed, inserted or reordered.
+    LinkBroken,
+    /// An event without a hash where the chain had begun: it was inserted.
+    UnchainedEvent,
+    /// The chain head disagrees with the last event: events at the end were
+    /// removed, or the head was changed.
+    HeadMismatch,
+}
+
+/// The first broken link of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub event_id: i64,
+    pub kind: BreakKind,
+    pub description: String,
+}
+
+/// What a walk of a whole chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainSummary {
+    /// Events read, those before the chain included (up to a break, if any).
+    pub events_checked: i64,
+    /// Events recorded before the chain existed, which it does not cover.
+    pub unchained_events: i64,
+    /// The last event's id (0 for an empty log).
+    pub last_event_id: i64,
+    /// The last chained event's hash ([`GENESIS_HASH`] when none is chained).
+    pub last_hash: String,
+    pub first_break: Option<ChainBreak>,
+}
+
+impl ChainSummary {
+    pub fn intact(&self) -> bool {
+        self.first_break.is_none()
+    }
+}
+
+/// Walks an authority's events in `event_id` order, page by page: feed each
+/// with [`ChainWalk::check`] until it reports a break, then [`ChainWalk::finish`]
+/// with the chain head.
+///
+/// The rules: events without a hash (from before the chain) may only come
+/// first; each chained event's id follows the previous event's by one, its
+/// previous hash is the previous chained event's hash ([`GENESIS_HASH`] for the
+/// first), its hash is [`event_hash`] of its fields; the head names the last
+/// event and its hash.
+#[derive(Debug)]
+pub struct ChainWalk<'a> {
+    authority: &'a str,
+    checked: i64,
+    unchained: i64,
+    last_id: i64,
+    last_hash: String,
+    chained: bool,
+}
+
+impl<'a> ChainWalk<'a> {
+    pub fn new(authority: &'a str) -> Self {
+        Self {
+            authority,
+            checked: 0,
+            unchained: 0,
+            last_id: 0,
+            last_hash: GENESIS_HASH.to_string(),
+            chained: false,
+        }
+    }
+
+    /// The id of the last event checked (to read the next page after it).
+    pub fn last_event_id(&self) -> i64 {
+        self.last_id
+    }
+
+    /// Checks the next event; the first break ends the walk.
+    pub fn check(&mut self, e: &ChainedEvent) -> Result<(), ChainBreak> {
+        let broken = |kind, description: String| ChainBreak {
+            event_id: e.event_id,
+            kind,
+            description,
+        };
+        match (&e.prev_hash, &e.hash) {
+            (None, None) if !self.chained => {
+                self.unchained += 1;
+            }
+            (None, None) => {
+                return Err(broken(
+                    BreakKind::UnchainedEvent,
+                    format!(
+                        "event {} has no hash but follows chained event {}",
+                        e.event_id, self.last_id
+                    ),
+                ));
+            }
+            (Some(prev), Some(hash)) => {
+                if e.event_id != self.last_id + 1 {
+                    return Err(broken(
+                        BreakKind::LinkBroken,
+                        format!(
+                            "event {} follows event {}: the events between are missing",
+                            e.event_id, self.last_id
+                        ),
+                    ));
+                }
+                if *prev != self.last_hash {
+                    return Err(broken(
+                        BreakKind::LinkBroken,
+                        if self.chained {
+                            format!(
+                                "event {}'s previous hash is not event {}'s hash",
+                                e.event_id, self.last_id
+                            )
+                        } else {
+                            format!(
+                                "event {} is the first chained event but does not start \
+                                 from the genesis hash",
+                                e.event_id
+                            )
+                        },
+                    ));
+                }
+                if *hash != event_hash(prev, &e.fields(self.authority)) {
+                    return Err(broken(
+                        BreakKind::EventAltered,
+                        format!("event {}'s hash does not match its contents", e.event_id),
+                    ));
+                }
+                self.chained = true;
+                self.last_hash.clone_from(hash);
+            }
+            _ => {
+                return Err(broken(
+                    BreakKind::UnchainedEvent,
+                    format!(
+                        "event {} has only one of its hash and previous hash",
+                        e.event_id
+                    ),
+                ));
+            }
+        }
+        self.last_id = e.event_id;
+        self.checked += 1;
+        Ok(())
+    }
+
+    /// The summary after the last event, checked against the chain head.
+    pub fn finish(self, head: Option<&ChainHead>) -> ChainSummary {
+        let first_break = match head {
+            None if self.chained => Some(ChainBreak {
+                event_id: self.last_id,
+                kind: BreakKind::HeadMismatch,
+                description: "the chain head is missing".into(),
+            }),
+            None => None,
+            Some(head) if head.last_event_id > self.last_id => Some(ChainBreak {
+                event_id: self.last_id + 1,
+                kind: BreakKind::HeadMismatch,
+                description: format!(
+                    "the chain head records event {} but the log ends at event {}: \
+                     events after it are missing",
+                    head.last_event_id, self.last_id
+                ),
+            }),
+            Some(head) if head.last_event_id < self.last_id => Some(ChainBreak {
+                event_id: self.last_id,
+                kind: BreakKind::HeadMismatch,
+                description: format!(
+                    "the log ends at event {} beyond the chain head's event {}",
+                    self.last_id, head.last_event_id
+                ),
+            }),
+            Some(head) if head.last_hash != self.last_hash => Some(ChainBreak {
+                event_id: self.last_id,
+                kind: BreakKind::HeadMismatch,
+                description: format!("the chain head's hash is not event {}'s hash", self.last_id),
+            }),
+            Some(_) => None,
+        };
+        self.summary(first_break)
+    }
+
+    /// The summary of a walk that stopped at `broken`.
+    pub fn broken(self, broken: ChainBreak) -> ChainSummary {
+        self.summary(Some(broken))
+    }
+
+    fn summary(self, first_break: Option<ChainBreak>) -> ChainSummary {
+        ChainSummary {
+            events_checked: self.checked,
+            unchained_events: self.unchained,
+            last_event_id: self.last_id,
+            last_hash: self.last_hash,
+            first_break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + second, 123_456_000).unwrap()
+    }
+
+    /// A chain of `n` events of authority 850 starting after `first_id - 1`.
+    fn chain(first_id: i64, n: usize) -> (Vec<ChainedEvent>, ChainHead) {
+        let mut prev = GENESIS_HASH.to_string();
+        let mut events = Vec::new();
+        for i in 0..n {
+            let mut e = ChainedEvent {
+                event_id: first_id + i as i64,
+                occurred_at: at(i as i64),
+                actor_subject: format!("officer-{}", i % 3),
+                actor_role: "la_officer".into(),
+                action: "notice.withdrawn".into(),
+                resource: format!("authorities/850/notices/850-2026-{i:06}"),
+                request_id: format!("r-{i}"),
+                details: format!("{{\"n\":{i}}}"),
+                prev_hash: Some(prev.clone()),
+                hash: None,
+            };
+            let hash = event_hash(&prev, &e.fields("850"));
+            e.hash = Some(hash.clone());
+            prev = hash;
+            events.push(e);
+        }
+        let head = ChainHead {
+            last_event_id: first_id + n as i64 - 1,
+            last_hash: prev,
+        };
+        (events, head)
+    }
+
+    fn walk(events: &[ChainedEvent], head: Option<&ChainHead>) -> ChainSummary {
+        let mut w = ChainWalk::new("850");
+        for e in events {
+            if let Err(b) = w.check(e) {
+                return w.broken(b);
+            }
+        }
+        w.finish(head)
+    }
+
+    fn first_break(events: &[ChainedEvent], head: &ChainHead) -> (i64, BreakKind) {
+        let b = walk(events, Some(head)).first_break.expect("a break");
+        (b.event_id, b.kind)
+    }
+
+    #[test]
+    fn an_untouched_chain_is_intact() {
+        let (events, head) = chain(1, 5);
+        let s = walk(&events, Some(&head));
+        assert!(s.intact(), "{s:?}");
+        assert_eq!((s.events_checked, s.last_event_id), (5, 5));
+        assert_eq!(s.last_hash, head.last_hash);
+        let empty = walk(&[], None);
+        assert!(empty.intact());
+        assert_eq!(
+            (empty.events_checked, empty.last_hash.as_str()),
+            (0, GENESIS_HASH)
+        );
+    }
+
+    #[test]
+    fn the_encoding_is_fixed() {
+        // Computed independently (Python's hashlib over the encoding as
+        // documented): a change here would break every stored chain.
+        let (events, _) = chain(1, 1);
+        assert_eq!(
+            events[0].hash.as_deref(),
+            Some("0109a7198234c2c35cc9fed6f31357ef2dfa314e74a91c91af072786a7bbda33")
+        );
+    }
+
+    #[test]
+    fn the_hash_covers_every_field_and_the_authority() {
+        let (events, _) = chain(1, 1);
+        let e = &events[0];
+        let base = event_hash(GENESIS_HASH, &e.fields("850"));
+        assert_eq!(base.len(), 64);
+        assert_ne!(base, event_hash(GENESIS_HASH, &e.fields("852")));
+        let f = e.fields("850");
+        let variants = [
+            EventFields { event_id: 2, ..f },
+            EventFields {
+                occurred_at: at(1),
+                ..f
+            },
+            EventFields {
+                actor_subject: "x",
+                ..f
+            },
+            EventFields {
+                actor_role: "admin",
+                ..f
+            },
+            EventFields {
+                action: "notice.paid",
+                ..f
+            },
+            EventFields {
+                resource: "authorities/850/notices/x",
+                ..f
+            },
+            EventFields {
+                request_id: "other",
+                ..f
+            },
+            EventFields { details: "{}", ..f },
+        ];
+        for v in variants {
+            assert_ne!(base, event_hash(GENESIS_HASH, &v), "{v:?}");
+        }
+        assert_ne!(base, event_hash(&"1".repeat(64), &f));
+        // Length prefixes: moving a character between adjacent fields changes the hash.
+        let shifted = EventFields {
+            actor_subject: "officer-0l",
+            actor_role: "a_officer",
+            ..f
+        };
+        assert_ne!(base, event_hash(GENESIS_HASH, &shifted));
+    }
+
+    #[test]
+    fn instants_are_chained_to_the_microsecond() {
+        let t = DateTime::from_timestamp(1_800_000_000, 123_456_789).unwrap();
+        assert_eq!(chained_instant(t).timestamp_subsec_nanos(), 123_456_000);
+    }
+
+    #[test]
+    fn events_before_the_chain_may_only_come_first() {
+        let (mut events, head) = chain(4, 3);
+        let unchained = |id| ChainedEvent {
+            prev_hash: None,
+            hash: None,
+            event_id: id,
+            ..events[0].clone()
+        };
+        let mut with_prefix = vec![unchained(1), unchained(3)];
+        with_prefix.extend(events.clone());
+        let s = walk(&with_prefix, Some(&head));
+        assert!(s.intact(), "{s:?}");
+        assert_eq!((s.events_checked, s.unchained_events), (5, 2));
+
+        events.insert(1, unchained(5));
+        for e in &mut events[2..] {
+            e.event_id += 1;
+        }
+        with_prefix.truncate(2);
+        with_prefix.extend(events);
+        assert_eq!(
+            first_break(&with_prefix, &head),
+            (5, BreakKind::UnchainedEvent)
+        );
+    }
+
+    #[test]
+    fn a_removed_last_event_or_a_changed_head_is_a_head_mismatch() {
+        let (events, head) = chain(1, 4);
+        assert_eq!(
+            first_break(&events[..3], &head),
+            (4, BreakKind::HeadMismatch)
+        );
+        let other = ChainHead {
+            last_hash: GENESIS_HASH.into(),
+            ..head.clone()
+        };
+        assert_eq!(first_break(&events, &other), (4, BreakKind::HeadMismatch));
+        let behind = ChainHead {
+            last_event_id: 3,
+            ..head.clone()
+        };
+        assert_eq!(first_break(&events, &behind), (4, BreakKind::HeadMismatch));
+        assert_eq!(
+            walk(&events, None).first_break.map(|b| b.kind),
+            Some(BreakKind::HeadMismatch)
+        );
+    }
+
+    #[test]
+    fn a_chain_not_starting_from_genesis_is_broken_at_its_first_event() {
+        let (events, head) = chain(1, 4);
+        // The first two removed and the rest renumbered: event 1 now links to a hash.
+        let mut rest = events[2..].to_vec();
+        for (i, e) in rest.iter_mut().enumerate() {
+            e.event_id = i as i64 + 1;
+        }
+        assert_eq!(first_break(&rest, &head), (1, BreakKind::LinkBroken));
+    }
+
+    proptest! {
+        #[test]
+        fn editing_any_field_of_any_event_breaks_the_chain_there(
+            n in 1usize..12, pick in 0usize..12, field in 0usize..8, text in "[a-z0-9]{1,8}",
+        ) {
+            let (mut events, head) = chain(1, n);
+            let i = pick % n;
+            let e = &mut events[i];
+            match field {
+                0 => e.occurred_at += chrono::Duration::microseconds(1),
+                1 => e.actor_subject.push_str(&text),
+                2 => e.actor_role.push_str(&text),
+                3 => e.action.push_str(&text),
+                4 => e.resource.push_str(&text),
+                5 => e.request_id.push_str(&text),
+                6 => e.details.push_str(&text),
+                _ => e.hash = Some(event_hash(GENESIS_HASH, &e.fields("852"))),
+            }
+            prop_assert_eq!(first_break(&events, &head), (i as i64 + 1, BreakKind::EventAltered));
+        }
+
+        #[test]
+        fn removing_or_swapping_events_breaks_the_chain_at_the_first_moved(
+            n in 2usize..12, pick in 0usize..12,
+        ) {
+            let (events, head) = chain(1, n);
+            let i = pick % (n - 1);
+            let mut removed = events.clone();
+            removed.remove(i);
+            prop_assert_eq!(first_break(&removed, &head), (i as i64 + 2, BreakKind::LinkBroken));
+
+            // Swapped and renumbered so the ids still run on.
+            let mut swapped = events.clone();
+            swapped.swap(i, i + 1);
+            swapped[i].event_id = i as i64 + 1;
+            swapped[i + 1].event_id = i as i64 + 2;
+            prop_assert_eq!(first_break(&swapped, &head), (i as i64 + 1, BreakKind::LinkBroken));
+        }
+
+        #[test]
+        fn rehashing_an_edited_event_breaks_the_next_link(n in 2usize..12, pick in 0usize..12) {
+            let (mut events, head) = chain(1, n);
+            let i = pick % (n - 1);
+            let e = &mut events[i];
+            e.details = "{\"forged\":true}".into();
+            e.hash = Some(event_hash(e.prev_hash.as_deref().unwrap(), &e.fields("850")));
+            prop_assert_eq!(first_break(&events, &head), (i as i64 + 2, BreakKind::LinkBroken));
+        }
+    }
+}
