@@ -5,7 +5,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::app::ServiceError;
-use crate::domain::FieldViolation;
+use crate::domain::{FieldViolation, RuleViolation};
 
 /// The `ErrorInfo.domain` of errors this service raises.
 pub const ERROR_DOMAIN: &str = "lea-notices";
@@ -13,30 +13,8 @@ pub const ERROR_DOMAIN: &str = "lea-notices";
 impl From<ServiceError> for Status {
     fn from(e: ServiceError) -> Status {
         match e {
-            ServiceError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
-                for v in &violations {
-                    details.add_bad_request_violation(&v.field, &v.description);
-                }
-                let summary = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Status::with_error_details(Code::InvalidArgument, summary, details)
-            }
-            ServiceError::FailedPrecondition(rules) => {
-                let mut details = ErrorDetails::new();
-                for r in &rules {
-                    details.add_precondition_failure_violation(r.rule, &r.subject, &r.description);
-                }
-                let summary = rules
-                    .iter()
-                    .map(|r| format!("{}: {}", r.rule, r.description))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Status::with_error_details(Code::FailedPrecondition, summary, details)
-            }
+            ServiceError::InvalidArgument(violations) => invalid_argument(&violations),
+            ServiceError::FailedPrecondition(rules) => failed_precondition(&rules),
             ServiceError::NotFound(what) => plain(Code::NotFound, format!("{what} not found")),
             ServiceError::AlreadyExists {
                 message,
@@ -76,6 +54,34 @@ impl From<ServiceError> for Status {
             }
         }
     }
+}
+
+/// INVALID_ARGUMENT with a BadRequest listing every bad field.
+fn invalid_argument(violations: &[FieldViolation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(&v.field, &v.description);
+    }
+    let summary = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(Code::InvalidArgument, summary, details)
+}
+
+/// FAILED_PRECONDITION with a PreconditionFailure naming every rule broken.
+fn failed_precondition(rules: &[RuleViolation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for r in rules {
+        details.add_precondition_failure_violation(r.rule, &r.subject, &r.description);
+    }
+    let summary = rules
+        .iter()
+        .map(|r| format!("{}: {}", r.rule, r.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(Code::FailedPrecondition, summary, details)
 }
 
 /// A status whose details hold only the `google.rpc.Status` (the same code and
