@@ -69,6 +69,29 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Where Prometheus scrapes `/metrics` (plain HTTP). Unset: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
+    /// Browser origins (`https://host[:port]`) allowed to call over grpc-web
+    /// (CORS); a comma-separated string or a list. Empty: none.
+    #[serde(deserialize_with = "comma_separated")]
+    pub grpc_web_origins: Vec<String>,
+}
+
+/// A list given as `"a, b"` (an environment variable) or as a list (TOML).
+fn comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(v) => v,
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 impl Default for Config {
@@ -95,6 +118,7 @@ impl Default for Config {
             max_message_bytes: 4 * 1024 * 1024,
             shutdown_grace_secs: 20,
             metrics_addr: None,
+            grpc_web_origins: Vec::new(),
         }
     }
 }
@@ -196,6 +220,26 @@ mod tests {
             jail.set_env("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "2");
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.db_acquire_timeout_secs, 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn grpc_web_origins_are_a_comma_separated_variable_or_a_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "LEA_NOTICES_GRPC_WEB_ORIGINS",
+                "https://ewo.hants.gov.uk, http://localhost:3000,",
+            );
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                c.grpc_web_origins,
+                ["https://ewo.hants.gov.uk", "http://localhost:3000"]
+            );
+            jail.set_env("LEA_NOTICES_GRPC_WEB_ORIGINS", "");
+            jail.create_file("lea.toml", "grpc_web_origins = [\"https://a.example\"]\n")?;
+            let c = Config::load(Some("lea.toml".into()), &Overrides::default()).unwrap();
+            assert!(c.grpc_web_origins.is_empty(), "the variable wins, empty");
             Ok(())
         });
     }

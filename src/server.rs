@@ -12,6 +12,7 @@ use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, auth::Verifier, notice::NoticeApi,
@@ -82,6 +83,9 @@ pub struct ServeOptions {
     pub max_message_bytes: usize,
     /// How often the health service checks the database.
     pub health_check_interval: Duration,
+    /// Browser origins allowed to call over grpc-web (CORS). Empty: none, and
+    /// grpc-web still answers non-browser clients and same-origin pages.
+    pub grpc_web_origins: Vec<http::HeaderValue>,
 }
 
 /// Between two checks of the database by the health service.
@@ -99,8 +103,63 @@ impl ServeOptions {
             max_concurrent_requests: config.max_concurrent_requests,
             max_message_bytes: config.max_message_bytes,
             health_check_interval: HEALTH_CHECK_INTERVAL,
+            grpc_web_origins: grpc_web_origins(&config.grpc_web_origins)?,
         })
     }
+}
+
+/// Each allowed origin as a browser sends it: `scheme://host[:port]`, nothing more
+/// (no path, no wildcard: every origin is named).
+pub fn grpc_web_origins(origins: &[String]) -> anyhow::Result<Vec<http::HeaderValue>> {
+    origins
+        .iter()
+        .map(|origin| {
+            let uri: http::Uri = origin
+                .parse()
+                .with_context(|| format!("grpc_web_origins: {origin:?} is not an origin"))?;
+            let bare = match (uri.scheme_str(), uri.authority()) {
+                (Some(scheme @ ("http" | "https")), Some(authority)) => {
+                    *origin == format!("{scheme}://{authority}")
+                }
+                _ => false,
+            };
+            anyhow::ensure!(
+                bare,
+                "grpc_web_origins: {origin:?} is not an origin (scheme://host[:port])"
+            );
+            Ok(http::HeaderValue::from_str(origin)?)
+        })
+        .collect()
+}
+
+/// CORS for the allowed grpc-web origins: preflights answered, the headers a
+/// grpc-web client sends allowed, and the gRPC status headers exposed to it.
+fn grpc_web_cors(origins: &[http::HeaderValue]) -> Option<CorsLayer> {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+    if origins.is_empty() {
+        return None;
+    }
+    let name = HeaderName::from_static;
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([http::Method::POST])
+            .allow_headers([
+                AUTHORIZATION,
+                CONTENT_TYPE,
+                name("x-grpc-web"),
+                name("x-user-agent"),
+                name("grpc-timeout"),
+                name("connect-protocol-version"),
+                name("traceparent"),
+            ])
+            .expose_headers([
+                name("grpc-status"),
+                name("grpc-message"),
+                name("grpc-status-details-bin"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 impl Default for ServeOptions {
@@ -113,6 +172,7 @@ impl Default for ServeOptions {
             max_concurrent_requests: c.max_concurrent_requests,
             max_message_bytes: c.max_message_bytes,
             health_check_interval: HEALTH_CHECK_INTERVAL,
+            grpc_web_origins: Vec::new(),
         }
     }
 }
@@ -225,7 +285,14 @@ impl Application {
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving lea.notices.v1");
+        // grpc-web (HTTP/1.1 or 2) on the same port: CORS outermost so it answers
+        // preflights, then the translation to gRPC for everything inside.
         let mut builder = Server::builder()
+            .accept_http1(true)
+            .layer(tower::util::option_layer(grpc_web_cors(
+                &options.grpc_web_origins,
+            )))
+            .layer(tonic_web::GrpcWebLayer::new())
             .layer(crate::telemetry::RpcLayer)
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
@@ -381,6 +448,21 @@ mod tests {
             tls_config(&c).is_err(),
             "client verification without server TLS"
         );
+    }
+
+    #[test]
+    fn grpc_web_origins_are_bare_origins() {
+        let ok = ["https://ewo.hants.gov.uk", "http://localhost:3000"].map(String::from);
+        assert_eq!(grpc_web_origins(&ok).unwrap().len(), 2);
+        for bad in [
+            "*",
+            "ewo.hants.gov.uk",
+            "https://a.example/",
+            "https://a.example/app",
+            "ftp://a.example",
+        ] {
+            assert!(grpc_web_origins(&[bad.to_string()]).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]

@@ -244,22 +244,24 @@ impl DevKey {
             path: path.display().to_string(),
             source,
         };
-        let key = if path.exists() {
-            let pem = fs::read_to_string(&path).map_err(io)?;
-            ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?
-        } else {
+        if !path.exists() {
             let mut seed = [0u8; 32];
             getrandom::getrandom(&mut seed)
                 .map_err(|e| KeyError::Invalid(format!("no randomness: {e}")))?;
-            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            let pem = key
+            let pem = ed25519_dalek::SigningKey::from_bytes(&seed)
                 .to_pkcs8_pem(LineEnding::LF)
                 .map_err(|e| KeyError::Invalid(e.to_string()))?;
             fs::create_dir_all(data_dir).map_err(io)?;
-            write_private(&path, pem.as_bytes()).map_err(io)?;
-            key
-        };
+            // `serve &` and `token` started together both find no key: the first
+            // to publish a whole file wins and the other reads that one.
+            match publish_private(data_dir, &path, pem.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
+                _ => {}
+            }
+        }
+        let pem = fs::read_to_string(&path).map_err(io)?;
+        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?;
         let private_pem = key
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| KeyError::Invalid(e.to_string()))?
@@ -303,15 +305,29 @@ impl DevKey {
     }
 }
 
+/// Writes `bytes` to a file of its own in `dir`, then links it at `path`, which
+/// fails with `AlreadyExists` if another process got there first: `path` never
+/// names a half-written key.
+fn publish_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut nonce = [0u8; 8];
+    getrandom::getrandom(&mut nonce).map_err(std::io::Error::other)?;
+    let staging = dir.join(format!(".{DEV_KEY_FILE}.{}", hex::encode(nonce)));
+    write_private(&staging, bytes)?;
+    let linked = fs::hard_link(&staging, path);
+    let _ = fs::remove_file(&staging);
+    linked
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    fs::OpenOptions::new()
+    let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)?
-        .write_all(bytes)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
@@ -358,6 +374,20 @@ mod tests {
             chrono::Duration::minutes(5),
             crate::clock::Clock::now(&crate::clock::SystemClock),
         ))
+    }
+
+    #[test]
+    fn processes_creating_the_key_together_agree_on_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let creators: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| DevKey::load_or_create(dir.path()).unwrap().public_pem))
+                .collect();
+            creators.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0]), "one key for all");
+        let files = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 1, "no staging file left behind");
     }
 
     #[test]
