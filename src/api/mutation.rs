@@ -2,8 +2,8 @@
 //! request, so the use case can tell a retry from a reuse.
 
 use prost::Message;
+use sha2::{Digest, Sha256};
 
-use super::convert::payment::fingerprint;
 use crate::app::RequestId;
 use crate::domain::FieldViolation;
 
@@ -29,6 +29,11 @@ pub fn validate_request_id(field: &str, request_id: &str) -> Result<(), FieldVio
     } else {
         Ok(())
     }
+}
+
+/// What identifies a request as sent: a retry must send the same.
+pub fn fingerprint(request: &impl Message) -> String {
+    hex::encode(Sha256::digest(request.encode_to_vec()))
 }
 
 /// The request id of `request` (already validated), with its fingerprint.

@@ -4,11 +4,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::date_to_proto;
 use super::convert::notice::{balance_to_proto, paid_rate_to_proto};
-use super::convert::payment::{
-    fingerprint, new_payment, payment_query, payment_to_proto, reallocation, refund,
-};
+use super::convert::payment::{new_payment, payment_query, payment_to_proto, reallocation, refund};
 use super::error::Violations;
-use super::mutation::request_id;
+use super::mutation::{fingerprint, request_id};
 use super::{caller, limits, pagination};
 use crate::app::{AmountDueOn, App};
 use crate::domain::{access::Operation, names, payment::AmountDue};

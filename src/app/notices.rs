@@ -76,11 +76,19 @@ fn check_school(caller: &Caller, pupil: &Pupil) -> ServiceResult<()> {
     }
 }
 
-fn count_issued(authority: &LaCode, kind: NoticeKind, n: usize) {
-    crate::metrics::metrics()
-        .notices_issued
-        .with_label_values(&[authority.as_str(), kind.as_str()])
-        .inc_by(n as u64);
+/// Issued notices, counted in the metrics.
+fn counted(
+    authority: &LaCode,
+    kind: NoticeKind,
+    issued: ServiceResult<Vec<Notice>>,
+) -> ServiceResult<Vec<Notice>> {
+    if let Ok(notices) = &issued {
+        crate::metrics::metrics()
+            .notices_issued
+            .with_label_values(&[authority.as_str(), kind.as_str()])
+            .inc_by(notices.len() as u64);
+    }
+    issued
 }
 
 /// Reads back the notices a first call created, for its retry.
@@ -121,9 +129,8 @@ impl App {
                 let result = app.issue_nti_in(&mut *tx, &caller, &request, req).await;
                 (tx, result)
             })
-            .await?;
-        count_issued(&authority, NoticeKind::NoticeToImprove, notices.len());
-        Ok(notices)
+            .await;
+        counted(&authority, NoticeKind::NoticeToImprove, notices)
     }
 
     async fn issue_nti_in(
@@ -179,9 +186,8 @@ impl App {
                 let result = app.issue_penalty_in(&mut *tx, &caller, &request, req).await;
                 (tx, result)
             })
-            .await?;
-        count_issued(&authority, NoticeKind::PenaltyNotice, notices.len());
-        Ok(notices)
+            .await;
+        counted(&authority, NoticeKind::PenaltyNotice, notices)
     }
 
     async fn issue_penalty_in(

@@ -1,11 +1,10 @@
 //! PaymentService messages ⇄ domain payments.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prost::Message;
-use sha2::{Digest, Sha256};
 
 use super::{date, date_to_proto, instant, optional_date, timestamp_to_proto};
 use crate::api::error::Violations;
+use crate::api::mutation::fingerprint;
 use crate::api::pagination::{self, PageRequest};
 use crate::app::{NewPayment, PaymentQuery, ServiceResult};
 use crate::domain::{
@@ -124,11 +123,6 @@ fn allocations_from_proto(
         }
     }
     out
-}
-
-/// What identifies a request as sent: a retry must send the same.
-pub(crate) fn fingerprint(request: &impl Message) -> String {
-    hex::encode(Sha256::digest(request.encode_to_vec()))
 }
 
 /// An amount of money within the bounds of one payment, refund or allocation.
