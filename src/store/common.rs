@@ -24,6 +24,7 @@ use crate::domain::{
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    school::School,
 };
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
@@ -1098,6 +1099,10 @@ where
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
         self.select_mark_history(authority, upn, school, date, session)
             .await
+    }
+
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>> {
+        self.select_school(authority, urn).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

@@ -13,6 +13,7 @@ mod dialect;
 mod outage;
 mod postgres;
 mod rows;
+mod schools;
 mod sqlite;
 
 use std::{path::Path, sync::Arc, time::Duration};
@@ -28,6 +29,7 @@ use crate::domain::{
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    school::School,
 };
 
 pub use postgres::PgStore;
@@ -480,6 +482,9 @@ pub trait StoreTx: Send {
         date: NaiveDate,
         session: crate::domain::notice::Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
+    /// One school of the authority's register.
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
