@@ -12,9 +12,9 @@
 //!
 //! Only the authority's own establishments (`LA (code)`) are sent unless
 //! `all_authorities` is set. Every row is checked before anything is sent (a
-//! bad row stops the import naming its line). Batches' request ids are hashes
-//! of their contents, so sending a batch again (a retry, or the same file
-//! again) changes nothing.
+//! bad row stops the import naming its line). A batch sent again after a lost
+//! answer keeps its request id, so it is not applied twice; loading the same
+//! file again finds every school unchanged.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -232,13 +232,19 @@ fn read_schools(
     Ok((schools, rows, skipped))
 }
 
-fn batch_request_id(authority: &LaCode, schools: &[pb::School]) -> String {
+/// A batch's request id: the run's and a hash of the batch. A retry within the
+/// run is recognised by it; a later run of the same file is a new request,
+/// which the register answers "unchanged" school by school.
+fn batch_request_id(run: &str, authority: &LaCode, schools: &[pb::School]) -> String {
     let mut hash = Sha256::new();
     hash.update(authority.as_str().as_bytes());
     for s in schools {
         hash.update(s.encode_to_vec());
     }
-    format!("import-schools-{}", hex::encode(&hash.finalize()[..16]))
+    format!(
+        "import-schools-{run}-{}",
+        hex::encode(&hash.finalize()[..12])
+    )
 }
 
 /// Adds the bearer token to every call.
@@ -301,10 +307,13 @@ pub async fn import_schools(options: SchoolImportOptions) -> anyhow::Result<Scho
         ProgressBar::hidden()
     };
     let parent = format!("authorities/{authority}");
+    let mut run = [0u8; 8];
+    getrandom::getrandom(&mut run).context("choosing the run's request ids")?;
+    let run = hex::encode(run);
     for batch in schools.chunks(SCHOOLS_PER_BATCH) {
         let request = pb::ImportSchoolsRequest {
             parent: parent.clone(),
-            request_id: batch_request_id(&authority, batch),
+            request_id: batch_request_id(&run, &authority, batch),
             schools: batch.to_vec(),
         };
         let mut backoff = FIRST_BACKOFF;

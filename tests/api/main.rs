@@ -22,5 +22,6 @@ mod privileges;
 mod reports;
 mod resilience;
 mod schema;
+mod schools;
 mod store_rules;
 mod transport;
