@@ -217,13 +217,17 @@ fn read_schools(
         }
         rows += 1;
         let line = record.position().map_or(0, |p| p.line());
-        let school = columns
-            .school(&record)
-            .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
-        if !all_authorities && school.la_code != authority.as_str() {
+        // Other authorities' rows are skipped unread: a problem in one of them
+        // is not this authority's to fix.
+        if !all_authorities
+            && record.get(columns.la_code).map(str::trim) != Some(authority.as_str())
+        {
             skipped += 1;
             continue;
         }
+        let school = columns
+            .school(&record)
+            .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
         if !seen.insert(school.urn.clone()) {
             bail!("line {line}: URN {} appears more than once", school.urn);
         }
@@ -297,6 +301,9 @@ pub async fn import_schools(options: SchoolImportOptions) -> anyhow::Result<Scho
     if schools.is_empty() {
         return Ok(report);
     }
+    // In URN order, so each batch covers a narrow range of the register.
+    let mut schools = schools;
+    schools.sort_by(|a, b| a.urn.cmp(&b.urn));
     let mut client = connect(&options).await?;
     let bar = if options.progress {
         ProgressBar::new(schools.len() as u64).with_style(
@@ -402,6 +409,8 @@ mod tests {
         let bad = text.replace("31-08-2020", "2020-08-31");
         let err = read_schools(&bad, &la, true).unwrap_err().to_string();
         assert!(err.starts_with("line 3:"), "{err}");
+        // Unread when it is another authority's.
+        assert_eq!(read_schools(&bad, &la, false).unwrap().0.len(), 1);
         let err = read_schools("URN,Name\n", &la, true)
             .unwrap_err()
             .to_string();

@@ -175,10 +175,31 @@ where
         at: DateTime<Utc>,
     ) -> StoreResult<SchoolCounts> {
         let mut counts = SchoolCounts::default();
+        // What is held for the batch's URNs, in one read of the URN range it
+        // spans (the importer sends URNs in order, so the range is the batch's).
+        let (Some(first), Some(last)) = (
+            schools.iter().map(|s| s.urn.as_str()).min(),
+            schools.iter().map(|s| s.urn.as_str()).max(),
+        ) else {
+            return Ok(counts);
+        };
+        let rows: Vec<SchoolRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            school_columns!(),
+            " FROM schools WHERE authority_code = $1 AND urn BETWEEN $2 AND $3"
+        ))
+        .bind(authority.as_str())
+        .bind(first)
+        .bind(last)
+        .fetch_all(self.conn())
+        .await?;
+        let mut held_by_urn = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let (school, version) = row.into_school()?;
+            held_by_urn.insert(school.urn.clone(), (school, version));
+        }
         for school in schools {
-            let held = self
-                .select_school_version(authority, &school.urn, None)
-                .await?;
+            let held = held_by_urn.remove(&school.urn);
             let change = school_change(held.as_ref().map(|(s, _)| s), school);
             let version = match (change, &held) {
                 (SchoolChange::Unchanged, _) => {
