@@ -292,9 +292,13 @@ impl Columns {
                 file.display(),
                 f.name(),
                 f.name(),
-                self.headers.iter().collect::<Vec<_>>().join(", ")
+                self.list()
             )
         })
+    }
+
+    fn list(&self) -> String {
+        self.headers.iter().collect::<Vec<_>>().join(", ")
     }
 
     /// The column's name as the file spells it, for messages.
@@ -325,16 +329,18 @@ pub fn read_csv(
         (Some(&i), _) => Source::Column(i),
         (None, Some(urn)) => Source::Fixed(urn.clone()),
         (None, None) => bail!(
-            "{} has no column 'school_urn' (map one with --columns school_urn=NAME, or name the school with --school-urn)",
-            file.display()
+            "{} has no column 'school_urn' (map one with --columns school_urn=NAME, or name the school with --school-urn; its columns: {})",
+            file.display(),
+            columns.list()
         ),
     };
     let recorded = match (columns.index.get(&Field::RecordTime), layout.recorded_at) {
         (Some(&i), _) => Source::Column(i),
         (None, Some(t)) => Source::Fixed(t),
         (None, None) => bail!(
-            "{} has no column 'record_time' (map one with --columns record_time=NAME, or give --recorded-at)",
-            file.display()
+            "{} has no column 'record_time' (map one with --columns record_time=NAME, or give --recorded-at; its columns: {})",
+            file.display(),
+            columns.list()
         ),
     };
     let strings = columns.index.contains_key(&Field::Marks);
