@@ -13,6 +13,7 @@ mod grpc_surface;
 mod hardening;
 mod mark_streams;
 mod message_size;
+mod mis_exports;
 mod notices;
 mod operations;
 mod outage;
