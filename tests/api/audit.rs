@@ -89,6 +89,7 @@ async fn one_of_each_mutation(app: &TestApp, start: DateTime<Utc>) -> (Vec<pb::N
                 reason: "Attend every session".into(),
             }),
             delivery: by_hand(),
+            breach: None,
         })
         .await
         .unwrap();

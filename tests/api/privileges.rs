@@ -48,6 +48,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "notices",
         "INSERT, SELECT",
         &[
+            "evidence_corrections",
             "paid_date",
             "paid_rate",
             "prosecution_costs_pence",

@@ -33,6 +33,7 @@ fn notice_to_improve(n: u32, request_id: &str) -> pb::IssueNoticeToImproveReques
             reason: "Attend every session".into(),
         }),
         delivery: by_hand(),
+        breach: None,
     }
 }
 
