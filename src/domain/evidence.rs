@@ -204,9 +204,25 @@ pub fn check_evidence(
     let mut broken = Vec::new();
     for claim in claims {
         let subject = format!("{} {}", claim.date, claim.session.as_str().to_uppercase());
-        let marks = by_session
+        let held_marks = by_session
             .get(&(claim.date, claim.session))
             .map_or(&[][..], Vec::as_slice);
+        // A dual-registered pupil's other school marks the session as not
+        // possible there (`D`): only the schools where it was a possible
+        // session say what happened, unless none was.
+        let possible: Vec<&HeldSession> = held_marks
+            .iter()
+            .copied()
+            .filter(|h| {
+                CodeSet::categorise(h.mark.date, &h.mark.code)
+                    .is_ok_and(|c| c != CodeCategory::NotPossible)
+            })
+            .collect();
+        let marks: Vec<&HeldSession> = if possible.is_empty() {
+            held_marks.to_vec()
+        } else {
+            possible
+        };
         let refused: Vec<&&HeldSession> = marks
             .iter()
             .filter(|h| !backs(policy, offence, h.mark.date, &h.mark.code))
@@ -362,6 +378,38 @@ mod tests {
         .unwrap();
         assert!(evidence.iter().all(|e| e.held.is_some()));
         assert_eq!(evidence[0].held.as_ref().unwrap().code, "O");
+    }
+
+    #[test]
+    fn a_dual_registered_pupils_other_school_neither_backs_nor_contradicts() {
+        let policy = national_regimes().pop().unwrap();
+        let monday = d(2026, 3, 2);
+        let at_other = |code: &str| HeldSession {
+            school_urn: "116440".into(),
+            ..held(monday, code)
+        };
+        let claims = [claim(monday, "G")];
+        let evidence = check_evidence(
+            &policy,
+            "p",
+            OffenceType::S444Attendance,
+            &claims,
+            &[at_other("D"), held(monday, "G")],
+            &registers(monday, &[true]),
+        )
+        .unwrap();
+        assert_eq!(evidence[0].held.as_ref().unwrap().school_urn, "116439");
+        // Held only as not possible (a closure): that contradicts the claim.
+        let refused = check_evidence(
+            &policy,
+            "p",
+            OffenceType::S444Attendance,
+            &claims,
+            &[held(monday, "#")],
+            &registers(monday, &[true]),
+        )
+        .unwrap_err();
+        assert_eq!(refused[0].rule, "REGISTER_CONTRADICTS_CLAIM");
     }
 
     #[test]
