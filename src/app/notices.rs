@@ -3,7 +3,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::attendance::BreachSearch;
+use super::attendance::{BreachSearch, FoundBreach};
 use super::payments::settle_notice;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
@@ -155,8 +155,12 @@ impl App {
         // even if the policy or other notices changed since.
         let mut req = req;
         let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
-        if let Some(breach) = &req.breach {
-            req.sessions = breach_sessions(tx, caller, breach).await?;
+        let breach = match &req.breach {
+            Some(reference) => Some(found_breach(tx, caller, reference).await?),
+            None => None,
+        };
+        if let Some(found) = &breach {
+            req.sessions = breach_sessions(found);
         }
         let (from, to) = period_span(&req);
         let registers = registers_of(tx, authority, &req.pupil, from, to).await?;
@@ -223,8 +227,12 @@ impl App {
         // requests for the same pupil are decided one after another.
         tx.lock_pupil(authority, &req.pupil.upn).await?;
         // The sessions: claimed, or the breach's from the registers.
-        if let Some(breach) = &req.breach {
-            req.sessions = breach_sessions(tx, caller, breach).await?;
+        let breach = match &req.breach {
+            Some(reference) => Some(found_breach(tx, caller, reference).await?),
+            None => None,
+        };
+        if let Some(found) = &breach {
+            req.sessions = breach_sessions(found);
         }
         // The evidence: the registers held around those sessions.
         let registers = match sessions_span(&req.sessions) {
@@ -492,13 +500,13 @@ impl App {
     }
 }
 
-/// The qualifying sessions of a pupil's breach, found by the same search as
-/// ListThresholdBreaches (under the policy in force on its as-of date).
-async fn breach_sessions(
+/// A pupil's breach on its as-of date, found by the same search as
+/// ListThresholdBreaches (under the policy in force on that date).
+async fn found_breach(
     tx: &mut dyn StoreTx,
     caller: &Caller,
     breach: &BreachRef,
-) -> ServiceResult<Vec<SessionMark>> {
+) -> ServiceResult<FoundBreach> {
     let authority = &caller.authority;
     let (policy, policy_name) = policy_in_force(tx, authority, breach.as_of).await?;
     let search = BreachSearch {
@@ -526,16 +534,21 @@ async fn breach_sessions(
             found.school_urn
         )));
     }
-    Ok(found
+    Ok(found)
+}
+
+/// A breach's qualifying sessions, as the sessions of a notice.
+fn breach_sessions(found: &FoundBreach) -> Vec<SessionMark> {
+    found
         .breach
         .sessions
-        .into_iter()
+        .iter()
         .map(|m| SessionMark {
             date: m.date,
             session: m.session,
-            code: m.code,
+            code: m.code.clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// The first and last date of `sessions`.
