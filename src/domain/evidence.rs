@@ -97,6 +97,12 @@ impl RegisterWeeks {
             .any(|&(first, last)| first <= monday && monday <= last)
     }
 
+    /// Whether a school the pupil is on the register of sent registers with a
+    /// possible session in the week of `day`.
+    pub fn had_possible_session(&self, day: NaiveDate) -> bool {
+        self.school_weeks.contains(&week_start(day))
+    }
+
     /// Whether the week of `day` is a school week: one with a possible session,
     /// or one no register is held for.
     pub fn is_school_week(&self, day: NaiveDate) -> bool {
@@ -183,7 +189,7 @@ fn backs(policy: &PolicyVersion, offence: OffenceType, date: NaiveDate, code: &s
 /// Checks every claimed session against the registers held, under the policy
 /// in force. Every held mark of a claimed session must back the offence; a
 /// session without one is accepted only under `ClaimsAllowed`, or where no
-/// register is held for its week. Every refused session is named, with the held
+/// school of the pupil sent registers for its week. Every refused session is named, with the held
 /// code and the school it came from.
 pub fn check_evidence(
     policy: &PolicyVersion,
@@ -246,7 +252,7 @@ pub fn check_evidence(
         });
         if matched.is_none()
             && policy.rules.evidence == EvidenceRule::RegisterRequired
-            && weeks.registers_held(claim.date)
+            && weeks.had_possible_session(claim.date)
         {
             broken.push(RuleViolation::new(
                 "SESSION_NOT_IN_REGISTER",
