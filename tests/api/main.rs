@@ -9,6 +9,7 @@ mod attendance;
 mod audit;
 mod clock;
 mod errors;
+mod evidence;
 mod grpc_surface;
 mod hardening;
 mod mark_streams;
