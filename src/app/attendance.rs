@@ -218,9 +218,18 @@ impl App {
                 ..Default::default()
             });
         }
-        let counts = tx
+        let (counts, replaced) = tx
             .record_marks(authority, marks, &request.id, received_at)
             .await?;
+        // A changed mark may have backed a notice: recorded on it in this transaction.
+        super::notices::record_evidence_corrections(
+            tx,
+            caller,
+            &request.id,
+            &replaced,
+            received_at,
+        )
+        .await?;
         let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
         let dates = marks.iter().map(|m| m.date);
         tx.append_audit(&NewAuditEvent {
@@ -375,22 +384,25 @@ impl App {
 }
 
 /// One threshold search: the policy's threshold on a date, optionally one school.
-struct BreachSearch<'a> {
-    authority: &'a LaCode,
-    school: Option<&'a Urn>,
-    as_of: NaiveDate,
-    threshold: &'a Threshold,
-    policy_name: &'a str,
+pub(super) struct BreachSearch<'a> {
+    pub(super) authority: &'a LaCode,
+    pub(super) school: Option<&'a Urn>,
+    pub(super) as_of: NaiveDate,
+    pub(super) threshold: &'a Threshold,
+    pub(super) policy_name: &'a str,
 }
 
+/// Each school's latest school weeks of a search's window, by school.
+type WeeksBySchool = HashMap<String, BTreeSet<NaiveDate>>;
+
 impl BreachSearch<'_> {
-    async fn run(
-        &self,
+    /// Each school's school weeks in the window, and the qualifying marks to
+    /// read; `None` when no school has a school week up to the as-of date.
+    async fn window<'s>(
+        &'s self,
         tx: &mut dyn StoreTx,
-        after_upn: &str,
-        wanted: usize,
-    ) -> ServiceResult<Vec<FoundBreach>> {
-        let mut weeks_by_school: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
+    ) -> ServiceResult<Option<(WeeksBySchool, QualifyingFilter<'s>)>> {
+        let mut weeks_by_school: WeeksBySchool = HashMap::new();
         let window = i64::from(self.threshold.window_school_weeks);
         for (school, monday) in tx
             .latest_school_weeks(self.authority, week_start(self.as_of), window)
@@ -400,13 +412,25 @@ impl BreachSearch<'_> {
         }
         // No pupil's window starts before the earliest school's: its school weeks
         // are the union of its schools' (see attendance::threshold_breach).
-        let Some(earliest) = weeks_by_school.values().filter_map(|w| w.first()).min() else {
-            return Ok(vec![]);
+        let Some(&earliest) = weeks_by_school.values().filter_map(|w| w.first()).min() else {
+            return Ok(None);
         };
         let filter = QualifyingFilter {
             codes: &self.threshold.qualifying_codes,
-            from: *earliest,
+            from: earliest,
             to: self.as_of,
+        };
+        Ok(Some((weeks_by_school, filter)))
+    }
+
+    async fn run(
+        &self,
+        tx: &mut dyn StoreTx,
+        after_upn: &str,
+        wanted: usize,
+    ) -> ServiceResult<Vec<FoundBreach>> {
+        let Some((weeks_by_school, filter)) = self.window(tx).await? else {
+            return Ok(vec![]);
         };
         // Most candidates breach; the few spare ones are read again by the next page.
         let chunk = (wanted as i64 * 5 / 4 + 10).min(2_000);
@@ -443,13 +467,29 @@ impl BreachSearch<'_> {
         Ok(found)
     }
 
+    /// The same search for one pupil: their breach, if they have one.
+    pub(super) async fn for_pupil(
+        &self,
+        tx: &mut dyn StoreTx,
+        upn: &Upn,
+    ) -> ServiceResult<Option<FoundBreach>> {
+        let Some((weeks_by_school, filter)) = self.window(tx).await? else {
+            return Ok(None);
+        };
+        let candidates = [upn.to_string()];
+        let breaches = self
+            .breaches_among(tx, &candidates, &filter, &weeks_by_school, 1)
+            .await?;
+        Ok(self.with_coverage(tx, breaches).await?.pop())
+    }
+
     /// The breaches among `candidates`, at most `wanted`: `(upn, school, breach)`.
     async fn breaches_among(
         &self,
         tx: &mut dyn StoreTx,
         candidates: &[String],
         filter: &QualifyingFilter<'_>,
-        weeks_by_school: &HashMap<String, BTreeSet<NaiveDate>>,
+        weeks_by_school: &WeeksBySchool,
         wanted: usize,
     ) -> ServiceResult<Vec<(String, String, Breach)>> {
         let mut marks: BTreeMap<String, Vec<(PupilMark, String)>> = BTreeMap::new();

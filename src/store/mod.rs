@@ -25,6 +25,7 @@ use crate::domain::{
     actor::Actor,
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
     audit::{ChainHead, ChainedEvent},
+    evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
@@ -352,14 +353,46 @@ pub trait StoreTx: Send {
 
     /// Writes a batch of marks (no two for the same session): new sessions are
     /// inserted, later different marks replace held ones (which move to the
-    /// history), and the enrolment spans and school weeks follow.
+    /// history), and the enrolment spans and school weeks follow. Returns the
+    /// counts and the held marks that were replaced.
     async fn record_marks(
         &mut self,
         authority: &LaCode,
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts>;
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)>;
+
+    /// Replaces the corrections of evidence recorded on a notice (locked with
+    /// `notice_for_update`).
+    async fn record_evidence_corrections(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        corrections: &[EvidenceCorrection],
+    ) -> StoreResult<()>;
+
+    /// Every mark held for a pupil dated `from..=to`, at any school.
+    async fn pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>>;
+
+    /// The schools whose registers a pupil has ever been on.
+    async fn pupil_schools(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<String>>;
+
+    /// A school's school weeks (Mondays) within `from..=to`, and the first and
+    /// last school week it has sent registers for (`None` before any).
+    async fn school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)>;
 
     /// An authority's own policy versions with `effective_from` after `after`,
     /// oldest first, at most `limit`.

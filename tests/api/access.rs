@@ -403,7 +403,8 @@ async fn fixtures(app: &TestApp) {
             })
             .await
             .unwrap();
-        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        // The week after the registers held: the claims rest on themselves.
+        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 13), d(2025, 2, 3));
         p.la = la;
         let notice = app
             .as_role(la, Role::LaOfficer)
@@ -482,7 +483,7 @@ on_both_backends! {
 
         // A constable sees the notices they issued, and only those.
         let police = app.as_role("850", Role::Police);
-        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 6), d(2025, 2, 3)).request("police-1");
+        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 13), d(2025, 2, 3)).request("police-1");
         theirs.issuer.as_mut().unwrap().role = pb::IssuerRole::Police as i32;
         let issued = police.notices().issue_penalty_notice(theirs).await.unwrap().into_inner().notices.remove(0);
         assert_eq!(issued.issuer.as_ref().unwrap().subject, "police@850");

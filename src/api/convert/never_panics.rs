@@ -144,6 +144,7 @@ fn penalty() -> impl Strategy<Value = pb::IssuePenaltyNoticeRequest> {
                     issue_date,
                     issuer,
                     delivery,
+                    breach: None,
                 }
             },
         )
@@ -258,7 +259,7 @@ proptest! {
         if let Ok(issue) = penalty_request(&req, &caller(), today()) {
             // The rules the request then meets, under every national regime.
             for regime in policy::national_regimes() {
-                let _ = notice::plan_penalty_notices(&regime, "national", &[], &issue);
+                let _ = notice::plan_penalty_notices(&regime, "national", &[], &issue, &notice::Registers::none());
             }
         }
         let nti = pb::IssueNoticeToImproveRequest {
@@ -275,11 +276,12 @@ proptest! {
                 end_date: None,
                 reason: req.request_id.clone(),
             }),
+            breach: None,
         };
         let _ = limits::check(&nti);
         if let Ok(issue) = notice_to_improve_request(&nti, &caller(), today()) {
             for regime in policy::national_regimes() {
-                let _ = notice::plan_notice_to_improve(&regime, "national", &issue);
+                let _ = notice::plan_notice_to_improve(&regime, "national", &issue, &notice::Registers::none());
             }
         }
     }
@@ -303,8 +305,8 @@ proptest! {
                 published: None,
             };
             if let Ok(issue) = penalty_request(&req, &caller(), today()) {
-                let _ = notice::plan_penalty_notices(&local, "local", &[], &issue);
-                let _ = notice::best_window_count(&local, &issue.sessions);
+                let _ = notice::plan_penalty_notices(&local, "local", &[], &issue, &notice::Registers::none());
+                let _ = crate::domain::evidence::best_window_count(&local, &issue.sessions, &Default::default());
             }
         }
     }
