@@ -16,6 +16,7 @@ pub mod payment;
 pub mod policy;
 pub mod register_codes;
 pub mod report;
+pub mod school;
 pub mod violation;
 
 pub use violation::{FieldViolation, RuleViolation};

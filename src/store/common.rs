@@ -25,6 +25,7 @@ use crate::domain::{
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    school::School,
 };
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
@@ -1152,6 +1153,38 @@ where
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
         self.select_mark_history(authority, upn, school, date, session)
             .await
+    }
+
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>> {
+        self.select_school(authority, urn).await
+    }
+
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>> {
+        self.select_school_version(authority, urn, version).await
+    }
+
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>> {
+        self.select_schools(authority, after, limit).await
+    }
+
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<super::SchoolCounts> {
+        self.write_schools(authority, schools, request_id, at).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

@@ -24,5 +24,6 @@ mod privileges;
 mod reports;
 mod resilience;
 mod schema;
+mod schools;
 mod store_rules;
 mod transport;
