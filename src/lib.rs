@@ -13,6 +13,8 @@ pub mod config;
 pub mod domain;
 pub mod export;
 pub mod import;
+pub mod letter_client;
+pub mod letter_pdf;
 pub mod metrics;
 pub mod proto;
 pub mod server;

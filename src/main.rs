@@ -77,6 +77,23 @@ enum Command {
         #[arg(long, default_value = "csv", value_parser = ["csv"])]
         format: String,
     },
+    /// Writes a notice's letter (NoticeService.RenderNotice) to a PDF file.
+    NoticeLetter {
+        /// The notice: `authorities/850/notices/850-2025-000001` or its number.
+        notice: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// Bearer token of a role that may read the notice.
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
     /// Streams an MIS register export (CSV: school_urn, upn, date, session,
     /// code, record_time) to a server's RecordMarks.
     ImportMarks {
@@ -135,6 +152,27 @@ async fn main() -> anyhow::Result<()> {
             SystemClock.now(),
         );
         println!("{}", key.sign(&claims));
+        return Ok(());
+    }
+
+    if let Command::NoticeLetter {
+        notice,
+        out,
+        server,
+        token,
+        ca_file,
+    } = &cli.command
+    {
+        let options = lea_notices::letter_client::LetterOptions {
+            notice: notice.clone(),
+            server: server.clone(),
+            token: token.clone(),
+            ca_file: ca_file.clone(),
+            out: out.clone(),
+        };
+        let (pages, bytes) = lea_notices::letter_client::fetch_notice_letter(&options).await?;
+        println!("{}: {pages} page(s), {bytes} bytes", out.display());
+        telemetry.shutdown().await;
         return Ok(());
     }
 
@@ -215,7 +253,9 @@ async fn main() -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        Command::Token { .. } | Command::ImportMarks { .. } => unreachable!("handled above"),
+        Command::Token { .. } | Command::ImportMarks { .. } | Command::NoticeLetter { .. } => {
+            unreachable!("handled above")
+        }
         Command::StatutoryReturn {
             authority,
             year,

@@ -9,6 +9,7 @@ pub mod attendance;
 pub mod audit;
 pub mod calendar;
 pub mod identifiers;
+pub mod letter;
 pub mod names;
 pub mod notice;
 pub mod payment;
