@@ -49,11 +49,12 @@ pub async fn fetch_notice_letter(options: &LetterOptions) -> anyhow::Result<(i32
     let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", options.token)
         .parse()
         .context("the token is not a valid header value")?;
-    let mut client = NoticeServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-        r.metadata_mut().insert("authorization", bearer.clone());
-        Ok(r)
-    })
-    .max_decoding_message_size(16 * 1024 * 1024);
+    let mut client =
+        NoticeServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        })
+        .max_decoding_message_size(16 * 1024 * 1024);
     let letter = client
         .render_notice(RenderNoticeRequest { name: name.clone() })
         .await

@@ -80,7 +80,9 @@ impl EmbeddedFont {
             ),
             ascent: f32::from(face.ascender()) * scale,
             descent: f32::from(face.descender()) * scale,
-            cap_height: face.capital_height().map_or(700.0, |h| f32::from(h) * scale),
+            cap_height: face
+                .capital_height()
+                .map_or(700.0, |h| f32::from(h) * scale),
             bold,
             compressed: miniz_oxide::deflate::compress_to_vec_zlib(data, 6),
         }
@@ -309,7 +311,15 @@ impl Layout {
                 for item in items {
                     let li = self.element(StructRole::LI, Some(list));
                     let body = self.element(StructRole::LBody, Some(li));
-                    self.lines(item, false, BODY_SIZE, BODY_LEADING, BULLET_INDENT, body, true);
+                    self.lines(
+                        item,
+                        false,
+                        BODY_SIZE,
+                        BODY_LEADING,
+                        BULLET_INDENT,
+                        body,
+                        true,
+                    );
                     self.y -= 2.0;
                 }
             }
@@ -411,7 +421,14 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
                     .properties()
                     .artifact()
                     .kind(ArtifactType::Layout);
-                text(&mut content, b"F1", line.size, line.x - BULLET_INDENT, line.y, &[0x95]);
+                text(
+                    &mut content,
+                    b"F1",
+                    line.size,
+                    line.x - BULLET_INDENT,
+                    line.y,
+                    &[0x95],
+                );
                 content.end_marked_content();
             }
             content
@@ -422,17 +439,21 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
             text(&mut content, font, line.size, line.x, line.y, &line.text);
             content.end_marked_content();
         }
-        let footer_text = to_winansi(&format!(
-            "{footer}    Page {} of {page_count}",
-            index + 1
-        ));
+        let footer_text = to_winansi(&format!("{footer}    Page {} of {page_count}", index + 1));
         content
             .begin_marked_content_with_properties(Name(b"Artifact"))
             .properties()
             .artifact()
             .kind(ArtifactType::Pagination);
         content.set_fill_gray(0.35);
-        text(&mut content, b"F1", FOOTER_SIZE, MARGIN_X, FOOTER_Y, &footer_text);
+        text(
+            &mut content,
+            b"F1",
+            FOOTER_SIZE,
+            MARGIN_X,
+            FOOTER_Y,
+            &footer_text,
+        );
         content.end_marked_content();
         let stream = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
         pdf.stream(*content_id, &stream).filter(Filter::FlateDecode);
@@ -454,7 +475,9 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
     }
 
     {
-        let mut tree = pdf.indirect(tree_id).start::<pdf_writer::writers::StructTreeRoot>();
+        let mut tree = pdf
+            .indirect(tree_id)
+            .start::<pdf_writer::writers::StructTreeRoot>();
         tree.child(document_id);
         let mut parent_tree = tree.parent_tree();
         let mut nums = parent_tree.nums();

@@ -159,7 +159,11 @@ impl App {
     /// A notice as its PDF letter. The facts are read in one unit (the notice,
     /// its school, the settings in force on its issue date); the PDF is laid out
     /// after it, off the async threads.
-    pub async fn render_notice(&self, caller: Caller, number: String) -> ServiceResult<RenderedPdf> {
+    pub async fn render_notice(
+        &self,
+        caller: Caller,
+        number: String,
+    ) -> ServiceResult<RenderedPdf> {
         caller.check_allowed(Operation::ReadNotices)?;
         let letter = self
             .read(move |_, mut tx| async move {

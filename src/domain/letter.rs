@@ -59,7 +59,7 @@ impl AuthorityDetails {
                 ));
             }
         };
-        required("name", &self.name);
+        required("authority_name", &self.name);
         required("address.postcode", &self.address.postcode);
         required("payment_url", &self.payment_url);
         required("payment_telephone", &self.payment_telephone);
@@ -104,7 +104,10 @@ impl AuthorityDetails {
 }
 
 /// The settings in force on `on`: the latest version effective on or before it.
-pub fn settings_in_force(versions: &[AuthoritySettings], on: NaiveDate) -> Option<&AuthoritySettings> {
+pub fn settings_in_force(
+    versions: &[AuthoritySettings],
+    on: NaiveDate,
+) -> Option<&AuthoritySettings> {
     versions
         .iter()
         .filter(|s| s.effective_from <= on)
@@ -491,10 +494,12 @@ pub fn notice_letter(
 impl Letter {
     /// Every text of the letter in reading order, one string per line or paragraph.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.blocks.iter().flat_map(|b| match b {
-            Block::Heading(s) | Block::Paragraph(s) => std::slice::from_ref(s).iter(),
-            Block::Lines(l) | Block::Bullets(l) => l.iter(),
-        })
-        .map(String::as_str)
+        self.blocks
+            .iter()
+            .flat_map(|b| match b {
+                Block::Heading(s) | Block::Paragraph(s) => std::slice::from_ref(s).iter(),
+                Block::Lines(l) | Block::Bullets(l) => l.iter(),
+            })
+            .map(String::as_str)
     }
 }

@@ -8,9 +8,9 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
 use super::dialect::{Column, Dialect};
 use super::rows::{
-    AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow, NoticeRow, PaymentRow,
-    PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns, join_list, notice_columns,
-    notice_select, payment_select, policy_version_columns, to_json,
+    AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow,
+    NoticeRow, PaymentRow, PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns,
+    join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
 };
 use super::{
     AttendanceScope, AuditEvent, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,

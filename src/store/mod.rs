@@ -262,8 +262,10 @@ pub trait StoreTx: Send {
     ) -> StoreResult<()>;
 
     /// Every version of an authority's letter settings, oldest first.
-    async fn authority_settings(&mut self, authority: &LaCode)
-    -> StoreResult<Vec<AuthoritySettings>>;
+    async fn authority_settings(
+        &mut self,
+        authority: &LaCode,
+    ) -> StoreResult<Vec<AuthoritySettings>>;
 
     /// Serialises issuing for one pupil until the transaction ends, so limits and
     /// evidence checks see every notice committed before this one.

@@ -20,7 +20,10 @@ use crate::proto::v1 as pb;
 /// The media type of a rendered notice.
 pub const PDF_CONTENT_TYPE: &str = "application/pdf";
 
-pub(crate) fn settings_to_proto(authority: &LaCode, s: &AuthoritySettings) -> pb::AuthoritySettings {
+pub(crate) fn settings_to_proto(
+    authority: &LaCode,
+    s: &AuthoritySettings,
+) -> pb::AuthoritySettings {
     let d = &s.details;
     pb::AuthoritySettings {
         name: names::authority_settings_name(authority, s.effective_from),
@@ -51,10 +54,13 @@ pub(crate) fn new_settings(
         return v.finish(None);
     };
     let effective_from = v.check(date("settings.effective_from", s.effective_from.as_ref()));
-    let address = s.address.as_ref().map_or_else(Address::default, |a| Address {
-        lines: a.lines.iter().map(|l| l.trim().to_string()).collect(),
-        postcode: a.postcode.trim().to_string(),
-    });
+    let address = s
+        .address
+        .as_ref()
+        .map_or_else(Address::default, |a| Address {
+            lines: a.lines.iter().map(|l| l.trim().to_string()).collect(),
+            postcode: a.postcode.trim().to_string(),
+        });
     let details = AuthorityDetails {
         name: s.authority_name.trim().to_string(),
         address,
