@@ -8,7 +8,7 @@ use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
 use crate::helpers::{TestApp, broken_rules, on_both_backends, violated_fields};
-use crate::notices::{Penalty, d, issue, proto_date};
+use crate::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pupil};
 
 const SCHOOL_NAME: &str = "St Mary’s Church of England Primary School";
 
@@ -157,6 +157,26 @@ on_both_backends! {
             ("whom to ask", "contact the Attendance Enforcement Team, 0300 555 1384".to_string()),
         ]);
         assert!(!text.contains("0300 555 9999"), "a later settings version is not printed on an earlier notice");
+        if let (Ok(path), lea_notices::store::Backend::Sqlite) = (std::env::var("LEA_NOTICES_SAMPLE_LETTER"), app.backend) {
+            // How docs/sample-letter.png is made (README, Letters).
+            std::fs::write(path, &letter.content).unwrap();
+        }
+
+        // `lea-notices notice-letter` writes the same document.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("letter.pdf");
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"))
+            .args(["notice-letter", &notice.notice_number, "--out"])
+            .arg(&out)
+            .args(["--server", &format!("http://{}", app.addr)])
+            .env("LEA_NOTICES_TOKEN", app.token("850", Role::LaOfficer))
+            .env("LEA_NOTICES_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{stdout} {}", String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains(&format!("{} page(s)", letter.page_count)), "{stdout}");
+        assert_eq!(std::fs::read(&out).unwrap(), letter.content);
 
         // A second notice to the same parent: the flat amount only.
         let second = issue(&app, Penalty::holiday(1, &["Alex"], d(2025, 2, 10), d(2025, 3, 3)).request("n2")).await.unwrap();
@@ -227,5 +247,36 @@ on_both_backends! {
                 date: proto_date(d(2024, 8, 31)),
             }).await.unwrap_err();
         assert_eq!(none.code(), Code::NotFound);
+    }
+
+    async fn a_notice_to_improve_letter_states_its_improvement_period(app) {
+        register_school(&app).await;
+        create_settings(&app, "s1", settings(d(2024, 9, 1), "Hampshire County Council", "0300 555 1375")).await.unwrap();
+        let request = pb::IssueNoticeToImproveRequest {
+            parent: "authorities/850".into(),
+            request_id: "i1".into(),
+            pupil: pupil(1),
+            parents: vec![parent("Alex")],
+            issue_date: proto_date(d(2025, 9, 8)),
+            issuer: issuer(pb::IssuerRole::LaOfficer),
+            improvement_period: Some(pb::ImprovementPeriod {
+                start_date: proto_date(d(2025, 9, 8)),
+                school_weeks: 4,
+                end_date: None,
+                reason: "Sam attends every session, on time.".into(),
+            }),
+            delivery: by_hand(),
+        };
+        let notice = app.notices().issue_notice_to_improve(request).await.unwrap().into_inner().notices.remove(0);
+        let text = extracted_text(&render(&app, Role::LaOfficer, &notice.name).await.unwrap().content);
+        assert_says(&text, &[
+            ("the title", "Notice to improve".to_string()),
+            ("the parent", "Alex Taylor".to_string()),
+            ("the school", format!("School: {SCHOOL_NAME}")),
+            // Four weeks beginning on Monday 8 September end on Sunday 5 October.
+            ("the period", format!("4 school weeks, from {} to {}", long(d(2025, 9, 8)), long(d(2025, 10, 5)))),
+            ("what is expected", "Sam attends every session, on time.".to_string()),
+        ]);
+        assert!(!text.contains("£"), "a notice to improve has no amount:\n{text}");
     }
 }
