@@ -294,6 +294,11 @@ impl Layout {
                 };
                 let e = self.element(role, None);
                 self.y -= BLOCK_GAP;
+                // A heading stays with at least two lines of what follows it.
+                if self.y - size * 1.35 - 2.0 * BODY_LEADING < BODY_BOTTOM {
+                    self.pages.push(Vec::new());
+                    self.y = PAGE_HEIGHT - MARGIN_TOP;
+                }
                 self.lines(text, true, size, size * 1.35, 0.0, e, false);
             }
             Block::Paragraph(text) => {

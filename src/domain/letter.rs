@@ -503,3 +503,79 @@ impl Letter {
             .map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::actor::{Actor, Role};
+
+    fn details() -> AuthorityDetails {
+        AuthorityDetails {
+            name: "Hampshire County Council".into(),
+            address: Address {
+                lines: vec!["The Castle".into(), "Winchester".into()],
+                postcode: "SO23 8UG".into(),
+            },
+            payment_url: "https://pay.example.gov.uk/pn".into(),
+            payment_telephone: "+44 300 555 1375".into(),
+            questions_contact: "the Attendance Team".into(),
+        }
+    }
+
+    fn version(from: NaiveDate) -> AuthoritySettings {
+        AuthoritySettings {
+            effective_from: from,
+            details: details(),
+            published_at: chrono::DateTime::UNIX_EPOCH,
+            published_by: Actor {
+                subject: "admin".into(),
+                role: Some(Role::Admin),
+            },
+        }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn money_and_dates_read_as_a_letter_writes_them() {
+        assert_eq!(pounds(8_000), "£80.00");
+        assert_eq!(pounds(16_005), "£160.05");
+        assert_eq!(pounds(-50), "-£0.50");
+        assert_eq!(long_date(d(2024, 10, 21)), "Monday 21 October 2024");
+        assert_eq!(period_days(d(2024, 10, 1), d(2024, 10, 21)), 21);
+    }
+
+    #[test]
+    fn the_version_in_force_is_the_latest_starting_on_or_before_the_date() {
+        let versions = [version(d(2024, 9, 1)), version(d(2025, 1, 1))];
+        assert_eq!(settings_in_force(&versions, d(2024, 8, 31)), None);
+        let on = |day| settings_in_force(&versions, day).map(|s| s.effective_from);
+        assert_eq!(on(d(2024, 9, 1)), Some(d(2024, 9, 1)));
+        assert_eq!(on(d(2024, 12, 31)), Some(d(2024, 9, 1)));
+        assert_eq!(on(d(2025, 1, 1)), Some(d(2025, 1, 1)));
+    }
+
+    #[test]
+    fn details_are_validated_field_by_field() {
+        assert!(details().validate().is_empty());
+        let mut bad = details();
+        bad.name = " ".into();
+        bad.address.lines.clear();
+        bad.payment_url = "https://".into();
+        bad.payment_telephone = "ring us".into();
+        bad.questions_contact = "x".repeat(MAX_SETTING_CHARS + 1);
+        let fields: Vec<String> = bad.validate().into_iter().map(|v| v.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "authority_name",
+                "questions_contact",
+                "address.lines",
+                "payment_url",
+                "payment_telephone"
+            ]
+        );
+    }
+}
