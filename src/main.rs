@@ -94,6 +94,28 @@ enum Command {
         #[arg(long)]
         ca_file: Option<std::path::PathBuf>,
     },
+    /// Loads the DfE's GIAS all-establishments file (edubasealldata<date>.csv,
+    /// Windows-1252) into an authority's school register on a server.
+    ImportSchools {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long)]
+        server: String,
+        /// The authority (LA code) whose register it is.
+        #[arg(long)]
+        authority: String,
+        /// Also load other authorities' establishments (by default only those
+        /// whose "LA (code)" is the authority's).
+        #[arg(long)]
+        all_authorities: bool,
+        /// Bearer token of a role that may import schools (la_officer, admin).
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
     /// Streams an MIS register export (CSV: school_urn, upn, date, session,
     /// code, record_time) to a server's RecordMarks.
     ImportMarks {
@@ -220,6 +242,40 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if let Command::ImportSchools {
+        file,
+        server,
+        authority,
+        all_authorities,
+        token,
+        ca_file,
+    } = &cli.command
+    {
+        use std::io::IsTerminal;
+        let report = lea_notices::import_schools::import_schools(
+            lea_notices::import_schools::SchoolImportOptions {
+                file: file.clone(),
+                server: server.clone(),
+                authority: authority.clone(),
+                all_authorities: *all_authorities,
+                token: token.clone(),
+                ca_file: ca_file.clone(),
+                progress: std::io::stderr().is_terminal(),
+            },
+        )
+        .await?;
+        println!(
+            "{} establishments read: {} added, {} changed, {} unchanged, {} of other authorities skipped ({} calls)",
+            report.rows,
+            report.added,
+            report.changed,
+            report.unchanged,
+            report.skipped_other_authorities,
+            report.calls
+        );
+        return Ok(());
+    }
+
     let url = config
         .resolved_database_url()
         .context("creating the data directory")?;
@@ -253,7 +309,10 @@ async fn main() -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        Command::Token { .. } | Command::ImportMarks { .. } | Command::NoticeLetter { .. } => {
+        Command::Token { .. }
+        | Command::ImportMarks { .. }
+        | Command::ImportSchools { .. }
+        | Command::NoticeLetter { .. } => {
             unreachable!("handled above")
         }
         Command::StatutoryReturn {

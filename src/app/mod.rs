@@ -17,13 +17,17 @@ mod notices;
 mod payments;
 mod policy;
 mod report;
+mod schools;
 
 use std::{future::Future, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
-pub use attendance::{AttendanceSummary, FoundBreach, SummaryScope};
+pub use attendance::{
+    AttendanceSummary, FoundBreach, GroupFigures, PhaseGroup, SchoolGroup, SummaryGrouping,
+    SummaryScope,
+};
 pub use audit::AuditQuery;
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};

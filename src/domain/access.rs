@@ -29,6 +29,10 @@ pub enum Operation {
     ReadAuditLog,
     /// Recomputing the audit log's hash chain.
     VerifyAuditLog,
+    /// Loading the DfE school register (GIAS) into the authority's register.
+    ImportSchools,
+    /// Reading the school register (public data: every role may).
+    ReadSchools,
 }
 
 use Operation::*;
@@ -36,6 +40,9 @@ use Role::*;
 
 /// Whether `role` may perform `operation` at all (scope rules apply on top).
 pub fn allowed(role: Role, operation: Operation) -> bool {
+    if operation == ReadSchools {
+        return true;
+    }
     match role {
         // Its own schools: registers, attendance, notices where the policy lets
         // head teachers issue.
@@ -67,6 +74,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             CreatePolicyVersion
                 | ChangeAuthoritySettings
+                | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
                 | ReadNotices

@@ -1156,6 +1156,34 @@ where
         self.select_school(authority, urn).await
     }
 
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>> {
+        self.select_school_version(authority, urn, version).await
+    }
+
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>> {
+        self.select_schools(authority, after, limit).await
+    }
+
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<super::SchoolCounts> {
+        self.write_schools(authority, schools, request_id, at).await
+    }
+
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.write_pending_audit().await?;
         self.end("COMMIT").await

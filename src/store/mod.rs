@@ -34,6 +34,7 @@ use crate::domain::{
 };
 
 pub use postgres::PgStore;
+pub use schools::SchoolCounts;
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -500,6 +501,35 @@ pub trait StoreTx: Send {
 
     /// One school of the authority's register.
     async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>>;
+
+    /// A school as it stands (`version` `None`) or one of its earlier versions,
+    /// with its version number.
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>>;
+
+    /// The register's schools with URNs after `after`, by URN, at most `limit`,
+    /// each with its version number.
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>>;
+
+    /// Loads schools (each URN once) into the register: new ones are added,
+    /// changed ones replaced with their held version kept in the history,
+    /// identical ones left alone.
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<SchoolCounts>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

@@ -14,6 +14,10 @@ use crate::notices::{Penalty, d, upn};
 /// What each role may do, written from the description of the roles
 /// (independently of the service's own table).
 fn may(role: Role, method: &str) -> bool {
+    // The school register is public data: every role reads it.
+    if ["GetSchool", "ListSchools"].contains(&method) {
+        return true;
+    }
     const READS: &[&str] = &[
         "GetPolicy",
         "ListPolicyVersions",
@@ -58,7 +62,9 @@ fn may(role: Role, method: &str) -> bool {
         }
         Role::Auditor => READS.contains(&method) || AUDIT.contains(&method),
         Role::Admin => {
-            method == "CreatePolicyVersion" || READS.contains(&method) || AUDIT.contains(&method)
+            ["CreatePolicyVersion", "ImportSchools"].contains(&method)
+                || READS.contains(&method)
+                || AUDIT.contains(&method)
         }
     }
 }
@@ -72,6 +78,7 @@ const BY_NAME: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "GetAmountDue",
+    "GetSchool",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -86,9 +93,10 @@ const MUTATIONS: &[&str] = &[
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
+    "ImportSchools",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 23] = [
+const METHODS: [&str; 26] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -112,6 +120,9 @@ const METHODS: [&str; 23] = [
     "ListAuditEvents",
     "VerifyAuditTrail",
     "GetStatutoryReturn",
+    "ImportSchools",
+    "GetSchool",
+    "ListSchools",
 ];
 
 /// The answer a caller should get.
@@ -340,6 +351,30 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "ImportSchools" => code(
+            who.schools()
+                .import_schools(pb::ImportSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetSchool" => code(
+            who.schools()
+                .get_school(pb::GetSchoolRequest {
+                    name: format!("authorities/{la}/schools/{SCHOOL}"),
+                    version: 0,
+                })
+                .await,
+        ),
+        "ListSchools" => code(
+            who.schools()
+                .list_schools(pb::ListSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -351,6 +386,21 @@ async fn fixtures(app: &TestApp) {
         let mut marks = batch("fixture-marks", week(SCHOOL, 1, d(2025, 1, 6), "O", &[]));
         marks.parent = format!("authorities/{la}");
         record(&app.as_role(la, Role::LaOfficer), vec![marks])
+            .await
+            .unwrap();
+        app.as_role(la, Role::LaOfficer)
+            .schools()
+            .import_schools(pb::ImportSchoolsRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-school".into(),
+                schools: vec![pb::School {
+                    urn: SCHOOL.into(),
+                    la_code: la.into(),
+                    establishment_name: "Fixture School".into(),
+                    status: pb::SchoolStatus::Open as i32,
+                    ..Default::default()
+                }],
+            })
             .await
             .unwrap();
         let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));

@@ -122,6 +122,7 @@ pub(crate) async fn summary(
             upn: pupil.map(upn).unwrap_or_default(),
             start_date: proto_date(from),
             end_date: proto_date(to),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -12,19 +12,38 @@ use crate::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pup
 
 const SCHOOL_NAME: &str = "St Mary’s Church of England Primary School";
 
-/// Puts school 116439 in authority 850's register. The register is loaded by
-/// `import-schools` (another command); the letter only reads it.
+/// Puts school 116439 in authority 850's register, as `import-schools` does.
 async fn register_school(app: &TestApp) {
-    app.execute_raw(&format!(
-        "INSERT INTO schools (authority_code, urn, version, la_code, establishment_number, name, \
-         address_lines, postcode, phase, establishment_type, status, open_date, close_date, \
-         recorded_at, request_id) VALUES ('850', '116439', 1, '850', '3001', '{}', \
-         '[\"Church Lane\",\"Kings Worthy\",\"Winchester\"]', 'SO23 7QA', 'primary', \
-         'Voluntary aided school', 'open', NULL, NULL, '2024-09-01T00:00:00+00:00', 'test')",
-        SCHOOL_NAME.replace('\'', "''")
-    ))
-    .await
-    .unwrap();
+    let officer = crate::helpers::Bearer::new(&app.token("850", Role::LaOfficer));
+    let mut schools = pb::school_service_client::SchoolServiceClient::with_interceptor(
+        app.channel.clone(),
+        officer,
+    );
+    schools
+        .import_schools(pb::ImportSchoolsRequest {
+            parent: "authorities/850".into(),
+            request_id: "schools-1".into(),
+            schools: vec![pb::School {
+                urn: "116439".into(),
+                la_code: "850".into(),
+                establishment_number: "3001".into(),
+                establishment_name: SCHOOL_NAME.into(),
+                address: Some(pb::PostalAddress {
+                    lines: vec![
+                        "Church Lane".into(),
+                        "Kings Worthy".into(),
+                        "Winchester".into(),
+                    ],
+                    postcode: "SO23 7QA".into(),
+                }),
+                phase: pb::SchoolPhase::Primary as i32,
+                establishment_type: "Voluntary aided school".into(),
+                status: pb::SchoolStatus::Open as i32,
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
 }
 
 fn settings(effective_from: NaiveDate, name: &str, telephone: &str) -> pb::AuthoritySettings {

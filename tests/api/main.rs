@@ -23,5 +23,6 @@ mod privileges;
 mod reports;
 mod resilience;
 mod schema;
+mod schools;
 mod store_rules;
 mod transport;

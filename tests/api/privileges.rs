@@ -64,6 +64,26 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ("payments", "INSERT, SELECT", &[]),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
+    ("school_history", "INSERT, SELECT", &[]),
+    (
+        "schools",
+        "INSERT, SELECT",
+        &[
+            "address_lines",
+            "close_date",
+            "establishment_number",
+            "establishment_type",
+            "la_code",
+            "name",
+            "open_date",
+            "phase",
+            "postcode",
+            "recorded_at",
+            "request_id",
+            "status",
+            "version",
+        ],
+    ),
     ("serials", "INSERT, SELECT", &["last_value"]),
 ];
 

@@ -8,6 +8,7 @@ pub mod notice;
 pub mod payment;
 pub mod policy;
 pub mod report;
+pub mod school;
 
 #[cfg(test)]
 mod never_panics;

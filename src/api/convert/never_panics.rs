@@ -12,6 +12,7 @@ use super::notice::{
 };
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
+use super::school;
 use crate::api::limits;
 use crate::app::Caller;
 use crate::domain::{
@@ -373,6 +374,35 @@ proptest! {
             parent: "authorities/850".into(),
             start_date: start,
             end_date: end,
+            ..Default::default()
+        };
+        let _ = summary_request(&summary);
+    }
+
+    #[test]
+    fn school_imports_and_grouped_summaries_never_panic(
+        schools in proptest::collection::vec(
+            (text(), text(), text(), address(), small(), small(), (date(), date())),
+            0..6,
+        ),
+        group_by in small(),
+        version in small(),
+        name in text(),
+    ) {
+        let import = pb::ImportSchoolsRequest {
+            parent: "authorities/850".into(),
+            request_id: "i".into(),
+            schools: schools.into_iter().map(|(urn, la_code, establishment_name, address, phase, status, (open_date, close_date))| pb::School {
+                urn, la_code, establishment_name, address, phase, status, open_date, close_date,
+                ..Default::default()
+            }).collect(),
+        };
+        let _ = limits::check(&import);
+        let _ = school::import_request(&import);
+        let _ = school::get_request(&pb::GetSchoolRequest { name, version });
+        let summary = pb::GetAttendanceSummaryRequest {
+            parent: "authorities/850".into(),
+            group_by,
             ..Default::default()
         };
         let _ = summary_request(&summary);
