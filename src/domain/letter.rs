@@ -232,7 +232,10 @@ fn opening(
                 pupil.family_name,
                 one_line(&pupil.address)
             ),
-            format!("School: {}, {}", school.name, one_line(&school.address)),
+            match one_line(&school.address) {
+                at if at.is_empty() => format!("School: {}", school.name),
+                at => format!("School: {}, {at}", school.name),
+            },
         ]),
     ]
 }
