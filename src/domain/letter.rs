@@ -52,6 +52,8 @@ impl AuthorityDetails {
         let mut required = |field: &str, value: &str| {
             if value.trim().is_empty() {
                 v.push(FieldViolation::new(field, "is required"));
+            } else if value.chars().any(char::is_control) {
+                v.push(FieldViolation::new(field, "must be one line"));
             } else if value.chars().count() > MAX_SETTING_CHARS {
                 v.push(FieldViolation::new(
                     field,
@@ -71,10 +73,13 @@ impl AuthorityDetails {
             ));
         }
         for (i, line) in self.address.lines.iter().enumerate() {
-            if line.trim().is_empty() || line.chars().count() > MAX_SETTING_CHARS {
+            if line.trim().is_empty()
+                || line.chars().any(char::is_control)
+                || line.chars().count() > MAX_SETTING_CHARS
+            {
                 v.push(FieldViolation::new(
                     format!("address.lines[{i}]"),
-                    format!("must be 1 to {MAX_SETTING_CHARS} characters"),
+                    format!("must be one line of 1 to {MAX_SETTING_CHARS} characters"),
                 ));
             }
         }
@@ -569,6 +574,9 @@ mod tests {
         bad.payment_url = "https://".into();
         bad.payment_telephone = "ring us".into();
         bad.questions_contact = "x".repeat(MAX_SETTING_CHARS + 1);
+        let mut two_lines = details();
+        two_lines.name = "Hampshire\nCounty Council".into();
+        assert_eq!(two_lines.validate()[0].field, "authority_name");
         let fields: Vec<String> = bad.validate().into_iter().map(|v| v.field).collect();
         assert_eq!(
             fields,
