@@ -266,10 +266,14 @@ impl Layout {
         let (regular, bold_font) = fonts();
         let font = if bold { bold_font } else { regular };
         let width = PAGE_WIDTH - 2.0 * MARGIN_X - indent;
-        for (i, line) in wrap(font, &to_winansi(text), size, width)
-            .into_iter()
-            .enumerate()
-        {
+        let wrapped = wrap(font, &to_winansi(text), size, width);
+        let last = wrapped.len().saturating_sub(1);
+        for (i, mut line) in wrapped.into_iter().enumerate() {
+            // The space a line break stands for, so text read from the
+            // structure (a screen reader, a copy) keeps its words apart.
+            if i < last {
+                line.push(b' ');
+            }
             self.advance(leading);
             let y = self.y;
             self.pages.last_mut().expect("a page").push(Placed {
