@@ -14,6 +14,8 @@ pub mod domain;
 pub mod export;
 pub mod import;
 pub mod import_schools;
+pub mod letter_client;
+pub mod letter_pdf;
 pub mod metrics;
 pub mod proto;
 pub mod server;

@@ -77,6 +77,23 @@ enum Command {
         #[arg(long, default_value = "csv", value_parser = ["csv"])]
         format: String,
     },
+    /// Writes a notice's letter (NoticeService.RenderNotice) to a PDF file.
+    NoticeLetter {
+        /// The notice: `authorities/850/notices/850-2025-000001` or its number.
+        notice: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// Bearer token of a role that may read the notice.
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
     /// Loads the DfE's GIAS all-establishments file (edubasealldata<date>.csv,
     /// Windows-1252) into an authority's school register on a server.
     ImportSchools {
@@ -177,6 +194,27 @@ async fn main() -> anyhow::Result<()> {
             SystemClock.now(),
         );
         println!("{}", key.sign(&claims));
+        return Ok(());
+    }
+
+    if let Command::NoticeLetter {
+        notice,
+        out,
+        server,
+        token,
+        ca_file,
+    } = &cli.command
+    {
+        let options = lea_notices::letter_client::LetterOptions {
+            notice: notice.clone(),
+            server: server.clone(),
+            token: token.clone(),
+            ca_file: ca_file.clone(),
+            out: out.clone(),
+        };
+        let (pages, bytes) = lea_notices::letter_client::fetch_notice_letter(&options).await?;
+        println!("{}: {pages} page(s), {bytes} bytes", out.display());
+        telemetry.shutdown().await;
         return Ok(());
     }
 
@@ -310,7 +348,10 @@ async fn main() -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        Command::Token { .. } | Command::ImportMarks { .. } | Command::ImportSchools { .. } => {
+        Command::Token { .. }
+        | Command::ImportMarks { .. }
+        | Command::ImportSchools { .. }
+        | Command::NoticeLetter { .. } => {
             unreachable!("handled above")
         }
         Command::StatutoryReturn {

@@ -218,4 +218,17 @@ impl NoticeService for NoticeApi {
             next_page_token,
         }))
     }
+
+    async fn render_notice(
+        &self,
+        request: Request<pb::RenderNoticeRequest>,
+    ) -> Result<Response<pb::RenderNoticeResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_resource_name(&req.name)?;
+        let (_, number) = names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
+        let pdf = self.app.render_notice(caller, number).await?;
+        Ok(Response::new(pdf.into()))
+    }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod caller;
 mod error;
 mod idempotency;
+mod letters;
 mod notices;
 mod payments;
 mod policy;

@@ -665,7 +665,7 @@ async fn notice_for_update_in(
 }
 
 /// A notice the caller may see; any other is NOT_FOUND, exactly as if it did not exist.
-async fn visible_notice(
+pub(super) async fn visible_notice(
     tx: &mut dyn StoreTx,
     caller: &Caller,
     number: &str,

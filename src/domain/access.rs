@@ -11,6 +11,8 @@ use super::policy::IssuerRole;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     CreatePolicyVersion,
+    /// Publishing the authority's details printed on its letters.
+    ChangeAuthoritySettings,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -52,7 +54,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         // audit log as a whole (what auditors check officers' actions in).
         LaOfficer => !matches!(
             operation,
-            CreatePolicyVersion | ReadAuditLog | VerifyAuditLog
+            CreatePolicyVersion | ChangeAuthoritySettings | ReadAuditLog | VerifyAuditLog
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
@@ -71,6 +73,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         Admin => matches!(
             operation,
             CreatePolicyVersion
+                | ChangeAuthoritySettings
                 | ImportSchools
                 | ReadPolicy
                 | ReadAttendance

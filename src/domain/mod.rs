@@ -10,6 +10,7 @@ pub mod audit;
 pub mod calendar;
 pub mod evidence;
 pub mod identifiers;
+pub mod letter;
 pub mod names;
 pub mod notice;
 pub mod payment;

@@ -25,6 +25,10 @@ pub fn policy_version_name(la: &LaCode, effective_from: NaiveDate) -> String {
     format!("{AUTHORITIES}{la}/policyVersions/{effective_from}")
 }
 
+pub fn authority_settings_name(la: &LaCode, effective_from: NaiveDate) -> String {
+    format!("{AUTHORITIES}{la}/settings/{effective_from}")
+}
+
 pub fn national_regime_name(effective_from: NaiveDate) -> String {
     format!("nationalRegimes/{effective_from}")
 }

@@ -8,9 +8,9 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
 use super::dialect::{Column, Dialect};
 use super::rows::{
-    AllocationFactRow, AllocationRow, AuditEventRow, ChainedEventRow, NoticeRow, PaymentRow,
-    PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns, join_list, notice_columns,
-    notice_select, payment_select, policy_version_columns, to_json,
+    AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow,
+    NoticeRow, PaymentRow, PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns,
+    join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
 };
 use super::{
     AttendanceScope, AuditEvent, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
@@ -22,6 +22,7 @@ use crate::domain::{
     audit::{self, ChainHead, ChainedEvent, EventFields},
     evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
+    letter::AuthoritySettings,
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
@@ -600,6 +601,56 @@ where
             )
         }))?;
         Ok(())
+    }
+
+    async fn insert_authority_settings(
+        &mut self,
+        authority: &LaCode,
+        s: &AuthoritySettings,
+    ) -> StoreResult<()> {
+        let d = &s.details;
+        sqlx::query(
+            "INSERT INTO authority_settings (authority_code, effective_from, authority_name, \
+             address_lines, postcode, payment_url, payment_telephone, questions_contact, \
+             created_at, created_by_subject, created_by_role) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(authority.as_str())
+        .bind(s.effective_from)
+        .bind(&d.name)
+        .bind(to_json(&d.address.lines))
+        .bind(&d.address.postcode)
+        .bind(&d.payment_url)
+        .bind(&d.payment_telephone)
+        .bind(&d.questions_contact)
+        .bind(s.published_at)
+        .bind(&s.published_by.subject)
+        .bind(s.published_by.role_str())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(duplicate_as(|| {
+            format!(
+                "letter settings of authority {authority} effective from {}",
+                s.effective_from
+            )
+        }))?;
+        Ok(())
+    }
+
+    async fn authority_settings(
+        &mut self,
+        authority: &LaCode,
+    ) -> StoreResult<Vec<AuthoritySettings>> {
+        let rows: Vec<AuthoritySettingsRow> = sqlx::query_as(
+            "SELECT effective_from, authority_name, address_lines, postcode, payment_url, \
+             payment_telephone, questions_contact, created_at, created_by_subject, \
+             created_by_role FROM authority_settings WHERE authority_code = $1 \
+             ORDER BY effective_from",
+        )
+        .bind(authority.as_str())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.into_iter().map(AuthoritySettings::try_from).collect()
     }
 
     async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {

@@ -27,6 +27,7 @@ use crate::domain::{
     audit::{ChainHead, ChainedEvent},
     evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
+    letter::AuthoritySettings,
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
@@ -253,6 +254,20 @@ pub trait StoreTx: Send {
         authority: &LaCode,
         version: &PolicyVersion,
     ) -> StoreResult<()>;
+
+    /// Inserts a version of an authority's letter settings; `Duplicate` if one
+    /// starts on that date.
+    async fn insert_authority_settings(
+        &mut self,
+        authority: &LaCode,
+        settings: &AuthoritySettings,
+    ) -> StoreResult<()>;
+
+    /// Every version of an authority's letter settings, oldest first.
+    async fn authority_settings(
+        &mut self,
+        authority: &LaCode,
+    ) -> StoreResult<Vec<AuthoritySettings>>;
 
     /// Serialises issuing for one pupil until the transaction ends, so limits and
     /// evidence checks see every notice committed before this one.

@@ -8,6 +8,7 @@ use crate::domain::{
     actor::{Actor, Role},
     audit::ChainedEvent,
     identifiers::{Upn, Urn},
+    letter::{AuthorityDetails, AuthoritySettings},
     notice::{
         Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice,
         Notice, NoticeKind, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
@@ -571,5 +572,44 @@ impl From<AllocationFactRow> for AllocationFact {
             paid_date: r.paid_date,
             received_at: r.received_at,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuthoritySettingsRow {
+    effective_from: NaiveDate,
+    authority_name: String,
+    address_lines: String,
+    postcode: String,
+    payment_url: String,
+    payment_telephone: String,
+    questions_contact: String,
+    created_at: DateTime<Utc>,
+    created_by_subject: String,
+    created_by_role: String,
+}
+
+impl TryFrom<AuthoritySettingsRow> for AuthoritySettings {
+    type Error = StoreError;
+
+    fn try_from(r: AuthoritySettingsRow) -> StoreResult<Self> {
+        Ok(AuthoritySettings {
+            effective_from: r.effective_from,
+            details: AuthorityDetails {
+                name: r.authority_name,
+                address: Address {
+                    lines: parse_json("address_lines", &r.address_lines)?,
+                    postcode: r.postcode,
+                },
+                payment_url: r.payment_url,
+                payment_telephone: r.payment_telephone,
+                questions_contact: r.questions_contact,
+            },
+            published_at: r.created_at,
+            published_by: Actor {
+                subject: r.created_by_subject,
+                role: Role::parse(&r.created_by_role),
+            },
+        })
     }
 }

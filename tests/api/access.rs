@@ -21,18 +21,25 @@ fn may(role: Role, method: &str) -> bool {
     const READS: &[&str] = &[
         "GetPolicy",
         "ListPolicyVersions",
+        "GetAuthoritySettings",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
         "GetNotice",
         "ListNotices",
         "ListNoticeEvents",
+        "RenderNotice",
         "GetAmountDue",
         "ListPayments",
         "GetStatutoryReturn",
     ];
     const AUDIT: &[&str] = &["ListAuditEvents", "VerifyAuditTrail"];
-    const NOTICE_READS: &[&str] = &["GetNotice", "ListNotices", "ListNoticeEvents"];
+    const NOTICE_READS: &[&str] = &[
+        "GetNotice",
+        "ListNotices",
+        "ListNoticeEvents",
+        "RenderNotice",
+    ];
     match role {
         Role::SchoolStaff => {
             [
@@ -47,7 +54,10 @@ fn may(role: Role, method: &str) -> bool {
             .contains(&method)
                 || NOTICE_READS.contains(&method)
         }
-        Role::LaOfficer => method != "CreatePolicyVersion" && !AUDIT.contains(&method),
+        Role::LaOfficer => {
+            !["CreatePolicyVersion", "CreateAuthoritySettings"].contains(&method)
+                && !AUDIT.contains(&method)
+        }
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
         Role::Finance => {
             [
@@ -62,7 +72,12 @@ fn may(role: Role, method: &str) -> bool {
         }
         Role::Auditor => READS.contains(&method) || AUDIT.contains(&method),
         Role::Admin => {
-            ["CreatePolicyVersion", "ImportSchools"].contains(&method)
+            [
+                "CreatePolicyVersion",
+                "CreateAuthoritySettings",
+                "ImportSchools",
+            ]
+            .contains(&method)
                 || READS.contains(&method)
                 || AUDIT.contains(&method)
         }
@@ -79,6 +94,7 @@ const BY_NAME: &[&str] = &[
     "RecordRefund",
     "GetAmountDue",
     "GetSchool",
+    "RenderNotice",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -94,9 +110,10 @@ const MUTATIONS: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "ImportSchools",
+    "CreateAuthoritySettings",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 26] = [
+const METHODS: [&str; 29] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -123,6 +140,9 @@ const METHODS: [&str; 26] = [
     "ImportSchools",
     "GetSchool",
     "ListSchools",
+    "CreateAuthoritySettings",
+    "GetAuthoritySettings",
+    "RenderNotice",
 ];
 
 /// The answer a caller should get.
@@ -135,7 +155,9 @@ fn expected(method: &str, role: Role, own: bool) -> Code {
         } else {
             Code::PermissionDenied
         }
-    } else if role == Role::Police && ["GetNotice", "ListNoticeEvents"].contains(&method) {
+    } else if role == Role::Police
+        && ["GetNotice", "ListNoticeEvents", "RenderNotice"].contains(&method)
+    {
         Code::NotFound // an LA officer issued the fixture notice, not this constable
     } else if MUTATIONS.contains(&method) {
         Code::InvalidArgument
@@ -375,6 +397,24 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "CreateAuthoritySettings" => code(
+            who.policy()
+                .create_authority_settings(pb::CreateAuthoritySettingsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetAuthoritySettings" => code(
+            who.policy()
+                .get_authority_settings(pb::GetAuthoritySettingsRequest { parent, date: on })
+                .await,
+        ),
+        "RenderNotice" => code(
+            who.notices()
+                .render_notice(pb::RenderNoticeRequest { name: notice })
+                .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -400,6 +440,27 @@ async fn fixtures(app: &TestApp) {
                     status: pb::SchoolStatus::Open as i32,
                     ..Default::default()
                 }],
+            })
+            .await
+            .unwrap();
+        // The letter settings RenderNotice prints.
+        app.as_role(la, Role::Admin)
+            .policy()
+            .create_authority_settings(pb::CreateAuthoritySettingsRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-settings".into(),
+                settings: Some(pb::AuthoritySettings {
+                    effective_from: date(2024, 9, 1),
+                    authority_name: format!("Authority {la}"),
+                    address: Some(pb::PostalAddress {
+                        lines: vec!["1 Council Street".into()],
+                        postcode: "SO23 8UG".into(),
+                    }),
+                    payment_url: "https://pay.example.gov.uk".into(),
+                    payment_telephone: "0300 555 0000".into(),
+                    questions_contact: "the attendance team".into(),
+                    ..Default::default()
+                }),
             })
             .await
             .unwrap();

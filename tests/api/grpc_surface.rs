@@ -41,6 +41,7 @@ const V1_SERVICES: [(&str, &[&str]); 7] = [
             "ListNoticeEvents",
             "ListNotices",
             "RecordProsecutionOutcome",
+            "RenderNotice",
             "WithdrawNotice",
         ],
     ),
@@ -56,7 +57,13 @@ const V1_SERVICES: [(&str, &[&str]); 7] = [
     ),
     (
         "lea.notices.v1.PolicyService",
-        &["CreatePolicyVersion", "GetPolicy", "ListPolicyVersions"],
+        &[
+            "CreateAuthoritySettings",
+            "CreatePolicyVersion",
+            "GetAuthoritySettings",
+            "GetPolicy",
+            "ListPolicyVersions",
+        ],
     ),
     ("lea.notices.v1.ReportService", &["GetStatutoryReturn"]),
     (

@@ -12,6 +12,7 @@ mod errors;
 mod evidence;
 mod grpc_surface;
 mod hardening;
+mod letters;
 mod mark_streams;
 mod message_size;
 mod mis_exports;
