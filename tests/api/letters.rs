@@ -285,6 +285,7 @@ on_both_backends! {
                 reason: "Sam attends every session, on time.".into(),
             }),
             delivery: by_hand(),
+            breach: None,
         };
         let notice = app.notices().issue_notice_to_improve(request).await.unwrap().into_inner().notices.remove(0);
         let text = extracted_text(&render(&app, Role::LaOfficer, &notice.name).await.unwrap().content);
