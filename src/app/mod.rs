@@ -10,6 +10,7 @@
 mod attendance;
 mod audit;
 mod caller;
+mod cases;
 mod error;
 mod idempotency;
 mod notices;
@@ -22,7 +23,9 @@ use std::{future::Future, sync::Arc};
 use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
-pub use attendance::{AttendanceSummary, FoundBreach, SummaryScope};
+pub use attendance::{
+    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, SummaryScope,
+};
 pub use audit::AuditQuery;
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};

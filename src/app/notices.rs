@@ -166,6 +166,8 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
         request
             .complete(tx, authority, ISSUE_NTI, &Issued::of(&notices))
             .await?;
@@ -229,6 +231,8 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
         request
             .complete(tx, authority, ISSUE_PENALTY, &Issued::of(&notices))
             .await?;

@@ -23,6 +23,8 @@ pub enum Operation {
     RecordPayments,
     ReadPayments,
     ReadStatutoryReturn,
+    /// Recording the decision on a threshold breach (LA officers).
+    DecideBreach,
     /// Listing the authority's audit log, every kind of event.
     ReadAuditLog,
     /// Recomputing the audit log's hash chain.

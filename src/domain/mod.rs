@@ -8,6 +8,7 @@ pub mod actor;
 pub mod attendance;
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod identifiers;
 pub mod names;
 pub mod notice;

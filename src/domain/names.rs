@@ -106,3 +106,8 @@ mod tests {
         }
     }
 }
+
+/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
+pub fn breach_name(la: &LaCode, case_id: i64) -> String {
+    format!("{AUTHORITIES}{la}/breaches/{case_id}")
+}

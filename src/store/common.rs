@@ -13,13 +13,14 @@ use super::rows::{
     notice_select, payment_select, policy_version_columns, to_json,
 };
 use super::{
-    AttendanceScope, AuditEvent, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
+    AttendanceScope, AuditEvent, CaseFilter, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
     PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult, StoreTx,
     StoredRequest,
 };
 use crate::domain::{
     attendance::{MarkCounts, RegisterMark},
     audit::{self, ChainHead, ChainedEvent, EventFields},
+    case::BreachCase,
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
@@ -1098,6 +1099,23 @@ where
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
         self.select_mark_history(authority, upn, school, date, session)
             .await
+    }
+
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_breach_case(authority, case, request_id).await
+    }
+
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>> {
+        self.select_breach_cases(authority, filter).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

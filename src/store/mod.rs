@@ -8,6 +8,7 @@
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
 mod attendance;
+mod cases;
 mod common;
 mod dialect;
 mod outage;
@@ -24,6 +25,7 @@ use crate::domain::{
     actor::Actor,
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
     audit::{ChainHead, ChainedEvent},
+    case::{BreachCase, BreachState},
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
@@ -177,6 +179,23 @@ pub struct QualifyingFilter<'a> {
     pub codes: &'a [String],
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+/// Which decided breaches `breach_cases` returns, by UPN then case id.
+#[derive(Debug, Clone)]
+pub struct CaseFilter<'a> {
+    /// After this `(upn, case_id)`; `("", 0)` from the start.
+    pub after: (&'a str, i64),
+    /// Only this pupil's.
+    pub upn: Option<&'a str>,
+    /// Only cases whose breach's latest session was at this school.
+    pub school: Option<&'a str>,
+    /// Cases whose last session lies within these dates.
+    pub last_session_from: NaiveDate,
+    pub last_session_to: NaiveDate,
+    /// In one of these states.
+    pub states: &'a [BreachState],
+    pub limit: i64,
 }
 
 /// A table's primary key and foreign keys, each with its columns in key order.
@@ -480,6 +499,21 @@ pub trait StoreTx: Send {
         date: NaiveDate,
         session: crate::domain::notice::Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
+    /// Stores a decided breach (numbered by the caller).
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Decided breaches matching `filter`, by UPN then case id, at most `filter.limit`.
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

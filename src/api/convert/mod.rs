@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod cases;
 pub mod notice;
 pub mod payment;
 pub mod policy;
