@@ -263,10 +263,9 @@ impl AttendanceService for AttendanceApi {
             .app
             .threshold_breaches(caller, page.query, after, page.size as usize + 1)
             .await?;
-        let (breaches, next_page_token) =
-            pagination::page(found, page.size, &page.filter, |b| {
-                position_to_cursor(&b.position())
-            });
+        let (breaches, next_page_token) = pagination::page(found, page.size, &page.filter, |b| {
+            position_to_cursor(&b.position())
+        });
         Ok(Response::new(pb::ListThresholdBreachesResponse {
             threshold_breaches: breaches
                 .iter()

@@ -63,16 +63,18 @@ impl App {
         }
         // Decisions and issues for one pupil are decided one after another.
         tx.lock_pupil(authority, upn).await?;
-        let pending = pending_breach(tx, authority, upn, as_of).await?.ok_or_else(|| {
-            RuleViolation::new(
-                "NO_PENDING_BREACH",
-                format!("pupil {upn}"),
-                format!(
-                    "the pupil has no pending breach on {as_of}: their qualifying sessions \
+        let pending = pending_breach(tx, authority, upn, as_of)
+            .await?
+            .ok_or_else(|| {
+                RuleViolation::new(
+                    "NO_PENDING_BREACH",
+                    format!("pupil {upn}"),
+                    format!(
+                        "the pupil has no pending breach on {as_of}: their qualifying sessions \
                      after their latest decided breach do not reach the threshold"
-                ),
-            )
-        })?;
+                    ),
+                )
+            })?;
         let case = self
             .store_case(tx, caller, &request.id, pending, decision)
             .await?;

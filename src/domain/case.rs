@@ -294,9 +294,7 @@ mod tests {
     #[test]
     fn decisions_need_their_reasons() {
         assert!(Decision::recorded(BreachState::Pending, None, String::new()).is_err());
-        assert!(
-            Decision::recorded(BreachState::PenaltyNoticeIssued, None, String::new()).is_err()
-        );
+        assert!(Decision::recorded(BreachState::PenaltyNoticeIssued, None, String::new()).is_err());
         assert!(Decision::recorded(BreachState::NoAction, None, String::new()).is_err());
         assert!(
             Decision::recorded(

@@ -79,6 +79,11 @@ pub fn attendance_name(la: &LaCode) -> String {
     format!("{AUTHORITIES}{la}/attendance")
 }
 
+/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
+pub fn breach_name(la: &LaCode, case_id: i64) -> String {
+    format!("{AUTHORITIES}{la}/breaches/{case_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,9 +110,4 @@ mod tests {
             );
         }
     }
-}
-
-/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
-pub fn breach_name(la: &LaCode, case_id: i64) -> String {
-    format!("{AUTHORITIES}{la}/breaches/{case_id}")
 }

@@ -13,9 +13,9 @@ use super::rows::{
     notice_select, payment_select, policy_version_columns, to_json,
 };
 use super::{
-    AttendanceScope, AuditEvent, CaseFilter, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
-    PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult, StoreTx,
-    StoredRequest,
+    AttendanceScope, AuditEvent, AuditFilter, CaseFilter, EnrolmentFigures, NewAuditEvent,
+    NoticeFilter, PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult,
+    StoreTx, StoredRequest,
 };
 use crate::domain::{
     attendance::{MarkCounts, RegisterMark},

@@ -86,9 +86,10 @@ const MUTATIONS: &[&str] = &[
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
+    "RecordBreachDecision",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 23] = [
+const METHODS: [&str; 24] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -97,6 +98,7 @@ const METHODS: [&str; 23] = [
     "GetAttendanceSummary",
     "ListThresholdBreaches",
     "GetMarkHistory",
+    "RecordBreachDecision",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "GetNotice",
@@ -209,6 +211,18 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                     parent,
                     school_urn: SCHOOL.into(),
                     as_of_date: date(2025, 1, 10),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordBreachDecision" => code(
+            who.attendance()
+                .record_breach_decision(pb::RecordBreachDecisionRequest {
+                    parent,
+                    upn: upn(1),
+                    as_of_date: date(2025, 1, 10),
+                    state: pb::BreachState::NoAction as i32,
+                    no_action_reason: pb::NoActionReason::Medical as i32,
                     ..Default::default()
                 })
                 .await,

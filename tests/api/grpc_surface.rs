@@ -24,6 +24,7 @@ const V1_SERVICES: [(&str, &[&str]); 6] = [
             "GetAttendanceSummary",
             "GetMarkHistory",
             "ListThresholdBreaches",
+            "RecordBreachDecision",
             "RecordMarks",
             "RecordMarksStream",
         ],

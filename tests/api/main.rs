@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod attendance;
 mod audit;
+mod cases;
 mod clock;
 mod errors;
 mod grpc_surface;

@@ -43,6 +43,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         &["last_event_id", "last_hash"],
     ),
     ("audit_events", "INSERT, SELECT", &[]),
+    ("breach_cases", "INSERT, SELECT", &[]),
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
     (
         "notices",

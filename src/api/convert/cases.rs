@@ -69,8 +69,9 @@ pub fn states_from_proto(states: &[i32]) -> Result<Vec<BreachState>, FieldViolat
     let mut out: Vec<BreachState> = states
         .iter()
         .map(|&n| {
-            state_from_proto(n)
-                .ok_or_else(|| FieldViolation::new("states", "each state must be a known, set state"))
+            state_from_proto(n).ok_or_else(|| {
+                FieldViolation::new("states", "each state must be a known, set state")
+            })
         })
         .collect::<Result<_, _>>()?;
     out.sort_unstable();
