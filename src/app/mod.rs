@@ -16,6 +16,7 @@ mod idempotency;
 mod notices;
 mod payments;
 mod policy;
+mod referrals;
 mod report;
 
 use std::{future::Future, sync::Arc};

@@ -14,6 +14,7 @@ pub mod names;
 pub mod notice;
 pub mod payment;
 pub mod policy;
+pub mod referral;
 pub mod register_codes;
 pub mod report;
 pub mod violation;

@@ -25,6 +25,7 @@ use crate::domain::{
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
 };
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
@@ -1116,6 +1117,53 @@ where
         filter: &CaseFilter<'_>,
     ) -> StoreResult<Vec<BreachCase>> {
         self.select_breach_cases(authority, filter).await
+    }
+
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_referral(authority, referral, request_id).await
+    }
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>> {
+        self.select_referral(authority, number).await
+    }
+
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>> {
+        self.select_referrals(authority, state, school, after, limit)
+            .await
+    }
+
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool> {
+        self.settle_referral_row(authority, number, state, decline_reason, notice_numbers)
+            .await
+    }
+
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64> {
+        self.select_school_days(authority, school, after, to).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

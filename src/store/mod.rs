@@ -13,6 +13,7 @@ mod common;
 mod dialect;
 mod outage;
 mod postgres;
+mod referrals;
 mod rows;
 mod sqlite;
 
@@ -30,6 +31,7 @@ use crate::domain::{
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
 };
 
 pub use postgres::PgStore;
@@ -514,6 +516,45 @@ pub trait StoreTx: Send {
         authority: &LaCode,
         filter: &CaseFilter<'_>,
     ) -> StoreResult<Vec<BreachCase>>;
+
+    /// Stores a school's request for a penalty notice (numbered by the caller).
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>>;
+
+    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>>;
+
+    /// Issues or declines a pending request; false when it is no longer pending.
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Days with a possible session at `school` after `after` up to `to`.
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

@@ -39,6 +39,7 @@ fn may(role: Role, method: &str) -> bool {
                 "GetMarkHistory",
                 "IssueNoticeToImprove",
                 "IssuePenaltyNotice",
+                "RequestPenaltyNotice",
             ]
             .contains(&method)
                 || NOTICE_READS.contains(&method)
@@ -72,6 +73,7 @@ const BY_NAME: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "GetAmountDue",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -87,9 +89,11 @@ const MUTATIONS: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "RecordBreachDecision",
+    "RequestPenaltyNotice",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 24] = [
+const METHODS: [&str; 27] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -106,6 +110,9 @@ const METHODS: [&str; 24] = [
     "WithdrawNotice",
     "RecordProsecutionOutcome",
     "ListNoticeEvents",
+    "RequestPenaltyNotice",
+    "ListPenaltyNoticeRequests",
+    "DeclinePenaltyNoticeRequest",
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
@@ -288,6 +295,32 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
             who.notices()
                 .list_notice_events(pb::ListNoticeEventsRequest {
                     parent: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RequestPenaltyNotice" => code(
+            who.notices()
+                .request_penalty_notice(pb::RequestPenaltyNoticeRequest {
+                    parent,
+                    upn: upn(1),
+                    school_urn: SCHOOL.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListPenaltyNoticeRequests" => code(
+            who.notices()
+                .list_penalty_notice_requests(pb::ListPenaltyNoticeRequestsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "DeclinePenaltyNoticeRequest" => code(
+            who.notices()
+                .decline_penalty_notice_request(pb::DeclinePenaltyNoticeRequestRequest {
+                    name: format!("authorities/{la}/penaltyNoticeRequests/1"),
                     ..Default::default()
                 })
                 .await,

@@ -36,12 +36,15 @@ const V1_SERVICES: [(&str, &[&str]); 6] = [
     (
         "lea.notices.v1.NoticeService",
         &[
+            "DeclinePenaltyNoticeRequest",
             "GetNotice",
             "IssueNoticeToImprove",
             "IssuePenaltyNotice",
             "ListNoticeEvents",
             "ListNotices",
+            "ListPenaltyNoticeRequests",
             "RecordProsecutionOutcome",
+            "RequestPenaltyNotice",
             "WithdrawNotice",
         ],
     ),

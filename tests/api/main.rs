@@ -20,6 +20,7 @@ mod outage;
 mod payments;
 mod policy;
 mod privileges;
+mod referrals;
 mod reports;
 mod resilience;
 mod schema;

@@ -120,6 +120,7 @@ impl Penalty {
             issue_date: proto_date(self.issue_date),
             issuer: issuer(pb::IssuerRole::LaOfficer),
             delivery: by_hand(),
+            ..Default::default()
         }
     }
 }

@@ -62,6 +62,11 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("payments", "INSERT, SELECT", &[]),
+    (
+        "penalty_notice_requests",
+        "INSERT, SELECT",
+        &["decline_reason", "notice_numbers", "state"],
+    ),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
     ("serials", "INSERT, SELECT", &["last_value"]),

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod notice;
 pub mod payment;
 pub mod policy;
+pub mod referrals;
 pub mod report;
 
 #[cfg(test)]

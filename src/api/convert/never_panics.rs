@@ -143,6 +143,7 @@ fn penalty() -> impl Strategy<Value = pb::IssuePenaltyNoticeRequest> {
                     issue_date,
                     issuer,
                     delivery,
+                    ..Default::default()
                 }
             },
         )

@@ -37,3 +37,29 @@ CREATE INDEX breach_cases_by_pupil ON breach_cases (authority_code, upn, last_da
 
 -- Decided once, never changed.
 GRANT SELECT, INSERT ON breach_cases TO lea_notices_service;
+
+-- Schools' requests for penalty notices (issue 15 item 5). The request's facts
+-- never change; an officer issues from it or declines it, once.
+CREATE TABLE penalty_notice_requests (
+    authority_code        TEXT        NOT NULL,
+    request_number        BIGINT      NOT NULL,
+    upn                   TEXT        NOT NULL,
+    school_urn            TEXT        NOT NULL,
+    parent_person_ids     TEXT        NOT NULL,
+    sessions              TEXT        NOT NULL,
+    support_offered       TEXT        NOT NULL,
+    -- 0 pending, 1 issued, 2 declined.
+    state                 SMALLINT    NOT NULL CHECK (state BETWEEN 0 AND 2),
+    requested_by_subject  TEXT        NOT NULL,
+    requested_by_role     TEXT        NOT NULL,
+    requested_at          TIMESTAMPTZ NOT NULL,
+    school_days_elapsed   INTEGER     NOT NULL,
+    deadline_school_days  INTEGER     NOT NULL,
+    decline_reason        TEXT        NOT NULL,
+    notice_numbers        TEXT        NOT NULL,
+    request_id            TEXT        NOT NULL,
+    PRIMARY KEY (authority_code, request_number)
+);
+
+GRANT SELECT, INSERT ON penalty_notice_requests TO lea_notices_service;
+GRANT UPDATE (state, decline_reason, notice_numbers) ON penalty_notice_requests TO lea_notices_service;

@@ -35,3 +35,26 @@ CREATE TABLE breach_cases (
 -- The breach search's probe: a pupil's latest consumed session.
 CREATE INDEX breach_cases_by_pupil ON breach_cases (authority_code, upn, last_date, last_session);
 
+
+-- Schools' requests for penalty notices (issue 15 item 5). The request's facts
+-- never change; an officer issues from it or declines it, once.
+CREATE TABLE penalty_notice_requests (
+    authority_code        TEXT        NOT NULL,
+    request_number        INTEGER     NOT NULL,
+    upn                   TEXT        NOT NULL,
+    school_urn            TEXT        NOT NULL,
+    parent_person_ids     TEXT        NOT NULL,
+    sessions              TEXT        NOT NULL,
+    support_offered       TEXT        NOT NULL,
+    -- 0 pending, 1 issued, 2 declined.
+    state                 INTEGER     NOT NULL CHECK (state BETWEEN 0 AND 2),
+    requested_by_subject  TEXT        NOT NULL,
+    requested_by_role     TEXT        NOT NULL,
+    requested_at          TEXT        NOT NULL,
+    school_days_elapsed   INTEGER     NOT NULL,
+    deadline_school_days  INTEGER     NOT NULL,
+    decline_reason        TEXT        NOT NULL,
+    notice_numbers        TEXT        NOT NULL,
+    request_id            TEXT        NOT NULL,
+    PRIMARY KEY (authority_code, request_number)
+) STRICT;
