@@ -113,6 +113,14 @@ impl App {
         }
         let today = self.today();
         let (policy, _) = policy_in_force(tx, authority, today).await?;
+        if !policy.rules.school_requests_accepted {
+            return Err(RuleViolation::new(
+                "SCHOOL_REQUESTS_NOT_ACCEPTED",
+                names::authority_name(authority),
+                "the local code of conduct in force takes no requests for penalty notices from schools",
+            )
+            .into());
+        }
         let deadline = policy.rules.request_deadline_school_days;
         let last = referral::last_session(&draft.sessions)
             .ok_or_else(|| ServiceError::Internal("a request without sessions".into()))?;

@@ -118,6 +118,9 @@ pub struct PolicyRules {
     /// 0 when the authority sets no deadline.
     pub request_deadline_school_days: i32,
     pub part_payments_accepted: bool,
+    /// Whether schools may ask the authority for penalty notices
+    /// (RequestPenaltyNotice); the national default is yes.
+    pub school_requests_accepted: bool,
 }
 
 /// Who published an authority's version, and when.
@@ -225,6 +228,7 @@ pub fn national_regimes() -> Vec<PolicyVersion> {
                     ],
                     request_deadline_school_days: 0,
                     part_payments_accepted: false,
+                    school_requests_accepted: true,
                 },
             }
         })

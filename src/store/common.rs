@@ -563,7 +563,7 @@ where
             "INSERT INTO policy_versions (authority_code, ",
             policy_version_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21)"
+             $17, $18, $19, $20, $21, $22)"
         ))
         .bind(authority.as_str())
         .bind(v.effective_from)
@@ -590,6 +590,7 @@ where
         .bind(published.at)
         .bind(&published.by.subject)
         .bind(published.by.role_str())
+        .bind(r.school_requests_accepted)
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| {

@@ -206,4 +206,43 @@ on_both_backends! {
             ]
         );
     }
+
+    async fn who_may_request_is_the_local_codes_choice(app) {
+        // Southampton's code takes no requests from schools; Hampshire's (the
+        // national default) does, and reads back as ACCEPTED.
+        let mut southampton = local_version(2025, 1, 1);
+        southampton.school_requests = pb::SchoolRequests::NotAccepted as i32;
+        app.as_role("852", Role::Admin)
+            .policy()
+            .create_policy_version(create("authorities/852", "local-852", southampton))
+            .await
+            .unwrap();
+        app.as_role("850", Role::Admin)
+            .policy()
+            .create_policy_version(create("authorities/850", "local-850", local_version(2025, 1, 1)))
+            .await
+            .unwrap();
+        for (la, expected) in [("850", pb::SchoolRequests::Accepted), ("852", pb::SchoolRequests::NotAccepted)] {
+            let policy = app
+                .as_role(la, Role::LaOfficer)
+                .policy()
+                .get_policy(pb::GetPolicyRequest {
+                    parent: format!("authorities/{la}"),
+                    date: crate::helpers::date(2025, 3, 14),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .policy_version
+                .unwrap();
+            assert_eq!(policy.school_requests(), expected, "authority {la}");
+        }
+        app.clock.set_day(d(2025, 3, 14));
+        let mut to_southampton = referral("r-852", 1, d(2025, 3, 3));
+        to_southampton.parent = "authorities/852".into();
+        let refused = request(&app.as_role("852", Role::SchoolStaff), to_southampton).await.unwrap_err();
+        assert_eq!(broken_rules(&refused), ["SCHOOL_REQUESTS_NOT_ACCEPTED"]);
+        let accepted = request(&staff(&app), referral("r-850", 1, d(2025, 3, 3))).await.unwrap();
+        assert_eq!(accepted.state(), pb::PenaltyNoticeRequestState::Pending);
+    }
 }

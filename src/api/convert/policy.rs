@@ -114,6 +114,8 @@ fn version_from_proto(
         ),
         request_deadline_school_days: p.request_deadline_school_days,
         part_payments_accepted: p.part_payments_accepted,
+        // Unset keeps the national default: schools may request.
+        school_requests_accepted: p.school_requests != pb::SchoolRequests::NotAccepted as i32,
     };
     match effective_from {
         Some(from) => {
@@ -166,6 +168,11 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
             .collect(),
         request_deadline_school_days: r.request_deadline_school_days,
         part_payments_accepted: r.part_payments_accepted,
+        school_requests: if r.school_requests_accepted {
+            pb::SchoolRequests::Accepted
+        } else {
+            pb::SchoolRequests::NotAccepted
+        } as i32,
         create_time: v.published.as_ref().map(|p| timestamp_to_proto(p.at)),
         creator: v.published.as_ref().map(|p| pb::Actor {
             subject: p.by.subject.clone(),

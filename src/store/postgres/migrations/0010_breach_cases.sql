@@ -63,3 +63,7 @@ CREATE TABLE penalty_notice_requests (
 
 GRANT SELECT, INSERT ON penalty_notice_requests TO lea_notices_service;
 GRANT UPDATE (state, decline_reason, notice_numbers) ON penalty_notice_requests TO lea_notices_service;
+
+-- Whether a local code takes schools' requests (PolicyVersion.school_requests);
+-- versions stored before it keep the national default, yes.
+ALTER TABLE policy_versions ADD COLUMN school_requests_accepted BOOLEAN NOT NULL DEFAULT TRUE;

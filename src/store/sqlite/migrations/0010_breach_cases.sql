@@ -58,3 +58,7 @@ CREATE TABLE penalty_notice_requests (
     request_id            TEXT        NOT NULL,
     PRIMARY KEY (authority_code, request_number)
 ) STRICT;
+
+-- Whether a local code takes schools' requests (PolicyVersion.school_requests);
+-- versions stored before it keep the national default, yes.
+ALTER TABLE policy_versions ADD COLUMN school_requests_accepted INTEGER NOT NULL DEFAULT 1;
