@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod export;
 pub mod import;
+pub mod import_schools;
 pub mod metrics;
 pub mod proto;
 pub mod server;

@@ -235,11 +235,11 @@ impl AttendanceService for AttendanceApi {
         let req = request.into_inner();
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
-        let (scope, start, end) = summary_request(&req)?;
+        let (scope, start, end, grouping) = summary_request(&req)?;
         let per_enrolment = matches!(scope, SummaryScope::Pupil { .. });
         let summary = self
             .app
-            .attendance_summary(caller, scope, start, end)
+            .attendance_summary(caller, scope, start, end, grouping)
             .await?;
         Ok(Response::new(summary_to_proto(&summary, per_enrolment)))
     }

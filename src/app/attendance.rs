@@ -18,6 +18,7 @@ use crate::domain::{
     names,
     notice::{Notice, Session},
     policy::Threshold,
+    school::Phase,
 };
 use crate::store::{
     AttendanceScope, CaseFilter, EnrolmentFigures, NewAuditEvent, QualifyingFilter, StoreTx,
@@ -39,12 +40,110 @@ pub enum SummaryScope {
     Pupil { upn: Upn, school: Option<Urn> },
 }
 
-/// Figures over a date range: the total, and per enrolment (pupil at a school)
-/// with any possible session.
+/// How a summary groups its enrolments beside the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SummaryGrouping {
+    #[default]
+    None,
+    /// By the phase the school register gives each school (unknown where it
+    /// gives none or does not hold the school).
+    Phase,
+    /// By school.
+    School,
+}
+
+/// The figures of a group of enrolments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFigures {
+    pub total: Figures,
+    pub enrolments: i64,
+    pub persistent_absence_enrolments: i64,
+    pub severe_absence_enrolments: i64,
+    /// The URNs of the group's schools.
+    pub schools: BTreeSet<String>,
+}
+
+impl GroupFigures {
+    fn add(&mut self, e: &EnrolmentFigures) {
+        self.total.merge(&e.figures);
+        self.enrolments += 1;
+        self.persistent_absence_enrolments += i64::from(e.figures.persistent_absence());
+        self.severe_absence_enrolments += i64::from(e.figures.severe_absence());
+        if !self.schools.contains(&e.school_urn) {
+            self.schools.insert(e.school_urn.clone());
+        }
+    }
+}
+
+/// The enrolments at schools of one phase (`None`: not known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseGroup {
+    pub phase: Option<Phase>,
+    pub figures: GroupFigures,
+}
+
+/// The enrolments at one school, with what the register says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchoolGroup {
+    pub urn: String,
+    /// `None` when the school is not in the register.
+    pub name: Option<String>,
+    pub phase: Option<Phase>,
+    pub figures: GroupFigures,
+}
+
+/// Figures over a date range: the total, per enrolment (pupil at a school)
+/// with any possible session, and the groups asked for.
 #[derive(Debug, Clone)]
 pub struct AttendanceSummary {
     pub total: Figures,
     pub enrolments: Vec<EnrolmentFigures>,
+    /// With [`SummaryGrouping::Phase`]: by phase, the unknown group first.
+    pub phase_groups: Vec<PhaseGroup>,
+    /// With [`SummaryGrouping::School`]: by URN.
+    pub school_groups: Vec<SchoolGroup>,
+}
+
+/// Groups `enrolments` by phase or school, with the register's `(name, phase)` by URN.
+fn group(
+    enrolments: &[EnrolmentFigures],
+    register: &HashMap<String, (String, Option<Phase>)>,
+    grouping: SummaryGrouping,
+) -> (Vec<PhaseGroup>, Vec<SchoolGroup>) {
+    match grouping {
+        SummaryGrouping::None => (vec![], vec![]),
+        SummaryGrouping::Phase => {
+            let mut by_phase: BTreeMap<Option<Phase>, GroupFigures> = BTreeMap::new();
+            for e in enrolments {
+                let phase = register.get(&e.school_urn).and_then(|(_, p)| *p);
+                by_phase.entry(phase).or_default().add(e);
+            }
+            let groups = by_phase
+                .into_iter()
+                .map(|(phase, figures)| PhaseGroup { phase, figures })
+                .collect();
+            (groups, vec![])
+        }
+        SummaryGrouping::School => {
+            let mut by_school: BTreeMap<&str, GroupFigures> = BTreeMap::new();
+            for e in enrolments {
+                by_school.entry(&e.school_urn).or_default().add(e);
+            }
+            let groups = by_school
+                .into_iter()
+                .map(|(urn, figures)| {
+                    let held = register.get(urn);
+                    SchoolGroup {
+                        urn: urn.to_string(),
+                        name: held.map(|(name, _)| name.clone()),
+                        phase: held.and_then(|(_, p)| *p),
+                        figures,
+                    }
+                })
+                .collect();
+            (vec![], groups)
+        }
+    }
 }
 
 impl AttendanceSummary {
@@ -189,9 +288,18 @@ impl App {
                 ..Default::default()
             });
         }
-        let counts = tx
+        let (counts, replaced) = tx
             .record_marks(authority, marks, &request.id, received_at)
             .await?;
+        // A changed mark may have backed a notice: recorded on it in this transaction.
+        super::notices::record_evidence_corrections(
+            tx,
+            caller,
+            &request.id,
+            &replaced,
+            received_at,
+        )
+        .await?;
         let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
         let dates = marks.iter().map(|m| m.date);
         tx.append_audit(&NewAuditEvent {
@@ -218,13 +326,16 @@ impl App {
         Ok(counts)
     }
 
-    /// Attendance figures over `from..=to` for a pupil, a school or the authority.
+    /// Attendance figures over `from..=to` for a pupil, a school or the
+    /// authority, grouped as asked. The register is read in the same unit of
+    /// work as the marks, and only when a grouping needs it.
     pub async fn attendance_summary(
         &self,
         caller: Caller,
         scope: SummaryScope,
         from: NaiveDate,
         to: NaiveDate,
+        grouping: SummaryGrouping,
     ) -> ServiceResult<AttendanceSummary> {
         caller.check_allowed(Operation::ReadAttendance)?;
         let school = match &scope {
@@ -233,17 +344,31 @@ impl App {
             SummaryScope::Pupil { school, .. } => school.clone(),
         };
         check_school_scope(&caller, school.as_ref())?;
-        let mut enrolments = self
+        let (mut enrolments, register) = self
             .read(move |_, mut tx| async move {
                 let store_scope = match &scope {
                     SummaryScope::Authority => AttendanceScope::Authority,
                     SummaryScope::School(urn) => AttendanceScope::School(urn),
                     SummaryScope::Pupil { upn, .. } => AttendanceScope::Pupil(upn),
                 };
-                let result = tx
-                    .enrolment_figures(&caller.authority, store_scope, from, to)
-                    .await;
-                (tx, result.map_err(ServiceError::from))
+                let result = async {
+                    let enrolments = tx
+                        .enrolment_figures(&caller.authority, store_scope, from, to)
+                        .await?;
+                    let register: HashMap<String, (String, Option<Phase>)> =
+                        if grouping == SummaryGrouping::None {
+                            HashMap::new()
+                        } else {
+                            tx.list_schools(&caller.authority, None, i64::MAX)
+                                .await?
+                                .into_iter()
+                                .map(|(s, _)| (s.urn.to_string(), (s.name, s.phase)))
+                                .collect()
+                        };
+                    Ok::<_, ServiceError>((enrolments, register))
+                }
+                .await;
+                (tx, result)
             })
             .await?;
         if let Some(urn) = &school {
@@ -254,7 +379,13 @@ impl App {
         for e in &enrolments {
             total.merge(&e.figures);
         }
-        Ok(AttendanceSummary { total, enrolments })
+        let (phase_groups, school_groups) = group(&enrolments, &register, grouping);
+        Ok(AttendanceSummary {
+            total,
+            enrolments,
+            phase_groups,
+            school_groups,
+        })
     }
 
     /// Breaches on `query.as_of` after `after`, in listing order, until
@@ -329,6 +460,9 @@ pub(super) struct BreachSearch<'a> {
     pub(super) threshold: &'a Threshold,
     pub(super) policy_name: &'a str,
 }
+
+/// Each school's latest school weeks of a search's window, by school.
+type WeeksBySchool = HashMap<String, BTreeSet<NaiveDate>>;
 
 /// The school weeks of each school within the search's window, and what the
 /// marks query reads.
@@ -415,6 +549,16 @@ impl<'a> BreachSearch<'a> {
         Ok(found)
     }
 
+    /// The same search for one pupil: their pending breach, if they have one
+    /// (what a notice from a breach is issued for).
+    pub(super) async fn for_pupil(
+        &self,
+        tx: &mut dyn StoreTx,
+        upn: &Upn,
+    ) -> ServiceResult<Option<FoundBreach>> {
+        self.pending_of(tx, upn.as_str()).await
+    }
+
     /// The pupil's pending breach on the search's date, if any: what a decision
     /// or a notice closes.
     pub(super) async fn pending_of(
@@ -499,7 +643,7 @@ impl<'a> BreachSearch<'a> {
         tx: &mut dyn StoreTx,
         candidates: &[String],
         filter: &QualifyingFilter<'_>,
-        weeks_by_school: &HashMap<String, BTreeSet<NaiveDate>>,
+        weeks_by_school: &WeeksBySchool,
         wanted: usize,
     ) -> ServiceResult<Vec<FoundBreach>> {
         let mut marks: BTreeMap<String, Vec<(PupilMark, String)>> = BTreeMap::new();

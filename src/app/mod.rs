@@ -18,6 +18,7 @@ mod payments;
 mod policy;
 mod referrals;
 mod report;
+mod schools;
 
 use std::{future::Future, sync::Arc};
 
@@ -25,7 +26,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
 pub use attendance::{
-    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, SummaryScope,
+    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, GroupFigures,
+    PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
 };
 pub use audit::AuditQuery;
 pub use caller::Caller;

@@ -33,6 +33,10 @@ pub enum Operation {
     ReadAuditLog,
     /// Recomputing the audit log's hash chain.
     VerifyAuditLog,
+    /// Loading the DfE school register (GIAS) into the authority's register.
+    ImportSchools,
+    /// Reading the school register (public data: every role may).
+    ReadSchools,
 }
 
 use Operation::*;
@@ -40,6 +44,9 @@ use Role::*;
 
 /// Whether `role` may perform `operation` at all (scope rules apply on top).
 pub fn allowed(role: Role, operation: Operation) -> bool {
+    if operation == ReadSchools {
+        return true;
+    }
     match role {
         // Its own schools: registers, attendance, notices where the policy lets
         // head teachers issue.
@@ -75,6 +82,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         Admin => matches!(
             operation,
             CreatePolicyVersion
+                | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
                 | ReadNotices

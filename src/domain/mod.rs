@@ -9,6 +9,7 @@ pub mod attendance;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod evidence;
 pub mod identifiers;
 pub mod names;
 pub mod notice;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod referral;
 pub mod register_codes;
 pub mod report;
+pub mod school;
 pub mod violation;
 
 pub use violation::{FieldViolation, RuleViolation};

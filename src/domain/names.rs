@@ -79,6 +79,33 @@ pub fn attendance_name(la: &LaCode) -> String {
     format!("{AUTHORITIES}{la}/attendance")
 }
 
+/// The school register of an authority (the resource imports are audited against).
+pub fn schools_name(la: &LaCode) -> String {
+    format!("{AUTHORITIES}{la}/schools")
+}
+
+pub fn school_name(la: &LaCode, urn: &str) -> String {
+    format!("{AUTHORITIES}{la}/schools/{urn}")
+}
+
+/// `authorities/{la_code}/schools/{urn}`.
+pub fn parse_school(
+    field: &str,
+    name: &str,
+) -> Result<(LaCode, super::identifiers::Urn), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!("'{name}' is not of the form authorities/{{la_code}}/schools/{{urn}}"),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, urn) = rest.split_once("/schools/").ok_or_else(bad)?;
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    let urn = super::identifiers::Urn::parse(urn).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, urn))
+}
+
 /// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
 pub fn breach_name(la: &LaCode, case_id: i64) -> String {
     format!("{AUTHORITIES}{la}/breaches/{case_id}")

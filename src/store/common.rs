@@ -21,11 +21,13 @@ use crate::domain::{
     attendance::{MarkCounts, RegisterMark},
     audit::{self, ChainHead, ChainedEvent, EventFields},
     case::BreachCase,
+    evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
     referral::{Referral, ReferralState},
+    school::School,
 };
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
@@ -563,7 +565,7 @@ where
             "INSERT INTO policy_versions (authority_code, ",
             policy_version_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22)"
+             $17, $18, $19, $20, $21, $22, $23)"
         ))
         .bind(authority.as_str())
         .bind(v.effective_from)
@@ -587,6 +589,7 @@ where
         .bind(join_list(r.permitted_issuers.iter().map(|x| x.as_str())))
         .bind(r.request_deadline_school_days)
         .bind(r.part_payments_accepted)
+        .bind(r.evidence.as_str())
         .bind(published.at)
         .bind(&published.by.subject)
         .bind(published.by.role_str())
@@ -650,7 +653,7 @@ where
             notice_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)"
+             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51)"
         ))
         .bind(authority.as_str())
         .bind(&n.notice_number)
@@ -701,6 +704,8 @@ where
         .bind(n.prosecution.as_ref().map(|p| p.fine_pence))
         .bind(n.prosecution.as_ref().map(|p| p.costs_pence))
         .bind(n.created_at)
+        .bind(to_json(&n.session_evidence))
+        .bind(to_json(&n.evidence_corrections))
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;
@@ -961,8 +966,58 @@ where
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts> {
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)> {
         self.write_marks(authority, marks, request_id, at).await
+    }
+
+    async fn record_evidence_corrections(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+        corrections: &[EvidenceCorrection],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notices SET evidence_corrections = $3 \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(number)
+        .bind(to_json(&corrections))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>> {
+        self.select_pupil_marks(authority, upn, from, to).await
+    }
+
+    async fn pupil_schools(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT school_urn FROM attendance_enrolments \
+             WHERE authority_code = $1 AND upn = $2 ORDER BY school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(upn.as_str())
+        .fetch_all(&mut *self.conn)
+        .await?)
+    }
+
+    async fn school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)> {
+        self.select_school_weeks_of(authority, school, from, to)
+            .await
     }
 
     async fn policy_versions(
@@ -1101,6 +1156,38 @@ where
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
         self.select_mark_history(authority, upn, school, date, session)
             .await
+    }
+
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>> {
+        self.select_school(authority, urn).await
+    }
+
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>> {
+        self.select_school_version(authority, urn, version).await
+    }
+
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>> {
+        self.select_schools(authority, after, limit).await
+    }
+
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<super::SchoolCounts> {
+        self.write_schools(authority, schools, request_id, at).await
     }
 
     async fn insert_breach_case(

@@ -15,6 +15,7 @@ mod outage;
 mod postgres;
 mod referrals;
 mod rows;
+mod schools;
 mod sqlite;
 
 use std::{path::Path, sync::Arc, time::Duration};
@@ -27,14 +28,17 @@ use crate::domain::{
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
     audit::{ChainHead, ChainedEvent},
     case::{BreachCase, BreachState},
+    evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
     referral::{Referral, ReferralState},
+    school::School,
 };
 
 pub use postgres::PgStore;
+pub use schools::SchoolCounts;
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -370,14 +374,46 @@ pub trait StoreTx: Send {
 
     /// Writes a batch of marks (no two for the same session): new sessions are
     /// inserted, later different marks replace held ones (which move to the
-    /// history), and the enrolment spans and school weeks follow.
+    /// history), and the enrolment spans and school weeks follow. Returns the
+    /// counts and the held marks that were replaced.
     async fn record_marks(
         &mut self,
         authority: &LaCode,
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts>;
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)>;
+
+    /// Replaces the corrections of evidence recorded on a notice (locked with
+    /// `notice_for_update`).
+    async fn record_evidence_corrections(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        corrections: &[EvidenceCorrection],
+    ) -> StoreResult<()>;
+
+    /// Every mark held for a pupil dated `from..=to`, at any school.
+    async fn pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>>;
+
+    /// The schools whose registers a pupil has ever been on.
+    async fn pupil_schools(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<String>>;
+
+    /// A school's school weeks (Mondays) within `from..=to`, and the first and
+    /// last school week it has sent registers for (`None` before any).
+    async fn school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)>;
 
     /// An authority's own policy versions with `effective_from` after `after`,
     /// oldest first, at most `limit`.
@@ -501,6 +537,38 @@ pub trait StoreTx: Send {
         date: NaiveDate,
         session: crate::domain::notice::Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
+    /// One school of the authority's register.
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>>;
+
+    /// A school as it stands (`version` `None`) or one of its earlier versions,
+    /// with its version number.
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>>;
+
+    /// The register's schools with URNs after `after`, by URN, at most `limit`,
+    /// each with its version number.
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>>;
+
+    /// Loads schools (each URN once) into the register: new ones are added,
+    /// changed ones replaced with their held version kept in the history,
+    /// identical ones left alone.
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<SchoolCounts>;
 
     /// Stores a decided breach (numbered by the caller).
     async fn insert_breach_case(

@@ -15,7 +15,8 @@ use crate::domain::{
     },
     payment::{Allocation, AllocationFact, Channel, Payment, Refund},
     policy::{
-        IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Publication, Threshold,
+        EvidenceRule, IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion,
+        Publication, Threshold,
     },
 };
 
@@ -55,6 +56,7 @@ pub(super) struct PolicyVersionRow {
     permitted_issuers: String,
     request_deadline_school_days: i32,
     part_payments_accepted: bool,
+    evidence_rule: String,
     created_at: DateTime<Utc>,
     created_by_subject: String,
     created_by_role: String,
@@ -71,7 +73,7 @@ macro_rules! policy_version_columns {
          max_notices_per_parent_per_child, notice_limit_period_years, \
          notice_to_improve_min_school_weeks, notice_to_improve_max_school_weeks, \
          notice_to_improve_required_for, permitted_issuers, request_deadline_school_days, \
-         part_payments_accepted, created_at, created_by_subject, created_by_role, \
+         part_payments_accepted, evidence_rule, created_at, created_by_subject, created_by_role, \
          school_requests_accepted"
     };
 }
@@ -115,6 +117,7 @@ impl TryFrom<PolicyVersionRow> for PolicyVersion {
                 )?,
                 request_deadline_school_days: r.request_deadline_school_days,
                 part_payments_accepted: r.part_payments_accepted,
+                evidence: parse_name("evidence_rule", &r.evidence_rule, EvidenceRule::parse)?,
                 school_requests_accepted: r.school_requests_accepted,
             },
             published: Some(Publication {
@@ -239,7 +242,8 @@ macro_rules! notice_columns {
          improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, \
          paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
          prosecution_hearing_date, prosecution_court, prosecution_result, \
-         prosecution_fine_pence, prosecution_costs_pence, created_at"
+         prosecution_fine_pence, prosecution_costs_pence, created_at, session_evidence, \
+         evidence_corrections"
     };
 }
 pub(super) use notice_columns;
@@ -312,6 +316,8 @@ pub(super) struct NoticeRow {
     prosecution_fine_pence: Option<i64>,
     prosecution_costs_pence: Option<i64>,
     created_at: DateTime<Utc>,
+    session_evidence: String,
+    evidence_corrections: String,
     allocated_pence: i64,
     applied_pence: i64,
     refunded_pence: i64,
@@ -455,6 +461,8 @@ impl TryFrom<NoticeRow> for Notice {
                 applied_pence: r.applied_pence,
                 refunded_pence: r.refunded_pence,
             },
+            session_evidence: parse_json("session_evidence", &r.session_evidence)?,
+            evidence_corrections: parse_json("evidence_corrections", &r.evidence_corrections)?,
             notice_number: r.notice_number,
         })
     }

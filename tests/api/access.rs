@@ -14,6 +14,10 @@ use crate::notices::{Penalty, d, upn};
 /// What each role may do, written from the issue's description of the roles
 /// (independently of the service's own table).
 fn may(role: Role, method: &str) -> bool {
+    // The school register is public data: every role reads it.
+    if ["GetSchool", "ListSchools"].contains(&method) {
+        return true;
+    }
     const READS: &[&str] = &[
         "GetPolicy",
         "ListPolicyVersions",
@@ -59,7 +63,9 @@ fn may(role: Role, method: &str) -> bool {
         }
         Role::Auditor => READS.contains(&method) || AUDIT.contains(&method),
         Role::Admin => {
-            method == "CreatePolicyVersion" || READS.contains(&method) || AUDIT.contains(&method)
+            ["CreatePolicyVersion", "ImportSchools"].contains(&method)
+                || READS.contains(&method)
+                || AUDIT.contains(&method)
         }
     }
 }
@@ -73,6 +79,7 @@ const BY_NAME: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "GetAmountDue",
+    "GetSchool",
     "DeclinePenaltyNoticeRequest",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
@@ -88,12 +95,13 @@ const MUTATIONS: &[&str] = &[
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
+    "ImportSchools",
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 27] = [
+const METHODS: [&str; 30] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -121,6 +129,9 @@ const METHODS: [&str; 27] = [
     "ListAuditEvents",
     "VerifyAuditTrail",
     "GetStatutoryReturn",
+    "ImportSchools",
+    "GetSchool",
+    "ListSchools",
 ];
 
 /// The answer a caller should get.
@@ -387,6 +398,30 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "ImportSchools" => code(
+            who.schools()
+                .import_schools(pb::ImportSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetSchool" => code(
+            who.schools()
+                .get_school(pb::GetSchoolRequest {
+                    name: format!("authorities/{la}/schools/{SCHOOL}"),
+                    version: 0,
+                })
+                .await,
+        ),
+        "ListSchools" => code(
+            who.schools()
+                .list_schools(pb::ListSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -400,7 +435,23 @@ async fn fixtures(app: &TestApp) {
         record(&app.as_role(la, Role::LaOfficer), vec![marks])
             .await
             .unwrap();
-        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        app.as_role(la, Role::LaOfficer)
+            .schools()
+            .import_schools(pb::ImportSchoolsRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-school".into(),
+                schools: vec![pb::School {
+                    urn: SCHOOL.into(),
+                    la_code: la.into(),
+                    establishment_name: "Fixture School".into(),
+                    status: pb::SchoolStatus::Open as i32,
+                    ..Default::default()
+                }],
+            })
+            .await
+            .unwrap();
+        // The week after the registers held: the claims rest on themselves.
+        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 13), d(2025, 2, 3));
         p.la = la;
         let notice = app
             .as_role(la, Role::LaOfficer)
@@ -479,7 +530,7 @@ on_both_backends! {
 
         // A constable sees the notices they issued, and only those.
         let police = app.as_role("850", Role::Police);
-        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 6), d(2025, 2, 3)).request("police-1");
+        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 13), d(2025, 2, 3)).request("police-1");
         theirs.issuer.as_mut().unwrap().role = pb::IssuerRole::Police as i32;
         let issued = police.notices().issue_penalty_notice(theirs).await.unwrap().into_inner().notices.remove(0);
         assert_eq!(issued.issuer.as_ref().unwrap().subject, "police@850");

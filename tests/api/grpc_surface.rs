@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 6] = [
+const V1_SERVICES: [(&str, &[&str]); 7] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -63,6 +63,10 @@ const V1_SERVICES: [(&str, &[&str]); 6] = [
         &["CreatePolicyVersion", "GetPolicy", "ListPolicyVersions"],
     ),
     ("lea.notices.v1.ReportService", &["GetStatutoryReturn"]),
+    (
+        "lea.notices.v1.SchoolService",
+        &["GetSchool", "ImportSchools", "ListSchools"],
+    ),
 ];
 
 async fn reflect(channel: Channel, request: MessageRequest) -> MessageResponse {

@@ -110,6 +110,8 @@ fn notice(
         prosecution: None,
         created_at: at(),
         money: MoneyOnNotice::default(),
+        session_evidence: vec![],
+        evidence_corrections: vec![],
     }
 }
 

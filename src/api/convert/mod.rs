@@ -9,6 +9,7 @@ pub mod payment;
 pub mod policy;
 pub mod referrals;
 pub mod report;
+pub mod school;
 
 #[cfg(test)]
 mod never_panics;
