@@ -10,12 +10,14 @@
 mod attendance;
 mod audit;
 mod caller;
+mod cases;
 mod error;
 mod idempotency;
 mod letters;
 mod notices;
 mod payments;
 mod policy;
+mod referrals;
 mod report;
 mod schools;
 
@@ -25,8 +27,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
 pub use attendance::{
-    AttendanceSummary, FoundBreach, GroupFigures, PhaseGroup, SchoolGroup, SummaryGrouping,
-    SummaryScope,
+    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, GroupFigures,
+    PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
 };
 pub use audit::AuditQuery;
 pub use caller::Caller;

@@ -183,24 +183,30 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
         request
             .complete(tx, authority, ISSUE_NTI, &Issued::of(&notices))
             .await?;
         Ok(notices)
     }
 
+    /// Issues penalty notices; with `referral`, from that school's request.
     pub async fn issue_penalty_notice(
         &self,
         caller: Caller,
         request: RequestId,
         req: PenaltyRequest,
+        referral: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssuePenaltyNotice)?;
         check_school(&caller, &req.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
             .write(move |app, mut tx| async move {
-                let result = app.issue_penalty_in(&mut *tx, &caller, &request, req).await;
+                let result = app
+                    .issue_penalty_in(&mut *tx, &caller, &request, req, referral)
+                    .await;
                 (tx, result)
             })
             .await;
@@ -213,6 +219,7 @@ impl App {
         caller: &Caller,
         request: &RequestId,
         req: PenaltyRequest,
+        referral: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         let authority = &caller.authority;
         if let Some(kept) = request
@@ -222,6 +229,10 @@ impl App {
             return notices_named(tx, authority, &kept.notices).await;
         }
         let mut req = req;
+        if let Some(number) = referral {
+            self.check_issuable_referral(tx, authority, number, req.pupil.upn.as_str())
+                .await?;
+        }
         let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
         // Everything the rules read is read under the pupil's lock, so concurrent
         // requests for the same pupil are decided one after another.
@@ -262,6 +273,12 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
+        if let Some(number) = referral {
+            self.settle_issued_referral(tx, caller, &request.id, number, &notices)
+                .await?;
+        }
         request
             .complete(tx, authority, ISSUE_PENALTY, &Issued::of(&notices))
             .await?;

@@ -25,6 +25,12 @@ pub enum Operation {
     RecordPayments,
     ReadPayments,
     ReadStatutoryReturn,
+    /// Recording the decision on a threshold breach (LA officers).
+    DecideBreach,
+    /// A school asking the authority for a penalty notice.
+    RequestPenaltyNotice,
+    /// Listing, issuing from and declining schools' requests (LA officers).
+    ReviewPenaltyNoticeRequests,
     /// Listing the authority's audit log, every kind of event.
     ReadAuditLog,
     /// Recomputing the audit log's hash chain.
@@ -48,7 +54,12 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         // head teachers issue.
         SchoolStaff => matches!(
             operation,
-            RecordMarks | ReadAttendance | IssueNoticeToImprove | IssuePenaltyNotice | ReadNotices
+            RecordMarks
+                | ReadAttendance
+                | IssueNoticeToImprove
+                | IssuePenaltyNotice
+                | ReadNotices
+                | RequestPenaltyNotice
         ),
         // Everything in the authority except changing policy and reading the
         // audit log as a whole (what auditors check officers' actions in).

@@ -110,6 +110,34 @@ pub fn parse_school(
     Ok((la, urn))
 }
 
+/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
+pub fn breach_name(la: &LaCode, case_id: i64) -> String {
+    format!("{AUTHORITIES}{la}/breaches/{case_id}")
+}
+
+/// A school's request for a penalty notice:
+/// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
+pub fn referral_name(la: &LaCode, number: i64) -> String {
+    format!("{AUTHORITIES}{la}/penaltyNoticeRequests/{number}")
+}
+
+/// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
+pub fn parse_referral(field: &str, name: &str) -> Result<(LaCode, i64), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!(
+                "'{name}' is not of the form authorities/{{la_code}}/penaltyNoticeRequests/{{number}}"
+            ),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, number) = rest.split_once("/penaltyNoticeRequests/").ok_or_else(bad)?;
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, number))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

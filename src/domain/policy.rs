@@ -133,6 +133,9 @@ pub struct PolicyRules {
     pub request_deadline_school_days: i32,
     pub part_payments_accepted: bool,
     pub evidence: EvidenceRule,
+    /// Whether schools may ask the authority for penalty notices
+    /// (RequestPenaltyNotice); the national default is yes.
+    pub school_requests_accepted: bool,
 }
 
 /// Who published an authority's version, and when.
@@ -241,6 +244,7 @@ pub fn national_regimes() -> Vec<PolicyVersion> {
                     request_deadline_school_days: 0,
                     part_payments_accepted: false,
                     evidence: EvidenceRule::RegisterRequired,
+                    school_requests_accepted: true,
                 },
             }
         })

@@ -162,6 +162,7 @@ macro_rules! threshold_candidates {
             $any_of!("$4"),
             " AND upn > $5",
             $pupils,
+            $crate::store::attendance::unconsumed!(),
             " GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
         )
     };
@@ -178,10 +179,25 @@ macro_rules! qualifying_marks {
             $predicate,
             " AND code ",
             $any_of!("$5"),
+            $crate::store::attendance::unconsumed!(),
         )
     };
 }
 pub(super) use qualifying_marks;
+
+// The pupil's sessions after the last session of their latest decided case
+// (`domain::case::unconsumed`): a decided breach's sessions never count again.
+// One probe of `breach_cases_by_pupil` per qualifying mark; `$1` is the authority.
+macro_rules! unconsumed {
+    () => {
+        " AND NOT EXISTS (SELECT 1 FROM breach_cases c \
+           WHERE c.authority_code = $1 AND c.upn = attendance_marks.upn \
+             AND (c.last_date > attendance_marks.mark_date \
+                  OR (c.last_date = attendance_marks.mark_date \
+                      AND c.last_session >= attendance_marks.session)))"
+    };
+}
+pub(super) use unconsumed;
 
 // The bounds of `common.rs`'s `impl` of `Tx`, for the same reason.
 impl<DB> Tx<DB>

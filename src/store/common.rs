@@ -13,19 +13,21 @@ use super::rows::{
     join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
 };
 use super::{
-    AttendanceScope, AuditEvent, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
-    PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult, StoreTx,
-    StoredRequest,
+    AttendanceScope, AuditEvent, AuditFilter, CaseFilter, EnrolmentFigures, NewAuditEvent,
+    NoticeFilter, PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult,
+    StoreTx, StoredRequest,
 };
 use crate::domain::{
     attendance::{MarkCounts, RegisterMark},
     audit::{self, ChainHead, ChainedEvent, EventFields},
+    case::BreachCase,
     evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
     letter::AuthoritySettings,
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
     school::School,
 };
 
@@ -564,7 +566,7 @@ where
             "INSERT INTO policy_versions (authority_code, ",
             policy_version_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22)"
+             $17, $18, $19, $20, $21, $22, $23)"
         ))
         .bind(authority.as_str())
         .bind(v.effective_from)
@@ -592,6 +594,7 @@ where
         .bind(published.at)
         .bind(&published.by.subject)
         .bind(published.by.role_str())
+        .bind(r.school_requests_accepted)
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| {
@@ -1236,6 +1239,70 @@ where
         at: DateTime<Utc>,
     ) -> StoreResult<super::SchoolCounts> {
         self.write_schools(authority, schools, request_id, at).await
+    }
+
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_breach_case(authority, case, request_id).await
+    }
+
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>> {
+        self.select_breach_cases(authority, filter).await
+    }
+
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_referral(authority, referral, request_id).await
+    }
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>> {
+        self.select_referral(authority, number).await
+    }
+
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>> {
+        self.select_referrals(authority, state, school, after, limit)
+            .await
+    }
+
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool> {
+        self.settle_referral_row(authority, number, state, decline_reason, notice_numbers)
+            .await
+    }
+
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64> {
+        self.select_school_days(authority, school, after, to).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

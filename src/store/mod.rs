@@ -8,10 +8,12 @@
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
 mod attendance;
+mod cases;
 mod common;
 mod dialect;
 mod outage;
 mod postgres;
+mod referrals;
 mod rows;
 mod schools;
 mod sqlite;
@@ -25,12 +27,14 @@ use crate::domain::{
     actor::Actor,
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
     audit::{ChainHead, ChainedEvent},
+    case::{BreachCase, BreachState},
     evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
     letter::AuthoritySettings,
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
     school::School,
 };
 
@@ -182,6 +186,23 @@ pub struct QualifyingFilter<'a> {
     pub codes: &'a [String],
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+/// Which decided breaches `breach_cases` returns, by UPN then case id.
+#[derive(Debug, Clone)]
+pub struct CaseFilter<'a> {
+    /// After this `(upn, case_id)`; `("", 0)` from the start.
+    pub after: (&'a str, i64),
+    /// Only this pupil's.
+    pub upn: Option<&'a str>,
+    /// Only cases whose breach's latest session was at this school.
+    pub school: Option<&'a str>,
+    /// Cases whose last session lies within these dates.
+    pub last_session_from: NaiveDate,
+    pub last_session_to: NaiveDate,
+    /// In one of these states.
+    pub states: &'a [BreachState],
+    pub limit: i64,
 }
 
 /// A table's primary key and foreign keys, each with its columns in key order.
@@ -563,6 +584,60 @@ pub trait StoreTx: Send {
         request_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<SchoolCounts>;
+
+    /// Stores a decided breach (numbered by the caller).
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Decided breaches matching `filter`, by UPN then case id, at most `filter.limit`.
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>>;
+
+    /// Stores a school's request for a penalty notice (numbered by the caller).
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>>;
+
+    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>>;
+
+    /// Issues or declines a pending request; false when it is no longer pending.
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Days with a possible session at `school` after `after` up to `to`.
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

@@ -61,6 +61,7 @@ pub(super) struct PolicyVersionRow {
     created_at: DateTime<Utc>,
     created_by_subject: String,
     created_by_role: String,
+    school_requests_accepted: bool,
 }
 
 /// The columns of [`PolicyVersionRow`], as a macro so queries stay `&'static str`
@@ -73,7 +74,8 @@ macro_rules! policy_version_columns {
          max_notices_per_parent_per_child, notice_limit_period_years, \
          notice_to_improve_min_school_weeks, notice_to_improve_max_school_weeks, \
          notice_to_improve_required_for, permitted_issuers, request_deadline_school_days, \
-         part_payments_accepted, evidence_rule, created_at, created_by_subject, created_by_role"
+         part_payments_accepted, evidence_rule, created_at, created_by_subject, created_by_role, \
+         school_requests_accepted"
     };
 }
 pub(super) use policy_version_columns;
@@ -117,6 +119,7 @@ impl TryFrom<PolicyVersionRow> for PolicyVersion {
                 request_deadline_school_days: r.request_deadline_school_days,
                 part_payments_accepted: r.part_payments_accepted,
                 evidence: parse_name("evidence_rule", &r.evidence_rule, EvidenceRule::parse)?,
+                school_requests_accepted: r.school_requests_accepted,
             },
             published: Some(Publication {
                 at: r.created_at,

@@ -50,6 +50,7 @@ fn may(role: Role, method: &str) -> bool {
                 "GetMarkHistory",
                 "IssueNoticeToImprove",
                 "IssuePenaltyNotice",
+                "RequestPenaltyNotice",
             ]
             .contains(&method)
                 || NOTICE_READS.contains(&method)
@@ -95,6 +96,7 @@ const BY_NAME: &[&str] = &[
     "GetAmountDue",
     "GetSchool",
     "RenderNotice",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -111,9 +113,12 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
     "ImportSchools",
     "CreateAuthoritySettings",
+    "RecordBreachDecision",
+    "RequestPenaltyNotice",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 29] = [
+const METHODS: [&str; 33] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -122,6 +127,7 @@ const METHODS: [&str; 29] = [
     "GetAttendanceSummary",
     "ListThresholdBreaches",
     "GetMarkHistory",
+    "RecordBreachDecision",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "GetNotice",
@@ -129,6 +135,9 @@ const METHODS: [&str; 29] = [
     "WithdrawNotice",
     "RecordProsecutionOutcome",
     "ListNoticeEvents",
+    "RequestPenaltyNotice",
+    "ListPenaltyNoticeRequests",
+    "DeclinePenaltyNoticeRequest",
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
@@ -246,6 +255,18 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "RecordBreachDecision" => code(
+            who.attendance()
+                .record_breach_decision(pb::RecordBreachDecisionRequest {
+                    parent,
+                    upn: upn(1),
+                    as_of_date: date(2025, 1, 10),
+                    state: pb::BreachState::NoAction as i32,
+                    no_action_reason: pb::NoActionReason::Medical as i32,
+                    ..Default::default()
+                })
+                .await,
+        ),
         "GetMarkHistory" => code(
             who.attendance()
                 .get_mark_history(pb::GetMarkHistoryRequest {
@@ -307,6 +328,32 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
             who.notices()
                 .list_notice_events(pb::ListNoticeEventsRequest {
                     parent: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RequestPenaltyNotice" => code(
+            who.notices()
+                .request_penalty_notice(pb::RequestPenaltyNoticeRequest {
+                    parent,
+                    upn: upn(1),
+                    school_urn: SCHOOL.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListPenaltyNoticeRequests" => code(
+            who.notices()
+                .list_penalty_notice_requests(pb::ListPenaltyNoticeRequestsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "DeclinePenaltyNoticeRequest" => code(
+            who.notices()
+                .decline_penalty_notice_request(pb::DeclinePenaltyNoticeRequestRequest {
+                    name: format!("authorities/{la}/penaltyNoticeRequests/1"),
                     ..Default::default()
                 })
                 .await,

@@ -141,6 +141,7 @@ async fn breaches(app: &TestApp, as_of: NaiveDate, school: &str) -> Vec<pb::Thre
                 school_urn: school.into(),
                 page_size: 2,
                 page_token,
+                ..Default::default()
             })
             .await
             .unwrap()

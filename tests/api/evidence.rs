@@ -223,7 +223,11 @@ on_both_backends! {
         let first = d(2026, 3, 2);
         // Six O then four G over two weeks: a breach as of Friday 13 March; an
         // absence the Monday after is not part of it.
-        let mut marks = term(SCHOOL, 4, first, 3, &[], &[(0, "O", &[0, 1, 2, 3, 4, 5][..]), (1, "G", &[0, 1, 2, 3][..]), (2, "O", &[0][..])]);
+        let absences = [(0, "O", &[0, 1, 2, 3, 4, 5][..]), (1, "G", &[0, 1, 2, 3][..]), (2, "O", &[0][..])];
+        let mut marks = term(SCHOOL, 4, first, 3, &[], &absences);
+        // Pupil 8 the same: a breach of their own for the notice to improve
+        // (issuing from a breach closes it, so one breach backs one issue).
+        marks.extend(term(SCHOOL, 8, first, 3, &[], &absences));
         marks.extend(week(SCHOOL, 5, first, "/", &[]));
         load(&app, "term", marks).await;
         let as_of = d(2026, 3, 13);
@@ -238,7 +242,9 @@ on_both_backends! {
             .unwrap()
             .into_inner()
             .threshold_breaches;
-        assert_eq!(breach.len(), 1);
+        assert_eq!(breach.len(), 2);
+        let of = |n: u32| breach.iter().find(|b| b.upn == upn(n)).expect("a breach").clone();
+        let (breach, breach_8) = (vec![of(4)], of(8));
         assert_eq!(breach[0].sessions.len(), 10);
         let reference = Some(pb::BreachReference {
             upn: upn(4),
@@ -256,7 +262,7 @@ on_both_backends! {
             .issue_notice_to_improve(pb::IssueNoticeToImproveRequest {
                 parent: "authorities/850".into(),
                 request_id: "nti-4".into(),
-                pupil: pupil(4),
+                pupil: pupil(8),
                 parents: vec![parent("dad")],
                 issue_date: proto_date(d(2026, 3, 20)),
                 issuer: issuer(pb::IssuerRole::LaOfficer),
@@ -267,13 +273,18 @@ on_both_backends! {
                     reason: "Attend every session".into(),
                 }),
                 delivery: by_hand(),
-                breach: reference.clone(),
+                breach: Some(pb::BreachReference { upn: upn(8), as_of_date: proto_date(as_of) }),
             })
             .await
             .unwrap()
             .into_inner()
             .notices;
-        assert_eq!(nti[0].sessions, breach[0].sessions);
+        assert_eq!(nti[0].sessions, breach_8.sessions);
+        // Pupil 4's breach is closed by its penalty notice: it backs no second issue.
+        let mut again = penalty(4, vec![], d(2026, 3, 20));
+        again.request_id = "again".into();
+        again.breach = reference.clone();
+        assert_eq!(broken_rules(&issue(&app, again).await.unwrap_err()), ["BREACH_NOT_FOUND"]);
 
         // Pupil 5 has no breach; sessions and a breach together are refused.
         let mut none = penalty(5, vec![], d(2026, 3, 20));

@@ -121,6 +121,7 @@ impl Penalty {
             issuer: issuer(pb::IssuerRole::LaOfficer),
             delivery: by_hand(),
             breach: None,
+            ..Default::default()
         }
     }
 }

@@ -44,6 +44,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("audit_events", "INSERT, SELECT", &[]),
     ("authority_settings", "INSERT, SELECT", &[]),
+    ("breach_cases", "INSERT, SELECT", &[]),
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
     (
         "notices",
@@ -63,6 +64,11 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("payments", "INSERT, SELECT", &[]),
+    (
+        "penalty_notice_requests",
+        "INSERT, SELECT",
+        &["decline_reason", "notice_numbers", "state"],
+    ),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
     ("school_history", "INSERT, SELECT", &[]),

@@ -11,7 +11,9 @@ use super::{
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
-use crate::app::{AttendanceSummary, FoundBreach, ServiceResult, SummaryGrouping, SummaryScope};
+use crate::app::{
+    AttendanceSummary, BreachQuery, FoundBreach, ServiceResult, SummaryGrouping, SummaryScope,
+};
 use crate::domain::{
     FieldViolation,
     attendance::{Figures, MarkCounts, RegisterMark},
@@ -285,21 +287,30 @@ pub(crate) fn summary_to_proto(
 /// A ListThresholdBreaches request: the as-of date and school, paged by UPN.
 pub(crate) fn breaches_request(
     req: &pb::ListThresholdBreachesRequest,
-) -> ServiceResult<PageRequest<(NaiveDate, Option<Urn>), String>> {
+) -> ServiceResult<PageRequest<BreachQuery, String>> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &req.parent));
     let as_of = v.check(date("as_of_date", req.as_of_date.as_ref()));
     let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
+    let states = v.check(super::cases::states_from_proto(&req.states));
     let size = v.check(pagination::page_size("page_size", req.page_size));
-    let filter = format!("{}|{:?}|{}", req.parent, req.as_of_date, req.school_urn);
+    let filter = format!(
+        "{}|{:?}|{}|{:?}",
+        req.parent, req.as_of_date, req.school_urn, req.states
+    );
     let after = v.check(pagination::decode_token(
         "page_token",
         &req.page_token,
         &filter,
     ));
-    let (((as_of, school), size), after) = v.finish(as_of.zip(school).zip(size).zip(after))?;
+    let ((((as_of, school), states), size), after) =
+        v.finish(as_of.zip(school).zip(states).zip(size).zip(after))?;
     Ok(PageRequest {
-        query: (as_of, school),
+        query: BreachQuery {
+            school,
+            as_of,
+            states,
+        },
         size,
         after,
         filter,
@@ -327,6 +338,7 @@ impl From<&FoundBreach> for pb::ThresholdBreach {
             covered_by_notice_to_improve: b.covered_by_notice_to_improve,
             covered_by_penalty_notice: b.covered_by_penalty_notice,
             policy_version: b.policy_version.clone(),
+            ..Default::default()
         }
     }
 }

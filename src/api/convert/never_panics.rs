@@ -145,6 +145,7 @@ fn penalty() -> impl Strategy<Value = pb::IssuePenaltyNoticeRequest> {
                     issuer,
                     delivery,
                     breach: None,
+                    ..Default::default()
                 }
             },
         )

@@ -252,7 +252,7 @@ fn delivery_from_proto(
     })
 }
 
-fn sessions_from_proto(
+pub(crate) fn sessions_from_proto(
     v: &mut Violations,
     sessions: &[pb::SessionMark],
 ) -> Option<Vec<SessionMark>> {

@@ -141,6 +141,8 @@ fn version_from_proto(
             ));
             EvidenceRule::default()
         }),
+        // Unset keeps the national default: schools may request.
+        school_requests_accepted: p.school_requests != pb::SchoolRequests::NotAccepted as i32,
     };
     match effective_from {
         Some(from) => {
@@ -194,6 +196,11 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
         request_deadline_school_days: r.request_deadline_school_days,
         part_payments_accepted: r.part_payments_accepted,
         evidence_rule: evidence_rule_to_proto(r.evidence) as i32,
+        school_requests: if r.school_requests_accepted {
+            pb::SchoolRequests::Accepted
+        } else {
+            pb::SchoolRequests::NotAccepted
+        } as i32,
         create_time: v.published.as_ref().map(|p| timestamp_to_proto(p.at)),
         creator: v.published.as_ref().map(|p| pb::Actor {
             subject: p.by.subject.clone(),
