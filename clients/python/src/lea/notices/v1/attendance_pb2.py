@@ -25,47 +25,64 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
+from lea.notices.v1 import school_pb2 as lea_dot_notices_dot_v1_dot_school__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flea/notices/v1/attendance.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"\xb1\x01\n\x04Mark\x12\x12\n\nschool_urn\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x04 \x01(\x0e\x32\x17.lea.notices.v1.Session\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12/\n\x0brecord_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x12RecordMarksRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12#\n\x05marks\x18\x03 \x03(\x0b\x32\x14.lea.notices.v1.Mark\"\xa3\x01\n\x13RecordMarksResponse\x12\x10\n\x08inserted\x18\x01 \x01(\x03\x12\x10\n\x08replaced\x18\x02 \x01(\x03\x12\x11\n\tunchanged\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61tches\x18\x04 \x01(\x03\x12\x10\n\x08outdated\x18\x05 \x01(\x03\x12\x32\n\rbatch_results\x18\x06 \x03(\x0b\x32\x1b.lea.notices.v1.BatchResult\"j\n\x0b\x42\x61tchResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08inserted\x18\x02 \x01(\x03\x12\x10\n\x08replaced\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08outdated\x18\x05 \x01(\x03\"c\n\x18RecordMarksStreamRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12#\n\x05marks\x18\x03 \x03(\x0b\x32\x14.lea.notices.v1.Mark\"N\n\x19RecordMarksStreamResponse\x12\x31\n\x0c\x62\x61tch_result\x18\x01 \x01(\x0b\x32\x1b.lea.notices.v1.BatchResult\"\x9a\x01\n\x1bGetAttendanceSummaryRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x0b\n\x03upn\x18\x03 \x01(\t\x12%\n\nstart_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x65nd_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\"\xbe\x01\n\x11\x41ttendanceFigures\x12\x19\n\x11possible_sessions\x18\x01 \x01(\x03\x12\x0f\n\x07present\x18\x02 \x01(\x03\x12%\n\x1d\x61pproved_educational_activity\x18\x03 \x01(\x03\x12\x1a\n\x12\x61uthorised_absence\x18\x04 \x01(\x03\x12\x1c\n\x14unauthorised_absence\x18\x05 \x01(\x03\x12\x1c\n\x14overall_absence_rate\x18\x06 \x01(\x01\"\x9b\x01\n\x10\x45nrolmentSummary\x12\x12\n\nschool_urn\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x32\n\x07\x66igures\x18\x03 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x1a\n\x12persistent_absence\x18\x04 \x01(\x08\x12\x16\n\x0esevere_absence\x18\x05 \x01(\x08\"\xef\x01\n\x1cGetAttendanceSummaryResponse\x12\x32\n\x07\x66igures\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x12\n\nenrolments\x18\x02 \x01(\x03\x12%\n\x1dpersistent_absence_enrolments\x18\x03 \x01(\x03\x12!\n\x19severe_absence_enrolments\x18\x04 \x01(\x03\x12=\n\x13\x65nrolment_summaries\x18\x05 \x03(\x0b\x32 .lea.notices.v1.EnrolmentSummary\"\x90\x01\n\x1cListThresholdBreachesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12%\n\nas_of_date\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x12\n\nschool_urn\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\x93\x01\n\x15GetMarkHistoryRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x0b\n\x03upn\x18\x03 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x05 \x01(\x0e\x32\x17.lea.notices.v1.Session\"^\n\x0cMarkRevision\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12/\n\x0brecord_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x03 \x01(\x08\"I\n\x16GetMarkHistoryResponse\x12/\n\trevisions\x18\x01 \x03(\x0b\x32\x1c.lea.notices.v1.MarkRevision\"\xba\x02\n\x0fThresholdBreach\x12\x0b\n\x03upn\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x1b\n\x13qualifying_sessions\x18\x03 \x01(\x05\x12,\n\x11window_first_week\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12+\n\x10window_last_week\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12-\n\x08sessions\x18\x06 \x03(\x0b\x32\x1b.lea.notices.v1.SessionMark\x12$\n\x1c\x63overed_by_notice_to_improve\x18\x07 \x01(\x08\x12!\n\x19\x63overed_by_penalty_notice\x18\x08 \x01(\x08\x12\x16\n\x0epolicy_version\x18\t \x01(\t\"u\n\x1dListThresholdBreachesResponse\x12;\n\x12threshold_breaches\x18\x01 \x03(\x0b\x32\x1f.lea.notices.v1.ThresholdBreach\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa5\x04\n\x11\x41ttendanceService\x12X\n\x0bRecordMarks\x12\".lea.notices.v1.RecordMarksRequest\x1a#.lea.notices.v1.RecordMarksResponse(\x01\x12l\n\x11RecordMarksStream\x12(.lea.notices.v1.RecordMarksStreamRequest\x1a).lea.notices.v1.RecordMarksStreamResponse(\x01\x30\x01\x12q\n\x14GetAttendanceSummary\x12+.lea.notices.v1.GetAttendanceSummaryRequest\x1a,.lea.notices.v1.GetAttendanceSummaryResponse\x12t\n\x15ListThresholdBreaches\x12,.lea.notices.v1.ListThresholdBreachesRequest\x1a-.lea.notices.v1.ListThresholdBreachesResponse\x12_\n\x0eGetMarkHistory\x12%.lea.notices.v1.GetMarkHistoryRequest\x1a&.lea.notices.v1.GetMarkHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flea/notices/v1/attendance.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\x1a\x1blea/notices/v1/school.proto\"\xfa\x01\n\x0e\x42reachDecision\x12*\n\x05state\x18\x01 \x01(\x0e\x32\x1b.lea.notices.v1.BreachState\x12\x38\n\x10no_action_reason\x18\x02 \x01(\x0e\x32\x1e.lea.notices.v1.NoActionReason\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x16\n\x0enotice_numbers\x18\x04 \x03(\t\x12/\n\x0b\x64\x65\x63ide_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\x06 \x01(\t\x12\x17\n\x0f\x64\x65\x63ided_by_role\x18\x07 \x01(\t\"\xe9\x01\n\x1bRecordBreachDecisionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0b\n\x03upn\x18\x03 \x01(\t\x12%\n\nas_of_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12*\n\x05state\x18\x05 \x01(\x0e\x32\x1b.lea.notices.v1.BreachState\x12\x38\n\x10no_action_reason\x18\x06 \x01(\x0e\x32\x1e.lea.notices.v1.NoActionReason\x12\x0c\n\x04note\x18\x07 \x01(\t\"Y\n\x1cRecordBreachDecisionResponse\x12\x39\n\x10threshold_breach\x18\x01 \x01(\x0b\x32\x1f.lea.notices.v1.ThresholdBreach\"\xb1\x01\n\x04Mark\x12\x12\n\nschool_urn\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x04 \x01(\x0e\x32\x17.lea.notices.v1.Session\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12/\n\x0brecord_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x12RecordMarksRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12#\n\x05marks\x18\x03 \x03(\x0b\x32\x14.lea.notices.v1.Mark\"\xa3\x01\n\x13RecordMarksResponse\x12\x10\n\x08inserted\x18\x01 \x01(\x03\x12\x10\n\x08replaced\x18\x02 \x01(\x03\x12\x11\n\tunchanged\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61tches\x18\x04 \x01(\x03\x12\x10\n\x08outdated\x18\x05 \x01(\x03\x12\x32\n\rbatch_results\x18\x06 \x03(\x0b\x32\x1b.lea.notices.v1.BatchResult\"j\n\x0b\x42\x61tchResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08inserted\x18\x02 \x01(\x03\x12\x10\n\x08replaced\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\x12\x10\n\x08outdated\x18\x05 \x01(\x03\"c\n\x18RecordMarksStreamRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12#\n\x05marks\x18\x03 \x03(\x0b\x32\x14.lea.notices.v1.Mark\"N\n\x19RecordMarksStreamResponse\x12\x31\n\x0c\x62\x61tch_result\x18\x01 \x01(\x0b\x32\x1b.lea.notices.v1.BatchResult\"\xd0\x01\n\x1bGetAttendanceSummaryRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x0b\n\x03upn\x18\x03 \x01(\t\x12%\n\nstart_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x65nd_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x34\n\x08group_by\x18\x06 \x01(\x0e\x32\".lea.notices.v1.AttendanceGrouping\"\xfd\x01\n\x0fPhaseAttendance\x12*\n\x05phase\x18\x01 \x01(\x0e\x32\x1b.lea.notices.v1.SchoolPhase\x12\x0f\n\x07schools\x18\x02 \x01(\x03\x12\x32\n\x07\x66igures\x18\x03 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x12\n\nenrolments\x18\x04 \x01(\x03\x12%\n\x1dpersistent_absence_enrolments\x18\x05 \x01(\x03\x12!\n\x19severe_absence_enrolments\x18\x06 \x01(\x03\x12\x1b\n\x13unknown_school_urns\x18\x07 \x03(\t\"\x80\x02\n\x10SchoolAttendance\x12\x12\n\nschool_urn\x18\x01 \x01(\t\x12\x1a\n\x12\x65stablishment_name\x18\x02 \x01(\t\x12*\n\x05phase\x18\x03 \x01(\x0e\x32\x1b.lea.notices.v1.SchoolPhase\x12\x32\n\x07\x66igures\x18\x04 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x12\n\nenrolments\x18\x05 \x01(\x03\x12%\n\x1dpersistent_absence_enrolments\x18\x06 \x01(\x03\x12!\n\x19severe_absence_enrolments\x18\x07 \x01(\x03\"\xd7\x01\n\x11\x41ttendanceFigures\x12\x19\n\x11possible_sessions\x18\x01 \x01(\x03\x12\x0f\n\x07present\x18\x02 \x01(\x03\x12%\n\x1d\x61pproved_educational_activity\x18\x03 \x01(\x03\x12\x1a\n\x12\x61uthorised_absence\x18\x04 \x01(\x03\x12\x1c\n\x14unauthorised_absence\x18\x05 \x01(\x03\x12\x1c\n\x14overall_absence_rate\x18\x06 \x01(\x01\x12\x17\n\x0f\x61ttendance_rate\x18\x07 \x01(\x01\"\x9b\x01\n\x10\x45nrolmentSummary\x12\x12\n\nschool_urn\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x32\n\x07\x66igures\x18\x03 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x1a\n\x12persistent_absence\x18\x04 \x01(\x08\x12\x16\n\x0esevere_absence\x18\x05 \x01(\x08\"\xdf\x02\n\x1cGetAttendanceSummaryResponse\x12\x32\n\x07\x66igures\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AttendanceFigures\x12\x12\n\nenrolments\x18\x02 \x01(\x03\x12%\n\x1dpersistent_absence_enrolments\x18\x03 \x01(\x03\x12!\n\x19severe_absence_enrolments\x18\x04 \x01(\x03\x12=\n\x13\x65nrolment_summaries\x18\x05 \x03(\x0b\x32 .lea.notices.v1.EnrolmentSummary\x12\x35\n\x0cphase_groups\x18\x06 \x03(\x0b\x32\x1f.lea.notices.v1.PhaseAttendance\x12\x37\n\rschool_groups\x18\x07 \x03(\x0b\x32 .lea.notices.v1.SchoolAttendance\"\xbd\x01\n\x1cListThresholdBreachesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12%\n\nas_of_date\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x12\n\nschool_urn\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12+\n\x06states\x18\x06 \x03(\x0e\x32\x1b.lea.notices.v1.BreachState\"\x93\x01\n\x15GetMarkHistoryRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x0b\n\x03upn\x18\x03 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x05 \x01(\x0e\x32\x17.lea.notices.v1.Session\"^\n\x0cMarkRevision\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12/\n\x0brecord_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x03 \x01(\x08\"I\n\x16GetMarkHistoryResponse\x12/\n\trevisions\x18\x01 \x03(\x0b\x32\x1c.lea.notices.v1.MarkRevision\"\xcd\x03\n\x0fThresholdBreach\x12\x0b\n\x03upn\x18\x01 \x01(\t\x12\x12\n\nschool_urn\x18\x02 \x01(\t\x12\x1b\n\x13qualifying_sessions\x18\x03 \x01(\x05\x12,\n\x11window_first_week\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12+\n\x10window_last_week\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12-\n\x08sessions\x18\x06 \x03(\x0b\x32\x1b.lea.notices.v1.SessionMark\x12$\n\x1c\x63overed_by_notice_to_improve\x18\x07 \x01(\x08\x12!\n\x19\x63overed_by_penalty_notice\x18\x08 \x01(\x08\x12\x16\n\x0epolicy_version\x18\t \x01(\t\x12*\n\x05state\x18\n \x01(\x0e\x32\x1b.lea.notices.v1.BreachState\x12\x30\n\x08\x64\x65\x63ision\x18\x0b \x01(\x0b\x32\x1e.lea.notices.v1.BreachDecision\x12\x0c\n\x04name\x18\x0c \x01(\t\x12%\n\nas_of_date\x18\r \x01(\x0b\x32\x11.google.type.Date\"u\n\x1dListThresholdBreachesResponse\x12;\n\x12threshold_breaches\x18\x01 \x03(\x0b\x32\x1f.lea.notices.v1.ThresholdBreach\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xfe\x01\n\x0b\x42reachState\x12\x1c\n\x18\x42REACH_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REACH_STATE_PENDING\x10\x01\x12)\n%BREACH_STATE_NOTICE_TO_IMPROVE_ISSUED\x10\x02\x12&\n\"BREACH_STATE_PENALTY_NOTICE_ISSUED\x10\x03\x12\x1a\n\x16\x42REACH_STATE_NO_ACTION\x10\x04\x12(\n$BREACH_STATE_REFERRED_TO_PROSECUTION\x10\x05\x12\x1e\n\x1a\x42REACH_STATE_OTHER_MEASURE\x10\x06*\xe6\x01\n\x0eNoActionReason\x12 \n\x1cNO_ACTION_REASON_UNSPECIFIED\x10\x00\x12%\n!NO_ACTION_REASON_SUPPORT_IN_PLACE\x10\x01\x12\x1c\n\x18NO_ACTION_REASON_MEDICAL\x10\x02\x12!\n\x1dNO_ACTION_REASON_SAFEGUARDING\x10\x03\x12.\n*NO_ACTION_REASON_EXCEPTIONAL_CIRCUMSTANCES\x10\x04\x12\x1a\n\x16NO_ACTION_REASON_OTHER\x10\x05*x\n\x12\x41ttendanceGrouping\x12#\n\x1f\x41TTENDANCE_GROUPING_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41TTENDANCE_GROUPING_PHASE\x10\x01\x12\x1e\n\x1a\x41TTENDANCE_GROUPING_SCHOOL\x10\x02\x32\x98\x05\n\x11\x41ttendanceService\x12X\n\x0bRecordMarks\x12\".lea.notices.v1.RecordMarksRequest\x1a#.lea.notices.v1.RecordMarksResponse(\x01\x12l\n\x11RecordMarksStream\x12(.lea.notices.v1.RecordMarksStreamRequest\x1a).lea.notices.v1.RecordMarksStreamResponse(\x01\x30\x01\x12q\n\x14GetAttendanceSummary\x12+.lea.notices.v1.GetAttendanceSummaryRequest\x1a,.lea.notices.v1.GetAttendanceSummaryResponse\x12t\n\x15ListThresholdBreaches\x12,.lea.notices.v1.ListThresholdBreachesRequest\x1a-.lea.notices.v1.ListThresholdBreachesResponse\x12_\n\x0eGetMarkHistory\x12%.lea.notices.v1.GetMarkHistoryRequest\x1a&.lea.notices.v1.GetMarkHistoryResponse\x12q\n\x14RecordBreachDecision\x12+.lea.notices.v1.RecordBreachDecisionRequest\x1a,.lea.notices.v1.RecordBreachDecisionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.attendance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MARK']._serialized_start=138
-  _globals['_MARK']._serialized_end=315
-  _globals['_RECORDMARKSREQUEST']._serialized_start=317
-  _globals['_RECORDMARKSREQUEST']._serialized_end=410
-  _globals['_RECORDMARKSRESPONSE']._serialized_start=413
-  _globals['_RECORDMARKSRESPONSE']._serialized_end=576
-  _globals['_BATCHRESULT']._serialized_start=578
-  _globals['_BATCHRESULT']._serialized_end=684
-  _globals['_RECORDMARKSSTREAMREQUEST']._serialized_start=686
-  _globals['_RECORDMARKSSTREAMREQUEST']._serialized_end=785
-  _globals['_RECORDMARKSSTREAMRESPONSE']._serialized_start=787
-  _globals['_RECORDMARKSSTREAMRESPONSE']._serialized_end=865
-  _globals['_GETATTENDANCESUMMARYREQUEST']._serialized_start=868
-  _globals['_GETATTENDANCESUMMARYREQUEST']._serialized_end=1022
-  _globals['_ATTENDANCEFIGURES']._serialized_start=1025
-  _globals['_ATTENDANCEFIGURES']._serialized_end=1215
-  _globals['_ENROLMENTSUMMARY']._serialized_start=1218
-  _globals['_ENROLMENTSUMMARY']._serialized_end=1373
-  _globals['_GETATTENDANCESUMMARYRESPONSE']._serialized_start=1376
-  _globals['_GETATTENDANCESUMMARYRESPONSE']._serialized_end=1615
-  _globals['_LISTTHRESHOLDBREACHESREQUEST']._serialized_start=1618
-  _globals['_LISTTHRESHOLDBREACHESREQUEST']._serialized_end=1762
-  _globals['_GETMARKHISTORYREQUEST']._serialized_start=1765
-  _globals['_GETMARKHISTORYREQUEST']._serialized_end=1912
-  _globals['_MARKREVISION']._serialized_start=1914
-  _globals['_MARKREVISION']._serialized_end=2008
-  _globals['_GETMARKHISTORYRESPONSE']._serialized_start=2010
-  _globals['_GETMARKHISTORYRESPONSE']._serialized_end=2083
-  _globals['_THRESHOLDBREACH']._serialized_start=2086
-  _globals['_THRESHOLDBREACH']._serialized_end=2400
-  _globals['_LISTTHRESHOLDBREACHESRESPONSE']._serialized_start=2402
-  _globals['_LISTTHRESHOLDBREACHESRESPONSE']._serialized_end=2519
-  _globals['_ATTENDANCESERVICE']._serialized_start=2522
-  _globals['_ATTENDANCESERVICE']._serialized_end=3071
+  _globals['_BREACHSTATE']._serialized_start=4029
+  _globals['_BREACHSTATE']._serialized_end=4283
+  _globals['_NOACTIONREASON']._serialized_start=4286
+  _globals['_NOACTIONREASON']._serialized_end=4516
+  _globals['_ATTENDANCEGROUPING']._serialized_start=4518
+  _globals['_ATTENDANCEGROUPING']._serialized_end=4638
+  _globals['_BREACHDECISION']._serialized_start=167
+  _globals['_BREACHDECISION']._serialized_end=417
+  _globals['_RECORDBREACHDECISIONREQUEST']._serialized_start=420
+  _globals['_RECORDBREACHDECISIONREQUEST']._serialized_end=653
+  _globals['_RECORDBREACHDECISIONRESPONSE']._serialized_start=655
+  _globals['_RECORDBREACHDECISIONRESPONSE']._serialized_end=744
+  _globals['_MARK']._serialized_start=747
+  _globals['_MARK']._serialized_end=924
+  _globals['_RECORDMARKSREQUEST']._serialized_start=926
+  _globals['_RECORDMARKSREQUEST']._serialized_end=1019
+  _globals['_RECORDMARKSRESPONSE']._serialized_start=1022
+  _globals['_RECORDMARKSRESPONSE']._serialized_end=1185
+  _globals['_BATCHRESULT']._serialized_start=1187
+  _globals['_BATCHRESULT']._serialized_end=1293
+  _globals['_RECORDMARKSSTREAMREQUEST']._serialized_start=1295
+  _globals['_RECORDMARKSSTREAMREQUEST']._serialized_end=1394
+  _globals['_RECORDMARKSSTREAMRESPONSE']._serialized_start=1396
+  _globals['_RECORDMARKSSTREAMRESPONSE']._serialized_end=1474
+  _globals['_GETATTENDANCESUMMARYREQUEST']._serialized_start=1477
+  _globals['_GETATTENDANCESUMMARYREQUEST']._serialized_end=1685
+  _globals['_PHASEATTENDANCE']._serialized_start=1688
+  _globals['_PHASEATTENDANCE']._serialized_end=1941
+  _globals['_SCHOOLATTENDANCE']._serialized_start=1944
+  _globals['_SCHOOLATTENDANCE']._serialized_end=2200
+  _globals['_ATTENDANCEFIGURES']._serialized_start=2203
+  _globals['_ATTENDANCEFIGURES']._serialized_end=2418
+  _globals['_ENROLMENTSUMMARY']._serialized_start=2421
+  _globals['_ENROLMENTSUMMARY']._serialized_end=2576
+  _globals['_GETATTENDANCESUMMARYRESPONSE']._serialized_start=2579
+  _globals['_GETATTENDANCESUMMARYRESPONSE']._serialized_end=2930
+  _globals['_LISTTHRESHOLDBREACHESREQUEST']._serialized_start=2933
+  _globals['_LISTTHRESHOLDBREACHESREQUEST']._serialized_end=3122
+  _globals['_GETMARKHISTORYREQUEST']._serialized_start=3125
+  _globals['_GETMARKHISTORYREQUEST']._serialized_end=3272
+  _globals['_MARKREVISION']._serialized_start=3274
+  _globals['_MARKREVISION']._serialized_end=3368
+  _globals['_GETMARKHISTORYRESPONSE']._serialized_start=3370
+  _globals['_GETMARKHISTORYRESPONSE']._serialized_end=3443
+  _globals['_THRESHOLDBREACH']._serialized_start=3446
+  _globals['_THRESHOLDBREACH']._serialized_end=3907
+  _globals['_LISTTHRESHOLDBREACHESRESPONSE']._serialized_start=3909
+  _globals['_LISTTHRESHOLDBREACHESRESPONSE']._serialized_end=4026
+  _globals['_ATTENDANCESERVICE']._serialized_start=4641
+  _globals['_ATTENDANCESERVICE']._serialized_end=5305
 # @@protoc_insertion_point(module_scope)

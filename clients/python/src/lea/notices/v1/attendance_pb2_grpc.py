@@ -60,6 +60,11 @@ class AttendanceServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryResponse.FromString,
                 _registered_method=True)
+        self.RecordBreachDecision = channel.unary_unary(
+                '/lea.notices.v1.AttendanceService/RecordBreachDecision',
+                request_serializer=lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionResponse.FromString,
+                _registered_method=True)
 
 
 class AttendanceServiceServicer:
@@ -125,6 +130,20 @@ class AttendanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordBreachDecision(self, request, context):
+        """Records the decision on a pupil's pending breach: no action (with a
+        reason), referred to prosecution, or another measure. The breach is the one
+        ListThresholdBreaches finds for the pupil on `as_of_date`; its qualifying
+        sessions are stored with the decision and never count towards a later
+        breach. FAILED_PRECONDITION (`NO_PENDING_BREACH`) when the pupil has no
+        pending breach that day. Notices close a breach by being issued, not here.
+        LA officers only; idempotent on `request_id`; audited as
+        `breach.decision_recorded`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AttendanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +171,11 @@ def add_AttendanceServiceServicer_to_server(servicer, server):
                     servicer.GetMarkHistory,
                     request_deserializer=lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryResponse.SerializeToString,
+            ),
+            'RecordBreachDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordBreachDecision,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -290,6 +314,33 @@ class AttendanceService:
             '/lea.notices.v1.AttendanceService/GetMarkHistory',
             lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_attendance__pb2.GetMarkHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordBreachDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.AttendanceService/RecordBreachDecision',
+            lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_attendance__pb2.RecordBreachDecisionResponse.FromString,
             options,
             channel_credentials,
             insecure,

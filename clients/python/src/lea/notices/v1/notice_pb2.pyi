@@ -12,6 +12,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PenaltyNoticeRequestState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PENALTY_NOTICE_REQUEST_STATE_UNSPECIFIED: _ClassVar[PenaltyNoticeRequestState]
+    PENALTY_NOTICE_REQUEST_STATE_PENDING: _ClassVar[PenaltyNoticeRequestState]
+    PENALTY_NOTICE_REQUEST_STATE_ISSUED: _ClassVar[PenaltyNoticeRequestState]
+    PENALTY_NOTICE_REQUEST_STATE_DECLINED: _ClassVar[PenaltyNoticeRequestState]
+
 class NoticeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     NOTICE_KIND_UNSPECIFIED: _ClassVar[NoticeKind]
@@ -61,6 +68,10 @@ class ProsecutionResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROSECUTION_RESULT_CONVICTED: _ClassVar[ProsecutionResult]
     PROSECUTION_RESULT_ACQUITTED: _ClassVar[ProsecutionResult]
     PROSECUTION_RESULT_WITHDRAWN: _ClassVar[ProsecutionResult]
+PENALTY_NOTICE_REQUEST_STATE_UNSPECIFIED: PenaltyNoticeRequestState
+PENALTY_NOTICE_REQUEST_STATE_PENDING: PenaltyNoticeRequestState
+PENALTY_NOTICE_REQUEST_STATE_ISSUED: PenaltyNoticeRequestState
+PENALTY_NOTICE_REQUEST_STATE_DECLINED: PenaltyNoticeRequestState
 NOTICE_KIND_UNSPECIFIED: NoticeKind
 NOTICE_KIND_NOTICE_TO_IMPROVE: NoticeKind
 NOTICE_KIND_PENALTY_NOTICE: NoticeKind
@@ -90,6 +101,98 @@ PROSECUTION_RESULT_UNSPECIFIED: ProsecutionResult
 PROSECUTION_RESULT_CONVICTED: ProsecutionResult
 PROSECUTION_RESULT_ACQUITTED: ProsecutionResult
 PROSECUTION_RESULT_WITHDRAWN: ProsecutionResult
+
+class PenaltyNoticeRequest(_message.Message):
+    __slots__ = ("name", "upn", "school_urn", "parent_person_ids", "sessions", "support_offered", "state", "requested_by", "request_time", "school_days_elapsed", "deadline_school_days", "decline_reason", "notice_numbers")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UPN_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_URN_FIELD_NUMBER: _ClassVar[int]
+    PARENT_PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    SUPPORT_OFFERED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_DAYS_ELAPSED_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_SCHOOL_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DECLINE_REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    upn: str
+    school_urn: str
+    parent_person_ids: _containers.RepeatedScalarFieldContainer[str]
+    sessions: _containers.RepeatedCompositeFieldContainer[_common_pb2.SessionMark]
+    support_offered: str
+    state: PenaltyNoticeRequestState
+    requested_by: str
+    request_time: _timestamp_pb2.Timestamp
+    school_days_elapsed: int
+    deadline_school_days: int
+    decline_reason: str
+    notice_numbers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., upn: _Optional[str] = ..., school_urn: _Optional[str] = ..., parent_person_ids: _Optional[_Iterable[str]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., support_offered: _Optional[str] = ..., state: _Optional[_Union[PenaltyNoticeRequestState, str]] = ..., requested_by: _Optional[str] = ..., request_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., school_days_elapsed: _Optional[int] = ..., deadline_school_days: _Optional[int] = ..., decline_reason: _Optional[str] = ..., notice_numbers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RequestPenaltyNoticeRequest(_message.Message):
+    __slots__ = ("parent", "request_id", "upn", "school_urn", "parent_person_ids", "sessions", "support_offered")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    UPN_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_URN_FIELD_NUMBER: _ClassVar[int]
+    PARENT_PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    SUPPORT_OFFERED_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    request_id: str
+    upn: str
+    school_urn: str
+    parent_person_ids: _containers.RepeatedScalarFieldContainer[str]
+    sessions: _containers.RepeatedCompositeFieldContainer[_common_pb2.SessionMark]
+    support_offered: str
+    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., upn: _Optional[str] = ..., school_urn: _Optional[str] = ..., parent_person_ids: _Optional[_Iterable[str]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., support_offered: _Optional[str] = ...) -> None: ...
+
+class RequestPenaltyNoticeResponse(_message.Message):
+    __slots__ = ("penalty_notice_request",)
+    PENALTY_NOTICE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    penalty_notice_request: PenaltyNoticeRequest
+    def __init__(self, penalty_notice_request: _Optional[_Union[PenaltyNoticeRequest, _Mapping]] = ...) -> None: ...
+
+class ListPenaltyNoticeRequestsRequest(_message.Message):
+    __slots__ = ("parent", "state", "school_urn", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_URN_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    state: PenaltyNoticeRequestState
+    school_urn: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[PenaltyNoticeRequestState, str]] = ..., school_urn: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPenaltyNoticeRequestsResponse(_message.Message):
+    __slots__ = ("penalty_notice_requests", "next_page_token")
+    PENALTY_NOTICE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    penalty_notice_requests: _containers.RepeatedCompositeFieldContainer[PenaltyNoticeRequest]
+    next_page_token: str
+    def __init__(self, penalty_notice_requests: _Optional[_Iterable[_Union[PenaltyNoticeRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeclinePenaltyNoticeRequestRequest(_message.Message):
+    __slots__ = ("name", "request_id", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DeclinePenaltyNoticeRequestResponse(_message.Message):
+    __slots__ = ("penalty_notice_request",)
+    PENALTY_NOTICE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    penalty_notice_request: PenaltyNoticeRequest
+    def __init__(self, penalty_notice_request: _Optional[_Union[PenaltyNoticeRequest, _Mapping]] = ...) -> None: ...
 
 class Pupil(_message.Message):
     __slots__ = ("upn", "school_urn", "given_name", "family_name", "address")
@@ -198,7 +301,7 @@ class NoticeBalance(_message.Message):
     def __init__(self, amount_due_pence: _Optional[int] = ..., allocated_pence: _Optional[int] = ..., applied_pence: _Optional[int] = ..., refund_due_pence: _Optional[int] = ..., refunded_pence: _Optional[int] = ...) -> None: ...
 
 class Notice(_message.Message):
-    __slots__ = ("name", "notice_number", "kind", "pupil", "parent", "related_notices", "offence", "sessions", "issue_date", "issuer", "delivery", "receipt_date", "policy_version", "second_notice", "lower_amount_pence", "lower_deadline", "higher_amount_pence", "higher_deadline", "improvement_period", "status", "paid_rate", "withdrawal", "prosecution_outcome", "balance", "create_time")
+    __slots__ = ("name", "notice_number", "kind", "pupil", "parent", "related_notices", "offence", "sessions", "issue_date", "issuer", "delivery", "receipt_date", "policy_version", "second_notice", "lower_amount_pence", "lower_deadline", "higher_amount_pence", "higher_deadline", "improvement_period", "status", "paid_rate", "withdrawal", "prosecution_outcome", "balance", "create_time", "session_evidence", "evidence_corrections")
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTICE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +327,8 @@ class Notice(_message.Message):
     PROSECUTION_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SESSION_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     notice_number: str
     kind: NoticeKind
@@ -249,10 +354,54 @@ class Notice(_message.Message):
     prosecution_outcome: ProsecutionOutcome
     balance: NoticeBalance
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., notice_number: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parent: _Optional[_Union[Parent, _Mapping]] = ..., related_notices: _Optional[_Iterable[str]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., receipt_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy_version: _Optional[str] = ..., second_notice: _Optional[bool] = ..., lower_amount_pence: _Optional[int] = ..., lower_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., higher_amount_pence: _Optional[int] = ..., higher_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., status: _Optional[_Union[NoticeStatus, str]] = ..., paid_rate: _Optional[_Union[PaidRate, str]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., prosecution_outcome: _Optional[_Union[ProsecutionOutcome, _Mapping]] = ..., balance: _Optional[_Union[NoticeBalance, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    session_evidence: _containers.RepeatedCompositeFieldContainer[SessionEvidence]
+    evidence_corrections: _containers.RepeatedCompositeFieldContainer[EvidenceCorrection]
+    def __init__(self, name: _Optional[str] = ..., notice_number: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parent: _Optional[_Union[Parent, _Mapping]] = ..., related_notices: _Optional[_Iterable[str]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., receipt_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy_version: _Optional[str] = ..., second_notice: _Optional[bool] = ..., lower_amount_pence: _Optional[int] = ..., lower_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., higher_amount_pence: _Optional[int] = ..., higher_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., status: _Optional[_Union[NoticeStatus, str]] = ..., paid_rate: _Optional[_Union[PaidRate, str]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., prosecution_outcome: _Optional[_Union[ProsecutionOutcome, _Mapping]] = ..., balance: _Optional[_Union[NoticeBalance, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_evidence: _Optional[_Iterable[_Union[SessionEvidence, _Mapping]]] = ..., evidence_corrections: _Optional[_Iterable[_Union[EvidenceCorrection, _Mapping]]] = ...) -> None: ...
+
+class SessionEvidence(_message.Message):
+    __slots__ = ("date", "session", "claimed_code", "matched", "held_code", "source_school_urn")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_CODE_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    HELD_CODE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SCHOOL_URN_FIELD_NUMBER: _ClassVar[int]
+    date: _date_pb2.Date
+    session: _common_pb2.Session
+    claimed_code: str
+    matched: bool
+    held_code: str
+    source_school_urn: str
+    def __init__(self, date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., session: _Optional[_Union[_common_pb2.Session, str]] = ..., claimed_code: _Optional[str] = ..., matched: _Optional[bool] = ..., held_code: _Optional[str] = ..., source_school_urn: _Optional[str] = ...) -> None: ...
+
+class EvidenceCorrection(_message.Message):
+    __slots__ = ("date", "session", "school_urn", "previous_code", "new_code", "record_time", "request_id")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_URN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    NEW_CODE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    date: _date_pb2.Date
+    session: _common_pb2.Session
+    school_urn: str
+    previous_code: str
+    new_code: str
+    record_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., session: _Optional[_Union[_common_pb2.Session, str]] = ..., school_urn: _Optional[str] = ..., previous_code: _Optional[str] = ..., new_code: _Optional[str] = ..., record_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class BreachReference(_message.Message):
+    __slots__ = ("upn", "as_of_date")
+    UPN_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_DATE_FIELD_NUMBER: _ClassVar[int]
+    upn: str
+    as_of_date: _date_pb2.Date
+    def __init__(self, upn: _Optional[str] = ..., as_of_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class IssueNoticeToImproveRequest(_message.Message):
-    __slots__ = ("parent", "request_id", "pupil", "parents", "issue_date", "issuer", "improvement_period", "delivery")
+    __slots__ = ("parent", "request_id", "pupil", "parents", "issue_date", "issuer", "improvement_period", "delivery", "breach")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PUPIL_FIELD_NUMBER: _ClassVar[int]
@@ -261,6 +410,7 @@ class IssueNoticeToImproveRequest(_message.Message):
     ISSUER_FIELD_NUMBER: _ClassVar[int]
     IMPROVEMENT_PERIOD_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    BREACH_FIELD_NUMBER: _ClassVar[int]
     parent: str
     request_id: str
     pupil: Pupil
@@ -269,7 +419,8 @@ class IssueNoticeToImproveRequest(_message.Message):
     issuer: Issuer
     improvement_period: ImprovementPeriod
     delivery: Delivery
-    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ...) -> None: ...
+    breach: BreachReference
+    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., breach: _Optional[_Union[BreachReference, _Mapping]] = ...) -> None: ...
 
 class IssueNoticeToImproveResponse(_message.Message):
     __slots__ = ("notices",)
@@ -278,7 +429,7 @@ class IssueNoticeToImproveResponse(_message.Message):
     def __init__(self, notices: _Optional[_Iterable[_Union[Notice, _Mapping]]] = ...) -> None: ...
 
 class IssuePenaltyNoticeRequest(_message.Message):
-    __slots__ = ("parent", "request_id", "pupil", "parents", "offence", "sessions", "issue_date", "issuer", "delivery")
+    __slots__ = ("parent", "request_id", "pupil", "parents", "offence", "sessions", "issue_date", "issuer", "delivery", "breach", "penalty_notice_request")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PUPIL_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +439,8 @@ class IssuePenaltyNoticeRequest(_message.Message):
     ISSUE_DATE_FIELD_NUMBER: _ClassVar[int]
     ISSUER_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    BREACH_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_NOTICE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     parent: str
     request_id: str
     pupil: Pupil
@@ -297,7 +450,9 @@ class IssuePenaltyNoticeRequest(_message.Message):
     issue_date: _date_pb2.Date
     issuer: Issuer
     delivery: Delivery
-    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ...) -> None: ...
+    breach: BreachReference
+    penalty_notice_request: str
+    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., breach: _Optional[_Union[BreachReference, _Mapping]] = ..., penalty_notice_request: _Optional[str] = ...) -> None: ...
 
 class IssuePenaltyNoticeResponse(_message.Message):
     __slots__ = ("notices",)
@@ -414,3 +569,19 @@ class ListNoticeEventsResponse(_message.Message):
     notice_events: _containers.RepeatedCompositeFieldContainer[NoticeEvent]
     next_page_token: str
     def __init__(self, notice_events: _Optional[_Iterable[_Union[NoticeEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RenderNoticeRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RenderNoticeResponse(_message.Message):
+    __slots__ = ("content", "content_type", "page_count")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    content_type: str
+    page_count: int
+    def __init__(self, content: _Optional[bytes] = ..., content_type: _Optional[str] = ..., page_count: _Optional[int] = ...) -> None: ...

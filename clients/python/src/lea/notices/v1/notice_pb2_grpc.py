@@ -71,6 +71,26 @@ class NoticeServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsResponse.FromString,
                 _registered_method=True)
+        self.RenderNotice = channel.unary_unary(
+                '/lea.notices.v1.NoticeService/RenderNotice',
+                request_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeResponse.FromString,
+                _registered_method=True)
+        self.RequestPenaltyNotice = channel.unary_unary(
+                '/lea.notices.v1.NoticeService/RequestPenaltyNotice',
+                request_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeResponse.FromString,
+                _registered_method=True)
+        self.ListPenaltyNoticeRequests = channel.unary_unary(
+                '/lea.notices.v1.NoticeService/ListPenaltyNoticeRequests',
+                request_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsResponse.FromString,
+                _registered_method=True)
+        self.DeclinePenaltyNoticeRequest = channel.unary_unary(
+                '/lea.notices.v1.NoticeService/DeclinePenaltyNoticeRequest',
+                request_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestResponse.FromString,
+                _registered_method=True)
 
 
 class NoticeServiceServicer:
@@ -88,7 +108,9 @@ class NoticeServiceServicer:
     def IssuePenaltyNotice(self, request, context):
         """Issues a penalty notice to each parent named, all in one transaction or none.
         Refused with FAILED_PRECONDITION and a PreconditionFailure naming the rule
-        when the notice would break the law or the authority's policy.
+        when the notice would break the law or the authority's policy. The
+        threshold is counted in school weeks as ImprovementPeriod.school_weeks
+        defines them, over the claimed sessions as the registers hold them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,6 +146,48 @@ class NoticeServiceServicer:
 
     def ListNoticeEvents(self, request, context):
         """Every change to a notice, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderNotice(self, request, context):
+        """The notice as the letter a parent receives: an A4 PDF with every item
+        regulation 3 requires, the authority's details in force on the issue date
+        (PolicyService.CreateAuthoritySettings) and the school's name and address
+        from the school register. FAILED_PRECONDITION (`NO_AUTHORITY_SETTINGS`,
+        `SCHOOL_NOT_IN_REGISTER`) when either is missing. Anyone who may read the
+        notice may render it; rendering changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPenaltyNotice(self, request, context):
+        """A school asks the authority to issue a penalty notice (school staff, for
+        their own schools). Refused with FAILED_PRECONDITION (`REQUEST_DEADLINE`)
+        once more than the policy's `request_deadline_school_days` school days
+        have passed since the last session claimed: school days are the days with
+        a possible session at that school in the registers held, after the last
+        session up to today (so the pupil's day of return is day 1). With no
+        deadline in the policy (0), never refused for lateness. Idempotent;
+        audited as `penalty_notice_request.created`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPenaltyNoticeRequests(self, request, context):
+        """The schools' requests, oldest first (LA officers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclinePenaltyNoticeRequest(self, request, context):
+        """Declines a pending request with a reason (LA officers). Idempotent;
+        audited as `penalty_notice_request.declined`. To accept one, issue with
+        IssuePenaltyNoticeRequest.penalty_notice_request.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,6 +230,26 @@ def add_NoticeServiceServicer_to_server(servicer, server):
                     servicer.ListNoticeEvents,
                     request_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsResponse.SerializeToString,
+            ),
+            'RenderNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderNotice,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeResponse.SerializeToString,
+            ),
+            'RequestPenaltyNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPenaltyNotice,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeResponse.SerializeToString,
+            ),
+            'ListPenaltyNoticeRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPenaltyNoticeRequests,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsResponse.SerializeToString,
+            ),
+            'DeclinePenaltyNoticeRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclinePenaltyNoticeRequest,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +443,114 @@ class NoticeService:
             '/lea.notices.v1.NoticeService/ListNoticeEvents',
             lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_notice__pb2.ListNoticeEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.NoticeService/RenderNotice',
+            lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_notice__pb2.RenderNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPenaltyNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.NoticeService/RequestPenaltyNotice',
+            lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_notice__pb2.RequestPenaltyNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPenaltyNoticeRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.NoticeService/ListPenaltyNoticeRequests',
+            lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_notice__pb2.ListPenaltyNoticeRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclinePenaltyNoticeRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.NoticeService/DeclinePenaltyNoticeRequest',
+            lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_notice__pb2.DeclinePenaltyNoticeRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,12 +17,30 @@ class PolicySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POLICY_SOURCE_UNSPECIFIED: _ClassVar[PolicySource]
     POLICY_SOURCE_NATIONAL: _ClassVar[PolicySource]
     POLICY_SOURCE_AUTHORITY: _ClassVar[PolicySource]
+
+class EvidenceRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVIDENCE_RULE_UNSPECIFIED: _ClassVar[EvidenceRule]
+    EVIDENCE_RULE_REGISTER_REQUIRED: _ClassVar[EvidenceRule]
+    EVIDENCE_RULE_CLAIMS_ALLOWED: _ClassVar[EvidenceRule]
+
+class SchoolRequests(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCHOOL_REQUESTS_UNSPECIFIED: _ClassVar[SchoolRequests]
+    SCHOOL_REQUESTS_ACCEPTED: _ClassVar[SchoolRequests]
+    SCHOOL_REQUESTS_NOT_ACCEPTED: _ClassVar[SchoolRequests]
 POLICY_SOURCE_UNSPECIFIED: PolicySource
 POLICY_SOURCE_NATIONAL: PolicySource
 POLICY_SOURCE_AUTHORITY: PolicySource
+EVIDENCE_RULE_UNSPECIFIED: EvidenceRule
+EVIDENCE_RULE_REGISTER_REQUIRED: EvidenceRule
+EVIDENCE_RULE_CLAIMS_ALLOWED: EvidenceRule
+SCHOOL_REQUESTS_UNSPECIFIED: SchoolRequests
+SCHOOL_REQUESTS_ACCEPTED: SchoolRequests
+SCHOOL_REQUESTS_NOT_ACCEPTED: SchoolRequests
 
 class PolicyVersion(_message.Message):
-    __slots__ = ("name", "source", "effective_from", "lower_amount_pence", "lower_period_days", "higher_amount_pence", "higher_period_days", "second_notice_amount_pence", "threshold", "max_notices_per_parent_per_child", "notice_limit_period_years", "notice_to_improve_min_school_weeks", "notice_to_improve_max_school_weeks", "notice_to_improve_required_for", "permitted_issuers", "request_deadline_school_days", "part_payments_accepted", "create_time", "creator")
+    __slots__ = ("name", "source", "effective_from", "lower_amount_pence", "lower_period_days", "higher_amount_pence", "higher_period_days", "second_notice_amount_pence", "threshold", "max_notices_per_parent_per_child", "notice_limit_period_years", "notice_to_improve_min_school_weeks", "notice_to_improve_max_school_weeks", "notice_to_improve_required_for", "permitted_issuers", "request_deadline_school_days", "part_payments_accepted", "create_time", "creator", "evidence_rule", "school_requests")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +60,8 @@ class PolicyVersion(_message.Message):
     PART_PAYMENTS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_RULE_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     source: PolicySource
     effective_from: _date_pb2.Date
@@ -61,7 +81,9 @@ class PolicyVersion(_message.Message):
     part_payments_accepted: bool
     create_time: _timestamp_pb2.Timestamp
     creator: _common_pb2.Actor
-    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[PolicySource, str]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., lower_amount_pence: _Optional[int] = ..., lower_period_days: _Optional[int] = ..., higher_amount_pence: _Optional[int] = ..., higher_period_days: _Optional[int] = ..., second_notice_amount_pence: _Optional[int] = ..., threshold: _Optional[_Union[Threshold, _Mapping]] = ..., max_notices_per_parent_per_child: _Optional[int] = ..., notice_limit_period_years: _Optional[int] = ..., notice_to_improve_min_school_weeks: _Optional[int] = ..., notice_to_improve_max_school_weeks: _Optional[int] = ..., notice_to_improve_required_for: _Optional[_Iterable[_Union[_common_pb2.OffenceReason, str]]] = ..., permitted_issuers: _Optional[_Iterable[_Union[_common_pb2.IssuerRole, str]]] = ..., request_deadline_school_days: _Optional[int] = ..., part_payments_accepted: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+    evidence_rule: EvidenceRule
+    school_requests: SchoolRequests
+    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[PolicySource, str]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., lower_amount_pence: _Optional[int] = ..., lower_period_days: _Optional[int] = ..., higher_amount_pence: _Optional[int] = ..., higher_period_days: _Optional[int] = ..., second_notice_amount_pence: _Optional[int] = ..., threshold: _Optional[_Union[Threshold, _Mapping]] = ..., max_notices_per_parent_per_child: _Optional[int] = ..., notice_limit_period_years: _Optional[int] = ..., notice_to_improve_min_school_weeks: _Optional[int] = ..., notice_to_improve_max_school_weeks: _Optional[int] = ..., notice_to_improve_required_for: _Optional[_Iterable[_Union[_common_pb2.OffenceReason, str]]] = ..., permitted_issuers: _Optional[_Iterable[_Union[_common_pb2.IssuerRole, str]]] = ..., request_deadline_school_days: _Optional[int] = ..., part_payments_accepted: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., evidence_rule: _Optional[_Union[EvidenceRule, str]] = ..., school_requests: _Optional[_Union[SchoolRequests, str]] = ...) -> None: ...
 
 class Threshold(_message.Message):
     __slots__ = ("sessions", "window_school_weeks", "qualifying_codes")
@@ -120,3 +142,55 @@ class ListPolicyVersionsResponse(_message.Message):
     policy_versions: _containers.RepeatedCompositeFieldContainer[PolicyVersion]
     next_page_token: str
     def __init__(self, policy_versions: _Optional[_Iterable[_Union[PolicyVersion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AuthoritySettings(_message.Message):
+    __slots__ = ("name", "effective_from", "authority_name", "address", "payment_url", "payment_telephone", "questions_contact", "create_time", "creator")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_URL_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_TELEPHONE_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    effective_from: _date_pb2.Date
+    authority_name: str
+    address: _common_pb2.PostalAddress
+    payment_url: str
+    payment_telephone: str
+    questions_contact: str
+    create_time: _timestamp_pb2.Timestamp
+    creator: _common_pb2.Actor
+    def __init__(self, name: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., authority_name: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.PostalAddress, _Mapping]] = ..., payment_url: _Optional[str] = ..., payment_telephone: _Optional[str] = ..., questions_contact: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+
+class CreateAuthoritySettingsRequest(_message.Message):
+    __slots__ = ("parent", "request_id", "settings")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    request_id: str
+    settings: AuthoritySettings
+    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., settings: _Optional[_Union[AuthoritySettings, _Mapping]] = ...) -> None: ...
+
+class CreateAuthoritySettingsResponse(_message.Message):
+    __slots__ = ("settings",)
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    settings: AuthoritySettings
+    def __init__(self, settings: _Optional[_Union[AuthoritySettings, _Mapping]] = ...) -> None: ...
+
+class GetAuthoritySettingsRequest(_message.Message):
+    __slots__ = ("parent", "date")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    date: _date_pb2.Date
+    def __init__(self, parent: _Optional[str] = ..., date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class GetAuthoritySettingsResponse(_message.Message):
+    __slots__ = ("settings",)
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    settings: AuthoritySettings
+    def __init__(self, settings: _Optional[_Union[AuthoritySettings, _Mapping]] = ...) -> None: ...

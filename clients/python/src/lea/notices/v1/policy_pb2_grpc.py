@@ -57,6 +57,16 @@ class PolicyServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsResponse.FromString,
                 _registered_method=True)
+        self.CreateAuthoritySettings = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/CreateAuthoritySettings',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsResponse.FromString,
+                _registered_method=True)
+        self.GetAuthoritySettings = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/GetAuthoritySettings',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -91,6 +101,22 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAuthoritySettings(self, request, context):
+        """Publishes a new version of the authority's own details printed on its
+        letters (name, address, how to pay, whom to ask). Versioned like the policy:
+        a notice's letter prints the version in force on its issue date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAuthoritySettings(self, request, context):
+        """The authority's letter details in force on a date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +134,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ListPolicyVersions,
                     request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsResponse.SerializeToString,
+            ),
+            'CreateAuthoritySettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAuthoritySettings,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsResponse.SerializeToString,
+            ),
+            'GetAuthoritySettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuthoritySettings,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -199,6 +235,60 @@ class PolicyService:
             '/lea.notices.v1.PolicyService/ListPolicyVersions',
             lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_policy__pb2.ListPolicyVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAuthoritySettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/CreateAuthoritySettings',
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateAuthoritySettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuthoritySettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/GetAuthoritySettings',
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
