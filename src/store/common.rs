@@ -35,6 +35,9 @@ pub struct Tx<DB: Database> {
     finished: bool,
     /// Audit events appended, written and chained at commit.
     pending_audit: Vec<PendingAudit>,
+    /// Where serial numbers are taken, when not inside this unit (see
+    /// [`Tx::begin`]).
+    numbering: Option<Pool<DB>>,
 }
 
 /// An audit event waiting for its unit to commit.
@@ -76,7 +79,17 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Vec<u8>: Column<DB>,
 {
-    pub(super) async fn begin(pool: &Pool<DB>, begin: &'static str) -> StoreResult<Self> {
+    /// A unit on a connection from `pool`. With `numbering`, serial numbers are
+    /// taken on that pool's connections, each in a transaction of its own that
+    /// commits at once, so a counter row is locked for one statement rather than
+    /// until this unit commits (see [`StoreTx::next_serial`]). The numbering
+    /// pool must be separate from `pool`: a unit holding one connection never
+    /// waits for a second from the pool it holds it from.
+    pub(super) async fn begin(
+        pool: &Pool<DB>,
+        begin: &'static str,
+        numbering: Option<&Pool<DB>>,
+    ) -> StoreResult<Self> {
         let mut conn = pool.acquire().await?;
         if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
             conn.close_on_drop();
@@ -86,6 +99,7 @@ where
             conn,
             finished: false,
             pending_audit: Vec::new(),
+            numbering: numbering.cloned(),
         })
     }
 
@@ -622,16 +636,22 @@ where
     }
 
     async fn next_serial(&mut self, authority: &LaCode, series: &str) -> StoreResult<i64> {
-        // The upsert holds the counter row until commit, so serials never repeat.
-        let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO serials (authority_code, series, last_value) VALUES ($1, $2, 1) \
+        const NEXT: &str = "INSERT INTO serials (authority_code, series, last_value) VALUES ($1, $2, 1) \
              ON CONFLICT (authority_code, series) DO UPDATE SET last_value = serials.last_value + 1 \
-             RETURNING last_value",
-        )
-        .bind(authority.as_str())
-        .bind(series)
-        .fetch_one(&mut *self.conn)
-        .await?;
+             RETURNING last_value";
+        let query = sqlx::query_scalar(NEXT)
+            .bind(authority.as_str())
+            .bind(series);
+        let serial: i64 = match &self.numbering {
+            // Committed on its own at once: the row is locked for this one
+            // statement, so concurrent units take numbers without waiting for each
+            // other's commits. A number taken by a unit that then rolls back is
+            // not used again (a gap), as with a database sequence.
+            Some(numbering) => query.fetch_one(numbering).await?,
+            // In this unit: the row stays locked until it commits (SQLite's
+            // single writer serialises the units anyway).
+            None => query.fetch_one(&mut *self.conn).await?,
+        };
         Ok(serial)
     }
 

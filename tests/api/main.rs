@@ -11,6 +11,7 @@ mod clock;
 mod errors;
 mod grpc_surface;
 mod hardening;
+mod load;
 mod mark_streams;
 mod message_size;
 mod notices;
