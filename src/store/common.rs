@@ -905,7 +905,26 @@ where
         notice_number: &str,
         money: &NoticeMoney,
     ) -> StoreResult<()> {
+        // Only allocations whose figures changed are written. A new payment
+        // usually changes its own allocation alone; rewriting every allocation
+        // made each payment to a notice cost one statement per earlier payment
+        // to it, so RecordPayment slowed as notices were paid in instalments.
+        let stored: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT payment_id, applied_pence, refund_due_pence FROM allocations \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(notice_number)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let stored: std::collections::HashMap<&str, (i64, i64)> = stored
+            .iter()
+            .map(|(id, applied, refund)| (id.as_str(), (*applied, *refund)))
+            .collect();
         for a in &money.allocations {
+            if stored.get(a.payment_id.as_str()) == Some(&(a.applied_pence, a.refund_due_pence)) {
+                continue;
+            }
             sqlx::query(
                 "UPDATE allocations SET applied_pence = $4, refund_due_pence = $5 \
                  WHERE authority_code = $1 AND payment_id = $2 AND notice_number = $3",
