@@ -887,9 +887,18 @@ where
         authority: &LaCode,
         notice_number: &str,
     ) -> StoreResult<Vec<AllocationFact>> {
+        // Each payment by its primary key, in subqueries: as a join, a plan
+        // cached while `payments` was small (a prepared statement's generic plan,
+        // or statistics from before a load) hashes the whole table on every call,
+        // so RecordPayment slowed as payments grew, by as much as the plan
+        // happened to be. Lookups by key cost the same whatever the statistics.
         let rows: Vec<AllocationFactRow> = sqlx::query_as(
-            "SELECT a.payment_id, a.amount_pence, p.paid_date, p.received_at FROM allocations a \
-             JOIN payments p ON p.authority_code = a.authority_code AND p.payment_id = a.payment_id \
+            "SELECT a.payment_id, a.amount_pence, \
+             (SELECT p.paid_date FROM payments p \
+              WHERE p.authority_code = a.authority_code AND p.payment_id = a.payment_id) AS paid_date, \
+             (SELECT p.received_at FROM payments p \
+              WHERE p.authority_code = a.authority_code AND p.payment_id = a.payment_id) AS received_at \
+             FROM allocations a \
              WHERE a.authority_code = $1 AND a.notice_number = $2 ORDER BY a.payment_id",
         )
         .bind(authority.as_str())
