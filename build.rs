@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/payment.proto",
     "lea/notices/v1/report.proto",
     "lea/notices/v1/audit.proto",
+    "lea/notices/v1/school.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

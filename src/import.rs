@@ -1,31 +1,41 @@
-//! `lea-notices import-marks`: streams an MIS register export (CSV) to
+//! `lea-notices import-marks`: streams an MIS register export to
 //! AttendanceService.RecordMarks in batches.
 //!
-//! The CSV has a header row and these columns, in any order:
+//! Its own CSV layout has a header row and these columns, in any order:
 //!
 //! | column        | example                | meaning                                  |
 //! |---------------|------------------------|------------------------------------------|
 //! | `school_urn`  | `116439`               | the school's 6-digit URN                 |
 //! | `upn`         | `R850200125001`        | the pupil's 13-character UPN             |
-//! | `date`        | `2025-03-03`           | the session's date                       |
+//! | `date`        | `2025-03-03`           | the session's date (or `03/03/2025`)     |
 //! | `session`     | `AM` or `PM`           | morning or afternoon                     |
 //! | `code`        | `/`, `N`, `G`, ...     | the register code                        |
 //! | `record_time` | `2025-03-03T09:05:00Z` | when the school recorded it (RFC 3339)   |
 //!
+//! An export's own column names are mapped onto these (`--columns`), a row per
+//! pupil with a `start_date` and a string of `marks` stands for its sessions,
+//! and a DfE Common Transfer File is read for its mark strings
+//! ([`layout`], [`ctf`]).
+//!
 //! The file is read twice: once to check every row's format (a malformed row
-//! stops the import before anything is sent, naming its line), then to send
-//! it over RecordMarksStream, which confirms each batch as it commits. Each
-//! batch's request id is a hash of its contents, so a batch sent again is not
-//! applied twice: when a call is cut (a dropped connection, UNAVAILABLE, the
-//! server's time limit) the importer reconnects and sends again from the first
-//! batch not confirmed, and running the same import again skips what was applied.
+//! stops the import before anything is sent, naming its line and column), then
+//! to send it over RecordMarksStream, which confirms each batch as it commits.
+//! Each batch's request id is a hash of its contents, so a batch sent again is
+//! not applied twice: when a call is cut (a dropped connection, UNAVAILABLE,
+//! the server's time limit) the importer reconnects and sends again from the
+//! first batch not confirmed, and running the same import again skips what was
+//! applied.
+
+pub mod ctf;
+pub mod layout;
+
+pub use layout::{Layout, MarkDays};
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -37,7 +47,6 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::api::attendance::MAX_MARKS_PER_BATCH;
-use crate::api::convert::date_to_proto;
 use crate::api::error::ERROR_DOMAIN;
 use crate::domain::attendance::MarkCounts;
 use crate::proto::v1::{self as pb, attendance_service_client::AttendanceServiceClient};
@@ -73,85 +82,35 @@ pub struct ImportOptions {
     pub ca_file: Option<PathBuf>,
     /// Show a progress bar (off when stderr is not a terminal).
     pub progress: bool,
+    /// How to read the file beyond the native CSV layout.
+    pub layout: Layout,
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct Row {
-    school_urn: String,
-    upn: String,
-    date: String,
-    session: String,
-    code: String,
-    record_time: String,
-}
-
-/// One CSV row as a mark, or why its format is wrong.
-fn mark_from_row(row: &Row) -> Result<pb::Mark, String> {
-    let date: NaiveDate = row
-        .date
-        .trim()
-        .parse()
-        .map_err(|_| format!("date '{}' is not YYYY-MM-DD", row.date))?;
-    let session = match row.session.trim().to_ascii_uppercase().as_str() {
-        "AM" => pb::Session::Am,
-        "PM" => pb::Session::Pm,
-        other => return Err(format!("session '{other}' is not AM or PM")),
-    };
-    let record_time = DateTime::parse_from_rfc3339(row.record_time.trim())
-        .map_err(|_| format!("record_time '{}' is not an RFC 3339 time", row.record_time))?;
-    Ok(pb::Mark {
-        school_urn: row.school_urn.trim().to_string(),
-        upn: row.upn.trim().to_string(),
-        date: Some(date_to_proto(date)),
-        session: session as i32,
-        code: row.code.trim().to_string(),
-        record_time: Some(prost_types::Timestamp {
-            seconds: record_time.timestamp(),
-            nanos: record_time.timestamp_subsec_nanos() as i32,
-        }),
-    })
-}
-
-/// Reads the file's marks with their line numbers, calling `batch` for every
-/// `size` of them (and for the rest).
+/// Reads the file's marks with where each came from (`line N`, ...), calling
+/// `batch` for every `size` of them (and for the rest).
 fn read_batches(
     file: &Path,
+    layout: &Layout,
     size: usize,
-    mut batch: impl FnMut(Vec<pb::Mark>, Vec<u64>) -> anyhow::Result<()>,
+    mut batch: impl FnMut(Vec<pb::Mark>, Vec<String>) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("reading the header of {}", file.display()))?
-        .clone();
-    let (mut marks, mut lines, mut total) = (Vec::new(), Vec::new(), 0);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            anyhow::anyhow!("line {line}: {e}")
-        })?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let mark = record
-            .deserialize::<Row>(Some(&headers))
-            .map_err(|e| e.to_string())
-            .and_then(|row| mark_from_row(&row))
-            .map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
+    let (mut marks, mut origins, mut total) = (Vec::new(), Vec::new(), 0);
+    let mut emit = |mark: pb::Mark, origin: String| -> anyhow::Result<()> {
         marks.push(mark);
-        lines.push(line);
+        origins.push(origin);
         total += 1;
         if marks.len() == size {
-            batch(std::mem::take(&mut marks), std::mem::take(&mut lines))?;
+            batch(std::mem::take(&mut marks), std::mem::take(&mut origins))?;
         }
+        Ok(())
+    };
+    if ctf::is_xml(file)? {
+        ctf::read_ctf(file, layout, &mut emit)?;
+    } else {
+        layout::read_csv(file, layout, &mut emit)?;
     }
     if !marks.is_empty() {
-        batch(marks, lines)?;
+        batch(marks, origins)?;
     }
     Ok(total)
 }
@@ -166,14 +125,15 @@ fn batch_request_id(authority: &str, marks: &[pb::Mark]) -> String {
     format!("import-{}", hex::encode(&hash.finalize()[..16]))
 }
 
-/// A refused batch's violations, with `marks[i]` turned into the CSV line.
+/// A refused batch's violations, with `marks[i]` turned into where in the
+/// file that mark came from.
 fn explain(status: &Status, pending: &VecDeque<Batch>) -> String {
-    let batch_lines = status
+    let batch_origins = status
         .message()
         .strip_prefix("batch ")
         .and_then(|rest| rest.split_once(':'))
         .and_then(|(id, _)| pending.iter().find(|b| b.request.request_id == id))
-        .map(|b| &b.lines);
+        .map(|b| &b.origins);
     let Some(bad) = status.get_details_bad_request() else {
         return format!("{:?}: {}", status.code(), status.message());
     };
@@ -184,9 +144,9 @@ fn explain(status: &Status, pending: &VecDeque<Batch>) -> String {
             .strip_prefix("marks[")
             .and_then(|rest| rest.strip_suffix(']'))
             .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| batch_lines?.get(i));
+            .and_then(|i| batch_origins?.get(i));
         match line {
-            Some(line) => out.push(format!("  line {line}: {}", v.description)),
+            Some(origin) => out.push(format!("  {origin}: {}", v.description)),
             None => out.push(format!("  {}: {}", v.field, v.description)),
         }
     }
@@ -209,10 +169,10 @@ pub struct ImportReport {
     pub resent: u64,
 }
 
-/// One batch as sent, with the CSV lines of its marks.
+/// One batch as sent, with where in the file each of its marks came from.
 struct Batch {
     request: pb::RecordMarksStreamRequest,
-    lines: Vec<u64>,
+    origins: Vec<String>,
 }
 
 type Client = AttendanceServiceClient<InterceptedService<Channel, Bearer>>;
@@ -427,7 +387,12 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<ImportReport
         bail!("--batch-size must be between 1 and {MAX_MARKS_PER_BATCH}");
     }
     // Pass 1: every row well formed, and how many there are.
-    let rows = read_batches(&options.file, options.batch_size, |_, _| Ok(()))?;
+    let rows = read_batches(
+        &options.file,
+        &options.layout,
+        options.batch_size,
+        |_, _| Ok(()),
+    )?;
     if rows == 0 {
         bail!("{} has no marks", options.file.display());
     }
@@ -442,20 +407,21 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<ImportReport
     };
     // Pass 2: read a few batches ahead of the sender.
     let (tx, rx) = mpsc::channel::<Batch>(IN_FLIGHT);
-    let (file, size, authority) = (
+    let (file, size, authority, layout) = (
         options.file.clone(),
         options.batch_size,
         options.authority.clone(),
+        options.layout.clone(),
     );
     let reader = tokio::task::spawn_blocking(move || {
-        read_batches(&file, size, |marks, lines| {
+        read_batches(&file, &layout, size, |marks, origins| {
             let request = pb::RecordMarksStreamRequest {
                 parent: format!("authorities/{authority}"),
                 request_id: batch_request_id(&authority, &marks),
                 marks,
             };
             // A closed channel means the sender stopped (an error): stop reading.
-            tx.blocking_send(Batch { request, lines })
+            tx.blocking_send(Batch { request, origins })
                 .map_err(|_| anyhow::anyhow!("the import stopped"))
         })
     });

@@ -77,10 +77,50 @@ enum Command {
         #[arg(long, default_value = "csv", value_parser = ["csv"])]
         format: String,
     },
-    /// Streams an MIS register export (CSV: school_urn, upn, date, session,
-    /// code, record_time) to a server's RecordMarks.
-    ImportMarks {
+    /// Writes a notice's letter (NoticeService.RenderNotice) to a PDF file.
+    NoticeLetter {
+        /// The notice: `authorities/850/notices/850-2025-000001` or its number.
+        notice: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// Bearer token of a role that may read the notice.
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
+    /// Loads the DfE's GIAS all-establishments file (edubasealldata<date>.csv,
+    /// Windows-1252) into an authority's school register on a server.
+    ImportSchools {
         /// The CSV file.
+        file: std::path::PathBuf,
+        /// The server, for example http://127.0.0.1:50051.
+        #[arg(long)]
+        server: String,
+        /// The authority (LA code) whose register it is.
+        #[arg(long)]
+        authority: String,
+        /// Also load other authorities' establishments (by default only those
+        /// whose "LA (code)" is the authority's).
+        #[arg(long)]
+        all_authorities: bool,
+        /// Bearer token of a role that may import schools (la_officer, admin).
+        #[arg(long, env = "LEA_NOTICES_TOKEN", hide_env_values = true)]
+        token: String,
+        /// CA certificate (PEM) for an https server.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
+    /// Streams an MIS register export (CSV: school_urn, upn, date, session,
+    /// code, record_time; or mark strings; or a DfE CTF) to a server's
+    /// RecordMarks.
+    ImportMarks {
+        /// The CSV file, or a CTF (XML).
         file: std::path::PathBuf,
         /// The server, for example http://127.0.0.1:50051.
         #[arg(long)]
@@ -101,6 +141,25 @@ enum Command {
         /// CA certificate (PEM) for an https server.
         #[arg(long)]
         ca_file: Option<std::path::PathBuf>,
+        /// The export's column for each field, `school_urn=URN,upn=UPN,...`
+        /// (fields: school_urn, upn, date, session, code, record_time,
+        /// start_date, marks); a field not named is read from the column of
+        /// its own name.
+        #[arg(long)]
+        columns: Option<String>,
+        /// The school's URN for a file with no school_urn column (or a CTF
+        /// whose header names none).
+        #[arg(long)]
+        school_urn: Option<String>,
+        /// When the school recorded the marks (RFC 3339, or UK local time
+        /// `YYYY-MM-DD HH:MM`), for a file with no record_time column; a CTF's
+        /// header DateTime otherwise.
+        #[arg(long)]
+        recorded_at: Option<String>,
+        /// The days a mark string's pairs (AM, PM) stand for: weekdays
+        /// (Monday to Friday) or all (every calendar day).
+        #[arg(long, value_enum, default_value_t = lea_notices::import::MarkDays::Weekdays)]
+        mark_days: lea_notices::import::MarkDays,
     },
 }
 
@@ -138,6 +197,27 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if let Command::NoticeLetter {
+        notice,
+        out,
+        server,
+        token,
+        ca_file,
+    } = &cli.command
+    {
+        let options = lea_notices::letter_client::LetterOptions {
+            notice: notice.clone(),
+            server: server.clone(),
+            token: token.clone(),
+            ca_file: ca_file.clone(),
+            out: out.clone(),
+        };
+        let (pages, bytes) = lea_notices::letter_client::fetch_notice_letter(&options).await?;
+        println!("{}: {pages} page(s), {bytes} bytes", out.display());
+        telemetry.shutdown().await;
+        return Ok(());
+    }
+
     if let Command::ImportMarks {
         file,
         server,
@@ -146,9 +226,27 @@ async fn main() -> anyhow::Result<()> {
         batch_size,
         batches_per_call,
         ca_file,
+        columns,
+        school_urn,
+        recorded_at,
+        mark_days,
     } = &cli.command
     {
+        use lea_notices::import::layout;
         use std::io::IsTerminal;
+        let layout = layout::Layout {
+            columns: match columns {
+                Some(spec) => layout::parse_columns(spec)?,
+                None => Default::default(),
+            },
+            school_urn: school_urn.clone(),
+            recorded_at: recorded_at
+                .as_deref()
+                .map(layout::parse_record_time)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--recorded-at: {e}"))?,
+            mark_days: *mark_days,
+        };
         let started = std::time::Instant::now();
         let report = lea_notices::import::import_marks(lea_notices::import::ImportOptions {
             file: file.clone(),
@@ -159,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
             batches_per_call: *batches_per_call,
             ca_file: ca_file.clone(),
             progress: std::io::stderr().is_terminal(),
+            layout,
         })
         .await?;
         let c = &report.counts;
@@ -179,6 +278,40 @@ async fn main() -> anyhow::Result<()> {
                 report.resumed, report.resent
             );
         }
+        return Ok(());
+    }
+
+    if let Command::ImportSchools {
+        file,
+        server,
+        authority,
+        all_authorities,
+        token,
+        ca_file,
+    } = &cli.command
+    {
+        use std::io::IsTerminal;
+        let report = lea_notices::import_schools::import_schools(
+            lea_notices::import_schools::SchoolImportOptions {
+                file: file.clone(),
+                server: server.clone(),
+                authority: authority.clone(),
+                all_authorities: *all_authorities,
+                token: token.clone(),
+                ca_file: ca_file.clone(),
+                progress: std::io::stderr().is_terminal(),
+            },
+        )
+        .await?;
+        println!(
+            "{} establishments read: {} added, {} changed, {} unchanged, {} of other authorities skipped ({} calls)",
+            report.rows,
+            report.added,
+            report.changed,
+            report.unchanged,
+            report.skipped_other_authorities,
+            report.calls
+        );
         return Ok(());
     }
 
@@ -215,7 +348,12 @@ async fn main() -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        Command::Token { .. } | Command::ImportMarks { .. } => unreachable!("handled above"),
+        Command::Token { .. }
+        | Command::ImportMarks { .. }
+        | Command::ImportSchools { .. }
+        | Command::NoticeLetter { .. } => {
+            unreachable!("handled above")
+        }
         Command::StatutoryReturn {
             authority,
             year,

@@ -16,7 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, auth::Verifier, notice::NoticeApi,
-    payment::PaymentApi, policy::PolicyApi, report::ReportApi,
+    payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
 };
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
@@ -27,7 +27,7 @@ use crate::proto::{
         attendance_service_server::AttendanceServiceServer,
         audit_service_server::AuditServiceServer, notice_service_server::NoticeServiceServer,
         payment_service_server::PaymentServiceServer, policy_service_server::PolicyServiceServer,
-        report_service_server::ReportServiceServer,
+        report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
     },
 };
 use crate::store::Store;
@@ -272,6 +272,12 @@ impl Application {
             ReportServiceServer,
             ReportApi::new(app.clone()),
             options,
+            auth.clone()
+        );
+        let schools = guarded!(
+            SchoolServiceServer,
+            SchoolApi::new(app.clone()),
+            options,
             auth
         );
         let (health_reporter, health) = health_service().await;
@@ -318,6 +324,7 @@ impl Application {
             .add_service(payments)
             .add_service(audit)
             .add_service(reports)
+            .add_service(schools)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks run as long as the server does, and stop with it.
         let watching = watch_database(
@@ -352,7 +359,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 7] = [
+const DATABASE_BACKED: [&str; 8] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -360,6 +367,7 @@ const DATABASE_BACKED: [&str; 7] = [
     <NoticeServiceServer<NoticeApi> as NamedService>::NAME,
     <PaymentServiceServer<PaymentApi> as NamedService>::NAME,
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
+    <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: SERVING for the server, each service and `liveness` (the store

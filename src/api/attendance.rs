@@ -14,14 +14,24 @@ use super::convert::attendance::{
     batch_result_to_proto, breaches_request, history_request, history_to_proto, marks_batch,
     records_to_proto, summary_request, summary_to_proto,
 };
+use super::convert::cases::{
+    case_fields, decision_request, position_from_cursor, position_to_cursor,
+};
 use super::error::ERROR_DOMAIN;
 use super::mutation::request_id;
 use super::{caller, limits, pagination};
-use crate::app::{App, Caller, ServiceError, SummaryScope};
-use crate::domain::{FieldViolation, access::Operation};
+use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope};
+use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
 pub use super::convert::attendance::MAX_MARKS_PER_BATCH;
+
+/// A breach with its state, decision and name.
+fn breach_to_proto(authority: &LaCode, b: &FoundBreach) -> pb::ThresholdBreach {
+    let mut out = pb::ThresholdBreach::from(b);
+    case_fields(authority, b, &mut out);
+    out
+}
 
 /// `ErrorInfo.reason` of a stream stopped by a batch that was not committed.
 const BATCH_NOT_COMMITTED: &str = "BATCH_NOT_COMMITTED";
@@ -225,11 +235,11 @@ impl AttendanceService for AttendanceApi {
         let req = request.into_inner();
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
-        let (scope, start, end) = summary_request(&req)?;
+        let (scope, start, end, grouping) = summary_request(&req)?;
         let per_enrolment = matches!(scope, SummaryScope::Pupil { .. });
         let summary = self
             .app
-            .attendance_summary(caller, scope, start, end)
+            .attendance_summary(caller, scope, start, end, grouping)
             .await?;
         Ok(Response::new(summary_to_proto(&summary, per_enrolment)))
     }
@@ -243,17 +253,45 @@ impl AttendanceService for AttendanceApi {
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = breaches_request(&req)?;
-        let (as_of, school) = page.query;
-        let after = page.after.unwrap_or_default();
+        let after = page
+            .after
+            .as_deref()
+            .map(position_from_cursor)
+            .unwrap_or_default();
+        let authority = caller.authority.clone();
         let found = self
             .app
-            .threshold_breaches(caller, school, as_of, after, page.size as usize + 1)
+            .threshold_breaches(caller, page.query, after, page.size as usize + 1)
             .await?;
-        let (breaches, next_page_token) =
-            pagination::page(found, page.size, &page.filter, |b| b.upn.clone());
+        let (breaches, next_page_token) = pagination::page(found, page.size, &page.filter, |b| {
+            position_to_cursor(&b.position())
+        });
         Ok(Response::new(pb::ListThresholdBreachesResponse {
-            threshold_breaches: breaches.iter().map(Into::into).collect(),
+            threshold_breaches: breaches
+                .iter()
+                .map(|b| breach_to_proto(&authority, b))
+                .collect(),
             next_page_token,
+        }))
+    }
+
+    async fn record_breach_decision(
+        &self,
+        request: Request<pb::RecordBreachDecisionRequest>,
+    ) -> Result<Response<pb::RecordBreachDecisionResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::DecideBreach)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let (pupil, decision) = decision_request(&req)?;
+        let id = request_id(&req.request_id, &req);
+        let authority = caller.authority.clone();
+        let found = self
+            .app
+            .record_breach_decision(caller, id, pupil, decision)
+            .await?;
+        Ok(Response::new(pb::RecordBreachDecisionResponse {
+            threshold_breach: Some(breach_to_proto(&authority, &found)),
         }))
     }
 

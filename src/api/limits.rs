@@ -43,7 +43,8 @@ const FREE_TEXT: TextLimit = TextLimit {
 pub fn text_limit(field: &str) -> TextLimit {
     match field {
         "code" => line(8),
-        "upn" | "school_urn" | "postcode" => line(16),
+        "upn" | "school_urn" | "postcode" | "urn" | "la_code" | "establishment_number" => line(16),
+        "establishment_name" | "establishment_type" => line(200),
         "given_name" | "family_name" | "display_name" | "payer_name" => line(100),
         "person_id"
         | "provider"
@@ -68,6 +69,7 @@ pub fn list_limit(field: &str) -> usize {
         "qualifying_codes" => 50,
         "allocations" => 100,
         "sessions" => 2_000,
+        "schools" => crate::api::convert::school::MAX_SCHOOLS_PER_IMPORT,
         // A RecordMarks batch is bounded by its own rule (5,000 marks, one
         // violation per bad row); this only stops a message from being absurd.
         _ => 10_000,

@@ -17,4 +17,5 @@ pub mod pagination;
 pub mod payment;
 pub mod policy;
 pub mod report;
+pub mod school;
 pub mod shedding;

@@ -7,6 +7,9 @@ use super::convert::notice::{
     notice_query, notice_to_improve_request, notice_to_proto, penalty_request, prosecution_request,
     withdraw_request,
 };
+use super::convert::referrals::{
+    decline_request, referral_request, referral_to_proto, referrals_request,
+};
 use super::convert::timestamp_to_proto;
 use super::error::Violations;
 use super::mutation::request_id;
@@ -99,10 +102,19 @@ impl NoticeService for NoticeApi {
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = penalty_request(&req, &caller, self.app.today())?;
+        let referral = if req.penalty_notice_request.is_empty() {
+            None
+        } else {
+            caller.check_resource_name(&req.penalty_notice_request)?;
+            let (_, number) =
+                names::parse_referral("penalty_notice_request", &req.penalty_notice_request)
+                    .map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
+            Some(number)
+        };
         let authority = caller.authority.clone();
         let notices = self
             .app
-            .issue_penalty_notice(caller, request_id(&req.request_id, &req), issue)
+            .issue_penalty_notice(caller, request_id(&req.request_id, &req), issue, referral)
             .await?;
         Ok(Response::new(pb::IssuePenaltyNoticeResponse {
             notices: self.notices_to_proto(&authority, &notices),
@@ -216,6 +228,96 @@ impl NoticeService for NoticeApi {
         Ok(Response::new(pb::ListNoticeEventsResponse {
             notice_events: page.into_iter().map(event_to_proto).collect(),
             next_page_token,
+        }))
+    }
+
+    async fn render_notice(
+        &self,
+        request: Request<pb::RenderNoticeRequest>,
+    ) -> Result<Response<pb::RenderNoticeResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_resource_name(&req.name)?;
+        let (_, number) = names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
+        let pdf = self.app.render_notice(caller, number).await?;
+        Ok(Response::new(pdf.into()))
+    }
+
+    async fn request_penalty_notice(
+        &self,
+        request: Request<pb::RequestPenaltyNoticeRequest>,
+    ) -> Result<Response<pb::RequestPenaltyNoticeResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::RequestPenaltyNotice)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let draft = referral_request(&req)?;
+        let authority = caller.authority.clone();
+        let made = self
+            .app
+            .request_penalty_notice(caller, request_id(&req.request_id, &req), draft)
+            .await?;
+        Ok(Response::new(pb::RequestPenaltyNoticeResponse {
+            penalty_notice_request: Some(referral_to_proto(&authority, &made)),
+        }))
+    }
+
+    async fn list_penalty_notice_requests(
+        &self,
+        request: Request<pb::ListPenaltyNoticeRequestsRequest>,
+    ) -> Result<Response<pb::ListPenaltyNoticeRequestsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let page = referrals_request(&req)?;
+        let after = match page.after.as_deref() {
+            None => 0,
+            Some(cursor) => cursor.parse().map_err(|_| {
+                ServiceError::InvalidArgument(vec![FieldViolation::new(
+                    "page_token",
+                    "not a page token this service issued",
+                )])
+            })?,
+        };
+        let authority = caller.authority.clone();
+        let found = self
+            .app
+            .penalty_notice_requests(caller, page.query, after, page.size + 1)
+            .await?;
+        let (found, next_page_token) =
+            pagination::page(found, page.size, &page.filter, |r| r.number.to_string());
+        Ok(Response::new(pb::ListPenaltyNoticeRequestsResponse {
+            penalty_notice_requests: found
+                .iter()
+                .map(|r| referral_to_proto(&authority, r))
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn decline_penalty_notice_request(
+        &self,
+        request: Request<pb::DeclinePenaltyNoticeRequestRequest>,
+    ) -> Result<Response<pb::DeclinePenaltyNoticeRequestResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_resource_name(&req.name)?;
+        let (number, reason) = decline_request(&req)?;
+        let authority = caller.authority.clone();
+        let declined = self
+            .app
+            .decline_penalty_notice_request(
+                caller,
+                request_id(&req.request_id, &req),
+                number,
+                reason,
+            )
+            .await?;
+        Ok(Response::new(pb::DeclinePenaltyNoticeRequestResponse {
+            penalty_notice_request: Some(referral_to_proto(&authority, &declined)),
         }))
     }
 }

@@ -2,6 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
+use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
 use super::mutation::request_id;
 use super::{caller, limits, pagination};
@@ -81,6 +82,42 @@ impl PolicyService for PolicyApi {
                 .map(|v| version_to_proto(&authority, v))
                 .collect(),
             next_page_token,
+        }))
+    }
+
+    async fn create_authority_settings(
+        &self,
+        request: Request<pb::CreateAuthoritySettingsRequest>,
+    ) -> Result<Response<pb::CreateAuthoritySettingsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ChangeAuthoritySettings)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let (effective_from, details) = new_settings(&req)?;
+        let authority = caller.authority.clone();
+        let id = request_id(&req.request_id, &req);
+        let settings = self
+            .app
+            .create_authority_settings(caller, id, effective_from, details)
+            .await?;
+        Ok(Response::new(pb::CreateAuthoritySettingsResponse {
+            settings: Some(settings_to_proto(&authority, &settings)),
+        }))
+    }
+
+    async fn get_authority_settings(
+        &self,
+        request: Request<pb::GetAuthoritySettingsRequest>,
+    ) -> Result<Response<pb::GetAuthoritySettingsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
+        let req = request.into_inner();
+        limits::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let on = settings_date(&req)?;
+        let authority = caller.authority.clone();
+        let settings = self.app.authority_settings_on(caller, on).await?;
+        Ok(Response::new(pb::GetAuthoritySettingsResponse {
+            settings: Some(settings_to_proto(&authority, &settings)),
         }))
     }
 }

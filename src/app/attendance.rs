@@ -10,14 +10,19 @@ use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     access::{self, Operation},
+    actor::Actor,
     attendance::{self, Breach, Figures, MarkCounts, PupilMark, RegisterMark},
     calendar::week_start,
+    case::{BreachCase, BreachState, Decision},
     identifiers::{LaCode, Upn, Urn},
     names,
     notice::{Notice, Session},
     policy::Threshold,
+    school::Phase,
 };
-use crate::store::{AttendanceScope, EnrolmentFigures, NewAuditEvent, QualifyingFilter, StoreTx};
+use crate::store::{
+    AttendanceScope, CaseFilter, EnrolmentFigures, NewAuditEvent, QualifyingFilter, StoreTx,
+};
 
 const RECORD_MARKS: &str = "/lea.notices.v1.AttendanceService/RecordMarks";
 
@@ -35,12 +40,110 @@ pub enum SummaryScope {
     Pupil { upn: Upn, school: Option<Urn> },
 }
 
-/// Figures over a date range: the total, and per enrolment (pupil at a school)
-/// with any possible session.
+/// How a summary groups its enrolments beside the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SummaryGrouping {
+    #[default]
+    None,
+    /// By the phase the school register gives each school (unknown where it
+    /// gives none or does not hold the school).
+    Phase,
+    /// By school.
+    School,
+}
+
+/// The figures of a group of enrolments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFigures {
+    pub total: Figures,
+    pub enrolments: i64,
+    pub persistent_absence_enrolments: i64,
+    pub severe_absence_enrolments: i64,
+    /// The URNs of the group's schools.
+    pub schools: BTreeSet<String>,
+}
+
+impl GroupFigures {
+    fn add(&mut self, e: &EnrolmentFigures) {
+        self.total.merge(&e.figures);
+        self.enrolments += 1;
+        self.persistent_absence_enrolments += i64::from(e.figures.persistent_absence());
+        self.severe_absence_enrolments += i64::from(e.figures.severe_absence());
+        if !self.schools.contains(&e.school_urn) {
+            self.schools.insert(e.school_urn.clone());
+        }
+    }
+}
+
+/// The enrolments at schools of one phase (`None`: not known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseGroup {
+    pub phase: Option<Phase>,
+    pub figures: GroupFigures,
+}
+
+/// The enrolments at one school, with what the register says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchoolGroup {
+    pub urn: String,
+    /// `None` when the school is not in the register.
+    pub name: Option<String>,
+    pub phase: Option<Phase>,
+    pub figures: GroupFigures,
+}
+
+/// Figures over a date range: the total, per enrolment (pupil at a school)
+/// with any possible session, and the groups asked for.
 #[derive(Debug, Clone)]
 pub struct AttendanceSummary {
     pub total: Figures,
     pub enrolments: Vec<EnrolmentFigures>,
+    /// With [`SummaryGrouping::Phase`]: by phase, the unknown group first.
+    pub phase_groups: Vec<PhaseGroup>,
+    /// With [`SummaryGrouping::School`]: by URN.
+    pub school_groups: Vec<SchoolGroup>,
+}
+
+/// Groups `enrolments` by phase or school, with the register's `(name, phase)` by URN.
+fn group(
+    enrolments: &[EnrolmentFigures],
+    register: &HashMap<String, (String, Option<Phase>)>,
+    grouping: SummaryGrouping,
+) -> (Vec<PhaseGroup>, Vec<SchoolGroup>) {
+    match grouping {
+        SummaryGrouping::None => (vec![], vec![]),
+        SummaryGrouping::Phase => {
+            let mut by_phase: BTreeMap<Option<Phase>, GroupFigures> = BTreeMap::new();
+            for e in enrolments {
+                let phase = register.get(&e.school_urn).and_then(|(_, p)| *p);
+                by_phase.entry(phase).or_default().add(e);
+            }
+            let groups = by_phase
+                .into_iter()
+                .map(|(phase, figures)| PhaseGroup { phase, figures })
+                .collect();
+            (groups, vec![])
+        }
+        SummaryGrouping::School => {
+            let mut by_school: BTreeMap<&str, GroupFigures> = BTreeMap::new();
+            for e in enrolments {
+                by_school.entry(&e.school_urn).or_default().add(e);
+            }
+            let groups = by_school
+                .into_iter()
+                .map(|(urn, figures)| {
+                    let held = register.get(urn);
+                    SchoolGroup {
+                        urn: urn.to_string(),
+                        name: held.map(|(name, _)| name.clone()),
+                        phase: held.and_then(|(_, p)| *p),
+                        figures,
+                    }
+                })
+                .collect();
+            (vec![], groups)
+        }
+    }
 }
 
 impl AttendanceSummary {
@@ -59,7 +162,8 @@ impl AttendanceSummary {
     }
 }
 
-/// A pupil at the threshold on a date, and whether notices already cover it.
+/// A pupil at the threshold: a pending breach found on the registers, or a
+/// decided one (a case), and whether notices already cover it.
 #[derive(Debug, Clone)]
 pub struct FoundBreach {
     pub upn: String,
@@ -69,6 +173,71 @@ pub struct FoundBreach {
     pub covered_by_notice_to_improve: bool,
     pub covered_by_penalty_notice: bool,
     pub policy_version: String,
+    /// The date it was found on.
+    pub as_of: NaiveDate,
+    /// The decision, once made.
+    pub decided: Option<DecidedCase>,
+}
+
+/// What a decided breach adds.
+#[derive(Debug, Clone)]
+pub struct DecidedCase {
+    pub case_id: i64,
+    pub decision: Decision,
+    pub decided_at: DateTime<Utc>,
+    pub decided_by: Actor,
+}
+
+impl FoundBreach {
+    pub fn state(&self) -> BreachState {
+        self.decided
+            .as_ref()
+            .map_or(BreachState::Pending, |d| d.decision.state)
+    }
+
+    /// Where it comes in a listing: by UPN, then a pupil's decided breaches by
+    /// case id, then their pending one.
+    pub fn position(&self) -> BreachPosition {
+        BreachPosition {
+            upn: self.upn.clone(),
+            case_id: self.decided.as_ref().map_or(i64::MAX, |d| d.case_id),
+        }
+    }
+
+    pub(super) fn of_case(case: BreachCase) -> Self {
+        FoundBreach {
+            upn: case.upn,
+            school_urn: case.school_urn,
+            breach: case.breach,
+            covered_by_notice_to_improve: false,
+            covered_by_penalty_notice: false,
+            policy_version: case.policy_version,
+            as_of: case.as_of,
+            decided: Some(DecidedCase {
+                case_id: case.case_id,
+                decision: case.decision,
+                decided_at: case.decided_at,
+                decided_by: case.decided_by,
+            }),
+        }
+    }
+}
+
+/// A place in a listing of breaches (see [`FoundBreach::position`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BreachPosition {
+    pub upn: String,
+    /// A decided breach's case id; `i64::MAX` for a pending one.
+    pub case_id: i64,
+}
+
+/// Which breaches a listing returns.
+#[derive(Debug, Clone)]
+pub struct BreachQuery {
+    pub school: Option<Urn>,
+    pub as_of: NaiveDate,
+    /// Only these states; empty for every state.
+    pub states: Vec<BreachState>,
 }
 
 /// School staff read only their own schools: they must name one.
@@ -119,9 +288,18 @@ impl App {
                 ..Default::default()
             });
         }
-        let counts = tx
+        let (counts, replaced) = tx
             .record_marks(authority, marks, &request.id, received_at)
             .await?;
+        // A changed mark may have backed a notice: recorded on it in this transaction.
+        super::notices::record_evidence_corrections(
+            tx,
+            caller,
+            &request.id,
+            &replaced,
+            received_at,
+        )
+        .await?;
         let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
         let dates = marks.iter().map(|m| m.date);
         tx.append_audit(&NewAuditEvent {
@@ -148,13 +326,16 @@ impl App {
         Ok(counts)
     }
 
-    /// Attendance figures over `from..=to` for a pupil, a school or the authority.
+    /// Attendance figures over `from..=to` for a pupil, a school or the
+    /// authority, grouped as asked. The register is read in the same unit of
+    /// work as the marks, and only when a grouping needs it.
     pub async fn attendance_summary(
         &self,
         caller: Caller,
         scope: SummaryScope,
         from: NaiveDate,
         to: NaiveDate,
+        grouping: SummaryGrouping,
     ) -> ServiceResult<AttendanceSummary> {
         caller.check_allowed(Operation::ReadAttendance)?;
         let school = match &scope {
@@ -163,17 +344,31 @@ impl App {
             SummaryScope::Pupil { school, .. } => school.clone(),
         };
         check_school_scope(&caller, school.as_ref())?;
-        let mut enrolments = self
+        let (mut enrolments, register) = self
             .read(move |_, mut tx| async move {
                 let store_scope = match &scope {
                     SummaryScope::Authority => AttendanceScope::Authority,
                     SummaryScope::School(urn) => AttendanceScope::School(urn),
                     SummaryScope::Pupil { upn, .. } => AttendanceScope::Pupil(upn),
                 };
-                let result = tx
-                    .enrolment_figures(&caller.authority, store_scope, from, to)
-                    .await;
-                (tx, result.map_err(ServiceError::from))
+                let result = async {
+                    let enrolments = tx
+                        .enrolment_figures(&caller.authority, store_scope, from, to)
+                        .await?;
+                    let register: HashMap<String, (String, Option<Phase>)> =
+                        if grouping == SummaryGrouping::None {
+                            HashMap::new()
+                        } else {
+                            tx.list_schools(&caller.authority, None, i64::MAX)
+                                .await?
+                                .into_iter()
+                                .map(|(s, _)| (s.urn.to_string(), (s.name, s.phase)))
+                                .collect()
+                        };
+                    Ok::<_, ServiceError>((enrolments, register))
+                }
+                .await;
+                (tx, result)
             })
             .await?;
         if let Some(urn) = &school {
@@ -184,33 +379,38 @@ impl App {
         for e in &enrolments {
             total.merge(&e.figures);
         }
-        Ok(AttendanceSummary { total, enrolments })
+        let (phase_groups, school_groups) = group(&enrolments, &register, grouping);
+        Ok(AttendanceSummary {
+            total,
+            enrolments,
+            phase_groups,
+            school_groups,
+        })
     }
 
-    /// Breaches on `as_of` for pupils after `after_upn`, in UPN order, until
-    /// `wanted` are found or no pupil is left.
+    /// Breaches on `query.as_of` after `after`, in listing order, until
+    /// `wanted` are found or none is left.
     pub async fn threshold_breaches(
         &self,
         caller: Caller,
-        school: Option<Urn>,
-        as_of: NaiveDate,
-        after_upn: String,
+        query: BreachQuery,
+        after: BreachPosition,
         wanted: usize,
     ) -> ServiceResult<Vec<FoundBreach>> {
         caller.check_allowed(Operation::ReadAttendance)?;
-        check_school_scope(&caller, school.as_ref())?;
+        check_school_scope(&caller, query.school.as_ref())?;
         self.read(move |_, mut tx| async move {
             let result = async {
                 let (policy, policy_name) =
-                    policy_in_force(&mut *tx, &caller.authority, as_of).await?;
+                    policy_in_force(&mut *tx, &caller.authority, query.as_of).await?;
                 let search = BreachSearch {
                     authority: &caller.authority,
-                    school: school.as_ref(),
-                    as_of,
+                    school: query.school.as_ref(),
+                    as_of: query.as_of,
                     threshold: &policy.rules.threshold,
                     policy_name: &policy_name,
                 };
-                search.run(&mut *tx, &after_upn, wanted).await
+                search.list(&mut *tx, &query.states, &after, wanted).await
             }
             .await;
             (tx, result)
@@ -253,21 +453,26 @@ impl App {
 }
 
 /// One threshold search: the policy's threshold on a date, optionally one school.
-struct BreachSearch<'a> {
-    authority: &'a LaCode,
-    school: Option<&'a Urn>,
-    as_of: NaiveDate,
-    threshold: &'a Threshold,
-    policy_name: &'a str,
+pub(super) struct BreachSearch<'a> {
+    pub(super) authority: &'a LaCode,
+    pub(super) school: Option<&'a Urn>,
+    pub(super) as_of: NaiveDate,
+    pub(super) threshold: &'a Threshold,
+    pub(super) policy_name: &'a str,
 }
 
-impl BreachSearch<'_> {
-    async fn run(
-        &self,
-        tx: &mut dyn StoreTx,
-        after_upn: &str,
-        wanted: usize,
-    ) -> ServiceResult<Vec<FoundBreach>> {
+/// Each school's latest school weeks of a search's window, by school.
+type WeeksBySchool = HashMap<String, BTreeSet<NaiveDate>>;
+
+/// The school weeks of each school within the search's window, and what the
+/// marks query reads.
+struct Window<'a> {
+    weeks_by_school: HashMap<String, BTreeSet<NaiveDate>>,
+    filter: QualifyingFilter<'a>,
+}
+
+impl<'a> BreachSearch<'a> {
+    async fn window(&self, tx: &mut dyn StoreTx) -> ServiceResult<Option<Window<'a>>> {
         let mut weeks_by_school: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
         let window = i64::from(self.threshold.window_school_weeks);
         for (school, monday) in tx
@@ -279,13 +484,123 @@ impl BreachSearch<'_> {
         // No pupil's window starts before the earliest school's: its school weeks
         // are the union of its schools' (see attendance::threshold_breach).
         let Some(earliest) = weeks_by_school.values().filter_map(|w| w.first()).min() else {
-            return Ok(vec![]);
+            return Ok(None);
         };
         let filter = QualifyingFilter {
             codes: &self.threshold.qualifying_codes,
             from: *earliest,
             to: self.as_of,
         };
+        Ok(Some(Window {
+            weeks_by_school,
+            filter,
+        }))
+    }
+
+    /// Pending and decided breaches in `states` (empty: all) after `after`, in
+    /// listing order, at most `wanted`.
+    async fn list(
+        &self,
+        tx: &mut dyn StoreTx,
+        states: &[BreachState],
+        after: &BreachPosition,
+        wanted: usize,
+    ) -> ServiceResult<Vec<FoundBreach>> {
+        let Some(window) = self.window(tx).await? else {
+            return Ok(vec![]);
+        };
+        let mut found = Vec::new();
+        if states.is_empty() || states.contains(&BreachState::Pending) {
+            // The cursor's pupil may still have its pending breach to come.
+            if !after.upn.is_empty() && after.case_id < i64::MAX {
+                found.extend(self.pending_in(tx, &window, &after.upn).await?);
+            }
+            found.extend(self.pending_after(tx, &window, &after.upn, wanted).await?);
+        }
+        let decided: Vec<BreachState> = if states.is_empty() {
+            DECIDED.to_vec()
+        } else {
+            states
+                .iter()
+                .copied()
+                .filter(|s| *s != BreachState::Pending)
+                .collect()
+        };
+        if !decided.is_empty() {
+            let cases = tx
+                .breach_cases(
+                    self.authority,
+                    &CaseFilter {
+                        after: (&after.upn, after.case_id),
+                        upn: None,
+                        school: self.school.map(Urn::as_str),
+                        last_session_from: window.filter.from,
+                        last_session_to: self.as_of,
+                        states: &decided,
+                        limit: wanted as i64,
+                    },
+                )
+                .await?;
+            let cases = cases.into_iter().map(FoundBreach::of_case).collect();
+            found.extend(self.with_coverage(tx, cases).await?);
+        }
+        found.sort_by_key(FoundBreach::position);
+        found.truncate(wanted);
+        Ok(found)
+    }
+
+    /// The same search for one pupil: their pending breach, if they have one
+    /// (what a notice from a breach is issued for).
+    pub(super) async fn for_pupil(
+        &self,
+        tx: &mut dyn StoreTx,
+        upn: &Upn,
+    ) -> ServiceResult<Option<FoundBreach>> {
+        self.pending_of(tx, upn.as_str()).await
+    }
+
+    /// The pupil's pending breach on the search's date, if any: what a decision
+    /// or a notice closes.
+    pub(super) async fn pending_of(
+        &self,
+        tx: &mut dyn StoreTx,
+        upn: &str,
+    ) -> ServiceResult<Option<FoundBreach>> {
+        let Some(window) = self.window(tx).await? else {
+            return Ok(None);
+        };
+        self.pending_in(tx, &window, upn).await
+    }
+
+    async fn pending_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        window: &Window<'_>,
+        upn: &str,
+    ) -> ServiceResult<Option<FoundBreach>> {
+        let upns = [upn.to_string()];
+        if let Some(school) = self.school {
+            let enrolled = tx
+                .enrolments_between(self.authority, &upns, window.filter.from, self.as_of)
+                .await?;
+            if !enrolled.iter().any(|(_, s)| s == school.as_str()) {
+                return Ok(None);
+            }
+        }
+        let breaches = self
+            .breaches_among(tx, &upns, &window.filter, &window.weeks_by_school, 1)
+            .await?;
+        Ok(self.with_coverage(tx, breaches).await?.pop())
+    }
+
+    /// Pending breaches of pupils after `after_upn`, at most `wanted`.
+    async fn pending_after(
+        &self,
+        tx: &mut dyn StoreTx,
+        window: &Window<'_>,
+        after_upn: &str,
+        wanted: usize,
+    ) -> ServiceResult<Vec<FoundBreach>> {
         // Most candidates breach; the few spare ones are read again by the next page.
         let chunk = (wanted as i64 * 5 / 4 + 10).min(2_000);
         let mut after = after_upn.to_string();
@@ -295,7 +610,7 @@ impl BreachSearch<'_> {
             let candidates = tx
                 .threshold_candidates(
                     self.authority,
-                    &filter,
+                    &window.filter,
                     self.school,
                     at_least,
                     &after,
@@ -308,8 +623,8 @@ impl BreachSearch<'_> {
                 .breaches_among(
                     tx,
                     &candidates,
-                    &filter,
-                    &weeks_by_school,
+                    &window.filter,
+                    &window.weeks_by_school,
                     wanted - found.len(),
                 )
                 .await?;
@@ -321,15 +636,16 @@ impl BreachSearch<'_> {
         Ok(found)
     }
 
-    /// The breaches among `candidates`, at most `wanted`: `(upn, school, breach)`.
+    /// The breaches among `candidates`, at most `wanted`. The store reads only
+    /// each pupil's unconsumed qualifying marks (after their latest decided case).
     async fn breaches_among(
         &self,
         tx: &mut dyn StoreTx,
         candidates: &[String],
         filter: &QualifyingFilter<'_>,
-        weeks_by_school: &HashMap<String, BTreeSet<NaiveDate>>,
+        weeks_by_school: &WeeksBySchool,
         wanted: usize,
-    ) -> ServiceResult<Vec<(String, String, Breach)>> {
+    ) -> ServiceResult<Vec<FoundBreach>> {
         let mut marks: BTreeMap<String, Vec<(PupilMark, String)>> = BTreeMap::new();
         for m in tx
             .qualifying_marks(self.authority, candidates, filter)
@@ -373,7 +689,16 @@ impl BreachSearch<'_> {
                 .map(|(_, s)| s.clone())
                 .max()
                 .unwrap_or_default();
-            breaches.push((upn.clone(), school_urn, breach));
+            breaches.push(FoundBreach {
+                upn: upn.clone(),
+                school_urn,
+                breach,
+                covered_by_notice_to_improve: false,
+                covered_by_penalty_notice: false,
+                policy_version: self.policy_name.to_string(),
+                as_of: self.as_of,
+                decided: None,
+            });
             if breaches.len() == wanted {
                 break;
             }
@@ -385,32 +710,42 @@ impl BreachSearch<'_> {
     async fn with_coverage(
         &self,
         tx: &mut dyn StoreTx,
-        breaches: Vec<(String, String, Breach)>,
+        breaches: Vec<FoundBreach>,
     ) -> ServiceResult<Vec<FoundBreach>> {
-        let upns: Vec<String> = breaches.iter().map(|(u, _, _)| u.clone()).collect();
-        let notices: Vec<Notice> = if upns.is_empty() {
-            vec![]
-        } else {
-            tx.notices_of_pupils(self.authority, &upns).await?
-        };
-        Ok(breaches
-            .into_iter()
-            .map(|(upn, school_urn, breach)| {
-                let theirs: Vec<Notice> = notices
-                    .iter()
-                    .filter(|n| n.pupil.upn.as_str() == upn)
-                    .cloned()
-                    .collect();
-                let (nti, penalty) = attendance::breach_coverage(&breach, &theirs);
-                FoundBreach {
-                    upn,
-                    school_urn,
-                    breach,
-                    covered_by_notice_to_improve: nti,
-                    covered_by_penalty_notice: penalty,
-                    policy_version: self.policy_name.to_string(),
-                }
-            })
-            .collect())
+        with_coverage(tx, self.authority, breaches).await
     }
+}
+
+/// Every state a decision leaves a breach in.
+pub(super) const DECIDED: [BreachState; 5] = [
+    BreachState::NoticeToImproveIssued,
+    BreachState::PenaltyNoticeIssued,
+    BreachState::NoAction,
+    BreachState::ReferredToProsecution,
+    BreachState::OtherMeasure,
+];
+
+/// Says of each breach whether notices already cover it.
+pub(super) async fn with_coverage(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    mut breaches: Vec<FoundBreach>,
+) -> ServiceResult<Vec<FoundBreach>> {
+    let upns: Vec<String> = breaches.iter().map(|b| b.upn.clone()).collect();
+    let notices: Vec<Notice> = if upns.is_empty() {
+        vec![]
+    } else {
+        tx.notices_of_pupils(authority, &upns).await?
+    };
+    for b in &mut breaches {
+        let theirs: Vec<Notice> = notices
+            .iter()
+            .filter(|n| n.pupil.upn.as_str() == b.upn)
+            .cloned()
+            .collect();
+        let (nti, penalty) = attendance::breach_coverage(&b.breach, &theirs);
+        b.covered_by_notice_to_improve = nti;
+        b.covered_by_penalty_notice = penalty;
+    }
+    Ok(breaches)
 }

@@ -10,19 +10,26 @@
 mod attendance;
 mod audit;
 mod caller;
+mod cases;
 mod error;
 mod idempotency;
+mod letters;
 mod notices;
 mod payments;
 mod policy;
+mod referrals;
 mod report;
+mod schools;
 
 use std::{future::Future, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
-pub use attendance::{AttendanceSummary, FoundBreach, SummaryScope};
+pub use attendance::{
+    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, GroupFigures,
+    PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
+};
 pub use audit::AuditQuery;
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};

@@ -3,16 +3,20 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::attendance::{BreachSearch, FoundBreach};
 use super::payments::settle_notice;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
+    RuleViolation,
     access::{self, Operation},
-    identifiers::LaCode,
+    calendar::week_start,
+    evidence::{self, HeldSession, RegisterWeeks, ReplacedMark},
+    identifiers::{LaCode, Urn},
     names,
     notice::{
-        self, Notice, NoticeKind, NoticeStatus, NoticeToImproveRequest, Parent, PenaltyRequest,
-        ProsecutionOutcome, Pupil, Withdrawal,
+        self, BreachRef, Notice, NoticeKind, NoticeStatus, NoticeToImproveRequest, Parent,
+        PenaltyRequest, ProsecutionOutcome, Pupil, Registers, SessionMark, Withdrawal,
     },
     policy::PolicyVersion,
 };
@@ -149,13 +153,26 @@ impl App {
         }
         // Rules are decided after the claim, so a retry gets the first answer
         // even if the policy or other notices changed since.
+        let mut req = req;
         let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
-        let (receipt, period) = notice::plan_notice_to_improve(&policy, &policy_name, &req)?;
+        let breach = match &req.breach {
+            Some(reference) => Some(found_breach(tx, caller, reference).await?),
+            None => None,
+        };
+        if let Some(found) = &breach {
+            req.sessions = breach_sessions(found);
+        }
+        let (from, to) = period_span(&req);
+        let registers = registers_of(tx, authority, &req.pupil, from, to).await?;
+        let (receipt, period, evidence) =
+            notice::plan_notice_to_improve(&policy, &policy_name, &req, &registers)?;
         let drafts = req
             .parents
             .iter()
             .map(|p| Notice {
                 improvement_period: Some(period.clone()),
+                sessions: req.sessions.clone(),
+                session_evidence: evidence.clone(),
                 ..self.draft(
                     &req.common(),
                     p.clone(),
@@ -166,24 +183,30 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
         request
             .complete(tx, authority, ISSUE_NTI, &Issued::of(&notices))
             .await?;
         Ok(notices)
     }
 
+    /// Issues penalty notices; with `referral`, from that school's request.
     pub async fn issue_penalty_notice(
         &self,
         caller: Caller,
         request: RequestId,
         req: PenaltyRequest,
+        referral: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssuePenaltyNotice)?;
         check_school(&caller, &req.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
             .write(move |app, mut tx| async move {
-                let result = app.issue_penalty_in(&mut *tx, &caller, &request, req).await;
+                let result = app
+                    .issue_penalty_in(&mut *tx, &caller, &request, req, referral)
+                    .await;
                 (tx, result)
             })
             .await;
@@ -196,6 +219,7 @@ impl App {
         caller: &Caller,
         request: &RequestId,
         req: PenaltyRequest,
+        referral: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         let authority = &caller.authority;
         if let Some(kept) = request
@@ -204,19 +228,39 @@ impl App {
         {
             return notices_named(tx, authority, &kept.notices).await;
         }
+        let mut req = req;
+        if let Some(number) = referral {
+            self.check_issuable_referral(tx, authority, number, req.pupil.upn.as_str())
+                .await?;
+        }
         let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
         // Everything the rules read is read under the pupil's lock, so concurrent
         // requests for the same pupil are decided one after another.
         tx.lock_pupil(authority, &req.pupil.upn).await?;
+        // The sessions: claimed, or the breach's from the registers.
+        let breach = match &req.breach {
+            Some(reference) => Some(found_breach(tx, caller, reference).await?),
+            None => None,
+        };
+        if let Some(found) = &breach {
+            req.sessions = breach_sessions(found);
+        }
+        // The evidence: the registers held around those sessions.
+        let registers = match sessions_span(&req.sessions) {
+            Some((from, to)) => registers_of(tx, authority, &req.pupil, from, to).await?,
+            None => Registers::none(),
+        };
         let earlier = tx.pupil_notices(authority, &req.pupil.upn).await?;
-        let (receipt, planned) =
-            notice::plan_penalty_notices(&policy, &policy_name, &earlier, &req)?;
+        // The rules, on all of it.
+        let (receipt, planned, evidence) =
+            notice::plan_penalty_notices(&policy, &policy_name, &earlier, &req, &registers)?;
         let common = req.common();
         let drafts = planned
             .into_iter()
             .map(|p| Notice {
                 offence: Some(req.offence.clone()),
                 sessions: req.sessions.clone(),
+                session_evidence: evidence.clone(),
                 second_notice: p.second_notice,
                 charges: Some(p.charges),
                 ..self.draft(
@@ -229,6 +273,12 @@ impl App {
             })
             .collect();
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
+        self.close_breach_by_notices(tx, caller, &request.id, &notices)
+            .await?;
+        if let Some(number) = referral {
+            self.settle_issued_referral(tx, caller, &request.id, number, &notices)
+                .await?;
+        }
         request
             .complete(tx, authority, ISSUE_PENALTY, &Issued::of(&notices))
             .await?;
@@ -266,6 +316,8 @@ impl App {
             prosecution: None,
             created_at: self.now(),
             money: Default::default(),
+            session_evidence: vec![],
+            evidence_corrections: vec![],
         }
     }
 
@@ -465,8 +517,172 @@ impl App {
     }
 }
 
+/// A pupil's breach on its as-of date, found by the same search as
+/// ListThresholdBreaches (under the policy in force on that date).
+async fn found_breach(
+    tx: &mut dyn StoreTx,
+    caller: &Caller,
+    breach: &BreachRef,
+) -> ServiceResult<FoundBreach> {
+    let authority = &caller.authority;
+    let (policy, policy_name) = policy_in_force(tx, authority, breach.as_of).await?;
+    let search = BreachSearch {
+        authority,
+        school: None,
+        as_of: breach.as_of,
+        threshold: &policy.rules.threshold,
+        policy_name: &policy_name,
+    };
+    let found = search.for_pupil(tx, &breach.upn).await?.ok_or_else(|| {
+        RuleViolation::new(
+            "BREACH_NOT_FOUND",
+            breach.upn.to_string(),
+            format!(
+                "pupil {} is not at the threshold of policy {policy_name} as of {}",
+                breach.upn, breach.as_of
+            ),
+        )
+    })?;
+    // School staff issue only from breaches at their own schools (the
+    // request's school is already checked to be one of them).
+    if Urn::parse(&found.school_urn).is_ok_and(|urn| !caller.covers_school(&urn)) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "the breach is at school {}, not one of the caller's schools",
+            found.school_urn
+        )));
+    }
+    Ok(found)
+}
+
+/// A breach's qualifying sessions, as the sessions of a notice.
+fn breach_sessions(found: &FoundBreach) -> Vec<SessionMark> {
+    found
+        .breach
+        .sessions
+        .iter()
+        .map(|m| SessionMark {
+            date: m.date,
+            session: m.session,
+            code: m.code.clone(),
+        })
+        .collect()
+}
+
+/// The first and last date of `sessions`.
+fn sessions_span(sessions: &[SessionMark]) -> Option<(NaiveDate, NaiveDate)> {
+    let from = sessions.iter().map(|s| s.date).min()?;
+    let to = sessions.iter().map(|s| s.date).max()?;
+    Some((from, to))
+}
+
+/// What a notice to improve reads the registers for: its sessions, and its
+/// improvement period (the longest a policy allows, and a year of holidays).
+fn period_span(req: &NoticeToImproveRequest) -> (NaiveDate, NaiveDate) {
+    let end = req
+        .start_date
+        .checked_add_signed(chrono::Duration::weeks(i64::from(
+            req.school_weeks.clamp(0, 52) + 52,
+        )))
+        .unwrap_or(req.start_date);
+    match sessions_span(&req.sessions) {
+        Some((from, to)) => (from.min(req.start_date), to.max(end)),
+        None => (req.start_date, end),
+    }
+}
+
+/// The pupil's marks dated `from..=to` and the school weeks of every school
+/// whose register the pupil is on (and the notice's school), as held.
+async fn registers_of(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    pupil: &Pupil,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ServiceResult<Registers> {
+    let held = tx
+        .pupil_marks(authority, &pupil.upn, from, to)
+        .await?
+        .into_iter()
+        .map(|m| HeldSession {
+            school_urn: m.school_urn,
+            mark: m.mark,
+        })
+        .collect();
+    let mut schools = tx.pupil_schools(authority, &pupil.upn).await?;
+    if !schools.iter().any(|s| s == pupil.school_urn.as_str()) {
+        schools.push(pupil.school_urn.to_string());
+    }
+    let (mut weeks, mut spans) = (std::collections::BTreeSet::new(), Vec::new());
+    for school in &schools {
+        let (held_weeks, span) = tx
+            .school_weeks_of(authority, school, week_start(from), to)
+            .await?;
+        weeks.extend(held_weeks);
+        spans.extend(span);
+    }
+    Ok(Registers {
+        held,
+        weeks: RegisterWeeks::new(weeks, spans),
+    })
+}
+
+/// Records on each live notice every change `replaced` makes to a mark it was
+/// matched to at issue, with a `notice.evidence_corrected` event, in the
+/// transaction that changed the marks.
+pub(super) async fn record_evidence_corrections(
+    tx: &mut dyn StoreTx,
+    caller: &Caller,
+    request_id: &str,
+    replaced: &[ReplacedMark],
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    let authority = &caller.authority;
+    let mut upns: Vec<String> = replaced.iter().map(|r| r.upn.clone()).collect();
+    upns.sort_unstable();
+    upns.dedup();
+    for notice in tx.notices_of_pupils(authority, &upns).await? {
+        if evidence::corrections_of(&notice, replaced, at, request_id).is_empty() {
+            continue;
+        }
+        // Read again under its lock, so concurrent corrections all stay recorded.
+        let mut locked = notice_for_update_in(tx, authority, &notice.notice_number).await?;
+        let found = evidence::corrections_of(&locked, replaced, at, request_id);
+        locked.evidence_corrections.extend(found.iter().cloned());
+        tx.record_evidence_corrections(
+            authority,
+            &locked.notice_number,
+            &locked.evidence_corrections,
+        )
+        .await?;
+        tx.append_audit(&NewAuditEvent {
+            authority,
+            at,
+            actor: &caller.actor,
+            action: "notice.evidence_corrected",
+            resource: &names::notice_name(authority, &locked.notice_number),
+            request_id,
+            details: serde_json::json!({ "corrections": found }),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn notice_for_update_in(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    number: &str,
+) -> ServiceResult<Notice> {
+    tx.notice_for_update(authority, number)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("notice {number} vanished")).into())
+}
+
 /// A notice the caller may see; any other is NOT_FOUND, exactly as if it did not exist.
-async fn visible_notice(
+pub(super) async fn visible_notice(
     tx: &mut dyn StoreTx,
     caller: &Caller,
     number: &str,

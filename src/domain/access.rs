@@ -11,6 +11,8 @@ use super::policy::IssuerRole;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     CreatePolicyVersion,
+    /// Publishing the authority's details printed on its letters.
+    ChangeAuthoritySettings,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -23,10 +25,20 @@ pub enum Operation {
     RecordPayments,
     ReadPayments,
     ReadStatutoryReturn,
+    /// Recording the decision on a threshold breach (LA officers).
+    DecideBreach,
+    /// A school asking the authority for a penalty notice.
+    RequestPenaltyNotice,
+    /// Listing, issuing from and declining schools' requests (LA officers).
+    ReviewPenaltyNoticeRequests,
     /// Listing the authority's audit log, every kind of event.
     ReadAuditLog,
     /// Recomputing the audit log's hash chain.
     VerifyAuditLog,
+    /// Loading the DfE school register (GIAS) into the authority's register.
+    ImportSchools,
+    /// Reading the school register (public data: every role may).
+    ReadSchools,
 }
 
 use Operation::*;
@@ -34,18 +46,26 @@ use Role::*;
 
 /// Whether `role` may perform `operation` at all (scope rules apply on top).
 pub fn allowed(role: Role, operation: Operation) -> bool {
+    if operation == ReadSchools {
+        return true;
+    }
     match role {
         // Its own schools: registers, attendance, notices where the policy lets
         // head teachers issue.
         SchoolStaff => matches!(
             operation,
-            RecordMarks | ReadAttendance | IssueNoticeToImprove | IssuePenaltyNotice | ReadNotices
+            RecordMarks
+                | ReadAttendance
+                | IssueNoticeToImprove
+                | IssuePenaltyNotice
+                | ReadNotices
+                | RequestPenaltyNotice
         ),
         // Everything in the authority except changing policy and reading the
         // audit log as a whole (what auditors check officers' actions in).
         LaOfficer => !matches!(
             operation,
-            CreatePolicyVersion | ReadAuditLog | VerifyAuditLog
+            CreatePolicyVersion | ChangeAuthoritySettings | ReadAuditLog | VerifyAuditLog
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
@@ -64,6 +84,8 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         Admin => matches!(
             operation,
             CreatePolicyVersion
+                | ChangeAuthoritySettings
+                | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
                 | ReadNotices

@@ -147,6 +147,16 @@ impl Figures {
         }
     }
 
+    /// (present + approved educational activity) / possible sessions; 0 with
+    /// none possible. Approved activity counts as present (DOMAIN.md).
+    pub fn attendance_rate(&self) -> f64 {
+        if self.possible == 0 {
+            0.0
+        } else {
+            (self.present + self.approved_activity) as f64 / self.possible as f64
+        }
+    }
+
     /// Absence of at least 10% of possible sessions (exact, in integers).
     pub fn persistent_absence(&self) -> bool {
         self.possible > 0

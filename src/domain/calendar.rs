@@ -372,6 +372,14 @@ pub fn london_date(now: DateTime<Utc>) -> NaiveDate {
     }
 }
 
+/// The instant of a Europe/London wall-clock time (an MIS export's times carry
+/// no offset). In the hour that repeats when summer time ends, the earlier
+/// (BST) reading is taken; a time in the hour skipped in spring reads as GMT.
+pub fn london_local_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
+    let if_bst = local - TimeDelta::hours(1);
+    if is_bst(if_bst) { if_bst } else { local }.and_utc()
+}
+
 /// BST: from 01:00 UTC on the last Sunday of March until 01:00 UTC on the last
 /// Sunday of October.
 fn is_bst(utc: NaiveDateTime) -> bool {

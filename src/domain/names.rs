@@ -25,6 +25,10 @@ pub fn policy_version_name(la: &LaCode, effective_from: NaiveDate) -> String {
     format!("{AUTHORITIES}{la}/policyVersions/{effective_from}")
 }
 
+pub fn authority_settings_name(la: &LaCode, effective_from: NaiveDate) -> String {
+    format!("{AUTHORITIES}{la}/settings/{effective_from}")
+}
+
 pub fn national_regime_name(effective_from: NaiveDate) -> String {
     format!("nationalRegimes/{effective_from}")
 }
@@ -77,6 +81,61 @@ pub fn parse_payment(field: &str, name: &str) -> Result<(LaCode, String), FieldV
 /// audited against).
 pub fn attendance_name(la: &LaCode) -> String {
     format!("{AUTHORITIES}{la}/attendance")
+}
+
+/// The school register of an authority (the resource imports are audited against).
+pub fn schools_name(la: &LaCode) -> String {
+    format!("{AUTHORITIES}{la}/schools")
+}
+
+pub fn school_name(la: &LaCode, urn: &str) -> String {
+    format!("{AUTHORITIES}{la}/schools/{urn}")
+}
+
+/// `authorities/{la_code}/schools/{urn}`.
+pub fn parse_school(
+    field: &str,
+    name: &str,
+) -> Result<(LaCode, super::identifiers::Urn), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!("'{name}' is not of the form authorities/{{la_code}}/schools/{{urn}}"),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, urn) = rest.split_once("/schools/").ok_or_else(bad)?;
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    let urn = super::identifiers::Urn::parse(urn).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, urn))
+}
+
+/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
+pub fn breach_name(la: &LaCode, case_id: i64) -> String {
+    format!("{AUTHORITIES}{la}/breaches/{case_id}")
+}
+
+/// A school's request for a penalty notice:
+/// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
+pub fn referral_name(la: &LaCode, number: i64) -> String {
+    format!("{AUTHORITIES}{la}/penaltyNoticeRequests/{number}")
+}
+
+/// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
+pub fn parse_referral(field: &str, name: &str) -> Result<(LaCode, i64), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!(
+                "'{name}' is not of the form authorities/{{la_code}}/penaltyNoticeRequests/{{number}}"
+            ),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, number) = rest.split_once("/penaltyNoticeRequests/").ok_or_else(bad)?;
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, number))
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{self, UnknownBankHolidays};
+use super::evidence::{
+    self, EvidenceCorrection, HeldSession, RegisterWeeks, SessionEvidence, check_evidence,
+};
 use super::identifiers::{Upn, Urn};
 use super::policy::{FRAMEWORK_2024_FROM, IssuerRole, OffenceReason, PolicyVersion};
 use super::register_codes::{CodeCategory, CodeSet};
@@ -248,6 +251,10 @@ pub struct Notice {
     pub created_at: DateTime<Utc>,
     /// Sums over the payments allocated to it (0 on a new notice).
     pub money: MoneyOnNotice,
+    /// Each claimed session and the mark held for it at issue.
+    pub session_evidence: Vec<SessionEvidence>,
+    /// Later changes of the marks it was matched to, oldest first.
+    pub evidence_corrections: Vec<EvidenceCorrection>,
 }
 
 /// Money on a notice, summed over its allocations and refunds.
@@ -363,13 +370,23 @@ impl Notice {
     }
 }
 
+/// A pupil's threshold breach as found on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachRef {
+    pub upn: Upn,
+    pub as_of: NaiveDate,
+}
+
 /// What the issuer asks for (already validated field by field).
 #[derive(Debug, Clone)]
 pub struct PenaltyRequest {
     pub pupil: Pupil,
     pub parents: Vec<Parent>,
     pub offence: Offence,
+    /// Claimed, or (with `breach`) the breach's, filled in when it is resolved.
     pub sessions: Vec<SessionMark>,
+    /// Issue for this breach's sessions instead of claimed ones.
+    pub breach: Option<BreachRef>,
     pub issue_date: NaiveDate,
     pub issuer: Issuer,
     pub delivery: Delivery,
@@ -386,7 +403,29 @@ pub struct NoticeToImproveRequest {
     pub start_date: NaiveDate,
     pub school_weeks: i32,
     pub reason: String,
+    /// The sessions behind it: a breach's, when issued from one; else none.
+    pub sessions: Vec<SessionMark>,
+    pub breach: Option<BreachRef>,
 }
+
+/// What the authority holds for the pupil around the claimed sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Registers {
+    /// The pupil's marks on the claimed sessions' dates, from every school.
+    pub held: Vec<HeldSession>,
+    pub weeks: RegisterWeeks,
+}
+
+impl Registers {
+    /// No registers held: claims stand as made and every week is a school week.
+    pub fn none() -> Self {
+        Self::default()
+    }
+}
+
+/// An accepted penalty notice request: the day of receipt, one plan per
+/// parent, and the evidence for each claimed session.
+pub type PenaltyPlan = (NaiveDate, Vec<PlannedNotice>, Vec<SessionEvidence>);
 
 /// Why a notice cannot be issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -554,11 +593,24 @@ pub fn plan_penalty_notices(
     policy_name: &str,
     earlier: &[Notice],
     req: &PenaltyRequest,
-) -> Result<(NaiveDate, Vec<PlannedNotice>), Refusal> {
+    registers: &Registers,
+) -> Result<PenaltyPlan, Refusal> {
     let rules = &policy.rules;
     validate_sessions(policy, req)?;
     let receipt = receipt_date(req.issue_date, &req.delivery)?;
     let mut broken = Vec::new();
+    let session_evidence = check_evidence(
+        policy,
+        policy_name,
+        req.offence.offence_type,
+        &req.sessions,
+        &registers.held,
+        &registers.weeks,
+    )
+    .unwrap_or_else(|refused| {
+        broken.extend(refused);
+        vec![]
+    });
 
     if !rules.permitted_issuers.contains(&req.issuer.role) {
         broken.push(RuleViolation::new(
@@ -572,7 +624,7 @@ pub fn plan_penalty_notices(
     }
 
     if req.offence.offence_type == OffenceType::S444Attendance {
-        let best = best_window_count(policy, &req.sessions);
+        let best = evidence::best_window_count(policy, &req.sessions, &registers.weeks);
         let t = &rules.threshold;
         if best < t.sessions {
             broken.push(RuleViolation::new(
@@ -695,7 +747,7 @@ pub fn plan_penalty_notices(
     }
 
     if broken.is_empty() {
-        Ok((receipt, planned))
+        Ok((receipt, planned, session_evidence))
     } else {
         Err(Refusal::Rules(broken))
     }
@@ -742,42 +794,14 @@ fn validate_sessions(policy: &PolicyVersion, req: &PenaltyRequest) -> Result<(),
     }
 }
 
-/// The most qualifying sessions within any window of the policy's length in
-/// weeks. Without register data every calendar week counts as a school week,
-/// which makes the window shorter in real time and so never easier to meet.
-pub fn best_window_count(policy: &PolicyVersion, sessions: &[SessionMark]) -> i32 {
-    let t = &policy.rules.threshold;
-    let weeks: Vec<NaiveDate> = {
-        let mut w: Vec<NaiveDate> = sessions
-            .iter()
-            .filter(|s| t.qualifying_codes.contains(&s.code))
-            .map(|s| calendar::week_start(s.date))
-            .collect();
-        w.sort();
-        w
-    };
-    let span = chrono::Duration::weeks(i64::from(t.window_school_weeks.max(1)) - 1);
-    weeks
-        .iter()
-        .map(|&first| {
-            weeks
-                .iter()
-                .filter(|&&w| {
-                    w >= first && first.checked_add_signed(span).is_none_or(|end| w <= end)
-                })
-                .count() as i32
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// Decides a notice to improve request: the issuer may issue, the improvement
 /// period is within the policy's range and starts no earlier than the issue date.
 pub fn plan_notice_to_improve(
     policy: &PolicyVersion,
     policy_name: &str,
     req: &NoticeToImproveRequest,
-) -> Result<(NaiveDate, ImprovementPeriod), Refusal> {
+    registers: &Registers,
+) -> Result<(NaiveDate, ImprovementPeriod, Vec<SessionEvidence>), Refusal> {
     let rules = &policy.rules;
     let mut invalid = Vec::new();
     if req.start_date < req.issue_date {
@@ -811,13 +835,20 @@ pub fn plan_notice_to_improve(
             ),
         )]));
     }
-    // School weeks are counted as calendar weeks until term dates are known.
-    let end_date = calendar::last_day_of_period(
-        req.start_date,
-        u32::try_from(req.school_weeks)
-            .unwrap_or(0)
-            .saturating_mul(7),
-    );
+    let session_evidence = check_evidence(
+        policy,
+        policy_name,
+        OffenceType::S444Attendance,
+        &req.sessions,
+        &registers.held,
+        &registers.weeks,
+    )
+    .map_err(Refusal::Rules)?;
+    // School weeks as the registers show them; weeks no register is held for
+    // (the future, mostly) count as school weeks.
+    let end_date = registers
+        .weeks
+        .end_of_school_weeks(req.start_date, u32::try_from(req.school_weeks).unwrap_or(0));
     Ok((
         receipt,
         ImprovementPeriod {
@@ -826,6 +857,7 @@ pub fn plan_notice_to_improve(
             end_date,
             reason: req.reason.clone(),
         },
+        session_evidence,
     ))
 }
 
@@ -883,6 +915,8 @@ pub(crate) mod tests_support {
             prosecution: None,
             created_at: chrono::DateTime::from_timestamp(1_738_000_000, 0).unwrap(),
             money: MoneyOnNotice::default(),
+            session_evidence: vec![],
+            evidence_corrections: vec![],
         }
     }
 }
@@ -945,6 +979,7 @@ mod tests {
                 description: String::new(),
             },
             sessions: week_of("G", monday),
+            breach: None,
             issue_date,
             issuer: Issuer {
                 role: IssuerRole::LaOfficer,
@@ -988,10 +1023,12 @@ mod tests {
             prosecution: None,
             created_at: chrono::DateTime::from_timestamp(1_738_000_000, 0).unwrap(),
             money: MoneyOnNotice::default(),
+            session_evidence: vec![],
+            evidence_corrections: vec![],
         }
     }
 
-    fn rules(r: Result<(NaiveDate, Vec<PlannedNotice>), Refusal>) -> Vec<&'static str> {
+    fn rules(r: Result<PenaltyPlan, Refusal>) -> Vec<&'static str> {
         match r {
             Err(Refusal::Rules(v)) => v.into_iter().map(|v| v.rule).collect(),
             other => panic!("expected a rule refusal, got {other:?}"),
@@ -1004,7 +1041,8 @@ mod tests {
         let mut earlier = Vec::new();
         for (i, monday) in [d(2024, 9, 9), d(2025, 1, 6)].into_iter().enumerate() {
             let req = request(&["mum"], monday, monday + chrono::Duration::days(21));
-            let (receipt, plans) = plan_penalty_notices(&policy, "p", &earlier, &req).unwrap();
+            let (receipt, plans, _) =
+                plan_penalty_notices(&policy, "p", &earlier, &req, &Registers::none()).unwrap();
             assert_eq!(plans[0].second_notice, i == 1);
             if i == 1 {
                 assert_eq!(
@@ -1020,17 +1058,30 @@ mod tests {
         }
         let third = request(&["mum"], d(2025, 6, 2), d(2025, 6, 23));
         assert_eq!(
-            rules(plan_penalty_notices(&policy, "p", &earlier, &third)),
+            rules(plan_penalty_notices(
+                &policy,
+                "p",
+                &earlier,
+                &third,
+                &Registers::none()
+            )),
             ["NOTICE_LIMIT"]
         );
         // Three years after the first notice it no longer counts: a second notice again.
         let later = request(&["mum"], d(2027, 9, 20), d(2027, 10, 22));
-        let (_, plans) = plan_penalty_notices(&policy, "p", &earlier, &later).unwrap();
+        let (_, plans, _) =
+            plan_penalty_notices(&policy, "p", &earlier, &later, &Registers::none()).unwrap();
         assert!(plans[0].second_notice);
         // A notice backdated before the two cannot slip under the limit either.
         let backdated = request(&["mum"], d(2024, 8, 26), d(2024, 9, 2));
         assert_eq!(
-            rules(plan_penalty_notices(&policy, "p", &earlier, &backdated)),
+            rules(plan_penalty_notices(
+                &policy,
+                "p",
+                &earlier,
+                &backdated,
+                &Registers::none()
+            )),
             ["NOTICE_LIMIT"]
         );
         // A withdrawn notice does not count.
@@ -1039,17 +1090,20 @@ mod tests {
             reason: "x".into(),
             date: d(2025, 2, 1),
         });
-        assert!(plan_penalty_notices(&policy, "p", &earlier, &third).is_ok());
+        assert!(plan_penalty_notices(&policy, "p", &earlier, &third, &Registers::none()).is_ok());
     }
 
     #[test]
     fn notices_before_the_2024_framework_do_not_count() {
         let old_policy = in_force(&[], d(2024, 6, 1)).unwrap();
         let old = request(&["mum"], d(2024, 5, 6), d(2024, 6, 1));
-        let (receipt, plans) = plan_penalty_notices(&old_policy, "p", &[], &old).unwrap();
+        let (receipt, plans, _) =
+            plan_penalty_notices(&old_policy, "p", &[], &old, &Registers::none()).unwrap();
         let earlier = vec![stored(&old, &plans[0], "old", receipt)];
         let new = request(&["mum"], d(2024, 9, 9), d(2024, 10, 1));
-        let (_, plans) = plan_penalty_notices(&national_2024(), "p", &earlier, &new).unwrap();
+        let (_, plans, _) =
+            plan_penalty_notices(&national_2024(), "p", &earlier, &new, &Registers::none())
+                .unwrap();
         assert!(!plans[0].second_notice);
     }
 
@@ -1057,16 +1111,22 @@ mod tests {
     fn threshold_counts_only_qualifying_codes_within_the_window() {
         let policy = national_2024();
         let mut sessions = week_of("G", d(2025, 1, 6));
-        assert_eq!(best_window_count(&policy, &sessions), 10);
+        assert_eq!(
+            evidence::best_window_count(&policy, &sessions, &RegisterWeeks::none()),
+            10
+        );
         sessions[0].code = "L".into();
-        assert_eq!(best_window_count(&policy, &sessions), 9);
+        assert_eq!(
+            evidence::best_window_count(&policy, &sessions, &RegisterWeeks::none()),
+            9
+        );
         let spread: Vec<_> = week_of("G", d(2025, 1, 6))
             .into_iter()
             .take(5)
             .chain(week_of("O", d(2025, 3, 17)).into_iter().take(5))
             .collect();
         assert_eq!(
-            best_window_count(&policy, &spread),
+            evidence::best_window_count(&policy, &spread, &RegisterWeeks::none()),
             5,
             "10 weeks apart is outside a 10-week window"
         );
@@ -1076,7 +1136,7 @@ mod tests {
             .chain(week_of("O", d(2025, 3, 10)).into_iter().take(5))
             .collect();
         assert_eq!(
-            best_window_count(&policy, &close),
+            evidence::best_window_count(&policy, &close, &RegisterWeeks::none()),
             10,
             "the 10th week is inside the window"
         );
@@ -1086,7 +1146,8 @@ mod tests {
     fn status_follows_facts_then_dates() {
         let policy = national_2024();
         let req = request(&["mum"], d(2025, 1, 6), d(2025, 2, 3));
-        let (receipt, plans) = plan_penalty_notices(&policy, "p", &[], &req).unwrap();
+        let (receipt, plans, _) =
+            plan_penalty_notices(&policy, "p", &[], &req, &Registers::none()).unwrap();
         let mut n = stored(&req, &plans[0], "n", receipt);
         assert_eq!(n.status(d(2025, 3, 2)), NoticeStatus::Issued);
         assert_eq!(n.status(d(2025, 3, 3)), NoticeStatus::Unpaid);

@@ -83,6 +83,20 @@ macro_rules! string_names {
 string_names!(IssuerRole { HeadTeacher => "head_teacher", LaOfficer => "la_officer", Police => "police" });
 string_names!(OffenceReason { Holiday => "holiday", Late => "late", Other => "other" });
 
+/// What a notice's claimed sessions must rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRule {
+    /// A claimed session in a week for which the pupil's schools sent registers
+    /// must be held there with a qualifying code (the national default).
+    #[default]
+    RegisterRequired,
+    /// A claimed session the registers do not hold is accepted (and recorded as
+    /// not matched); a held mark must still qualify.
+    ClaimsAllowed,
+}
+string_names!(EvidenceRule { RegisterRequired => "register_required", ClaimsAllowed => "claims_allowed" });
+
 /// Whether a version is the authority's own or a national regime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicySource {
@@ -118,6 +132,10 @@ pub struct PolicyRules {
     /// 0 when the authority sets no deadline.
     pub request_deadline_school_days: i32,
     pub part_payments_accepted: bool,
+    pub evidence: EvidenceRule,
+    /// Whether schools may ask the authority for penalty notices
+    /// (RequestPenaltyNotice); the national default is yes.
+    pub school_requests_accepted: bool,
 }
 
 /// Who published an authority's version, and when.
@@ -225,6 +243,8 @@ pub fn national_regimes() -> Vec<PolicyVersion> {
                     ],
                     request_deadline_school_days: 0,
                     part_payments_accepted: false,
+                    evidence: EvidenceRule::RegisterRequired,
+                    school_requests_accepted: true,
                 },
             }
         })

@@ -18,6 +18,7 @@ use crate::domain::attendance::{
     Figures, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
 };
 use crate::domain::calendar::week_start;
+use crate::domain::evidence::ReplacedMark;
 use crate::domain::identifiers::{LaCode, Upn, Urn};
 use crate::domain::notice::{Notice, Session};
 use crate::domain::register_codes::CodeCategory;
@@ -161,6 +162,7 @@ macro_rules! threshold_candidates {
             $any_of!("$4"),
             " AND upn > $5",
             $pupils,
+            $crate::store::attendance::unconsumed!(),
             " GROUP BY upn HAVING COUNT(*) >= $6 ORDER BY upn LIMIT $7"
         )
     };
@@ -177,10 +179,25 @@ macro_rules! qualifying_marks {
             $predicate,
             " AND code ",
             $any_of!("$5"),
+            $crate::store::attendance::unconsumed!(),
         )
     };
 }
 pub(super) use qualifying_marks;
+
+// The pupil's sessions after the last session of their latest decided case
+// (`domain::case::unconsumed`): a decided breach's sessions never count again.
+// One probe of `breach_cases_by_pupil` per qualifying mark; `$1` is the authority.
+macro_rules! unconsumed {
+    () => {
+        " AND NOT EXISTS (SELECT 1 FROM breach_cases c \
+           WHERE c.authority_code = $1 AND c.upn = attendance_marks.upn \
+             AND (c.last_date > attendance_marks.mark_date \
+                  OR (c.last_date = attendance_marks.mark_date \
+                      AND c.last_session >= attendance_marks.session)))"
+    };
+}
+pub(super) use unconsumed;
 
 // The bounds of `common.rs`'s `impl` of `Tx`, for the same reason.
 impl<DB> Tx<DB>
@@ -212,7 +229,7 @@ where
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts> {
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)> {
         let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
         DB::lock_schools(self.conn(), authority, &schools).await?;
         // New sessions are the common case: insert them in one go, then look at
@@ -273,7 +290,86 @@ where
             .execute(self.conn())
             .await?;
         }
-        Ok(counts)
+        let replaced = replaced
+            .into_iter()
+            .map(|(m, held)| ReplacedMark {
+                upn: m.upn.to_string(),
+                school_urn: m.school_urn.to_string(),
+                date: m.date,
+                session: m.session,
+                previous_code: held.code,
+                new_code: m.code.clone(),
+            })
+            .collect();
+        Ok((counts, replaced))
+    }
+
+    pub(super) async fn select_pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>> {
+        let rows: Vec<(String, String, NaiveDate, i16, String)> = sqlx::query_as(
+            "SELECT upn, school_urn, mark_date, session, code FROM attendance_marks \
+             WHERE authority_code = $1 AND upn = $2 AND mark_date BETWEEN $3 AND $4 \
+             ORDER BY mark_date, session, school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(upn.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.conn())
+        .await?;
+        rows.into_iter()
+            .map(|(upn, school_urn, date, session, code)| {
+                Ok(SchoolMark {
+                    upn,
+                    school_urn,
+                    mark: PupilMark {
+                        date,
+                        session: session_of(session)?,
+                        code,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn select_school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)> {
+        let weeks: Vec<NaiveDate> = sqlx::query_scalar(
+            "SELECT week_start FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND school_urn = $2 AND week_start BETWEEN $3 AND $4 \
+             ORDER BY week_start",
+        )
+        .bind(authority.as_str())
+        .bind(school)
+        .bind(week_start(from))
+        .bind(to)
+        .fetch_all(self.conn())
+        .await?;
+        // Both ends by the primary key.
+        let end = |order: &'static str| {
+            sqlx::query_scalar::<_, NaiveDate>(order)
+                .bind(authority.as_str())
+                .bind(school)
+        };
+        let first = end("SELECT week_start FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start LIMIT 1")
+        .fetch_optional(self.conn())
+        .await?;
+        let last = end("SELECT week_start FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start DESC LIMIT 1")
+        .fetch_optional(self.conn())
+        .await?;
+        Ok((weeks, first.zip(last)))
     }
 
     pub(super) async fn select_enrolment_figures(

@@ -8,22 +8,28 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
 use super::dialect::{Column, Dialect};
 use super::rows::{
-    AllocationFactRow, AllocationRow, AuditEventRow, ChainedEventRow, NoticeRow, PaymentRow,
-    PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns, join_list, notice_columns,
-    notice_select, notice_sums, payment_select, policy_version_columns, to_json,
+    AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow,
+    NoticeRow, PaymentRow, PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns,
+    join_list, notice_columns, notice_select, notice_sums, payment_select, policy_version_columns,
+    to_json,
 };
 use super::{
-    AttendanceScope, AuditEvent, AuditFilter, EnrolmentFigures, NewAuditEvent, NoticeFilter,
-    PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult, StoreTx,
-    StoredRequest,
+    AttendanceScope, AuditEvent, AuditFilter, CaseFilter, EnrolmentFigures, NewAuditEvent,
+    NoticeFilter, PaymentFilter, QualifyingFilter, RequestKey, SchoolMark, StoreError, StoreResult,
+    StoreTx, StoredRequest,
 };
 use crate::domain::{
     attendance::{MarkCounts, RegisterMark},
     audit::{self, ChainHead, ChainedEvent, EventFields},
+    case::BreachCase,
+    evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
+    letter::AuthoritySettings,
     notice::{Notice, ProsecutionOutcome, Session, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
+    school::School,
 };
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
@@ -583,7 +589,7 @@ where
             "INSERT INTO policy_versions (authority_code, ",
             policy_version_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21)"
+             $17, $18, $19, $20, $21, $22, $23)"
         ))
         .bind(authority.as_str())
         .bind(v.effective_from)
@@ -607,9 +613,11 @@ where
         .bind(join_list(r.permitted_issuers.iter().map(|x| x.as_str())))
         .bind(r.request_deadline_school_days)
         .bind(r.part_payments_accepted)
+        .bind(r.evidence.as_str())
         .bind(published.at)
         .bind(&published.by.subject)
         .bind(published.by.role_str())
+        .bind(r.school_requests_accepted)
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| {
@@ -619,6 +627,56 @@ where
             )
         }))?;
         Ok(())
+    }
+
+    async fn insert_authority_settings(
+        &mut self,
+        authority: &LaCode,
+        s: &AuthoritySettings,
+    ) -> StoreResult<()> {
+        let d = &s.details;
+        sqlx::query(
+            "INSERT INTO authority_settings (authority_code, effective_from, authority_name, \
+             address_lines, postcode, payment_url, payment_telephone, questions_contact, \
+             created_at, created_by_subject, created_by_role) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(authority.as_str())
+        .bind(s.effective_from)
+        .bind(&d.name)
+        .bind(to_json(&d.address.lines))
+        .bind(&d.address.postcode)
+        .bind(&d.payment_url)
+        .bind(&d.payment_telephone)
+        .bind(&d.questions_contact)
+        .bind(s.published_at)
+        .bind(&s.published_by.subject)
+        .bind(s.published_by.role_str())
+        .execute(&mut *self.conn)
+        .await
+        .map_err(duplicate_as(|| {
+            format!(
+                "letter settings of authority {authority} effective from {}",
+                s.effective_from
+            )
+        }))?;
+        Ok(())
+    }
+
+    async fn authority_settings(
+        &mut self,
+        authority: &LaCode,
+    ) -> StoreResult<Vec<AuthoritySettings>> {
+        let rows: Vec<AuthoritySettingsRow> = sqlx::query_as(
+            "SELECT effective_from, authority_name, address_lines, postcode, payment_url, \
+             payment_telephone, questions_contact, created_at, created_by_subject, \
+             created_by_role FROM authority_settings WHERE authority_code = $1 \
+             ORDER BY effective_from",
+        )
+        .bind(authority.as_str())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.into_iter().map(AuthoritySettings::try_from).collect()
     }
 
     async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
@@ -675,7 +733,7 @@ where
             notice_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)"
+             $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51)"
         ))
         .bind(authority.as_str())
         .bind(&n.notice_number)
@@ -726,6 +784,8 @@ where
         .bind(n.prosecution.as_ref().map(|p| p.fine_pence))
         .bind(n.prosecution.as_ref().map(|p| p.costs_pence))
         .bind(n.created_at)
+        .bind(to_json(&n.session_evidence))
+        .bind(to_json(&n.evidence_corrections))
         .execute(&mut *self.conn)
         .await
         .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;
@@ -1014,8 +1074,58 @@ where
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts> {
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)> {
         self.write_marks(authority, marks, request_id, at).await
+    }
+
+    async fn record_evidence_corrections(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+        corrections: &[EvidenceCorrection],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notices SET evidence_corrections = $3 \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(number)
+        .bind(to_json(&corrections))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>> {
+        self.select_pupil_marks(authority, upn, from, to).await
+    }
+
+    async fn pupil_schools(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT school_urn FROM attendance_enrolments \
+             WHERE authority_code = $1 AND upn = $2 ORDER BY school_urn",
+        )
+        .bind(authority.as_str())
+        .bind(upn.as_str())
+        .fetch_all(&mut *self.conn)
+        .await?)
+    }
+
+    async fn school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)> {
+        self.select_school_weeks_of(authority, school, from, to)
+            .await
     }
 
     async fn policy_versions(
@@ -1154,6 +1264,102 @@ where
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
         self.select_mark_history(authority, upn, school, date, session)
             .await
+    }
+
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>> {
+        self.select_school(authority, urn).await
+    }
+
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>> {
+        self.select_school_version(authority, urn, version).await
+    }
+
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>> {
+        self.select_schools(authority, after, limit).await
+    }
+
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<super::SchoolCounts> {
+        self.write_schools(authority, schools, request_id, at).await
+    }
+
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_breach_case(authority, case, request_id).await
+    }
+
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>> {
+        self.select_breach_cases(authority, filter).await
+    }
+
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()> {
+        self.write_referral(authority, referral, request_id).await
+    }
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>> {
+        self.select_referral(authority, number).await
+    }
+
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>> {
+        self.select_referrals(authority, state, school, after, limit)
+            .await
+    }
+
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool> {
+        self.settle_referral_row(authority, number, state, decline_reason, notice_numbers)
+            .await
+    }
+
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64> {
+        self.select_school_days(authority, school, after, to).await
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {

@@ -8,11 +8,14 @@
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
 mod attendance;
+mod cases;
 mod common;
 mod dialect;
 mod outage;
 mod postgres;
+mod referrals;
 mod rows;
+mod schools;
 mod sqlite;
 
 use std::{path::Path, sync::Arc, time::Duration};
@@ -24,13 +27,19 @@ use crate::domain::{
     actor::Actor,
     attendance::{Figures, MarkCounts, PupilMark, RegisterMark},
     audit::{ChainHead, ChainedEvent},
+    case::{BreachCase, BreachState},
+    evidence::{EvidenceCorrection, ReplacedMark},
     identifiers::{LaCode, Upn, Urn},
+    letter::AuthoritySettings,
     notice::{Notice, NoticeKind, NoticeStatus, ProsecutionOutcome, Withdrawal},
     payment::{AllocationFact, NoticeMoney, Payment, Refund},
     policy::PolicyVersion,
+    referral::{Referral, ReferralState},
+    school::School,
 };
 
 pub use postgres::PgStore;
+pub use schools::SchoolCounts;
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -179,6 +188,23 @@ pub struct QualifyingFilter<'a> {
     pub to: NaiveDate,
 }
 
+/// Which decided breaches `breach_cases` returns, by UPN then case id.
+#[derive(Debug, Clone)]
+pub struct CaseFilter<'a> {
+    /// After this `(upn, case_id)`; `("", 0)` from the start.
+    pub after: (&'a str, i64),
+    /// Only this pupil's.
+    pub upn: Option<&'a str>,
+    /// Only cases whose breach's latest session was at this school.
+    pub school: Option<&'a str>,
+    /// Cases whose last session lies within these dates.
+    pub last_session_from: NaiveDate,
+    pub last_session_to: NaiveDate,
+    /// In one of these states.
+    pub states: &'a [BreachState],
+    pub limit: i64,
+}
+
 /// A table's primary key and foreign keys, each with its columns in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableKeys {
@@ -249,6 +275,20 @@ pub trait StoreTx: Send {
         authority: &LaCode,
         version: &PolicyVersion,
     ) -> StoreResult<()>;
+
+    /// Inserts a version of an authority's letter settings; `Duplicate` if one
+    /// starts on that date.
+    async fn insert_authority_settings(
+        &mut self,
+        authority: &LaCode,
+        settings: &AuthoritySettings,
+    ) -> StoreResult<()>;
+
+    /// Every version of an authority's letter settings, oldest first.
+    async fn authority_settings(
+        &mut self,
+        authority: &LaCode,
+    ) -> StoreResult<Vec<AuthoritySettings>>;
 
     /// Serialises issuing for one pupil until the transaction ends, so limits and
     /// evidence checks see every notice committed before this one.
@@ -352,14 +392,46 @@ pub trait StoreTx: Send {
 
     /// Writes a batch of marks (no two for the same session): new sessions are
     /// inserted, later different marks replace held ones (which move to the
-    /// history), and the enrolment spans and school weeks follow.
+    /// history), and the enrolment spans and school weeks follow. Returns the
+    /// counts and the held marks that were replaced.
     async fn record_marks(
         &mut self,
         authority: &LaCode,
         marks: &[RegisterMark],
         request_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<MarkCounts>;
+    ) -> StoreResult<(MarkCounts, Vec<ReplacedMark>)>;
+
+    /// Replaces the corrections of evidence recorded on a notice (locked with
+    /// `notice_for_update`).
+    async fn record_evidence_corrections(
+        &mut self,
+        authority: &LaCode,
+        notice_number: &str,
+        corrections: &[EvidenceCorrection],
+    ) -> StoreResult<()>;
+
+    /// Every mark held for a pupil dated `from..=to`, at any school.
+    async fn pupil_marks(
+        &mut self,
+        authority: &LaCode,
+        upn: &Upn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<SchoolMark>>;
+
+    /// The schools whose registers a pupil has ever been on.
+    async fn pupil_schools(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<String>>;
+
+    /// A school's school weeks (Mondays) within `from..=to`, and the first and
+    /// last school week it has sent registers for (`None` before any).
+    async fn school_weeks_of(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)>;
 
     /// An authority's own policy versions with `effective_from` after `after`,
     /// oldest first, at most `limit`.
@@ -483,6 +555,92 @@ pub trait StoreTx: Send {
         date: NaiveDate,
         session: crate::domain::notice::Session,
     ) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+
+    /// One school of the authority's register.
+    async fn school(&mut self, authority: &LaCode, urn: &Urn) -> StoreResult<Option<School>>;
+
+    /// A school as it stands (`version` `None`) or one of its earlier versions,
+    /// with its version number.
+    async fn school_version(
+        &mut self,
+        authority: &LaCode,
+        urn: &Urn,
+        version: Option<i32>,
+    ) -> StoreResult<Option<(School, i32)>>;
+
+    /// The register's schools with URNs after `after`, by URN, at most `limit`,
+    /// each with its version number.
+    async fn list_schools(
+        &mut self,
+        authority: &LaCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(School, i32)>>;
+
+    /// Loads schools (each URN once) into the register: new ones are added,
+    /// changed ones replaced with their held version kept in the history,
+    /// identical ones left alone.
+    async fn import_schools(
+        &mut self,
+        authority: &LaCode,
+        schools: &[School],
+        request_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<SchoolCounts>;
+
+    /// Stores a decided breach (numbered by the caller).
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Decided breaches matching `filter`, by UPN then case id, at most `filter.limit`.
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>>;
+
+    /// Stores a school's request for a penalty notice (numbered by the caller).
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>>;
+
+    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>>;
+
+    /// Issues or declines a pending request; false when it is no longer pending.
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Days with a possible session at `school` after `after` up to `to`.
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64>;
 
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

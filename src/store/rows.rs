@@ -8,6 +8,7 @@ use crate::domain::{
     actor::{Actor, Role},
     audit::ChainedEvent,
     identifiers::{Upn, Urn},
+    letter::{AuthorityDetails, AuthoritySettings},
     notice::{
         Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice,
         Notice, NoticeKind, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
@@ -15,7 +16,8 @@ use crate::domain::{
     },
     payment::{Allocation, AllocationFact, Channel, Payment, Refund},
     policy::{
-        IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Publication, Threshold,
+        EvidenceRule, IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion,
+        Publication, Threshold,
     },
 };
 
@@ -55,9 +57,11 @@ pub(super) struct PolicyVersionRow {
     permitted_issuers: String,
     request_deadline_school_days: i32,
     part_payments_accepted: bool,
+    evidence_rule: String,
     created_at: DateTime<Utc>,
     created_by_subject: String,
     created_by_role: String,
+    school_requests_accepted: bool,
 }
 
 /// The columns of [`PolicyVersionRow`], as a macro so queries stay `&'static str`
@@ -70,7 +74,8 @@ macro_rules! policy_version_columns {
          max_notices_per_parent_per_child, notice_limit_period_years, \
          notice_to_improve_min_school_weeks, notice_to_improve_max_school_weeks, \
          notice_to_improve_required_for, permitted_issuers, request_deadline_school_days, \
-         part_payments_accepted, created_at, created_by_subject, created_by_role"
+         part_payments_accepted, evidence_rule, created_at, created_by_subject, created_by_role, \
+         school_requests_accepted"
     };
 }
 pub(super) use policy_version_columns;
@@ -113,6 +118,8 @@ impl TryFrom<PolicyVersionRow> for PolicyVersion {
                 )?,
                 request_deadline_school_days: r.request_deadline_school_days,
                 part_payments_accepted: r.part_payments_accepted,
+                evidence: parse_name("evidence_rule", &r.evidence_rule, EvidenceRule::parse)?,
+                school_requests_accepted: r.school_requests_accepted,
             },
             published: Some(Publication {
                 at: r.created_at,
@@ -236,7 +243,8 @@ macro_rules! notice_columns {
          improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, \
          paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
          prosecution_hearing_date, prosecution_court, prosecution_result, \
-         prosecution_fine_pence, prosecution_costs_pence, created_at"
+         prosecution_fine_pence, prosecution_costs_pence, created_at, session_evidence, \
+         evidence_corrections"
     };
 }
 pub(super) use notice_columns;
@@ -317,6 +325,8 @@ pub(super) struct NoticeRow {
     prosecution_fine_pence: Option<i64>,
     prosecution_costs_pence: Option<i64>,
     created_at: DateTime<Utc>,
+    session_evidence: String,
+    evidence_corrections: String,
     allocated_pence: i64,
     applied_pence: i64,
     refunded_pence: i64,
@@ -460,6 +470,8 @@ impl TryFrom<NoticeRow> for Notice {
                 applied_pence: r.applied_pence,
                 refunded_pence: r.refunded_pence,
             },
+            session_evidence: parse_json("session_evidence", &r.session_evidence)?,
+            evidence_corrections: parse_json("evidence_corrections", &r.evidence_corrections)?,
             notice_number: r.notice_number,
         })
     }
@@ -571,5 +583,44 @@ impl From<AllocationFactRow> for AllocationFact {
             paid_date: r.paid_date,
             received_at: r.received_at,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuthoritySettingsRow {
+    effective_from: NaiveDate,
+    authority_name: String,
+    address_lines: String,
+    postcode: String,
+    payment_url: String,
+    payment_telephone: String,
+    questions_contact: String,
+    created_at: DateTime<Utc>,
+    created_by_subject: String,
+    created_by_role: String,
+}
+
+impl TryFrom<AuthoritySettingsRow> for AuthoritySettings {
+    type Error = StoreError;
+
+    fn try_from(r: AuthoritySettingsRow) -> StoreResult<Self> {
+        Ok(AuthoritySettings {
+            effective_from: r.effective_from,
+            details: AuthorityDetails {
+                name: r.authority_name,
+                address: Address {
+                    lines: parse_json("address_lines", &r.address_lines)?,
+                    postcode: r.postcode,
+                },
+                payment_url: r.payment_url,
+                payment_telephone: r.payment_telephone,
+                questions_contact: r.questions_contact,
+            },
+            published_at: r.created_at,
+            published_by: Actor {
+                subject: r.created_by_subject,
+                role: Role::parse(&r.created_by_role),
+            },
+        })
     }
 }

@@ -14,21 +14,32 @@ use crate::notices::{Penalty, d, upn};
 /// What each role may do, written from the issue's description of the roles
 /// (independently of the service's own table).
 fn may(role: Role, method: &str) -> bool {
+    // The school register is public data: every role reads it.
+    if ["GetSchool", "ListSchools"].contains(&method) {
+        return true;
+    }
     const READS: &[&str] = &[
         "GetPolicy",
         "ListPolicyVersions",
+        "GetAuthoritySettings",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
         "GetNotice",
         "ListNotices",
         "ListNoticeEvents",
+        "RenderNotice",
         "GetAmountDue",
         "ListPayments",
         "GetStatutoryReturn",
     ];
     const AUDIT: &[&str] = &["ListAuditEvents", "VerifyAuditTrail"];
-    const NOTICE_READS: &[&str] = &["GetNotice", "ListNotices", "ListNoticeEvents"];
+    const NOTICE_READS: &[&str] = &[
+        "GetNotice",
+        "ListNotices",
+        "ListNoticeEvents",
+        "RenderNotice",
+    ];
     match role {
         Role::SchoolStaff => {
             [
@@ -39,11 +50,15 @@ fn may(role: Role, method: &str) -> bool {
                 "GetMarkHistory",
                 "IssueNoticeToImprove",
                 "IssuePenaltyNotice",
+                "RequestPenaltyNotice",
             ]
             .contains(&method)
                 || NOTICE_READS.contains(&method)
         }
-        Role::LaOfficer => method != "CreatePolicyVersion" && !AUDIT.contains(&method),
+        Role::LaOfficer => {
+            !["CreatePolicyVersion", "CreateAuthoritySettings"].contains(&method)
+                && !AUDIT.contains(&method)
+        }
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
         Role::Finance => {
             [
@@ -58,7 +73,14 @@ fn may(role: Role, method: &str) -> bool {
         }
         Role::Auditor => READS.contains(&method) || AUDIT.contains(&method),
         Role::Admin => {
-            method == "CreatePolicyVersion" || READS.contains(&method) || AUDIT.contains(&method)
+            [
+                "CreatePolicyVersion",
+                "CreateAuthoritySettings",
+                "ImportSchools",
+            ]
+            .contains(&method)
+                || READS.contains(&method)
+                || AUDIT.contains(&method)
         }
     }
 }
@@ -72,6 +94,9 @@ const BY_NAME: &[&str] = &[
     "AllocatePayment",
     "RecordRefund",
     "GetAmountDue",
+    "GetSchool",
+    "RenderNotice",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -86,9 +111,14 @@ const MUTATIONS: &[&str] = &[
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
+    "ImportSchools",
+    "CreateAuthoritySettings",
+    "RecordBreachDecision",
+    "RequestPenaltyNotice",
+    "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 23] = [
+const METHODS: [&str; 33] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -97,6 +127,7 @@ const METHODS: [&str; 23] = [
     "GetAttendanceSummary",
     "ListThresholdBreaches",
     "GetMarkHistory",
+    "RecordBreachDecision",
     "IssueNoticeToImprove",
     "IssuePenaltyNotice",
     "GetNotice",
@@ -104,6 +135,9 @@ const METHODS: [&str; 23] = [
     "WithdrawNotice",
     "RecordProsecutionOutcome",
     "ListNoticeEvents",
+    "RequestPenaltyNotice",
+    "ListPenaltyNoticeRequests",
+    "DeclinePenaltyNoticeRequest",
     "RecordPayment",
     "AllocatePayment",
     "RecordRefund",
@@ -112,6 +146,12 @@ const METHODS: [&str; 23] = [
     "ListAuditEvents",
     "VerifyAuditTrail",
     "GetStatutoryReturn",
+    "ImportSchools",
+    "GetSchool",
+    "ListSchools",
+    "CreateAuthoritySettings",
+    "GetAuthoritySettings",
+    "RenderNotice",
 ];
 
 /// The answer a caller should get.
@@ -124,7 +164,9 @@ fn expected(method: &str, role: Role, own: bool) -> Code {
         } else {
             Code::PermissionDenied
         }
-    } else if role == Role::Police && ["GetNotice", "ListNoticeEvents"].contains(&method) {
+    } else if role == Role::Police
+        && ["GetNotice", "ListNoticeEvents", "RenderNotice"].contains(&method)
+    {
         Code::NotFound // an LA officer issued the fixture notice, not this constable
     } else if MUTATIONS.contains(&method) {
         Code::InvalidArgument
@@ -213,6 +255,18 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "RecordBreachDecision" => code(
+            who.attendance()
+                .record_breach_decision(pb::RecordBreachDecisionRequest {
+                    parent,
+                    upn: upn(1),
+                    as_of_date: date(2025, 1, 10),
+                    state: pb::BreachState::NoAction as i32,
+                    no_action_reason: pb::NoActionReason::Medical as i32,
+                    ..Default::default()
+                })
+                .await,
+        ),
         "GetMarkHistory" => code(
             who.attendance()
                 .get_mark_history(pb::GetMarkHistoryRequest {
@@ -274,6 +328,32 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
             who.notices()
                 .list_notice_events(pb::ListNoticeEventsRequest {
                     parent: notice,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RequestPenaltyNotice" => code(
+            who.notices()
+                .request_penalty_notice(pb::RequestPenaltyNoticeRequest {
+                    parent,
+                    upn: upn(1),
+                    school_urn: SCHOOL.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListPenaltyNoticeRequests" => code(
+            who.notices()
+                .list_penalty_notice_requests(pb::ListPenaltyNoticeRequestsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "DeclinePenaltyNoticeRequest" => code(
+            who.notices()
+                .decline_penalty_notice_request(pb::DeclinePenaltyNoticeRequestRequest {
+                    name: format!("authorities/{la}/penaltyNoticeRequests/1"),
                     ..Default::default()
                 })
                 .await,
@@ -340,6 +420,48 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "ImportSchools" => code(
+            who.schools()
+                .import_schools(pb::ImportSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetSchool" => code(
+            who.schools()
+                .get_school(pb::GetSchoolRequest {
+                    name: format!("authorities/{la}/schools/{SCHOOL}"),
+                    version: 0,
+                })
+                .await,
+        ),
+        "ListSchools" => code(
+            who.schools()
+                .list_schools(pb::ListSchoolsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "CreateAuthoritySettings" => code(
+            who.policy()
+                .create_authority_settings(pb::CreateAuthoritySettingsRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetAuthoritySettings" => code(
+            who.policy()
+                .get_authority_settings(pb::GetAuthoritySettingsRequest { parent, date: on })
+                .await,
+        ),
+        "RenderNotice" => code(
+            who.notices()
+                .render_notice(pb::RenderNoticeRequest { name: notice })
+                .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -353,7 +475,44 @@ async fn fixtures(app: &TestApp) {
         record(&app.as_role(la, Role::LaOfficer), vec![marks])
             .await
             .unwrap();
-        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        app.as_role(la, Role::LaOfficer)
+            .schools()
+            .import_schools(pb::ImportSchoolsRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-school".into(),
+                schools: vec![pb::School {
+                    urn: SCHOOL.into(),
+                    la_code: la.into(),
+                    establishment_name: "Fixture School".into(),
+                    status: pb::SchoolStatus::Open as i32,
+                    ..Default::default()
+                }],
+            })
+            .await
+            .unwrap();
+        // The letter settings RenderNotice prints.
+        app.as_role(la, Role::Admin)
+            .policy()
+            .create_authority_settings(pb::CreateAuthoritySettingsRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-settings".into(),
+                settings: Some(pb::AuthoritySettings {
+                    effective_from: date(2024, 9, 1),
+                    authority_name: format!("Authority {la}"),
+                    address: Some(pb::PostalAddress {
+                        lines: vec!["1 Council Street".into()],
+                        postcode: "SO23 8UG".into(),
+                    }),
+                    payment_url: "https://pay.example.gov.uk".into(),
+                    payment_telephone: "0300 555 0000".into(),
+                    questions_contact: "the attendance team".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+        // The week after the registers held: the claims rest on themselves.
+        let mut p = Penalty::holiday(1, &["mum"], d(2025, 1, 13), d(2025, 2, 3));
         p.la = la;
         let notice = app
             .as_role(la, Role::LaOfficer)
@@ -432,7 +591,7 @@ on_both_backends! {
 
         // A constable sees the notices they issued, and only those.
         let police = app.as_role("850", Role::Police);
-        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 6), d(2025, 2, 3)).request("police-1");
+        let mut theirs = Penalty::holiday(3, &["gran"], d(2025, 1, 13), d(2025, 2, 3)).request("police-1");
         theirs.issuer.as_mut().unwrap().role = pb::IssuerRole::Police as i32;
         let issued = police.notices().issue_penalty_notice(theirs).await.unwrap().into_inner().notices.remove(0);
         assert_eq!(issued.issuer.as_ref().unwrap().subject, "police@850");

@@ -122,6 +122,7 @@ pub(crate) async fn summary(
             upn: pupil.map(upn).unwrap_or_default(),
             start_date: proto_date(from),
             end_date: proto_date(to),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -140,6 +141,7 @@ async fn breaches(app: &TestApp, as_of: NaiveDate, school: &str) -> Vec<pb::Thre
                 school_urn: school.into(),
                 page_size: 2,
                 page_token,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -716,7 +718,7 @@ on_both_backends! {
         let out = run(&bad);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
-        assert!(stderr.contains("line 4: session 'XX' is not AM or PM"), "{stderr}");
+        assert!(stderr.contains("line 4, column 'session': 'XX' is not AM or PM"), "{stderr}");
         // A code the server refuses is reported by line.
         let refused = dir.path().join("refused.csv");
         std::fs::write(&refused, csv.replacen(",O,", ",H,", 1).replace("2025-03-03", "2025-03-10")).unwrap();

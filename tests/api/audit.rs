@@ -89,13 +89,15 @@ async fn one_of_each_mutation(app: &TestApp, start: DateTime<Utc>) -> (Vec<pb::N
                 reason: "Attend every session".into(),
             }),
             delivery: by_hand(),
+            breach: None,
         })
         .await
         .unwrap();
     step(3);
     let mut notices = Vec::new();
     for pupil in 1..=3 {
-        let p = Penalty::holiday(pupil, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        // The week after the registers held: the claims rest on themselves.
+        let p = Penalty::holiday(pupil, &["mum"], d(2025, 1, 13), d(2025, 2, 3));
         notices.extend(issue(app, p.request(&format!("pn-{pupil}"))).await.unwrap());
     }
     step(4);

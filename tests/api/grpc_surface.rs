@@ -17,13 +17,14 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 6] = [
+const V1_SERVICES: [(&str, &[&str]); 7] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
             "GetAttendanceSummary",
             "GetMarkHistory",
             "ListThresholdBreaches",
+            "RecordBreachDecision",
             "RecordMarks",
             "RecordMarksStream",
         ],
@@ -35,12 +36,16 @@ const V1_SERVICES: [(&str, &[&str]); 6] = [
     (
         "lea.notices.v1.NoticeService",
         &[
+            "DeclinePenaltyNoticeRequest",
             "GetNotice",
             "IssueNoticeToImprove",
             "IssuePenaltyNotice",
             "ListNoticeEvents",
             "ListNotices",
+            "ListPenaltyNoticeRequests",
             "RecordProsecutionOutcome",
+            "RenderNotice",
+            "RequestPenaltyNotice",
             "WithdrawNotice",
         ],
     ),
@@ -56,9 +61,19 @@ const V1_SERVICES: [(&str, &[&str]); 6] = [
     ),
     (
         "lea.notices.v1.PolicyService",
-        &["CreatePolicyVersion", "GetPolicy", "ListPolicyVersions"],
+        &[
+            "CreateAuthoritySettings",
+            "CreatePolicyVersion",
+            "GetAuthoritySettings",
+            "GetPolicy",
+            "ListPolicyVersions",
+        ],
     ),
     ("lea.notices.v1.ReportService", &["GetStatutoryReturn"]),
+    (
+        "lea.notices.v1.SchoolService",
+        &["GetSchool", "ImportSchools", "ListSchools"],
+    ),
 ];
 
 async fn reflect(channel: Channel, request: MessageRequest) -> MessageResponse {

@@ -11,7 +11,7 @@ use lea_notices::proto::{
         attendance_service_client::AttendanceServiceClient,
         audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
         payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
-        report_service_client::ReportServiceClient,
+        report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -99,6 +99,9 @@ impl As {
     }
     pub fn reports(&self) -> ReportServiceClient<Authed> {
         ReportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn schools(&self) -> SchoolServiceClient<Authed> {
+        SchoolServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 

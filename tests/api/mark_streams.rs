@@ -278,6 +278,7 @@ async fn import(
         batches_per_call,
         ca_file: None,
         progress: false,
+        layout: Default::default(),
     })
     .await
     .expect("the import completes")

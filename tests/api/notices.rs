@@ -120,6 +120,8 @@ impl Penalty {
             issue_date: proto_date(self.issue_date),
             issuer: issuer(pb::IssuerRole::LaOfficer),
             delivery: by_hand(),
+            breach: None,
+            ..Default::default()
         }
     }
 }
@@ -328,6 +330,7 @@ on_both_backends! {
             issuer: issuer(pb::IssuerRole::LaOfficer),
             improvement_period: Some(pb::ImprovementPeriod { start_date: date(2025, 9, 8), school_weeks: weeks, end_date: None, reason: "Attend every session".into() }),
             delivery: by_hand(),
+            breach: None,
         };
         let status = app.notices().issue_notice_to_improve(nti(3, "n0")).await.unwrap_err();
         assert_eq!(violated_fields(&status), ["improvement_period.school_weeks"], "the policy's range is 4 to 6 weeks");

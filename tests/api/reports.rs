@@ -160,6 +160,7 @@ async fn a_year_of_notices(app: &TestApp) -> pb::Notice {
                 reason: "Attend every session".into(),
             }),
             delivery: crate::notices::by_hand(),
+            breach: None,
         })
         .await
         .unwrap();

@@ -110,6 +110,8 @@ fn notice(
         prosecution: None,
         created_at: at(),
         money: MoneyOnNotice::default(),
+        session_evidence: vec![],
+        evidence_corrections: vec![],
     }
 }
 
@@ -279,5 +281,138 @@ on_both_backends! {
         assert!(!expected.is_empty() && expected.len() < all.len());
         assert!(all.iter().any(|p| p.unallocated_pence() > 0 && p.refundable_for(None) == 0));
         assert_eq!(ids(&mut listed.iter()), expected, "payments with unallocated money");
+    }
+}
+
+mod consumed_sessions {
+    //! The breach search's SQL counts only a pupil's qualifying sessions after
+    //! their latest decided case; `domain::case::unconsumed` says the same.
+
+    use super::*;
+    use lea_notices::domain::actor::{Actor, Role};
+    use lea_notices::domain::attendance::{Breach, PupilMark, RegisterMark};
+    use lea_notices::domain::case::{
+        BreachCase, BreachState, Decision, NoActionReason, consumed_through, unconsumed,
+    };
+    use lea_notices::domain::notice::Session;
+    use lea_notices::domain::register_codes::CodeSet;
+    use lea_notices::store::QualifyingFilter;
+
+    use crate::notices::upn;
+
+    fn register(pupil: u32, date: NaiveDate, session: Session, code: &str) -> RegisterMark {
+        RegisterMark {
+            school_urn: Urn::parse("116439").unwrap(),
+            upn: Upn::parse(&upn(pupil)).unwrap(),
+            date,
+            session,
+            code: code.into(),
+            category: CodeSet::categorise(date, code).unwrap(),
+            record_time: at(),
+        }
+    }
+
+    fn case(case_id: i64, pupil: u32, through: (NaiveDate, Session)) -> BreachCase {
+        BreachCase {
+            case_id,
+            upn: upn(pupil),
+            school_urn: "116439".into(),
+            as_of: through.0,
+            breach: Breach {
+                qualifying_sessions: 1,
+                first_week: d(2025, 3, 3),
+                last_week: d(2025, 3, 3),
+                sessions: vec![PupilMark {
+                    date: through.0,
+                    session: through.1,
+                    code: "O".into(),
+                }],
+            },
+            policy_version: "nationalRegimes/2024-08-19".into(),
+            decision: Decision {
+                state: BreachState::NoAction,
+                reason: Some(NoActionReason::Medical),
+                note: String::new(),
+                notice_numbers: vec![],
+            },
+            decided_at: at(),
+            decided_by: Actor {
+                subject: "officer".into(),
+                role: Some(Role::LaOfficer),
+            },
+        }
+    }
+
+    on_both_backends! {
+        async fn the_breach_search_counts_only_unconsumed_sessions_as_the_domain_does(app) {
+            let store = app.store.as_ref();
+            let days = [d(2025, 3, 3), d(2025, 3, 4), d(2025, 3, 5)];
+            // Each pupil: O on Mon..Wed, both sessions; present on Thursday.
+            let pupils: Vec<u32> = (1..=6).collect();
+            let mut marks = Vec::new();
+            for &p in &pupils {
+                for &day in &days {
+                    marks.push(register(p, day, Session::Am, "O"));
+                    marks.push(register(p, day, Session::Pm, "O"));
+                }
+                marks.push(register(p, d(2025, 3, 6), Session::Am, "/"));
+            }
+            // Cases: none; through Mon AM; Mon PM; Tue AM (and an older one, stored
+            // after it); everything; before any mark.
+            let cases = [
+                case(1, 2, (days[0], Session::Am)),
+                case(2, 3, (days[0], Session::Pm)),
+                case(3, 4, (days[1], Session::Am)),
+                case(4, 4, (days[0], Session::Pm)),
+                case(5, 5, (days[2], Session::Pm)),
+                case(6, 6, (d(2025, 2, 28), Session::Pm)),
+            ];
+            let mut tx = store.begin().await.unwrap();
+            tx.record_marks(&la(), &marks, "marks", at()).await.unwrap();
+            for c in &cases {
+                tx.insert_breach_case(&la(), c, "decision").await.unwrap();
+            }
+            tx.commit().await.unwrap();
+
+            let codes: Vec<String> = ["G", "N", "O", "U"].map(String::from).to_vec();
+            let filter = QualifyingFilter { codes: &codes, from: d(2025, 3, 3), to: d(2025, 3, 7) };
+            let upns: Vec<String> = pupils.iter().map(|&p| upn(p)).collect();
+            let mut tx = store.begin_read().await.unwrap();
+            let read = tx.qualifying_marks(&la(), &upns, &filter).await.unwrap();
+            let mut expected_counts = Vec::new();
+            for &p in &pupils {
+                let theirs: Vec<PupilMark> = marks
+                    .iter()
+                    .filter(|m| m.upn.as_str() == upn(p) && codes.contains(&m.code))
+                    .map(|m| PupilMark { date: m.date, session: m.session, code: m.code.clone() })
+                    .collect();
+                let through = consumed_through(cases.iter().filter(|c| c.upn == upn(p)));
+                let mut expected = unconsumed(&theirs, through);
+                expected.sort_by_key(|m| (m.date, m.session));
+                let mut got: Vec<PupilMark> =
+                    read.iter().filter(|m| m.upn == upn(p)).map(|m| m.mark.clone()).collect();
+                got.sort_by_key(|m| (m.date, m.session));
+                assert_eq!(got, expected, "pupil {p}'s unconsumed qualifying marks");
+                expected_counts.push((upn(p), expected.len()));
+            }
+            // Every count from 0 (pupil 5) to 6 (pupils 1 and 6) occurs but 1 and 2.
+            let mut counts: Vec<usize> = expected_counts.iter().map(|(_, n)| *n).collect();
+            counts.sort();
+            assert_eq!(counts, [0, 3, 4, 5, 6, 6]);
+            for at_least in 1..=7 {
+                let candidates = tx
+                    .threshold_candidates(&la(), &filter, None, at_least, "", 100)
+                    .await
+                    .unwrap();
+                let mut expected: Vec<String> = expected_counts
+                    .iter()
+                    .filter(|(_, n)| *n as i64 >= at_least)
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                expected.sort();
+                assert_eq!(candidates, expected, "pupils with at least {at_least}");
+            }
+            tx.commit().await.unwrap();
+        }
     }
 }

@@ -4,13 +4,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use super::school::phase_to_proto;
 use super::{
     date, date_to_proto, instant, session_from_proto, session_to_proto, timestamp_to_proto,
 };
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
-use crate::app::{AttendanceSummary, FoundBreach, ServiceResult, SummaryScope};
+use crate::app::{
+    AttendanceSummary, BreachQuery, FoundBreach, ServiceResult, SummaryGrouping, SummaryScope,
+};
 use crate::domain::{
     FieldViolation,
     attendance::{Figures, MarkCounts, RegisterMark},
@@ -150,6 +153,7 @@ pub(crate) fn figures_to_proto(f: &Figures) -> pb::AttendanceFigures {
         authorised_absence: f.authorised_absence,
         unauthorised_absence: f.unauthorised_absence,
         overall_absence_rate: f.overall_absence_rate(),
+        attendance_rate: f.attendance_rate(),
     }
 }
 
@@ -183,10 +187,10 @@ pub(crate) fn marks_batch(
     v.finish(marks)
 }
 
-/// A GetAttendanceSummary request: whose figures, over which dates.
+/// A GetAttendanceSummary request: whose figures, over which dates, grouped how.
 pub(crate) fn summary_request(
     req: &pb::GetAttendanceSummaryRequest,
-) -> ServiceResult<(SummaryScope, NaiveDate, NaiveDate)> {
+) -> ServiceResult<(SummaryScope, NaiveDate, NaiveDate, SummaryGrouping)> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &req.parent));
     let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
@@ -201,13 +205,26 @@ pub(crate) fn summary_request(
             "must not be before start_date",
         ));
     }
-    let (((school, upn), start), end) = v.finish(school.zip(upn).zip(start).zip(end))?;
+    let grouping = match pb::AttendanceGrouping::try_from(req.group_by) {
+        Ok(pb::AttendanceGrouping::Unspecified) => Some(SummaryGrouping::None),
+        Ok(pb::AttendanceGrouping::Phase) => Some(SummaryGrouping::Phase),
+        Ok(pb::AttendanceGrouping::School) => Some(SummaryGrouping::School),
+        Err(_) => {
+            v.push(FieldViolation::new(
+                "group_by",
+                format!("{} is not one of the allowed values", req.group_by),
+            ));
+            None
+        }
+    };
+    let ((((school, upn), start), end), grouping) =
+        v.finish(school.zip(upn).zip(start).zip(end).zip(grouping))?;
     let scope = match (upn, school) {
         (Some(upn), school) => SummaryScope::Pupil { upn, school },
         (None, Some(urn)) => SummaryScope::School(urn),
         (None, None) => SummaryScope::Authority,
     };
-    Ok((scope, start, end))
+    Ok((scope, start, end, grouping))
 }
 
 pub(crate) fn summary_to_proto(
@@ -234,27 +251,66 @@ pub(crate) fn summary_to_proto(
         } else {
             vec![]
         },
+        phase_groups: summary
+            .phase_groups
+            .iter()
+            .map(|g| pb::PhaseAttendance {
+                phase: phase_to_proto(g.phase) as i32,
+                schools: g.figures.schools.len() as i64,
+                figures: Some(figures_to_proto(&g.figures.total)),
+                enrolments: g.figures.enrolments,
+                persistent_absence_enrolments: g.figures.persistent_absence_enrolments,
+                severe_absence_enrolments: g.figures.severe_absence_enrolments,
+                unknown_school_urns: if g.phase.is_none() {
+                    g.figures.schools.iter().cloned().collect()
+                } else {
+                    vec![]
+                },
+            })
+            .collect(),
+        school_groups: summary
+            .school_groups
+            .iter()
+            .map(|g| pb::SchoolAttendance {
+                school_urn: g.urn.clone(),
+                establishment_name: g.name.clone().unwrap_or_default(),
+                phase: phase_to_proto(g.phase) as i32,
+                figures: Some(figures_to_proto(&g.figures.total)),
+                enrolments: g.figures.enrolments,
+                persistent_absence_enrolments: g.figures.persistent_absence_enrolments,
+                severe_absence_enrolments: g.figures.severe_absence_enrolments,
+            })
+            .collect(),
     }
 }
 
 /// A ListThresholdBreaches request: the as-of date and school, paged by UPN.
 pub(crate) fn breaches_request(
     req: &pb::ListThresholdBreachesRequest,
-) -> ServiceResult<PageRequest<(NaiveDate, Option<Urn>), String>> {
+) -> ServiceResult<PageRequest<BreachQuery, String>> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &req.parent));
     let as_of = v.check(date("as_of_date", req.as_of_date.as_ref()));
     let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
+    let states = v.check(super::cases::states_from_proto(&req.states));
     let size = v.check(pagination::page_size("page_size", req.page_size));
-    let filter = format!("{}|{:?}|{}", req.parent, req.as_of_date, req.school_urn);
+    let filter = format!(
+        "{}|{:?}|{}|{:?}",
+        req.parent, req.as_of_date, req.school_urn, req.states
+    );
     let after = v.check(pagination::decode_token(
         "page_token",
         &req.page_token,
         &filter,
     ));
-    let (((as_of, school), size), after) = v.finish(as_of.zip(school).zip(size).zip(after))?;
+    let ((((as_of, school), states), size), after) =
+        v.finish(as_of.zip(school).zip(states).zip(size).zip(after))?;
     Ok(PageRequest {
-        query: (as_of, school),
+        query: BreachQuery {
+            school,
+            as_of,
+            states,
+        },
         size,
         after,
         filter,
@@ -282,6 +338,7 @@ impl From<&FoundBreach> for pb::ThresholdBreach {
             covered_by_notice_to_improve: b.covered_by_notice_to_improve,
             covered_by_penalty_notice: b.covered_by_penalty_notice,
             policy_version: b.policy_version.clone(),
+            ..Default::default()
         }
     }
 }

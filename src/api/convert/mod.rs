@@ -3,10 +3,14 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod cases;
+pub mod letters;
 pub mod notice;
 pub mod payment;
 pub mod policy;
+pub mod referrals;
 pub mod report;
+pub mod school;
 
 #[cfg(test)]
 mod never_panics;

@@ -12,6 +12,7 @@ use super::notice::{
 };
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
+use super::school;
 use crate::api::limits;
 use crate::app::Caller;
 use crate::domain::{
@@ -143,6 +144,8 @@ fn penalty() -> impl Strategy<Value = pb::IssuePenaltyNoticeRequest> {
                     issue_date,
                     issuer,
                     delivery,
+                    breach: None,
+                    ..Default::default()
                 }
             },
         )
@@ -257,7 +260,7 @@ proptest! {
         if let Ok(issue) = penalty_request(&req, &caller(), today()) {
             // The rules the request then meets, under every national regime.
             for regime in policy::national_regimes() {
-                let _ = notice::plan_penalty_notices(&regime, "national", &[], &issue);
+                let _ = notice::plan_penalty_notices(&regime, "national", &[], &issue, &notice::Registers::none());
             }
         }
         let nti = pb::IssueNoticeToImproveRequest {
@@ -274,11 +277,12 @@ proptest! {
                 end_date: None,
                 reason: req.request_id.clone(),
             }),
+            breach: None,
         };
         let _ = limits::check(&nti);
         if let Ok(issue) = notice_to_improve_request(&nti, &caller(), today()) {
             for regime in policy::national_regimes() {
-                let _ = notice::plan_notice_to_improve(&regime, "national", &issue);
+                let _ = notice::plan_notice_to_improve(&regime, "national", &issue, &notice::Registers::none());
             }
         }
     }
@@ -302,8 +306,8 @@ proptest! {
                 published: None,
             };
             if let Ok(issue) = penalty_request(&req, &caller(), today()) {
-                let _ = notice::plan_penalty_notices(&local, "local", &[], &issue);
-                let _ = notice::best_window_count(&local, &issue.sessions);
+                let _ = notice::plan_penalty_notices(&local, "local", &[], &issue, &notice::Registers::none());
+                let _ = crate::domain::evidence::best_window_count(&local, &issue.sessions, &Default::default());
             }
         }
     }
@@ -373,6 +377,35 @@ proptest! {
             parent: "authorities/850".into(),
             start_date: start,
             end_date: end,
+            ..Default::default()
+        };
+        let _ = summary_request(&summary);
+    }
+
+    #[test]
+    fn school_imports_and_grouped_summaries_never_panic(
+        schools in proptest::collection::vec(
+            (text(), text(), text(), address(), small(), small(), (date(), date())),
+            0..6,
+        ),
+        group_by in small(),
+        version in small(),
+        name in text(),
+    ) {
+        let import = pb::ImportSchoolsRequest {
+            parent: "authorities/850".into(),
+            request_id: "i".into(),
+            schools: schools.into_iter().map(|(urn, la_code, establishment_name, address, phase, status, (open_date, close_date))| pb::School {
+                urn, la_code, establishment_name, address, phase, status, open_date, close_date,
+                ..Default::default()
+            }).collect(),
+        };
+        let _ = limits::check(&import);
+        let _ = school::import_request(&import);
+        let _ = school::get_request(&pb::GetSchoolRequest { name, version });
+        let summary = pb::GetAttendanceSummaryRequest {
+            parent: "authorities/850".into(),
+            group_by,
             ..Default::default()
         };
         let _ = summary_request(&summary);

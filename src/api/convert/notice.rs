@@ -16,11 +16,12 @@ use crate::app::Caller;
 use crate::app::{LifecycleChange, NoticeQuery, ServiceResult};
 use crate::domain::{
     FieldViolation, access,
+    evidence::{EvidenceCorrection, SessionEvidence},
     identifiers::{LaCode, Upn, Urn},
     names,
     notice::{
-        Address, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice, NoticeKind,
-        NoticeStatus, NoticeToImproveRequest, Offence, OffenceType, PaidRate, Parent,
+        Address, BreachRef, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice,
+        NoticeKind, NoticeStatus, NoticeToImproveRequest, Offence, OffenceType, PaidRate, Parent,
         PenaltyRequest, ProsecutionOutcome, ProsecutionResult, Pupil, SessionMark, Withdrawal,
         WithdrawalGround,
     },
@@ -251,7 +252,7 @@ fn delivery_from_proto(
     })
 }
 
-fn sessions_from_proto(
+pub(crate) fn sessions_from_proto(
     v: &mut Violations,
     sessions: &[pb::SessionMark],
 ) -> Option<Vec<SessionMark>> {
@@ -274,6 +275,34 @@ fn sessions_from_proto(
         }
     }
     Some(out).filter(|o| o.len() == sessions.len())
+}
+
+/// The breach a notice is issued from, if named: `Some(None)` when it is not.
+/// It must be the request's pupil's, as of a day that has happened.
+fn breach_from_proto(
+    v: &mut Violations,
+    b: Option<&pb::BreachReference>,
+    pupil: Option<&pb::Pupil>,
+    today: NaiveDate,
+) -> Option<Option<BreachRef>> {
+    let Some(b) = b else {
+        return Some(None);
+    };
+    let upn = v.check(Upn::parse(&b.upn).map_err(|e| FieldViolation::new("breach.upn", e)));
+    if let (Some(upn), Some(pupil)) = (&upn, pupil)
+        && Upn::parse(&pupil.upn).is_ok_and(|p| p != *upn)
+    {
+        v.push(FieldViolation::new(
+            "breach.upn",
+            "must be the pupil's UPN (pupil.upn)",
+        ));
+        return None;
+    }
+    let as_of = v.check(past_date("breach.as_of_date", b.as_of_date.as_ref(), today));
+    Some(Some(BreachRef {
+        upn: upn?,
+        as_of: as_of?,
+    }))
 }
 
 fn offence_from_proto(v: &mut Violations, o: Option<&pb::Offence>) -> Option<Offence> {
@@ -509,6 +538,39 @@ pub(crate) fn notice_to_proto(authority: &LaCode, n: &Notice, today: NaiveDate) 
         prosecution_outcome: n.prosecution.as_ref().map(Into::into),
         balance: Some(balance_to_proto(n, today)),
         create_time: Some(timestamp_to_proto(n.created_at)),
+        session_evidence: n.session_evidence.iter().map(Into::into).collect(),
+        evidence_corrections: n.evidence_corrections.iter().map(Into::into).collect(),
+    }
+}
+
+impl From<&SessionEvidence> for pb::SessionEvidence {
+    fn from(e: &SessionEvidence) -> Self {
+        pb::SessionEvidence {
+            date: Some(date_to_proto(e.date)),
+            session: session_to_proto(e.session) as i32,
+            claimed_code: e.claimed_code.clone(),
+            matched: e.held.is_some(),
+            held_code: e.held.as_ref().map(|h| h.code.clone()).unwrap_or_default(),
+            source_school_urn: e
+                .held
+                .as_ref()
+                .map(|h| h.school_urn.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&EvidenceCorrection> for pb::EvidenceCorrection {
+    fn from(c: &EvidenceCorrection) -> Self {
+        pb::EvidenceCorrection {
+            date: Some(date_to_proto(c.date)),
+            session: session_to_proto(c.session) as i32,
+            school_urn: c.school_urn.clone(),
+            previous_code: c.previous_code.clone(),
+            new_code: c.new_code.clone(),
+            record_time: Some(timestamp_to_proto(c.at)),
+            request_id: c.request_id.clone(),
+        }
     }
 }
 
@@ -572,8 +634,12 @@ pub(crate) fn notice_to_improve_request(
             start.zip(reason).map(|(s, r)| (s, p.school_weeks, r))
         }
     };
-    let (c, (start_date, school_weeks, reason)) = v.finish(common.zip(period))?;
+    let breach = breach_from_proto(&mut v, req.breach.as_ref(), req.pupil.as_ref(), today);
+    let (c, ((start_date, school_weeks, reason), breach)) =
+        v.finish(common.zip(period.zip(breach)))?;
     Ok(NoticeToImproveRequest {
+        sessions: vec![],
+        breach,
         pupil: c.pupil,
         parents: c.parents,
         issue_date: c.issue_date,
@@ -608,8 +674,17 @@ pub(crate) fn penalty_request(
     );
     let offence = offence_from_proto(&mut v, req.offence.as_ref());
     let sessions = sessions_from_proto(&mut v, &req.sessions);
-    let (c, (offence, sessions)) = v.finish(common.zip(offence.zip(sessions)))?;
+    let breach = breach_from_proto(&mut v, req.breach.as_ref(), req.pupil.as_ref(), today);
+    if req.breach.is_some() && !req.sessions.is_empty() {
+        v.push(FieldViolation::new(
+            "sessions",
+            "give the sessions or the breach, not both: a breach's sessions come from the registers",
+        ));
+    }
+    let (c, (offence, (sessions, breach))) =
+        v.finish(common.zip(offence.zip(sessions.zip(breach))))?;
     Ok(PenaltyRequest {
+        breach,
         pupil: c.pupil,
         parents: c.parents,
         offence,

@@ -11,7 +11,10 @@ use crate::domain::{
     FieldViolation,
     identifiers::LaCode,
     names,
-    policy::{IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion, Threshold},
+    policy::{
+        EvidenceRule, IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion,
+        Threshold,
+    },
 };
 use crate::proto::v1 as pb;
 
@@ -29,6 +32,23 @@ pub(crate) fn issuer_role_to_proto(role: IssuerRole) -> pb::IssuerRole {
         IssuerRole::HeadTeacher => pb::IssuerRole::HeadTeacher,
         IssuerRole::LaOfficer => pb::IssuerRole::LaOfficer,
         IssuerRole::Police => pb::IssuerRole::Police,
+    }
+}
+
+/// Unset is the national default, REGISTER_REQUIRED; an unknown value is `None`.
+fn evidence_rule_from_proto(value: i32) -> Option<EvidenceRule> {
+    match pb::EvidenceRule::try_from(value).ok()? {
+        pb::EvidenceRule::Unspecified | pb::EvidenceRule::RegisterRequired => {
+            Some(EvidenceRule::RegisterRequired)
+        }
+        pb::EvidenceRule::ClaimsAllowed => Some(EvidenceRule::ClaimsAllowed),
+    }
+}
+
+fn evidence_rule_to_proto(rule: EvidenceRule) -> pb::EvidenceRule {
+    match rule {
+        EvidenceRule::RegisterRequired => pb::EvidenceRule::RegisterRequired,
+        EvidenceRule::ClaimsAllowed => pb::EvidenceRule::ClaimsAllowed,
     }
 }
 
@@ -114,6 +134,15 @@ fn version_from_proto(
         ),
         request_deadline_school_days: p.request_deadline_school_days,
         part_payments_accepted: p.part_payments_accepted,
+        evidence: evidence_rule_from_proto(p.evidence_rule).unwrap_or_else(|| {
+            problems.push(FieldViolation::new(
+                "evidence_rule",
+                format!("{} is not one of the allowed values", p.evidence_rule),
+            ));
+            EvidenceRule::default()
+        }),
+        // Unset keeps the national default: schools may request.
+        school_requests_accepted: p.school_requests != pb::SchoolRequests::NotAccepted as i32,
     };
     match effective_from {
         Some(from) => {
@@ -166,6 +195,12 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
             .collect(),
         request_deadline_school_days: r.request_deadline_school_days,
         part_payments_accepted: r.part_payments_accepted,
+        evidence_rule: evidence_rule_to_proto(r.evidence) as i32,
+        school_requests: if r.school_requests_accepted {
+            pb::SchoolRequests::Accepted
+        } else {
+            pb::SchoolRequests::NotAccepted
+        } as i32,
         create_time: v.published.as_ref().map(|p| timestamp_to_proto(p.at)),
         creator: v.published.as_ref().map(|p| pb::Actor {
             subject: p.by.subject.clone(),

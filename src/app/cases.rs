@@ -1,0 +1,249 @@
+//! Decisions on threshold breaches: an officer records one (no action, a
+//! referral to prosecution, another measure), or issuing a notice closes the
+//! breach its sessions belong to. Either way the breach becomes a case and its
+//! sessions are consumed (see `domain::case`).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::attendance::{BreachSearch, DECIDED, FoundBreach, with_coverage};
+use super::policy::policy_in_force;
+use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use crate::domain::{
+    RuleViolation,
+    access::Operation,
+    case::{BreachCase, BreachState, Decision, closed_by_notice},
+    identifiers::{LaCode, Upn},
+    names,
+    notice::Notice,
+};
+use crate::store::{CaseFilter, NewAuditEvent, StoreError, StoreTx};
+
+const RECORD_DECISION: &str = "/lea.notices.v1.AttendanceService/RecordBreachDecision";
+
+/// What a retried decision answers with: the case it created.
+#[derive(Serialize, Deserialize)]
+struct Decided {
+    case_id: i64,
+}
+
+impl App {
+    /// Records the decision on the pupil's pending breach on `as_of`.
+    pub async fn record_breach_decision(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        (upn, as_of): (Upn, NaiveDate),
+        decision: Decision,
+    ) -> ServiceResult<FoundBreach> {
+        caller.check_allowed(Operation::DecideBreach)?;
+        self.write(move |app, mut tx| async move {
+            let result = app
+                .record_decision_in(&mut *tx, &caller, &request, (&upn, as_of), decision)
+                .await;
+            (tx, result)
+        })
+        .await
+    }
+
+    async fn record_decision_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        (upn, as_of): (&Upn, NaiveDate),
+        decision: Decision,
+    ) -> ServiceResult<FoundBreach> {
+        let authority = &caller.authority;
+        if let Some(kept) = request
+            .claim::<Decided>(tx, authority, RECORD_DECISION, self.now())
+            .await?
+        {
+            return case_named(tx, authority, upn.as_str(), kept.case_id).await;
+        }
+        // Decisions and issues for one pupil are decided one after another.
+        tx.lock_pupil(authority, upn).await?;
+        let pending = pending_breach(tx, authority, upn, as_of)
+            .await?
+            .ok_or_else(|| {
+                RuleViolation::new(
+                    "NO_PENDING_BREACH",
+                    format!("pupil {upn}"),
+                    format!(
+                        "the pupil has no pending breach on {as_of}: their qualifying sessions \
+                     after their latest decided breach do not reach the threshold"
+                    ),
+                )
+            })?;
+        let case = self
+            .store_case(tx, caller, &request.id, pending, decision)
+            .await?;
+        request
+            .complete(
+                tx,
+                authority,
+                RECORD_DECISION,
+                &Decided {
+                    case_id: case.case_id,
+                },
+            )
+            .await?;
+        found_of(tx, authority, case).await
+    }
+
+    /// Numbers and stores a case, with its audit event.
+    async fn store_case(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request_id: &str,
+        pending: FoundBreach,
+        decision: Decision,
+    ) -> ServiceResult<BreachCase> {
+        let authority = &caller.authority;
+        let case = BreachCase {
+            case_id: tx.next_serial(authority, "breach-case").await?,
+            upn: pending.upn,
+            school_urn: pending.school_urn,
+            as_of: pending.as_of,
+            breach: pending.breach,
+            policy_version: pending.policy_version,
+            decision,
+            decided_at: self.now(),
+            decided_by: caller.actor.clone(),
+        };
+        tx.insert_breach_case(authority, &case, request_id).await?;
+        let sessions: Vec<String> = case
+            .breach
+            .sessions
+            .iter()
+            .map(|m| format!("{} {}", m.date, m.session.as_str()))
+            .collect();
+        tx.append_audit(&NewAuditEvent {
+            authority,
+            at: case.decided_at,
+            actor: &caller.actor,
+            action: "breach.decision_recorded",
+            resource: &names::breach_name(authority, case.case_id),
+            request_id,
+            details: serde_json::json!({
+                "upn": case.upn,
+                "school_urn": case.school_urn,
+                "as_of_date": case.as_of,
+                "state": case.decision.state.as_str(),
+                "no_action_reason": case.decision.reason.map(|r| r.as_str()),
+                "note": case.decision.note,
+                "notice_numbers": case.decision.notice_numbers,
+                "sessions": sessions,
+                "policy_version": case.policy_version,
+            }),
+        })
+        .await?;
+        Ok(case)
+    }
+
+    /// Issuing closes the breach: the pupil's pending breach (on the issue
+    /// date, else on the date of the last session the notices cite) whose
+    /// sessions the notices cite is recorded as closed by them, up to the last
+    /// session they cite. Runs in the issuing unit of work, after the notices
+    /// are stored; notices citing no session of a pending breach close nothing.
+    pub(super) async fn close_breach_by_notices(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request_id: &str,
+        notices: &[Notice],
+    ) -> ServiceResult<Option<BreachCase>> {
+        let Some(first) = notices.first() else {
+            return Ok(None);
+        };
+        let cited: Vec<(NaiveDate, crate::domain::notice::Session)> =
+            first.sessions.iter().map(|s| (s.date, s.session)).collect();
+        let Some(&(last_cited, _)) = cited.iter().max() else {
+            return Ok(None);
+        };
+        let authority = &caller.authority;
+        let upn = &first.pupil.upn;
+        tx.lock_pupil(authority, upn).await?;
+        for as_of in [first.issue_date, last_cited] {
+            let Some(pending) = pending_breach(tx, authority, upn, as_of).await? else {
+                continue;
+            };
+            let Some(closed) = closed_by_notice(&pending.breach, &cited) else {
+                continue;
+            };
+            let decision = Decision {
+                state: BreachState::issued(first.kind),
+                reason: None,
+                note: String::new(),
+                notice_numbers: notices.iter().map(|n| n.notice_number.clone()).collect(),
+            };
+            let pending = FoundBreach {
+                breach: closed,
+                ..pending
+            };
+            let case = self
+                .store_case(tx, caller, request_id, pending, decision)
+                .await?;
+            return Ok(Some(case));
+        }
+        Ok(None)
+    }
+}
+
+/// The pupil's pending breach on `as_of`, under the policy in force that day.
+async fn pending_breach(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    upn: &Upn,
+    as_of: NaiveDate,
+) -> ServiceResult<Option<FoundBreach>> {
+    let (policy, policy_name) = policy_in_force(tx, authority, as_of).await?;
+    let search = BreachSearch {
+        authority,
+        school: None,
+        as_of,
+        threshold: &policy.rules.threshold,
+        policy_name: &policy_name,
+    };
+    search.pending_of(tx, upn.as_str()).await
+}
+
+async fn found_of(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    case: BreachCase,
+) -> ServiceResult<FoundBreach> {
+    let mut found = with_coverage(tx, authority, vec![FoundBreach::of_case(case)]).await?;
+    found
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("a case vanished".into()))
+}
+
+/// A case a first request created, for its retry.
+async fn case_named(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    upn: &str,
+    case_id: i64,
+) -> ServiceResult<FoundBreach> {
+    let cases = tx
+        .breach_cases(
+            authority,
+            &CaseFilter {
+                after: (upn, case_id - 1),
+                upn: Some(upn),
+                school: None,
+                last_session_from: NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date"),
+                last_session_to: NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
+                states: &DECIDED,
+                limit: 1,
+            },
+        )
+        .await?;
+    let case = cases
+        .into_iter()
+        .find(|c| c.case_id == case_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("breach case {case_id} vanished")))?;
+    found_of(tx, authority, case).await
+}

@@ -1,0 +1,302 @@
+//! Schools' requests to the authority for penalty notices: a school requests
+//! within the local deadline, an officer issues from the request or declines it.
+
+use serde::{Deserialize, Serialize};
+
+use super::policy::policy_in_force;
+use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use crate::domain::{
+    RuleViolation,
+    access::Operation,
+    identifiers::{LaCode, Urn},
+    names,
+    notice::Notice,
+    referral::{self, Referral, ReferralDraft, ReferralState},
+};
+use crate::store::{NewAuditEvent, StoreError, StoreTx};
+
+const REQUEST: &str = "/lea.notices.v1.NoticeService/RequestPenaltyNotice";
+const DECLINE: &str = "/lea.notices.v1.NoticeService/DeclinePenaltyNoticeRequest";
+
+/// What a retried request or decline answers with: the request it made or changed.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    number: i64,
+}
+
+async fn referral_in(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    number: i64,
+) -> ServiceResult<Referral> {
+    tx.referral(authority, number)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(names::referral_name(authority, number)))
+}
+
+fn not_pending(authority: &LaCode, r: &Referral) -> ServiceError {
+    RuleViolation::new(
+        "REQUEST_NOT_PENDING",
+        names::referral_name(authority, r.number),
+        format!("the request is already {}", r.state.as_str()),
+    )
+    .into()
+}
+
+async fn audit(
+    tx: &mut dyn StoreTx,
+    caller: &Caller,
+    request_id: &str,
+    action: &str,
+    r: &Referral,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    let authority = &caller.authority;
+    tx.append_audit(&NewAuditEvent {
+        authority,
+        at,
+        actor: &caller.actor,
+        action,
+        resource: &names::referral_name(authority, r.number),
+        request_id,
+        details: serde_json::json!({
+            "upn": r.draft.upn,
+            "school_urn": r.draft.school_urn,
+            "state": r.state.as_str(),
+            "sessions": r.draft.sessions.len(),
+            "school_days_elapsed": r.school_days_elapsed,
+            "deadline_school_days": r.deadline_school_days,
+            "decline_reason": r.decline_reason,
+            "notice_numbers": r.notice_numbers,
+        }),
+    })
+    .await?;
+    Ok(())
+}
+
+impl App {
+    /// A school asks for a penalty notice, within the local deadline.
+    pub async fn request_penalty_notice(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        draft: ReferralDraft,
+    ) -> ServiceResult<Referral> {
+        caller.check_allowed(Operation::RequestPenaltyNotice)?;
+        let school = Urn::parse(&draft.school_urn)
+            .map_err(|e| crate::domain::FieldViolation::new("school_urn", e))?;
+        if !caller.covers_school(&school) {
+            return Err(ServiceError::PermissionDenied(format!(
+                "school {school} is not one of the caller's schools"
+            )));
+        }
+        self.write(move |app, mut tx| async move {
+            let result = app.request_in(&mut *tx, &caller, &request, draft).await;
+            (tx, result)
+        })
+        .await
+    }
+
+    async fn request_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        draft: ReferralDraft,
+    ) -> ServiceResult<Referral> {
+        let authority = &caller.authority;
+        if let Some(kept) = request
+            .claim::<Kept>(tx, authority, REQUEST, self.now())
+            .await?
+        {
+            return referral_in(tx, authority, kept.number).await;
+        }
+        let today = self.today();
+        let (policy, _) = policy_in_force(tx, authority, today).await?;
+        if !policy.rules.school_requests_accepted {
+            return Err(RuleViolation::new(
+                "SCHOOL_REQUESTS_NOT_ACCEPTED",
+                names::authority_name(authority),
+                "the local code of conduct in force takes no requests for penalty notices from schools",
+            )
+            .into());
+        }
+        let deadline = policy.rules.request_deadline_school_days;
+        let last = referral::last_session(&draft.sessions)
+            .ok_or_else(|| ServiceError::Internal("a request without sessions".into()))?;
+        let elapsed = tx
+            .school_days(authority, &draft.school_urn, last, today)
+            .await?;
+        referral::check_request_deadline(deadline, last, elapsed, &draft.school_urn)?;
+        let r = Referral {
+            number: tx.next_serial(authority, "penalty-notice-request").await?,
+            draft,
+            state: ReferralState::Pending,
+            requested_by: caller.actor.clone(),
+            requested_at: self.now(),
+            school_days_elapsed: i32::try_from(elapsed).unwrap_or(i32::MAX),
+            deadline_school_days: deadline,
+            decline_reason: String::new(),
+            notice_numbers: vec![],
+        };
+        tx.insert_referral(authority, &r, &request.id).await?;
+        audit(
+            tx,
+            caller,
+            &request.id,
+            "penalty_notice_request.created",
+            &r,
+            r.requested_at,
+        )
+        .await?;
+        request
+            .complete(tx, authority, REQUEST, &Kept { number: r.number })
+            .await?;
+        Ok(r)
+    }
+
+    /// The authority's requests, by number after `after`.
+    pub async fn penalty_notice_requests(
+        &self,
+        caller: Caller,
+        (state, school): (Option<ReferralState>, Option<Urn>),
+        after: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<Referral>> {
+        caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
+        self.read(move |_, mut tx| async move {
+            let result = tx
+                .referrals(
+                    &caller.authority,
+                    state,
+                    school.as_ref().map(Urn::as_str),
+                    after,
+                    limit,
+                )
+                .await
+                .map_err(ServiceError::from);
+            (tx, result)
+        })
+        .await
+    }
+
+    /// Declines a pending request with a reason.
+    pub async fn decline_penalty_notice_request(
+        &self,
+        caller: Caller,
+        request: RequestId,
+        number: i64,
+        reason: String,
+    ) -> ServiceResult<Referral> {
+        caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
+        self.write(move |app, mut tx| async move {
+            let result = app
+                .decline_in(&mut *tx, &caller, &request, number, reason)
+                .await;
+            (tx, result)
+        })
+        .await
+    }
+
+    async fn decline_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request: &RequestId,
+        number: i64,
+        reason: String,
+    ) -> ServiceResult<Referral> {
+        let authority = &caller.authority;
+        if let Some(kept) = request
+            .claim::<Kept>(tx, authority, DECLINE, self.now())
+            .await?
+        {
+            return referral_in(tx, authority, kept.number).await;
+        }
+        let r = referral_in(tx, authority, number).await?;
+        if r.state != ReferralState::Pending
+            || !tx
+                .settle_referral(authority, number, ReferralState::Declined, &reason, &[])
+                .await?
+        {
+            return Err(not_pending(authority, &r));
+        }
+        let r = Referral {
+            state: ReferralState::Declined,
+            decline_reason: reason,
+            ..r
+        };
+        audit(
+            tx,
+            caller,
+            &request.id,
+            "penalty_notice_request.declined",
+            &r,
+            self.now(),
+        )
+        .await?;
+        request
+            .complete(tx, authority, DECLINE, &Kept { number })
+            .await?;
+        Ok(r)
+    }
+
+    /// Before issuing from a request: it must be pending and for the pupil.
+    pub(super) async fn check_issuable_referral(
+        &self,
+        tx: &mut dyn StoreTx,
+        authority: &LaCode,
+        number: i64,
+        upn: &str,
+    ) -> ServiceResult<()> {
+        let r = referral_in(tx, authority, number).await?;
+        if r.state != ReferralState::Pending {
+            return Err(not_pending(authority, &r));
+        }
+        if r.draft.upn != upn {
+            return Err(RuleViolation::new(
+                "REQUEST_FOR_ANOTHER_PUPIL",
+                names::referral_name(authority, number),
+                format!("the request is for pupil {}, not {upn}", r.draft.upn),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// After issuing from a request: it is issued, with the notices.
+    pub(super) async fn settle_issued_referral(
+        &self,
+        tx: &mut dyn StoreTx,
+        caller: &Caller,
+        request_id: &str,
+        number: i64,
+        notices: &[Notice],
+    ) -> ServiceResult<()> {
+        let authority = &caller.authority;
+        let numbers: Vec<String> = notices.iter().map(|n| n.notice_number.clone()).collect();
+        let r = referral_in(tx, authority, number).await?;
+        if !tx
+            .settle_referral(authority, number, ReferralState::Issued, "", &numbers)
+            .await?
+        {
+            return Err(
+                StoreError::Corrupt(format!("request {number} changed while issuing")).into(),
+            );
+        }
+        let r = Referral {
+            state: ReferralState::Issued,
+            notice_numbers: numbers,
+            ..r
+        };
+        audit(
+            tx,
+            caller,
+            request_id,
+            "penalty_notice_request.issued",
+            &r,
+            self.now(),
+        )
+        .await
+    }
+}

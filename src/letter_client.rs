@@ -1,0 +1,66 @@
+//! The `notice-letter` command: a client of `NoticeService.RenderNotice` that
+//! writes the notice's PDF letter to a file.
+
+use anyhow::Context;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+use crate::proto::v1::{RenderNoticeRequest, notice_service_client::NoticeServiceClient};
+
+/// What `notice-letter` needs.
+pub struct LetterOptions {
+    /// `authorities/850/notices/850-2025-000001`, or the notice number alone
+    /// (its first three digits are the authority).
+    pub notice: String,
+    pub server: String,
+    pub token: String,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub out: std::path::PathBuf,
+}
+
+/// The resource name of `notice` given as a name or a notice number.
+pub fn notice_resource_name(notice: &str) -> anyhow::Result<String> {
+    if notice.starts_with("authorities/") {
+        return Ok(notice.to_string());
+    }
+    let la = notice
+        .split('-')
+        .next()
+        .filter(|la| la.len() == 3 && la.bytes().all(|b| b.is_ascii_digit()))
+        .with_context(|| {
+            format!("'{notice}' is neither a notice name nor a notice number like 850-2025-000001")
+        })?;
+    Ok(format!("authorities/{la}/notices/{notice}"))
+}
+
+/// Fetches the letter and writes it to `options.out`; its page count and size.
+pub async fn fetch_notice_letter(options: &LetterOptions) -> anyhow::Result<(i32, usize)> {
+    let name = notice_resource_name(&options.notice)?;
+    let mut endpoint = Channel::from_shared(options.server.clone())
+        .with_context(|| format!("server address '{}'", options.server))?;
+    if let Some(ca) = &options.ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
+    }
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", options.server))?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", options.token)
+        .parse()
+        .context("the token is not a valid header value")?;
+    let mut client =
+        NoticeServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        })
+        .max_decoding_message_size(16 * 1024 * 1024);
+    let letter = client
+        .render_notice(RenderNoticeRequest { name: name.clone() })
+        .await
+        .map_err(|s| anyhow::anyhow!("RenderNotice {name}: {}: {}", s.code(), s.message()))?
+        .into_inner();
+    std::fs::write(&options.out, &letter.content)
+        .with_context(|| format!("writing {}", options.out.display()))?;
+    Ok((letter.page_count, letter.content.len()))
+}

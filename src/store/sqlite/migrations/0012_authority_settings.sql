@@ -1,0 +1,17 @@
+-- Each authority's own details as printed on its letters (RenderNotice), in
+-- versions by effective date like policy_versions. Same table as PostgreSQL's.
+CREATE TABLE authority_settings (
+    authority_code      TEXT NOT NULL CHECK (length(authority_code) = 3),
+    effective_from      TEXT NOT NULL,
+    authority_name      TEXT NOT NULL,
+    -- A JSON array of strings, first line first.
+    address_lines       TEXT NOT NULL,
+    postcode            TEXT NOT NULL,
+    payment_url         TEXT NOT NULL,
+    payment_telephone   TEXT NOT NULL,
+    questions_contact   TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    created_by_subject  TEXT NOT NULL,
+    created_by_role     TEXT NOT NULL,
+    PRIMARY KEY (authority_code, effective_from)
+) STRICT;
