@@ -204,6 +204,7 @@ fn penalty(n: u64) -> pb::IssuePenaltyNoticeRequest {
             method: pb::DeliveryMethod::Hand as i32,
             posting_date: None,
         }),
+        ..Default::default()
     }
 }
 
