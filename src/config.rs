@@ -60,8 +60,8 @@ pub struct Config {
     pub allow_plaintext: Option<bool>,
     /// A call still running after this many seconds is cancelled.
     pub request_timeout_secs: u64,
-    /// Calls in progress per connection; more are refused at once with
-    /// RESOURCE_EXHAUSTED rather than queued.
+    /// Calls in progress on the whole server, over every connection; more are
+    /// refused at once with RESOURCE_EXHAUSTED rather than queued.
     pub max_concurrent_requests: usize,
     /// Largest request or response message, in bytes.
     pub max_message_bytes: usize,

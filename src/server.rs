@@ -78,7 +78,8 @@ pub fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 pub struct ServeOptions {
     pub tls: Option<ServerTlsConfig>,
     pub request_timeout: Duration,
-    /// Calls in progress per connection; beyond it, RESOURCE_EXHAUSTED at once.
+    /// Calls in progress on the whole server (every connection together);
+    /// beyond it, RESOURCE_EXHAUSTED at once. Health checks are not counted.
     pub max_concurrent_requests: usize,
     pub max_message_bytes: usize,
     /// How often the health service checks the database.
@@ -303,9 +304,13 @@ impl Application {
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::oversize::OversizeLayer)
-            .timeout(options.request_timeout)
-            .concurrency_limit_per_connection(options.max_concurrent_requests)
-            .load_shed(true);
+            // Innermost: a shed call costs nothing beyond its headers, and is
+            // still counted and answered in grpc-web's framing by the layers
+            // outside.
+            .layer(crate::api::shedding::ShedLayer::new(
+                options.max_concurrent_requests,
+            ))
+            .timeout(options.request_timeout);
         if let Some(tls) = options.tls {
             builder = builder.tls_config(tls)?;
         }

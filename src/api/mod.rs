@@ -18,3 +18,4 @@ pub mod payment;
 pub mod policy;
 pub mod report;
 pub mod school;
+pub mod shedding;

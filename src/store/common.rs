@@ -10,7 +10,8 @@ use super::dialect::{Column, Dialect};
 use super::rows::{
     AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow,
     NoticeRow, PaymentRow, PolicyVersionRow, RefundRow, StoredRequestRow, audit_event_columns,
-    join_list, notice_columns, notice_select, payment_select, policy_version_columns, to_json,
+    join_list, notice_columns, notice_select, notice_sums, payment_select, policy_version_columns,
+    to_json,
 };
 use super::{
     AttendanceScope, AuditEvent, AuditFilter, CaseFilter, EnrolmentFigures, NewAuditEvent,
@@ -40,6 +41,9 @@ pub struct Tx<DB: Database> {
     finished: bool,
     /// Audit events appended, written and chained at commit.
     pending_audit: Vec<PendingAudit>,
+    /// Where serial numbers are taken, when not inside this unit (see
+    /// [`Tx::begin`]).
+    numbering: Option<Pool<DB>>,
 }
 
 /// An audit event waiting for its unit to commit.
@@ -81,7 +85,17 @@ where
     Option<DateTime<Utc>>: Column<DB>,
     Vec<u8>: Column<DB>,
 {
-    pub(super) async fn begin(pool: &Pool<DB>, begin: &'static str) -> StoreResult<Self> {
+    /// A unit on a connection from `pool`. With `numbering`, serial numbers are
+    /// taken on that pool's connections, each in a transaction of its own that
+    /// commits at once, so a counter row is locked for one statement rather than
+    /// until this unit commits (see [`StoreTx::next_serial`]). The numbering
+    /// pool must be separate from `pool`: a unit holding one connection never
+    /// waits for a second from the pool it holds it from.
+    pub(super) async fn begin(
+        pool: &Pool<DB>,
+        begin: &'static str,
+        numbering: Option<&Pool<DB>>,
+    ) -> StoreResult<Self> {
         let mut conn = pool.acquire().await?;
         if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
             conn.close_on_drop();
@@ -91,6 +105,7 @@ where
             conn,
             finished: false,
             pending_audit: Vec::new(),
+            numbering: numbering.cloned(),
         })
     }
 
@@ -291,9 +306,16 @@ where
         let (after_date, after_number) = after.unzip();
         // The status expression mirrors `Notice::status`: facts first, then the date.
         // tests/api/store_rules.rs checks that the two agree on every case.
+        // The page is cut in a subquery and the money summed for its rows only:
+        // summed in the outer select of the filter, a plan made while the table
+        // was small (a seq scan and sort) summed every notice of the authority
+        // before the LIMIT, seconds a call at a few thousand notices.
         let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-            notice_select!(),
-            " WHERE authority_code = $1 \
+            "SELECT ",
+            notice_columns!(),
+            ", ",
+            notice_sums!(),
+            " FROM (SELECT * FROM notices WHERE authority_code = $1 \
               AND ($2 IS NULL OR school_urn = $2) \
               AND ($3 IS NULL OR upn = $3) \
               AND ($4 IS NULL OR parent_person_id = $4) \
@@ -309,7 +331,8 @@ where
                     ELSE 'issued' END) \
               AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
               AND ($13 IS NULL OR issuer_subject = $13) \
-            ORDER BY issue_date, notice_number LIMIT $12"
+            ORDER BY issue_date, notice_number LIMIT $12) AS notices \
+            ORDER BY issue_date, notice_number"
         ))
         .bind(authority.as_str())
         .bind(f.school_urn)
@@ -679,16 +702,22 @@ where
     }
 
     async fn next_serial(&mut self, authority: &LaCode, series: &str) -> StoreResult<i64> {
-        // The upsert holds the counter row until commit, so serials never repeat.
-        let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO serials (authority_code, series, last_value) VALUES ($1, $2, 1) \
+        const NEXT: &str = "INSERT INTO serials (authority_code, series, last_value) VALUES ($1, $2, 1) \
              ON CONFLICT (authority_code, series) DO UPDATE SET last_value = serials.last_value + 1 \
-             RETURNING last_value",
-        )
-        .bind(authority.as_str())
-        .bind(series)
-        .fetch_one(&mut *self.conn)
-        .await?;
+             RETURNING last_value";
+        let query = sqlx::query_scalar(NEXT)
+            .bind(authority.as_str())
+            .bind(series);
+        let serial: i64 = match &self.numbering {
+            // Committed on its own at once: the row is locked for this one
+            // statement, so concurrent units take numbers without waiting for each
+            // other's commits. A number taken by a unit that then rolls back is
+            // not used again (a gap), as with a database sequence.
+            Some(numbering) => query.fetch_one(numbering).await?,
+            // In this unit: the row stays locked until it commits (SQLite's
+            // single writer serialises the units anyway).
+            None => query.fetch_one(&mut *self.conn).await?,
+        };
         Ok(serial)
     }
 
@@ -926,9 +955,18 @@ where
         authority: &LaCode,
         notice_number: &str,
     ) -> StoreResult<Vec<AllocationFact>> {
+        // Each payment by its primary key, in subqueries: as a join, a plan
+        // cached while `payments` was small (a prepared statement's generic plan,
+        // or statistics from before a load) hashes the whole table on every call,
+        // so RecordPayment slowed as payments grew, by as much as the plan
+        // happened to be. Lookups by key cost the same whatever the statistics.
         let rows: Vec<AllocationFactRow> = sqlx::query_as(
-            "SELECT a.payment_id, a.amount_pence, p.paid_date, p.received_at FROM allocations a \
-             JOIN payments p ON p.authority_code = a.authority_code AND p.payment_id = a.payment_id \
+            "SELECT a.payment_id, a.amount_pence, \
+             (SELECT p.paid_date FROM payments p \
+              WHERE p.authority_code = a.authority_code AND p.payment_id = a.payment_id) AS paid_date, \
+             (SELECT p.received_at FROM payments p \
+              WHERE p.authority_code = a.authority_code AND p.payment_id = a.payment_id) AS received_at \
+             FROM allocations a \
              WHERE a.authority_code = $1 AND a.notice_number = $2 ORDER BY a.payment_id",
         )
         .bind(authority.as_str())
@@ -944,7 +982,26 @@ where
         notice_number: &str,
         money: &NoticeMoney,
     ) -> StoreResult<()> {
+        // Only allocations whose figures changed are written. A new payment
+        // usually changes its own allocation alone; rewriting every allocation
+        // made each payment to a notice cost one statement per earlier payment
+        // to it, so RecordPayment slowed as notices were paid in instalments.
+        let stored: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT payment_id, applied_pence, refund_due_pence FROM allocations \
+             WHERE authority_code = $1 AND notice_number = $2",
+        )
+        .bind(authority.as_str())
+        .bind(notice_number)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let stored: std::collections::HashMap<&str, (i64, i64)> = stored
+            .iter()
+            .map(|(id, applied, refund)| (id.as_str(), (*applied, *refund)))
+            .collect();
         for a in &money.allocations {
+            if stored.get(a.payment_id.as_str()) == Some(&(a.applied_pence, a.refund_due_pence)) {
+                continue;
+            }
             sqlx::query(
                 "UPDATE allocations SET applied_pence = $4, refund_due_pence = $5 \
                  WHERE authority_code = $1 AND payment_id = $2 AND notice_number = $3",

@@ -297,7 +297,10 @@ pub trait StoreTx: Send {
     /// Every notice of a pupil (to any parent), oldest first.
     async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>>;
 
-    /// The next number of a series ("notice-2026", "payment"), starting at 1.
+    /// The next number of a series ("notice-2026", "payment"), starting at 1, in
+    /// the order units ask. On PostgreSQL it is taken outside the unit (the
+    /// counter is not held to commit, so units do not queue behind each other
+    /// here), and a unit that rolls back leaves its number unused: a gap.
     async fn next_serial(&mut self, authority: &LaCode, series: &str) -> StoreResult<i64>;
 
     async fn insert_notice(&mut self, authority: &LaCode, notice: &Notice) -> StoreResult<()>;

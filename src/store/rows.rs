@@ -255,17 +255,25 @@ macro_rules! notice_select {
         concat!(
             "SELECT ",
             $crate::store::rows::notice_columns!(),
-            ", CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
-               WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, \
-             CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a \
-               WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, \
-             CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
-               WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence \
-             FROM notices"
+            ", ",
+            $crate::store::rows::notice_sums!(),
+            " FROM notices"
         )
     };
 }
+/// The sums of the money on a notice, over the rows of a `notices` in scope.
+macro_rules! notice_sums {
+    () => {
+        "CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+           WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, \
+         CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a \
+           WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, \
+         CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
+           WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence"
+    };
+}
 pub(crate) use notice_select;
+pub(crate) use notice_sums;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct NoticeRow {

@@ -14,6 +14,7 @@ mod evidence;
 mod grpc_surface;
 mod hardening;
 mod letters;
+mod load;
 mod mark_streams;
 mod message_size;
 mod mis_exports;

@@ -1,9 +1,10 @@
 //! The PostgreSQL store (production).
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
 use super::attendance::{ListQueries, list_queries};
@@ -49,7 +50,18 @@ impl Dialect for Postgres {
 
 pub struct PgStore {
     pool: Pool<Postgres>,
+    /// Where serial numbers (notice and payment numbers) are taken: a few
+    /// connections of their own, whose transactions commit without waiting for
+    /// the WAL flush. That is safe: a number is used only by a unit that
+    /// commits later, and its synchronous commit flushes the WAL up to itself,
+    /// the counter's commit included. A crash can lose only numbers no
+    /// committed unit used.
+    numbering: Pool<Postgres>,
 }
+
+/// Connections for serial numbers: each holds a counter row for one short
+/// statement, so two are enough for many concurrent units.
+const NUMBERING_CONNECTIONS: u32 = 2;
 
 impl PgStore {
     /// A pool of at most `max_connections`; a call waits at most
@@ -64,7 +76,13 @@ impl PgStore {
             .acquire_timeout(acquire_timeout)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        let numbering_options =
+            PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
+        let numbering = PgPoolOptions::new()
+            .max_connections(NUMBERING_CONNECTIONS)
+            .acquire_timeout(acquire_timeout)
+            .connect_lazy_with(numbering_options);
+        Ok(Self { pool, numbering })
     }
 }
 
@@ -82,7 +100,9 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "BEGIN").await?))
+        Ok(Box::new(
+            Tx::begin(&self.pool, "BEGIN", Some(&self.numbering)).await?,
+        ))
     }
 
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
@@ -90,6 +110,7 @@ impl Store for PgStore {
             Tx::begin(
                 &self.pool,
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                None,
             )
             .await?,
         ))

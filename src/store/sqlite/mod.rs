@@ -82,11 +82,13 @@ impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         // IMMEDIATE takes the write lock up front: a read-then-write transaction
         // can neither deadlock nor act on data another writer is changing.
-        Ok(Box::new(Tx::begin(&self.pool, "BEGIN IMMEDIATE").await?))
+        Ok(Box::new(
+            Tx::begin(&self.pool, "BEGIN IMMEDIATE", None).await?,
+        ))
     }
 
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "BEGIN").await?))
+        Ok(Box::new(Tx::begin(&self.pool, "BEGIN", None).await?))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -1,0 +1,698 @@
+//! The RPC benchmark of issue #18 (see BENCHMARKS.md): the real server binary on
+//! a fresh PostgreSQL database, driven by a tokio load generator on the
+//! generated tonic clients, against two ceilings measured in the same round:
+//! the gRPC health `Check` on the same server (the stack's) and `pgbench`
+//! running the SQL the server issues for the same call (the database's; the
+//! scripts are in `benches/rpc/`).
+//!
+//! Each round measures every call closed loop at 1, 8 and 32 clients (each
+//! client on its own connection, one call at a time), then pgbench at 8
+//! clients, then open loop at half of the call's 8-client rate and at twice it.
+//! Rounds follow each other, so a machine shared with other work shows up as
+//! spread between rounds, and ratios are taken within a round.
+//!
+//! `cargo bench --bench rpc` (5 rounds of 3 s per measurement) or
+//! `cargo bench --bench rpc -- --quick` (1 round of 1 s: for CI, which fails the
+//! run on any INTERNAL or UNKNOWN answer, or on a collapse to 0 calls/s).
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use lea_notices::domain::identifiers::Upn;
+use lea_notices::proto::Date;
+use lea_notices::proto::v1::{
+    self as pb, notice_service_client::NoticeServiceClient,
+    payment_service_client::PaymentServiceClient,
+};
+use sqlx::Connection;
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+const LA: &str = "850";
+/// Notices issued before measuring, for GetNotice and for payments to quote.
+const SEEDED: u64 = 200;
+
+struct Args {
+    /// Log every statement of this database (PostgreSQL's `log_statement`),
+    /// make one call of each kind and stop: how the pgbench scripts were written.
+    log_statements: bool,
+    quick: bool,
+    rounds: usize,
+    secs: f64,
+    admin_url: String,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        log_statements: false,
+        quick: false,
+        rounds: 5,
+        secs: 3.0,
+        admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => {
+                a.quick = true;
+                a.rounds = 1;
+                a.secs = 1.0;
+            }
+            "--log-statements" => a.log_statements = true,
+            "--rounds" => a.rounds = it.next().context("--rounds N")?.parse()?,
+            "--secs" => a.secs = it.next().context("--secs S")?.parse()?,
+            "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
+            _ => {} // cargo bench adds --bench
+        }
+    }
+    Ok(a)
+}
+
+/// Puts a token on every call.
+#[derive(Clone)]
+struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        r.metadata_mut().insert("authorization", self.0.clone());
+        Ok(r)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+
+/// The calls measured.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Op {
+    Health,
+    GetNotice,
+    ListNotices,
+    IssuePenaltyNotice,
+    RecordPayment,
+}
+
+const OPS: [Op; 5] = [
+    Op::Health,
+    Op::GetNotice,
+    Op::ListNotices,
+    Op::IssuePenaltyNotice,
+    Op::RecordPayment,
+];
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Health => "Health.Check",
+            Op::GetNotice => "GetNotice",
+            Op::ListNotices => "ListNotices",
+            Op::IssuePenaltyNotice => "IssuePenaltyNotice",
+            Op::RecordPayment => "RecordPayment",
+        }
+    }
+
+    /// The pgbench script with the same SQL, if the call has one.
+    fn script(self) -> Option<&'static str> {
+        match self {
+            Op::Health => None,
+            Op::GetNotice => Some("get_notice.sql"),
+            Op::ListNotices => Some("list_notices.sql"),
+            Op::IssuePenaltyNotice => Some("issue_penalty_notice.sql"),
+            Op::RecordPayment => Some("record_payment.sql"),
+        }
+    }
+}
+
+/// One client: its own connection, with the officer's and finance's tokens.
+#[derive(Clone)]
+struct Client {
+    health: HealthClient<Channel>,
+    notices: NoticeServiceClient<Authed>,
+    payments: PaymentServiceClient<Authed>,
+}
+
+struct Bench {
+    port: u16,
+    officer: Bearer,
+    finance: Bearer,
+    /// Unique numbers for pupils, request and provider ids.
+    next: AtomicU64,
+    /// The seeded notices' numbers.
+    numbers: Vec<String>,
+}
+
+fn date(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+fn address() -> Option<pb::PostalAddress> {
+    Some(pb::PostalAddress {
+        lines: vec!["1 High Street".into(), "Winchester".into()],
+        postcode: "SO23 8UJ".into(),
+    })
+}
+
+/// A penalty notice for a week of term-time holiday of pupil `n` (unique).
+fn penalty(n: u64) -> pb::IssuePenaltyNoticeRequest {
+    let body = format!("850200{:06}", n % 1_000_000);
+    let upn = format!("{}{body}", Upn::check_letter(&body).expect("digits"));
+    let sessions = (2..=6)
+        .flat_map(|day| {
+            [pb::Session::Am, pb::Session::Pm].map(|s| pb::SessionMark {
+                date: date(2025, 6, day),
+                session: s as i32,
+                code: "G".into(),
+            })
+        })
+        .collect();
+    pb::IssuePenaltyNoticeRequest {
+        parent: format!("authorities/{LA}"),
+        request_id: format!("bench-notice-{n}"),
+        pupil: Some(pb::Pupil {
+            upn,
+            school_urn: "116439".into(),
+            given_name: "Sam".into(),
+            family_name: "Taylor".into(),
+            address: address(),
+        }),
+        parents: vec![pb::Parent {
+            person_id: format!("p-{n}"),
+            given_name: "Alex".into(),
+            family_name: "Taylor".into(),
+            address: address(),
+        }],
+        offence: Some(pb::Offence {
+            r#type: pb::OffenceType::S444Attendance as i32,
+            reason: pb::OffenceReason::Holiday as i32,
+            description: "Term-time holiday".into(),
+        }),
+        sessions,
+        issue_date: date(2025, 6, 16),
+        issuer: Some(pb::Issuer {
+            role: pb::IssuerRole::LaOfficer as i32,
+            display_name: "J. Jones".into(),
+            official_details: "Attendance Enforcement Officer".into(),
+            subject: String::new(),
+        }),
+        delivery: Some(pb::Delivery {
+            method: pb::DeliveryMethod::Hand as i32,
+            posting_date: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// £1 towards a seeded notice, quoted in the reference.
+fn payment(n: u64, notice: &str) -> pb::RecordPaymentRequest {
+    pb::RecordPaymentRequest {
+        parent: format!("authorities/{LA}"),
+        payment: Some(pb::Payment {
+            amount_pence: 100,
+            paid_date: date(2025, 6, 20),
+            receive_time: Some(prost_types::Timestamp {
+                seconds: 1_750_420_000,
+                nanos: 0,
+            }),
+            channel: pb::PaymentChannel::Online as i32,
+            provider: "govuk-pay".into(),
+            provider_payment_id: format!("bench-pay-{n}"),
+            payer_reference: notice.into(),
+            payer_name: "A Taylor".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+impl Bench {
+    async fn client(&self) -> anyhow::Result<Client> {
+        // Nagle off, as tonic's default: small unary calls must not wait for
+        // delayed ACKs (issue #18 item 2).
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?;
+        Ok(Client {
+            health: HealthClient::new(channel.clone()),
+            notices: NoticeServiceClient::with_interceptor(channel.clone(), self.officer.clone()),
+            payments: PaymentServiceClient::with_interceptor(channel, self.finance.clone()),
+        })
+    }
+
+    async fn call(&self, client: &mut Client, op: Op) -> Result<(), Code> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let seeded = &self.numbers[(n % self.numbers.len() as u64) as usize];
+        let answer = match op {
+            Op::Health => client
+                .health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(drop),
+            Op::GetNotice => client
+                .notices
+                .get_notice(pb::GetNoticeRequest {
+                    name: format!("authorities/{LA}/notices/{seeded}"),
+                })
+                .await
+                .map(drop),
+            Op::ListNotices => client
+                .notices
+                .list_notices(pb::ListNoticesRequest {
+                    parent: format!("authorities/{LA}"),
+                    page_size: 20,
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            Op::IssuePenaltyNotice => client
+                .notices
+                .issue_penalty_notice(penalty(n))
+                .await
+                .map(drop),
+            Op::RecordPayment => client
+                .payments
+                .record_payment(payment(n, seeded))
+                .await
+                .map(drop),
+        };
+        answer.map_err(|s| s.code())
+    }
+}
+
+/// What one measurement saw.
+#[derive(Default)]
+struct Outcome {
+    ok: u64,
+    codes: BTreeMap<String, u64>,
+    secs: f64,
+    /// Microseconds, of the calls answered OK.
+    latency: Option<Histogram<u64>>,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.latency
+            .as_ref()
+            .map_or(f64::NAN, |h| h.value_at_quantile(q) as f64 / 1000.0)
+    }
+    fn merge(&mut self, other: Outcome) {
+        self.ok += other.ok;
+        for (code, n) in other.codes {
+            *self.codes.entry(code).or_default() += n;
+        }
+        match (&mut self.latency, other.latency) {
+            (Some(h), Some(o)) => h.add(o).expect("same bounds"),
+            (None, o) => self.latency = o,
+            _ => {}
+        }
+    }
+    fn failures(&self) -> String {
+        if self.codes.is_empty() {
+            return "none".into();
+        }
+        let parts: Vec<String> = self.codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        parts.join(", ")
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).expect("bounds")
+}
+
+fn record(out: &mut Outcome, result: Result<(), Code>, micros: u64) {
+    match result {
+        Ok(()) => {
+            out.ok += 1;
+            out.latency
+                .get_or_insert_with(histogram)
+                .saturating_record(micros.max(1));
+        }
+        Err(code) => *out.codes.entry(format!("{code:?}")).or_default() += 1,
+    }
+}
+
+/// `clients` clients, each calling again as soon as it is answered.
+async fn closed_loop(
+    bench: &Arc<Bench>,
+    clients: &[Client],
+    op: Op,
+    secs: f64,
+) -> anyhow::Result<Outcome> {
+    let until = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in clients {
+        let (bench, mut client) = (bench.clone(), client.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            while Instant::now() < until {
+                let at = Instant::now();
+                let result = bench.call(&mut client, op).await;
+                record(&mut out, result, at.elapsed().as_micros() as u64);
+            }
+            out
+        }));
+    }
+    let mut total = Outcome::default();
+    for task in tasks {
+        total.merge(task.await?);
+    }
+    total.secs = started.elapsed().as_secs_f64();
+    Ok(total)
+}
+
+/// Calls started at `rate` a second whether or not earlier ones were answered,
+/// spread over `clients` connections; latency counts from when each call was
+/// due, so a stalled server is not hidden by a stalled generator.
+async fn open_loop(
+    bench: &Arc<Bench>,
+    clients: &[Client],
+    op: Op,
+    rate: f64,
+    secs: f64,
+) -> anyhow::Result<Outcome> {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let calls = (rate * secs).max(1.0) as u64;
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..calls {
+        let due = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (bench, mut client, tx) = (
+            bench.clone(),
+            clients[i as usize % clients.len()].clone(),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let result = bench.call(&mut client, op).await;
+            let _ = tx.send((result, due.elapsed().as_micros() as u64));
+        });
+    }
+    drop(tx);
+    let mut out = Outcome::default();
+    while let Some((result, micros)) = rx.recv().await {
+        record(&mut out, result, micros);
+    }
+    out.secs = secs;
+    Ok(out)
+}
+
+/// pgbench at `clients` clients for `secs` seconds; its rate (transactions a
+/// second) and p99 is not reported by pgbench, so its mean latency.
+async fn pgbench(url: &str, script: &str, clients: usize, secs: f64) -> anyhow::Result<(f64, f64)> {
+    let path = format!("{}/benches/rpc/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+            "-T",
+            &(secs.ceil() as u64).max(1).to_string(),
+            "-D",
+            &format!("seeded={SEEDED}"),
+            "-f",
+            &path,
+            url,
+        ])
+        .output()
+        .await
+        .context("running pgbench (Debian: postgresql-client)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "pgbench {script}: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let field = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let tps = field("tps = ").context("pgbench printed no tps")?;
+    let latency = field("latency average = ").unwrap_or(f64::NAN);
+    Ok((tps, latency))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let (base, _) = args
+        .admin_url
+        .rsplit_once('/')
+        .context("URL with a database")?;
+    let db = format!("lea_rpcbench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&args.admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await?;
+    let url = format!("{base}/{db}");
+    if args.log_statements {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {db} SET log_statement = 'all'"
+        )))
+        .execute(&mut admin)
+        .await?;
+    }
+    let result = measure(&args, &url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    result
+}
+
+async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
+    let data_dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let bin = env!("CARGO_BIN_EXE_lea-notices");
+    let env = [
+        ("DATABASE_URL", url.to_string()),
+        (
+            "LEA_NOTICES_DATA_DIR",
+            data_dir.path().display().to_string(),
+        ),
+        ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("LEA_NOTICES_DEV_TOKENS", "true".into()),
+        ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
+        (
+            "RUST_LOG",
+            std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
+    ];
+    let _server = tokio::process::Command::new(bin)
+        .arg("serve")
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let token = |role: &str| -> anyhow::Result<Bearer> {
+        let out = std::process::Command::new(bin)
+            .args([
+                "token",
+                "--authority",
+                LA,
+                "--role",
+                role,
+                "--ttl-minutes",
+                "600",
+            ])
+            .envs(env.iter().cloned())
+            .output()?;
+        let token = String::from_utf8(out.stdout)?.trim().to_string();
+        Ok(Bearer(format!("Bearer {token}").parse()?))
+    };
+    let mut bench = Bench {
+        port,
+        officer: token("la_officer")?,
+        finance: token("finance")?,
+        next: AtomicU64::new(0),
+        numbers: Vec::new(),
+    };
+    let mut first = loop {
+        match bench.client().await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    for n in 0..SEEDED {
+        let issued = first.notices.issue_penalty_notice(penalty(n)).await?;
+        bench.numbers.extend(
+            issued
+                .into_inner()
+                .notices
+                .into_iter()
+                .map(|n| n.notice_number),
+        );
+    }
+    bench.next.store(SEEDED, Ordering::Relaxed);
+    let bench = Arc::new(bench);
+    if args.log_statements {
+        for op in OPS {
+            let mut marker = sqlx::PgConnection::connect(url).await?;
+            let note = format!("SELECT 'rpc bench: {} follows'", op.name());
+            sqlx::raw_sql(sqlx::AssertSqlSafe(note))
+                .execute(&mut marker)
+                .await?;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let answer = bench.call(&mut first, op).await;
+            anyhow::ensure!(answer.is_ok(), "{}: {answer:?}", op.name());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("statements logged for database {url}: see PostgreSQL's log");
+        return Ok(());
+    }
+    let mut clients = Vec::new();
+    for _ in 0..32 {
+        clients.push(bench.client().await?);
+    }
+    let mut pg = sqlx::PgConnection::connect(url).await?;
+    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut pg).await?;
+
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_default();
+    println!(
+        "# RPC benchmark: {} round(s) of {} s per measurement, {} cores ({machine})\n",
+        args.rounds,
+        args.secs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut bad = Vec::new();
+    let mut by_round: BTreeMap<Op, Vec<(f64, f64)>> = BTreeMap::new();
+    for round in 1..=args.rounds {
+        println!("## Round {round}\n");
+        println!(
+            "| call | clients | calls/s | p50 ms | p99 ms | failures | of health Check (8) | of pgbench (8) |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        let mut health8 = f64::NAN;
+        let mut at8 = BTreeMap::new();
+        for op in OPS {
+            let mut rates = BTreeMap::new();
+            for n in [1usize, 8, 32] {
+                let out = closed_loop(&bench, &clients[..n], op, args.secs).await?;
+                rates.insert(n, out.rate());
+                if out.codes.keys().any(|c| c == "Internal" || c == "Unknown") {
+                    bad.push(format!("{} at {n} clients: {}", op.name(), out.failures()));
+                }
+                if n == 8 {
+                    if op == Op::Health {
+                        health8 = out.rate();
+                    }
+                    at8.insert(op, out.rate());
+                }
+                let pgb = if n == 8 {
+                    match op.script() {
+                        Some(script) => {
+                            let (tps, _) = pgbench(url, script, 8, args.secs).await?;
+                            by_round.entry(op).or_default().push((out.rate(), tps));
+                            format!("{:.2} (pgbench {tps:.0}/s)", out.rate() / tps)
+                        }
+                        None => {
+                            by_round.entry(op).or_default().push((out.rate(), f64::NAN));
+                            String::new()
+                        }
+                    }
+                } else {
+                    String::new()
+                };
+                let of_health = if n == 8 && op != Op::Health {
+                    format!("{:.2}", out.rate() / health8)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "| {} | {n} | {:.0} | {:.2} | {:.2} | {} | {of_health} | {pgb} |",
+                    op.name(),
+                    out.rate(),
+                    out.quantile_ms(0.5),
+                    out.quantile_ms(0.99),
+                    out.failures()
+                );
+            }
+            if rates[&32] < rates[&8] * 0.8 || rates[&32] == 0.0 {
+                println!("<!-- {}: 32 clients below 8 -->", op.name());
+                if rates[&32] == 0.0 {
+                    bad.push(format!("{}: 0 calls/s at 32 clients", op.name()));
+                }
+            }
+        }
+        println!();
+        println!("| open loop | rate asked /s | served /s | p50 ms | p99 ms | failures |");
+        println!("|---|---|---|---|---|---|");
+        for op in [Op::GetNotice, Op::IssuePenaltyNotice, Op::RecordPayment] {
+            let max = at8[&op];
+            for (label, factor) in [("half the 8-client rate", 0.5), ("twice it", 2.0)] {
+                let rate = max * factor;
+                let out = open_loop(&bench, &clients[..8], op, rate, args.secs).await?;
+                if factor < 1.0 && !out.codes.is_empty() {
+                    bad.push(format!(
+                        "{} open loop at {rate:.0}/s ({label}): {}",
+                        op.name(),
+                        out.failures()
+                    ));
+                }
+                println!(
+                    "| {} at {label} | {rate:.0} | {:.0} | {:.2} | {:.2} | {} |",
+                    op.name(),
+                    out.rate(),
+                    out.quantile_ms(0.5),
+                    out.quantile_ms(0.99),
+                    out.failures()
+                );
+            }
+        }
+        println!();
+    }
+    if args.rounds > 1 {
+        println!("## Spread over {} rounds, 8 clients\n", args.rounds);
+        println!("| call | calls/s min–max | spread (max/min) | ratio to pgbench min–max |");
+        println!("|---|---|---|---|");
+        for (op, rounds) in &by_round {
+            let rates: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+            let ratios: Vec<f64> = rounds.iter().map(|r| r.0 / r.1).collect();
+            let (lo, hi) = min_max(&rates);
+            let (rlo, rhi) = min_max(&ratios);
+            println!(
+                "| {} | {lo:.0}–{hi:.0} | {:.2} | {rlo:.2}–{rhi:.2} |",
+                op.name(),
+                hi / lo
+            );
+        }
+    }
+    anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
+    Ok(())
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
+}
