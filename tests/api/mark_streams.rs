@@ -170,7 +170,9 @@ on_both_backends! {
             assert_eq!((result.request_id.as_str(), result.inserted, result.unchanged), (id, inserted, unchanged));
         }
         tx.send(as_stream(batch("bad", refused_week(3)))).await.unwrap();
-        tx.send(as_stream(batch("after-bad", pupil_week(4)))).await.unwrap();
+        // The server may already have ended the stream on the refused batch,
+        // which drops the request side: a failed send is an allowed outcome.
+        let _ = tx.send(as_stream(batch("after-bad", pupil_week(4)))).await;
         let status = answers.message().await.unwrap_err();
         assert_eq!(violated_fields(&status), ["marks[3]"]);
         assert!(status.message().starts_with("batch bad: "), "{status:?}");
