@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection, Pool, Postgres};
 
 use super::attendance::{ListQueries, list_queries};
 use super::common::Tx;
@@ -67,6 +67,12 @@ pub struct PgStore {
 const BEGIN_WRITE: &str = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan";
 const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan";
 
+/// How long a pooled connection may sit idle before it is pinged on its way out:
+/// under load connections come back within milliseconds and go out unpinged,
+/// while a restart of PostgreSQL takes longer than this, so a connection it
+/// broke has been idle longer and is found out and replaced.
+const IDLE_BEFORE_PING: Duration = Duration::from_millis(100);
+
 /// Connections for serial numbers: each holds a counter row for one short
 /// statement, so two are enough for many concurrent units.
 const NUMBERING_CONNECTIONS: u32 = 2;
@@ -83,6 +89,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round trip
+            // more on every call. Only one idle a while may have lost its server
+            // (a restart, an idle timeout); a busy one that has is closed on its
+            // error, and the call is answered UNAVAILABLE.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let numbering_options =
