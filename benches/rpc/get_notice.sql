@@ -2,8 +2,7 @@
 -- the statements the server sends for one call, in its order, with the same
 -- parameters bound (-M prepared). Values the server computes in Rust (hashes,
 -- JSON details) are literals of about the same size.
--- GetNotice: one read-only unit, the notice with the sums of its money.
+-- GetNotice: one statement outside an explicit transaction (a single-statement
+-- read: App::read_single), the notice with the sums of its money.
 \set n random(1, :seeded)
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SELECT notice_number, kind, upn, school_urn, pupil_given_name, pupil_family_name, pupil_address_lines, pupil_postcode, parent_person_id, parent_given_name, parent_family_name, parent_address_lines, parent_postcode, related_notices, offence_type, offence_reason, offence_description, sessions, issue_date, issuer_role, issuer_display_name, issuer_official_details, issuer_subject, delivery_method, posting_date, receipt_date, policy_version, second_notice, part_payments_accepted, lower_amount_pence, lower_deadline, higher_amount_pence, higher_deadline, improvement_start_date, improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, prosecution_hearing_date, prosecution_court, prosecution_result, prosecution_fine_pence, prosecution_costs_pence, created_at, CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence FROM notices WHERE authority_code = '850' AND notice_number = '850-2025-' || lpad(:n::text, 6, '0');
-COMMIT;

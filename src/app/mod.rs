@@ -87,6 +87,18 @@ impl App {
         self.unit(Access::Read, work).await
     }
 
+    /// As [`Self::read`], for a unit that is one statement: it runs in the
+    /// database's autocommit, without `BEGIN` and `COMMIT` (see
+    /// [`crate::store::Store::begin_single_read`]).
+    async fn read_single<T, F, Fut>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
+    {
+        self.unit(Access::SingleRead, work).await
+    }
+
     async fn unit<T, F, Fut>(&self, access: Access, work: F) -> ServiceResult<T>
     where
         T: Send + 'static,
@@ -98,6 +110,7 @@ impl App {
             let tx = match access {
                 Access::Write => app.store.begin().await?,
                 Access::Read => app.store.begin_read().await?,
+                Access::SingleRead => app.store.begin_single_read().await?,
             };
             let (tx, result) = work(app, tx).await;
             finish(tx, result).await
@@ -109,6 +122,8 @@ impl App {
 #[derive(Debug, Clone, Copy)]
 enum Access {
     Read,
+    /// A read of one statement.
+    SingleRead,
     Write,
 }
 

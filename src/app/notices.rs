@@ -450,7 +450,8 @@ impl App {
 
     pub async fn get_notice(&self, caller: Caller, number: String) -> ServiceResult<Notice> {
         caller.check_allowed(Operation::ReadNotices)?;
-        self.read(move |_, mut tx| async move {
+        // One statement: the notice with the sums of its money.
+        self.read_single(move |_, mut tx| async move {
             let result = visible_notice(&mut *tx, &caller, &number).await;
             (tx, result)
         })

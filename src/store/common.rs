@@ -44,6 +44,9 @@ pub struct Tx<DB: Database> {
     /// Where serial numbers are taken, when not inside this unit (see
     /// [`Tx::begin`]).
     numbering: Option<Pool<DB>>,
+    /// Begun with no statement: the unit is one statement in the database's
+    /// autocommit, which is its own transaction (see [`Store::begin_single_read`]).
+    single_statement: bool,
 }
 
 /// An audit event waiting for its unit to commit.
@@ -90,14 +93,17 @@ where
     /// commits at once, so a counter row is locked for one statement rather than
     /// until this unit commits (see [`StoreTx::next_serial`]). The numbering
     /// pool must be separate from `pool`: a unit holding one connection never
-    /// waits for a second from the pool it holds it from.
+    /// waits for a second from the pool it holds it from. An empty `begin`
+    /// starts no transaction: the unit must then be a single statement.
     pub(super) async fn begin(
         pool: &Pool<DB>,
         begin: &'static str,
         numbering: Option<&Pool<DB>>,
     ) -> StoreResult<Self> {
         let mut conn = pool.acquire().await?;
-        if let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await {
+        if !begin.is_empty()
+            && let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await
+        {
             conn.close_on_drop();
             return Err(e.into());
         }
@@ -106,11 +112,14 @@ where
             finished: false,
             pending_audit: Vec::new(),
             numbering: numbering.cloned(),
+            single_statement: begin.is_empty(),
         })
     }
 
     async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
-        sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
+        if !self.single_statement {
+            sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
+        }
         self.finished = true;
         Ok(())
     }

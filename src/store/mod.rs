@@ -230,6 +230,12 @@ pub trait Store: Send + Sync + 'static {
     /// (REPEATABLE READ on PostgreSQL, a deferred transaction on SQLite).
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>>;
 
+    /// Starts a read of exactly one statement, outside an explicit transaction:
+    /// a single statement is its own transaction and sees one snapshot, so the
+    /// `BEGIN` and `COMMIT` round trips buy nothing. Only for units that make one
+    /// store call of one statement (a second would see another snapshot).
+    async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>>;
+
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping excluded.
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;

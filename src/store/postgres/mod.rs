@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection, Pool, Postgres};
 
 use super::attendance::{ListQueries, list_queries};
 use super::common::Tx;
@@ -59,6 +59,20 @@ pub struct PgStore {
     numbering: Pool<Postgres>,
 }
 
+// Units plan every statement for its own values (sent with BEGIN, in the same
+// round trip): a long-lived connection's cached generic plan, made while a table
+// was small, otherwise stays in use as the table grows (RecordPayment and
+// ListNotices fell 8x and 26x in the RPC bench while fresh plans for the same SQL
+// did not).
+const BEGIN_WRITE: &str = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan";
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan";
+
+/// How long a pooled connection may sit idle before it is pinged on its way out:
+/// under load connections come back within milliseconds and go out unpinged,
+/// while a restart of PostgreSQL takes longer than this, so a connection it
+/// broke has been idle longer and is found out and replaced.
+const IDLE_BEFORE_PING: Duration = Duration::from_millis(100);
+
 /// Connections for serial numbers: each holds a counter row for one short
 /// statement, so two are enough for many concurrent units.
 const NUMBERING_CONNECTIONS: u32 = 2;
@@ -71,15 +85,23 @@ impl PgStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> StoreResult<Self> {
-        // Plan every statement for its own values: a long-lived connection's
-        // cached generic plan, made while a table was small, otherwise stays in use
-        // as the table grows (RecordPayment and ListNotices fell 8x and 26x in the
-        // RPC bench while fresh plans for the same SQL did not).
-        let options =
-            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
+        let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round trip
+            // more on every call. Only one idle a while may have lost its server
+            // (a restart, an idle timeout); a busy one that has is closed on its
+            // error, and the call is answered UNAVAILABLE.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let numbering_options =
@@ -107,19 +129,19 @@ impl Store for PgStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            Tx::begin(&self.pool, "BEGIN", Some(&self.numbering)).await?,
+            Tx::begin(&self.pool, BEGIN_WRITE, Some(&self.numbering)).await?,
         ))
     }
 
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(
-            Tx::begin(
-                &self.pool,
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                None,
-            )
-            .await?,
-        ))
+        Ok(Box::new(Tx::begin(&self.pool, BEGIN_READ, None).await?))
+    }
+
+    async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        // Outside a transaction the session's default plan cache applies: a
+        // single-statement read is a key lookup, whose cached generic plan stays
+        // right at any table size and saves planning it on every call.
+        Ok(Box::new(Tx::begin(&self.pool, "", None).await?))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -91,6 +91,10 @@ impl Store for SqliteStore {
         Ok(Box::new(Tx::begin(&self.pool, "BEGIN", None).await?))
     }
 
+    async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(Tx::begin(&self.pool, "", None).await?))
+    }
+
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
         let tables: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_schema WHERE type = 'table' \
