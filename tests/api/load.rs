@@ -125,7 +125,13 @@ async fn a_full_server_sheds_at_once_across_connections(backend: Backend) {
             Ok(_) if started.elapsed() < Duration::from_secs(10) => {
                 tokio::time::sleep(Duration::from_millis(20)).await
             }
-            other => panic!("the server never filled: {other:?}"),
+            other => panic!(
+                "the server never filled after {:?}: {other:?}; slow calls finished: {:?}",
+                started.elapsed(),
+                slow.iter()
+                    .map(|call| call.is_finished())
+                    .collect::<Vec<_>>()
+            ),
         }
     };
     assert!(shed.message().contains("limit"), "{shed:?}");
