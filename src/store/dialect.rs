@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::ListQueries;
+use super::attendance::{ListQueries, WeekDeltas};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -81,6 +81,13 @@ pub(super) trait MarkWrites: Database {
         conn: &mut Self::Connection,
         authority: &LaCode,
         spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Appends each row of `deltas` to the weekly figures (`attendance_week_figures`).
+    fn add_week_figures(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        deltas: &WeekDeltas<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Records that each school had possible sessions in the week starting on the Monday.

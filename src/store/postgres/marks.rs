@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::attendance::{date_spans, session_number};
+use crate::store::attendance::{WeekDeltas, date_spans, session_number, stored_category};
 use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
@@ -40,8 +40,8 @@ impl MarkWrites for Postgres {
             return Ok(vec![]);
         }
         let c = columns(marks.iter().copied());
-        let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT i.ord, m.code, m.record_time \
+        let rows: Vec<(i64, String, i16, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT i.ord, m.code, m.category, m.record_time \
              FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
                   WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
              JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
@@ -55,8 +55,12 @@ impl MarkWrites for Postgres {
         .fetch_all(&mut *conn)
         .await?;
         let mut held = vec![None; marks.len()];
-        for (ord, code, record_time) in rows {
-            held[(ord - 1) as usize] = Some(HeldMark { code, record_time });
+        for (ord, code, category, record_time) in rows {
+            held[(ord - 1) as usize] = Some(HeldMark {
+                code,
+                category: stored_category(category)?,
+                record_time,
+            });
         }
         Ok(held)
     }
@@ -194,6 +198,37 @@ impl MarkWrites for Postgres {
         Ok(())
     }
 
+    /// By COPY, as the marks: the rows are only ever appended.
+    async fn add_week_figures(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        deltas: &WeekDeltas<'_>,
+    ) -> StoreResult<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        use std::fmt::Write;
+        let authority = copy_text(authority.as_str());
+        let mut rows = String::with_capacity(deltas.len() * 48);
+        for ((school, upn, monday), [present, approved, authorised, unauthorised]) in deltas {
+            // Infallible: writing to a String.
+            let _ = writeln!(
+                rows,
+                "{authority}\t{}\t{}\t{monday}\t{present}\t{approved}\t{authorised}\t{unauthorised}",
+                copy_text(school),
+                copy_text(upn),
+            );
+        }
+        copy_rows(
+            conn,
+            "COPY attendance_week_figures (authority_code, school_urn, upn, week_start, \
+             present, approved_activity, authorised_absence, unauthorised_absence) FROM STDIN",
+            rows,
+            deltas.len(),
+        )
+        .await
+    }
+
     async fn note_school_weeks(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -296,13 +331,26 @@ async fn copy_marks(
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         );
     }
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY attendance_marks \
-             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-             FROM STDIN",
-        )
-        .await?;
+    copy_rows(
+        conn,
+        "COPY attendance_marks \
+         (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+         FROM STDIN",
+        rows,
+        marks.len(),
+    )
+    .await
+}
+
+/// Sends `rows` (COPY's text format) by the `COPY … FROM STDIN` `statement`,
+/// which must write `expected` rows.
+async fn copy_rows(
+    conn: &mut PgConnection,
+    statement: &'static str,
+    rows: String,
+    expected: usize,
+) -> StoreResult<()> {
+    let mut copy = conn.copy_in_raw(statement).await?;
     // A COPY merely dropped leaves the connection out of step with the server,
     // so a failed send is aborted explicitly (a cancelled one closes the
     // connection: see `Tx`'s drop).
@@ -311,10 +359,9 @@ async fn copy_marks(
         return Err(e.into());
     }
     let written = copy.finish().await?;
-    if written as usize != marks.len() {
+    if written as usize != expected {
         return Err(StoreError::Corrupt(format!(
-            "COPY wrote {written} of {} marks",
-            marks.len()
+            "COPY wrote {written} of {expected} rows"
         )));
     }
     Ok(())
