@@ -198,7 +198,11 @@ impl MarkWrites for Postgres {
         Ok(())
     }
 
-    /// By COPY, as the marks: the rows are only ever appended.
+    /// One INSERT of arrays, not COPY. sqlx does not set TCP_NODELAY, so over
+    /// TCP a message written while earlier data is unacknowledged waits for
+    /// the server's delayed ACK: COPY's closing message, written apart from its
+    /// data, made this step cost ingestion 28% at 10% of a county, the INSERT
+    /// (one write) 10% (BENCHMARKS.md, session 7).
     async fn add_week_figures(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -207,26 +211,34 @@ impl MarkWrites for Postgres {
         if deltas.is_empty() {
             return Ok(());
         }
-        use std::fmt::Write;
-        let authority = copy_text(authority.as_str());
-        let mut rows = String::with_capacity(deltas.len() * 48);
-        for ((school, upn, monday), [present, approved, authorised, unauthorised]) in deltas {
-            // Infallible: writing to a String.
-            let _ = writeln!(
-                rows,
-                "{authority}\t{}\t{}\t{monday}\t{present}\t{approved}\t{authorised}\t{unauthorised}",
-                copy_text(school),
-                copy_text(upn),
-            );
-        }
-        copy_rows(
-            conn,
-            "COPY attendance_week_figures (authority_code, school_urn, upn, week_start, \
-             present, approved_activity, authorised_absence, unauthorised_absence) FROM STDIN",
-            rows,
-            deltas.len(),
+        let column = |i: usize| deltas.values().map(|row| row[i]).collect::<Vec<i32>>();
+        sqlx::query(
+            "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
+             present, approved_activity, authorised_absence, unauthorised_absence) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], \
+                                      $5::int4[], $6::int4[], $7::int4[], $8::int4[])",
         )
-        .await
+        .bind(authority.as_str())
+        .bind(
+            deltas
+                .keys()
+                .map(|(school, _, _)| *school)
+                .collect::<Vec<_>>(),
+        )
+        .bind(deltas.keys().map(|(_, upn, _)| *upn).collect::<Vec<_>>())
+        .bind(
+            deltas
+                .keys()
+                .map(|(_, _, monday)| *monday)
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(0))
+        .bind(column(1))
+        .bind(column(2))
+        .bind(column(3))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     async fn note_school_weeks(

@@ -5,9 +5,9 @@
 -- inserted; -1 in the held mark's category and +1 in the new one's for a
 -- correction). "Not a possible session" is not counted; possible sessions are
 -- the sum of the four. Rows are never updated or deleted: a week's figures are
--- the SUM of its rows. Appending costs ingestion one COPY per batch, where
+-- the SUM of its rows. Appending costs ingestion one INSERT per batch, where
 -- keeping one row per week up to date (an upsert per batch) halved it
--- (BENCHMARKS.md, session 4).
+-- (BENCHMARKS.md, sessions 4 and 7).
 CREATE TABLE attendance_week_figures (
     authority_code       TEXT    NOT NULL,
     school_urn           TEXT    NOT NULL,
