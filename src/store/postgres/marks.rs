@@ -71,14 +71,20 @@ impl MarkWrites for Postgres {
     /// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
     /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
     /// The school locks make the check hold until commit.
+    ///
+    /// After a COPY, the weekly figures are counted from the marks just written
+    /// (no other mark lies within their pupils' and schools' dates): a short
+    /// statement, where sending them takes a long one (see `add_week_figures`).
     async fn insert_new_marks(
         conn: &mut PgConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
-        if !any_held(conn, authority, marks).await? {
+    ) -> StoreResult<(Vec<bool>, bool)> {
+        let spans = date_spans(marks.iter());
+        if !any_held(conn, authority, &spans).await? {
             copy_marks(conn, authority, marks).await?;
-            return Ok(vec![true; marks.len()]);
+            count_week_figures(conn, authority, &spans).await?;
+            return Ok((vec![true; marks.len()], true));
         }
         let c = columns(marks.iter());
         let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
@@ -99,13 +105,13 @@ impl MarkWrites for Postgres {
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() == marks.len() {
-            return Ok(vec![true; marks.len()]);
+            return Ok((vec![true; marks.len()], false));
         }
         let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
             .iter()
             .map(|(upn, date, session, school)| (upn.as_str(), *date, *session, school.as_str()))
             .collect();
-        Ok(marks
+        let inserted = marks
             .iter()
             .map(|m| {
                 inserted.contains(&(
@@ -115,7 +121,8 @@ impl MarkWrites for Postgres {
                     m.school_urn.as_str(),
                 ))
             })
-            .collect())
+            .collect();
+        Ok((inserted, false))
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
@@ -201,8 +208,9 @@ impl MarkWrites for Postgres {
     /// One INSERT of arrays, not COPY. sqlx does not set TCP_NODELAY, so over
     /// TCP a message written while earlier data is unacknowledged waits for
     /// the server's delayed ACK: COPY's closing message, written apart from its
-    /// data, made this step cost ingestion 28% at 10% of a county, the INSERT
-    /// (one write) 10% (BENCHMARKS.md, session 7).
+    /// data, made this step cost ingestion 28% at 10% of a county, this INSERT
+    /// 10–13%. Batches of new sessions only do not send their figures at all
+    /// (`count_week_figures`): 8% (BENCHMARKS.md, session 7).
     async fn add_week_figures(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -300,9 +308,8 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
 async fn any_held(
     conn: &mut PgConnection,
     authority: &LaCode,
-    marks: &[RegisterMark],
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<bool> {
-    let spans = date_spans(marks.iter());
     Ok(sqlx::query_scalar(
         "SELECT EXISTS ( \
            SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
@@ -317,6 +324,37 @@ async fn any_held(
     .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// Appends the weekly figures of every mark within `spans` (each pupil's and
+/// school's dates), counted from the marks themselves: right only when all of
+/// those marks were just inserted, as after `copy_marks`.
+async fn count_week_figures(
+    conn: &mut PgConnection,
+    authority: &LaCode,
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
+         present, approved_activity, authorised_absence, unauthorised_absence) \
+         SELECT $1, m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1), \
+                COUNT(*) FILTER (WHERE m.category = 0), COUNT(*) FILTER (WHERE m.category = 1), \
+                COUNT(*) FILTER (WHERE m.category = 2), COUNT(*) FILTER (WHERE m.category = 3) \
+         FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+              AS i(upn, school_urn, first_date, last_date) \
+         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+          AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn \
+         WHERE m.category <> 4 \
+         GROUP BY m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1)",
+    )
+    .bind(authority.as_str())
+    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
+    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
+    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
+    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.

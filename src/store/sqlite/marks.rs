@@ -61,7 +61,7 @@ impl MarkWrites for Sqlite {
         conn: &mut SqliteConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
+    ) -> StoreResult<(Vec<bool>, bool)> {
         let mut inserted = Vec::with_capacity(marks.len());
         for m in marks {
             let done = sqlx::query(
@@ -81,7 +81,7 @@ impl MarkWrites for Sqlite {
             .await?;
             inserted.push(done.rows_affected() == 1);
         }
-        Ok(inserted)
+        Ok((inserted, false))
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
