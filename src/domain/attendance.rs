@@ -37,6 +37,8 @@ pub struct RegisterMark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldMark {
     pub code: String,
+    /// The category the mark was stored with (its code's on its date).
+    pub category: CodeCategory,
     pub record_time: DateTime<Utc>,
 }
 
@@ -460,6 +462,7 @@ mod tests {
         };
         let held = HeldMark {
             code: "N".into(),
+            category: CodeCategory::UnauthorisedAbsence,
             record_time: t(0),
         };
         assert_eq!(mark_change(None, &mark("N", t(0))), MarkChange::Insert);

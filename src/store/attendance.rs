@@ -2,10 +2,26 @@
 //! sqlx database that implements [`Dialect`]. What differs lives there: the bulk
 //! writes of marks (each backend's `marks.rs`) and the SQL for "is one of a
 //! bound list", which each dialect fills into the queries of [`ListQueries`].
+//!
+//! # Weekly figures
+//!
+//! A summary of a school or the whole authority over a long range would count
+//! every mark in it (77.6 million for a county's school year). Every write of
+//! marks therefore also appends to `attendance_week_figures` (migration 0013)
+//! what it changed per school, pupil and week: +1 in the new mark's category for
+//! each mark inserted; −1 in the held mark's category and +1 in the new one's for
+//! each correction ([`week_deltas`]; on PostgreSQL a batch of new sessions
+//! only has them counted from the marks it has just written). Rows are
+//! appended, never updated (keeping one row per week up to date halved
+//! ingestion: BENCHMARKS.md, session 4), and a week's figures are the SUM of
+//! its rows. A summary sums them over the whole
+//! Monday-to-Sunday weeks inside its range ([`whole_weeks`]) and counts raw
+//! marks only for the days outside those weeks, at most a part week at each end.
+//! The test `rollups::` proves the two agree on every range.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 
 use super::common::Tx;
@@ -15,7 +31,7 @@ use super::{
     AttendanceScope, EnrolmentFigures, QualifyingFilter, SchoolMark, StoreError, StoreResult,
 };
 use crate::domain::attendance::{
-    Figures, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
+    Figures, HeldMark, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
 };
 use crate::domain::calendar::week_start;
 use crate::domain::evidence::ReplacedMark;
@@ -28,6 +44,62 @@ pub(super) fn session_number(session: Session) -> i16 {
         Session::Am => 0,
         Session::Pm => 1,
     }
+}
+
+/// A stored mark's category (`attendance_marks.category`).
+pub(super) fn stored_category(n: i16) -> StoreResult<CodeCategory> {
+    CodeCategory::from_i16(n).ok_or_else(|| StoreError::Corrupt(format!("mark category {n}")))
+}
+
+/// How a write changed the weekly figures: per `(school, upn, week_start)`, the
+/// sessions gained (or lost, negative) in present, approved activity,
+/// authorised and unauthorised absence.
+pub(super) type WeekDeltas<'a> = BTreeMap<(&'a str, &'a str, NaiveDate), [i32; 4]>;
+
+/// The place of a possible session's category in a [`WeekDeltas`] row; none for
+/// "not a possible session", which no figure counts.
+fn delta_column(category: CodeCategory) -> Option<usize> {
+    match category {
+        CodeCategory::Present => Some(0),
+        CodeCategory::ApprovedActivity => Some(1),
+        CodeCategory::AuthorisedAbsence => Some(2),
+        CodeCategory::UnauthorisedAbsence => Some(3),
+        CodeCategory::NotPossible => None,
+    }
+}
+
+/// The weekly figures' change when `inserted` marks are added and `replaced`
+/// ones take the place of the marks held: +1 in the new category for each mark
+/// written, −1 in the held one's for each replaced. Rows that come to nothing
+/// (a correction within a category, or between two codes not counted) are left out.
+pub(super) fn week_deltas<'a>(
+    inserted: &[&'a RegisterMark],
+    replaced: &[(&'a RegisterMark, HeldMark)],
+) -> WeekDeltas<'a> {
+    let mut deltas = WeekDeltas::new();
+    let mut add = |m: &'a RegisterMark, category: CodeCategory, n: i32| {
+        if let Some(column) = delta_column(category) {
+            let key = (m.school_urn.as_str(), m.upn.as_str(), week_start(m.date));
+            deltas.entry(key).or_default()[column] += n;
+        }
+    };
+    for m in inserted {
+        add(m, m.category, 1);
+    }
+    for (m, held) in replaced {
+        add(m, held.category, -1);
+        add(m, m.category, 1);
+    }
+    deltas.retain(|_, row| *row != [0; 4]);
+    deltas
+}
+
+/// The Mondays of the first and last whole (Monday to Sunday) weeks inside
+/// `from..=to`, if it holds one.
+pub(super) fn whole_weeks(from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let first = week_start(from.checked_add_days(Days::new(6))?);
+    let last = week_start(to.checked_sub_days(Days::new(6))?);
+    (first <= last).then_some((first, last))
 }
 
 fn session_of(n: i16) -> StoreResult<Session> {
@@ -199,6 +271,31 @@ macro_rules! unconsumed {
 }
 pub(super) use unconsumed;
 
+/// Adds `(upn, school, category, count)` rows of marks to the enrolments' figures.
+fn add_mark_counts(
+    by_enrolment: &mut BTreeMap<(String, String), Figures>,
+    rows: Vec<(String, String, i16, i64)>,
+) -> StoreResult<()> {
+    for (upn, school_urn, category, count) in rows {
+        by_enrolment
+            .entry((upn, school_urn))
+            .or_default()
+            .add_count(stored_category(category)?, count);
+    }
+    Ok(())
+}
+
+fn enrolment_figures(by_enrolment: BTreeMap<(String, String), Figures>) -> Vec<EnrolmentFigures> {
+    by_enrolment
+        .into_iter()
+        .map(|((upn, school_urn), figures)| EnrolmentFigures {
+            upn,
+            school_urn,
+            figures,
+        })
+        .collect()
+}
+
 // The bounds of `common.rs`'s `impl` of `Tx`, for the same reason.
 impl<DB> Tx<DB>
 where
@@ -234,7 +331,8 @@ where
         DB::lock_schools(self.conn(), authority, &schools).await?;
         // New sessions are the common case: insert them in one go, then look at
         // what was already held only for the rest.
-        let inserted = DB::insert_new_marks(self.conn(), authority, marks).await?;
+        let (inserted, figures_written) =
+            DB::insert_new_marks(self.conn(), authority, marks).await?;
         let mut counts = MarkCounts::default();
         let (mut new, mut existing) = (Vec::new(), Vec::new());
         for (mark, inserted) in marks.iter().zip(inserted) {
@@ -257,6 +355,8 @@ where
             }
         }
         DB::replace_marks(self.conn(), authority, &replaced, request_id, at).await?;
+        let counted = if figures_written { &[][..] } else { &new[..] };
+        DB::add_week_figures(self.conn(), authority, &week_deltas(counted, &replaced)).await?;
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());
@@ -372,6 +472,10 @@ where
         Ok((weeks, first.zip(last)))
     }
 
+    /// Each enrolment's figures over `from..=to`. A pupil's are counted from their
+    /// marks; a school's or the authority's are summed from the weekly figures
+    /// over the whole weeks of the range, with the marks of the days outside
+    /// them (see the module's doc) counted on top.
     pub(super) async fn select_enrolment_figures(
         &mut self,
         authority: &LaCode,
@@ -379,57 +483,113 @@ where
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<EnrolmentFigures>> {
-        let query = match scope {
-            AttendanceScope::Pupil(upn) => sqlx::query_as(
-                "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
-                 WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND upn = $4 \
-                 GROUP BY upn, school_urn, category",
-            )
-            .bind(authority.as_str())
-            .bind(from)
-            .bind(to)
-            .bind(upn.as_str()),
-            // The school's pupils come from the enrolment spans, their marks by key.
-            AttendanceScope::School(urn) => sqlx::query_as(
+        let mut by_enrolment: BTreeMap<(String, String), Figures> = BTreeMap::new();
+        let school = match scope {
+            AttendanceScope::Pupil(upn) => {
+                let rows = sqlx::query_as(
+                    "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
+                     WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 AND upn = $4 \
+                     GROUP BY upn, school_urn, category",
+                )
+                .bind(authority.as_str())
+                .bind(from)
+                .bind(to)
+                .bind(upn.as_str())
+                .fetch_all(self.conn())
+                .await?;
+                add_mark_counts(&mut by_enrolment, rows)?;
+                return Ok(enrolment_figures(by_enrolment));
+            }
+            AttendanceScope::School(urn) => Some(urn.as_str()),
+            AttendanceScope::Authority => None,
+        };
+        let raw_days = match whole_weeks(from, to) {
+            None => vec![(from, to)],
+            Some((first, last)) => {
+                self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
+                    .await?;
+                let mut days = Vec::new();
+                if from < first {
+                    days.push((from, first - Days::new(1)));
+                }
+                let after = last + Days::new(7);
+                if after <= to {
+                    days.push((after, to));
+                }
+                days
+            }
+        };
+        for (from, to) in raw_days {
+            // The scope's pupils come from the enrolment spans, their marks by key:
+            // a few days of marks without reading the rest of the register.
+            let query = sqlx::query_as(if school.is_some() {
                 "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
                  FROM attendance_enrolments e JOIN attendance_marks m \
                    ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
                  WHERE e.authority_code = $1 AND e.school_urn = $4 \
                    AND e.first_date <= $3 AND e.last_date >= $2 \
                    AND m.mark_date BETWEEN $2 AND $3 \
-                 GROUP BY m.upn, m.school_urn, m.category",
-            )
-            .bind(authority.as_str())
-            .bind(from)
-            .bind(to)
-            .bind(urn.as_str()),
-            AttendanceScope::Authority => sqlx::query_as(
-                "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
-                 WHERE authority_code = $1 AND mark_date BETWEEN $2 AND $3 \
-                 GROUP BY upn, school_urn, category",
-            )
-            .bind(authority.as_str())
-            .bind(from)
-            .bind(to),
-        };
-        let rows: Vec<(String, String, i16, i64)> = query.fetch_all(self.conn()).await?;
-        let mut by_enrolment: BTreeMap<(String, String), Figures> = BTreeMap::new();
-        for (upn, school_urn, category, count) in rows {
-            let category = CodeCategory::from_i16(category)
-                .ok_or_else(|| StoreError::Corrupt(format!("mark category {category}")))?;
-            by_enrolment
-                .entry((upn, school_urn))
-                .or_default()
-                .add_count(category, count);
-        }
-        Ok(by_enrolment
-            .into_iter()
-            .map(|((upn, school_urn), figures)| EnrolmentFigures {
-                upn,
-                school_urn,
-                figures,
+                 GROUP BY m.upn, m.school_urn, m.category"
+            } else {
+                "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
+                 FROM attendance_enrolments e JOIN attendance_marks m \
+                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+                 WHERE e.authority_code = $1 \
+                   AND e.first_date <= $3 AND e.last_date >= $2 \
+                   AND m.mark_date BETWEEN $2 AND $3 \
+                 GROUP BY m.upn, m.school_urn, m.category"
             })
-            .collect())
+            .bind(authority.as_str())
+            .bind(from)
+            .bind(to);
+            let query = match school {
+                Some(urn) => query.bind(urn),
+                None => query,
+            };
+            let rows = query.fetch_all(self.conn()).await?;
+            add_mark_counts(&mut by_enrolment, rows)?;
+        }
+        Ok(enrolment_figures(by_enrolment))
+    }
+
+    /// Adds the weekly figures of the weeks from Monday `first` to Monday `last`.
+    async fn sum_week_figures(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT upn, school_urn, SUM(present), SUM(approved_activity), \
+                    SUM(authorised_absence), SUM(unauthorised_absence) \
+             FROM attendance_week_figures \
+             WHERE authority_code = $1 AND school_urn = $4 AND week_start BETWEEN $2 AND $3 \
+             GROUP BY upn, school_urn"
+        } else {
+            "SELECT upn, school_urn, SUM(present), SUM(approved_activity), \
+                    SUM(authorised_absence), SUM(unauthorised_absence) \
+             FROM attendance_week_figures \
+             WHERE authority_code = $1 AND week_start BETWEEN $2 AND $3 \
+             GROUP BY upn, school_urn"
+        })
+        .bind(authority.as_str())
+        .bind(first)
+        .bind(last);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let rows: Vec<(String, String, i64, i64, i64, i64)> = query.fetch_all(self.conn()).await?;
+        for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
+            let figures = by_enrolment.entry((upn, school_urn)).or_default();
+            figures.add_count(CodeCategory::Present, present);
+            figures.add_count(CodeCategory::ApprovedActivity, approved);
+            figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
+            figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
+        }
+        Ok(())
     }
 
     pub(super) async fn select_latest_school_weeks(
@@ -567,5 +727,77 @@ where
         .bind(school.as_str())
         .fetch_all(self.conn())
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Datelike;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn whole_weeks_are_the_mondays_whose_sundays_fall_in_the_range() {
+        let days: Vec<NaiveDate> = d(2025, 2, 26).iter_days().take(30).collect();
+        for (i, &from) in days.iter().enumerate() {
+            for &to in &days[i..] {
+                let mondays: Vec<NaiveDate> = days
+                    .iter()
+                    .copied()
+                    .filter(|m| m.weekday() == chrono::Weekday::Mon)
+                    .filter(|m| from <= *m && *m + Days::new(6) <= to)
+                    .collect();
+                let want = mondays.first().copied().zip(mondays.last().copied());
+                assert_eq!(whole_weeks(from, to), want, "{from} to {to}");
+            }
+        }
+        assert_eq!(whole_weeks(NaiveDate::MIN, NaiveDate::MIN), None);
+        assert_eq!(whole_weeks(NaiveDate::MAX, NaiveDate::MAX), None);
+    }
+
+    #[test]
+    fn a_correction_moves_a_session_between_categories_and_nothing_is_counted_twice() {
+        use crate::domain::identifiers::{Upn, Urn};
+        use crate::domain::register_codes::CodeSet;
+        let mark = |date: NaiveDate, session, code: &str| RegisterMark {
+            school_urn: Urn::parse("116000").unwrap(),
+            upn: Upn::parse("B801200005001").unwrap(),
+            date,
+            session,
+            code: code.into(),
+            category: CodeSet::categorise(date, code).unwrap(),
+            record_time: DateTime::from_timestamp(1_740_000_000, 0).unwrap(),
+        };
+        let held = |code: &str, date| HeldMark {
+            code: code.into(),
+            category: CodeSet::categorise(date, code).unwrap(),
+            record_time: DateTime::from_timestamp(1_730_000_000, 0).unwrap(),
+        };
+        let (mon, sun, next) = (d(2025, 3, 3), d(2025, 3, 9), d(2025, 3, 10));
+        let new = [
+            mark(mon, Session::Am, "/"),
+            mark(sun, Session::Am, "O"),
+            mark(next, Session::Am, "#"),
+        ];
+        let corrected = [
+            mark(mon, Session::Pm, "N"),
+            mark(next, Session::Pm, "M"),
+            mark(next + Days::new(1), Session::Am, "#"),
+        ];
+        let replaced = vec![
+            (&corrected[0], held("I", mon)),
+            (&corrected[1], held("C", next)),
+            (&corrected[2], held("X", next)),
+        ];
+        let deltas = week_deltas(&new.iter().collect::<Vec<_>>(), &replaced);
+        let key = |monday| ("116000", "B801200005001", monday);
+        // Present +1; unauthorised +1 (Sunday's) +1 (the correction); authorised -1.
+        assert_eq!(deltas.get(&key(mon)), Some(&[1, 0, -1, 2]));
+        // "#" counts nowhere, "C" to "M" stays authorised, "X" to "#" is never possible.
+        assert_eq!(deltas.get(&key(next)), None);
+        assert_eq!(deltas.len(), 1);
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::ListQueries;
+use super::attendance::{ListQueries, WeekDeltas};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -53,12 +53,14 @@ pub(super) trait MarkWrites: Database {
         schools: &BTreeSet<&str>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Inserts the marks for sessions not held yet; `true` for each one inserted.
+    /// Inserts the marks for sessions not held yet; `true` for each one
+    /// inserted, and whether their weekly figures are written too (otherwise
+    /// the caller adds them with [`MarkWrites::add_week_figures`]).
     fn insert_new_marks(
         conn: &mut Self::Connection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> impl Future<Output = StoreResult<Vec<bool>>> + Send;
+    ) -> impl Future<Output = StoreResult<(Vec<bool>, bool)>> + Send;
 
     /// The mark held for each of `marks`' sessions, in the same order.
     fn held_marks(
@@ -81,6 +83,13 @@ pub(super) trait MarkWrites: Database {
         conn: &mut Self::Connection,
         authority: &LaCode,
         spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Appends each row of `deltas` to the weekly figures (`attendance_week_figures`).
+    fn add_week_figures(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        deltas: &WeekDeltas<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Records that each school had possible sessions in the week starting on the Monday.

@@ -205,12 +205,15 @@ pub struct CaseFilter<'a> {
     pub limit: i64,
 }
 
-/// A table's primary key and foreign keys, each with its columns in key order.
+/// A table's primary key, foreign keys and other indexes, each with its columns
+/// in key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableKeys {
     pub table: String,
     pub primary_key: Vec<String>,
     pub foreign_keys: Vec<Vec<String>>,
+    /// Every index but the primary key's.
+    pub indexes: Vec<Vec<String>>,
 }
 
 #[async_trait]

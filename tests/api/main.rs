@@ -27,6 +27,7 @@ mod privileges;
 mod referrals;
 mod reports;
 mod resilience;
+mod rollups;
 mod schema;
 mod schools;
 mod store_rules;

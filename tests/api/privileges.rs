@@ -37,6 +37,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         &["category", "code", "record_time"],
     ),
     ("attendance_school_weeks", "DELETE, INSERT, SELECT", &[]),
+    ("attendance_week_figures", "INSERT, SELECT", &[]),
     (
         "audit_chain_heads",
         "INSERT, SELECT",

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::attendance::{date_spans, session_number};
+use crate::store::attendance::{WeekDeltas, date_spans, session_number, stored_category};
 use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
@@ -40,8 +40,8 @@ impl MarkWrites for Postgres {
             return Ok(vec![]);
         }
         let c = columns(marks.iter().copied());
-        let rows: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT i.ord, m.code, m.record_time \
+        let rows: Vec<(i64, String, i16, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT i.ord, m.code, m.category, m.record_time \
              FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
                   WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
              JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
@@ -55,8 +55,12 @@ impl MarkWrites for Postgres {
         .fetch_all(&mut *conn)
         .await?;
         let mut held = vec![None; marks.len()];
-        for (ord, code, record_time) in rows {
-            held[(ord - 1) as usize] = Some(HeldMark { code, record_time });
+        for (ord, code, category, record_time) in rows {
+            held[(ord - 1) as usize] = Some(HeldMark {
+                code,
+                category: stored_category(category)?,
+                record_time,
+            });
         }
         Ok(held)
     }
@@ -67,14 +71,20 @@ impl MarkWrites for Postgres {
     /// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
     /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
     /// The school locks make the check hold until commit.
+    ///
+    /// After a COPY, the weekly figures are counted from the marks just written
+    /// (no other mark lies within their pupils' and schools' dates): a short
+    /// statement, where sending them takes a long one (see `add_week_figures`).
     async fn insert_new_marks(
         conn: &mut PgConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
-        if !any_held(conn, authority, marks).await? {
+    ) -> StoreResult<(Vec<bool>, bool)> {
+        let spans = date_spans(marks.iter());
+        if !any_held(conn, authority, &spans).await? {
             copy_marks(conn, authority, marks).await?;
-            return Ok(vec![true; marks.len()]);
+            count_week_figures(conn, authority, &spans).await?;
+            return Ok((vec![true; marks.len()], true));
         }
         let c = columns(marks.iter());
         let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
@@ -95,13 +105,13 @@ impl MarkWrites for Postgres {
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() == marks.len() {
-            return Ok(vec![true; marks.len()]);
+            return Ok((vec![true; marks.len()], false));
         }
         let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
             .iter()
             .map(|(upn, date, session, school)| (upn.as_str(), *date, *session, school.as_str()))
             .collect();
-        Ok(marks
+        let inserted = marks
             .iter()
             .map(|m| {
                 inserted.contains(&(
@@ -111,7 +121,8 @@ impl MarkWrites for Postgres {
                     m.school_urn.as_str(),
                 ))
             })
-            .collect())
+            .collect();
+        Ok((inserted, false))
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
@@ -194,6 +205,50 @@ impl MarkWrites for Postgres {
         Ok(())
     }
 
+    /// One INSERT of arrays, not COPY. sqlx does not set TCP_NODELAY, so over
+    /// TCP a message written while earlier data is unacknowledged waits for
+    /// the server's delayed ACK: COPY's closing message, written apart from its
+    /// data, made this step cost ingestion 28% at 10% of a county, this INSERT
+    /// 10–13%. Batches of new sessions only do not send their figures at all
+    /// (`count_week_figures`): 8% (BENCHMARKS.md, session 7).
+    async fn add_week_figures(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        deltas: &WeekDeltas<'_>,
+    ) -> StoreResult<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let column = |i: usize| deltas.values().map(|row| row[i]).collect::<Vec<i32>>();
+        sqlx::query(
+            "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
+             present, approved_activity, authorised_absence, unauthorised_absence) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], \
+                                      $5::int4[], $6::int4[], $7::int4[], $8::int4[])",
+        )
+        .bind(authority.as_str())
+        .bind(
+            deltas
+                .keys()
+                .map(|(school, _, _)| *school)
+                .collect::<Vec<_>>(),
+        )
+        .bind(deltas.keys().map(|(_, upn, _)| *upn).collect::<Vec<_>>())
+        .bind(
+            deltas
+                .keys()
+                .map(|(_, _, monday)| *monday)
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(0))
+        .bind(column(1))
+        .bind(column(2))
+        .bind(column(3))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     async fn note_school_weeks(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -253,9 +308,8 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
 async fn any_held(
     conn: &mut PgConnection,
     authority: &LaCode,
-    marks: &[RegisterMark],
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<bool> {
-    let spans = date_spans(marks.iter());
     Ok(sqlx::query_scalar(
         "SELECT EXISTS ( \
            SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
@@ -270,6 +324,37 @@ async fn any_held(
     .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// Appends the weekly figures of every mark within `spans` (each pupil's and
+/// school's dates), counted from the marks themselves: right only when all of
+/// those marks were just inserted, as after `copy_marks`.
+async fn count_week_figures(
+    conn: &mut PgConnection,
+    authority: &LaCode,
+    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
+         present, approved_activity, authorised_absence, unauthorised_absence) \
+         SELECT $1, m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1), \
+                COUNT(*) FILTER (WHERE m.category = 0), COUNT(*) FILTER (WHERE m.category = 1), \
+                COUNT(*) FILTER (WHERE m.category = 2), COUNT(*) FILTER (WHERE m.category = 3) \
+         FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+              AS i(upn, school_urn, first_date, last_date) \
+         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
+          AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn \
+         WHERE m.category <> 4 \
+         GROUP BY m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1)",
+    )
+    .bind(authority.as_str())
+    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
+    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
+    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
+    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.
@@ -296,13 +381,26 @@ async fn copy_marks(
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         );
     }
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY attendance_marks \
-             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-             FROM STDIN",
-        )
-        .await?;
+    copy_rows(
+        conn,
+        "COPY attendance_marks \
+         (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+         FROM STDIN",
+        rows,
+        marks.len(),
+    )
+    .await
+}
+
+/// Sends `rows` (COPY's text format) by the `COPY … FROM STDIN` `statement`,
+/// which must write `expected` rows.
+async fn copy_rows(
+    conn: &mut PgConnection,
+    statement: &'static str,
+    rows: String,
+    expected: usize,
+) -> StoreResult<()> {
+    let mut copy = conn.copy_in_raw(statement).await?;
     // A COPY merely dropped leaves the connection out of step with the server,
     // so a failed send is aborted explicitly (a cancelled one closes the
     // connection: see `Tx`'s drop).
@@ -311,10 +409,9 @@ async fn copy_marks(
         return Err(e.into());
     }
     let written = copy.finish().await?;
-    if written as usize != marks.len() {
+    if written as usize != expected {
         return Err(StoreError::Corrupt(format!(
-            "COPY wrote {written} of {} marks",
-            marks.len()
+            "COPY wrote {written} of {expected} rows"
         )));
     }
     Ok(())

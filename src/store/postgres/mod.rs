@@ -164,6 +164,19 @@ impl Store for PgStore {
         )
         .fetch_all(&self.pool)
         .await?;
+        let index_columns: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT t.relname::text, i.relname::text, a.attname::text \
+             FROM pg_index x \
+             JOIN pg_class t ON t.oid = x.indrelid \
+             JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+             WHERE n.nspname = current_schema() AND NOT x.indisprimary \
+             ORDER BY t.relname, i.relname, k.ord",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(tables
             .into_iter()
             .map(|table| {
@@ -171,7 +184,22 @@ impl Store for PgStore {
                     table,
                     primary_key: vec![],
                     foreign_keys: vec![],
+                    indexes: vec![],
                 };
+                let mut last_index = None;
+                for (t, index, column) in &index_columns {
+                    if *t != keys.table {
+                        continue;
+                    }
+                    if last_index != Some(index) {
+                        keys.indexes.push(vec![]);
+                        last_index = Some(index);
+                    }
+                    keys.indexes
+                        .last_mut()
+                        .expect("pushed above")
+                        .push(column.clone());
+                }
                 let mut last_fk = None;
                 for (t, kind, constraint, column) in &columns {
                     if *t != keys.table {

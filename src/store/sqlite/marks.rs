@@ -4,13 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::attendance::session_number;
+use crate::store::attendance::{WeekDeltas, session_number, stored_category};
 use crate::store::dialect::MarkWrites;
+
+/// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
+const WEEK_FIGURES_PER_INSERT: usize = 100;
 
 impl MarkWrites for Sqlite {
     /// BEGIN IMMEDIATE already makes this transaction the only writer.
@@ -30,8 +33,8 @@ impl MarkWrites for Sqlite {
     ) -> StoreResult<Vec<Option<HeldMark>>> {
         let mut held = Vec::with_capacity(marks.len());
         for m in marks {
-            let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT code, record_time FROM attendance_marks WHERE authority_code = $1 \
+            let row: Option<(String, i16, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT code, category, record_time FROM attendance_marks WHERE authority_code = $1 \
                  AND upn = $2 AND mark_date = $3 AND session = $4 AND school_urn = $5",
             )
             .bind(authority.as_str())
@@ -41,7 +44,14 @@ impl MarkWrites for Sqlite {
             .bind(m.school_urn.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-            held.push(row.map(|(code, record_time)| HeldMark { code, record_time }));
+            held.push(match row {
+                None => None,
+                Some((code, category, record_time)) => Some(HeldMark {
+                    code,
+                    category: stored_category(category)?,
+                    record_time,
+                }),
+            });
         }
         Ok(held)
     }
@@ -51,7 +61,7 @@ impl MarkWrites for Sqlite {
         conn: &mut SqliteConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<Vec<bool>> {
+    ) -> StoreResult<(Vec<bool>, bool)> {
         let mut inserted = Vec::with_capacity(marks.len());
         for m in marks {
             let done = sqlx::query(
@@ -71,7 +81,7 @@ impl MarkWrites for Sqlite {
             .await?;
             inserted.push(done.rows_affected() == 1);
         }
-        Ok(inserted)
+        Ok((inserted, false))
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
@@ -141,6 +151,33 @@ impl MarkWrites for Sqlite {
             .bind(*last)
             .execute(&mut *conn)
             .await?;
+        }
+        Ok(())
+    }
+
+    /// By multi-row INSERTs: one statement per 100 rows.
+    async fn add_week_figures(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        deltas: &WeekDeltas<'_>,
+    ) -> StoreResult<()> {
+        let rows: Vec<_> = deltas.iter().collect();
+        for chunk in rows.chunks(WEEK_FIGURES_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
+                 present, approved_activity, authorised_absence, unauthorised_absence) ",
+            );
+            insert.push_values(chunk, |mut row, ((school, upn, monday), counts)| {
+                row.push_bind(authority.as_str())
+                    .push_bind(*school)
+                    .push_bind(*upn)
+                    .push_bind(*monday);
+                for n in *counts {
+                    row.push_bind(*n);
+                }
+            });
+            // Not kept prepared: a statement per chunk size would crowd the cache.
+            insert.build().persistent(false).execute(&mut *conn).await?;
         }
         Ok(())
     }

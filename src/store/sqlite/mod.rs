@@ -125,10 +125,28 @@ impl Store for SqliteStore {
                 }
                 foreign_keys.last_mut().expect("pushed above").push(column);
             }
+            let index_names: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM pragma_index_list($1) WHERE origin <> 'pk' ORDER BY name",
+            )
+            .bind(&table)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut indexes = Vec::with_capacity(index_names.len());
+            for index in index_names {
+                indexes.push(
+                    sqlx::query_scalar(
+                        "SELECT name FROM pragma_index_info($1) WHERE cid >= 0 ORDER BY seqno",
+                    )
+                    .bind(&index)
+                    .fetch_all(&self.pool)
+                    .await?,
+                );
+            }
             all.push(TableKeys {
                 table,
                 primary_key,
                 foreign_keys,
+                indexes,
             });
         }
         Ok(all)
