@@ -13,6 +13,7 @@ use super::dialect::Dialect;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
 
 mod marks;
+mod nodelay;
 
 /// "Is one of the array bound as `$n`".
 macro_rules! any_of {
@@ -86,9 +87,14 @@ impl PgStore {
         acquire_timeout: Duration,
     ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)?;
+        let port = options.get_port();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
+            .after_connect(move |_, _| {
+                nodelay::set_on_sockets_to(port);
+                Box::pin(async { Ok(()) })
+            })
             // sqlx pings every connection it hands out by default: a round trip
             // more on every call. Only one idle a while may have lost its server
             // (a restart, an idle timeout); a busy one that has is closed on its
@@ -108,6 +114,10 @@ impl PgStore {
             PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
         let numbering = PgPoolOptions::new()
             .max_connections(NUMBERING_CONNECTIONS)
+            .after_connect(move |_, _| {
+                nodelay::set_on_sockets_to(port);
+                Box::pin(async { Ok(()) })
+            })
             .acquire_timeout(acquire_timeout)
             .connect_lazy_with(numbering_options);
         Ok(Self { pool, numbering })
