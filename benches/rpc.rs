@@ -412,6 +412,9 @@ async fn open_loop(
 async fn pgbench(url: &str, script: &str, clients: usize, secs: f64) -> anyhow::Result<(f64, f64)> {
     let path = format!("{}/benches/rpc/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new("pgbench")
+        // The server's connections plan every statement for its own values
+        // (src/store/postgres/mod.rs): pgbench's do too, so both pay the planning.
+        .env("PGOPTIONS", "-c plan_cache_mode=force_custom_plan")
         .args([
             "-n",
             "-M",

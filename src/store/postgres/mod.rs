@@ -60,13 +60,8 @@ pub struct PgStore {
     numbering: Pool<Postgres>,
 }
 
-// Units plan every statement for its own values (sent with BEGIN, in the same
-// round trip): a long-lived connection's cached generic plan, made while a table
-// was small, otherwise stays in use as the table grows (RecordPayment and
-// ListNotices fell 8x and 26x in the RPC bench while fresh plans for the same SQL
-// did not).
-const BEGIN_WRITE: &str = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan";
-const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan";
+const BEGIN_WRITE: &str = "BEGIN";
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 /// How long a pooled connection may sit idle before it is pinged on its way out:
 /// under load connections come back within milliseconds and go out unpinged,
@@ -86,7 +81,13 @@ impl PgStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)?;
+        // Plan every statement for its own values: a long-lived connection's
+        // cached generic plan, made while a table was small, otherwise stays in use
+        // as the table grows (RecordPayment and ListNotices fell 8x and 26x in the
+        // RPC bench, and GetNotice 5.6x over three rounds when its sums of a
+        // notice's allocations kept a generic plan, while fresh plans did not).
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let port = options.get_port();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -148,9 +149,6 @@ impl Store for PgStore {
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        // Outside a transaction the session's default plan cache applies: a
-        // single-statement read is a key lookup, whose cached generic plan stays
-        // right at any table size and saves planning it on every call.
         Ok(Box::new(Tx::begin(&self.pool, "", None).await?))
     }
 
