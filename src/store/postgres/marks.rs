@@ -186,6 +186,7 @@ impl MarkWrites for Postgres {
         if spans.is_empty() {
             return Ok(());
         }
+        let c = span_columns(spans);
         sqlx::query(
             "INSERT INTO attendance_enrolments (authority_code, upn, school_urn, first_date, last_date) \
              SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
@@ -196,21 +197,20 @@ impl MarkWrites for Postgres {
                 OR excluded.last_date > attendance_enrolments.last_date",
         )
         .bind(authority.as_str())
-        .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
-        .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
-        .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
-        .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+        .bind(c.upns)
+        .bind(c.schools)
+        .bind(c.firsts)
+        .bind(c.lasts)
         .execute(&mut *conn)
         .await?;
         Ok(())
     }
 
-    /// One INSERT of arrays, not COPY. sqlx does not set TCP_NODELAY, so over
-    /// TCP a message written while earlier data is unacknowledged waits for
-    /// the server's delayed ACK: COPY's closing message, written apart from its
-    /// data, made this step cost ingestion 28% at 10% of a county, this INSERT
-    /// 10–13%. Batches of new sessions only do not send their figures at all
-    /// (`count_week_figures`): 8% (BENCHMARKS.md, session 7).
+    /// One INSERT of arrays, not COPY: measured before the connections had
+    /// TCP_NODELAY (see `nodelay`), COPY's closing message waited for delayed
+    /// ACKs and made this step cost ingestion 28% at 10% of a county, this
+    /// INSERT 10–13%. Batches of new sessions only do not send their figures at
+    /// all (`count_week_figures`): 8% (BENCHMARKS.md, session 7).
     async fn add_week_figures(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -303,6 +303,25 @@ fn columns<'a>(marks: impl Iterator<Item = &'a RegisterMark>) -> MarkColumns<'a>
     c
 }
 
+/// Each `(upn, school)` span as one array per column, for UNNEST.
+struct SpanColumns<'a> {
+    upns: Vec<&'a str>,
+    schools: Vec<&'a str>,
+    firsts: Vec<NaiveDate>,
+    lasts: Vec<NaiveDate>,
+}
+
+fn span_columns<'a>(
+    spans: &BTreeMap<(&'a str, &'a str), (NaiveDate, NaiveDate)>,
+) -> SpanColumns<'a> {
+    SpanColumns {
+        upns: spans.keys().map(|(upn, _)| *upn).collect(),
+        schools: spans.keys().map(|(_, school)| *school).collect(),
+        firsts: spans.values().map(|(first, _)| *first).collect(),
+        lasts: spans.values().map(|(_, last)| *last).collect(),
+    }
+}
+
 /// Whether any mark is held for a pupil and school within the dates `marks`
 /// give them: one index range probe per pupil and school, not one per mark.
 async fn any_held(
@@ -310,6 +329,7 @@ async fn any_held(
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<bool> {
+    let c = span_columns(spans);
     Ok(sqlx::query_scalar(
         "SELECT EXISTS ( \
            SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
@@ -318,10 +338,10 @@ async fn any_held(
             AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn)",
     )
     .bind(authority.as_str())
-    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
-    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
-    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
-    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .bind(c.upns)
+    .bind(c.schools)
+    .bind(c.firsts)
+    .bind(c.lasts)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -334,6 +354,7 @@ async fn count_week_figures(
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<()> {
+    let c = span_columns(spans);
     sqlx::query(
         "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
          present, approved_activity, authorised_absence, unauthorised_absence) \
@@ -348,10 +369,10 @@ async fn count_week_figures(
          GROUP BY m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1)",
     )
     .bind(authority.as_str())
-    .bind(spans.keys().map(|(upn, _)| *upn).collect::<Vec<_>>())
-    .bind(spans.keys().map(|(_, school)| *school).collect::<Vec<_>>())
-    .bind(spans.values().map(|(first, _)| *first).collect::<Vec<_>>())
-    .bind(spans.values().map(|(_, last)| *last).collect::<Vec<_>>())
+    .bind(c.upns)
+    .bind(c.schools)
+    .bind(c.firsts)
+    .bind(c.lasts)
     .execute(&mut *conn)
     .await?;
     Ok(())

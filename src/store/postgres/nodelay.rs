@@ -14,12 +14,23 @@
 /// connection to that port does no harm (libpq and tokio-postgres set it too).
 #[cfg(target_os = "linux")]
 pub(super) fn set_on_sockets_to(port: u16) -> usize {
+    let mut set = 0;
+    for_each_socket_to(port, |socket| {
+        if socket.tcp_nodelay().is_ok_and(|on| !on) && socket.set_tcp_nodelay(true).is_ok() {
+            set += 1;
+        }
+    });
+    set
+}
+
+/// Calls `f` with each socket of this process whose peer port is `port`.
+#[cfg(target_os = "linux")]
+fn for_each_socket_to(port: u16, mut f: impl FnMut(socket2::SockRef<'_>)) {
     use std::os::fd::BorrowedFd;
 
     let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return 0;
+        return;
     };
-    let mut set = 0;
     for entry in entries.flatten() {
         let is_socket = std::fs::read_link(entry.path())
             .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
@@ -40,14 +51,10 @@ pub(super) fn set_on_sockets_to(port: u16) -> usize {
             .ok()
             .and_then(|addr| addr.as_socket())
             .is_some_and(|addr| addr.port() == port);
-        if to_port
-            && socket.tcp_nodelay().is_ok_and(|on| !on)
-            && socket.set_tcp_nodelay(true).is_ok()
-        {
-            set += 1;
+        if to_port {
+            f(socket);
         }
     }
-    set
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -68,24 +75,8 @@ mod tests {
 
     /// Whether each TCP socket of this process to port 5432 has `TCP_NODELAY`.
     fn nodelay_of_sockets_to_5432() -> Vec<bool> {
-        use std::os::fd::BorrowedFd;
         let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-            let Some(raw) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            // SAFETY: as in `set_on_sockets_to`.
-            let fd = unsafe { BorrowedFd::borrow_raw(raw) };
-            let socket = socket2::SockRef::from(&fd);
-            let to_5432 = socket
-                .peer_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .is_some_and(|a| a.port() == 5432);
-            if to_5432 {
-                found.push(socket.tcp_nodelay().unwrap());
-            }
-        }
+        super::for_each_socket_to(5432, |socket| found.push(socket.tcp_nodelay().unwrap()));
         found
     }
 
