@@ -9,8 +9,9 @@
 
 use std::sync::LazyLock;
 
+use prost::encoding::{WireType, decode_key, decode_varint};
 use prost::{Message, Name};
-use prost_reflect::{DescriptorPool, DynamicMessage, Value};
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 
 use crate::app::ServiceError;
 use crate::domain::FieldViolation;
@@ -90,10 +91,14 @@ pub fn check<M: Message + Name>(message: &M) -> Result<(), ServiceError> {
             M::full_name()
         )));
     };
-    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
-        .map_err(|e| ServiceError::Internal(format!("re-reading a request: {e}")))?;
     let mut found = Vec::new();
-    walk(&dynamic, "", &mut found);
+    walk(
+        &descriptor,
+        &message.encode_to_vec(),
+        &mut Vec::new(),
+        &mut found,
+    )
+    .map_err(|e| ServiceError::Internal(format!("re-reading a request: {e}")))?;
     if found.is_empty() {
         return Ok(());
     }
@@ -108,41 +113,131 @@ pub fn check<M: Message + Name>(message: &M) -> Result<(), ServiceError> {
     Err(ServiceError::InvalidArgument(found))
 }
 
-fn walk(message: &DynamicMessage, prefix: &str, found: &mut Vec<FieldViolation>) {
-    for (field, value) in message.fields() {
-        let name = field.name();
-        let path = if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{prefix}.{name}")
-        };
-        match value {
-            Value::List(items) => {
-                let limit = list_limit(name);
-                if items.len() > limit {
-                    found.push(FieldViolation::new(
-                        &path,
-                        format!("at most {limit} items, not {}", items.len()),
-                    ));
-                }
-                for (i, item) in items.iter().enumerate() {
-                    check_value(item, name, &format!("{path}[{i}]"), found);
-                }
-            }
-            other => check_value(other, name, &path, found),
+/// A field on the way down from the request, and its index in a list.
+type Step = (FieldDescriptor, Option<usize>);
+
+/// The violation's field path, as `pupil.address.lines[1]`.
+fn path_of(steps: &[Step]) -> String {
+    let mut path = String::new();
+    for (field, index) in steps {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field.name());
+        if let Some(i) = index {
+            path.push_str(&format!("[{i}]"));
         }
     }
+    path
 }
 
-fn check_value(value: &Value, name: &str, path: &str, found: &mut Vec<FieldViolation>) {
-    match value {
-        Value::String(text) => {
-            if let Err(problem) = check_text(text, text_limit(name)) {
-                found.push(FieldViolation::new(path, problem));
+/// Checks the encoded message `bytes` of type `descriptor` field by field, in
+/// field-number order: each list's length, then each text. It reads the wire
+/// format in place: decoding into a `DynamicMessage` first (a map per message,
+/// a path string per field) was half the server's CPU on a 5,000-mark batch.
+fn walk(
+    descriptor: &MessageDescriptor,
+    bytes: &[u8],
+    steps: &mut Vec<Step>,
+    found: &mut Vec<FieldViolation>,
+) -> Result<(), String> {
+    // Each field's values in the order sent: (field number, value, packed items).
+    let mut values: Vec<(u32, &[u8], usize)> = Vec::new();
+    let mut buf = bytes;
+    while !buf.is_empty() {
+        let (number, wire_type) = decode_key(&mut buf).map_err(|e| e.to_string())?;
+        let value = match wire_type {
+            WireType::Varint => {
+                decode_varint(&mut buf).map_err(|e| e.to_string())?;
+                &[][..]
+            }
+            WireType::ThirtyTwoBit => take(&mut buf, 4)?,
+            WireType::SixtyFourBit => take(&mut buf, 8)?,
+            WireType::LengthDelimited => {
+                let len = usize::try_from(decode_varint(&mut buf).map_err(|e| e.to_string())?)
+                    .map_err(|_| String::from("length out of range"))?;
+                take(&mut buf, len)?
+            }
+            WireType::StartGroup | WireType::EndGroup => {
+                return Err(String::from("groups are not used"));
+            }
+        };
+        let items = match descriptor.get_field(number) {
+            Some(field) if field.is_list() && wire_type == WireType::LengthDelimited => {
+                packed_items(&field.kind(), value)
+            }
+            _ => 1,
+        };
+        values.push((number, value, items));
+    }
+    // Stable: a list's items keep their order.
+    values.sort_by_key(|(number, _, _)| *number);
+    let mut at = 0;
+    while at < values.len() {
+        let number = values[at].0;
+        let end = at + values[at..].iter().take_while(|v| v.0 == number).count();
+        let Some(field) = descriptor.get_field(number) else {
+            at = end;
+            continue;
+        };
+        if field.is_map() {
+            at = end;
+            continue;
+        }
+        let kind = field.kind();
+        let list = field.is_list();
+        steps.push((field.clone(), None));
+        if list {
+            let items: usize = values[at..end].iter().map(|v| v.2).sum();
+            let limit = list_limit(field.name());
+            if items > limit {
+                found.push(FieldViolation::new(
+                    path_of(steps),
+                    format!("at most {limit} items, not {items}"),
+                ));
             }
         }
-        Value::Message(inner) => walk(inner, path, found),
-        _ => {}
+        for (i, (_, value, _)) in values[at..end].iter().enumerate() {
+            if list && let Some(last) = steps.last_mut() {
+                last.1 = Some(i);
+            }
+            match &kind {
+                Kind::String => {
+                    let text = std::str::from_utf8(value)
+                        .map_err(|_| String::from("text is not UTF-8"))?;
+                    if let Err(problem) = check_text(text, text_limit(field.name())) {
+                        found.push(FieldViolation::new(path_of(steps), problem));
+                    }
+                }
+                Kind::Message(inner) => walk(inner, value, steps, found)?,
+                _ => {}
+            }
+        }
+        steps.pop();
+        at = end;
+    }
+    Ok(())
+}
+
+/// The first `len` bytes of `buf`, taken off it.
+fn take<'a>(buf: &mut &'a [u8], len: usize) -> Result<&'a [u8], String> {
+    if buf.len() < len {
+        return Err(String::from("message ends early"));
+    }
+    let (value, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(value)
+}
+
+/// How many items a length-delimited value of a list of `kind` holds: one
+/// text, bytes or message, or a packed run of numbers.
+fn packed_items(kind: &Kind, value: &[u8]) -> usize {
+    match kind {
+        Kind::String | Kind::Bytes | Kind::Message(_) => 1,
+        Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => value.len() / 8,
+        Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => value.len() / 4,
+        // Varints: each ends with a byte below 0x80.
+        _ => value.iter().filter(|b| **b < 0x80).count(),
     }
 }
 
@@ -210,6 +305,120 @@ mod tests {
             panic!("refused");
         };
         assert_eq!(found[0].field, "parents");
+    }
+
+    /// The walk over the wire format finds what a walk over the decoded
+    /// message finds (the way this module worked before), in the same order.
+    #[test]
+    fn the_wire_walk_agrees_with_a_walk_of_the_decoded_message() {
+        use prost_reflect::{DynamicMessage, Value};
+
+        fn decoded_walk(message: &DynamicMessage, prefix: &str, found: &mut Vec<FieldViolation>) {
+            for (field, value) in message.fields() {
+                let name = field.name();
+                let path = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                let check = |value: &Value, path: &str, found: &mut Vec<FieldViolation>| match value
+                {
+                    Value::String(text) => {
+                        if let Err(problem) = check_text(text, text_limit(name)) {
+                            found.push(FieldViolation::new(path, problem));
+                        }
+                    }
+                    Value::Message(inner) => decoded_walk(inner, path, found),
+                    _ => {}
+                };
+                match value {
+                    Value::List(items) => {
+                        let limit = list_limit(name);
+                        if items.len() > limit {
+                            found.push(FieldViolation::new(
+                                &path,
+                                format!("at most {limit} items, not {}", items.len()),
+                            ));
+                        }
+                        for (i, item) in items.iter().enumerate() {
+                            check(item, &format!("{path}[{i}]"), found);
+                        }
+                    }
+                    other => check(other, &path, found),
+                }
+            }
+        }
+        fn both<M: Message + Name>(message: &M) -> (Vec<FieldViolation>, Vec<FieldViolation>) {
+            let descriptor = POOL
+                .as_ref()
+                .unwrap()
+                .get_message_by_name(&M::full_name())
+                .unwrap();
+            let bytes = message.encode_to_vec();
+            let mut wire = Vec::new();
+            walk(&descriptor, &bytes, &mut Vec::new(), &mut wire).unwrap();
+            let mut decoded = Vec::new();
+            let dynamic = DynamicMessage::decode(descriptor, bytes.as_slice()).unwrap();
+            decoded_walk(&dynamic, "", &mut decoded);
+            (wire, decoded)
+        }
+
+        let mark = |n: usize| pb::Mark {
+            school_urn: if n.is_multiple_of(7) {
+                "9".repeat(17)
+            } else {
+                "116000".into()
+            },
+            upn: if n.is_multiple_of(11) {
+                "A\tB".into()
+            } else {
+                format!("A{n:012}")
+            },
+            code: if n.is_multiple_of(13) {
+                "/\n".into()
+            } else {
+                "/".into()
+            },
+            ..Default::default()
+        };
+        let marks = pb::RecordMarksRequest {
+            parent: "authorities/850".into(),
+            request_id: "r".repeat(200),
+            marks: (0..10_050).map(mark).collect(),
+        };
+        let (wire, decoded) = both(&marks);
+        assert!(wire.len() > 1_000, "{}", wire.len());
+        assert_eq!(wire, decoded);
+
+        let breaches = pb::ListThresholdBreachesRequest {
+            parent: "authorities/850\n".into(),
+            states: vec![1; 10_001],
+            ..Default::default()
+        };
+        let (wire, decoded) = both(&breaches);
+        assert_eq!(wire.len(), 2, "{wire:?}");
+        assert_eq!(wire, decoded);
+
+        let notice = pb::IssuePenaltyNoticeRequest {
+            parents: vec![
+                pb::Parent {
+                    given_name: "x".repeat(101),
+                    ..Default::default()
+                };
+                12
+            ],
+            pupil: Some(pb::Pupil {
+                address: Some(pb::PostalAddress {
+                    lines: vec!["l".into(); 9],
+                    postcode: "\0".into(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (wire, decoded) = both(&notice);
+        assert!(wire.len() > 10, "{wire:?}");
+        assert_eq!(wire, decoded);
     }
 
     #[test]
