@@ -102,6 +102,21 @@ pub(super) fn whole_weeks(from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, 
     (first <= last).then_some((first, last))
 }
 
+/// A row of (upn, school, date, session, code) as a school's mark.
+fn school_mark(
+    (upn, school_urn, date, session, code): (String, String, NaiveDate, i16, String),
+) -> StoreResult<SchoolMark> {
+    Ok(SchoolMark {
+        upn,
+        school_urn,
+        mark: PupilMark {
+            date,
+            session: session_of(session)?,
+            code,
+        },
+    })
+}
+
 fn session_of(n: i16) -> StoreResult<Session> {
     match n {
         0 => Ok(Session::Am),
@@ -422,19 +437,7 @@ where
         .bind(to)
         .fetch_all(self.conn())
         .await?;
-        rows.into_iter()
-            .map(|(upn, school_urn, date, session, code)| {
-                Ok(SchoolMark {
-                    upn,
-                    school_urn,
-                    mark: PupilMark {
-                        date,
-                        session: session_of(session)?,
-                        code,
-                    },
-                })
-            })
-            .collect()
+        rows.into_iter().map(school_mark).collect()
     }
 
     pub(super) async fn select_school_weeks_of(
@@ -659,19 +662,7 @@ where
         .bind(DB::list_arg(f.codes))
         .fetch_all(self.conn())
         .await?;
-        rows.into_iter()
-            .map(|(upn, school_urn, date, session, code)| {
-                Ok(SchoolMark {
-                    upn,
-                    school_urn,
-                    mark: PupilMark {
-                        date,
-                        session: session_of(session)?,
-                        code,
-                    },
-                })
-            })
-            .collect()
+        rows.into_iter().map(school_mark).collect()
     }
 
     pub(super) async fn select_enrolments_between(
