@@ -108,9 +108,19 @@ async fn a_full_server_sheds_at_once_across_connections(backend: Backend) {
     for n in [2, 3] {
         let mut client = notices_on_new_connection(&app).await;
         slow.push(tokio::spawn(async move {
-            client
-                .issue_penalty_notice(penalty(n, &format!("slow-{n}")))
-                .await
+            // The probe below may be in progress when this call arrives, and then
+            // this one is the call shed: retry it (same request id) until admitted.
+            loop {
+                let call = client
+                    .issue_penalty_notice(penalty(n, &format!("slow-{n}")))
+                    .await;
+                match call {
+                    Err(status) if status.code() == Code::ResourceExhausted => {
+                        tokio::time::sleep(Duration::from_millis(5)).await
+                    }
+                    other => break other,
+                }
+            }
         }));
     }
     // Until both are in progress (they wait at the lock, not at the server).
@@ -144,8 +154,10 @@ async fn a_full_server_sheds_at_once_across_connections(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::ResourceExhausted, "{again:?}");
+    // Queued, it would wait for the held lock, which is held until released
+    // below: any bound short of that tells the two apart on a loaded machine.
     assert!(
-        at.elapsed() < Duration::from_millis(500),
+        at.elapsed() < Duration::from_secs(3),
         "shed at once, not queued: {:?}",
         at.elapsed()
     );
