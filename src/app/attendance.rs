@@ -472,11 +472,17 @@ struct Window<'a> {
 }
 
 impl<'a> BreachSearch<'a> {
-    async fn window(&self, tx: &mut dyn StoreTx) -> ServiceResult<Option<Window<'a>>> {
+    /// The school weeks the search counts over: every school's, or with `pupil`
+    /// only those of the pupil's own schools (all that pupil's breach reads).
+    async fn window(
+        &self,
+        tx: &mut dyn StoreTx,
+        pupil: Option<&str>,
+    ) -> ServiceResult<Option<Window<'a>>> {
         let mut weeks_by_school: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
         let window = i64::from(self.threshold.window_school_weeks);
         for (school, monday) in tx
-            .latest_school_weeks(self.authority, week_start(self.as_of), window)
+            .latest_school_weeks(self.authority, week_start(self.as_of), window, pupil)
             .await?
         {
             weeks_by_school.entry(school).or_default().insert(monday);
@@ -506,7 +512,7 @@ impl<'a> BreachSearch<'a> {
         after: &BreachPosition,
         wanted: usize,
     ) -> ServiceResult<Vec<FoundBreach>> {
-        let Some(window) = self.window(tx).await? else {
+        let Some(window) = self.window(tx, None).await? else {
             return Ok(vec![]);
         };
         let mut found = Vec::new();
@@ -566,7 +572,7 @@ impl<'a> BreachSearch<'a> {
         tx: &mut dyn StoreTx,
         upn: &str,
     ) -> ServiceResult<Option<FoundBreach>> {
-        let Some(window) = self.window(tx).await? else {
+        let Some(window) = self.window(tx, Some(upn)).await? else {
             return Ok(None);
         };
         self.pending_in(tx, &window, upn).await

@@ -600,19 +600,32 @@ where
         authority: &LaCode,
         last_week: NaiveDate,
         per_school: i64,
+        pupil: Option<&str>,
     ) -> StoreResult<Vec<(String, NaiveDate)>> {
-        Ok(sqlx::query_as(
+        // One pupil's breach needs only its own schools' weeks, not the county's.
+        let query = sqlx::query_as(if pupil.is_some() {
+            "SELECT school_urn, week_start FROM ( \
+               SELECT school_urn, week_start, \
+                      ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
+               FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2 \
+                 AND school_urn IN (SELECT school_urn FROM attendance_enrolments \
+                                    WHERE authority_code = $1 AND upn = $4)) w \
+             WHERE back <= $3"
+        } else {
             "SELECT school_urn, week_start FROM ( \
                SELECT school_urn, week_start, \
                       ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
                FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
-             WHERE back <= $3",
-        )
+             WHERE back <= $3"
+        })
         .bind(authority.as_str())
         .bind(last_week)
-        .bind(per_school)
-        .fetch_all(self.conn())
-        .await?)
+        .bind(per_school);
+        let query = match pupil {
+            Some(upn) => query.bind(upn),
+            None => query,
+        };
+        Ok(query.fetch_all(self.conn()).await?)
     }
 
     pub(super) async fn select_threshold_candidates(

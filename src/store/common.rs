@@ -1,6 +1,8 @@
 //! SQL that PostgreSQL and SQLite both accept, written once over any sqlx
 //! database that implements [`Dialect`] (what differs between the two).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::pool::PoolConnection;
@@ -47,6 +49,14 @@ pub struct Tx<DB: Database> {
     /// Begun with no statement: the unit is one statement in the database's
     /// autocommit, which is its own transaction (see [`Store::begin_single_read`]).
     single_statement: bool,
+    /// Pupils whose lock this unit holds: a lock lasts to the end of the unit,
+    /// so taking it again would be a round trip for nothing.
+    locked_pupils: HashSet<String>,
+    /// An authority's policy versions as this unit read them: a use case decides
+    /// on the policy in force on more than one date (an issue reads it for the
+    /// issue date and again for the breach it closes). Cleared when the unit
+    /// writes a version.
+    policy_versions: Option<(LaCode, Vec<PolicyVersion>)>,
 }
 
 /// An audit event waiting for its unit to commit.
@@ -113,6 +123,8 @@ where
             pending_audit: Vec::new(),
             numbering: numbering.cloned(),
             single_statement: begin.is_empty(),
+            locked_pupils: HashSet::new(),
+            policy_versions: None,
         })
     }
 
@@ -590,6 +602,7 @@ where
         authority: &LaCode,
         v: &PolicyVersion,
     ) -> StoreResult<()> {
+        self.policy_versions = None;
         let r = &v.rules;
         let published = v.published.as_ref().ok_or_else(|| {
             StoreError::Corrupt("an authority's version needs its publication".into())
@@ -689,12 +702,15 @@ where
     }
 
     async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
-        if let Some(sql) = DB::LOCK_PUPIL {
-            sqlx::query(sql)
-                .bind(format!("notices/{authority}/{upn}"))
-                .execute(&mut *self.conn)
-                .await?;
+        let Some(sql) = DB::LOCK_PUPIL else {
+            return Ok(());
+        };
+        let key = format!("notices/{authority}/{upn}");
+        if self.locked_pupils.contains(&key) {
+            return Ok(());
         }
+        sqlx::query(sql).bind(&key).execute(&mut *self.conn).await?;
+        self.locked_pupils.insert(key);
         Ok(())
     }
 
@@ -1143,7 +1159,18 @@ where
         after: Option<NaiveDate>,
         limit: i64,
     ) -> StoreResult<Vec<PolicyVersion>> {
-        self.select_policy_versions(authority, after, limit).await
+        let all = after.is_none() && limit == i64::MAX;
+        if all
+            && let Some((read_for, versions)) = &self.policy_versions
+            && read_for == authority
+        {
+            return Ok(versions.clone());
+        }
+        let versions = self.select_policy_versions(authority, after, limit).await?;
+        if all {
+            self.policy_versions = Some((authority.clone(), versions.clone()));
+        }
+        Ok(versions)
     }
 
     async fn audit_events(
@@ -1217,8 +1244,9 @@ where
         authority: &LaCode,
         last_week: NaiveDate,
         per_school: i64,
+        pupil: Option<&str>,
     ) -> StoreResult<Vec<(String, NaiveDate)>> {
-        self.select_latest_school_weeks(authority, last_week, per_school)
+        self.select_latest_school_weeks(authority, last_week, per_school, pupil)
             .await
     }
 

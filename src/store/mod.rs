@@ -510,12 +510,14 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Vec<EnrolmentFigures>>;
 
     /// Each school's latest `per_school` school weeks (Mondays) up to `last_week`,
-    /// in no particular order.
+    /// in no particular order; with `pupil`, only of the schools the pupil has
+    /// been on the register of.
     async fn latest_school_weeks(
         &mut self,
         authority: &LaCode,
         last_week: NaiveDate,
         per_school: i64,
+        pupil: Option<&str>,
     ) -> StoreResult<Vec<(String, NaiveDate)>>;
 
     /// Pupils with at least `at_least` qualifying marks, optionally only pupils on
