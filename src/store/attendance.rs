@@ -447,10 +447,15 @@ where
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<(Vec<NaiveDate>, Option<(NaiveDate, NaiveDate)>)> {
-        let weeks: Vec<NaiveDate> = sqlx::query_scalar(
-            "SELECT week_start FROM attendance_school_weeks \
+        // One round trip: the weeks in range (0), then the school's first (1)
+        // and last (2) week, each end by the primary key.
+        let rows: Vec<(NaiveDate, i32)> = sqlx::query_as(
+            "SELECT week_start, 0 FROM attendance_school_weeks \
              WHERE authority_code = $1 AND school_urn = $2 AND week_start BETWEEN $3 AND $4 \
-             ORDER BY week_start",
+             UNION ALL SELECT * FROM (SELECT week_start, 1 FROM attendance_school_weeks \
+               WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start LIMIT 1) f \
+             UNION ALL SELECT * FROM (SELECT week_start, 2 FROM attendance_school_weeks \
+               WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start DESC LIMIT 1) l",
         )
         .bind(authority.as_str())
         .bind(school)
@@ -458,21 +463,18 @@ where
         .bind(to)
         .fetch_all(self.conn())
         .await?;
-        // Both ends by the primary key.
-        let end = |order: &'static str| {
-            sqlx::query_scalar::<_, NaiveDate>(order)
-                .bind(authority.as_str())
-                .bind(school)
-        };
-        let first = end("SELECT week_start FROM attendance_school_weeks \
-             WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start LIMIT 1")
-        .fetch_optional(self.conn())
-        .await?;
-        let last = end("SELECT week_start FROM attendance_school_weeks \
-             WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start DESC LIMIT 1")
-        .fetch_optional(self.conn())
-        .await?;
-        Ok((weeks, first.zip(last)))
+        let mut weeks = BTreeSet::new();
+        let (mut first, mut last) = (None, None);
+        for (week, part) in rows {
+            match part {
+                0 => {
+                    weeks.insert(week);
+                }
+                1 => first = Some(week),
+                _ => last = Some(week),
+            }
+        }
+        Ok((weeks.into_iter().collect(), first.zip(last)))
     }
 
     /// Each enrolment's figures over `from..=to`. A pupil's are counted from their
