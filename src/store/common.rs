@@ -257,6 +257,7 @@ where
             .fetch_one(&mut *self.conn)
             .await?;
             for (event_id, e) in (last_id - count + 1..).zip(events) {
+                let last = event_id == last_id;
                 let hash = audit::event_hash(
                     &prev_hash,
                     &EventFields {
@@ -271,11 +272,12 @@ where
                         details: &e.details,
                     },
                 );
-                sqlx::query(
+                let head_too = DB::INSERT_LAST_AUDIT_EVENT.filter(|_| last);
+                sqlx::query(head_too.unwrap_or(
                     "INSERT INTO audit_events (authority_code, event_id, occurred_at, actor_subject, \
                      actor_role, action, resource, request_id, details, prev_hash, hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
+                ))
                 .bind(authority)
                 .bind(event_id)
                 .bind(e.at)
@@ -291,11 +293,15 @@ where
                 .await?;
                 prev_hash = hash;
             }
-            sqlx::query("UPDATE audit_chain_heads SET last_hash = $2 WHERE authority_code = $1")
+            if DB::INSERT_LAST_AUDIT_EVENT.is_none() {
+                sqlx::query(
+                    "UPDATE audit_chain_heads SET last_hash = $2 WHERE authority_code = $1",
+                )
                 .bind(authority)
                 .bind(&prev_hash)
                 .execute(&mut *self.conn)
                 .await?;
+            }
         }
         Ok(())
     }

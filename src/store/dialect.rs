@@ -29,6 +29,12 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites 
     /// role does not have on `payments`.
     const LOCK_PAYMENT: Option<&'static str>;
 
+    /// Appends an authority's last audit event of a unit (`$1`..`$11` as the
+    /// plain INSERT binds them, `$11` its hash) and makes its hash the chain
+    /// head's, in one statement; `None` where that takes two (a round trip
+    /// less per mutation where the database is across a network).
+    const INSERT_LAST_AUDIT_EVENT: Option<&'static str>;
+
     /// The shared queries that test membership of a list, with this dialect's
     /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).
     const LIST_QUERIES: ListQueries;
