@@ -15,8 +15,11 @@
 //! appended, never updated (keeping one row per week up to date halved
 //! ingestion: BENCHMARKS.md, session 4), and a week's figures are the SUM of
 //! its rows. A summary sums them over the whole
-//! Monday-to-Sunday weeks inside its range ([`whole_weeks`]) and counts raw
-//! marks only for the days outside those weeks, at most a part week at each end.
+//! Monday-to-Sunday weeks inside its range ([`whole_weeks`]). Of a week the
+//! range cuts (at most one at each end) it takes whole the figures of every
+//! school whose possible sessions that week all lie inside the range (the days
+//! `attendance_school_weeks` keeps, migration 0014: a range ending on a Friday
+//! cuts no school's week), and counts raw marks only at the other schools.
 //! The test `rollups::` proves the two agree on every range.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +58,10 @@ pub(super) fn stored_category(n: i16) -> StoreResult<CodeCategory> {
 /// sessions gained (or lost, negative) in present, approved activity,
 /// authorised and unauthorised absence.
 pub(super) type WeekDeltas<'a> = BTreeMap<(&'a str, &'a str, NaiveDate), [i32; 4]>;
+
+/// Per `(school, week_start)`, the first and last day of the week on which a
+/// write holds a possible session (`attendance_school_weeks.first_day`, `last_day`).
+pub(super) type SchoolWeekDays<'a> = BTreeMap<(&'a str, NaiveDate), (NaiveDate, NaiveDate)>;
 
 /// The place of a possible session's category in a [`WeekDeltas`] row; none for
 /// "not a possible session", which no figure counts.
@@ -286,6 +293,21 @@ macro_rules! unconsumed {
 }
 pub(super) use unconsumed;
 
+/// Adds `(upn, school, present, approved activity, authorised, unauthorised)`
+/// sums of weekly figures to the enrolments' figures.
+fn add_week_sums(
+    by_enrolment: &mut BTreeMap<(String, String), Figures>,
+    rows: Vec<(String, String, i64, i64, i64, i64)>,
+) {
+    for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
+        let figures = by_enrolment.entry((upn, school_urn)).or_default();
+        figures.add_count(CodeCategory::Present, present);
+        figures.add_count(CodeCategory::ApprovedActivity, approved);
+        figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
+        figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
+    }
+}
+
 /// Adds `(upn, school, category, count)` rows of marks to the enrolments' figures.
 fn add_mark_counts(
     by_enrolment: &mut BTreeMap<(String, String), Figures>,
@@ -375,10 +397,16 @@ where
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());
-        let weeks: BTreeSet<(&str, NaiveDate)> = written()
-            .filter(|m| m.category != CodeCategory::NotPossible)
-            .map(|m| (m.school_urn.as_str(), week_start(m.date)))
-            .collect();
+        let mut weeks = SchoolWeekDays::new();
+        for m in written().filter(|m| m.category != CodeCategory::NotPossible) {
+            weeks
+                .entry((m.school_urn.as_str(), week_start(m.date)))
+                .and_modify(|(first, last)| {
+                    *first = (*first).min(m.date);
+                    *last = (*last).max(m.date);
+                })
+                .or_insert((m.date, m.date));
+        }
         DB::note_enrolments(self.conn(), authority, &spans).await?;
         DB::note_school_weeks(self.conn(), authority, &weeks).await?;
         // A correction to "not a possible session" may leave a week with none.
@@ -386,7 +414,7 @@ where
             .iter()
             .filter(|(m, _)| m.category == CodeCategory::NotPossible)
             .map(|(m, _)| (m.school_urn.as_str(), week_start(m.date)))
-            .filter(|w| !weeks.contains(w))
+            .filter(|w| !weeks.contains_key(w))
             .collect();
         for (school, monday) in emptied {
             sqlx::query(
@@ -479,8 +507,8 @@ where
 
     /// Each enrolment's figures over `from..=to`. A pupil's are counted from their
     /// marks; a school's or the authority's are summed from the weekly figures
-    /// over the whole weeks of the range, with the marks of the days outside
-    /// them (see the module's doc) counted on top.
+    /// over the whole weeks of the range and the weeks it cuts but no school's
+    /// sessions, with the marks of the rest (see the module's doc) counted on top.
     pub(super) async fn select_enrolment_figures(
         &mut self,
         authority: &LaCode,
@@ -508,53 +536,105 @@ where
             AttendanceScope::School(urn) => Some(urn.as_str()),
             AttendanceScope::Authority => None,
         };
-        let raw_days = match whole_weeks(from, to) {
-            None => vec![(from, to)],
-            Some((first, last)) => {
-                self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
-                    .await?;
-                let mut days = Vec::new();
-                if from < first {
-                    days.push((from, first - Days::new(1)));
-                }
-                let after = last + Days::new(7);
-                if after <= to {
-                    days.push((after, to));
-                }
-                days
-            }
-        };
-        for (from, to) in raw_days {
-            // The scope's pupils come from the enrolment spans, their marks by key:
-            // a few days of marks without reading the rest of the register.
-            let query = sqlx::query_as(if school.is_some() {
-                "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
-                 FROM attendance_enrolments e JOIN attendance_marks m \
-                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
-                 WHERE e.authority_code = $1 AND e.school_urn = $4 \
-                   AND e.first_date <= $3 AND e.last_date >= $2 \
-                   AND m.mark_date BETWEEN $2 AND $3 \
-                 GROUP BY m.upn, m.school_urn, m.category"
-            } else {
-                "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
-                 FROM attendance_enrolments e JOIN attendance_marks m \
-                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
-                 WHERE e.authority_code = $1 \
-                   AND e.first_date <= $3 AND e.last_date >= $2 \
-                   AND m.mark_date BETWEEN $2 AND $3 \
-                 GROUP BY m.upn, m.school_urn, m.category"
-            })
-            .bind(authority.as_str())
-            .bind(from)
-            .bind(to);
-            let query = match school {
-                Some(urn) => query.bind(urn),
-                None => query,
-            };
-            let rows = query.fetch_all(self.conn()).await?;
-            add_mark_counts(&mut by_enrolment, rows)?;
+        let whole = whole_weeks(from, to);
+        if let Some((first, last)) = whole {
+            self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
+                .await?;
         }
-        Ok(enrolment_figures(by_enrolment))
+        // The weeks the range cuts: at most one at each end.
+        let mut cut_weeks = vec![week_start(from)];
+        if week_start(to) != week_start(from) {
+            cut_weeks.push(week_start(to));
+        }
+        cut_weeks.retain(|monday| whole.is_none_or(|(first, last)| *monday < first || *monday > last));
+        for monday in cut_weeks {
+            let sunday = monday.checked_add_days(Days::new(6)).unwrap_or(NaiveDate::MAX);
+            let days = (from.max(monday), to.min(sunday));
+            self.sum_cut_week(&mut by_enrolment, authority, school, monday, days)
+                .await?;
+        }
+                Ok(enrolment_figures(by_enrolment))
+    }
+
+    /// Adds the figures of `days`, part of the week from `monday`. A school
+    /// whose possible sessions that week all fall within `days` (its
+    /// `attendance_school_weeks` days) has its weekly figures taken whole: a
+    /// range ending on a Friday cuts no school's week. The other schools'
+    /// marks on those days are counted; the scope's pupils come from the
+    /// enrolment spans, their marks by key, without reading the rest of the
+    /// register.
+    async fn sum_cut_week(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        monday: NaiveDate,
+        (from, to): (NaiveDate, NaiveDate),
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
+                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
+             FROM attendance_school_weeks w JOIN attendance_week_figures f \
+               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
+              AND f.week_start = w.week_start \
+             WHERE w.authority_code = $1 AND w.week_start = $2 AND w.school_urn = $5 \
+               AND w.first_day >= $3 AND w.last_day <= $4 \
+             GROUP BY f.upn, f.school_urn"
+        } else {
+            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
+                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
+             FROM attendance_school_weeks w JOIN attendance_week_figures f \
+               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
+              AND f.week_start = w.week_start \
+             WHERE w.authority_code = $1 AND w.week_start = $2 \
+               AND w.first_day >= $3 AND w.last_day <= $4 \
+             GROUP BY f.upn, f.school_urn"
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?);
+
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
+             FROM attendance_school_weeks w \
+             JOIN attendance_enrolments e \
+               ON e.authority_code = w.authority_code AND e.school_urn = w.school_urn \
+             JOIN attendance_marks m \
+               ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+             WHERE w.authority_code = $1 AND w.week_start = $2 AND w.school_urn = $5 \
+               AND (w.first_day < $3 OR w.last_day > $4) \
+               AND e.first_date <= $4 AND e.last_date >= $3 \
+               AND m.mark_date BETWEEN $3 AND $4 \
+             GROUP BY m.upn, m.school_urn, m.category"
+        } else {
+            "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
+             FROM attendance_school_weeks w \
+             JOIN attendance_enrolments e \
+               ON e.authority_code = w.authority_code AND e.school_urn = w.school_urn \
+             JOIN attendance_marks m \
+               ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+             WHERE w.authority_code = $1 AND w.week_start = $2 \
+               AND (w.first_day < $3 OR w.last_day > $4) \
+               AND e.first_date <= $4 AND e.last_date >= $3 \
+               AND m.mark_date BETWEEN $3 AND $4 \
+             GROUP BY m.upn, m.school_urn, m.category"
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let rows = query.fetch_all(self.conn()).await?;
+        add_mark_counts(by_enrolment, rows)
     }
 
     /// Adds the weekly figures of the weeks from Monday `first` to Monday `last`.
@@ -586,14 +666,7 @@ where
             Some(urn) => query.bind(urn),
             None => query,
         };
-        let rows: Vec<(String, String, i64, i64, i64, i64)> = query.fetch_all(self.conn()).await?;
-        for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
-            let figures = by_enrolment.entry((upn, school_urn)).or_default();
-            figures.add_count(CodeCategory::Present, present);
-            figures.add_count(CodeCategory::ApprovedActivity, approved);
-            figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
-            figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
-        }
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::{ListQueries, WeekDeltas};
+use super::attendance::{ListQueries, SchoolWeekDays, WeekDeltas};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -98,11 +98,12 @@ pub(super) trait MarkWrites: Database {
         deltas: &WeekDeltas<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Records that each school had possible sessions in the week starting on the Monday.
+    /// Records that each school had possible sessions in the week starting on
+    /// the Monday, between the two days given, widening the days already held.
     fn note_school_weeks(
         conn: &mut Self::Connection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -9,7 +9,8 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::attendance::{WeekDeltas, date_spans, session_number, stored_category};
+use crate::store::attendance::{
+    SchoolWeekDays, WeekDeltas, date_spans, session_number, stored_category};
 use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
@@ -252,18 +253,25 @@ impl MarkWrites for Postgres {
     async fn note_school_weeks(
         conn: &mut PgConnection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> StoreResult<()> {
         if weeks.is_empty() {
             return Ok(());
         }
         sqlx::query(
-            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::date[], $5::date[]) \
+             ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
+             SET first_day = LEAST(attendance_school_weeks.first_day, excluded.first_day), \
+                 last_day = GREATEST(attendance_school_weeks.last_day, excluded.last_day) \
+             WHERE excluded.first_day < attendance_school_weeks.first_day \
+                OR excluded.last_day > attendance_school_weeks.last_day",
         )
         .bind(authority.as_str())
-        .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
-        .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
+        .bind(weeks.keys().map(|(school, _)| *school).collect::<Vec<_>>())
+        .bind(weeks.keys().map(|(_, monday)| *monday).collect::<Vec<_>>())
+        .bind(weeks.values().map(|(first, _)| *first).collect::<Vec<_>>())
+        .bind(weeks.values().map(|(_, last)| *last).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         Ok(())

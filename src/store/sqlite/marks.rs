@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::attendance::{WeekDeltas, session_number, stored_category};
+use crate::store::attendance::{SchoolWeekDays, WeekDeltas, session_number, stored_category};
 use crate::store::dialect::MarkWrites;
 
 /// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
@@ -185,16 +185,22 @@ impl MarkWrites for Sqlite {
     async fn note_school_weeks(
         conn: &mut SqliteConnection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> StoreResult<()> {
-        for (school, monday) in weeks {
+        for ((school, monday), (first, last)) in weeks {
             sqlx::query(
-                "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
+                 SET first_day = MIN(first_day, excluded.first_day), \
+                     last_day = MAX(last_day, excluded.last_day) \
+                 WHERE excluded.first_day < first_day OR excluded.last_day > last_day",
             )
             .bind(authority.as_str())
             .bind(*school)
             .bind(*monday)
+            .bind(*first)
+            .bind(*last)
             .execute(&mut *conn)
             .await?;
         }
