@@ -36,7 +36,7 @@ use super::{
 use crate::domain::attendance::{
     Figures, HeldMark, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
 };
-use crate::domain::calendar::week_start;
+use crate::domain::calendar::{school_year_of_week, school_year_weeks, week_start};
 use crate::domain::evidence::ReplacedMark;
 use crate::domain::identifiers::{LaCode, Upn, Urn};
 use crate::domain::notice::{Notice, Session};
@@ -58,6 +58,25 @@ pub(super) fn stored_category(n: i16) -> StoreResult<CodeCategory> {
 /// sessions gained (or lost, negative) in present, approved activity,
 /// authorised and unauthorised absence.
 pub(super) type WeekDeltas<'a> = BTreeMap<(&'a str, &'a str, NaiveDate), [i32; 4]>;
+
+/// How a write changed the school-year figures: per `(school_year, school,
+/// upn)` ([`school_year_of_week`] of the weeks), as [`WeekDeltas`].
+pub(super) type YearDeltas<'a> = BTreeMap<(i32, &'a str, &'a str), [i32; 4]>;
+
+/// The school years' change made of the weeks' change.
+pub(super) fn year_deltas<'a>(weeks: &WeekDeltas<'a>) -> YearDeltas<'a> {
+    let mut years = YearDeltas::new();
+    for ((school, upn, monday), row) in weeks {
+        let sums = years
+            .entry((school_year_of_week(*monday), *school, *upn))
+            .or_default();
+        for (sum, n) in sums.iter_mut().zip(row) {
+            *sum += n;
+        }
+    }
+    years.retain(|_, row| *row != [0; 4]);
+    years
+}
 
 /// Per `(school, week_start)`, the first and last day of the week on which a
 /// write holds a possible session (`attendance_school_weeks.first_day`, `last_day`).
@@ -243,6 +262,24 @@ macro_rules! by_qualifying {
 }
 pub(super) use by_qualifying;
 
+// The weekly figures of one cut week (`$2`, days `$3`..`$4`) at the schools
+// the condition picks by their days; `$scope` narrows to one school (`$5`).
+macro_rules! cut_week_figures {
+    ($scope:literal, $which:literal) => {
+        concat!(
+            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
+                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
+             FROM attendance_school_weeks w JOIN attendance_week_figures f \
+               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
+              AND f.week_start = w.week_start \
+             WHERE w.authority_code = $1 AND w.week_start = $2",
+            $scope,
+            $which,
+            " GROUP BY f.upn, f.school_urn"
+        )
+    };
+}
+
 // Reads the qualifying marks by pupil, then date, in UPN order and stops at the
 // limit: a page of breaches costs only its own pupils' marks. `$pupils` narrows
 // the pupils (to one school's) or is empty.
@@ -294,17 +331,19 @@ macro_rules! unconsumed {
 pub(super) use unconsumed;
 
 /// Adds `(upn, school, present, approved activity, authorised, unauthorised)`
-/// sums of weekly figures to the enrolments' figures.
+/// sums of weekly or yearly figures to the enrolments' figures, or with `sign`
+/// −1 takes them off.
 fn add_week_sums(
     by_enrolment: &mut BTreeMap<(String, String), Figures>,
     rows: Vec<(String, String, i64, i64, i64, i64)>,
+    sign: i64,
 ) {
     for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
         let figures = by_enrolment.entry((upn, school_urn)).or_default();
-        figures.add_count(CodeCategory::Present, present);
-        figures.add_count(CodeCategory::ApprovedActivity, approved);
-        figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
-        figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
+        figures.add_count(CodeCategory::Present, sign * present);
+        figures.add_count(CodeCategory::ApprovedActivity, sign * approved);
+        figures.add_count(CodeCategory::AuthorisedAbsence, sign * authorised);
+        figures.add_count(CodeCategory::UnauthorisedAbsence, sign * unauthorised);
     }
 }
 
@@ -394,6 +433,9 @@ where
         DB::replace_marks(self.conn(), authority, &replaced, request_id, at).await?;
         let counted = if figures_written { &[][..] } else { &new[..] };
         DB::add_week_figures(self.conn(), authority, &week_deltas(counted, &replaced)).await?;
+        // The school years take every change, whether SQL counted its week or not.
+        let years = year_deltas(&week_deltas(&new, &replaced));
+        DB::add_year_figures(self.conn(), authority, &years).await?;
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());
@@ -536,24 +578,71 @@ where
             AttendanceScope::School(urn) => Some(urn.as_str()),
             AttendanceScope::Authority => None,
         };
+        if from > to {
+            return Ok(vec![]);
+        }
         let whole = whole_weeks(from, to);
-        if let Some((first, last)) = whole {
-            self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
-                .await?;
+        let (range_first, range_last) = (week_start(from), week_start(to));
+        // Per school year the range touches: its year rows less its weeks
+        // outside the range, or the range's whole weeks in it, whichever reads
+        // fewer weeks (a year row is about one week's rows).
+        let weeks = |(a, b): (NaiveDate, NaiveDate)| (b - a).num_days() / 7 + 1;
+        let mut years_in_rows = BTreeSet::new();
+        let mut year = school_year_of_week(range_first);
+        while let Some((year_first, year_last)) = school_year_weeks(year) {
+            if year_first > range_last {
+                break;
+            }
+            let whole_in_year = whole.and_then(|(first, last)| {
+                let (first, last) = (first.max(year_first), last.min(year_last));
+                (first <= last).then_some((first, last))
+            });
+            let outside = [
+                (year_first < range_first).then(|| (year_first, range_first - Days::new(7))),
+                (range_last < year_last).then(|| (range_last + Days::new(7), year_last)),
+            ];
+            let outside_weeks: i64 = outside.iter().flatten().copied().map(weeks).sum();
+            if 1 + outside_weeks < whole_in_year.map_or(0, weeks) {
+                self.sum_year_figures(&mut by_enrolment, authority, school, year)
+                    .await?;
+                for span in outside.into_iter().flatten() {
+                    self.subtract_week_figures(&mut by_enrolment, authority, school, span)
+                        .await?;
+                }
+                years_in_rows.insert(year);
+            } else if let Some((first, last)) = whole_in_year {
+                self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
+                    .await?;
+            }
+            let Some(next) = year.checked_add(1) else {
+                break;
+            };
+            year = next;
         }
         // The weeks the range cuts: at most one at each end.
         let mut cut_weeks = vec![week_start(from)];
         if week_start(to) != week_start(from) {
             cut_weeks.push(week_start(to));
         }
-        cut_weeks.retain(|monday| whole.is_none_or(|(first, last)| *monday < first || *monday > last));
+        cut_weeks
+            .retain(|monday| whole.is_none_or(|(first, last)| *monday < first || *monday > last));
         for monday in cut_weeks {
-            let sunday = monday.checked_add_days(Days::new(6)).unwrap_or(NaiveDate::MAX);
+            let sunday = monday
+                .checked_add_days(Days::new(6))
+                .unwrap_or(NaiveDate::MAX);
             let days = (from.max(monday), to.min(sunday));
-            self.sum_cut_week(&mut by_enrolment, authority, school, monday, days)
-                .await?;
+            let in_year_rows = years_in_rows.contains(&school_year_of_week(monday));
+            self.sum_cut_week(
+                &mut by_enrolment,
+                authority,
+                school,
+                monday,
+                days,
+                in_year_rows,
+            )
+            .await?;
         }
-                Ok(enrolment_figures(by_enrolment))
+        Ok(enrolment_figures(by_enrolment))
     }
 
     /// Adds the figures of `days`, part of the week from `monday`. A school
@@ -562,7 +651,9 @@ where
     /// range ending on a Friday cuts no school's week. The other schools'
     /// marks on those days are counted; the scope's pupils come from the
     /// enrolment spans, their marks by key, without reading the rest of the
-    /// register.
+    /// register. Where the week's school year was added from its year rows
+    /// (`in_year_rows`), those other schools' weekly figures are taken off
+    /// instead of the first ones' being added.
     async fn sum_cut_week(
         &mut self,
         by_enrolment: &mut BTreeMap<(String, String), Figures>,
@@ -570,6 +661,112 @@ where
         school: Option<&str>,
         monday: NaiveDate,
         (from, to): (NaiveDate, NaiveDate),
+        in_year_rows: bool,
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(match (school.is_some(), in_year_rows) {
+            (true, false) => cut_week_figures!(
+                " AND w.school_urn = $5",
+                " AND w.first_day >= $3 AND w.last_day <= $4"
+            ),
+            (false, false) => cut_week_figures!("", " AND w.first_day >= $3 AND w.last_day <= $4"),
+            (true, true) => cut_week_figures!(
+                " AND w.school_urn = $5",
+                " AND (w.first_day < $3 OR w.last_day > $4)"
+            ),
+            (false, true) => cut_week_figures!("", " AND (w.first_day < $3 OR w.last_day > $4)"),
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let sign = if in_year_rows { -1 } else { 1 };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, sign);
+
+        // The cut schools are few, usually none, and a school's pupils are found
+        // by its enrolments: a plan the planner cannot guess from the join.
+        let query = sqlx::query_scalar(if school.is_some() {
+            "SELECT school_urn FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND week_start = $2 AND school_urn = $5 \
+               AND (first_day < $3 OR last_day > $4)"
+        } else {
+            "SELECT school_urn FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND week_start = $2 \
+               AND (first_day < $3 OR last_day > $4)"
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let cut: Vec<String> = query.fetch_all(self.conn()).await?;
+        for urn in cut {
+            let rows = sqlx::query_as(
+                "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
+                 FROM attendance_enrolments e JOIN attendance_marks m \
+                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+                 WHERE e.authority_code = $1 AND e.school_urn = $4 \
+                   AND e.first_date <= $3 AND e.last_date >= $2 \
+                   AND m.mark_date BETWEEN $2 AND $3 \
+                 GROUP BY m.upn, m.school_urn, m.category",
+            )
+            .bind(authority.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(urn.as_str())
+            .fetch_all(self.conn())
+            .await?;
+            add_mark_counts(by_enrolment, rows)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the school year's figures (`attendance_year_figures`): its weeks'
+    /// figures, one row per enrolment.
+    async fn sum_year_figures(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        year: i32,
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT upn, school_urn, CAST(present AS BIGINT), CAST(approved_activity AS BIGINT), \
+                    CAST(authorised_absence AS BIGINT), CAST(unauthorised_absence AS BIGINT) \
+             FROM attendance_year_figures \
+             WHERE authority_code = $1 AND school_year = $2 AND school_urn = $3"
+        } else {
+            "SELECT upn, school_urn, CAST(present AS BIGINT), CAST(approved_activity AS BIGINT), \
+                    CAST(authorised_absence AS BIGINT), CAST(unauthorised_absence AS BIGINT) \
+             FROM attendance_year_figures \
+             WHERE authority_code = $1 AND school_year = $2"
+        })
+        .bind(authority.as_str())
+        .bind(year);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, 1);
+        Ok(())
+    }
+
+    /// Takes off the weekly figures of the weeks from Monday `first` to Monday
+    /// `last`, found through the school weeks: the weeks of a school year
+    /// outside a range are few, and often have no sessions at all. A week
+    /// without a school week has none: its figures come to nothing.
+    async fn subtract_week_figures(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        (first, last): (NaiveDate, NaiveDate),
     ) -> StoreResult<()> {
         let query = sqlx::query_as(if school.is_some() {
             "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
@@ -577,8 +774,7 @@ where
              FROM attendance_school_weeks w JOIN attendance_week_figures f \
                ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
               AND f.week_start = w.week_start \
-             WHERE w.authority_code = $1 AND w.week_start = $2 AND w.school_urn = $5 \
-               AND w.first_day >= $3 AND w.last_day <= $4 \
+             WHERE w.authority_code = $1 AND w.week_start BETWEEN $2 AND $3 AND w.school_urn = $4 \
              GROUP BY f.upn, f.school_urn"
         } else {
             "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
@@ -586,55 +782,18 @@ where
              FROM attendance_school_weeks w JOIN attendance_week_figures f \
                ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
               AND f.week_start = w.week_start \
-             WHERE w.authority_code = $1 AND w.week_start = $2 \
-               AND w.first_day >= $3 AND w.last_day <= $4 \
+             WHERE w.authority_code = $1 AND w.week_start BETWEEN $2 AND $3 \
              GROUP BY f.upn, f.school_urn"
         })
         .bind(authority.as_str())
-        .bind(monday)
-        .bind(from)
-        .bind(to);
+        .bind(first)
+        .bind(last);
         let query = match school {
             Some(urn) => query.bind(urn),
             None => query,
         };
-        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?);
-
-        let query = sqlx::query_as(if school.is_some() {
-            "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
-             FROM attendance_school_weeks w \
-             JOIN attendance_enrolments e \
-               ON e.authority_code = w.authority_code AND e.school_urn = w.school_urn \
-             JOIN attendance_marks m \
-               ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
-             WHERE w.authority_code = $1 AND w.week_start = $2 AND w.school_urn = $5 \
-               AND (w.first_day < $3 OR w.last_day > $4) \
-               AND e.first_date <= $4 AND e.last_date >= $3 \
-               AND m.mark_date BETWEEN $3 AND $4 \
-             GROUP BY m.upn, m.school_urn, m.category"
-        } else {
-            "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
-             FROM attendance_school_weeks w \
-             JOIN attendance_enrolments e \
-               ON e.authority_code = w.authority_code AND e.school_urn = w.school_urn \
-             JOIN attendance_marks m \
-               ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
-             WHERE w.authority_code = $1 AND w.week_start = $2 \
-               AND (w.first_day < $3 OR w.last_day > $4) \
-               AND e.first_date <= $4 AND e.last_date >= $3 \
-               AND m.mark_date BETWEEN $3 AND $4 \
-             GROUP BY m.upn, m.school_urn, m.category"
-        })
-        .bind(authority.as_str())
-        .bind(monday)
-        .bind(from)
-        .bind(to);
-        let query = match school {
-            Some(urn) => query.bind(urn),
-            None => query,
-        };
-        let rows = query.fetch_all(self.conn()).await?;
-        add_mark_counts(by_enrolment, rows)
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, -1);
+        Ok(())
     }
 
     /// Adds the weekly figures of the weeks from Monday `first` to Monday `last`.
@@ -666,7 +825,7 @@ where
             Some(urn) => query.bind(urn),
             None => query,
         };
-        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?);
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, 1);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::{ListQueries, SchoolWeekDays, WeekDeltas};
+use super::attendance::{ListQueries, SchoolWeekDays, WeekDeltas, YearDeltas};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -96,6 +96,14 @@ pub(super) trait MarkWrites: Database {
         conn: &mut Self::Connection,
         authority: &LaCode,
         deltas: &WeekDeltas<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Adds each row of `deltas` to the school-year figures
+    /// (`attendance_year_figures`), creating the rows not yet held.
+    fn add_year_figures(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Records that each school had possible sessions in the week starting on

@@ -10,7 +10,8 @@ use sqlx::{PgConnection, Postgres};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::attendance::{
-    SchoolWeekDays, WeekDeltas, date_spans, session_number, stored_category};
+    SchoolWeekDays, WeekDeltas, YearDeltas, date_spans, session_number, stored_category,
+};
 use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
@@ -241,6 +242,41 @@ impl MarkWrites for Postgres {
                 .map(|(_, _, monday)| *monday)
                 .collect::<Vec<_>>(),
         )
+        .bind(column(0))
+        .bind(column(1))
+        .bind(column(2))
+        .bind(column(3))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// In key order, as every writer does, so that two writes of one pupil's
+    /// rows wait for each other and never deadlock.
+    async fn add_year_figures(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
+    ) -> StoreResult<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let column = |i: usize| deltas.values().map(|row| row[i]).collect::<Vec<i32>>();
+        sqlx::query(
+            "INSERT INTO attendance_year_figures AS y (authority_code, school_year, school_urn, upn, \
+             present, approved_activity, authorised_absence, unauthorised_absence) \
+             SELECT $1, * FROM UNNEST($2::int4[], $3::text[], $4::text[], \
+                                      $5::int4[], $6::int4[], $7::int4[], $8::int4[]) \
+             ON CONFLICT (authority_code, school_year, school_urn, upn) DO UPDATE \
+             SET present = y.present + excluded.present, \
+                 approved_activity = y.approved_activity + excluded.approved_activity, \
+                 authorised_absence = y.authorised_absence + excluded.authorised_absence, \
+                 unauthorised_absence = y.unauthorised_absence + excluded.unauthorised_absence",
+        )
+        .bind(authority.as_str())
+        .bind(deltas.keys().map(|(year, _, _)| *year).collect::<Vec<_>>())
+        .bind(deltas.keys().map(|(_, school, _)| *school).collect::<Vec<_>>())
+        .bind(deltas.keys().map(|(_, _, upn)| *upn).collect::<Vec<_>>())
         .bind(column(0))
         .bind(column(1))
         .bind(column(2))

@@ -9,7 +9,9 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::attendance::{SchoolWeekDays, WeekDeltas, session_number, stored_category};
+use crate::store::attendance::{
+    SchoolWeekDays, WeekDeltas, YearDeltas, session_number, stored_category,
+};
 use crate::store::dialect::MarkWrites;
 
 /// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
@@ -178,6 +180,40 @@ impl MarkWrites for Sqlite {
             });
             // Not kept prepared: a statement per chunk size would crowd the cache.
             insert.build().persistent(false).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// By multi-row upserts: one statement per 100 rows.
+    async fn add_year_figures(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
+    ) -> StoreResult<()> {
+        let rows: Vec<_> = deltas.iter().collect();
+        for chunk in rows.chunks(WEEK_FIGURES_PER_INSERT) {
+            let mut upsert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendance_year_figures (authority_code, school_year, school_urn, upn, \
+                 present, approved_activity, authorised_absence, unauthorised_absence) ",
+            );
+            upsert.push_values(chunk, |mut row, ((year, school, upn), counts)| {
+                row.push_bind(authority.as_str())
+                    .push_bind(*year)
+                    .push_bind(*school)
+                    .push_bind(*upn);
+                for n in *counts {
+                    row.push_bind(*n);
+                }
+            });
+            upsert.push(
+                " ON CONFLICT (authority_code, school_year, school_urn, upn) DO UPDATE \
+                 SET present = present + excluded.present, \
+                     approved_activity = approved_activity + excluded.approved_activity, \
+                     authorised_absence = authorised_absence + excluded.authorised_absence, \
+                     unauthorised_absence = unauthorised_absence + excluded.unauthorised_absence",
+            );
+            // Not kept prepared: a statement per chunk size would crowd the cache.
+            upsert.build().persistent(false).execute(&mut *conn).await?;
         }
         Ok(())
     }
