@@ -262,19 +262,19 @@ macro_rules! by_qualifying {
 }
 pub(super) use by_qualifying;
 
-// The weekly figures of one cut week (`$2`, days `$3`..`$4`) at the schools
-// the condition picks by their days; `$scope` narrows to one school (`$5`).
-macro_rules! cut_week_figures {
-    ($scope:literal, $which:literal) => {
+// The weekly figures of the school weeks `$where` picks (`w`), found through
+// the school weeks: a week without one has no possible session, and its
+// figures come to nothing.
+macro_rules! school_week_figures {
+    ($where:literal) => {
         concat!(
             "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
                     SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
              FROM attendance_school_weeks w JOIN attendance_week_figures f \
                ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
               AND f.week_start = w.week_start \
-             WHERE w.authority_code = $1 AND w.week_start = $2",
-            $scope,
-            $which,
+             WHERE w.authority_code = $1 AND ",
+            $where,
             " GROUP BY f.upn, f.school_urn"
         )
     };
@@ -663,17 +663,20 @@ where
         (from, to): (NaiveDate, NaiveDate),
         in_year_rows: bool,
     ) -> StoreResult<()> {
+        // The week `$2`, days `$3` to `$4`, school `$5`.
         let query = sqlx::query_as(match (school.is_some(), in_year_rows) {
-            (true, false) => cut_week_figures!(
-                " AND w.school_urn = $5",
-                " AND w.first_day >= $3 AND w.last_day <= $4"
+            (true, false) => school_week_figures!(
+                "w.week_start = $2 AND w.school_urn = $5 AND w.first_day >= $3 AND w.last_day <= $4"
             ),
-            (false, false) => cut_week_figures!("", " AND w.first_day >= $3 AND w.last_day <= $4"),
-            (true, true) => cut_week_figures!(
-                " AND w.school_urn = $5",
-                " AND (w.first_day < $3 OR w.last_day > $4)"
+            (false, false) => {
+                school_week_figures!("w.week_start = $2 AND w.first_day >= $3 AND w.last_day <= $4")
+            }
+            (true, true) => school_week_figures!(
+                "w.week_start = $2 AND w.school_urn = $5 AND (w.first_day < $3 OR w.last_day > $4)"
             ),
-            (false, true) => cut_week_figures!("", " AND (w.first_day < $3 OR w.last_day > $4)"),
+            (false, true) => {
+                school_week_figures!("w.week_start = $2 AND (w.first_day < $3 OR w.last_day > $4)")
+            }
         })
         .bind(authority.as_str())
         .bind(monday)
@@ -759,8 +762,7 @@ where
 
     /// Takes off the weekly figures of the weeks from Monday `first` to Monday
     /// `last`, found through the school weeks: the weeks of a school year
-    /// outside a range are few, and often have no sessions at all. A week
-    /// without a school week has none: its figures come to nothing.
+    /// outside a range are few, and often have no sessions at all.
     async fn subtract_week_figures(
         &mut self,
         by_enrolment: &mut BTreeMap<(String, String), Figures>,
@@ -769,21 +771,9 @@ where
         (first, last): (NaiveDate, NaiveDate),
     ) -> StoreResult<()> {
         let query = sqlx::query_as(if school.is_some() {
-            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
-                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
-             FROM attendance_school_weeks w JOIN attendance_week_figures f \
-               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
-              AND f.week_start = w.week_start \
-             WHERE w.authority_code = $1 AND w.week_start BETWEEN $2 AND $3 AND w.school_urn = $4 \
-             GROUP BY f.upn, f.school_urn"
+            school_week_figures!("w.week_start BETWEEN $2 AND $3 AND w.school_urn = $4")
         } else {
-            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
-                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
-             FROM attendance_school_weeks w JOIN attendance_week_figures f \
-               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
-              AND f.week_start = w.week_start \
-             WHERE w.authority_code = $1 AND w.week_start BETWEEN $2 AND $3 \
-             GROUP BY f.upn, f.school_urn"
+            school_week_figures!("w.week_start BETWEEN $2 AND $3")
         })
         .bind(authority.as_str())
         .bind(first)

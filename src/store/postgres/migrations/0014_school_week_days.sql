@@ -30,4 +30,4 @@ ALTER TABLE attendance_school_weeks
     CHECK (week_start <= first_day AND first_day <= last_day AND last_day <= week_start + 6);
 
 -- Writes widen the days.
-GRANT UPDATE ON attendance_school_weeks TO lea_notices_service;
+GRANT UPDATE (first_day, last_day) ON attendance_school_weeks TO lea_notices_service;

@@ -28,5 +28,7 @@ SELECT authority_code, EXTRACT(YEAR FROM week_start - INTERVAL '8 months')::int,
 FROM attendance_week_figures
 GROUP BY authority_code, EXTRACT(YEAR FROM week_start - INTERVAL '8 months')::int, school_urn, upn;
 
--- Kept up to date by adding to the rows.
-GRANT SELECT, INSERT, UPDATE ON attendance_year_figures TO lea_notices_service;
+-- Kept up to date by adding to the figures.
+GRANT SELECT, INSERT ON attendance_year_figures TO lea_notices_service;
+GRANT UPDATE (present, approved_activity, authorised_absence, unauthorised_absence)
+    ON attendance_year_figures TO lea_notices_service;
