@@ -836,11 +836,7 @@ where
                                     WHERE authority_code = $1 AND upn = $4)) w \
              WHERE back <= $3"
         } else {
-            "SELECT school_urn, week_start FROM ( \
-               SELECT school_urn, week_start, \
-                      ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
-               FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
-             WHERE back <= $3"
+            DB::LATEST_SCHOOL_WEEKS
         })
         .bind(authority.as_str())
         .bind(last_week)

@@ -35,6 +35,10 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites 
     /// less per mutation where the database is across a network).
     const INSERT_LAST_AUDIT_EVENT: Option<&'static str>;
 
+    /// Each school's latest `$3` school weeks up to Monday `$2` in authority
+    /// `$1`, as `(school_urn, week_start)`: the window of every breach search.
+    const LATEST_SCHOOL_WEEKS: &'static str;
+
     /// The shared queries that test membership of a list, with this dialect's
     /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).
     const LIST_QUERIES: ListQueries;
