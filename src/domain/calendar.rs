@@ -399,10 +399,55 @@ pub fn week_start(date: NaiveDate) -> NaiveDate {
     date.week(Weekday::Mon).first_day()
 }
 
+/// The school year a week's figures are kept under (`attendance_year_figures`):
+/// the year of the September 1st on or before its Monday. A week that straddles
+/// 1 September belongs wholly to the year its Monday falls in, so that a school
+/// year's figures are the sum of whole weeks.
+pub fn school_year_of_week(monday: NaiveDate) -> i32 {
+    if monday.month() >= 9 {
+        monday.year()
+    } else {
+        monday.year() - 1
+    }
+}
+
+/// The first and last Monday of the weeks kept under `year`
+/// ([`school_year_of_week`]), or `None` for a year the calendar cannot hold.
+pub fn school_year_weeks(year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    let first = week_start(NaiveDate::from_ymd_opt(year, 9, 7)?);
+    let last = week_start(NaiveDate::from_ymd_opt(year.checked_add(1)?, 8, 31)?);
+    Some((first, last))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_monday_is_in_one_school_years_weeks_and_those_run_september_to_august() {
+        let mut monday = d(1999, 8, 30);
+        while monday < d(2041, 1, 1) {
+            let year = school_year_of_week(monday);
+            let (first, last) = school_year_weeks(year).unwrap();
+            assert!(first <= monday && monday <= last, "{monday}");
+            assert_eq!(first.weekday(), Weekday::Mon);
+            assert_eq!(last.weekday(), Weekday::Mon);
+            // The first Monday on or after 1 September, the last on or before 31 August.
+            assert!(first >= d(year, 9, 1) && first <= d(year, 9, 7), "{first}");
+            assert!(
+                last <= d(year + 1, 8, 31) && last > d(year + 1, 8, 24),
+                "{last}"
+            );
+            // The next year's weeks follow on.
+            assert_eq!(school_year_weeks(year + 1).unwrap().0, last + Days::new(7));
+            monday = monday + Days::new(7);
+        }
+        assert_eq!(school_year_of_week(d(2025, 9, 1)), 2025);
+        assert_eq!(school_year_of_week(d(2025, 8, 25)), 2024);
+        assert_eq!(school_year_of_week(d(2024, 9, 2)), 2024);
+        assert_eq!(school_year_weeks(i32::MAX), None);
+    }
 
     /// GOV.UK's published list, a fixture for the tests only.
     const PUBLISHED_TXT: &str = include_str!("data/published_bank_holidays_england_wales.txt");

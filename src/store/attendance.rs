@@ -15,8 +15,11 @@
 //! appended, never updated (keeping one row per week up to date halved
 //! ingestion: BENCHMARKS.md, session 4), and a week's figures are the SUM of
 //! its rows. A summary sums them over the whole
-//! Monday-to-Sunday weeks inside its range ([`whole_weeks`]) and counts raw
-//! marks only for the days outside those weeks, at most a part week at each end.
+//! Monday-to-Sunday weeks inside its range ([`whole_weeks`]). Of a week the
+//! range cuts (at most one at each end) it takes whole the figures of every
+//! school whose possible sessions that week all lie inside the range (the days
+//! `attendance_school_weeks` keeps, migration 0014: a range ending on a Friday
+//! cuts no school's week), and counts raw marks only at the other schools.
 //! The test `rollups::` proves the two agree on every range.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +36,7 @@ use super::{
 use crate::domain::attendance::{
     Figures, HeldMark, MarkChange, MarkCounts, PupilMark, RegisterMark, mark_change,
 };
-use crate::domain::calendar::week_start;
+use crate::domain::calendar::{school_year_of_week, school_year_weeks, week_start};
 use crate::domain::evidence::ReplacedMark;
 use crate::domain::identifiers::{LaCode, Upn, Urn};
 use crate::domain::notice::{Notice, Session};
@@ -55,6 +58,29 @@ pub(super) fn stored_category(n: i16) -> StoreResult<CodeCategory> {
 /// sessions gained (or lost, negative) in present, approved activity,
 /// authorised and unauthorised absence.
 pub(super) type WeekDeltas<'a> = BTreeMap<(&'a str, &'a str, NaiveDate), [i32; 4]>;
+
+/// How a write changed the school-year figures: per `(school_year, school,
+/// upn)` ([`school_year_of_week`] of the weeks), as [`WeekDeltas`].
+pub(super) type YearDeltas<'a> = BTreeMap<(i32, &'a str, &'a str), [i32; 4]>;
+
+/// The school years' change made of the weeks' change.
+pub(super) fn year_deltas<'a>(weeks: &WeekDeltas<'a>) -> YearDeltas<'a> {
+    let mut years = YearDeltas::new();
+    for ((school, upn, monday), row) in weeks {
+        let sums = years
+            .entry((school_year_of_week(*monday), *school, *upn))
+            .or_default();
+        for (sum, n) in sums.iter_mut().zip(row) {
+            *sum += n;
+        }
+    }
+    years.retain(|_, row| *row != [0; 4]);
+    years
+}
+
+/// Per `(school, week_start)`, the first and last day of the week on which a
+/// write holds a possible session (`attendance_school_weeks.first_day`, `last_day`).
+pub(super) type SchoolWeekDays<'a> = BTreeMap<(&'a str, NaiveDate), (NaiveDate, NaiveDate)>;
 
 /// The place of a possible session's category in a [`WeekDeltas`] row; none for
 /// "not a possible session", which no figure counts.
@@ -236,6 +262,24 @@ macro_rules! by_qualifying {
 }
 pub(super) use by_qualifying;
 
+// The weekly figures of the school weeks `$where` picks (`w`), found through
+// the school weeks: a week without one has no possible session, and its
+// figures come to nothing.
+macro_rules! school_week_figures {
+    ($where:literal) => {
+        concat!(
+            "SELECT f.upn, f.school_urn, SUM(f.present), SUM(f.approved_activity), \
+                    SUM(f.authorised_absence), SUM(f.unauthorised_absence) \
+             FROM attendance_school_weeks w JOIN attendance_week_figures f \
+               ON f.authority_code = w.authority_code AND f.school_urn = w.school_urn \
+              AND f.week_start = w.week_start \
+             WHERE w.authority_code = $1 AND ",
+            $where,
+            " GROUP BY f.upn, f.school_urn"
+        )
+    };
+}
+
 // Reads the qualifying marks by pupil, then date, in UPN order and stops at the
 // limit: a page of breaches costs only its own pupils' marks. `$pupils` narrows
 // the pupils (to one school's) or is empty.
@@ -285,6 +329,23 @@ macro_rules! unconsumed {
     };
 }
 pub(super) use unconsumed;
+
+/// Adds `(upn, school, present, approved activity, authorised, unauthorised)`
+/// sums of weekly or yearly figures to the enrolments' figures, or with `sign`
+/// −1 takes them off.
+fn add_week_sums(
+    by_enrolment: &mut BTreeMap<(String, String), Figures>,
+    rows: Vec<(String, String, i64, i64, i64, i64)>,
+    sign: i64,
+) {
+    for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
+        let figures = by_enrolment.entry((upn, school_urn)).or_default();
+        figures.add_count(CodeCategory::Present, sign * present);
+        figures.add_count(CodeCategory::ApprovedActivity, sign * approved);
+        figures.add_count(CodeCategory::AuthorisedAbsence, sign * authorised);
+        figures.add_count(CodeCategory::UnauthorisedAbsence, sign * unauthorised);
+    }
+}
 
 /// Adds `(upn, school, category, count)` rows of marks to the enrolments' figures.
 fn add_mark_counts(
@@ -372,13 +433,22 @@ where
         DB::replace_marks(self.conn(), authority, &replaced, request_id, at).await?;
         let counted = if figures_written { &[][..] } else { &new[..] };
         DB::add_week_figures(self.conn(), authority, &week_deltas(counted, &replaced)).await?;
+        // The school years take every change, whether SQL counted its week or not.
+        let years = year_deltas(&week_deltas(&new, &replaced));
+        DB::add_year_figures(self.conn(), authority, &years).await?;
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());
-        let weeks: BTreeSet<(&str, NaiveDate)> = written()
-            .filter(|m| m.category != CodeCategory::NotPossible)
-            .map(|m| (m.school_urn.as_str(), week_start(m.date)))
-            .collect();
+        let mut weeks = SchoolWeekDays::new();
+        for m in written().filter(|m| m.category != CodeCategory::NotPossible) {
+            weeks
+                .entry((m.school_urn.as_str(), week_start(m.date)))
+                .and_modify(|(first, last)| {
+                    *first = (*first).min(m.date);
+                    *last = (*last).max(m.date);
+                })
+                .or_insert((m.date, m.date));
+        }
         DB::note_enrolments(self.conn(), authority, &spans).await?;
         DB::note_school_weeks(self.conn(), authority, &weeks).await?;
         // A correction to "not a possible session" may leave a week with none.
@@ -386,7 +456,7 @@ where
             .iter()
             .filter(|(m, _)| m.category == CodeCategory::NotPossible)
             .map(|(m, _)| (m.school_urn.as_str(), week_start(m.date)))
-            .filter(|w| !weeks.contains(w))
+            .filter(|w| !weeks.contains_key(w))
             .collect();
         for (school, monday) in emptied {
             sqlx::query(
@@ -479,8 +549,8 @@ where
 
     /// Each enrolment's figures over `from..=to`. A pupil's are counted from their
     /// marks; a school's or the authority's are summed from the weekly figures
-    /// over the whole weeks of the range, with the marks of the days outside
-    /// them (see the module's doc) counted on top.
+    /// over the whole weeks of the range and the weeks it cuts but no school's
+    /// sessions, with the marks of the rest (see the module's doc) counted on top.
     pub(super) async fn select_enrolment_figures(
         &mut self,
         authority: &LaCode,
@@ -508,53 +578,212 @@ where
             AttendanceScope::School(urn) => Some(urn.as_str()),
             AttendanceScope::Authority => None,
         };
-        let raw_days = match whole_weeks(from, to) {
-            None => vec![(from, to)],
-            Some((first, last)) => {
+        if from > to {
+            return Ok(vec![]);
+        }
+        let whole = whole_weeks(from, to);
+        let (range_first, range_last) = (week_start(from), week_start(to));
+        // Per school year the range touches: its year rows less its weeks
+        // outside the range, or the range's whole weeks in it, whichever reads
+        // fewer weeks (a year row is about one week's rows).
+        let weeks = |(a, b): (NaiveDate, NaiveDate)| (b - a).num_days() / 7 + 1;
+        let mut years_in_rows = BTreeSet::new();
+        let mut year = school_year_of_week(range_first);
+        while let Some((year_first, year_last)) = school_year_weeks(year) {
+            if year_first > range_last {
+                break;
+            }
+            let whole_in_year = whole.and_then(|(first, last)| {
+                let (first, last) = (first.max(year_first), last.min(year_last));
+                (first <= last).then_some((first, last))
+            });
+            let outside = [
+                (year_first < range_first).then(|| (year_first, range_first - Days::new(7))),
+                (range_last < year_last).then(|| (range_last + Days::new(7), year_last)),
+            ];
+            let outside_weeks: i64 = outside.iter().flatten().copied().map(weeks).sum();
+            if 1 + outside_weeks < whole_in_year.map_or(0, weeks) {
+                self.sum_year_figures(&mut by_enrolment, authority, school, year)
+                    .await?;
+                for span in outside.into_iter().flatten() {
+                    self.subtract_week_figures(&mut by_enrolment, authority, school, span)
+                        .await?;
+                }
+                years_in_rows.insert(year);
+            } else if let Some((first, last)) = whole_in_year {
                 self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
                     .await?;
-                let mut days = Vec::new();
-                if from < first {
-                    days.push((from, first - Days::new(1)));
-                }
-                let after = last + Days::new(7);
-                if after <= to {
-                    days.push((after, to));
-                }
-                days
             }
+            let Some(next) = year.checked_add(1) else {
+                break;
+            };
+            year = next;
+        }
+        // The weeks the range cuts: at most one at each end.
+        let mut cut_weeks = vec![week_start(from)];
+        if week_start(to) != week_start(from) {
+            cut_weeks.push(week_start(to));
+        }
+        cut_weeks
+            .retain(|monday| whole.is_none_or(|(first, last)| *monday < first || *monday > last));
+        for monday in cut_weeks {
+            let sunday = monday
+                .checked_add_days(Days::new(6))
+                .unwrap_or(NaiveDate::MAX);
+            let days = (from.max(monday), to.min(sunday));
+            let in_year_rows = years_in_rows.contains(&school_year_of_week(monday));
+            self.sum_cut_week(
+                &mut by_enrolment,
+                authority,
+                school,
+                monday,
+                days,
+                in_year_rows,
+            )
+            .await?;
+        }
+        Ok(enrolment_figures(by_enrolment))
+    }
+
+    /// Adds the figures of `days`, part of the week from `monday`. A school
+    /// whose possible sessions that week all fall within `days` (its
+    /// `attendance_school_weeks` days) has its weekly figures taken whole: a
+    /// range ending on a Friday cuts no school's week. The other schools'
+    /// marks on those days are counted; the scope's pupils come from the
+    /// enrolment spans, their marks by key, without reading the rest of the
+    /// register. Where the week's school year was added from its year rows
+    /// (`in_year_rows`), those other schools' weekly figures are taken off
+    /// instead of the first ones' being added.
+    async fn sum_cut_week(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        monday: NaiveDate,
+        (from, to): (NaiveDate, NaiveDate),
+        in_year_rows: bool,
+    ) -> StoreResult<()> {
+        // The week `$2`, days `$3` to `$4`, school `$5`.
+        let query = sqlx::query_as(match (school.is_some(), in_year_rows) {
+            (true, false) => school_week_figures!(
+                "w.week_start = $2 AND w.school_urn = $5 AND w.first_day >= $3 AND w.last_day <= $4"
+            ),
+            (false, false) => {
+                school_week_figures!("w.week_start = $2 AND w.first_day >= $3 AND w.last_day <= $4")
+            }
+            (true, true) => school_week_figures!(
+                "w.week_start = $2 AND w.school_urn = $5 AND (w.first_day < $3 OR w.last_day > $4)"
+            ),
+            (false, true) => {
+                school_week_figures!("w.week_start = $2 AND (w.first_day < $3 OR w.last_day > $4)")
+            }
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
         };
-        for (from, to) in raw_days {
-            // The scope's pupils come from the enrolment spans, their marks by key:
-            // a few days of marks without reading the rest of the register.
-            let query = sqlx::query_as(if school.is_some() {
+        let sign = if in_year_rows { -1 } else { 1 };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, sign);
+
+        // The cut schools are few, usually none, and a school's pupils are found
+        // by its enrolments: a plan the planner cannot guess from the join.
+        let query = sqlx::query_scalar(if school.is_some() {
+            "SELECT school_urn FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND week_start = $2 AND school_urn = $5 \
+               AND (first_day < $3 OR last_day > $4)"
+        } else {
+            "SELECT school_urn FROM attendance_school_weeks \
+             WHERE authority_code = $1 AND week_start = $2 \
+               AND (first_day < $3 OR last_day > $4)"
+        })
+        .bind(authority.as_str())
+        .bind(monday)
+        .bind(from)
+        .bind(to);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let cut: Vec<String> = query.fetch_all(self.conn()).await?;
+        for urn in cut {
+            let rows = sqlx::query_as(
                 "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
                  FROM attendance_enrolments e JOIN attendance_marks m \
                    ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
                  WHERE e.authority_code = $1 AND e.school_urn = $4 \
                    AND e.first_date <= $3 AND e.last_date >= $2 \
                    AND m.mark_date BETWEEN $2 AND $3 \
-                 GROUP BY m.upn, m.school_urn, m.category"
-            } else {
-                "SELECT m.upn, m.school_urn, m.category, COUNT(*) \
-                 FROM attendance_enrolments e JOIN attendance_marks m \
-                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
-                 WHERE e.authority_code = $1 \
-                   AND e.first_date <= $3 AND e.last_date >= $2 \
-                   AND m.mark_date BETWEEN $2 AND $3 \
-                 GROUP BY m.upn, m.school_urn, m.category"
-            })
+                 GROUP BY m.upn, m.school_urn, m.category",
+            )
             .bind(authority.as_str())
             .bind(from)
-            .bind(to);
-            let query = match school {
-                Some(urn) => query.bind(urn),
-                None => query,
-            };
-            let rows = query.fetch_all(self.conn()).await?;
-            add_mark_counts(&mut by_enrolment, rows)?;
+            .bind(to)
+            .bind(urn.as_str())
+            .fetch_all(self.conn())
+            .await?;
+            add_mark_counts(by_enrolment, rows)?;
         }
-        Ok(enrolment_figures(by_enrolment))
+        Ok(())
+    }
+
+    /// Adds the school year's figures (`attendance_year_figures`): its weeks'
+    /// figures, one row per enrolment.
+    async fn sum_year_figures(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        year: i32,
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT upn, school_urn, CAST(present AS BIGINT), CAST(approved_activity AS BIGINT), \
+                    CAST(authorised_absence AS BIGINT), CAST(unauthorised_absence AS BIGINT) \
+             FROM attendance_year_figures \
+             WHERE authority_code = $1 AND school_year = $2 AND school_urn = $3"
+        } else {
+            "SELECT upn, school_urn, CAST(present AS BIGINT), CAST(approved_activity AS BIGINT), \
+                    CAST(authorised_absence AS BIGINT), CAST(unauthorised_absence AS BIGINT) \
+             FROM attendance_year_figures \
+             WHERE authority_code = $1 AND school_year = $2"
+        })
+        .bind(authority.as_str())
+        .bind(year);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, 1);
+        Ok(())
+    }
+
+    /// Takes off the weekly figures of the weeks from Monday `first` to Monday
+    /// `last`, found through the school weeks: the weeks of a school year
+    /// outside a range are few, and often have no sessions at all.
+    async fn subtract_week_figures(
+        &mut self,
+        by_enrolment: &mut BTreeMap<(String, String), Figures>,
+        authority: &LaCode,
+        school: Option<&str>,
+        (first, last): (NaiveDate, NaiveDate),
+    ) -> StoreResult<()> {
+        let query = sqlx::query_as(if school.is_some() {
+            school_week_figures!("w.week_start BETWEEN $2 AND $3 AND w.school_urn = $4")
+        } else {
+            school_week_figures!("w.week_start BETWEEN $2 AND $3")
+        })
+        .bind(authority.as_str())
+        .bind(first)
+        .bind(last);
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, -1);
+        Ok(())
     }
 
     /// Adds the weekly figures of the weeks from Monday `first` to Monday `last`.
@@ -586,14 +815,7 @@ where
             Some(urn) => query.bind(urn),
             None => query,
         };
-        let rows: Vec<(String, String, i64, i64, i64, i64)> = query.fetch_all(self.conn()).await?;
-        for (upn, school_urn, present, approved, authorised, unauthorised) in rows {
-            let figures = by_enrolment.entry((upn, school_urn)).or_default();
-            figures.add_count(CodeCategory::Present, present);
-            figures.add_count(CodeCategory::ApprovedActivity, approved);
-            figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
-            figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
-        }
+        add_week_sums(by_enrolment, query.fetch_all(self.conn()).await?, 1);
         Ok(())
     }
 
@@ -614,11 +836,7 @@ where
                                     WHERE authority_code = $1 AND upn = $4)) w \
              WHERE back <= $3"
         } else {
-            "SELECT school_urn, week_start FROM ( \
-               SELECT school_urn, week_start, \
-                      ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
-               FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
-             WHERE back <= $3"
+            DB::LATEST_SCHOOL_WEEKS
         })
         .bind(authority.as_str())
         .bind(last_week)

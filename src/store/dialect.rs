@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::{ListQueries, WeekDeltas};
+use super::attendance::{ListQueries, SchoolWeekDays, WeekDeltas, YearDeltas};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -34,6 +34,10 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites 
     /// head's, in one statement; `None` where that takes two (a round trip
     /// less per mutation where the database is across a network).
     const INSERT_LAST_AUDIT_EVENT: Option<&'static str>;
+
+    /// Each school's latest `$3` school weeks up to Monday `$2` in authority
+    /// `$1`, as `(school_urn, week_start)`: the window of every breach search.
+    const LATEST_SCHOOL_WEEKS: &'static str;
 
     /// The shared queries that test membership of a list, with this dialect's
     /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).
@@ -98,11 +102,20 @@ pub(super) trait MarkWrites: Database {
         deltas: &WeekDeltas<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Records that each school had possible sessions in the week starting on the Monday.
+    /// Adds each row of `deltas` to the school-year figures
+    /// (`attendance_year_figures`), creating the rows not yet held.
+    fn add_year_figures(
+        conn: &mut Self::Connection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Records that each school had possible sessions in the week starting on
+    /// the Monday, between the two days given, widening the days already held.
     fn note_school_weeks(
         conn: &mut Self::Connection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

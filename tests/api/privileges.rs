@@ -36,8 +36,22 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "INSERT, SELECT",
         &["category", "code", "record_time"],
     ),
-    ("attendance_school_weeks", "DELETE, INSERT, SELECT", &[]),
+    (
+        "attendance_school_weeks",
+        "DELETE, INSERT, SELECT",
+        &["first_day", "last_day"],
+    ),
     ("attendance_week_figures", "INSERT, SELECT", &[]),
+    (
+        "attendance_year_figures",
+        "INSERT, SELECT",
+        &[
+            "approved_activity",
+            "authorised_absence",
+            "present",
+            "unauthorised_absence",
+        ],
+    ),
     (
         "audit_chain_heads",
         "INSERT, SELECT",

@@ -9,7 +9,9 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::attendance::{WeekDeltas, date_spans, session_number, stored_category};
+use crate::store::attendance::{
+    SchoolWeekDays, WeekDeltas, YearDeltas, date_spans, session_number, stored_category,
+};
 use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
@@ -249,21 +251,63 @@ impl MarkWrites for Postgres {
         Ok(())
     }
 
+    /// In key order, as every writer does, so that two writes of one pupil's
+    /// rows wait for each other and never deadlock.
+    async fn add_year_figures(
+        conn: &mut PgConnection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
+    ) -> StoreResult<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let column = |i: usize| deltas.values().map(|row| row[i]).collect::<Vec<i32>>();
+        sqlx::query(
+            "INSERT INTO attendance_year_figures AS y (authority_code, school_year, school_urn, upn, \
+             present, approved_activity, authorised_absence, unauthorised_absence) \
+             SELECT $1, * FROM UNNEST($2::int4[], $3::text[], $4::text[], \
+                                      $5::int4[], $6::int4[], $7::int4[], $8::int4[]) \
+             ON CONFLICT (authority_code, school_year, school_urn, upn) DO UPDATE \
+             SET present = y.present + excluded.present, \
+                 approved_activity = y.approved_activity + excluded.approved_activity, \
+                 authorised_absence = y.authorised_absence + excluded.authorised_absence, \
+                 unauthorised_absence = y.unauthorised_absence + excluded.unauthorised_absence",
+        )
+        .bind(authority.as_str())
+        .bind(deltas.keys().map(|(year, _, _)| *year).collect::<Vec<_>>())
+        .bind(deltas.keys().map(|(_, school, _)| *school).collect::<Vec<_>>())
+        .bind(deltas.keys().map(|(_, _, upn)| *upn).collect::<Vec<_>>())
+        .bind(column(0))
+        .bind(column(1))
+        .bind(column(2))
+        .bind(column(3))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     async fn note_school_weeks(
         conn: &mut PgConnection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> StoreResult<()> {
         if weeks.is_empty() {
             return Ok(());
         }
         sqlx::query(
-            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+            "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::date[], $5::date[]) \
+             ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
+             SET first_day = LEAST(attendance_school_weeks.first_day, excluded.first_day), \
+                 last_day = GREATEST(attendance_school_weeks.last_day, excluded.last_day) \
+             WHERE excluded.first_day < attendance_school_weeks.first_day \
+                OR excluded.last_day > attendance_school_weeks.last_day",
         )
         .bind(authority.as_str())
-        .bind(weeks.iter().map(|(school, _)| *school).collect::<Vec<_>>())
-        .bind(weeks.iter().map(|(_, monday)| *monday).collect::<Vec<_>>())
+        .bind(weeks.keys().map(|(school, _)| *school).collect::<Vec<_>>())
+        .bind(weeks.keys().map(|(_, monday)| *monday).collect::<Vec<_>>())
+        .bind(weeks.values().map(|(first, _)| *first).collect::<Vec<_>>())
+        .bind(weeks.values().map(|(_, last)| *last).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         Ok(())

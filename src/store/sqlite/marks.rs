@@ -9,7 +9,9 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::attendance::{WeekDeltas, session_number, stored_category};
+use crate::store::attendance::{
+    SchoolWeekDays, WeekDeltas, YearDeltas, session_number, stored_category,
+};
 use crate::store::dialect::MarkWrites;
 
 /// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
@@ -182,19 +184,59 @@ impl MarkWrites for Sqlite {
         Ok(())
     }
 
+    /// By multi-row upserts: one statement per 100 rows.
+    async fn add_year_figures(
+        conn: &mut SqliteConnection,
+        authority: &LaCode,
+        deltas: &YearDeltas<'_>,
+    ) -> StoreResult<()> {
+        let rows: Vec<_> = deltas.iter().collect();
+        for chunk in rows.chunks(WEEK_FIGURES_PER_INSERT) {
+            let mut upsert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO attendance_year_figures (authority_code, school_year, school_urn, upn, \
+                 present, approved_activity, authorised_absence, unauthorised_absence) ",
+            );
+            upsert.push_values(chunk, |mut row, ((year, school, upn), counts)| {
+                row.push_bind(authority.as_str())
+                    .push_bind(*year)
+                    .push_bind(*school)
+                    .push_bind(*upn);
+                for n in *counts {
+                    row.push_bind(*n);
+                }
+            });
+            upsert.push(
+                " ON CONFLICT (authority_code, school_year, school_urn, upn) DO UPDATE \
+                 SET present = present + excluded.present, \
+                     approved_activity = approved_activity + excluded.approved_activity, \
+                     authorised_absence = authorised_absence + excluded.authorised_absence, \
+                     unauthorised_absence = unauthorised_absence + excluded.unauthorised_absence",
+            );
+            // Not kept prepared: a statement per chunk size would crowd the cache.
+            upsert.build().persistent(false).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     async fn note_school_weeks(
         conn: &mut SqliteConnection,
         authority: &LaCode,
-        weeks: &BTreeSet<(&str, NaiveDate)>,
+        weeks: &SchoolWeekDays<'_>,
     ) -> StoreResult<()> {
-        for (school, monday) in weeks {
+        for ((school, monday), (first, last)) in weeks {
             sqlx::query(
-                "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start) \
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
+                 SET first_day = MIN(first_day, excluded.first_day), \
+                     last_day = MAX(last_day, excluded.last_day) \
+                 WHERE excluded.first_day < first_day OR excluded.last_day > last_day",
             )
             .bind(authority.as_str())
             .bind(*school)
             .bind(*monday)
+            .bind(*first)
+            .bind(*last)
             .execute(&mut *conn)
             .await?;
         }

@@ -33,6 +33,12 @@ impl Dialect for Sqlite {
 
     const LOCK_PAYMENT: Option<&str> = None;
 
+    const LATEST_SCHOOL_WEEKS: &str = "SELECT school_urn, week_start FROM ( \
+           SELECT school_urn, week_start, \
+                  ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
+           FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
+         WHERE back <= $3";
+
     const LIST_QUERIES: ListQueries = list_queries!(any_of);
 
     // Bound as a JSON array of strings.
