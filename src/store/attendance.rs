@@ -588,11 +588,16 @@ where
         // fewer weeks (a year row is about one week's rows).
         let weeks = |(a, b): (NaiveDate, NaiveDate)| (b - a).num_days() / 7 + 1;
         let mut years_in_rows = BTreeSet::new();
-        let mut year = school_year_of_week(range_first);
-        while let Some((year_first, year_last)) = school_year_weeks(year) {
-            if year_first > range_last {
+        // Only the years that hold figures: a range may run from year 1 to 9999.
+        let held = self.held_weeks(authority, school).await?;
+        let years = held
+            .map(|(first, last)| (range_first.max(first), range_last.min(last)))
+            .filter(|(first, last)| first <= last)
+            .map(|(first, last)| school_year_of_week(first)..=school_year_of_week(last));
+        for year in years.into_iter().flatten() {
+            let Some((year_first, year_last)) = school_year_weeks(year) else {
                 break;
-            }
+            };
             let whole_in_year = whole.and_then(|(first, last)| {
                 let (first, last) = (first.max(year_first), last.min(year_last));
                 (first <= last).then_some((first, last))
@@ -614,10 +619,6 @@ where
                 self.sum_week_figures(&mut by_enrolment, authority, school, first, last)
                     .await?;
             }
-            let Some(next) = year.checked_add(1) else {
-                break;
-            };
-            year = next;
         }
         // The weeks the range cuts: at most one at each end.
         let mut cut_weeks = vec![week_start(from)];
@@ -728,6 +729,42 @@ where
             add_mark_counts(by_enrolment, rows)?;
         }
         Ok(())
+    }
+
+    /// The first and last school week of the authority, or of one school, with
+    /// a possible session; `None` with none.
+    async fn held_weeks(
+        &mut self,
+        authority: &LaCode,
+        school: Option<&str>,
+    ) -> StoreResult<Option<(NaiveDate, NaiveDate)>> {
+        // One round trip: the first week (0), then the last (1).
+        let query = sqlx::query_as(if school.is_some() {
+            "SELECT * FROM (SELECT week_start, 0 FROM attendance_school_weeks \
+               WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start LIMIT 1) f \
+             UNION ALL SELECT * FROM (SELECT week_start, 1 FROM attendance_school_weeks \
+               WHERE authority_code = $1 AND school_urn = $2 ORDER BY week_start DESC LIMIT 1) l"
+        } else {
+            "SELECT * FROM (SELECT week_start, 0 FROM attendance_school_weeks \
+               WHERE authority_code = $1 ORDER BY week_start LIMIT 1) f \
+             UNION ALL SELECT * FROM (SELECT week_start, 1 FROM attendance_school_weeks \
+               WHERE authority_code = $1 ORDER BY week_start DESC LIMIT 1) l"
+        })
+        .bind(authority.as_str());
+        let query = match school {
+            Some(urn) => query.bind(urn),
+            None => query,
+        };
+        let rows: Vec<(NaiveDate, i32)> = query.fetch_all(self.conn()).await?;
+        let first = rows
+            .iter()
+            .find(|(_, end)| *end == 0)
+            .map(|(week, _)| *week);
+        let last = rows
+            .iter()
+            .find(|(_, end)| *end == 1)
+            .map(|(week, _)| *week);
+        Ok(first.zip(last))
     }
 
     /// Adds the school year's figures (`attendance_year_figures`): its weeks'
