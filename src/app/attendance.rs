@@ -607,11 +607,15 @@ impl<'a> BreachSearch<'a> {
         after_upn: &str,
         wanted: usize,
     ) -> ServiceResult<Vec<FoundBreach>> {
-        // Most candidates breach; the few spare ones are read again by the next page.
-        let chunk = (wanted as i64 * 5 / 4 + 10).min(2_000);
         let mut after = after_upn.to_string();
         let mut found = Vec::new();
         while found.len() < wanted {
+            // Almost every candidate breaches: ask for what is still wanted and a
+            // few more. Spare candidates are read again by the next page, and a
+            // page's cost is its candidates' (at county size, a quarter spare
+            // cost 15% of a listing; BENCHMARKS.md, session 10).
+            let still = (wanted - found.len()) as i64;
+            let chunk = (still + still / 16 + 4).min(2_000);
             let at_least = i64::from(self.threshold.sessions);
             let candidates = tx
                 .threshold_candidates(

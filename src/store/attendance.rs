@@ -23,6 +23,7 @@
 //! The test `rollups::` proves the two agree on every range.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
@@ -48,6 +49,19 @@ pub(super) fn session_number(session: Session) -> i16 {
         Session::Pm => 1,
     }
 }
+
+/// Every school's latest school weeks as read by earlier read-only units, under
+/// `(authority, last Monday, weeks per school, the authority's count of changes
+/// to its school weeks)`. A hit is what the query would answer: every write
+/// that adds or removes a school week adds to the count in its own transaction,
+/// and only read-only units (one snapshot each, seeing only committed writes)
+/// fill the cache. Listing breaches page by page reads the weeks once.
+pub type LatestWeeksCache =
+    quick_cache::sync::Cache<(String, NaiveDate, i64, i64), Arc<Vec<(String, NaiveDate)>>>;
+
+/// Entries a store keeps: an authority's listing uses one (about 200 KB at
+/// county size), a few dates or policies a few more.
+pub(super) const LATEST_WEEKS_CACHED: usize = 32;
 
 /// A stored mark's category (`attendance_marks.category`).
 pub(super) fn stored_category(n: i16) -> StoreResult<CodeCategory> {
@@ -450,7 +464,7 @@ where
                 .or_insert((m.date, m.date));
         }
         DB::note_enrolments(self.conn(), authority, &spans).await?;
-        DB::note_school_weeks(self.conn(), authority, &weeks).await?;
+        let mut weeks_changed = DB::note_school_weeks(self.conn(), authority, &weeks).await?;
         // A correction to "not a possible session" may leave a week with none.
         let emptied: BTreeSet<(&str, NaiveDate)> = replaced
             .iter()
@@ -459,7 +473,7 @@ where
             .filter(|w| !weeks.contains_key(w))
             .collect();
         for (school, monday) in emptied {
-            sqlx::query(
+            let removed = sqlx::query(
                 "DELETE FROM attendance_school_weeks \
                  WHERE authority_code = $1 AND school_urn = $2 AND week_start = $3 AND NOT EXISTS ( \
                    SELECT 1 FROM attendance_enrolments e JOIN attendance_marks m \
@@ -472,6 +486,18 @@ where
             .bind(school)
             .bind(monday)
             .bind(monday + chrono::Duration::days(6))
+            .execute(self.conn())
+            .await?;
+            weeks_changed |= DB::rows_affected(&removed) > 0;
+        }
+        if weeks_changed {
+            // What cached latest school weeks are checked against (LatestWeeksCache).
+            sqlx::query(
+                "INSERT INTO attendance_school_week_changes (authority_code, changes) VALUES ($1, 1) \
+                 ON CONFLICT (authority_code) DO UPDATE \
+                 SET changes = attendance_school_week_changes.changes + 1",
+            )
+            .bind(authority.as_str())
             .execute(self.conn())
             .await?;
         }
@@ -857,6 +883,36 @@ where
     }
 
     pub(super) async fn select_latest_school_weeks(
+        &mut self,
+        authority: &LaCode,
+        last_week: NaiveDate,
+        per_school: i64,
+        pupil: Option<&str>,
+    ) -> StoreResult<Vec<(String, NaiveDate)>> {
+        let Some(cache) = self.latest_weeks.clone().filter(|_| pupil.is_none()) else {
+            return self
+                .query_latest_school_weeks(authority, last_week, per_school, pupil)
+                .await;
+        };
+        let changes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(changes), 0) FROM attendance_school_week_changes \
+             WHERE authority_code = $1",
+        )
+        .bind(authority.as_str())
+        .fetch_one(self.conn())
+        .await?;
+        let key = (authority.to_string(), last_week, per_school, changes);
+        if let Some(weeks) = cache.get(&key) {
+            return Ok(weeks.as_ref().clone());
+        }
+        let weeks = self
+            .query_latest_school_weeks(authority, last_week, per_school, None)
+            .await?;
+        cache.insert(key, Arc::new(weeks.clone()));
+        Ok(weeks)
+    }
+
+    async fn query_latest_school_weeks(
         &mut self,
         authority: &LaCode,
         last_week: NaiveDate,

@@ -2,12 +2,14 @@
 //! database that implements [`Dialect`] (what differs between the two).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::{ColumnIndex, Database, Encode, Executor, Pool, Type};
 
+use super::attendance::LatestWeeksCache;
 use super::dialect::{Column, Dialect};
 use super::rows::{
     AllocationFactRow, AllocationRow, AuditEventRow, AuthoritySettingsRow, ChainedEventRow,
@@ -57,6 +59,9 @@ pub struct Tx<DB: Database> {
     /// issue date and again for the breach it closes). Cleared when the unit
     /// writes a version.
     policy_versions: Option<(LaCode, Vec<PolicyVersion>)>,
+    /// Where a read-only unit looks up and keeps every school's latest school
+    /// weeks (see [`LatestWeeksCache`]); none in a unit that may write.
+    pub(super) latest_weeks: Option<Arc<LatestWeeksCache>>,
 }
 
 /// An audit event waiting for its unit to commit.
@@ -125,7 +130,14 @@ where
             single_statement: begin.is_empty(),
             locked_pupils: HashSet::new(),
             policy_versions: None,
+            latest_weeks: None,
         })
+    }
+
+    /// This read-only unit shares `cache` (see [`LatestWeeksCache`]).
+    pub(super) fn with_latest_weeks(mut self, cache: &Arc<LatestWeeksCache>) -> Self {
+        self.latest_weeks = Some(Arc::clone(cache));
+        self
     }
 
     async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {

@@ -728,3 +728,32 @@ on_both_backends! {
         assert!(stderr.contains("line 2: code: code 'H' was withdrawn"), "{stderr}");
     }
 }
+
+on_both_backends! {
+    async fn a_school_week_added_or_removed_moves_the_window_of_the_next_listing(app) {
+        // A server keeps every school's latest weeks between listings (each page
+        // reads them): a week added or removed must still move the window.
+        let mondays: Vec<NaiveDate> = (0..11).map(|w| d(2025, 3, 3) + Duration::days(7 * w)).collect();
+        // Pupil 1: ten O in the week of 3 Mar, present after; the school holds
+        // no week of 10 Mar yet.
+        let mut marks = week(SCHOOL, 1, mondays[0], "O", &first(10));
+        for monday in &mondays[2..] {
+            marks.extend(week(SCHOOL, 1, *monday, "O", &[]));
+        }
+        record_all(&app, marks).await;
+        let as_of = mondays[10] + Duration::days(4);
+        // Ten school weeks: 3 Mar, then 17 Mar to 12 May.
+        assert_eq!(pupils(&breaches(&app, as_of, "").await), [upn(1)]);
+        assert_eq!(pupils(&breaches(&app, as_of, "").await), [upn(1)]);
+        // Registers arrive for 10 Mar: the window now starts there.
+        record_all(&app, week(SCHOOL, 2, mondays[1], "O", &[])).await;
+        assert!(breaches(&app, as_of, "").await.is_empty());
+        // Those sessions were not possible after all: the week goes again.
+        let not_possible = week(SCHOOL, 2, mondays[1], "#", &first(10))
+            .into_iter()
+            .map(|m| pb::Mark { record_time: at(10), ..m })
+            .collect();
+        record_all(&app, not_possible).await;
+        assert_eq!(pupils(&breaches(&app, as_of, "").await), [upn(1)]);
+    }
+}

@@ -37,6 +37,11 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         &["category", "code", "record_time"],
     ),
     (
+        "attendance_school_week_changes",
+        "INSERT, SELECT",
+        &["changes"],
+    ),
+    (
         "attendance_school_weeks",
         "DELETE, INSERT, SELECT",
         &["first_day", "last_day"],

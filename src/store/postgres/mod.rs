@@ -1,13 +1,14 @@
 //! The PostgreSQL store (production).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres};
 
-use super::attendance::{ListQueries, list_queries};
+use super::attendance::{LATEST_WEEKS_CACHED, LatestWeeksCache, ListQueries, list_queries};
 use super::common::Tx;
 use super::dialect::Dialect;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
@@ -81,6 +82,7 @@ pub struct PgStore {
     /// the counter's commit included. A crash can lose only numbers no
     /// committed unit used.
     numbering: Pool<Postgres>,
+    latest_weeks: Arc<LatestWeeksCache>,
 }
 
 const BEGIN_WRITE: &str = "BEGIN";
@@ -144,7 +146,11 @@ impl PgStore {
             })
             .acquire_timeout(acquire_timeout)
             .connect_lazy_with(numbering_options);
-        Ok(Self { pool, numbering })
+        Ok(Self {
+            pool,
+            numbering,
+            latest_weeks: Arc::new(LatestWeeksCache::new(LATEST_WEEKS_CACHED)),
+        })
     }
 }
 
@@ -168,7 +174,11 @@ impl Store for PgStore {
     }
 
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, BEGIN_READ, None).await?))
+        Ok(Box::new(
+            Tx::begin(&self.pool, BEGIN_READ, None)
+                .await?
+                .with_latest_weeks(&self.latest_weeks),
+        ))
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {

@@ -222,15 +222,32 @@ impl MarkWrites for Sqlite {
         conn: &mut SqliteConnection,
         authority: &LaCode,
         weeks: &SchoolWeekDays<'_>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
+        let mut added = false;
         for ((school, monday), (first, last)) in weeks {
-            sqlx::query(
+            // A new week first; the days of one held widened only if it was not.
+            let inserted = sqlx::query(
                 "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
-                 SET first_day = MIN(first_day, excluded.first_day), \
-                     last_day = MAX(last_day, excluded.last_day) \
-                 WHERE excluded.first_day < first_day OR excluded.last_day > last_day",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(authority.as_str())
+            .bind(*school)
+            .bind(*monday)
+            .bind(*first)
+            .bind(*last)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                > 0;
+            added |= inserted;
+            if inserted {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE attendance_school_weeks \
+                 SET first_day = MIN(first_day, $4), last_day = MAX(last_day, $5) \
+                 WHERE authority_code = $1 AND school_urn = $2 AND week_start = $3 \
+                   AND ($4 < first_day OR $5 > last_day)",
             )
             .bind(authority.as_str())
             .bind(*school)
@@ -240,6 +257,6 @@ impl MarkWrites for Sqlite {
             .execute(&mut *conn)
             .await?;
         }
-        Ok(())
+        Ok(added)
     }
 }

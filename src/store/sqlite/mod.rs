@@ -1,12 +1,12 @@
 //! The SQLite store (the embedded default: one file, no server).
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use super::attendance::{ListQueries, list_queries};
+use super::attendance::{LATEST_WEEKS_CACHED, LatestWeeksCache, ListQueries, list_queries};
 use super::common::Tx;
 use super::dialect::Dialect;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
@@ -55,6 +55,7 @@ impl Dialect for Sqlite {
 
 pub struct SqliteStore {
     pool: Pool<Sqlite>,
+    latest_weeks: Arc<LatestWeeksCache>,
 }
 
 impl SqliteStore {
@@ -70,7 +71,10 @@ impl SqliteStore {
             .max_connections(max_connections)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            latest_weeks: Arc::new(LatestWeeksCache::new(LATEST_WEEKS_CACHED)),
+        })
     }
 }
 
@@ -96,7 +100,11 @@ impl Store for SqliteStore {
     }
 
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "BEGIN", None).await?))
+        Ok(Box::new(
+            Tx::begin(&self.pool, "BEGIN", None)
+                .await?
+                .with_latest_weeks(&self.latest_weeks),
+        ))
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
