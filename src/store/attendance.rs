@@ -10,8 +10,7 @@
 //! marks therefore also appends to `attendance_week_figures` (migration 0013)
 //! what it changed per school, pupil and week: +1 in the new mark's category for
 //! each mark inserted; −1 in the held mark's category and +1 in the new one's for
-//! each correction ([`week_deltas`]; on PostgreSQL a batch of new sessions
-//! only has them counted from the marks it has just written). Rows are
+//! each correction ([`week_deltas`]). Rows are
 //! appended, never updated (keeping one row per week up to date halved
 //! ingestion: BENCHMARKS.md, session 4), and a week's figures are the SUM of
 //! its rows. A summary sums them over the whole
@@ -421,8 +420,7 @@ where
         DB::lock_schools(self.conn(), authority, &schools).await?;
         // New sessions are the common case: insert them in one go, then look at
         // what was already held only for the rest.
-        let (inserted, figures_written) =
-            DB::insert_new_marks(self.conn(), authority, marks).await?;
+        let inserted = DB::insert_new_marks(self.conn(), authority, marks).await?;
         let mut counts = MarkCounts::default();
         let (mut new, mut existing) = (Vec::new(), Vec::new());
         for (mark, inserted) in marks.iter().zip(inserted) {
@@ -445,11 +443,9 @@ where
             }
         }
         DB::replace_marks(self.conn(), authority, &replaced, request_id, at).await?;
-        let counted = if figures_written { &[][..] } else { &new[..] };
-        DB::add_week_figures(self.conn(), authority, &week_deltas(counted, &replaced)).await?;
-        // The school years take every change, whether SQL counted its week or not.
-        let years = year_deltas(&week_deltas(&new, &replaced));
-        DB::add_year_figures(self.conn(), authority, &years).await?;
+        let weeks_changed = week_deltas(&new, &replaced);
+        DB::add_week_figures(self.conn(), authority, &weeks_changed).await?;
+        DB::add_year_figures(self.conn(), authority, &year_deltas(&weeks_changed)).await?;
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());

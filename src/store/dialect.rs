@@ -64,13 +64,13 @@ pub(super) trait MarkWrites: Database {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Inserts the marks for sessions not held yet; `true` for each one
-    /// inserted, and whether their weekly figures are written too (otherwise
-    /// the caller adds them with [`MarkWrites::add_week_figures`]).
+    /// inserted. Their weekly figures are the caller's
+    /// ([`MarkWrites::add_week_figures`]).
     fn insert_new_marks(
         conn: &mut Self::Connection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> impl Future<Output = StoreResult<(Vec<bool>, bool)>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<bool>>> + Send;
 
     /// The mark held for each of `marks`' sessions, in the same order.
     fn held_marks(

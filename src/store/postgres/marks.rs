@@ -73,20 +73,15 @@ impl MarkWrites for Postgres {
     /// goes in by COPY. INSERT … ON CONFLICT probes the primary key a second time
     /// for every row: a third of PostgreSQL's time in a profile (BENCHMARKS.md).
     /// The school locks make the check hold until commit.
-    ///
-    /// After a COPY, the weekly figures are counted from the marks just written
-    /// (no other mark lies within their pupils' and schools' dates): a short
-    /// statement, where sending them takes a long one (see `add_week_figures`).
     async fn insert_new_marks(
         conn: &mut PgConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<(Vec<bool>, bool)> {
+    ) -> StoreResult<Vec<bool>> {
         let spans = date_spans(marks.iter());
         if !any_held(conn, authority, &spans).await? {
             copy_marks(conn, authority, marks).await?;
-            count_week_figures(conn, authority, &spans).await?;
-            return Ok((vec![true; marks.len()], true));
+            return Ok(vec![true; marks.len()]);
         }
         let c = columns(marks.iter());
         let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
@@ -107,7 +102,7 @@ impl MarkWrites for Postgres {
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() == marks.len() {
-            return Ok((vec![true; marks.len()], false));
+            return Ok(vec![true; marks.len()]);
         }
         let inserted: std::collections::HashSet<(&str, NaiveDate, i16, &str)> = rows
             .iter()
@@ -124,7 +119,7 @@ impl MarkWrites for Postgres {
                 ))
             })
             .collect();
-        Ok((inserted, false))
+        Ok(inserted)
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
@@ -211,8 +206,10 @@ impl MarkWrites for Postgres {
     /// One INSERT of arrays, not COPY: measured before the connections had
     /// TCP_NODELAY (see `nodelay`), COPY's closing message waited for delayed
     /// ACKs and made this step cost ingestion 28% at 10% of a county, this
-    /// INSERT 10–13%. Batches of new sessions only do not send their figures at
-    /// all (`count_week_figures`): 8% (BENCHMARKS.md, session 7).
+    /// INSERT 10–13%. Every batch sends its figures: counting them in SQL from
+    /// the marks a COPY had just written (session 7) read each batch's marks
+    /// back, and ingestion took 7% longer than sending them (BENCHMARKS.md,
+    /// session 10).
     async fn add_week_figures(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -391,38 +388,6 @@ async fn any_held(
     .bind(c.lasts)
     .fetch_one(&mut *conn)
     .await?)
-}
-
-/// Appends the weekly figures of every mark within `spans` (each pupil's and
-/// school's dates), counted from the marks themselves: right only when all of
-/// those marks were just inserted, as after `copy_marks`.
-async fn count_week_figures(
-    conn: &mut PgConnection,
-    authority: &LaCode,
-    spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
-) -> StoreResult<()> {
-    let c = span_columns(spans);
-    sqlx::query(
-        "INSERT INTO attendance_week_figures (authority_code, school_urn, upn, week_start, \
-         present, approved_activity, authorised_absence, unauthorised_absence) \
-         SELECT $1, m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1), \
-                COUNT(*) FILTER (WHERE m.category = 0), COUNT(*) FILTER (WHERE m.category = 1), \
-                COUNT(*) FILTER (WHERE m.category = 2), COUNT(*) FILTER (WHERE m.category = 3) \
-         FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
-              AS i(upn, school_urn, first_date, last_date) \
-         JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-          AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn \
-         WHERE m.category <> 4 \
-         GROUP BY m.school_urn, m.upn, m.mark_date - (EXTRACT(ISODOW FROM m.mark_date)::int - 1)",
-    )
-    .bind(authority.as_str())
-    .bind(c.upns)
-    .bind(c.schools)
-    .bind(c.firsts)
-    .bind(c.lasts)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.

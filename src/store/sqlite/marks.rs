@@ -63,7 +63,7 @@ impl MarkWrites for Sqlite {
         conn: &mut SqliteConnection,
         authority: &LaCode,
         marks: &[RegisterMark],
-    ) -> StoreResult<(Vec<bool>, bool)> {
+    ) -> StoreResult<Vec<bool>> {
         let mut inserted = Vec::with_capacity(marks.len());
         for m in marks {
             let done = sqlx::query(
@@ -83,7 +83,7 @@ impl MarkWrites for Sqlite {
             .await?;
             inserted.push(done.rows_affected() == 1);
         }
-        Ok((inserted, false))
+        Ok(inserted)
     }
 
     /// Moves each held mark to the history and puts the new one in its place.
