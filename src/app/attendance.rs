@@ -609,13 +609,22 @@ impl<'a> BreachSearch<'a> {
     ) -> ServiceResult<Vec<FoundBreach>> {
         let mut after = after_upn.to_string();
         let mut found = Vec::new();
+        let mut read = 0_i64;
         while found.len() < wanted {
-            // Almost every candidate breaches: ask for what is still wanted and a
-            // few more. Spare candidates are read again by the next page, and a
-            // page's cost is its candidates' (at county size, a quarter spare
-            // cost 15% of a listing; BENCHMARKS.md, session 10).
+            // Usually almost every candidate breaches: ask for what is still
+            // wanted and a few more, scaled by how many candidates each breach
+            // has taken so far on this page. Spare candidates are read again by
+            // the next page, and a page's cost is its candidates' (at county
+            // size, a quarter spare cost 15% of a listing; BENCHMARKS.md,
+            // session 10).
             let still = (wanted - found.len()) as i64;
-            let chunk = (still + still / 16 + 4).min(2_000);
+            let per_breach = match found.len() as i64 {
+                _ if read == 0 => 1,
+                // A whole chunk without a breach: look further at once.
+                0 => 4,
+                n => (read + n - 1) / n,
+            };
+            let chunk = (still * per_breach + still / 16 + 4).min(2_000);
             let at_least = i64::from(self.threshold.sessions);
             let candidates = tx
                 .threshold_candidates(
@@ -629,6 +638,7 @@ impl<'a> BreachSearch<'a> {
                 .await?;
             let Some(last) = candidates.last() else { break };
             after = last.clone();
+            read += candidates.len() as i64;
             let breaches = self
                 .breaches_among(
                     tx,

@@ -50,13 +50,16 @@ pub(super) fn session_number(session: Session) -> i16 {
 }
 
 /// Every school's latest school weeks as read by earlier read-only units, under
-/// `(authority, last Monday, weeks per school, the authority's count of changes
-/// to its school weeks)`. A hit is what the query would answer: every write
-/// that adds or removes a school week adds to the count in its own transaction,
-/// and only read-only units (one snapshot each, seeing only committed writes)
-/// fill the cache. Listing breaches page by page reads the weeks once.
+/// `(authority, last Monday, weeks per school, the authority's (epoch, count)
+/// of changes to its school weeks)`. A hit is what the query would answer:
+/// triggers add to the count in the transaction of every insert or delete of a
+/// school week (migration 0016), whoever writes it, and only read-only units
+/// (one snapshot each, seeing only committed writes) fill the cache. Listing
+/// breaches page by page reads the weeks once. A database restored from a
+/// backup under running servers could repeat a count with other weeks:
+/// restart the servers after a restore (README).
 pub type LatestWeeksCache =
-    quick_cache::sync::Cache<(String, NaiveDate, i64, i64), Arc<Vec<(String, NaiveDate)>>>;
+    quick_cache::sync::Cache<(String, NaiveDate, i64, (i64, i64)), Arc<Vec<(String, NaiveDate)>>>;
 
 /// Entries a store keeps: an authority's listing uses one (about 200 KB at
 /// county size), a few dates or policies a few more.
@@ -443,9 +446,9 @@ where
             }
         }
         DB::replace_marks(self.conn(), authority, &replaced, request_id, at).await?;
-        let weeks_changed = week_deltas(&new, &replaced);
-        DB::add_week_figures(self.conn(), authority, &weeks_changed).await?;
-        DB::add_year_figures(self.conn(), authority, &year_deltas(&weeks_changed)).await?;
+        let figure_deltas = week_deltas(&new, &replaced);
+        DB::add_week_figures(self.conn(), authority, &figure_deltas).await?;
+        DB::add_year_figures(self.conn(), authority, &year_deltas(&figure_deltas)).await?;
 
         let written = || new.iter().copied().chain(replaced.iter().map(|(m, _)| *m));
         let spans = date_spans(written());
@@ -460,7 +463,7 @@ where
                 .or_insert((m.date, m.date));
         }
         DB::note_enrolments(self.conn(), authority, &spans).await?;
-        let mut weeks_changed = DB::note_school_weeks(self.conn(), authority, &weeks).await?;
+        DB::note_school_weeks(self.conn(), authority, &weeks).await?;
         // A correction to "not a possible session" may leave a week with none.
         let emptied: BTreeSet<(&str, NaiveDate)> = replaced
             .iter()
@@ -469,7 +472,7 @@ where
             .filter(|w| !weeks.contains_key(w))
             .collect();
         for (school, monday) in emptied {
-            let removed = sqlx::query(
+            sqlx::query(
                 "DELETE FROM attendance_school_weeks \
                  WHERE authority_code = $1 AND school_urn = $2 AND week_start = $3 AND NOT EXISTS ( \
                    SELECT 1 FROM attendance_enrolments e JOIN attendance_marks m \
@@ -482,18 +485,6 @@ where
             .bind(school)
             .bind(monday)
             .bind(monday + chrono::Duration::days(6))
-            .execute(self.conn())
-            .await?;
-            weeks_changed |= DB::rows_affected(&removed) > 0;
-        }
-        if weeks_changed {
-            // What cached latest school weeks are checked against (LatestWeeksCache).
-            sqlx::query(
-                "INSERT INTO attendance_school_week_changes (authority_code, changes) VALUES ($1, 1) \
-                 ON CONFLICT (authority_code) DO UPDATE \
-                 SET changes = attendance_school_week_changes.changes + 1",
-            )
-            .bind(authority.as_str())
             .execute(self.conn())
             .await?;
         }
@@ -890,14 +881,19 @@ where
                 .query_latest_school_weeks(authority, last_week, per_school, pupil)
                 .await;
         };
-        let changes: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(changes), 0) FROM attendance_school_week_changes \
-             WHERE authority_code = $1",
+        // (0, 0) while the authority holds no school week.
+        let count: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT epoch, changes FROM attendance_school_week_changes WHERE authority_code = $1",
         )
         .bind(authority.as_str())
-        .fetch_one(self.conn())
+        .fetch_optional(self.conn())
         .await?;
-        let key = (authority.to_string(), last_week, per_school, changes);
+        let key = (
+            authority.to_string(),
+            last_week,
+            per_school,
+            count.unwrap_or_default(),
+        );
         if let Some(weeks) = cache.get(&key) {
             return Ok(weeks.as_ref().clone());
         }

@@ -111,13 +111,12 @@ pub(super) trait MarkWrites: Database {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Records that each school had possible sessions in the week starting on
-    /// the Monday, between the two days given, widening the days already held;
-    /// `true` when a week not held before was added.
+    /// the Monday, between the two days given, widening the days already held.
     fn note_school_weeks(
         conn: &mut Self::Connection,
         authority: &LaCode,
         weeks: &SchoolWeekDays<'_>,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// A Rust type the shared SQL binds and reads as a column value on `DB`.

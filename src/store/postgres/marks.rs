@@ -287,30 +287,27 @@ impl MarkWrites for Postgres {
         conn: &mut PgConnection,
         authority: &LaCode,
         weeks: &SchoolWeekDays<'_>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<()> {
         if weeks.is_empty() {
-            return Ok(false);
+            return Ok(());
         }
-        // A row this statement inserted has no xmax yet; one it updated carries
-        // this transaction's, as the row's locker.
-        let inserted: Vec<bool> = sqlx::query_scalar(
+        sqlx::query(
             "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
              SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::date[], $5::date[]) \
              ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
              SET first_day = LEAST(attendance_school_weeks.first_day, excluded.first_day), \
                  last_day = GREATEST(attendance_school_weeks.last_day, excluded.last_day) \
              WHERE excluded.first_day < attendance_school_weeks.first_day \
-                OR excluded.last_day > attendance_school_weeks.last_day \
-             RETURNING xmax = 0",
+                OR excluded.last_day > attendance_school_weeks.last_day",
         )
         .bind(authority.as_str())
         .bind(weeks.keys().map(|(school, _)| *school).collect::<Vec<_>>())
         .bind(weeks.keys().map(|(_, monday)| *monday).collect::<Vec<_>>())
         .bind(weeks.values().map(|(first, _)| *first).collect::<Vec<_>>())
         .bind(weeks.values().map(|(_, last)| *last).collect::<Vec<_>>())
-        .fetch_all(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-        Ok(inserted.contains(&true))
+        Ok(())
     }
 }
 

@@ -222,38 +222,24 @@ impl MarkWrites for Sqlite {
         conn: &mut SqliteConnection,
         authority: &LaCode,
         weeks: &SchoolWeekDays<'_>,
-    ) -> StoreResult<bool> {
-        let mut added = false;
+    ) -> StoreResult<()> {
         for ((school, monday), (first, last)) in weeks {
-            let week = |sql| {
-                sqlx::query(sql)
-                    .bind(authority.as_str())
-                    .bind(*school)
-                    .bind(*monday)
-                    .bind(*first)
-                    .bind(*last)
-            };
-            // A new week first; the days of one held widened only if it was not.
-            let inserted = week(
+            sqlx::query(
                 "INSERT INTO attendance_school_weeks (authority_code, school_urn, week_start, first_day, last_day) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (authority_code, school_urn, week_start) DO UPDATE \
+                 SET first_day = MIN(first_day, excluded.first_day), \
+                     last_day = MAX(last_day, excluded.last_day) \
+                 WHERE excluded.first_day < first_day OR excluded.last_day > last_day",
             )
+            .bind(authority.as_str())
+            .bind(*school)
+            .bind(*monday)
+            .bind(*first)
+            .bind(*last)
             .execute(&mut *conn)
-            .await?
-            .rows_affected()
-                > 0;
-            added |= inserted;
-            if !inserted {
-                week(
-                    "UPDATE attendance_school_weeks \
-                     SET first_day = MIN(first_day, $4), last_day = MAX(last_day, $5) \
-                     WHERE authority_code = $1 AND school_urn = $2 AND week_start = $3 \
-                       AND ($4 < first_day OR $5 > last_day)",
-                )
-                .execute(&mut *conn)
-                .await?;
-            }
+            .await?;
         }
-        Ok(added)
+        Ok(())
     }
 }

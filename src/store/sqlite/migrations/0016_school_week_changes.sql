@@ -2,12 +2,32 @@
 -- has changed: a week added, or one emptied and removed. A breach search reads
 -- every school's latest school weeks on each page of a listing; a server keeps
 -- what it read under the count it read it at, and reads again only when the
--- count has moved (store/attendance.rs, LatestWeeksCache). Every write that
--- adds or removes a school week adds one, in the same transaction.
+-- count has moved (store/attendance.rs, LatestWeeksCache). Triggers keep the
+-- count, so every writer moves it in its own transaction. Widening a week's
+-- days changes no window and counts nothing. `epoch` is drawn when an
+-- authority's row is created, so a row deleted and made again never repeats an
+-- earlier (epoch, changes).
 CREATE TABLE attendance_school_week_changes (
     authority_code  TEXT    NOT NULL PRIMARY KEY,
+    epoch           INTEGER NOT NULL DEFAULT (random()),
     changes         INTEGER NOT NULL
 ) STRICT;
+
+CREATE TRIGGER attendance_school_weeks_added AFTER INSERT ON attendance_school_weeks
+BEGIN
+    INSERT OR IGNORE INTO attendance_school_week_changes (authority_code, changes)
+    VALUES (NEW.authority_code, 0);
+    UPDATE attendance_school_week_changes SET changes = changes + 1
+    WHERE authority_code = NEW.authority_code;
+END;
+
+CREATE TRIGGER attendance_school_weeks_removed AFTER DELETE ON attendance_school_weeks
+BEGIN
+    INSERT OR IGNORE INTO attendance_school_week_changes (authority_code, changes)
+    VALUES (OLD.authority_code, 0);
+    UPDATE attendance_school_week_changes SET changes = changes + 1
+    WHERE authority_code = OLD.authority_code;
+END;
 
 -- The weeks already held count as the first state.
 INSERT INTO attendance_school_week_changes (authority_code, changes)
