@@ -618,11 +618,14 @@ impl<'a> BreachSearch<'a> {
             // size, a quarter spare cost 15% of a listing; BENCHMARKS.md,
             // session 10).
             let still = (wanted - found.len()) as i64;
-            let per_breach = match found.len() as i64 {
-                _ if read == 0 => 1,
+            let per_breach = if read == 0 {
+                1
+            } else if found.is_empty() {
                 // A whole chunk without a breach: look further at once.
-                0 => 4,
-                n => (read + n - 1) / n,
+                4
+            } else {
+                let n = found.len() as i64;
+                (read + n - 1) / n
             };
             let chunk = (still * per_breach + still / 16 + 4).min(2_000);
             let at_least = i64::from(self.threshold.sessions);

@@ -58,7 +58,7 @@ pub(super) fn session_number(session: Session) -> i16 {
 /// breaches page by page reads the weeks once. A database restored from a
 /// backup under running servers could repeat a count with other weeks:
 /// restart the servers after a restore (README).
-pub type LatestWeeksCache =
+pub(super) type LatestWeeksCache =
     quick_cache::sync::Cache<(String, NaiveDate, i64, (i64, i64)), Arc<Vec<(String, NaiveDate)>>>;
 
 /// Entries a store keeps: an authority's listing uses one (about 200 KB at

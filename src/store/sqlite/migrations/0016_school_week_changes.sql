@@ -15,18 +15,16 @@ CREATE TABLE attendance_school_week_changes (
 
 CREATE TRIGGER attendance_school_weeks_added AFTER INSERT ON attendance_school_weeks
 BEGIN
-    INSERT OR IGNORE INTO attendance_school_week_changes (authority_code, changes)
-    VALUES (NEW.authority_code, 0);
-    UPDATE attendance_school_week_changes SET changes = changes + 1
-    WHERE authority_code = NEW.authority_code;
+    INSERT INTO attendance_school_week_changes (authority_code, changes)
+    VALUES (NEW.authority_code, 1)
+    ON CONFLICT (authority_code) DO UPDATE SET changes = changes + 1;
 END;
 
 CREATE TRIGGER attendance_school_weeks_removed AFTER DELETE ON attendance_school_weeks
 BEGIN
-    INSERT OR IGNORE INTO attendance_school_week_changes (authority_code, changes)
-    VALUES (OLD.authority_code, 0);
-    UPDATE attendance_school_week_changes SET changes = changes + 1
-    WHERE authority_code = OLD.authority_code;
+    INSERT INTO attendance_school_week_changes (authority_code, changes)
+    VALUES (OLD.authority_code, 1)
+    ON CONFLICT (authority_code) DO UPDATE SET changes = changes + 1;
 END;
 
 -- The weeks already held count as the first state.
