@@ -1,7 +1,7 @@
 //! What differs between the backends, as a trait both sqlx database types
 //! implement: a few statements, how a list is bound, and (its supertrait
 //! [`MarkWrites`]) the bulk writes of register marks. Everything else is shared,
-//! generic code in `common.rs` and `attendance.rs`.
+//! generic code in each aggregate's file, over the bounds `tx::sql_impl!` writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
 use super::StoreResult;
-use super::attendance::{ListQueries, SchoolWeekDays, WeekDeltas, YearDeltas};
+use super::marks::changes::{SchoolWeekDays, WeekDeltas, YearDeltas};
+use super::marks::queries::ListQueries;
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 
@@ -40,7 +41,7 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> + MarkWrites 
     const LATEST_SCHOOL_WEEKS: &'static str;
 
     /// The shared queries that test membership of a list, with this dialect's
-    /// SQL for "is one of the list bound as `$n`" (see `attendance::list_queries!`).
+    /// SQL for "is one of the list bound as `$n`" (see `marks::queries::list_queries!`).
     const LIST_QUERIES: ListQueries;
 
     /// How a list of strings is bound for [`Dialect::LIST_QUERIES`].

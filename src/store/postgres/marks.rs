@@ -9,10 +9,10 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::attendance::{
+use crate::store::dialect::MarkWrites;
+use crate::store::marks::changes::{
     SchoolWeekDays, WeekDeltas, YearDeltas, date_spans, session_number, stored_category,
 };
-use crate::store::dialect::MarkWrites;
 use crate::store::{StoreError, StoreResult};
 
 impl MarkWrites for Postgres {

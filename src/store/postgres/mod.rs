@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres};
 
-use super::attendance::{LATEST_WEEKS_CACHED, LatestWeeksCache, ListQueries, list_queries};
-use super::common::Tx;
 use super::dialect::Dialect;
+use super::marks::queries::{ListQueries, list_queries};
+use super::marks::search::{LATEST_WEEKS_CACHED, LatestWeeksCache};
+use super::tx::Tx;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
 
 mod marks;
@@ -34,7 +35,7 @@ impl Dialect for Postgres {
     );
 
     const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
-        super::rows::notice_select!(),
+        super::notices::notice_select!(),
         " WHERE authority_code = $1 AND notice_number = $2 FOR UPDATE"
     );
 
@@ -269,7 +270,7 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        super::common::ping(&self.pool).await
+        super::tx::ping(&self.pool).await
     }
 
     async fn close(&self) {

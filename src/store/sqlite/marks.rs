@@ -9,10 +9,10 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::attendance::{
+use crate::store::dialect::MarkWrites;
+use crate::store::marks::changes::{
     SchoolWeekDays, WeekDeltas, YearDeltas, session_number, stored_category,
 };
-use crate::store::dialect::MarkWrites;
 
 /// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
 const WEEK_FIGURES_PER_INSERT: usize = 100;

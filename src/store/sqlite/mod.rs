@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use super::attendance::{LATEST_WEEKS_CACHED, LatestWeeksCache, ListQueries, list_queries};
-use super::common::Tx;
 use super::dialect::Dialect;
+use super::marks::queries::{ListQueries, list_queries};
+use super::marks::search::{LATEST_WEEKS_CACHED, LatestWeeksCache};
+use super::tx::Tx;
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
 
 mod marks;
@@ -27,7 +28,7 @@ impl Dialect for Sqlite {
     const INSERT_LAST_AUDIT_EVENT: Option<&str> = None;
 
     const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
-        super::rows::notice_select!(),
+        super::notices::notice_select!(),
         " WHERE authority_code = $1 AND notice_number = $2"
     );
 
@@ -173,7 +174,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        super::common::ping(&self.pool).await
+        super::tx::ping(&self.pool).await
     }
 
     async fn close(&self) {

@@ -1,0 +1,216 @@
+//! Decided threshold breaches (`breach_cases`), in SQL both backends accept. The
+//! breach search's side of a case (counting only unconsumed sessions) is the
+//! `unconsumed!` clause of `attendance.rs`'s queries.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{ColumnIndex, Row};
+
+use super::dialect::{Column, Dialect};
+
+use super::marks::changes::session_number;
+use super::tx::sql_impl;
+use super::{StoreError, StoreResult};
+use crate::domain::actor::{Actor, Role};
+use crate::domain::attendance::{Breach, PupilMark};
+use crate::domain::case::{BreachCase, BreachState, Decision, NoActionReason};
+use crate::domain::identifiers::LaCode;
+use crate::domain::notice::Session;
+
+/// Which decided breaches `breach_cases` returns, by UPN then case id.
+#[derive(Debug, Clone)]
+pub struct CaseFilter<'a> {
+    /// After this `(upn, case_id)`; `("", 0)` from the start.
+    pub after: (&'a str, i64),
+    /// Only this pupil's.
+    pub upn: Option<&'a str>,
+    /// Only cases whose breach's latest session was at this school.
+    pub school: Option<&'a str>,
+    /// Cases whose last session lies within these dates.
+    pub last_session_from: NaiveDate,
+    pub last_session_to: NaiveDate,
+    /// In one of these states.
+    pub states: &'a [BreachState],
+    pub limit: i64,
+}
+
+/// A stored session of a case: `[date, "am" | "pm", code]`.
+#[derive(Serialize, Deserialize)]
+struct StoredSession(NaiveDate, String, String);
+
+macro_rules! case_columns {
+    () => {
+        "case_id, upn, school_urn, as_of_date, state, \
+     COALESCE(no_action_reason, CAST(0 AS SMALLINT)), note, notice_numbers, qualifying_sessions, \
+     first_week, last_week, sessions, policy_version, decided_at, decided_by_subject, decided_by_role"
+    };
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("breach case: {what}"))
+}
+
+/// Decided threshold breaches.
+#[async_trait]
+pub trait BreachStore: Send {
+    /// Stores a decided breach (numbered by the caller).
+    async fn insert_breach_case(
+        &mut self,
+        authority: &LaCode,
+        case: &BreachCase,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    /// Decided breaches matching `filter`, by UPN then case id, at most `filter.limit`.
+    async fn breach_cases(
+        &mut self,
+        authority: &LaCode,
+        filter: &CaseFilter<'_>,
+    ) -> StoreResult<Vec<BreachCase>>;
+}
+
+sql_impl! {
+    impl BreachStore for Tx {
+        async fn insert_breach_case(
+            &mut self,
+            authority: &LaCode,
+            case: &BreachCase,
+            request_id: &str,
+        ) -> StoreResult<()> {
+            let last = case
+                .breach
+                .sessions
+                .last()
+                .ok_or_else(|| corrupt("a case without sessions"))?;
+            let sessions: Vec<StoredSession> = case
+                .breach
+                .sessions
+                .iter()
+                .map(|m| StoredSession(m.date, m.session.as_str().to_string(), m.code.clone()))
+                .collect();
+            let d = &case.decision;
+            sqlx::query(
+                "INSERT INTO breach_cases (authority_code, case_id, upn, school_urn, as_of_date, state, \
+                   no_action_reason, note, notice_numbers, qualifying_sessions, first_week, last_week, \
+                   sessions, last_date, last_session, policy_version, decided_at, decided_by_subject, \
+                   decided_by_role, request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                   $18, $19, $20)",
+            )
+            .bind(authority.as_str())
+            .bind(case.case_id)
+            .bind(case.upn.as_str())
+            .bind(case.school_urn.as_str())
+            .bind(case.as_of)
+            .bind(d.state.number())
+            .bind(d.reason.map(|r| i32::from(r.number())))
+            .bind(d.note.as_str())
+            .bind(serde_json::to_string(&d.notice_numbers).expect("strings always serialise"))
+            .bind(case.breach.qualifying_sessions)
+            .bind(case.breach.first_week)
+            .bind(case.breach.last_week)
+            .bind(serde_json::to_string(&sessions).expect("plain data always serialises"))
+            .bind(last.date)
+            .bind(session_number(last.session))
+            .bind(case.policy_version.as_str())
+            .bind(case.decided_at)
+            .bind(case.decided_by.subject.as_str())
+            .bind(case.decided_by.role_str())
+            .bind(request_id)
+            .execute(self.conn())
+            .await?;
+            Ok(())
+        }
+
+        async fn breach_cases(
+            &mut self,
+            authority: &LaCode,
+            f: &CaseFilter<'_>,
+        ) -> StoreResult<Vec<BreachCase>> {
+            let states = f
+                .states
+                .iter()
+                .fold(0i64, |mask, s| mask | (1 << s.number()));
+            let sql = concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM breach_cases \
+                 WHERE authority_code = $1 AND (upn > $2 OR (upn = $2 AND case_id > $3)) \
+                   AND last_date BETWEEN $4 AND $5 AND (($6 >> state) & 1) = 1 \
+                   AND ($7 = '' OR school_urn = $7) AND ($8 = '' OR upn = $8) \
+                 ORDER BY upn, case_id LIMIT $9"
+            );
+            let rows = sqlx::query(sql)
+                .bind(authority.as_str())
+                .bind(f.after.0)
+                .bind(f.after.1)
+                .bind(f.last_session_from)
+                .bind(f.last_session_to)
+                .bind(states)
+                .bind(f.school.unwrap_or(""))
+                .bind(f.upn.unwrap_or(""))
+                .bind(f.limit)
+                .fetch_all(self.conn())
+                .await?;
+            rows.iter().map(case_of_row::<DB>).collect()
+        }
+    }
+}
+
+fn case_of_row<DB>(row: &DB::Row) -> StoreResult<BreachCase>
+where
+    DB: Dialect,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    i32: Column<DB>,
+    i16: Column<DB>,
+    NaiveDate: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+{
+    let state: i16 = row.try_get(4)?;
+    let reason: i16 = row.try_get(5)?;
+    let notice_numbers: String = row.try_get(7)?;
+    let sessions: String = row.try_get(11)?;
+    let role: String = row.try_get(15)?;
+    let sessions: Vec<StoredSession> = serde_json::from_str(&sessions).map_err(corrupt)?;
+    let sessions = sessions
+        .into_iter()
+        .map(|StoredSession(date, session, code)| {
+            Ok(PupilMark {
+                date,
+                session: Session::parse(&session).ok_or_else(|| corrupt(&session))?,
+                code,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(BreachCase {
+        case_id: row.try_get(0)?,
+        upn: row.try_get(1)?,
+        school_urn: row.try_get(2)?,
+        as_of: row.try_get(3)?,
+        breach: Breach {
+            qualifying_sessions: row.try_get(8)?,
+            first_week: row.try_get(9)?,
+            last_week: row.try_get(10)?,
+            sessions,
+        },
+        policy_version: row.try_get(12)?,
+        decision: Decision {
+            state: BreachState::from_number(state).ok_or_else(|| corrupt(state))?,
+            reason: if reason == 0 {
+                None
+            } else {
+                Some(NoActionReason::from_number(reason).ok_or_else(|| corrupt(reason))?)
+            },
+            note: row.try_get(6)?,
+            notice_numbers: serde_json::from_str(&notice_numbers).map_err(corrupt)?,
+        },
+        decided_at: row.try_get(13)?,
+        decided_by: Actor {
+            subject: row.try_get(14)?,
+            role: Role::parse(&role),
+        },
+    })
+}

@@ -1,0 +1,237 @@
+//! Schools' requests for penalty notices (`penalty_notice_requests`), and the
+//! school days the request deadline counts, in SQL both backends accept.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Row};
+
+use super::dialect::{Column, Dialect};
+
+use super::tx::sql_impl;
+use super::{StoreError, StoreResult};
+use crate::domain::actor::{Actor, Role};
+use crate::domain::identifiers::LaCode;
+use crate::domain::notice::SessionMark;
+use crate::domain::referral::{Referral, ReferralDraft, ReferralState};
+
+macro_rules! referral_select {
+    () => {
+        "SELECT request_number, upn, school_urn, parent_person_ids, sessions, support_offered, \
+           state, requested_by_subject, requested_by_role, requested_at, school_days_elapsed, \
+           deadline_school_days, decline_reason, notice_numbers FROM penalty_notice_requests "
+    };
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("penalty notice request: {what}"))
+}
+
+/// Schools' requests for penalty notices.
+#[async_trait]
+pub trait PenaltyNoticeRequestStore: Send {
+    /// Stores a school's request for a penalty notice (numbered by the caller).
+    async fn insert_referral(
+        &mut self,
+        authority: &LaCode,
+        referral: &Referral,
+        request_id: &str,
+    ) -> StoreResult<()>;
+
+    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>>;
+
+    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
+    async fn referrals(
+        &mut self,
+        authority: &LaCode,
+        state: Option<ReferralState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Referral>>;
+
+    /// Issues or declines a pending request; false when it is no longer pending.
+    async fn settle_referral(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: ReferralState,
+        decline_reason: &str,
+        notice_numbers: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Days with a possible session at `school` after `after` up to `to`.
+    async fn school_days(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<i64>;
+}
+
+sql_impl! {
+    impl PenaltyNoticeRequestStore for Tx {
+        async fn insert_referral(
+            &mut self,
+            authority: &LaCode,
+            r: &Referral,
+            request_id: &str,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO penalty_notice_requests (authority_code, request_number, upn, school_urn, \
+                   parent_person_ids, sessions, support_offered, state, requested_by_subject, \
+                   requested_by_role, requested_at, school_days_elapsed, deadline_school_days, \
+                   decline_reason, notice_numbers, request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(authority.as_str())
+            .bind(r.number)
+            .bind(r.draft.upn.as_str())
+            .bind(r.draft.school_urn.as_str())
+            .bind(json(&r.draft.parent_person_ids))
+            .bind(json(&r.draft.sessions))
+            .bind(r.draft.support_offered.as_str())
+            .bind(r.state.number())
+            .bind(r.requested_by.subject.as_str())
+            .bind(r.requested_by.role_str())
+            .bind(r.requested_at)
+            .bind(r.school_days_elapsed)
+            .bind(r.deadline_school_days)
+            .bind(r.decline_reason.as_str())
+            .bind(json(&r.notice_numbers))
+            .bind(request_id)
+            .execute(self.conn())
+            .await?;
+            Ok(())
+        }
+
+        async fn referral(
+            &mut self,
+            authority: &LaCode,
+            number: i64,
+        ) -> StoreResult<Option<Referral>> {
+            let row = sqlx::query(concat!(
+                referral_select!(),
+                "WHERE authority_code = $1 AND request_number = $2"
+            ))
+            .bind(authority.as_str())
+            .bind(number)
+            .fetch_optional(self.conn())
+            .await?;
+            row.as_ref().map(referral_of_row::<DB>).transpose()
+        }
+
+        async fn referrals(
+            &mut self,
+            authority: &LaCode,
+            state: Option<ReferralState>,
+            school: Option<&str>,
+            after: i64,
+            limit: i64,
+        ) -> StoreResult<Vec<Referral>> {
+            let rows = sqlx::query(concat!(
+                referral_select!(),
+                "WHERE authority_code = $1 AND request_number > $2 AND ($3 < 0 OR state = $3) \
+                   AND ($4 = '' OR school_urn = $4) ORDER BY request_number LIMIT $5"
+            ))
+            .bind(authority.as_str())
+            .bind(after)
+            .bind(state.map_or(-1, ReferralState::number))
+            .bind(school.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+            rows.iter().map(referral_of_row::<DB>).collect()
+        }
+
+        /// Settles a pending request; false when it was no longer pending.
+        async fn settle_referral(
+            &mut self,
+            authority: &LaCode,
+            number: i64,
+            state: ReferralState,
+            decline_reason: &str,
+            notice_numbers: &[String],
+        ) -> StoreResult<bool> {
+            let result = sqlx::query(
+                "UPDATE penalty_notice_requests SET state = $3, decline_reason = $4, notice_numbers = $5 \
+                 WHERE authority_code = $1 AND request_number = $2 AND state = 0",
+            )
+            .bind(authority.as_str())
+            .bind(number)
+            .bind(state.number())
+            .bind(decline_reason)
+            .bind(json(&notice_numbers))
+            .execute(self.conn())
+            .await?;
+            Ok(DB::rows_affected(&result) == 1)
+        }
+
+        /// Days with a possible session at `school` after `after` up to `to`, from
+        /// the marks of the pupils on its register then.
+        async fn school_days(
+            &mut self,
+            authority: &LaCode,
+            school: &str,
+            after: NaiveDate,
+            to: NaiveDate,
+        ) -> StoreResult<i64> {
+            Ok(sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT m.mark_date) \
+                 FROM attendance_enrolments e JOIN attendance_marks m \
+                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+                 WHERE e.authority_code = $1 AND e.school_urn = $2 \
+                   AND e.first_date <= $4 AND e.last_date > $3 \
+                   AND m.mark_date > $3 AND m.mark_date <= $4 AND m.category <> 4",
+            )
+            .bind(authority.as_str())
+            .bind(school)
+            .bind(after)
+            .bind(to)
+            .fetch_one(self.conn())
+            .await?)
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data always serialises")
+}
+
+fn referral_of_row<DB>(row: &DB::Row) -> StoreResult<Referral>
+where
+    DB: Dialect,
+    usize: ColumnIndex<DB::Row>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    i32: Column<DB>,
+    i16: Column<DB>,
+    DateTime<Utc>: Column<DB>,
+{
+    let parents: String = row.try_get(3)?;
+    let sessions: String = row.try_get(4)?;
+    let state: i16 = row.try_get(6)?;
+    let role: String = row.try_get(8)?;
+    let notices: String = row.try_get(13)?;
+    let sessions: Vec<SessionMark> = serde_json::from_str(&sessions).map_err(corrupt)?;
+    Ok(Referral {
+        number: row.try_get(0)?,
+        draft: ReferralDraft {
+            upn: row.try_get(1)?,
+            school_urn: row.try_get(2)?,
+            parent_person_ids: serde_json::from_str(&parents).map_err(corrupt)?,
+            sessions,
+            support_offered: row.try_get(5)?,
+        },
+        state: ReferralState::from_number(state).ok_or_else(|| corrupt(state))?,
+        requested_by: Actor {
+            subject: row.try_get(7)?,
+            role: Role::parse(&role),
+        },
+        requested_at: row.try_get(9)?,
+        school_days_elapsed: row.try_get(10)?,
+        deadline_school_days: row.try_get(11)?,
+        decline_reason: row.try_get(12)?,
+        notice_numbers: serde_json::from_str(&notices).map_err(corrupt)?,
+    })
+}

@@ -1,0 +1,225 @@
+//! A unit of work: one pool connection in one transaction, and the bounds the
+//! shared SQL needs of a sqlx database, written once in [`sql_impl!`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Executor, Pool};
+
+use super::audit::PendingAudit;
+use super::marks::search::LatestWeeksCache;
+use super::{StoreError, StoreResult, StoreTx};
+use crate::domain::identifiers::LaCode;
+use crate::domain::policy::PolicyVersion;
+
+/// Writes an `impl` of `Tx<DB>` (inherent, or of an aggregate's trait) over
+/// every sqlx database the shared SQL runs on, with what that SQL needs of the
+/// database: to run statements on a connection, and to bind and read the Rust
+/// types it uses. Rust does not carry such bounds from one `impl` to another,
+/// so they are written here once for every aggregate.
+macro_rules! sql_impl {
+    (impl $trait:ident for Tx { $($body:tt)* }) => {
+        $crate::store::tx::sql_impl!(@bounded
+            [#[async_trait::async_trait] impl<DB> $trait for $crate::store::tx::Tx<DB>]
+            { $($body)* });
+    };
+    (impl Tx { $($body:tt)* }) => {
+        $crate::store::tx::sql_impl!(@bounded [impl<DB> $crate::store::tx::Tx<DB>] { $($body)* });
+    };
+    (@bounded [$($head:tt)*] { $($body:tt)* }) => {
+        $($head)*
+        where
+            DB: $crate::store::dialect::Dialect,
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            usize: sqlx::ColumnIndex<DB::Row>,
+            for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::ColumnIndex<DB::Row>,
+            for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            String: $crate::store::dialect::Column<DB>,
+            Option<String>: $crate::store::dialect::Column<DB>,
+            i64: $crate::store::dialect::Column<DB>,
+            Option<i64>: $crate::store::dialect::Column<DB>,
+            i32: $crate::store::dialect::Column<DB>,
+            Option<i32>: $crate::store::dialect::Column<DB>,
+            i16: $crate::store::dialect::Column<DB>,
+            bool: $crate::store::dialect::Column<DB>,
+            chrono::NaiveDate: $crate::store::dialect::Column<DB>,
+            Option<chrono::NaiveDate>: $crate::store::dialect::Column<DB>,
+            chrono::DateTime<chrono::Utc>: $crate::store::dialect::Column<DB>,
+            Option<chrono::DateTime<chrono::Utc>>: $crate::store::dialect::Column<DB>,
+            Vec<u8>: $crate::store::dialect::Column<DB>,
+        {
+            $($body)*
+        }
+    };
+}
+pub(super) use sql_impl;
+
+/// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
+/// SQL of the backend's choosing. A unit dropped before `commit` or `rollback`
+/// finished (a cancelled or panicked call) closes its connection instead of
+/// returning it to the pool mid-transaction or mid-protocol.
+pub struct Tx<DB: Database> {
+    pub(super) conn: PoolConnection<DB>,
+    finished: bool,
+    /// Audit events appended, written and chained at commit.
+    pub(super) pending_audit: Vec<PendingAudit>,
+    /// Where serial numbers are taken, when not inside this unit (see
+    /// [`Tx::begin`]).
+    pub(super) numbering: Option<Pool<DB>>,
+    /// Begun with no statement: the unit is one statement in the database's
+    /// autocommit, which is its own transaction (see [`Store::begin_single_read`]).
+    single_statement: bool,
+    /// Pupils whose lock this unit holds: a lock lasts to the end of the unit,
+    /// so taking it again would be a round trip for nothing.
+    pub(super) locked_pupils: HashSet<String>,
+    /// An authority's policy versions as this unit read them: a use case decides
+    /// on the policy in force on more than one date (an issue reads it for the
+    /// issue date and again for the breach it closes). Cleared when the unit
+    /// writes a version.
+    pub(super) policy_versions: Option<(LaCode, Vec<PolicyVersion>)>,
+    /// Where a read-only unit looks up and keeps every school's latest school
+    /// weeks (see [`LatestWeeksCache`]); none in a unit that may write.
+    pub(super) latest_weeks: Option<Arc<LatestWeeksCache>>,
+}
+
+sql_impl! {
+    impl Tx {
+        /// A unit on a connection from `pool`. With `numbering`, serial numbers are
+        /// taken on that pool's connections, each in a transaction of its own that
+        /// commits at once, so a counter row is locked for one statement rather than
+        /// until this unit commits (see [`StoreTx::next_serial`]). The numbering
+        /// pool must be separate from `pool`: a unit holding one connection never
+        /// waits for a second from the pool it holds it from. An empty `begin`
+        /// starts no transaction: the unit must then be a single statement.
+        pub(super) async fn begin(
+            pool: &Pool<DB>,
+            begin: &'static str,
+            numbering: Option<&Pool<DB>>,
+        ) -> StoreResult<Self> {
+            let mut conn = pool.acquire().await?;
+            if !begin.is_empty()
+                && let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await
+            {
+                conn.close_on_drop();
+                return Err(e.into());
+            }
+            Ok(Self {
+                conn,
+                finished: false,
+                pending_audit: Vec::new(),
+                numbering: numbering.cloned(),
+                single_statement: begin.is_empty(),
+                locked_pupils: HashSet::new(),
+                policy_versions: None,
+                latest_weeks: None,
+            })
+        }
+
+        /// This read-only unit shares `cache` (see [`LatestWeeksCache`]).
+        pub(super) fn with_latest_weeks(mut self, cache: &Arc<LatestWeeksCache>) -> Self {
+            self.latest_weeks = Some(Arc::clone(cache));
+            self
+        }
+
+        async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
+            if !self.single_statement {
+                sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
+            }
+            self.finished = true;
+            Ok(())
+        }
+    }
+}
+
+sql_impl! {
+    impl StoreTx for Tx {
+        async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+            self.write_pending_audit().await?;
+            self.end("COMMIT").await
+        }
+
+        async fn rollback(self: Box<Self>) -> StoreResult<()> {
+            self.end("ROLLBACK").await
+        }
+    }
+}
+
+impl<DB: Database> Tx<DB> {
+    /// The unit's connection, for the shared SQL in `attendance.rs`.
+    pub(super) fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
+
+impl<DB: Database> Drop for Tx<DB> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// `Store::ping` for either backend: `SELECT 1` on an idle pool connection, on a
+/// new pool connection while the pool has room, or else on a connection of its
+/// own (every pooled one is busy with calls, and queueing behind them would take
+/// a busy pool for a dead database), all within the acquire timeout.
+pub(super) async fn ping<DB>(pool: &Pool<DB>) -> StoreResult<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
+    let timed_out = || {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the database did not answer within the acquire timeout",
+        ))
+    };
+    if pool.is_closed() {
+        return Err(sqlx::Error::PoolClosed.into());
+    }
+    // With an idle connection the pool tests it first (and replaces it if it
+    // went stale, as across a database restart); with room it opens one.
+    let idle_or_room = pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections();
+    if idle_or_room {
+        let mut conn = pool.acquire().await?;
+        let answered = tokio::time::timeout_at(deadline, select_one(&mut *conn)).await;
+        let failure = match answered {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => timed_out(),
+        };
+        // Broken, or cut mid-query: not fit to go back to the pool.
+        conn.close_on_drop();
+        return Err(failure.into());
+    }
+    let options = pool.connect_options();
+    let connecting = <DB::Connection as sqlx::Connection>::connect_with(&options);
+    let mut own = tokio::time::timeout_at(deadline, connecting)
+        .await
+        .map_err(|_| timed_out())??;
+    let answered = tokio::time::timeout_at(deadline, select_one(&mut own))
+        .await
+        .map_err(|_| timed_out())?;
+    let _ = sqlx::Connection::close(own).await;
+    Ok(answered?)
+}
+
+async fn select_one<DB: Database>(conn: &mut DB::Connection) -> Result<(), sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    sqlx::raw_sql("SELECT 1").execute(conn).await.map(|_| ())
+}
+
+/// Maps a unique-key violation to `Duplicate(what)`.
+pub(super) fn duplicate_as(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(what()),
+        _ => StoreError::Database(e),
+    }
+}
