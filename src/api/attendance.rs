@@ -18,8 +18,9 @@ use super::convert::cases::{
     case_fields, decision_request, position_from_cursor, position_to_cursor,
 };
 use super::error::ERROR_DOMAIN;
+use super::layers::limits;
 use super::mutation::request_id;
-use super::{caller, limits, pagination};
+use super::{caller, pagination};
 use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope};
 use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};

@@ -5,17 +5,14 @@
 
 pub mod attendance;
 pub mod audit;
-pub mod auth;
 pub mod caller;
 pub mod convert;
 pub mod error;
-pub mod limits;
+pub mod layers;
 pub mod mutation;
 pub mod notice;
-pub mod oversize;
 pub mod pagination;
 pub mod payment;
 pub mod policy;
 pub mod report;
 pub mod school;
-pub mod shedding;

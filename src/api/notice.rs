@@ -12,8 +12,9 @@ use super::convert::referrals::{
 };
 use super::convert::timestamp_to_proto;
 use super::error::Violations;
+use super::layers::limits;
 use super::mutation::request_id;
-use super::{caller, limits, pagination};
+use super::{caller, pagination};
 use crate::app::{App, LifecycleChange, ServiceError};
 use crate::domain::{
     FieldViolation, access::Operation, actor::Role, identifiers::LaCode, names, notice::Notice,

@@ -4,8 +4,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
+use super::layers::limits;
 use super::mutation::request_id;
-use super::{caller, limits, pagination};
+use super::{caller, pagination};
 use crate::app::App;
 use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, policy_service_server::PolicyService};

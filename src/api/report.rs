@@ -2,8 +2,9 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller;
 use super::convert::report::{return_request, return_to_proto};
-use super::{caller, limits};
+use super::layers::limits;
 use crate::app::App;
 use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, report_service_server::ReportService};

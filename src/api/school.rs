@@ -3,8 +3,9 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::school::{get_request, import_request, list_request, school_to_proto};
+use super::layers::limits;
 use super::mutation::request_id;
-use super::{caller, limits, pagination};
+use super::{caller, pagination};
 use crate::app::App;
 use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, school_service_server::SchoolService};

@@ -524,12 +524,12 @@ impl<'a> BreachSearch<'a> {
             found.extend(self.pending_after(tx, &window, &after.upn, wanted).await?);
         }
         let decided: Vec<BreachState> = if states.is_empty() {
-            DECIDED.to_vec()
+            BreachState::decided()
         } else {
             states
                 .iter()
                 .copied()
-                .filter(|s| *s != BreachState::Pending)
+                .filter(|s| s.is_decided())
                 .collect()
         };
         if !decided.is_empty() {
@@ -738,15 +738,6 @@ impl<'a> BreachSearch<'a> {
         with_coverage(tx, self.authority, breaches).await
     }
 }
-
-/// Every state a decision leaves a breach in.
-pub(super) const DECIDED: [BreachState; 5] = [
-    BreachState::NoticeToImproveIssued,
-    BreachState::PenaltyNoticeIssued,
-    BreachState::NoAction,
-    BreachState::ReferredToProsecution,
-    BreachState::OtherMeasure,
-];
 
 /// Says of each breach whether notices already cover it.
 pub(super) async fn with_coverage(

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::attendance::{BreachSearch, DECIDED, FoundBreach, with_coverage};
+use super::attendance::{BreachSearch, FoundBreach, with_coverage};
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
@@ -236,7 +236,7 @@ async fn case_named(
                 school: None,
                 last_session_from: NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date"),
                 last_session_to: NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
-                states: &DECIDED,
+                states: &BreachState::decided(),
                 limit: 1,
             },
         )

@@ -11,6 +11,7 @@ mod attendance;
 mod audit;
 mod caller;
 mod cases;
+pub mod clock;
 mod error;
 mod idempotency;
 mod letters;
@@ -37,7 +38,7 @@ pub use idempotency::RequestId;
 pub use notices::{LifecycleChange, NoticeQuery};
 pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
 
-use crate::clock::Clock;
+use crate::app::clock::Clock;
 use crate::store::{Store, StoreTx};
 
 /// The application: the store and the clock every use case runs with.

@@ -87,7 +87,7 @@ fn counted(
     issued: ServiceResult<Vec<Notice>>,
 ) -> ServiceResult<Vec<Notice>> {
     if let Ok(notices) = &issued {
-        crate::metrics::metrics()
+        crate::server::metrics::metrics()
             .notices_issued
             .with_label_values(&[authority.as_str(), kind.as_str()])
             .inc_by(notices.len() as u64);

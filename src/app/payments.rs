@@ -265,7 +265,7 @@ impl App {
             .await;
         match recorded {
             Ok(Ok(payment)) => {
-                crate::metrics::metrics()
+                crate::server::metrics::metrics()
                     .payments_recorded
                     .with_label_values(&[authority.as_str()])
                     .inc();

@@ -40,16 +40,44 @@ impl BreachState {
         }
     }
 
+    /// The state stored as `n`.
     pub fn from_number(n: i16) -> Option<Self> {
-        Some(match n {
-            0 => BreachState::Pending,
-            1 => BreachState::NoticeToImproveIssued,
-            2 => BreachState::PenaltyNoticeIssued,
-            3 => BreachState::NoAction,
-            4 => BreachState::ReferredToProsecution,
-            5 => BreachState::OtherMeasure,
-            _ => return None,
-        })
+        Self::all().find(|s| s.number() == n)
+    }
+
+    /// Every state, in stored order, chained by [`BreachState::next`]: a new
+    /// state fails to compile there (and in `number`, `as_str`, `is_decided`)
+    /// until it is placed, so no list of states can leave it out.
+    pub fn all() -> impl Iterator<Item = BreachState> {
+        std::iter::successors(Some(BreachState::Pending), |s| s.next())
+    }
+
+    fn next(self) -> Option<Self> {
+        match self {
+            BreachState::Pending => Some(BreachState::NoticeToImproveIssued),
+            BreachState::NoticeToImproveIssued => Some(BreachState::PenaltyNoticeIssued),
+            BreachState::PenaltyNoticeIssued => Some(BreachState::NoAction),
+            BreachState::NoAction => Some(BreachState::ReferredToProsecution),
+            BreachState::ReferredToProsecution => Some(BreachState::OtherMeasure),
+            BreachState::OtherMeasure => None,
+        }
+    }
+
+    /// Whether a decision leaves a breach in this state (it is then a stored case).
+    pub fn is_decided(self) -> bool {
+        match self {
+            BreachState::Pending => false,
+            BreachState::NoticeToImproveIssued
+            | BreachState::PenaltyNoticeIssued
+            | BreachState::NoAction
+            | BreachState::ReferredToProsecution
+            | BreachState::OtherMeasure => true,
+        }
+    }
+
+    /// Every state a decision can leave a breach in.
+    pub fn decided() -> Vec<BreachState> {
+        Self::all().filter(|s| s.is_decided()).collect()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -245,6 +273,23 @@ pub fn closed_by_notice(breach: &Breach, cited: &[(NaiveDate, Session)]) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_state_is_listed_once_and_reads_back_from_its_number_and_name() {
+        let all: Vec<BreachState> = BreachState::all().collect();
+        let mut numbers: Vec<i16> = all.iter().map(|s| s.number()).collect();
+        numbers.dedup();
+        assert_eq!(numbers.len(), all.len(), "numbers in stored order, none twice");
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+        for s in &all {
+            assert_eq!(BreachState::from_number(s.number()), Some(*s));
+        }
+        assert_eq!(BreachState::from_number(numbers.last().unwrap() + 1), None);
+        assert_eq!(
+            BreachState::decided(),
+            all.iter().copied().filter(|s| *s != BreachState::Pending).collect::<Vec<_>>()
+        );
+    }
 
     fn d(day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 10, day).unwrap()

@@ -2,7 +2,7 @@
 //! for its own and the other authority, and every kind of refused token.
 
 use base64::Engine;
-use lea_notices::api::auth::{self, DevKey};
+use lea_notices::api::layers::auth::{self, DevKey};
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;

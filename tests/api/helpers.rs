@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use lea_notices::api::auth::{self, DevKey};
-use lea_notices::clock::FixedClock;
+use lea_notices::api::layers::auth::{self, DevKey};
+use lea_notices::app::clock::FixedClock;
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::{
     Date,
@@ -20,7 +20,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 fn acquire_timeout() -> std::time::Duration {
-    std::time::Duration::from_secs(lea_notices::config::Config::default().db_acquire_timeout_secs)
+    std::time::Duration::from_secs(
+        lea_notices::server::config::Config::default().db_acquire_timeout_secs,
+    )
 }
 
 /// The server PostgreSQL tests create their databases on. Override with

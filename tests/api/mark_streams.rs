@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
+use lea_notices::cli::import_marks::{ImportOptions, ImportReport, import_marks};
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
-use lea_notices::import::{ImportOptions, ImportReport, import_marks};
 use lea_notices::proto::v1::{self as pb};
 use lea_notices::server::ServeOptions;
 use lea_notices::store::Backend;

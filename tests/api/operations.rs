@@ -192,7 +192,7 @@ async fn metrics_move_with_calls() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(lea_notices::metrics::serve_metrics(
+    tokio::spawn(lea_notices::server::metrics::serve_metrics(
         listener,
         app.store.clone(),
         std::future::pending(),
@@ -313,7 +313,7 @@ async fn rpc_spans_continue_the_callers_trace_over_otlp() {
             .add_service(TraceServiceServer::new(Receiver(tx)))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
-    let telemetry = lea_notices::telemetry::init(None, Some(&endpoint)).unwrap();
+    let telemetry = lea_notices::server::telemetry::init(None, Some(&endpoint)).unwrap();
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use lea_notices::cli::import_schools::{SchoolImportOptions, SchoolImportReport, import_schools};
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
-use lea_notices::import_schools::{SchoolImportOptions, SchoolImportReport, import_schools};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 

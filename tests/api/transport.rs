@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use lea_notices::api::auth::DevKey;
+use lea_notices::api::layers::auth::DevKey;
 use lea_notices::store;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
 use tokio::net::TcpListener;

@@ -13,7 +13,7 @@ use super::notice::{
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
 use super::school;
-use crate::api::limits;
+use crate::api::layers::limits;
 use crate::app::Caller;
 use crate::domain::{
     actor::{Actor, Role},

@@ -2,9 +2,34 @@
 //! writes the notice's PDF letter to a file.
 
 use anyhow::Context;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use crate::proto::v1::{RenderNoticeRequest, notice_service_client::NoticeServiceClient};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The notice: `authorities/850/notices/850-2025-000001` or its number.
+    notice: String,
+    /// Where to write the PDF.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    #[command(flatten)]
+    server: super::connect::ServerArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let telemetry = super::connect::start_telemetry(None)?;
+    let options = LetterOptions {
+        notice: args.notice,
+        server: args.server.server,
+        token: args.server.token,
+        ca_file: args.server.ca_file,
+        out: args.out.clone(),
+    };
+    let (pages, bytes) = fetch_notice_letter(&options).await?;
+    println!("{}: {pages} page(s), {bytes} bytes", args.out.display());
+    telemetry.shutdown().await;
+    Ok(())
+}
 
 /// What `notice-letter` needs.
 pub struct LetterOptions {
@@ -35,26 +60,12 @@ pub fn notice_resource_name(notice: &str) -> anyhow::Result<String> {
 /// Fetches the letter and writes it to `options.out`; its page count and size.
 pub async fn fetch_notice_letter(options: &LetterOptions) -> anyhow::Result<(i32, usize)> {
     let name = notice_resource_name(&options.notice)?;
-    let mut endpoint = Channel::from_shared(options.server.clone())
-        .with_context(|| format!("server address '{}'", options.server))?;
-    if let Some(ca) = &options.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
-    }
-    let channel = endpoint
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", options.server))?;
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", options.token)
-        .parse()
-        .context("the token is not a valid header value")?;
-    let mut client =
-        NoticeServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
-            r.metadata_mut().insert("authorization", bearer.clone());
-            Ok(r)
-        })
-        .max_decoding_message_size(16 * 1024 * 1024);
+    let channel = super::connect::channel(&options.server, options.ca_file.as_deref()).await?;
+    let mut client = NoticeServiceClient::with_interceptor(
+        channel,
+        super::connect::Bearer::new(&options.token)?,
+    )
+    .max_decoding_message_size(16 * 1024 * 1024);
     let letter = client
         .render_notice(RenderNoticeRequest { name: name.clone() })
         .await

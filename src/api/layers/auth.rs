@@ -20,7 +20,7 @@ use tonic::{Request, Status};
 
 pub use crate::app::Caller;
 
-use crate::clock::{Clock, SystemClock};
+use crate::app::clock::{Clock, SystemClock};
 use crate::domain::{
     actor::{Actor, Role},
     identifiers::{LaCode, Urn},
@@ -417,7 +417,7 @@ mod tests {
             &[],
             (issuer, "aud"),
             chrono::Duration::minutes(5),
-            crate::clock::Clock::now(&crate::clock::SystemClock),
+            crate::app::clock::Clock::now(&crate::app::clock::SystemClock),
         ))
     }
 

@@ -26,7 +26,9 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::transport::Channel;
+
+use super::connect::Bearer;
 
 use crate::api::convert::date_to_proto;
 use crate::domain::identifiers::{LaCode, Urn};
@@ -251,37 +253,55 @@ fn batch_request_id(run: &str, authority: &LaCode, schools: &[pb::School]) -> St
     )
 }
 
-/// Adds the bearer token to every call.
-#[derive(Clone)]
-struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        r.metadata_mut().insert("authorization", self.0.clone());
-        Ok(r)
-    }
-}
-
 type Client = SchoolServiceClient<InterceptedService<Channel, Bearer>>;
 
+/// What `import-schools` takes.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The CSV file.
+    file: PathBuf,
+    /// The authority (LA code) whose register it is.
+    #[arg(long)]
+    authority: String,
+    /// Also load other authorities' establishments (by default only those
+    /// whose "LA (code)" is the authority's).
+    #[arg(long)]
+    all_authorities: bool,
+    #[command(flatten)]
+    server: super::connect::ServerArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let telemetry = super::connect::start_telemetry(None)?;
+    let report = import_schools(SchoolImportOptions {
+        file: args.file.clone(),
+        server: args.server.server.clone(),
+        authority: args.authority.clone(),
+        all_authorities: args.all_authorities,
+        token: args.server.token.clone(),
+        ca_file: args.server.ca_file.clone(),
+        progress: std::io::stderr().is_terminal(),
+    })
+    .await?;
+    println!(
+        "{} establishments read: {} added, {} changed, {} unchanged, {} of other authorities skipped ({} calls)",
+        report.rows,
+        report.added,
+        report.changed,
+        report.unchanged,
+        report.skipped_other_authorities,
+        report.calls
+    );
+    telemetry.shutdown().await;
+    Ok(())
+}
+
 async fn connect(options: &SchoolImportOptions) -> anyhow::Result<Client> {
-    let mut endpoint = Channel::from_shared(options.server.clone())
-        .with_context(|| format!("server address '{}'", options.server))?;
-    if let Some(ca) = &options.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
-    }
-    let channel = endpoint
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", options.server))?;
-    let bearer = format!("Bearer {}", options.token)
-        .parse()
-        .context("the token is not a valid header value")?;
+    let channel = super::connect::channel(&options.server, options.ca_file.as_deref()).await?;
     Ok(SchoolServiceClient::with_interceptor(
         channel,
-        Bearer(bearer),
+        Bearer::new(&options.token)?,
     ))
 }
 

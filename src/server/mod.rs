@@ -1,5 +1,9 @@
 //! The gRPC server: the six lea.notices.v1 services, health and reflection.
 
+pub mod config;
+pub mod metrics;
+pub mod telemetry;
+
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
@@ -15,12 +19,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::{
-    attendance::AttendanceApi, audit::AuditApi, auth::Verifier, notice::NoticeApi,
+    attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
     payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
 };
 use crate::app::App;
-use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::app::clock::{Clock, SystemClock};
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
@@ -30,6 +33,7 @@ use crate::proto::{
         report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
     },
 };
+use crate::server::config::Config;
 use crate::store::Store;
 
 /// The transport security the configuration asks for: TLS when a certificate and
@@ -300,14 +304,14 @@ impl Application {
                 &options.grpc_web_origins,
             )))
             .layer(tonic_web::GrpcWebLayer::new())
-            .layer(crate::telemetry::RpcLayer)
+            .layer(crate::server::telemetry::RpcLayer)
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
-            .layer(crate::api::oversize::OversizeLayer)
+            .layer(crate::api::layers::oversize::OversizeLayer)
             // Innermost: a shed call costs nothing beyond its headers, and is
             // still counted and answered in grpc-web's framing by the layers
             // outside.
-            .layer(crate::api::shedding::ShedLayer::new(
+            .layer(crate::api::layers::shedding::ShedLayer::new(
                 options.max_concurrent_requests,
             ))
             .timeout(options.request_timeout);

@@ -8,7 +8,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
-use crate::config::LogFormat;
+use crate::server::config::LogFormat;
 
 /// What must be flushed before the process exits.
 #[must_use = "call shutdown() before exiting, or spans are lost"]
@@ -128,7 +128,7 @@ where
             p.extract(&HeaderExtractor(request.headers()))
         });
         let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
-        let metrics = crate::metrics::metrics();
+        let metrics = crate::server::metrics::metrics();
         metrics.rpc_in_flight.inc();
         let started = std::time::Instant::now();
         let call = {

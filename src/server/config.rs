@@ -107,7 +107,7 @@ impl Default for Config {
             jwt_keys_file: None,
             jwt_issuer: "lea-notices-dev".into(),
             jwt_audience: "lea-notices".into(),
-            jwt_leeway_secs: crate::api::auth::DEFAULT_LEEWAY.as_secs(),
+            jwt_leeway_secs: crate::api::layers::auth::DEFAULT_LEEWAY.as_secs(),
             dev_tokens: None,
             tls_cert_file: None,
             tls_key_file: None,
@@ -127,19 +127,19 @@ impl Default for Config {
 #[derive(Debug, Default, Clone, Serialize, clap::Args)]
 pub struct Overrides {
     /// Address to listen on [default: 127.0.0.1:50051].
-    #[arg(long, global = true)]
+    #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<SocketAddr>,
     /// Database URL (postgres://... or sqlite:...) [default: SQLite in the data directory].
-    #[arg(long, global = true)]
+    #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Data directory of the embedded SQLite default [default: ./data].
-    #[arg(long, global = true)]
+    #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// Log format [default: text].
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
 }

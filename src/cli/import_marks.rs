@@ -42,7 +42,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::transport::Channel;
+
+use super::connect::Bearer;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -176,17 +178,6 @@ struct Batch {
 }
 
 type Client = AttendanceServiceClient<InterceptedService<Channel, Bearer>>;
-
-/// Adds the bearer token to every call.
-#[derive(Clone)]
-struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        r.metadata_mut().insert("authorization", self.0.clone());
-        Ok(r)
-    }
-}
 
 /// How a call ended.
 enum CallEnd {
@@ -359,24 +350,102 @@ impl Sender {
     }
 }
 
+/// What `import-marks` takes.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The CSV file, or a CTF (XML).
+    file: PathBuf,
+    #[command(flatten)]
+    server: super::connect::ServerArgs,
+    /// The authority (LA code) the marks belong to.
+    #[arg(long)]
+    authority: String,
+    /// Marks per RecordMarks message (at most 5,000).
+    #[arg(long, default_value_t = 5_000)]
+    batch_size: usize,
+    /// Batches per call; the server also ends a call at its request
+    /// timeout, and the import resumes on a new one.
+    #[arg(long, default_value_t = BATCHES_PER_CALL)]
+    batches_per_call: usize,
+    /// The export's column for each field, `school_urn=URN,upn=UPN,...`
+    /// (fields: school_urn, upn, date, session, code, record_time,
+    /// start_date, marks); a field not named is read from the column of
+    /// its own name.
+    #[arg(long)]
+    columns: Option<String>,
+    /// The school's URN for a file with no school_urn column (or a CTF
+    /// whose header names none).
+    #[arg(long)]
+    school_urn: Option<String>,
+    /// When the school recorded the marks (RFC 3339, or UK local time
+    /// `YYYY-MM-DD HH:MM`), for a file with no record_time column; a CTF's
+    /// header DateTime otherwise.
+    #[arg(long)]
+    recorded_at: Option<String>,
+    /// The days a mark string's pairs (AM, PM) stand for: weekdays
+    /// (Monday to Friday) or all (every calendar day).
+    #[arg(long, value_enum, default_value_t = MarkDays::Weekdays)]
+    mark_days: MarkDays,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let telemetry = super::connect::start_telemetry(None)?;
+
+    let layout = layout::Layout {
+        columns: match &args.columns {
+            Some(spec) => layout::parse_columns(spec)?,
+            None => Default::default(),
+        },
+        school_urn: args.school_urn.clone(),
+        recorded_at: args
+            .recorded_at
+            .as_deref()
+            .map(layout::parse_record_time)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--recorded-at: {e}"))?,
+        mark_days: args.mark_days,
+    };
+    let started = std::time::Instant::now();
+    let report = import_marks(ImportOptions {
+        file: args.file.clone(),
+        server: args.server.server.clone(),
+        authority: args.authority.clone(),
+        token: args.server.token.clone(),
+        batch_size: args.batch_size,
+        batches_per_call: args.batches_per_call,
+        ca_file: args.server.ca_file.clone(),
+        progress: std::io::stderr().is_terminal(),
+        layout,
+    })
+    .await?;
+    let c = &report.counts;
+    println!(
+        "{} marks in {} batches: {} inserted, {} replaced, {} unchanged, {} outdated ({:.1} s, {} calls)",
+        c.total(),
+        report.batches,
+        c.inserted,
+        c.replaced,
+        c.unchanged,
+        c.outdated,
+        started.elapsed().as_secs_f64(),
+        report.calls
+    );
+    if report.resumed > 0 {
+        println!(
+            "{} cut calls resumed; {} unconfirmed batches sent again (none applied twice)",
+            report.resumed, report.resent
+        );
+    }
+    telemetry.shutdown().await;
+    Ok(())
+}
+
 /// A client of `options.server` that sends the bearer token.
 async fn connect(options: &ImportOptions) -> anyhow::Result<Client> {
-    let mut endpoint = Channel::from_shared(options.server.clone())
-        .with_context(|| format!("server address '{}'", options.server))?;
-    if let Some(ca) = &options.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
-    }
-    let channel = endpoint
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", options.server))?;
-    let bearer = format!("Bearer {}", options.token)
-        .parse()
-        .context("the token is not a valid header value")?;
+    let channel = super::connect::channel(&options.server, options.ca_file.as_deref()).await?;
     Ok(
-        AttendanceServiceClient::with_interceptor(channel, Bearer(bearer))
+        AttendanceServiceClient::with_interceptor(channel, Bearer::new(&options.token)?)
             .max_encoding_message_size(usize::MAX),
     )
 }

@@ -1,0 +1,8 @@
+//! The tower layers every call passes before its handler: who the caller is
+//! (`auth`), the request's size and shape (`limits`, `oversize`), and load
+//! shedding when the server is saturated (`shedding`).
+
+pub mod auth;
+pub mod limits;
+pub mod oversize;
+pub mod shedding;

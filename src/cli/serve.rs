@@ -1,0 +1,124 @@
+//! `serve`: the gRPC server, with its metrics listener, until SIGTERM or
+//! Ctrl-C (then a grace period for the calls in flight).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use super::connect::{ConfigArgs, open_store, start_telemetry};
+use crate::api::layers::auth::{DevKey, Verifier};
+use crate::server::{self, config::Config, metrics};
+use crate::store;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.config.load()?;
+    let telemetry = start_telemetry(Some(config.log_format))?;
+    let store = open_store(&config).await?;
+    let is_sqlite = store.backend() == store::Backend::Sqlite;
+    if config.migrate_on_start.unwrap_or(is_sqlite) {
+        store.migrate().await.context("applying migrations")?;
+    }
+    let verifier = Arc::new(verifier(&config)?);
+    let options = server::ServeOptions::from_config(&config)?;
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("listening on {}", config.listen_addr))?;
+    // SIGTERM stops new calls at once; in-flight ones get the grace period.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(addr) = config.metrics_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening for metrics on {addr}"))?;
+        let mut stopped = stopped.clone();
+        tokio::spawn(metrics::serve_metrics(
+            listener,
+            store.clone(),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ));
+        tracing::info!(%addr, "serving /metrics");
+    }
+    let application = server::Application::new(store.clone(), verifier).with_options(options);
+    let serving = application.serve(listener, async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    });
+    tokio::pin!(serving);
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+    tokio::select! {
+        result = &mut serving => result?,
+        () = async {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(?grace, "grace period over: abandoning calls still in flight");
+        }
+    }
+    store.close().await;
+    telemetry.shutdown().await;
+    Ok(())
+}
+
+/// The largest `jwt_leeway_secs` accepted.
+const MAX_JWT_LEEWAY_SECS: u64 = 300;
+/// The token verifier the configuration asks for; the development key only when
+/// allowed, so production never trusts it by accident.
+fn verifier(config: &Config) -> anyhow::Result<Verifier> {
+    let (issuer, audience) = (&config.jwt_issuer, &config.jwt_audience);
+    // A larger leeway would stretch every token's life by as much.
+    anyhow::ensure!(
+        config.jwt_leeway_secs <= MAX_JWT_LEEWAY_SECS,
+        "jwt_leeway_secs is {}: at most {MAX_JWT_LEEWAY_SECS}",
+        config.jwt_leeway_secs
+    );
+    let leeway = std::time::Duration::from_secs(config.jwt_leeway_secs);
+    match (&config.jwt_keys_file, config.dev_tokens_enabled()) {
+        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?.with_leeway(leeway)),
+        (None, true) => {
+            tracing::warn!(
+                "accepting tokens signed with the development key in {}",
+                config.data_dir.display()
+            );
+            Ok(DevKey::load_or_create(&config.data_dir)?
+                .verifier(issuer, audience)
+                .with_leeway(leeway))
+        }
+        (Some(_), true) => anyhow::bail!("set either jwt_keys_file or dev_tokens, not both"),
+        (None, false) => anyhow::bail!(
+            "no token keys configured: set LEA_NOTICES_JWT_KEYS_FILE (PEM or JWKS), \
+             or LEA_NOTICES_DEV_TOKENS=true for the development key"
+        ),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
