@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::tx::sql_impl;
+use super::tx::{PendingAudit, sql_impl};
 use super::{StoreError, StoreResult};
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, ChainHead, ChainedEvent, EventFields};
@@ -123,19 +123,6 @@ impl From<ChainedEventRow> for ChainedEvent {
             hash: r.hash,
         }
     }
-}
-
-/// An audit event waiting for its unit to commit.
-pub(super) struct PendingAudit {
-    authority: String,
-    at: DateTime<Utc>,
-    actor_subject: String,
-    actor_role: &'static str,
-    action: String,
-    resource: String,
-    request_id: String,
-    /// The details as stored (and hashed).
-    details: String,
 }
 
 /// The audit log: events appended in a unit are chained and written at its commit.

@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor, Pool};
 
-use super::audit::PendingAudit;
-use super::marks::search::LatestWeeksCache;
 use super::{StoreError, StoreResult, StoreTx};
 use crate::domain::identifiers::LaCode;
 use crate::domain::policy::PolicyVersion;
@@ -55,6 +55,35 @@ macro_rules! sql_impl {
     };
 }
 pub(super) use sql_impl;
+
+/// An audit event waiting for its unit to commit.
+pub(super) struct PendingAudit {
+    pub(super) authority: String,
+    pub(super) at: DateTime<Utc>,
+    pub(super) actor_subject: String,
+    pub(super) actor_role: &'static str,
+    pub(super) action: String,
+    pub(super) resource: String,
+    pub(super) request_id: String,
+    /// The details as stored (and hashed).
+    pub(super) details: String,
+}
+
+/// Every school's latest school weeks as read by earlier read-only units, under
+/// `(authority, last Monday, weeks per school, the authority's (epoch, count)
+/// of changes to its school weeks)`. A hit is what the query would answer:
+/// triggers add to the count in the transaction of every insert or delete of a
+/// school week (migration 0016), whoever writes it, and only read-only units
+/// (one snapshot each, seeing only committed writes) fill the cache. Listing
+/// breaches page by page reads the weeks once. A database restored from a
+/// backup under running servers could repeat a count with other weeks:
+/// restart the servers after a restore (README).
+pub(super) type LatestWeeksCache =
+    quick_cache::sync::Cache<(String, NaiveDate, i64, (i64, i64)), Arc<Vec<(String, NaiveDate)>>>;
+
+/// Entries a store keeps: an authority's listing uses one (about 200 KB at
+/// county size), a few dates or policies a few more.
+pub(super) const LATEST_WEEKS_CACHED: usize = 32;
 
 /// A unit of work: one pool connection inside one transaction, begun with `BEGIN`
 /// SQL of the backend's choosing. A unit dropped before `commit` or `rollback`

@@ -13,22 +13,6 @@ use super::changes::school_mark;
 use super::queries::Qualifying;
 use crate::domain::identifiers::{LaCode, Urn};
 
-/// Every school's latest school weeks as read by earlier read-only units, under
-/// `(authority, last Monday, weeks per school, the authority's (epoch, count)
-/// of changes to its school weeks)`. A hit is what the query would answer:
-/// triggers add to the count in the transaction of every insert or delete of a
-/// school week (migration 0016), whoever writes it, and only read-only units
-/// (one snapshot each, seeing only committed writes) fill the cache. Listing
-/// breaches page by page reads the weeks once. A database restored from a
-/// backup under running servers could repeat a count with other weeks:
-/// restart the servers after a restore (README).
-pub(in crate::store) type LatestWeeksCache =
-    quick_cache::sync::Cache<(String, NaiveDate, i64, (i64, i64)), Arc<Vec<(String, NaiveDate)>>>;
-
-/// Entries a store keeps: an authority's listing uses one (about 200 KB at
-/// county size), a few dates or policies a few more.
-pub(in crate::store) const LATEST_WEEKS_CACHED: usize = 32;
-
 /// What the threshold query reads: qualifying marks between two dates.
 #[derive(Debug, Clone, Copy)]
 pub struct QualifyingFilter<'a> {

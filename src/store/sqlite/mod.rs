@@ -8,8 +8,8 @@ use sqlx::{Pool, Sqlite};
 
 use super::dialect::Dialect;
 use super::marks::queries::{ListQueries, list_queries};
-use super::marks::search::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::tx::Tx;
+use super::tx::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
 
 mod marks;
