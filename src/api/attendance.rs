@@ -14,8 +14,8 @@ use super::convert::attendance::{
     batch_result_to_proto, breaches_request, history_request, history_to_proto, marks_batch,
     records_to_proto, summary_request, summary_to_proto,
 };
-use super::convert::cases::{
-    case_fields, decision_request, position_from_cursor, position_to_cursor,
+use super::convert::breaches::{
+    decision_fields, decision_request, position_from_cursor, position_to_cursor,
 };
 use super::error::ERROR_DOMAIN;
 use super::layers::limits;
@@ -30,7 +30,7 @@ pub use super::convert::attendance::MAX_MARKS_PER_BATCH;
 /// A breach with its state, decision and name.
 fn breach_to_proto(authority: &LaCode, b: &FoundBreach) -> pb::ThresholdBreach {
     let mut out = pb::ThresholdBreach::from(b);
-    case_fields(authority, b, &mut out);
+    decision_fields(authority, b, &mut out);
     out
 }
 

@@ -3,12 +3,13 @@
 
 use tonic::{Request, Response, Status};
 
+use super::convert::issuing::{notice_to_improve_request, penalty_request};
 use super::convert::notice::{
-    notice_query, notice_to_improve_request, notice_to_proto, penalty_request, prosecution_request,
-    withdraw_request,
+    notice_query, notice_to_proto, prosecution_request, withdraw_request,
 };
-use super::convert::referrals::{
-    decline_request, referral_request, referral_to_proto, referrals_request,
+use super::convert::penalty_notice_requests::{
+    decline_request, penalty_notice_request_draft, penalty_notice_request_query,
+    penalty_notice_request_to_proto,
 };
 use super::convert::timestamp_to_proto;
 use super::error::Violations;
@@ -103,19 +104,26 @@ impl NoticeService for NoticeApi {
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = penalty_request(&req, &caller, self.app.today())?;
-        let referral = if req.penalty_notice_request.is_empty() {
+        let notice_request = if req.penalty_notice_request.is_empty() {
             None
         } else {
             caller.check_resource_name(&req.penalty_notice_request)?;
-            let (_, number) =
-                names::parse_referral("penalty_notice_request", &req.penalty_notice_request)
-                    .map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
+            let (_, number) = names::parse_penalty_notice_request(
+                "penalty_notice_request",
+                &req.penalty_notice_request,
+            )
+            .map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
             Some(number)
         };
         let authority = caller.authority.clone();
         let notices = self
             .app
-            .issue_penalty_notice(caller, request_id(&req.request_id, &req), issue, referral)
+            .issue_penalty_notice(
+                caller,
+                request_id(&req.request_id, &req),
+                issue,
+                notice_request,
+            )
             .await?;
         Ok(Response::new(pb::IssuePenaltyNoticeResponse {
             notices: self.notices_to_proto(&authority, &notices),
@@ -253,14 +261,14 @@ impl NoticeService for NoticeApi {
         let req = request.into_inner();
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
-        let draft = referral_request(&req)?;
+        let draft = penalty_notice_request_draft(&req)?;
         let authority = caller.authority.clone();
         let made = self
             .app
             .request_penalty_notice(caller, request_id(&req.request_id, &req), draft)
             .await?;
         Ok(Response::new(pb::RequestPenaltyNoticeResponse {
-            penalty_notice_request: Some(referral_to_proto(&authority, &made)),
+            penalty_notice_request: Some(penalty_notice_request_to_proto(&authority, &made)),
         }))
     }
 
@@ -272,7 +280,7 @@ impl NoticeService for NoticeApi {
         let req = request.into_inner();
         limits::check(&req)?;
         caller.check_parent_name(&req.parent)?;
-        let page = referrals_request(&req)?;
+        let page = penalty_notice_request_query(&req)?;
         let after = match page.after.as_deref() {
             None => 0,
             Some(cursor) => cursor.parse().map_err(|_| {
@@ -292,7 +300,7 @@ impl NoticeService for NoticeApi {
         Ok(Response::new(pb::ListPenaltyNoticeRequestsResponse {
             penalty_notice_requests: found
                 .iter()
-                .map(|r| referral_to_proto(&authority, r))
+                .map(|r| penalty_notice_request_to_proto(&authority, r))
                 .collect(),
             next_page_token,
         }))
@@ -318,7 +326,7 @@ impl NoticeService for NoticeApi {
             )
             .await?;
         Ok(Response::new(pb::DeclinePenaltyNoticeRequestResponse {
-            penalty_notice_request: Some(referral_to_proto(&authority, &declined)),
+            penalty_notice_request: Some(penalty_notice_request_to_proto(&authority, &declined)),
         }))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{FieldViolation, RuleViolation, notice::Refusal};
+use crate::domain::{FieldViolation, RuleViolation, issuing::Refusal};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,16 +9,18 @@
 
 mod attendance;
 mod audit;
+mod breach_decisions;
+mod breach_search;
 mod caller;
-mod cases;
 pub mod clock;
 mod error;
+mod evidence;
 mod idempotency;
 mod letters;
 mod notices;
 mod payments;
+mod penalty_notice_requests;
 mod policy;
-mod referrals;
 mod report;
 mod schools;
 
@@ -28,10 +30,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
 pub use attendance::{
-    AttendanceSummary, BreachPosition, BreachQuery, DecidedCase, FoundBreach, GroupFigures,
-    PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
+    AttendanceSummary, GroupFigures, PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
 };
 pub use audit::AuditQuery;
+pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};
 pub use idempotency::RequestId;

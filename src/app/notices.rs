@@ -3,20 +3,20 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::attendance::{BreachSearch, FoundBreach};
+use super::breach_search::{BreachSearch, FoundBreach};
+use super::evidence::registers_of;
 use super::payments::settle_notice;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::{self, Operation},
-    calendar::week_start,
-    evidence::{self, HeldSession, RegisterWeeks, ReplacedMark},
     identifiers::{LaCode, Urn},
+    issuing::{self, BreachRef, Issue, NoticeToImproveRequest, PenaltyRequest, Registers},
     names,
     notice::{
-        self, BreachRef, Notice, NoticeKind, NoticeStatus, NoticeToImproveRequest, Parent,
-        PenaltyRequest, ProsecutionOutcome, Pupil, Registers, SessionMark, Withdrawal,
+        Notice, NoticeKind, NoticeStatus, Parent, ProsecutionOutcome, Pupil, SessionMark,
+        Withdrawal,
     },
     policy::PolicyVersion,
 };
@@ -126,7 +126,7 @@ impl App {
         req: NoticeToImproveRequest,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssueNoticeToImprove)?;
-        check_school(&caller, &req.pupil)?;
+        check_school(&caller, &req.issue.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
             .write(move |app, mut tx| async move {
@@ -154,27 +154,28 @@ impl App {
         // Rules are decided after the claim, so a retry gets the first answer
         // even if the policy or other notices changed since.
         let mut req = req;
-        let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
-        let breach = match &req.breach {
+        let (policy, policy_name) = policy_in_force(tx, authority, req.issue.issue_date).await?;
+        let breach = match &req.issue.breach {
             Some(reference) => Some(found_breach(tx, caller, reference).await?),
             None => None,
         };
         if let Some(found) = &breach {
-            req.sessions = breach_sessions(found);
+            req.issue.sessions = breach_sessions(found);
         }
         let (from, to) = period_span(&req);
-        let registers = registers_of(tx, authority, &req.pupil, from, to).await?;
+        let registers = registers_of(tx, authority, &req.issue.pupil, from, to).await?;
         let (receipt, period, evidence) =
-            notice::plan_notice_to_improve(&policy, &policy_name, &req, &registers)?;
+            issuing::plan_notice_to_improve(&policy, &policy_name, &req, &registers)?;
         let drafts = req
+            .issue
             .parents
             .iter()
             .map(|p| Notice {
                 improvement_period: Some(period.clone()),
-                sessions: req.sessions.clone(),
+                sessions: req.issue.sessions.clone(),
                 session_evidence: evidence.clone(),
                 ..self.draft(
-                    &req.common(),
+                    &req.issue,
                     p.clone(),
                     NoticeKind::NoticeToImprove,
                     receipt,
@@ -191,21 +192,21 @@ impl App {
         Ok(notices)
     }
 
-    /// Issues penalty notices; with `referral`, from that school's request.
+    /// Issues penalty notices; with `notice_request`, from that school's request.
     pub async fn issue_penalty_notice(
         &self,
         caller: Caller,
         request: RequestId,
         req: PenaltyRequest,
-        referral: Option<i64>,
+        notice_request: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssuePenaltyNotice)?;
-        check_school(&caller, &req.pupil)?;
+        check_school(&caller, &req.issue.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
             .write(move |app, mut tx| async move {
                 let result = app
-                    .issue_penalty_in(&mut *tx, &caller, &request, req, referral)
+                    .issue_penalty_in(&mut *tx, &caller, &request, req, notice_request)
                     .await;
                 (tx, result)
             })
@@ -219,7 +220,7 @@ impl App {
         caller: &Caller,
         request: &RequestId,
         req: PenaltyRequest,
-        referral: Option<i64>,
+        notice_request: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         let authority = &caller.authority;
         if let Some(kept) = request
@@ -229,42 +230,46 @@ impl App {
             return notices_named(tx, authority, &kept.notices).await;
         }
         let mut req = req;
-        if let Some(number) = referral {
-            self.check_issuable_referral(tx, authority, number, req.pupil.upn.as_str())
-                .await?;
+        if let Some(number) = notice_request {
+            self.check_issuable_penalty_notice_request(
+                tx,
+                authority,
+                number,
+                req.issue.pupil.upn.as_str(),
+            )
+            .await?;
         }
-        let (policy, policy_name) = policy_in_force(tx, authority, req.issue_date).await?;
+        let (policy, policy_name) = policy_in_force(tx, authority, req.issue.issue_date).await?;
         // Everything the rules read is read under the pupil's lock, so concurrent
         // requests for the same pupil are decided one after another.
-        tx.lock_pupil(authority, &req.pupil.upn).await?;
+        tx.lock_pupil(authority, &req.issue.pupil.upn).await?;
         // The sessions: claimed, or the breach's from the registers.
-        let breach = match &req.breach {
+        let breach = match &req.issue.breach {
             Some(reference) => Some(found_breach(tx, caller, reference).await?),
             None => None,
         };
         if let Some(found) = &breach {
-            req.sessions = breach_sessions(found);
+            req.issue.sessions = breach_sessions(found);
         }
         // The evidence: the registers held around those sessions.
-        let registers = match sessions_span(&req.sessions) {
-            Some((from, to)) => registers_of(tx, authority, &req.pupil, from, to).await?,
+        let registers = match sessions_span(&req.issue.sessions) {
+            Some((from, to)) => registers_of(tx, authority, &req.issue.pupil, from, to).await?,
             None => Registers::none(),
         };
-        let earlier = tx.pupil_notices(authority, &req.pupil.upn).await?;
+        let earlier = tx.pupil_notices(authority, &req.issue.pupil.upn).await?;
         // The rules, on all of it.
         let (receipt, planned, evidence) =
-            notice::plan_penalty_notices(&policy, &policy_name, &earlier, &req, &registers)?;
-        let common = req.common();
+            issuing::plan_penalty_notices(&policy, &policy_name, &earlier, &req, &registers)?;
         let drafts = planned
             .into_iter()
             .map(|p| Notice {
                 offence: Some(req.offence.clone()),
-                sessions: req.sessions.clone(),
+                sessions: req.issue.sessions.clone(),
                 session_evidence: evidence.clone(),
                 second_notice: p.second_notice,
                 charges: Some(p.charges),
                 ..self.draft(
-                    &common,
+                    &req.issue,
                     p.parent,
                     NoticeKind::PenaltyNotice,
                     receipt,
@@ -275,8 +280,8 @@ impl App {
         let notices = self.create_notices(tx, caller, &request.id, drafts).await?;
         self.close_breach_by_notices(tx, caller, &request.id, &notices)
             .await?;
-        if let Some(number) = referral {
-            self.settle_issued_referral(tx, caller, &request.id, number, &notices)
+        if let Some(number) = notice_request {
+            self.settle_issued_penalty_notice_request(tx, caller, &request.id, number, &notices)
                 .await?;
         }
         request
@@ -288,7 +293,7 @@ impl App {
     /// A notice about to be numbered and stored.
     fn draft(
         &self,
-        common: &IssueCommon<'_>,
+        issue: &Issue,
         parent: Parent,
         kind: NoticeKind,
         receipt: NaiveDate,
@@ -297,14 +302,14 @@ impl App {
         Notice {
             notice_number: String::new(),
             kind,
-            pupil: common.pupil.clone(),
+            pupil: issue.pupil.clone(),
             parent,
             related_notices: vec![],
             offence: None,
             sessions: vec![],
-            issue_date: common.issue_date,
-            issuer: common.issuer.clone(),
-            delivery: common.delivery.clone(),
+            issue_date: issue.issue_date,
+            issuer: issue.issuer.clone(),
+            delivery: issue.delivery.clone(),
             receipt_date: receipt,
             policy_version: policy_name.to_string(),
             second_notice: false,
@@ -335,7 +340,7 @@ impl App {
             let series = format!("notice-{}", n.issue_date.year());
             let serial = tx.next_serial(authority, &series).await?;
             n.notice_number =
-                notice::notice_number(authority.as_str(), n.issue_date.year(), serial);
+                issuing::notice_number(authority.as_str(), n.issue_date.year(), serial);
         }
         let numbers: Vec<String> = notices.iter().map(|n| n.notice_number.clone()).collect();
         for n in &mut notices {
@@ -585,101 +590,10 @@ fn period_span(req: &NoticeToImproveRequest) -> (NaiveDate, NaiveDate) {
             req.school_weeks.clamp(0, 52) + 52,
         )))
         .unwrap_or(req.start_date);
-    match sessions_span(&req.sessions) {
+    match sessions_span(&req.issue.sessions) {
         Some((from, to)) => (from.min(req.start_date), to.max(end)),
         None => (req.start_date, end),
     }
-}
-
-/// The pupil's marks dated `from..=to` and the school weeks of every school
-/// whose register the pupil is on (and the notice's school), as held.
-async fn registers_of(
-    tx: &mut dyn StoreTx,
-    authority: &LaCode,
-    pupil: &Pupil,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> ServiceResult<Registers> {
-    let held = tx
-        .pupil_marks(authority, &pupil.upn, from, to)
-        .await?
-        .into_iter()
-        .map(|m| HeldSession {
-            school_urn: m.school_urn,
-            mark: m.mark,
-        })
-        .collect();
-    let mut schools = tx.pupil_schools(authority, &pupil.upn).await?;
-    if !schools.iter().any(|s| s == pupil.school_urn.as_str()) {
-        schools.push(pupil.school_urn.to_string());
-    }
-    let (mut weeks, mut spans) = (std::collections::BTreeSet::new(), Vec::new());
-    for school in &schools {
-        let (held_weeks, span) = tx
-            .school_weeks_of(authority, school, week_start(from), to)
-            .await?;
-        weeks.extend(held_weeks);
-        spans.extend(span);
-    }
-    Ok(Registers {
-        held,
-        weeks: RegisterWeeks::new(weeks, spans),
-    })
-}
-
-/// Records on each live notice every change `replaced` makes to a mark it was
-/// matched to at issue, with a `notice.evidence_corrected` event, in the
-/// transaction that changed the marks.
-pub(super) async fn record_evidence_corrections(
-    tx: &mut dyn StoreTx,
-    caller: &Caller,
-    request_id: &str,
-    replaced: &[ReplacedMark],
-    at: chrono::DateTime<chrono::Utc>,
-) -> ServiceResult<()> {
-    if replaced.is_empty() {
-        return Ok(());
-    }
-    let authority = &caller.authority;
-    let mut upns: Vec<String> = replaced.iter().map(|r| r.upn.clone()).collect();
-    upns.sort_unstable();
-    upns.dedup();
-    for notice in tx.notices_of_pupils(authority, &upns).await? {
-        if evidence::corrections_of(&notice, replaced, at, request_id).is_empty() {
-            continue;
-        }
-        // Read again under its lock, so concurrent corrections all stay recorded.
-        let mut locked = notice_for_update_in(tx, authority, &notice.notice_number).await?;
-        let found = evidence::corrections_of(&locked, replaced, at, request_id);
-        locked.evidence_corrections.extend(found.iter().cloned());
-        tx.record_evidence_corrections(
-            authority,
-            &locked.notice_number,
-            &locked.evidence_corrections,
-        )
-        .await?;
-        tx.append_audit(&NewAuditEvent {
-            authority,
-            at,
-            actor: &caller.actor,
-            action: "notice.evidence_corrected",
-            resource: &names::notice_name(authority, &locked.notice_number),
-            request_id,
-            details: serde_json::json!({ "corrections": found }),
-        })
-        .await?;
-    }
-    Ok(())
-}
-
-async fn notice_for_update_in(
-    tx: &mut dyn StoreTx,
-    authority: &LaCode,
-    number: &str,
-) -> ServiceResult<Notice> {
-    tx.notice_for_update(authority, number)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("notice {number} vanished")).into())
 }
 
 /// A notice the caller may see; any other is NOT_FOUND, exactly as if it did not exist.
@@ -698,40 +612,6 @@ impl Issued {
     fn of(notices: &[Notice]) -> Self {
         Self {
             notices: notices.iter().map(|n| n.notice_number.clone()).collect(),
-        }
-    }
-}
-
-/// What every issuing request shares.
-struct IssueCommon<'a> {
-    pupil: &'a Pupil,
-    issue_date: NaiveDate,
-    issuer: &'a notice::Issuer,
-    delivery: &'a notice::Delivery,
-}
-
-trait IssuingRequest {
-    fn common(&self) -> IssueCommon<'_>;
-}
-
-impl IssuingRequest for PenaltyRequest {
-    fn common(&self) -> IssueCommon<'_> {
-        IssueCommon {
-            pupil: &self.pupil,
-            issue_date: self.issue_date,
-            issuer: &self.issuer,
-            delivery: &self.delivery,
-        }
-    }
-}
-
-impl IssuingRequest for NoticeToImproveRequest {
-    fn common(&self) -> IssueCommon<'_> {
-        IssueCommon {
-            pupil: &self.pupil,
-            issue_date: self.issue_date,
-            issuer: &self.issuer,
-            delivery: &self.delivery,
         }
     }
 }

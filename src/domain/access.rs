@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn school_staff_see_their_schools_and_police_their_own_notices() {
-        let notice = crate::domain::notice::tests_support::penalty_notice(
+        let notice = crate::domain::issuing::tests_support::penalty_notice(
             chrono::NaiveDate::from_ymd_opt(2025, 2, 3).unwrap(),
         );
         let (own, other) = (

@@ -7,17 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::week_start;
 use super::identifiers::{Upn, Urn};
-use super::notice::{Notice, NoticeKind, Session};
 use super::policy::Threshold;
 use super::register_codes::{CodeCategory, CodeSet};
-
-/// One session mark of one pupil.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PupilMark {
-    pub date: NaiveDate,
-    pub session: Session,
-    pub code: String,
-}
+pub use super::session::PupilMark;
+use super::session::Session;
 
 /// A register mark as a school recorded it, its code already checked against
 /// the code set in force on its date.
@@ -239,36 +232,6 @@ pub fn threshold_breach(
         last_week,
         sessions,
     })
-}
-
-/// Whether notices already cover a breach: `(notice to improve, penalty notice)`.
-/// A notice covers it when it cites one of the breach's sessions; a notice to
-/// improve also when its improvement period overlaps the window, since those
-/// sessions are then already being dealt with. Withdrawn notices cover nothing.
-pub fn breach_coverage(breach: &Breach, notices: &[Notice]) -> (bool, bool) {
-    let cites = |n: &Notice| {
-        n.sessions.iter().any(|s| {
-            breach
-                .sessions
-                .iter()
-                .any(|m| m.date == s.date && m.session == s.session)
-        })
-    };
-    let window_end = breach.sessions.last().map_or(breach.last_week, |m| m.date);
-    let mut cover = (false, false);
-    for n in notices.iter().filter(|n| n.withdrawal.is_none()) {
-        match n.kind {
-            NoticeKind::NoticeToImprove => {
-                let overlaps = n
-                    .improvement_period
-                    .as_ref()
-                    .is_some_and(|p| p.start_date <= window_end && p.end_date >= breach.first_week);
-                cover.0 |= overlaps || cites(n);
-            }
-            NoticeKind::PenaltyNotice => cover.1 |= cites(n),
-        }
-    }
-    cover
 }
 
 #[cfg(test)]

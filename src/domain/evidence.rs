@@ -8,11 +8,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::RuleViolation;
-use super::attendance::PupilMark;
 use super::calendar::{self, week_start};
-use super::notice::{Notice, OffenceType, Session, SessionMark};
+use super::policy::OffenceType;
 use super::policy::{EvidenceRule, PolicyVersion};
 use super::register_codes::{CodeCategory, CodeSet};
+use super::session::{PupilMark, Session, SessionMark};
 
 /// A mark the authority holds for a pupil: the session and the school that sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,42 +276,6 @@ pub fn check_evidence(
     } else {
         Err(broken)
     }
-}
-
-/// The corrections `replaced` makes to the evidence of `notice`: changes of a
-/// mark it was matched to at issue. A withdrawn notice is no longer evidence
-/// of anything and records none.
-pub fn corrections_of(
-    notice: &Notice,
-    replaced: &[ReplacedMark],
-    at: DateTime<Utc>,
-    request_id: &str,
-) -> Vec<EvidenceCorrection> {
-    if !notice.counts() {
-        return vec![];
-    }
-    replaced
-        .iter()
-        .filter(|r| r.upn == notice.pupil.upn.as_str())
-        .filter(|r| {
-            notice.session_evidence.iter().any(|e| {
-                e.date == r.date
-                    && e.session == r.session
-                    && e.held
-                        .as_ref()
-                        .is_some_and(|h| h.school_urn == r.school_urn)
-            })
-        })
-        .map(|r| EvidenceCorrection {
-            date: r.date,
-            session: r.session,
-            school_urn: r.school_urn.clone(),
-            previous_code: r.previous_code.clone(),
-            new_code: r.new_code.clone(),
-            at,
-            request_id: request_id.to_string(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

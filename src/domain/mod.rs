@@ -3,23 +3,39 @@
 //! An auditor reads the law here. Every fact comes from `../shared/DOMAIN.md`;
 //! rules that are local choices live in [`policy`] as per-authority versions.
 
+/// Stable names used in storage, audit records and page filters.
+macro_rules! string_names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod actor;
 pub mod attendance;
 pub mod audit;
+pub mod breach;
 pub mod calendar;
-pub mod case;
 pub mod evidence;
 pub mod identifiers;
+pub mod issuing;
 pub mod letter;
 pub mod names;
 pub mod notice;
 pub mod payment;
+pub mod penalty_notice_request;
 pub mod policy;
-pub mod referral;
 pub mod register_codes;
 pub mod report;
 pub mod school;
+pub mod session;
 pub mod violation;
 
 pub use violation::{FieldViolation, RuleViolation};

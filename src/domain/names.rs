@@ -117,12 +117,15 @@ pub fn breach_name(la: &LaCode, case_id: i64) -> String {
 
 /// A school's request for a penalty notice:
 /// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
-pub fn referral_name(la: &LaCode, number: i64) -> String {
+pub fn penalty_notice_request_name(la: &LaCode, number: i64) -> String {
     format!("{AUTHORITIES}{la}/penaltyNoticeRequests/{number}")
 }
 
 /// `authorities/{la_code}/penaltyNoticeRequests/{number}`.
-pub fn parse_referral(field: &str, name: &str) -> Result<(LaCode, i64), FieldViolation> {
+pub fn parse_penalty_notice_request(
+    field: &str,
+    name: &str,
+) -> Result<(LaCode, i64), FieldViolation> {
     let bad = || {
         FieldViolation::new(
             field,

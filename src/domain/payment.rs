@@ -354,7 +354,7 @@ impl Payment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::notice::tests_support::penalty_notice;
+    use crate::domain::issuing::tests_support::penalty_notice;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

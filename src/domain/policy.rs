@@ -67,19 +67,16 @@ pub enum OffenceReason {
     Other,
 }
 
-/// Stable names used in storage and audit records.
-macro_rules! string_names {
-    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($name => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffenceType {
+    /// Education Act 1996 s444: failure to secure regular attendance.
+    S444Attendance,
+    /// Education and Inspections Act 2006 s103: excluded pupil in a public place.
+    S103ExcludedInPublic,
 }
+string_names!(OffenceType { S444Attendance => "s444_attendance", S103ExcludedInPublic => "s103_excluded_in_public" });
+
 string_names!(IssuerRole { HeadTeacher => "head_teacher", LaOfficer => "la_officer", Police => "police" });
 string_names!(OffenceReason { Holiday => "holiday", Late => "late", Other => "other" });
 

@@ -153,10 +153,10 @@ pub fn statutory_return(notices: &[Notice], year_start: i32, as_of: NaiveDate) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::issuing::tests_support::penalty_notice;
     use crate::domain::notice::PaidRate;
     use crate::domain::notice::{
         ProsecutionOutcome, ProsecutionResult, Settlement, Withdrawal, WithdrawalGround,
-        tests_support::penalty_notice,
     };
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

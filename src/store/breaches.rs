@@ -14,13 +14,13 @@ use super::tx::sql_impl;
 use super::{StoreError, StoreResult};
 use crate::domain::actor::{Actor, Role};
 use crate::domain::attendance::{Breach, PupilMark};
-use crate::domain::case::{BreachCase, BreachState, Decision, NoActionReason};
+use crate::domain::breach::{BreachState, DecidedBreach, Decision, NoActionReason};
 use crate::domain::identifiers::LaCode;
 use crate::domain::notice::Session;
 
 /// Which decided breaches `breach_cases` returns, by UPN then case id.
 #[derive(Debug, Clone)]
-pub struct CaseFilter<'a> {
+pub struct DecidedBreachFilter<'a> {
     /// After this `(upn, case_id)`; `("", 0)` from the start.
     pub after: (&'a str, i64),
     /// Only this pupil's.
@@ -39,7 +39,7 @@ pub struct CaseFilter<'a> {
 #[derive(Serialize, Deserialize)]
 struct StoredSession(NaiveDate, String, String);
 
-macro_rules! case_columns {
+macro_rules! decided_breach_columns {
     () => {
         "case_id, upn, school_urn, as_of_date, state, \
      COALESCE(no_action_reason, CAST(0 AS SMALLINT)), note, notice_numbers, qualifying_sessions, \
@@ -55,27 +55,27 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 #[async_trait]
 pub trait BreachStore: Send {
     /// Stores a decided breach (numbered by the caller).
-    async fn insert_breach_case(
+    async fn insert_decided_breach(
         &mut self,
         authority: &LaCode,
-        case: &BreachCase,
+        case: &DecidedBreach,
         request_id: &str,
     ) -> StoreResult<()>;
 
     /// Decided breaches matching `filter`, by UPN then case id, at most `filter.limit`.
-    async fn breach_cases(
+    async fn decided_breaches(
         &mut self,
         authority: &LaCode,
-        filter: &CaseFilter<'_>,
-    ) -> StoreResult<Vec<BreachCase>>;
+        filter: &DecidedBreachFilter<'_>,
+    ) -> StoreResult<Vec<DecidedBreach>>;
 }
 
 sql_impl! {
     impl BreachStore for Tx {
-        async fn insert_breach_case(
+        async fn insert_decided_breach(
             &mut self,
             authority: &LaCode,
-            case: &BreachCase,
+            case: &DecidedBreach,
             request_id: &str,
         ) -> StoreResult<()> {
             let last = case
@@ -123,18 +123,18 @@ sql_impl! {
             Ok(())
         }
 
-        async fn breach_cases(
+        async fn decided_breaches(
             &mut self,
             authority: &LaCode,
-            f: &CaseFilter<'_>,
-        ) -> StoreResult<Vec<BreachCase>> {
+            f: &DecidedBreachFilter<'_>,
+        ) -> StoreResult<Vec<DecidedBreach>> {
             let states = f
                 .states
                 .iter()
                 .fold(0i64, |mask, s| mask | (1 << s.number()));
             let sql = concat!(
                 "SELECT ",
-                case_columns!(),
+                decided_breach_columns!(),
                 " FROM breach_cases \
                  WHERE authority_code = $1 AND (upn > $2 OR (upn = $2 AND case_id > $3)) \
                    AND last_date BETWEEN $4 AND $5 AND (($6 >> state) & 1) = 1 \
@@ -153,12 +153,12 @@ sql_impl! {
                 .bind(f.limit)
                 .fetch_all(self.conn())
                 .await?;
-            rows.iter().map(case_of_row::<DB>).collect()
+            rows.iter().map(decided_breach_of_row::<DB>).collect()
         }
     }
 }
 
-fn case_of_row<DB>(row: &DB::Row) -> StoreResult<BreachCase>
+fn decided_breach_of_row<DB>(row: &DB::Row) -> StoreResult<DecidedBreach>
 where
     DB: Dialect,
     usize: ColumnIndex<DB::Row>,
@@ -185,7 +185,7 @@ where
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(BreachCase {
+    Ok(DecidedBreach {
         case_id: row.try_get(0)?,
         upn: row.try_get(1)?,
         school_urn: row.try_get(2)?,

@@ -37,7 +37,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 use async_trait::async_trait;
 
 pub use audit::{AuditEvent, AuditFilter, AuditStore, NewAuditEvent};
-pub use breaches::{BreachStore, CaseFilter};
+pub use breaches::{BreachStore, DecidedBreachFilter};
 pub use idempotency::{IdempotencyStore, RequestKey, StoredRequest};
 pub use marks::search::{BreachSearchStore, QualifyingFilter};
 pub use marks::summary::{AttendanceScope, EnrolmentFigures, SummaryStore};

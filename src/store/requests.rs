@@ -12,9 +12,11 @@ use super::{StoreError, StoreResult};
 use crate::domain::actor::{Actor, Role};
 use crate::domain::identifiers::LaCode;
 use crate::domain::notice::SessionMark;
-use crate::domain::referral::{Referral, ReferralDraft, ReferralState};
+use crate::domain::penalty_notice_request::{
+    PenaltyNoticeRequest, PenaltyNoticeRequestDraft, PenaltyNoticeRequestState,
+};
 
-macro_rules! referral_select {
+macro_rules! penalty_notice_request_select {
     () => {
         "SELECT request_number, upn, school_urn, parent_person_ids, sessions, support_offered, \
            state, requested_by_subject, requested_by_role, requested_at, school_days_elapsed, \
@@ -30,31 +32,35 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 #[async_trait]
 pub trait PenaltyNoticeRequestStore: Send {
     /// Stores a school's request for a penalty notice (numbered by the caller).
-    async fn insert_referral(
+    async fn insert_penalty_notice_request(
         &mut self,
         authority: &LaCode,
-        referral: &Referral,
+        notice_request: &PenaltyNoticeRequest,
         request_id: &str,
     ) -> StoreResult<()>;
 
-    async fn referral(&mut self, authority: &LaCode, number: i64) -> StoreResult<Option<Referral>>;
-
-    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
-    async fn referrals(
-        &mut self,
-        authority: &LaCode,
-        state: Option<ReferralState>,
-        school: Option<&str>,
-        after: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Referral>>;
-
-    /// Issues or declines a pending request; false when it is no longer pending.
-    async fn settle_referral(
+    async fn penalty_notice_request(
         &mut self,
         authority: &LaCode,
         number: i64,
-        state: ReferralState,
+    ) -> StoreResult<Option<PenaltyNoticeRequest>>;
+
+    /// Requests in `state` (any: `None`) of `school` (any: `None`), by number after `after`.
+    async fn penalty_notice_requests(
+        &mut self,
+        authority: &LaCode,
+        state: Option<PenaltyNoticeRequestState>,
+        school: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PenaltyNoticeRequest>>;
+
+    /// Issues or declines a pending request; false when it is no longer pending.
+    async fn settle_penalty_notice_request(
+        &mut self,
+        authority: &LaCode,
+        number: i64,
+        state: PenaltyNoticeRequestState,
         decline_reason: &str,
         notice_numbers: &[String],
     ) -> StoreResult<bool>;
@@ -71,10 +77,10 @@ pub trait PenaltyNoticeRequestStore: Send {
 
 sql_impl! {
     impl PenaltyNoticeRequestStore for Tx {
-        async fn insert_referral(
+        async fn insert_penalty_notice_request(
             &mut self,
             authority: &LaCode,
-            r: &Referral,
+            r: &PenaltyNoticeRequest,
             request_id: &str,
         ) -> StoreResult<()> {
             sqlx::query(
@@ -105,51 +111,51 @@ sql_impl! {
             Ok(())
         }
 
-        async fn referral(
+        async fn penalty_notice_request(
             &mut self,
             authority: &LaCode,
             number: i64,
-        ) -> StoreResult<Option<Referral>> {
+        ) -> StoreResult<Option<PenaltyNoticeRequest>> {
             let row = sqlx::query(concat!(
-                referral_select!(),
+                penalty_notice_request_select!(),
                 "WHERE authority_code = $1 AND request_number = $2"
             ))
             .bind(authority.as_str())
             .bind(number)
             .fetch_optional(self.conn())
             .await?;
-            row.as_ref().map(referral_of_row::<DB>).transpose()
+            row.as_ref().map(penalty_notice_request_of_row::<DB>).transpose()
         }
 
-        async fn referrals(
+        async fn penalty_notice_requests(
             &mut self,
             authority: &LaCode,
-            state: Option<ReferralState>,
+            state: Option<PenaltyNoticeRequestState>,
             school: Option<&str>,
             after: i64,
             limit: i64,
-        ) -> StoreResult<Vec<Referral>> {
+        ) -> StoreResult<Vec<PenaltyNoticeRequest>> {
             let rows = sqlx::query(concat!(
-                referral_select!(),
+                penalty_notice_request_select!(),
                 "WHERE authority_code = $1 AND request_number > $2 AND ($3 < 0 OR state = $3) \
                    AND ($4 = '' OR school_urn = $4) ORDER BY request_number LIMIT $5"
             ))
             .bind(authority.as_str())
             .bind(after)
-            .bind(state.map_or(-1, ReferralState::number))
+            .bind(state.map_or(-1, PenaltyNoticeRequestState::number))
             .bind(school.unwrap_or(""))
             .bind(limit)
             .fetch_all(self.conn())
             .await?;
-            rows.iter().map(referral_of_row::<DB>).collect()
+            rows.iter().map(penalty_notice_request_of_row::<DB>).collect()
         }
 
         /// Settles a pending request; false when it was no longer pending.
-        async fn settle_referral(
+        async fn settle_penalty_notice_request(
             &mut self,
             authority: &LaCode,
             number: i64,
-            state: ReferralState,
+            state: PenaltyNoticeRequestState,
             decline_reason: &str,
             notice_numbers: &[String],
         ) -> StoreResult<bool> {
@@ -198,7 +204,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data always serialises")
 }
 
-fn referral_of_row<DB>(row: &DB::Row) -> StoreResult<Referral>
+fn penalty_notice_request_of_row<DB>(row: &DB::Row) -> StoreResult<PenaltyNoticeRequest>
 where
     DB: Dialect,
     usize: ColumnIndex<DB::Row>,
@@ -214,16 +220,16 @@ where
     let role: String = row.try_get(8)?;
     let notices: String = row.try_get(13)?;
     let sessions: Vec<SessionMark> = serde_json::from_str(&sessions).map_err(corrupt)?;
-    Ok(Referral {
+    Ok(PenaltyNoticeRequest {
         number: row.try_get(0)?,
-        draft: ReferralDraft {
+        draft: PenaltyNoticeRequestDraft {
             upn: row.try_get(1)?,
             school_urn: row.try_get(2)?,
             parent_person_ids: serde_json::from_str(&parents).map_err(corrupt)?,
             sessions,
             support_offered: row.try_get(5)?,
         },
-        state: ReferralState::from_number(state).ok_or_else(|| corrupt(state))?,
+        state: PenaltyNoticeRequestState::from_number(state).ok_or_else(|| corrupt(state))?,
         requested_by: Actor {
             subject: row.try_get(7)?,
             role: Role::parse(&role),

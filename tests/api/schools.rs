@@ -17,7 +17,7 @@ use crate::notices::{d, proto_date};
 /// A GIAS all-establishments extract: the header of `edubasealldata<date>.csv`
 /// (all 139 columns, in order), Windows-1252, CRLF. Five Hampshire (850)
 /// establishments (open primary "St Mary’s" with 0x92 for the apostrophe, open
-/// secondary, closed infant, a referral unit proposed to close, a free school
+/// secondary, closed infant, a notice_request unit proposed to close, a free school
 /// proposed to open) and one Southampton (852) school.
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edubasealldata20260902_sample.csv")

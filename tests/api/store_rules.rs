@@ -286,13 +286,13 @@ on_both_backends! {
 
 mod consumed_sessions {
     //! The breach search's SQL counts only a pupil's qualifying sessions after
-    //! their latest decided case; `domain::case::unconsumed` says the same.
+    //! their latest decided case; `domain::breach::unconsumed` says the same.
 
     use super::*;
     use lea_notices::domain::actor::{Actor, Role};
     use lea_notices::domain::attendance::{Breach, PupilMark, RegisterMark};
-    use lea_notices::domain::case::{
-        BreachCase, BreachState, Decision, NoActionReason, consumed_through, unconsumed,
+    use lea_notices::domain::breach::{
+        BreachState, DecidedBreach, Decision, NoActionReason, consumed_through, unconsumed,
     };
     use lea_notices::domain::notice::Session;
     use lea_notices::domain::register_codes::CodeSet;
@@ -312,8 +312,8 @@ mod consumed_sessions {
         }
     }
 
-    fn case(case_id: i64, pupil: u32, through: (NaiveDate, Session)) -> BreachCase {
-        BreachCase {
+    fn case(case_id: i64, pupil: u32, through: (NaiveDate, Session)) -> DecidedBreach {
+        DecidedBreach {
             case_id,
             upn: upn(pupil),
             school_urn: "116439".into(),
@@ -370,7 +370,7 @@ mod consumed_sessions {
             let mut tx = store.begin().await.unwrap();
             tx.record_marks(&la(), &marks, "marks", at()).await.unwrap();
             for c in &cases {
-                tx.insert_breach_case(&la(), c, "decision").await.unwrap();
+                tx.insert_decided_breach(&la(), c, "decision").await.unwrap();
             }
             tx.commit().await.unwrap();
 

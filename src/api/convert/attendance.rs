@@ -292,7 +292,7 @@ pub(crate) fn breaches_request(
     v.check(names::parse_authority("parent", &req.parent));
     let as_of = v.check(date("as_of_date", req.as_of_date.as_ref()));
     let school = v.check(optional("school_urn", &req.school_urn, Urn::parse));
-    let states = v.check(super::cases::states_from_proto(&req.states));
+    let states = v.check(super::breaches::states_from_proto(&req.states));
     let size = v.check(pagination::page_size("page_size", req.page_size));
     let filter = format!(
         "{}|{:?}|{}|{:?}",

@@ -3,12 +3,13 @@
 
 pub mod attendance;
 pub mod audit;
-pub mod cases;
+pub mod breaches;
+pub mod issuing;
 pub mod letters;
 pub mod notice;
 pub mod payment;
+pub mod penalty_notice_requests;
 pub mod policy;
-pub mod referrals;
 pub mod report;
 pub mod school;
 

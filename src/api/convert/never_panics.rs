@@ -7,9 +7,8 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
 use super::attendance::{marks_batch, summary_request};
-use super::notice::{
-    notice_to_improve_request, penalty_request, prosecution_request, withdraw_request,
-};
+use super::issuing::{notice_to_improve_request, penalty_request};
+use super::notice::{prosecution_request, withdraw_request};
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
 use super::school;
@@ -18,7 +17,7 @@ use crate::app::Caller;
 use crate::domain::{
     actor::{Actor, Role},
     identifiers::LaCode,
-    notice,
+    issuing,
     policy::{self, PolicySource, PolicyVersion},
 };
 use crate::proto::{Date, v1 as pb};
@@ -260,7 +259,7 @@ proptest! {
         if let Ok(issue) = penalty_request(&req, &caller(), today()) {
             // The rules the request then meets, under every national regime.
             for regime in policy::national_regimes() {
-                let _ = notice::plan_penalty_notices(&regime, "national", &[], &issue, &notice::Registers::none());
+                let _ = issuing::plan_penalty_notices(&regime, "national", &[], &issue, &issuing::Registers::none());
             }
         }
         let nti = pb::IssueNoticeToImproveRequest {
@@ -282,7 +281,7 @@ proptest! {
         let _ = limits::check(&nti);
         if let Ok(issue) = notice_to_improve_request(&nti, &caller(), today()) {
             for regime in policy::national_regimes() {
-                let _ = notice::plan_notice_to_improve(&regime, "national", &issue, &notice::Registers::none());
+                let _ = issuing::plan_notice_to_improve(&regime, "national", &issue, &issuing::Registers::none());
             }
         }
     }
@@ -306,8 +305,8 @@ proptest! {
                 published: None,
             };
             if let Ok(issue) = penalty_request(&req, &caller(), today()) {
-                let _ = notice::plan_penalty_notices(&local, "local", &[], &issue, &notice::Registers::none());
-                let _ = crate::domain::evidence::best_window_count(&local, &issue.sessions, &Default::default());
+                let _ = issuing::plan_penalty_notices(&local, "local", &[], &issue, &issuing::Registers::none());
+                let _ = crate::domain::evidence::best_window_count(&local, &issue.issue.sessions, &Default::default());
             }
         }
     }

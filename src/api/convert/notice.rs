@@ -2,78 +2,29 @@
 
 use chrono::NaiveDate;
 
-use super::policy::{
-    issuer_role_from_proto, issuer_role_to_proto, offence_reason_from_proto,
-    offence_reason_to_proto,
-};
-use super::{
-    date, date_to_proto, optional_date, session_from_proto, session_to_proto, timestamp_to_proto,
-};
+use super::policy::{issuer_role_to_proto, offence_reason_to_proto};
+use super::{date, date_to_proto, optional_date, session_to_proto, timestamp_to_proto};
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
-use crate::app::Caller;
 use crate::app::{LifecycleChange, NoticeQuery, ServiceResult};
 use crate::domain::{
-    FieldViolation, access,
+    FieldViolation,
     evidence::{EvidenceCorrection, SessionEvidence},
-    identifiers::{LaCode, Upn, Urn},
+    identifiers::LaCode,
     names,
     notice::{
-        Address, BreachRef, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice,
-        NoticeKind, NoticeStatus, NoticeToImproveRequest, Offence, OffenceType, PaidRate, Parent,
-        PenaltyRequest, ProsecutionOutcome, ProsecutionResult, Pupil, SessionMark, Withdrawal,
-        WithdrawalGround,
+        Address, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice, NoticeKind,
+        NoticeStatus, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
+        ProsecutionResult, Pupil, SessionMark, Withdrawal, WithdrawalGround,
     },
     payment::{self, AmountDue, MAX_PAYMENT_PENCE},
 };
 use crate::proto::v1 as pb;
 
-/// The parts every issuing request shares, validated.
-struct Common {
-    pupil: Pupil,
-    parents: Vec<Parent>,
-    issue_date: NaiveDate,
-    issuer: Issuer,
-    delivery: Delivery,
-}
-
-/// The fields every issuing request shares, as sent.
-struct CommonFields<'a> {
-    parent: &'a str,
-    request_id: &'a str,
-    pupil: Option<&'a pb::Pupil>,
-    parents: &'a [pb::Parent],
-    issue_date: Option<&'a crate::proto::Date>,
-    issuer: Option<&'a pb::Issuer>,
-    delivery: Option<&'a pb::Delivery>,
-}
-
-fn common_from_proto(
-    v: &mut Violations,
-    caller: &Caller,
-    today: NaiveDate,
-    f: CommonFields<'_>,
-) -> Option<Common> {
-    v.check(names::parse_authority("parent", f.parent));
-    v.check(validate_request_id("request_id", f.request_id));
-    let pupil = pupil_from_proto(v, f.pupil);
-    let parents = parents_from_proto(v, f.parents);
-    let issue_date = v.check(past_date("issue_date", f.issue_date, today));
-    let issuer = issuer_from_proto(v, caller, f.issuer);
-    let delivery = issue_date.and_then(|d| delivery_from_proto(v, (d, today), f.delivery));
-    Some(Common {
-        pupil: pupil?,
-        parents: parents?,
-        issue_date: issue_date?,
-        issuer: issuer?,
-        delivery: delivery?,
-    })
-}
-
 /// A required date no later than today: notices, withdrawals and outcomes are
 /// recorded once they happen.
-fn past_date(
+pub(super) fn past_date(
     field: &str,
     value: Option<&crate::proto::Date>,
     today: NaiveDate,
@@ -86,7 +37,7 @@ fn past_date(
     }
 }
 
-fn required_text(v: &mut Violations, field: &str, value: &str) -> Option<String> {
+pub(super) fn required_text(v: &mut Violations, field: &str, value: &str) -> Option<String> {
     if value.trim().is_empty() {
         v.push(FieldViolation::new(field, "required"));
         None
@@ -95,7 +46,7 @@ fn required_text(v: &mut Violations, field: &str, value: &str) -> Option<String>
     }
 }
 
-fn address_from_proto(
+pub(super) fn address_from_proto(
     v: &mut Violations,
     field: &str,
     a: Option<&pb::PostalAddress>,
@@ -122,227 +73,6 @@ fn address_from_proto(
         postcode: postcode?,
     })
     .filter(|a| !a.lines.is_empty())
-}
-
-fn pupil_from_proto(v: &mut Violations, p: Option<&pb::Pupil>) -> Option<Pupil> {
-    let Some(p) = p else {
-        v.push(FieldViolation::new("pupil", "the pupil is required"));
-        return None;
-    };
-    let upn = v.check(Upn::parse(&p.upn).map_err(|e| FieldViolation::new("pupil.upn", e)));
-    let urn =
-        v.check(Urn::parse(&p.school_urn).map_err(|e| FieldViolation::new("pupil.school_urn", e)));
-    let given = required_text(v, "pupil.given_name", &p.given_name);
-    let family = required_text(v, "pupil.family_name", &p.family_name);
-    let address = address_from_proto(v, "pupil.address", p.address.as_ref());
-    Some(Pupil {
-        upn: upn?,
-        school_urn: urn?,
-        given_name: given?,
-        family_name: family?,
-        address: address?,
-    })
-}
-
-fn parents_from_proto(v: &mut Violations, parents: &[pb::Parent]) -> Option<Vec<Parent>> {
-    if parents.is_empty() {
-        v.push(FieldViolation::new(
-            "parents",
-            "at least one parent is required",
-        ));
-        return None;
-    }
-    let mut out = Vec::new();
-    for (i, p) in parents.iter().enumerate() {
-        let field = format!("parents[{i}]");
-        let id = required_text(v, &format!("{field}.person_id"), &p.person_id);
-        if let Some(id) = &id
-            && parents[..i].iter().any(|q| q.person_id.trim() == id)
-        {
-            v.push(FieldViolation::new(
-                format!("{field}.person_id"),
-                "each parent gets one notice; this parent is listed twice",
-            ));
-        }
-        let given = required_text(v, &format!("{field}.given_name"), &p.given_name);
-        let family = required_text(v, &format!("{field}.family_name"), &p.family_name);
-        let address = address_from_proto(v, &format!("{field}.address"), p.address.as_ref());
-        if let (Some(person_id), Some(given_name), Some(family_name), Some(address)) =
-            (id, given, family, address)
-        {
-            out.push(Parent {
-                person_id,
-                given_name,
-                family_name,
-                address,
-            });
-        }
-    }
-    Some(out).filter(|o| o.len() == parents.len())
-}
-
-fn issuer_from_proto(
-    v: &mut Violations,
-    caller: &Caller,
-    i: Option<&pb::Issuer>,
-) -> Option<Issuer> {
-    let Some(i) = i else {
-        v.push(FieldViolation::new("issuer", "the issuer is required"));
-        return None;
-    };
-    // The capacity comes from the verified role; a different claimed one is refused.
-    let role = access::issuer_role(caller.role);
-    if i.role != pb::IssuerRole::Unspecified as i32 && issuer_role_from_proto(i.role) != role {
-        v.push(FieldViolation::new(
-            "issuer.role",
-            "must be left unset or match the caller's verified role",
-        ));
-        return None;
-    }
-    let name = required_text(v, "issuer.display_name", &i.display_name);
-    Some(Issuer {
-        role: role?,
-        display_name: name?,
-        official_details: i.official_details.trim().to_string(),
-        // The identity is the verified caller's, never the request's.
-        subject: caller.actor.subject.clone(),
-    })
-}
-
-fn delivery_from_proto(
-    v: &mut Violations,
-    (issue_date, today): (NaiveDate, NaiveDate),
-    d: Option<&pb::Delivery>,
-) -> Option<Delivery> {
-    let Some(d) = d else {
-        v.push(FieldViolation::new(
-            "delivery",
-            "how the notice is served is required",
-        ));
-        return None;
-    };
-    let posting = v.check(optional_date(
-        "delivery.posting_date",
-        d.posting_date.as_ref(),
-    ))?;
-    let method = match pb::DeliveryMethod::try_from(d.method) {
-        Ok(pb::DeliveryMethod::Hand) => DeliveryMethod::Hand,
-        Ok(pb::DeliveryMethod::Post) => DeliveryMethod::Post,
-        _ => {
-            v.push(FieldViolation::new("delivery.method", "by hand or by post"));
-            return None;
-        }
-    };
-    let problem = match (method, posting) {
-        (DeliveryMethod::Hand, Some(_)) => Some("only a posted notice has a posting date"),
-        (DeliveryMethod::Post, None) => Some("a posting date is required for delivery by post"),
-        (DeliveryMethod::Post, Some(p)) if p < issue_date => {
-            Some("a notice cannot be posted before its issue date")
-        }
-        (DeliveryMethod::Post, Some(p)) if p > today => Some("the posting date is in the future"),
-        _ => None,
-    };
-    if let Some(problem) = problem {
-        v.push(FieldViolation::new("delivery.posting_date", problem));
-        return None;
-    }
-    Some(Delivery {
-        method,
-        posting_date: posting,
-    })
-}
-
-pub(crate) fn sessions_from_proto(
-    v: &mut Violations,
-    sessions: &[pb::SessionMark],
-) -> Option<Vec<SessionMark>> {
-    let mut out = Vec::new();
-    for (i, s) in sessions.iter().enumerate() {
-        let day = v.check(date(&format!("sessions[{i}].date"), s.date.as_ref()));
-        let session = session_from_proto(s.session);
-        if session.is_none() {
-            v.push(FieldViolation::new(
-                format!("sessions[{i}].session"),
-                "AM or PM",
-            ));
-        }
-        if let (Some(date), Some(session)) = (day, session) {
-            out.push(SessionMark {
-                date,
-                session,
-                code: s.code.trim().to_string(),
-            });
-        }
-    }
-    Some(out).filter(|o| o.len() == sessions.len())
-}
-
-/// The breach a notice is issued from, if named: `Some(None)` when it is not.
-/// It must be the request's pupil's, as of a day that has happened.
-fn breach_from_proto(
-    v: &mut Violations,
-    b: Option<&pb::BreachReference>,
-    pupil: Option<&pb::Pupil>,
-    today: NaiveDate,
-) -> Option<Option<BreachRef>> {
-    let Some(b) = b else {
-        return Some(None);
-    };
-    let upn = v.check(Upn::parse(&b.upn).map_err(|e| FieldViolation::new("breach.upn", e)));
-    if let (Some(upn), Some(pupil)) = (&upn, pupil)
-        && Upn::parse(&pupil.upn).is_ok_and(|p| p != *upn)
-    {
-        v.push(FieldViolation::new(
-            "breach.upn",
-            "must be the pupil's UPN (pupil.upn)",
-        ));
-        return None;
-    }
-    let as_of = v.check(past_date("breach.as_of_date", b.as_of_date.as_ref(), today));
-    Some(Some(BreachRef {
-        upn: upn?,
-        as_of: as_of?,
-    }))
-}
-
-fn offence_from_proto(v: &mut Violations, o: Option<&pb::Offence>) -> Option<Offence> {
-    let Some(o) = o else {
-        v.push(FieldViolation::new("offence", "the offence is required"));
-        return None;
-    };
-    let offence_type = match pb::OffenceType::try_from(o.r#type) {
-        Ok(pb::OffenceType::S444Attendance) => OffenceType::S444Attendance,
-        Ok(pb::OffenceType::S103ExcludedInPublic) => OffenceType::S103ExcludedInPublic,
-        _ => {
-            v.push(FieldViolation::new(
-                "offence.type",
-                "s444 attendance or s103 excluded pupil in public",
-            ));
-            return None;
-        }
-    };
-    let reason = offence_reason_from_proto(o.reason);
-    match (offence_type, reason) {
-        (OffenceType::S444Attendance, None) => {
-            v.push(FieldViolation::new(
-                "offence.reason",
-                "an s444 offence needs its reason: holiday, late or other",
-            ));
-            None
-        }
-        (OffenceType::S103ExcludedInPublic, Some(_)) => {
-            v.push(FieldViolation::new(
-                "offence.reason",
-                "an s103 offence has no s444 reason",
-            ));
-            None
-        }
-        _ => Some(Offence {
-            offence_type,
-            reason,
-            description: o.description.trim().to_string(),
-        }),
-    }
 }
 
 fn status_to_proto(s: NoticeStatus) -> pb::NoticeStatus {
@@ -596,103 +326,6 @@ pub(crate) fn balance_to_proto(n: &Notice, day: NaiveDate) -> pb::NoticeBalance 
         refund_due_pence: n.money.refund_due_pence(),
         refunded_pence: n.money.refunded_pence,
     }
-}
-
-/// An IssueNoticeToImprove request as the use case takes it (`today` decides
-/// what is in the future).
-pub(crate) fn notice_to_improve_request(
-    req: &pb::IssueNoticeToImproveRequest,
-    caller: &Caller,
-    today: NaiveDate,
-) -> ServiceResult<NoticeToImproveRequest> {
-    let mut v = Violations::new();
-    let common = common_from_proto(
-        &mut v,
-        caller,
-        today,
-        CommonFields {
-            parent: &req.parent,
-            request_id: &req.request_id,
-            pupil: req.pupil.as_ref(),
-            parents: &req.parents,
-            issue_date: req.issue_date.as_ref(),
-            issuer: req.issuer.as_ref(),
-            delivery: req.delivery.as_ref(),
-        },
-    );
-    let period = match &req.improvement_period {
-        None => {
-            v.push(FieldViolation::new(
-                "improvement_period",
-                "the improvement period is required",
-            ));
-            None
-        }
-        Some(p) => {
-            let start = v.check(date("improvement_period.start_date", p.start_date.as_ref()));
-            let reason = required_text(&mut v, "improvement_period.reason", &p.reason);
-            start.zip(reason).map(|(s, r)| (s, p.school_weeks, r))
-        }
-    };
-    let breach = breach_from_proto(&mut v, req.breach.as_ref(), req.pupil.as_ref(), today);
-    let (c, ((start_date, school_weeks, reason), breach)) =
-        v.finish(common.zip(period.zip(breach)))?;
-    Ok(NoticeToImproveRequest {
-        sessions: vec![],
-        breach,
-        pupil: c.pupil,
-        parents: c.parents,
-        issue_date: c.issue_date,
-        issuer: c.issuer,
-        delivery: c.delivery,
-        start_date,
-        school_weeks,
-        reason,
-    })
-}
-
-/// An IssuePenaltyNotice request as the use case takes it.
-pub(crate) fn penalty_request(
-    req: &pb::IssuePenaltyNoticeRequest,
-    caller: &Caller,
-    today: NaiveDate,
-) -> ServiceResult<PenaltyRequest> {
-    let mut v = Violations::new();
-    let common = common_from_proto(
-        &mut v,
-        caller,
-        today,
-        CommonFields {
-            parent: &req.parent,
-            request_id: &req.request_id,
-            pupil: req.pupil.as_ref(),
-            parents: &req.parents,
-            issue_date: req.issue_date.as_ref(),
-            issuer: req.issuer.as_ref(),
-            delivery: req.delivery.as_ref(),
-        },
-    );
-    let offence = offence_from_proto(&mut v, req.offence.as_ref());
-    let sessions = sessions_from_proto(&mut v, &req.sessions);
-    let breach = breach_from_proto(&mut v, req.breach.as_ref(), req.pupil.as_ref(), today);
-    if req.breach.is_some() && !req.sessions.is_empty() {
-        v.push(FieldViolation::new(
-            "sessions",
-            "give the sessions or the breach, not both: a breach's sessions come from the registers",
-        ));
-    }
-    let (c, (offence, (sessions, breach))) =
-        v.finish(common.zip(offence.zip(sessions.zip(breach))))?;
-    Ok(PenaltyRequest {
-        breach,
-        pupil: c.pupil,
-        parents: c.parents,
-        offence,
-        sessions,
-        issue_date: c.issue_date,
-        issuer: c.issuer,
-        delivery: c.delivery,
-    })
 }
 
 fn withdrawal_ground_from_proto(value: i32) -> Option<WithdrawalGround> {

@@ -134,7 +134,7 @@ macro_rules! qualifying_marks {
 pub(in crate::store) use qualifying_marks;
 
 // The pupil's sessions after the last session of their latest decided case
-// (`domain::case::unconsumed`): a decided breach's sessions never count again.
+// (`domain::breach::unconsumed`): a decided breach's sessions never count again.
 // One probe of `breach_cases_by_pupil` per qualifying mark; `$1` is the authority.
 macro_rules! unconsumed {
     () => {

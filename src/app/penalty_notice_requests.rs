@@ -11,7 +11,9 @@ use crate::domain::{
     identifiers::{LaCode, Urn},
     names,
     notice::Notice,
-    referral::{self, Referral, ReferralDraft, ReferralState},
+    penalty_notice_request::{
+        self, PenaltyNoticeRequest, PenaltyNoticeRequestDraft, PenaltyNoticeRequestState,
+    },
 };
 use crate::store::{NewAuditEvent, StoreError, StoreTx};
 
@@ -24,20 +26,22 @@ struct Kept {
     number: i64,
 }
 
-async fn referral_in(
+async fn penalty_notice_request_in(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
     number: i64,
-) -> ServiceResult<Referral> {
-    tx.referral(authority, number)
+) -> ServiceResult<PenaltyNoticeRequest> {
+    tx.penalty_notice_request(authority, number)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(names::referral_name(authority, number)))
+        .ok_or_else(|| {
+            ServiceError::NotFound(names::penalty_notice_request_name(authority, number))
+        })
 }
 
-fn not_pending(authority: &LaCode, r: &Referral) -> ServiceError {
+fn not_pending(authority: &LaCode, r: &PenaltyNoticeRequest) -> ServiceError {
     RuleViolation::new(
         "REQUEST_NOT_PENDING",
-        names::referral_name(authority, r.number),
+        names::penalty_notice_request_name(authority, r.number),
         format!("the request is already {}", r.state.as_str()),
     )
     .into()
@@ -48,7 +52,7 @@ async fn audit(
     caller: &Caller,
     request_id: &str,
     action: &str,
-    r: &Referral,
+    r: &PenaltyNoticeRequest,
     at: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<()> {
     let authority = &caller.authority;
@@ -57,7 +61,7 @@ async fn audit(
         at,
         actor: &caller.actor,
         action,
-        resource: &names::referral_name(authority, r.number),
+        resource: &names::penalty_notice_request_name(authority, r.number),
         request_id,
         details: serde_json::json!({
             "upn": r.draft.upn,
@@ -80,8 +84,8 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        draft: ReferralDraft,
-    ) -> ServiceResult<Referral> {
+        draft: PenaltyNoticeRequestDraft,
+    ) -> ServiceResult<PenaltyNoticeRequest> {
         caller.check_allowed(Operation::RequestPenaltyNotice)?;
         let school = Urn::parse(&draft.school_urn)
             .map_err(|e| crate::domain::FieldViolation::new("school_urn", e))?;
@@ -102,14 +106,14 @@ impl App {
         tx: &mut dyn StoreTx,
         caller: &Caller,
         request: &RequestId,
-        draft: ReferralDraft,
-    ) -> ServiceResult<Referral> {
+        draft: PenaltyNoticeRequestDraft,
+    ) -> ServiceResult<PenaltyNoticeRequest> {
         let authority = &caller.authority;
         if let Some(kept) = request
             .claim::<Kept>(tx, authority, REQUEST, self.now())
             .await?
         {
-            return referral_in(tx, authority, kept.number).await;
+            return penalty_notice_request_in(tx, authority, kept.number).await;
         }
         let today = self.today();
         let (policy, _) = policy_in_force(tx, authority, today).await?;
@@ -122,16 +126,16 @@ impl App {
             .into());
         }
         let deadline = policy.rules.request_deadline_school_days;
-        let last = referral::last_session(&draft.sessions)
+        let last = penalty_notice_request::last_session(&draft.sessions)
             .ok_or_else(|| ServiceError::Internal("a request without sessions".into()))?;
         let elapsed = tx
             .school_days(authority, &draft.school_urn, last, today)
             .await?;
-        referral::check_request_deadline(deadline, last, elapsed, &draft.school_urn)?;
-        let r = Referral {
+        penalty_notice_request::check_request_deadline(deadline, last, elapsed, &draft.school_urn)?;
+        let r = PenaltyNoticeRequest {
             number: tx.next_serial(authority, "penalty-notice-request").await?,
             draft,
-            state: ReferralState::Pending,
+            state: PenaltyNoticeRequestState::Pending,
             requested_by: caller.actor.clone(),
             requested_at: self.now(),
             school_days_elapsed: i32::try_from(elapsed).unwrap_or(i32::MAX),
@@ -139,7 +143,8 @@ impl App {
             decline_reason: String::new(),
             notice_numbers: vec![],
         };
-        tx.insert_referral(authority, &r, &request.id).await?;
+        tx.insert_penalty_notice_request(authority, &r, &request.id)
+            .await?;
         audit(
             tx,
             caller,
@@ -159,14 +164,14 @@ impl App {
     pub async fn penalty_notice_requests(
         &self,
         caller: Caller,
-        (state, school): (Option<ReferralState>, Option<Urn>),
+        (state, school): (Option<PenaltyNoticeRequestState>, Option<Urn>),
         after: i64,
         limit: i64,
-    ) -> ServiceResult<Vec<Referral>> {
+    ) -> ServiceResult<Vec<PenaltyNoticeRequest>> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
         self.read(move |_, mut tx| async move {
             let result = tx
-                .referrals(
+                .penalty_notice_requests(
                     &caller.authority,
                     state,
                     school.as_ref().map(Urn::as_str),
@@ -187,7 +192,7 @@ impl App {
         request: RequestId,
         number: i64,
         reason: String,
-    ) -> ServiceResult<Referral> {
+    ) -> ServiceResult<PenaltyNoticeRequest> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
         self.write(move |app, mut tx| async move {
             let result = app
@@ -205,24 +210,30 @@ impl App {
         request: &RequestId,
         number: i64,
         reason: String,
-    ) -> ServiceResult<Referral> {
+    ) -> ServiceResult<PenaltyNoticeRequest> {
         let authority = &caller.authority;
         if let Some(kept) = request
             .claim::<Kept>(tx, authority, DECLINE, self.now())
             .await?
         {
-            return referral_in(tx, authority, kept.number).await;
+            return penalty_notice_request_in(tx, authority, kept.number).await;
         }
-        let r = referral_in(tx, authority, number).await?;
-        if r.state != ReferralState::Pending
+        let r = penalty_notice_request_in(tx, authority, number).await?;
+        if r.state != PenaltyNoticeRequestState::Pending
             || !tx
-                .settle_referral(authority, number, ReferralState::Declined, &reason, &[])
+                .settle_penalty_notice_request(
+                    authority,
+                    number,
+                    PenaltyNoticeRequestState::Declined,
+                    &reason,
+                    &[],
+                )
                 .await?
         {
             return Err(not_pending(authority, &r));
         }
-        let r = Referral {
-            state: ReferralState::Declined,
+        let r = PenaltyNoticeRequest {
+            state: PenaltyNoticeRequestState::Declined,
             decline_reason: reason,
             ..r
         };
@@ -242,21 +253,21 @@ impl App {
     }
 
     /// Before issuing from a request: it must be pending and for the pupil.
-    pub(super) async fn check_issuable_referral(
+    pub(super) async fn check_issuable_penalty_notice_request(
         &self,
         tx: &mut dyn StoreTx,
         authority: &LaCode,
         number: i64,
         upn: &str,
     ) -> ServiceResult<()> {
-        let r = referral_in(tx, authority, number).await?;
-        if r.state != ReferralState::Pending {
+        let r = penalty_notice_request_in(tx, authority, number).await?;
+        if r.state != PenaltyNoticeRequestState::Pending {
             return Err(not_pending(authority, &r));
         }
         if r.draft.upn != upn {
             return Err(RuleViolation::new(
                 "REQUEST_FOR_ANOTHER_PUPIL",
-                names::referral_name(authority, number),
+                names::penalty_notice_request_name(authority, number),
                 format!("the request is for pupil {}, not {upn}", r.draft.upn),
             )
             .into());
@@ -265,7 +276,7 @@ impl App {
     }
 
     /// After issuing from a request: it is issued, with the notices.
-    pub(super) async fn settle_issued_referral(
+    pub(super) async fn settle_issued_penalty_notice_request(
         &self,
         tx: &mut dyn StoreTx,
         caller: &Caller,
@@ -275,17 +286,23 @@ impl App {
     ) -> ServiceResult<()> {
         let authority = &caller.authority;
         let numbers: Vec<String> = notices.iter().map(|n| n.notice_number.clone()).collect();
-        let r = referral_in(tx, authority, number).await?;
+        let r = penalty_notice_request_in(tx, authority, number).await?;
         if !tx
-            .settle_referral(authority, number, ReferralState::Issued, "", &numbers)
+            .settle_penalty_notice_request(
+                authority,
+                number,
+                PenaltyNoticeRequestState::Issued,
+                "",
+                &numbers,
+            )
             .await?
         {
             return Err(
                 StoreError::Corrupt(format!("request {number} changed while issuing")).into(),
             );
         }
-        let r = Referral {
-            state: ReferralState::Issued,
+        let r = PenaltyNoticeRequest {
+            state: PenaltyNoticeRequestState::Issued,
             notice_numbers: numbers,
             ..r
         };

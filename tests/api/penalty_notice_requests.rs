@@ -21,7 +21,11 @@ fn officer(app: &TestApp) -> As {
 }
 
 /// A school's request for pupil `pupil`'s week of holiday from `monday`.
-fn referral(request_id: &str, pupil: u32, monday: NaiveDate) -> pb::RequestPenaltyNoticeRequest {
+fn notice_request(
+    request_id: &str,
+    pupil: u32,
+    monday: NaiveDate,
+) -> pb::RequestPenaltyNoticeRequest {
     let sessions = Penalty::holiday(pupil, &["mum"], monday, monday).sessions;
     pb::RequestPenaltyNoticeRequest {
         parent: "authorities/850".into(),
@@ -85,26 +89,26 @@ on_both_backends! {
 
         // Friday of the first week back: 5 school days have passed.
         app.clock.set_day(d(2025, 3, 14));
-        let accepted = request(&staff(&app), referral("r-1", 1, monday)).await.unwrap();
+        let accepted = request(&staff(&app), notice_request("r-1", 1, monday)).await.unwrap();
         assert_eq!(accepted.state(), Pending);
         assert_eq!(accepted.name, "authorities/850/penaltyNoticeRequests/1");
         assert_eq!((accepted.school_days_elapsed, accepted.deadline_school_days), (5, 10));
         assert_eq!(accepted.sessions.len(), 10);
         assert_eq!(accepted.requested_by, "school_staff@850");
         // A retry is the same request.
-        assert_eq!(request(&staff(&app), referral("r-1", 1, monday)).await.unwrap(), accepted);
-        let to_decline = request(&staff(&app), referral("r-3", 3, monday)).await.unwrap();
+        assert_eq!(request(&staff(&app), notice_request("r-1", 1, monday)).await.unwrap(), accepted);
+        let to_decline = request(&staff(&app), notice_request("r-3", 3, monday)).await.unwrap();
         // The school's evidence of support is required; other schools are not theirs.
-        let mut bare = referral("r-bare", 1, monday);
+        let mut bare = notice_request("r-bare", 1, monday);
         bare.support_offered.clear();
         assert_eq!(violated_fields(&request(&staff(&app), bare).await.unwrap_err()), ["support_offered"]);
-        let mut elsewhere = referral("r-elsewhere", 1, monday);
+        let mut elsewhere = notice_request("r-elsewhere", 1, monday);
         elsewhere.school_urn = "116440".into();
         assert_eq!(request(&staff(&app), elsewhere).await.unwrap_err().code(), Code::PermissionDenied);
 
         // The Monday of the third week back is school day 11: too late.
         app.clock.set_day(d(2025, 3, 24));
-        let late = request(&staff(&app), referral("r-2", 2, monday)).await.unwrap_err();
+        let late = request(&staff(&app), notice_request("r-2", 2, monday)).await.unwrap_err();
         assert_eq!(broken_rules(&late), ["REQUEST_DEADLINE"]);
         let described = {
             use tonic_types::StatusExt;
@@ -238,11 +242,11 @@ on_both_backends! {
             assert_eq!(policy.school_requests(), expected, "authority {la}");
         }
         app.clock.set_day(d(2025, 3, 14));
-        let mut to_southampton = referral("r-852", 1, d(2025, 3, 3));
+        let mut to_southampton = notice_request("r-852", 1, d(2025, 3, 3));
         to_southampton.parent = "authorities/852".into();
         let refused = request(&app.as_role("852", Role::SchoolStaff), to_southampton).await.unwrap_err();
         assert_eq!(broken_rules(&refused), ["SCHOOL_REQUESTS_NOT_ACCEPTED"]);
-        let accepted = request(&staff(&app), referral("r-850", 1, d(2025, 3, 3))).await.unwrap();
+        let accepted = request(&staff(&app), notice_request("r-850", 1, d(2025, 3, 3))).await.unwrap();
         assert_eq!(accepted.state(), pb::PenaltyNoticeRequestState::Pending);
     }
 }

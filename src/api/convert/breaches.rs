@@ -6,7 +6,7 @@ use crate::api::mutation::validate_request_id;
 use crate::app::{BreachPosition, FoundBreach, ServiceResult};
 use crate::domain::{
     FieldViolation,
-    case::{BreachState, Decision, NoActionReason},
+    breach::{BreachState, Decision, NoActionReason},
     identifiers::{LaCode, Upn},
     names,
 };
@@ -99,7 +99,7 @@ pub fn position_to_cursor(p: &BreachPosition) -> String {
 }
 
 /// The state, decision and name of a breach, on its ThresholdBreach.
-pub fn case_fields(authority: &LaCode, b: &FoundBreach, out: &mut pb::ThresholdBreach) {
+pub fn decision_fields(authority: &LaCode, b: &FoundBreach, out: &mut pb::ThresholdBreach) {
     out.state = state_to_proto(b.state()) as i32;
     out.as_of_date = Some(date_to_proto(b.as_of));
     if let Some(d) = &b.decided {

@@ -1,23 +1,23 @@
 //! Decisions on threshold breaches: an officer records one (no action, a
-//! referral to prosecution, another measure), or issuing a notice closes the
+//! notice_request to prosecution, another measure), or issuing a notice closes the
 //! breach its sessions belong to. Either way the breach becomes a case and its
-//! sessions are consumed (see `domain::case`).
+//! sessions are consumed (see `domain::breach`).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::attendance::{BreachSearch, FoundBreach, with_coverage};
+use super::breach_search::{BreachSearch, FoundBreach, with_coverage};
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::Operation,
-    case::{BreachCase, BreachState, Decision, closed_by_notice},
+    breach::{BreachState, DecidedBreach, Decision, closed_by_notice},
     identifiers::{LaCode, Upn},
     names,
     notice::Notice,
 };
-use crate::store::{CaseFilter, NewAuditEvent, StoreError, StoreTx};
+use crate::store::{DecidedBreachFilter, NewAuditEvent, StoreError, StoreTx};
 
 const RECORD_DECISION: &str = "/lea.notices.v1.AttendanceService/RecordBreachDecision";
 
@@ -59,7 +59,7 @@ impl App {
             .claim::<Decided>(tx, authority, RECORD_DECISION, self.now())
             .await?
         {
-            return case_named(tx, authority, upn.as_str(), kept.case_id).await;
+            return decided_breach_named(tx, authority, upn.as_str(), kept.case_id).await;
         }
         // Decisions and issues for one pupil are decided one after another.
         tx.lock_pupil(authority, upn).await?;
@@ -76,7 +76,7 @@ impl App {
                 )
             })?;
         let case = self
-            .store_case(tx, caller, &request.id, pending, decision)
+            .store_decided_breach(tx, caller, &request.id, pending, decision)
             .await?;
         request
             .complete(
@@ -92,16 +92,16 @@ impl App {
     }
 
     /// Numbers and stores a case, with its audit event.
-    async fn store_case(
+    async fn store_decided_breach(
         &self,
         tx: &mut dyn StoreTx,
         caller: &Caller,
         request_id: &str,
         pending: FoundBreach,
         decision: Decision,
-    ) -> ServiceResult<BreachCase> {
+    ) -> ServiceResult<DecidedBreach> {
         let authority = &caller.authority;
-        let case = BreachCase {
+        let case = DecidedBreach {
             case_id: tx.next_serial(authority, "breach-case").await?,
             upn: pending.upn,
             school_urn: pending.school_urn,
@@ -112,7 +112,8 @@ impl App {
             decided_at: self.now(),
             decided_by: caller.actor.clone(),
         };
-        tx.insert_breach_case(authority, &case, request_id).await?;
+        tx.insert_decided_breach(authority, &case, request_id)
+            .await?;
         let sessions: Vec<String> = case
             .breach
             .sessions
@@ -153,7 +154,7 @@ impl App {
         caller: &Caller,
         request_id: &str,
         notices: &[Notice],
-    ) -> ServiceResult<Option<BreachCase>> {
+    ) -> ServiceResult<Option<DecidedBreach>> {
         let Some(first) = notices.first() else {
             return Ok(None);
         };
@@ -183,7 +184,7 @@ impl App {
                 ..pending
             };
             let case = self
-                .store_case(tx, caller, request_id, pending, decision)
+                .store_decided_breach(tx, caller, request_id, pending, decision)
                 .await?;
             return Ok(Some(case));
         }
@@ -212,25 +213,25 @@ async fn pending_breach(
 async fn found_of(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
-    case: BreachCase,
+    case: DecidedBreach,
 ) -> ServiceResult<FoundBreach> {
-    let mut found = with_coverage(tx, authority, vec![FoundBreach::of_case(case)]).await?;
+    let mut found = with_coverage(tx, authority, vec![FoundBreach::of_decided(case)]).await?;
     found
         .pop()
         .ok_or_else(|| ServiceError::Internal("a case vanished".into()))
 }
 
 /// A case a first request created, for its retry.
-async fn case_named(
+async fn decided_breach_named(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
     upn: &str,
     case_id: i64,
 ) -> ServiceResult<FoundBreach> {
     let cases = tx
-        .breach_cases(
+        .decided_breaches(
             authority,
-            &CaseFilter {
+            &DecidedBreachFilter {
                 after: (upn, case_id - 1),
                 upn: Some(upn),
                 school: None,

@@ -159,7 +159,7 @@ pub struct Decision {
 
 impl Decision {
     /// A decision an officer records (`RecordBreachDecision`): no action with a
-    /// reason, a referral to prosecution, or another measure. The issued states
+    /// reason, a notice_request to prosecution, or another measure. The issued states
     /// come only from issuing the notice, which closes the breach itself.
     pub fn recorded(
         state: BreachState,
@@ -214,7 +214,7 @@ impl Decision {
 
 /// A decided breach: the pupil, the breach's qualifying sessions, the decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BreachCase {
+pub struct DecidedBreach {
     /// Numbered per authority from 1.
     pub case_id: i64,
     pub upn: String,
@@ -229,7 +229,7 @@ pub struct BreachCase {
     pub decided_by: Actor,
 }
 
-impl BreachCase {
+impl DecidedBreach {
     /// The last session the case consumed.
     pub fn last_session(&self) -> Option<(NaiveDate, Session)> {
         self.breach.sessions.last().map(|m| (m.date, m.session))
@@ -238,9 +238,12 @@ impl BreachCase {
 
 /// The last session consumed by any of a pupil's decided cases.
 pub fn consumed_through<'a>(
-    cases: impl IntoIterator<Item = &'a BreachCase>,
+    cases: impl IntoIterator<Item = &'a DecidedBreach>,
 ) -> Option<(NaiveDate, Session)> {
-    cases.into_iter().filter_map(BreachCase::last_session).max()
+    cases
+        .into_iter()
+        .filter_map(DecidedBreach::last_session)
+        .max()
 }
 
 /// The marks a new breach may count: those after `through` (the pupil's

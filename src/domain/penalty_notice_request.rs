@@ -9,42 +9,42 @@ use super::notice::SessionMark;
 use super::violation::RuleViolation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReferralState {
+pub enum PenaltyNoticeRequestState {
     Pending,
     Issued,
     Declined,
 }
 
-impl ReferralState {
+impl PenaltyNoticeRequestState {
     pub fn number(self) -> i16 {
         match self {
-            ReferralState::Pending => 0,
-            ReferralState::Issued => 1,
-            ReferralState::Declined => 2,
+            PenaltyNoticeRequestState::Pending => 0,
+            PenaltyNoticeRequestState::Issued => 1,
+            PenaltyNoticeRequestState::Declined => 2,
         }
     }
 
     pub fn from_number(n: i16) -> Option<Self> {
         Some(match n {
-            0 => ReferralState::Pending,
-            1 => ReferralState::Issued,
-            2 => ReferralState::Declined,
+            0 => PenaltyNoticeRequestState::Pending,
+            1 => PenaltyNoticeRequestState::Issued,
+            2 => PenaltyNoticeRequestState::Declined,
             _ => return None,
         })
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            ReferralState::Pending => "pending",
-            ReferralState::Issued => "issued",
-            ReferralState::Declined => "declined",
+            PenaltyNoticeRequestState::Pending => "pending",
+            PenaltyNoticeRequestState::Issued => "issued",
+            PenaltyNoticeRequestState::Declined => "declined",
         }
     }
 }
 
 /// What a school sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferralDraft {
+pub struct PenaltyNoticeRequestDraft {
     pub upn: String,
     pub school_urn: String,
     pub parent_person_ids: Vec<String>,
@@ -54,10 +54,10 @@ pub struct ReferralDraft {
 
 /// A school's request for a penalty notice, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Referral {
+pub struct PenaltyNoticeRequest {
     pub number: i64,
-    pub draft: ReferralDraft,
-    pub state: ReferralState,
+    pub draft: PenaltyNoticeRequestDraft,
+    pub state: PenaltyNoticeRequestState,
     pub requested_by: Actor,
     pub requested_at: DateTime<Utc>,
     pub school_days_elapsed: i32,

@@ -1,7 +1,7 @@
-//! Schools' requests for penalty notices ⇄ domain referrals.
+//! Schools' requests for penalty notices ⇄ domain notice_requests.
 
 use super::{date_to_proto, session_to_proto, timestamp_to_proto};
-use crate::api::convert::notice::sessions_from_proto;
+use crate::api::convert::issuing::sessions_from_proto;
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
@@ -10,31 +10,38 @@ use crate::domain::{
     FieldViolation,
     identifiers::{LaCode, Upn, Urn},
     names,
-    referral::{Referral, ReferralDraft, ReferralState},
+    penalty_notice_request::{
+        PenaltyNoticeRequest, PenaltyNoticeRequestDraft, PenaltyNoticeRequestState,
+    },
 };
 use crate::proto::v1 as pb;
 
-fn state_to_proto(s: ReferralState) -> pb::PenaltyNoticeRequestState {
+fn state_to_proto(s: PenaltyNoticeRequestState) -> pb::PenaltyNoticeRequestState {
     match s {
-        ReferralState::Pending => pb::PenaltyNoticeRequestState::Pending,
-        ReferralState::Issued => pb::PenaltyNoticeRequestState::Issued,
-        ReferralState::Declined => pb::PenaltyNoticeRequestState::Declined,
+        PenaltyNoticeRequestState::Pending => pb::PenaltyNoticeRequestState::Pending,
+        PenaltyNoticeRequestState::Issued => pb::PenaltyNoticeRequestState::Issued,
+        PenaltyNoticeRequestState::Declined => pb::PenaltyNoticeRequestState::Declined,
     }
 }
 
-fn state_from_proto(n: i32) -> Result<Option<ReferralState>, FieldViolation> {
+fn state_from_proto(n: i32) -> Result<Option<PenaltyNoticeRequestState>, FieldViolation> {
     match pb::PenaltyNoticeRequestState::try_from(n) {
         Ok(pb::PenaltyNoticeRequestState::Unspecified) => Ok(None),
-        Ok(pb::PenaltyNoticeRequestState::Pending) => Ok(Some(ReferralState::Pending)),
-        Ok(pb::PenaltyNoticeRequestState::Issued) => Ok(Some(ReferralState::Issued)),
-        Ok(pb::PenaltyNoticeRequestState::Declined) => Ok(Some(ReferralState::Declined)),
+        Ok(pb::PenaltyNoticeRequestState::Pending) => Ok(Some(PenaltyNoticeRequestState::Pending)),
+        Ok(pb::PenaltyNoticeRequestState::Issued) => Ok(Some(PenaltyNoticeRequestState::Issued)),
+        Ok(pb::PenaltyNoticeRequestState::Declined) => {
+            Ok(Some(PenaltyNoticeRequestState::Declined))
+        }
         Err(_) => Err(FieldViolation::new("state", "not a known state")),
     }
 }
 
-pub(crate) fn referral_to_proto(authority: &LaCode, r: &Referral) -> pb::PenaltyNoticeRequest {
+pub(crate) fn penalty_notice_request_to_proto(
+    authority: &LaCode,
+    r: &PenaltyNoticeRequest,
+) -> pb::PenaltyNoticeRequest {
     pb::PenaltyNoticeRequest {
-        name: names::referral_name(authority, r.number),
+        name: names::penalty_notice_request_name(authority, r.number),
         upn: r.draft.upn.clone(),
         school_urn: r.draft.school_urn.clone(),
         parent_person_ids: r.draft.parent_person_ids.clone(),
@@ -60,9 +67,9 @@ pub(crate) fn referral_to_proto(authority: &LaCode, r: &Referral) -> pb::Penalty
 }
 
 /// A RequestPenaltyNotice request, checked.
-pub(crate) fn referral_request(
+pub(crate) fn penalty_notice_request_draft(
     req: &pb::RequestPenaltyNoticeRequest,
-) -> ServiceResult<ReferralDraft> {
+) -> ServiceResult<PenaltyNoticeRequestDraft> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &req.parent));
     v.check(validate_request_id("request_id", &req.request_id));
@@ -94,7 +101,7 @@ pub(crate) fn referral_request(
         ));
     }
     let ((upn, school), sessions) = v.finish(upn.zip(school).zip(sessions))?;
-    Ok(ReferralDraft {
+    Ok(PenaltyNoticeRequestDraft {
         upn: upn.as_str().to_string(),
         school_urn: school.as_str().to_string(),
         parent_person_ids: req.parent_person_ids.clone(),
@@ -104,12 +111,12 @@ pub(crate) fn referral_request(
 }
 
 /// Which requests a listing returns: a state, a school (each `None` for any).
-pub(crate) type ReferralQuery = (Option<ReferralState>, Option<Urn>);
+pub(crate) type PenaltyNoticeRequestQuery = (Option<PenaltyNoticeRequestState>, Option<Urn>);
 
 /// A ListPenaltyNoticeRequests request: the filter, size and cursor.
-pub(crate) fn referrals_request(
+pub(crate) fn penalty_notice_request_query(
     req: &pb::ListPenaltyNoticeRequestsRequest,
-) -> ServiceResult<PageRequest<ReferralQuery, String>> {
+) -> ServiceResult<PageRequest<PenaltyNoticeRequestQuery, String>> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &req.parent));
     let state = v.check(state_from_proto(req.state));
@@ -143,7 +150,7 @@ pub(crate) fn decline_request(
     req: &pb::DeclinePenaltyNoticeRequestRequest,
 ) -> ServiceResult<(i64, String)> {
     let mut v = Violations::new();
-    let number = v.check(names::parse_referral("name", &req.name).map(|(_, n)| n));
+    let number = v.check(names::parse_penalty_notice_request("name", &req.name).map(|(_, n)| n));
     v.check(validate_request_id("request_id", &req.request_id));
     if req.reason.trim().is_empty() {
         v.push(FieldViolation::new("reason", "a reason is required"));
