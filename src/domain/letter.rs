@@ -487,16 +487,118 @@ pub fn notice_to_improve_letter(
     Ok(Letter { title, blocks })
 }
 
-/// The letter for any notice.
+/// Finds the first character of a text that the letter's fonts cannot print,
+/// by its position in characters (`crate::letter_pdf::first_unprintable`).
+pub type Unprintable<'a> = &'a dyn Fn(&str) -> Option<usize>;
+
+/// Every field the letter prints that holds a character it cannot print, as
+/// CHARACTER_NOT_PRINTABLE naming the field (the notice's fields by their paths
+/// in `Notice`; `school.` the register's, `settings.` the authority's). The
+/// message names the character's position, never the text.
+pub fn unprintable_fields(
+    notice: &Notice,
+    school: &SchoolOnLetter,
+    authority: &AuthorityDetails,
+    unprintable: Unprintable,
+) -> Vec<RuleViolation> {
+    let mut fields: Vec<(String, &str)> = Vec::new();
+    let address = |prefix: &str, a: &Address| {
+        let mut v: Vec<(String, String)> = Vec::new();
+        for (i, line) in a.lines.iter().enumerate() {
+            v.push((format!("{prefix}.lines[{i}]"), line.clone()));
+        }
+        v.push((format!("{prefix}.postcode"), a.postcode.clone()));
+        v
+    };
+    let addresses: Vec<(String, String)> = [
+        address("parent.address", &notice.parent.address),
+        address("pupil.address", &notice.pupil.address),
+        address("school.address", &school.address),
+        address("settings.address", &authority.address),
+    ]
+    .concat();
+    let parent = &notice.parent;
+    let pupil = &notice.pupil;
+    fields.extend([
+        ("parent.given_name".to_string(), parent.given_name.as_str()),
+        (
+            "parent.family_name".to_string(),
+            parent.family_name.as_str(),
+        ),
+        ("pupil.given_name".to_string(), pupil.given_name.as_str()),
+        ("pupil.family_name".to_string(), pupil.family_name.as_str()),
+        (
+            "issuer.display_name".to_string(),
+            notice.issuer.display_name.as_str(),
+        ),
+        (
+            "issuer.official_details".to_string(),
+            notice.issuer.official_details.as_str(),
+        ),
+        (
+            "school.establishment_name".to_string(),
+            school.name.as_str(),
+        ),
+        (
+            "settings.authority_name".to_string(),
+            authority.name.as_str(),
+        ),
+        (
+            "settings.payment_url".to_string(),
+            authority.payment_url.as_str(),
+        ),
+        (
+            "settings.payment_telephone".to_string(),
+            authority.payment_telephone.as_str(),
+        ),
+        (
+            "settings.questions_contact".to_string(),
+            authority.questions_contact.as_str(),
+        ),
+    ]);
+    if let Some(o) = &notice.offence {
+        fields.push(("offence.description".to_string(), o.description.as_str()));
+    }
+    if let Some(p) = &notice.improvement_period {
+        fields.push(("improvement_period.reason".to_string(), p.reason.as_str()));
+    }
+    fields.extend(addresses.iter().map(|(f, v)| (f.clone(), v.as_str())));
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let position = unprintable(value)?;
+            Some(RuleViolation::new(
+                "CHARACTER_NOT_PRINTABLE",
+                field.clone(),
+                format!(
+                    "notice {}: character {} of {field} is in none of the letter's fonts (a \
+                     script the letter has no font for, a private-use or unassigned code \
+                     point), so the letter cannot print it",
+                    notice.notice_number,
+                    position + 1
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The letter for any notice, refused if a field it prints holds a character
+/// its fonts cannot print (rather than print something else in its place).
 pub fn notice_letter(
     notice: &Notice,
     school: &SchoolOnLetter,
     authority: &AuthorityDetails,
-) -> Result<Letter, RuleViolation> {
+    unprintable: Unprintable,
+) -> Result<Letter, Vec<RuleViolation>> {
+    let refused = unprintable_fields(notice, school, authority, unprintable);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     match notice.kind {
         NoticeKind::PenaltyNotice => penalty_notice_letter(notice, school, authority),
         NoticeKind::NoticeToImprove => notice_to_improve_letter(notice, school, authority),
     }
+    .map_err(|r| vec![r])
 }
 
 impl Letter {
