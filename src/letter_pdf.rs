@@ -773,10 +773,10 @@ fn show(
             }
             pending += g.dx + width(run.font, g.gid) - g.advance;
         }
-        if pending.abs() >= 0.01 {
-            if let Some((_, items)) = segments.last_mut() {
-                items.push(Item::Adjust((pending * 100.0).round() / 100.0));
-            }
+        if pending.abs() >= 0.01
+            && let Some((_, items)) = segments.last_mut()
+        {
+            items.push(Item::Adjust((pending * 100.0).round() / 100.0));
         }
         for (segment_rise, items) in segments {
             if segment_rise != rise {

@@ -501,82 +501,55 @@ pub fn unprintable_fields(
     authority: &AuthorityDetails,
     unprintable: Unprintable,
 ) -> Vec<RuleViolation> {
-    let mut fields: Vec<(String, &str)> = Vec::new();
-    let address = |prefix: &str, a: &Address| {
-        let mut v: Vec<(String, String)> = Vec::new();
-        for (i, line) in a.lines.iter().enumerate() {
-            v.push((format!("{prefix}.lines[{i}]"), line.clone()));
-        }
-        v.push((format!("{prefix}.postcode"), a.postcode.clone()));
-        v
-    };
-    let addresses: Vec<(String, String)> = [
-        address("parent.address", &notice.parent.address),
-        address("pupil.address", &notice.pupil.address),
-        address("school.address", &school.address),
-        address("settings.address", &authority.address),
+    let (parent, pupil, issuer) = (&notice.parent, &notice.pupil, &notice.issuer);
+    let mut fields: Vec<(String, &str)> = [
+        ("parent.given_name", &parent.given_name),
+        ("parent.family_name", &parent.family_name),
+        ("pupil.given_name", &pupil.given_name),
+        ("pupil.family_name", &pupil.family_name),
+        ("issuer.display_name", &issuer.display_name),
+        ("issuer.official_details", &issuer.official_details),
+        ("school.establishment_name", &school.name),
+        ("settings.authority_name", &authority.name),
+        ("settings.payment_url", &authority.payment_url),
+        ("settings.payment_telephone", &authority.payment_telephone),
+        ("settings.questions_contact", &authority.questions_contact),
     ]
-    .concat();
-    let parent = &notice.parent;
-    let pupil = &notice.pupil;
-    fields.extend([
-        ("parent.given_name".to_string(), parent.given_name.as_str()),
-        (
-            "parent.family_name".to_string(),
-            parent.family_name.as_str(),
-        ),
-        ("pupil.given_name".to_string(), pupil.given_name.as_str()),
-        ("pupil.family_name".to_string(), pupil.family_name.as_str()),
-        (
-            "issuer.display_name".to_string(),
-            notice.issuer.display_name.as_str(),
-        ),
-        (
-            "issuer.official_details".to_string(),
-            notice.issuer.official_details.as_str(),
-        ),
-        (
-            "school.establishment_name".to_string(),
-            school.name.as_str(),
-        ),
-        (
-            "settings.authority_name".to_string(),
-            authority.name.as_str(),
-        ),
-        (
-            "settings.payment_url".to_string(),
-            authority.payment_url.as_str(),
-        ),
-        (
-            "settings.payment_telephone".to_string(),
-            authority.payment_telephone.as_str(),
-        ),
-        (
-            "settings.questions_contact".to_string(),
-            authority.questions_contact.as_str(),
-        ),
-    ]);
+    .into_iter()
+    .map(|(field, value)| (field.to_string(), value.as_str()))
+    .collect();
     if let Some(o) = &notice.offence {
-        fields.push(("offence.description".to_string(), o.description.as_str()));
+        fields.push(("offence.description".into(), &o.description));
     }
     if let Some(p) = &notice.improvement_period {
-        fields.push(("improvement_period.reason".to_string(), p.reason.as_str()));
+        fields.push(("improvement_period.reason".into(), &p.reason));
     }
-    fields.extend(addresses.iter().map(|(f, v)| (f.clone(), v.as_str())));
+    for (prefix, address) in [
+        ("parent.address", &parent.address),
+        ("pupil.address", &pupil.address),
+        ("school.address", &school.address),
+        ("settings.address", &authority.address),
+    ] {
+        for (i, line) in address.lines.iter().enumerate() {
+            fields.push((format!("{prefix}.lines[{i}]"), line));
+        }
+        fields.push((format!("{prefix}.postcode"), &address.postcode));
+    }
     fields
         .into_iter()
         .filter_map(|(field, value)| {
             let position = unprintable(value)?;
+            let description = format!(
+                "notice {}: character {} of {field} is in none of the letter's fonts (a script \
+                 the letter has no font for, a private-use or unassigned code point), so the \
+                 letter cannot print it",
+                notice.notice_number,
+                position + 1
+            );
             Some(RuleViolation::new(
                 "CHARACTER_NOT_PRINTABLE",
-                field.clone(),
-                format!(
-                    "notice {}: character {} of {field} is in none of the letter's fonts (a \
-                     script the letter has no font for, a private-use or unassigned code \
-                     point), so the letter cannot print it",
-                    notice.notice_number,
-                    position + 1
-                ),
+                field,
+                description,
             ))
         })
         .collect()

@@ -154,7 +154,9 @@ fn ignorable(c: char) -> bool {
 /// The font `c` is set in after a character set in `prev`, or `None` when no
 /// bundled font has it.
 pub fn font_for(c: char, prev: Option<usize>, bold: bool) -> Option<usize> {
-    if let Some(p) = prev.filter(|&p| continues(c) && font(p).has(c)) {
+    // Shaping hides an ignorable character, so a joiner or variation selector
+    // stays in its letter's font whether that font has a glyph for it or not.
+    if let Some(p) = prev.filter(|&p| continues(c) && (font(p).has(c) || ignorable(c))) {
         return Some(p);
     }
     chain(bold)

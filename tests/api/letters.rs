@@ -301,10 +301,13 @@ on_both_backends! {
     }
 }
 
+/// A given name and a family name.
+type Name = (&'static str, &'static str);
+
 /// The names of issue 30 (parent, child): Polish, Romanian, Lithuanian, Turkish,
 /// Vietnamese, Greek, Cyrillic (Ukrainian), Arabic, Urdu, Hebrew, Punjabi
 /// (Gurmukhi), Hindi (Devanagari) and Bengali.
-const NAMES: [((&str, &str), (&str, &str)); 10] = [
+const NAMES: [(Name, Name); 10] = [
     (("Łucja", "Wiśniewska"), ("Ștefan", "Țurcanu")),
     (("Žydrūnė", "Čiurlionytė"), ("Ömer", "Çağlayan")),
     (("İlkay", "Şahin"), ("Nguyễn Thị", "Hương")),
