@@ -369,3 +369,46 @@ mod tests {
         assert!(run.glyphs.iter().all(|g| g.gid != isolated));
     }
 }
+
+#[cfg(test)]
+mod coverage {
+    use super::*;
+    use unicode_properties::GeneralCategory;
+
+    /// The assigned characters of `range` no font has.
+    fn missing(range: RangeInclusive<char>) -> Vec<u32> {
+        range
+            .filter(|&c| c.general_category() != GeneralCategory::Unassigned)
+            .filter(|&c| font_for(c, None, false).is_none())
+            .map(u32::from)
+            .collect()
+    }
+
+    #[test]
+    fn latin_greek_and_cyrillic_are_covered_whole() {
+        for range in [
+            '\u{0020}'..='\u{007E}',
+            '\u{00A0}'..='\u{024F}', // Latin-1, Latin Extended-A and B
+            '\u{0250}'..='\u{036F}', // IPA, modifier letters, combining marks
+            '\u{1E00}'..='\u{1EFF}', // Latin Extended Additional (Vietnamese)
+            '\u{2C60}'..='\u{2C7F}', // Latin Extended-C
+            '\u{0370}'..='\u{03FF}', // Greek
+            '\u{1F00}'..='\u{1FFF}', // Greek Extended
+            '\u{0400}'..='\u{052F}', // Cyrillic and its supplement
+            '\u{2DE0}'..='\u{2DFF}', // Cyrillic Extended-A
+            '\u{A640}'..='\u{A69F}', // Cyrillic Extended-B
+        ] {
+            assert_eq!(missing(range.clone()), [] as [u32; 0], "{range:?}");
+        }
+        // The bundled Noto Sans (Unicode 13) lacks only letters added since.
+        let later: Vec<u32> = [0xA7C0, 0xA7C1]
+            .into_iter()
+            .chain(0xA7CB..=0xA7DD)
+            .chain([0xA7E2])
+            .chain(0xA7F1..=0xA7F4)
+            .collect();
+        assert_eq!(missing('\u{A720}'..='\u{A7FF}'), later); // Latin Extended-D
+        assert_eq!(missing('\u{AB30}'..='\u{AB6F}'), [0xAB6C, 0xAB6D]); // Latin Extended-E
+        assert_eq!(missing('\u{1C80}'..='\u{1C8F}'), [0x1C89, 0x1C8A]); // Cyrillic Extended-C
+    }
+}
