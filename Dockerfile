@@ -31,9 +31,11 @@ RUN mkdir -p src \
  && rm -rf src build.rs
 
 # The crate itself. build.rs compiles proto/ with protox (no protoc needed);
-# SQL migrations and calendar data under src/ are embedded at compile time.
+# SQL migrations and calendar data under src/ and the letters' fonts under
+# assets/ are embedded at compile time.
 COPY build.rs ./
 COPY proto ./proto
+COPY assets ./assets
 COPY src ./src
 # COPY keeps the files' mtimes, which can be older than the stub build above;
 # touching them makes cargo rebuild the crate and rerun build.rs.

@@ -1,21 +1,38 @@
-//! A [`Letter`] as an A4 PDF: real text in two embedded fonts (DejaVu Sans and
-//! its bold), tagged (headings, paragraphs, lists) so screen readers and text
-//! extraction read it in order, with a footer on every page.
+//! A [`Letter`] as an A4 PDF: real text, tagged (headings, paragraphs, lists) so
+//! screen readers and text extraction read it in order, with a footer on every
+//! page.
 //!
-//! Written with `pdf-writer` (a small, dependency-light PDF object writer) and
-//! `ttf-parser` (glyph widths for line breaking). The fonts are simple TrueType
-//! fonts in WinAnsi encoding, which covers English letters, `£` and typographic
-//! quotes; any other character prints as `?`. Pure: bytes in, bytes out.
+//! Written with `pdf-writer` (a small, dependency-light PDF object writer). The
+//! text is Unicode: each character is set in the first bundled font that has it
+//! (DejaVu Sans and its bold, then Noto Sans for the rest of Latin, Greek and
+//! Cyrillic, then a Noto font per script: Arabic, Devanagari, Bengali, Gurmukhi,
+//! Gujarati, Tamil, Telugu, Kannada, Malayalam, Sinhala, Thai, Khmer, Myanmar,
+//! Ethiopic; `fonts`), shaped with `rustybuzz` (joined Arabic, ligatures, Indic
+//! reordering, marks) and ordered by the Unicode bidi algorithm (`unicode-bidi`:
+//! a right-to-left name reads right to left inside an English sentence). Lines
+//! are broken by the widths of the glyphs actually set. Each font is embedded as
+//! a subset of the glyphs the letter uses (`subsetter`), as a Type0 font with a
+//! CIDFontType2 descendant in Identity-H encoding, and a ToUnicode map gives
+//! every glyph's characters back to text extraction (a run whose glyphs cannot,
+//! such as a reordered Indic syllable, also carries its text as `ActualText`).
+//! A character no bundled font has is never printed as a stand-in: [`render`]
+//! refuses the letter, and [`first_unprintable`] lets the letter's author name
+//! the field first. Pure: bytes in, bytes out.
 
-use std::sync::OnceLock;
+mod fonts;
 
-use pdf_writer::types::{ArtifactType, FontFlags, StructRole};
+use std::collections::BTreeMap;
+
+use pdf_writer::types::{
+    ArtifactType, CidFontType, FontFlags, StructRole, SystemInfo, UnicodeCmap,
+};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use sha2::Digest;
+use unicode_bidi::{Level, ParagraphBidiInfo};
 
 use crate::domain::letter::{Block, Letter};
-
-const REGULAR_TTF: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
-const BOLD_TTF: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf");
+pub use fonts::first_unprintable;
+use fonts::{Run, font};
 
 /// A4 in points.
 const PAGE_WIDTH: f32 = 595.276;
@@ -41,160 +58,168 @@ pub struct RenderedPdf {
     pub page_count: usize,
 }
 
-/// A font embedded in every letter: its widths per WinAnsi code and its file,
-/// compressed once per process.
-struct EmbeddedFont {
-    base_name: &'static [u8],
-    /// Advance widths in thousandths of the font size, for codes 32..=255.
-    widths: Vec<f32>,
-    bbox: Rect,
-    ascent: f32,
-    descent: f32,
-    cap_height: f32,
-    bold: bool,
-    compressed: Vec<u8>,
+/// Text of the letter that no bundled font can print: the block (0-based, in
+/// the letter's order) and the character's position in its text. It says
+/// nothing of the text itself. (The footer counts as the block after the
+/// last.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "character {} of block {} of the letter has no glyph in its fonts",
+    .position + 1,
+    .block + 1
+)]
+pub struct Unprintable {
+    pub block: usize,
+    pub position: usize,
 }
 
-impl EmbeddedFont {
-    fn load(base_name: &'static [u8], data: &'static [u8], bold: bool) -> Self {
-        let face = ttf_parser::Face::parse(data, 0).expect("the bundled font parses");
-        let scale = 1000.0 / f32::from(face.units_per_em());
-        let widths = (32u8..=255)
-            .map(|code| {
-                let advance = winansi_char(code)
-                    .and_then(|c| face.glyph_index(c))
-                    .and_then(|g| face.glyph_hor_advance(g))
-                    .unwrap_or(0);
-                f32::from(advance) * scale
-            })
-            .collect();
-        let b = face.global_bounding_box();
-        EmbeddedFont {
-            base_name,
-            widths,
-            bbox: Rect::new(
-                f32::from(b.x_min) * scale,
-                f32::from(b.y_min) * scale,
-                f32::from(b.x_max) * scale,
-                f32::from(b.y_max) * scale,
-            ),
-            ascent: f32::from(face.ascender()) * scale,
-            descent: f32::from(face.descender()) * scale,
-            cap_height: face
-                .capital_height()
-                .map_or(700.0, |h| f32::from(h) * scale),
-            bold,
-            compressed: miniz_oxide::deflate::compress_to_vec_zlib(data, 6),
-        }
-    }
-
-    /// The width of `text` (WinAnsi bytes) at `size` points.
-    fn width(&self, text: &[u8], size: f32) -> f32 {
-        text.iter()
-            .map(|&c| {
-                c.checked_sub(32)
-                    .and_then(|i| self.widths.get(usize::from(i)))
-                    .copied()
-                    .unwrap_or(0.0)
-            })
-            .sum::<f32>()
-            * size
-            / 1000.0
-    }
+/// A word: its runs in logical order, its text and each byte's bidi level.
+struct Word {
+    text: String,
+    levels: Vec<u8>,
+    runs: Vec<Run>,
+    /// Thousandths of the font size.
+    width: f32,
+    /// The bidi level of the space after it.
+    space_level: u8,
 }
 
-fn fonts() -> &'static (EmbeddedFont, EmbeddedFont) {
-    static FONTS: OnceLock<(EmbeddedFont, EmbeddedFont)> = OnceLock::new();
-    FONTS.get_or_init(|| {
-        (
-            EmbeddedFont::load(b"DejaVuSans", REGULAR_TTF, false),
-            EmbeddedFont::load(b"DejaVuSans-Bold", BOLD_TTF, true),
-        )
-    })
-}
-
-/// The characters of Windows-1252 at 0x80..=0x9F (`None`: unassigned).
-const WINANSI_80_9F: [Option<char>; 32] = [
-    Some('€'),
-    None,
-    Some('‚'),
-    Some('ƒ'),
-    Some('„'),
-    Some('…'),
-    Some('†'),
-    Some('‡'),
-    Some('ˆ'),
-    Some('‰'),
-    Some('Š'),
-    Some('‹'),
-    Some('Œ'),
-    None,
-    Some('Ž'),
-    None,
-    None,
-    Some('‘'),
-    Some('’'),
-    Some('“'),
-    Some('”'),
-    Some('•'),
-    Some('–'),
-    Some('—'),
-    Some('˜'),
-    Some('™'),
-    Some('š'),
-    Some('›'),
-    Some('œ'),
-    None,
-    Some('ž'),
-    Some('Ÿ'),
-];
-
-fn winansi_char(code: u8) -> Option<char> {
-    match code {
-        0x80..=0x9F => WINANSI_80_9F[usize::from(code - 0x80)],
-        0x20..=0x7E | 0xA0..=0xFF => Some(char::from(code)),
-        _ => None,
-    }
-}
-
-/// `text` in WinAnsi; characters it lacks become `?`, control characters spaces.
-fn to_winansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            ' '..='~' | '\u{A0}'..='\u{FF}' => c as u8,
-            c if c.is_control() => b' ',
-            c => WINANSI_80_9F
-                .iter()
-                .position(|&w| w == Some(c))
-                .map_or(b'?', |i| 0x80 + i as u8),
+impl Word {
+    fn shaped(text: &str, levels: &[u8], space_level: u8, bold: bool) -> Result<Word, usize> {
+        let runs = fonts::shape_runs(text, levels, bold)?;
+        Ok(Word {
+            text: text.to_string(),
+            levels: levels.to_vec(),
+            width: runs.iter().map(|r| r.width).sum(),
+            runs,
+            space_level,
         })
-        .collect()
+    }
+
+    /// The longest head of the word at most `width` wide (at least one
+    /// character, never cutting a mark from its letter), and the rest.
+    fn cut(self, width: f32, bold: bool) -> (Word, Word) {
+        let bounds: Vec<usize> = self
+            .text
+            .char_indices()
+            .skip(1)
+            .filter(|&(_, c)| !fonts::continues(c))
+            .map(|(i, _)| i)
+            .collect();
+        let head = |i: usize| {
+            Word::shaped(&self.text[..i], &self.levels[..i], self.space_level, bold)
+                .expect("a part of a printable word is printable")
+        };
+        // The last boundary whose head fits (the first if none does).
+        let (mut lo, mut hi) = (0, bounds.len());
+        while lo + 1 < hi {
+            let mid = (lo + hi) / 2;
+            if head(bounds[mid]).width <= width {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let at = bounds[lo];
+        let rest = Word::shaped(&self.text[at..], &self.levels[at..], self.space_level, bold)
+            .expect("a part of a printable word is printable");
+        (head(at), rest)
+    }
 }
 
-/// Breaks `text` into lines no wider than `width`; a word wider than a line is
-/// cut where it overflows.
-fn wrap(font: &EmbeddedFont, text: &[u8], size: f32, width: f32) -> Vec<Vec<u8>> {
-    let mut lines = Vec::new();
-    let mut line: Vec<u8> = Vec::new();
-    for word in text.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
-        let mut candidate = line.clone();
-        if !candidate.is_empty() {
-            candidate.push(b' ');
+/// `text` as words between spaces, shaped. `Err`: the position (in
+/// characters) of a character no font has.
+fn words(text: &str, bold: bool) -> Result<Vec<Word>, usize> {
+    let text: String = text.chars().map(fonts::printed).collect();
+    let levels: Vec<u8> = ParagraphBidiInfo::new(&text, Some(Level::ltr()))
+        .levels
+        .iter()
+        .map(|l| l.number())
+        .collect();
+    let mut words = Vec::new();
+    let mut start = 0;
+    for word in text.split(' ') {
+        let end = start + word.len();
+        if !word.is_empty() {
+            let space_level = levels.get(end).copied().unwrap_or(0);
+            words.push(
+                Word::shaped(word, &levels[start..end], space_level, bold)
+                    .map_err(|n| text[..start].chars().count() + n)?,
+            );
         }
-        candidate.extend_from_slice(word);
-        if font.width(&candidate, size) <= width || line.is_empty() {
-            line = candidate;
-        } else {
-            lines.push(std::mem::take(&mut line));
-            line = word.to_vec();
-        }
-        while font.width(&line, size) > width && line.len() > 1 {
-            let mut cut = line.len() - 1;
-            while cut > 1 && font.width(&line[..cut], size) > width {
-                cut -= 1;
+        start = end + 1;
+    }
+    Ok(words)
+}
+
+/// One line of `text` as it stands (no wrapping), in visual order.
+fn line_runs(text: &str, bold: bool) -> Result<Vec<Run>, usize> {
+    let text: String = text.chars().map(fonts::printed).collect();
+    let levels: Vec<u8> = ParagraphBidiInfo::new(&text, Some(Level::ltr()))
+        .levels
+        .iter()
+        .map(|l| l.number())
+        .collect();
+    Ok(visual(fonts::shape_runs(&text, &levels, bold)?))
+}
+
+fn space(bold: bool, level: u8) -> Run {
+    fonts::shape(" ", fonts::space_font(bold), level)
+}
+
+/// Runs in logical order put in visual order (rule L2 of the bidi algorithm:
+/// from the highest level down to the lowest odd one, every sequence at that
+/// level or above is reversed; a run's own glyphs are already visual).
+fn visual(mut runs: Vec<Run>) -> Vec<Run> {
+    let highest = runs.iter().map(|r| r.level).max().unwrap_or(0);
+    let Some(lowest_odd) = runs.iter().map(|r| r.level).filter(|l| l % 2 == 1).min() else {
+        return runs;
+    };
+    for level in (lowest_odd..=highest).rev() {
+        let mut i = 0;
+        while i < runs.len() {
+            if runs[i].level >= level {
+                let start = i;
+                while i < runs.len() && runs[i].level >= level {
+                    i += 1;
+                }
+                runs[start..i].reverse();
+            } else {
+                i += 1;
             }
-            let rest = line.split_off(cut);
-            lines.push(std::mem::replace(&mut line, rest));
+        }
+    }
+    runs
+}
+
+/// Breaks `words` into lines no wider than `width` points at `size`; a word
+/// wider than a line is cut where it overflows.
+fn wrap(words: Vec<Word>, bold: bool, size: f32, width: f32) -> Vec<Vec<Word>> {
+    let space = space(bold, 0).width;
+    let limit = width * 1000.0 / size;
+    let mut lines = Vec::new();
+    let mut line: Vec<Word> = Vec::new();
+    let mut used = 0.0;
+    let mut pending: std::collections::VecDeque<Word> = words.into();
+    while let Some(word) = pending.pop_front() {
+        let wanted = if line.is_empty() {
+            word.width
+        } else {
+            used + space + word.width
+        };
+        if wanted <= limit {
+            used = wanted;
+            line.push(word);
+        } else if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            used = 0.0;
+            pending.push_front(word);
+        } else if word.text.chars().filter(|&c| !fonts::continues(c)).count() > 1 {
+            let (head, rest) = word.cut(limit, bold);
+            lines.push(vec![head]);
+            pending.push_front(rest);
+        } else {
+            lines.push(vec![word]);
         }
     }
     if !line.is_empty() || lines.is_empty() {
@@ -207,9 +232,9 @@ fn wrap(font: &EmbeddedFont, text: &[u8], size: f32, width: f32) -> Vec<Vec<u8>>
 struct Placed {
     x: f32,
     y: f32,
-    bold: bool,
     size: f32,
-    text: Vec<u8>,
+    /// In visual order.
+    runs: Vec<Run>,
     /// The structure element (tagged PDF) the line belongs to.
     element: usize,
     /// Printed before the text at `BULLET_INDENT` to its left (a list item's label).
@@ -262,33 +287,41 @@ impl Layout {
         indent: f32,
         element: usize,
         bullet: bool,
-    ) {
-        let (regular, bold_font) = fonts();
-        let font = if bold { bold_font } else { regular };
+    ) -> Result<(), usize> {
         let width = PAGE_WIDTH - 2.0 * MARGIN_X - indent;
-        let wrapped = wrap(font, &to_winansi(text), size, width);
+        let wrapped = wrap(words(text, bold)?, bold, size, width);
         let last = wrapped.len().saturating_sub(1);
-        for (i, mut line) in wrapped.into_iter().enumerate() {
+        for (i, line) in wrapped.into_iter().enumerate() {
+            let mut logical = Vec::new();
+            let count = line.len();
+            for (k, word) in line.into_iter().enumerate() {
+                let space_level = word.space_level;
+                logical.extend(word.runs);
+                if k + 1 < count {
+                    logical.push(space(bold, space_level));
+                }
+            }
+            let mut runs = visual(logical);
             // The space a line break stands for, so text read from the
             // structure (a screen reader, a copy) keeps its words apart.
             if i < last {
-                line.push(b' ');
+                runs.push(space(bold, 0));
             }
             self.advance(leading);
             let y = self.y;
             self.pages.last_mut().expect("a page").push(Placed {
                 x: MARGIN_X + indent,
                 y,
-                bold,
                 size,
-                text: line,
+                runs,
                 element,
                 bullet: bullet && i == 0,
             });
         }
+        Ok(())
     }
 
-    fn block(&mut self, block: &Block, first_heading: &mut bool) {
+    fn block(&mut self, block: &Block, first_heading: &mut bool) -> Result<(), usize> {
         match block {
             Block::Heading(text) => {
                 let (role, size) = if std::mem::take(first_heading) {
@@ -303,16 +336,16 @@ impl Layout {
                     self.pages.push(Vec::new());
                     self.y = PAGE_HEIGHT - MARGIN_TOP;
                 }
-                self.lines(text, true, size, size * 1.35, 0.0, e, false);
+                self.lines(text, true, size, size * 1.35, 0.0, e, false)?;
             }
             Block::Paragraph(text) => {
                 let e = self.element(StructRole::P, None);
-                self.lines(text, false, BODY_SIZE, BODY_LEADING, 0.0, e, false);
+                self.lines(text, false, BODY_SIZE, BODY_LEADING, 0.0, e, false)?;
             }
             Block::Lines(lines) => {
                 let e = self.element(StructRole::P, None);
                 for line in lines {
-                    self.lines(line, false, BODY_SIZE, BODY_LEADING, 0.0, e, false);
+                    self.lines(line, false, BODY_SIZE, BODY_LEADING, 0.0, e, false)?;
                 }
             }
             Block::Bullets(items) => {
@@ -328,25 +361,89 @@ impl Layout {
                         BULLET_INDENT,
                         body,
                         true,
-                    );
+                    )?;
                     self.y -= 2.0;
                 }
             }
         }
         self.y -= BLOCK_GAP;
+        Ok(())
     }
+}
+
+/// The glyphs of each font the letter uses, with the text each stands for in
+/// the ToUnicode map (the first a glyph is given; an empty one has none).
+struct Used(Vec<BTreeMap<u16, String>>);
+
+impl Used {
+    fn add(&mut self, runs: &[Run]) {
+        for run in runs {
+            for g in &run.glyphs {
+                let text = self.0[run.font].entry(g.gid).or_default();
+                if text.is_empty() {
+                    text.push_str(&g.text);
+                }
+            }
+        }
+    }
+
+    /// Whether the ToUnicode map gives `run`'s text back; if not, the run
+    /// carries it as `ActualText`.
+    fn maps(&self, run: &Run) -> bool {
+        run.one_glyph_per_cluster
+            && run
+                .glyphs
+                .iter()
+                .all(|g| self.0[run.font].get(&g.gid) == Some(&g.text))
+    }
+}
+
+/// A font as embedded: its objects and its glyphs' new ids.
+struct Embedded {
+    type0: Ref,
+    resource: Vec<u8>,
+    /// Old glyph id to new (the CID).
+    cids: BTreeMap<u16, u16>,
 }
 
 /// Renders `letter` as an A4 PDF; `footer` is printed on every page beside
 /// "Page n of N" (outside the document's tagged content, as a page artifact).
-pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
+/// Refused if some of its text has a character no bundled font has.
+pub fn render(letter: &Letter, footer: &str) -> Result<RenderedPdf, Unprintable> {
     let mut layout = Layout::new();
     let mut first_heading = true;
-    for block in &letter.blocks {
-        layout.block(block, &mut first_heading);
+    for (index, block) in letter.blocks.iter().enumerate() {
+        layout
+            .block(block, &mut first_heading)
+            .map_err(|position| Unprintable {
+                block: index,
+                position,
+            })?;
     }
-    let (regular, bold) = fonts();
     let page_count = layout.pages.len();
+    let outside = |position| Unprintable {
+        block: letter.blocks.len(),
+        position,
+    };
+    let bullet = line_runs("\u{2022}", false).map_err(outside)?;
+    let footers = (0..page_count)
+        .map(|i| {
+            line_runs(
+                &format!("{footer}    Page {} of {page_count}", i + 1),
+                false,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(outside)?;
+
+    let mut used = Used(vec![BTreeMap::new(); fonts::count()]);
+    used.add(&bullet);
+    for runs in &footers {
+        used.add(runs);
+    }
+    for line in layout.pages.iter().flatten() {
+        used.add(&line.runs);
+    }
 
     let mut next = 1;
     let mut alloc = || {
@@ -359,7 +456,6 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
     let tree_id = alloc();
     let document_id = alloc();
     let info_id = alloc();
-    let font_ids: Vec<(Ref, Ref, Ref)> = (0..2).map(|_| (alloc(), alloc(), alloc())).collect();
     let page_ids: Vec<(Ref, Ref, Ref)> = (0..page_count)
         .map(|_| (alloc(), alloc(), alloc()))
         .collect();
@@ -382,35 +478,12 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
         .kids(page_ids.iter().map(|p| p.0))
         .count(page_count as i32);
 
-    for (font, (font_id, descriptor_id, file_id)) in [regular, bold].into_iter().zip(&font_ids) {
-        let mut dict = pdf.indirect(*font_id).dict();
-        dict.pair(Name(b"Type"), Name(b"Font"));
-        dict.pair(Name(b"Subtype"), Name(b"TrueType"));
-        dict.pair(Name(b"BaseFont"), Name(font.base_name));
-        dict.pair(Name(b"FirstChar"), 32);
-        dict.pair(Name(b"LastChar"), 255);
-        dict.insert(Name(b"Widths"))
-            .array()
-            .items(font.widths.iter().copied());
-        dict.pair(Name(b"Encoding"), Name(b"WinAnsiEncoding"));
-        dict.pair(Name(b"FontDescriptor"), *descriptor_id);
-        dict.finish();
-        let mut flags = FontFlags::NON_SYMBOLIC;
-        if font.bold {
-            flags |= FontFlags::FORCE_BOLD;
+    let mut embedded: Vec<Option<Embedded>> = (0..fonts::count()).map(|_| None).collect();
+    for (index, glyphs) in used.0.iter().enumerate() {
+        if glyphs.is_empty() {
+            continue;
         }
-        pdf.font_descriptor(*descriptor_id)
-            .name(Name(font.base_name))
-            .flags(flags)
-            .bbox(font.bbox)
-            .italic_angle(0.0)
-            .ascent(font.ascent)
-            .descent(font.descent)
-            .cap_height(font.cap_height)
-            .stem_v(if font.bold { 120.0 } else { 80.0 })
-            .font_file2(*file_id);
-        pdf.stream(*file_id, &font.compressed)
-            .filter(Filter::FlateDecode);
+        embedded[index] = Some(embed(&mut pdf, &mut alloc, index, glyphs));
     }
 
     // Each element's marked content, as (page index, MCID).
@@ -430,13 +503,14 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
                     .properties()
                     .artifact()
                     .kind(ArtifactType::Layout);
-                text(
+                show(
                     &mut content,
-                    b"F1",
-                    line.size,
+                    &embedded,
+                    &used,
                     line.x - BULLET_INDENT,
                     line.y,
-                    &[0x95],
+                    line.size,
+                    &bullet,
                 );
                 content.end_marked_content();
             }
@@ -444,24 +518,31 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
                 .begin_marked_content_with_properties(Name(b"Span"))
                 .properties()
                 .identify(mcid);
-            let font = if line.bold { b"F2" } else { b"F1" };
-            text(&mut content, font, line.size, line.x, line.y, &line.text);
+            show(
+                &mut content,
+                &embedded,
+                &used,
+                line.x,
+                line.y,
+                line.size,
+                &line.runs,
+            );
             content.end_marked_content();
         }
-        let footer_text = to_winansi(&format!("{footer}    Page {} of {page_count}", index + 1));
         content
             .begin_marked_content_with_properties(Name(b"Artifact"))
             .properties()
             .artifact()
             .kind(ArtifactType::Pagination);
         content.set_fill_gray(0.35);
-        text(
+        show(
             &mut content,
-            b"F1",
-            FOOTER_SIZE,
+            &embedded,
+            &used,
             MARGIN_X,
             FOOTER_Y,
-            &footer_text,
+            FOOTER_SIZE,
+            &footers[index],
         );
         content.end_marked_content();
         let stream = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
@@ -475,8 +556,9 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
             .tab_order(pdf_writer::types::TabOrder::StructureOrder);
         let mut resources = page.resources();
         let mut fonts = resources.fonts();
-        fonts.pair(Name(b"F1"), font_ids[0].0);
-        fonts.pair(Name(b"F2"), font_ids[1].0);
+        for e in embedded.iter().flatten() {
+            fonts.pair(Name(&e.resource), e.type0);
+        }
         fonts.finish();
         resources.finish();
         page.finish();
@@ -527,58 +609,345 @@ pub fn render(letter: &Letter, footer: &str) -> RenderedPdf {
         }
     }
 
-    RenderedPdf {
+    Ok(RenderedPdf {
         bytes: pdf.finish(),
         page_count,
+    })
+}
+
+/// Embeds the subset of font `index` holding `glyphs` (a Type0 font, its
+/// CIDFontType2, descriptor, file and ToUnicode map).
+fn embed(
+    pdf: &mut Pdf,
+    alloc: &mut impl FnMut() -> Ref,
+    index: usize,
+    glyphs: &BTreeMap<u16, String>,
+) -> Embedded {
+    let font = font(index);
+    let (type0, cid_id, descriptor_id, file_id, cmap_id) =
+        (alloc(), alloc(), alloc(), alloc(), alloc());
+    let mut remapper = subsetter::GlyphRemapper::new();
+    let cids: BTreeMap<u16, u16> = glyphs.keys().map(|&g| (g, remapper.remap(g))).collect();
+    let subset = subsetter::subset(font.data(), 0, &remapper).expect("a bundled font subsets");
+    // A subset's name starts with a tag of six capitals, here from the glyphs.
+    let mut hash = sha2::Sha256::new();
+    hash.update(font.file.name.as_bytes());
+    for g in glyphs.keys() {
+        hash.update(g.to_be_bytes());
+    }
+    let tag: Vec<u8> = hash.finalize()[..6].iter().map(|b| b'A' + b % 26).collect();
+    let base_name = [&tag[..], b"+", font.file.name.as_bytes()].concat();
+
+    pdf.type0_font(type0)
+        .base_font(Name(&base_name))
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid_id)
+        .to_unicode(cmap_id);
+    let info = SystemInfo {
+        registry: Str(b"Adobe"),
+        ordering: Str(b"Identity"),
+        supplement: 0,
+    };
+    let mut by_cid: Vec<(u16, u16)> = cids.iter().map(|(&old, &new)| (new, old)).collect();
+    by_cid.sort_unstable();
+    let mut cid = pdf.cid_font(cid_id);
+    cid.subtype(CidFontType::Type2)
+        .base_font(Name(&base_name))
+        .system_info(info)
+        .font_descriptor(descriptor_id)
+        .default_width(0.0)
+        .cid_to_gid_map_predefined(Name(b"Identity"));
+    // Glyph 0 (.notdef) is always in a subset, used or not.
+    let widths = std::iter::once(0.0)
+        .chain(
+            by_cid
+                .iter()
+                .filter(|&&(new, _)| new != 0)
+                .map(|&(_, old)| width(index, old)),
+        )
+        .collect::<Vec<_>>();
+    cid.widths().consecutive(0, widths);
+    cid.finish();
+
+    let face = &font.face;
+    let scale = font.scale;
+    let b = face.global_bounding_box();
+    let mut flags = FontFlags::SYMBOLIC;
+    if font.file.bold {
+        flags |= FontFlags::FORCE_BOLD;
+    }
+    pdf.font_descriptor(descriptor_id)
+        .name(Name(&base_name))
+        .flags(flags)
+        .bbox(Rect::new(
+            f32::from(b.x_min) * scale,
+            f32::from(b.y_min) * scale,
+            f32::from(b.x_max) * scale,
+            f32::from(b.y_max) * scale,
+        ))
+        .italic_angle(0.0)
+        .ascent(f32::from(face.ascender()) * scale)
+        .descent(f32::from(face.descender()) * scale)
+        .cap_height(
+            face.capital_height()
+                .map_or(700.0, |h| f32::from(h) * scale),
+        )
+        .stem_v(if font.file.bold { 120.0 } else { 80.0 })
+        .font_file2(file_id);
+    pdf.stream(
+        file_id,
+        &miniz_oxide::deflate::compress_to_vec_zlib(&subset, 6),
+    )
+    .filter(Filter::FlateDecode);
+
+    let mut cmap = UnicodeCmap::new(Name(b"Custom"), info);
+    for (old, text) in glyphs {
+        if !text.is_empty() {
+            cmap.pair_with_multiple(cids[old], text.chars());
+        }
+    }
+    pdf.cmap(
+        cmap_id,
+        &miniz_oxide::deflate::compress_to_vec_zlib(&cmap.finish(), 6),
+    )
+    .filter(Filter::FlateDecode);
+    Embedded {
+        type0,
+        resource: format!("F{index}").into_bytes(),
+        cids,
     }
 }
 
-fn text(content: &mut Content, font: &[u8], size: f32, x: f32, y: f32, text: &[u8]) {
-    content
-        .begin_text()
-        .set_font(Name(font), size)
-        .next_line(x, y)
-        .show(Str(text))
-        .end_text();
+/// A glyph's width as the PDF states it (`W`), in whole thousandths.
+fn width(font_index: usize, gid: u16) -> f32 {
+    font(font_index).advance(gid).round()
+}
+
+/// One `TJ` operand.
+enum Item {
+    Glyphs(Vec<u8>),
+    Adjust(f32),
+}
+
+/// Shows `runs` (visual order) as one line of text from (`x`, `y`).
+#[allow(clippy::too_many_arguments)]
+fn show(
+    content: &mut Content,
+    embedded: &[Option<Embedded>],
+    used: &Used,
+    x: f32,
+    y: f32,
+    size: f32,
+    runs: &[Run],
+) {
+    content.begin_text().next_line(x, y);
+    let mut rise = 0.0;
+    for run in runs {
+        let e = embedded[run.font]
+            .as_ref()
+            .expect("a used font is embedded");
+        let actual = !used.maps(run);
+        if actual {
+            content
+                .begin_marked_content_with_properties(Name(b"Span"))
+                .properties()
+                .actual_text(TextStr(&run.text));
+        }
+        content.set_font(Name(&e.resource), size);
+        // Segments of one rise (a mark placed above or below), each a `TJ`.
+        let mut segments: Vec<(f32, Vec<Item>)> = Vec::new();
+        let mut pending = 0.0;
+        for g in &run.glyphs {
+            let glyph_rise = g.dy * size / 1000.0;
+            if segments.last().is_none_or(|(r, _)| *r != glyph_rise) {
+                segments.push((glyph_rise, Vec::new()));
+            }
+            let items = &mut segments.last_mut().expect("a segment").1;
+            pending -= g.dx;
+            if pending.abs() >= 0.01 {
+                items.push(Item::Adjust((pending * 100.0).round() / 100.0));
+            }
+            pending = 0.0;
+            let cid = e.cids[&g.gid].to_be_bytes();
+            match items.last_mut() {
+                Some(Item::Glyphs(codes)) => codes.extend(cid),
+                _ => items.push(Item::Glyphs(cid.to_vec())),
+            }
+            pending += g.dx + width(run.font, g.gid) - g.advance;
+        }
+        if pending.abs() >= 0.01
+            && let Some((_, items)) = segments.last_mut()
+        {
+            items.push(Item::Adjust((pending * 100.0).round() / 100.0));
+        }
+        for (segment_rise, items) in segments {
+            if segment_rise != rise {
+                content.set_rise(segment_rise);
+                rise = segment_rise;
+            }
+            let mut op = content.show_positioned();
+            let mut array = op.items();
+            for item in &items {
+                match item {
+                    Item::Glyphs(codes) => array.show(Str(codes)),
+                    Item::Adjust(a) => array.adjust(*a),
+                };
+            }
+        }
+        if actual {
+            content.end_marked_content();
+        }
+    }
+    if rise != 0.0 {
+        content.set_rise(0.0);
+    }
+    content.end_text();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn winansi_covers_pounds_and_curly_quotes_and_replaces_the_rest() {
-        assert_eq!(to_winansi("£80 St Mary’s"), b"\xA380 St Mary\x92s".to_vec());
-        assert_eq!(to_winansi("Ω"), b"?".to_vec());
-        for code in 0x20u8..=0xFF {
-            if let Some(c) = winansi_char(code) {
-                assert_eq!(to_winansi(&c.to_string()), vec![code], "{c}");
-            }
-        }
+    /// The names of issue 30: one per script, and the mixed ones.
+    const NAMES: [&str; 12] = [
+        "Łucja Wiśniewska",
+        "Ștefan Țurcanu",
+        "Žydrūnė Čiurlionytė",
+        "Ömer Çağlayan",
+        "İlkay Şahin",
+        "Nguyễn Thị Hương",
+        "Γιώργος Παπαδόπουλος",
+        "Олександр Шевченко",
+        "محمد الأحمد",
+        "ਹਰਪ੍ਰੀਤ ਸਿੰਘ",
+        "अनीता शर्मा",
+        "£80 St Mary’s",
+    ];
+
+    fn text_of(runs: &[Run]) -> String {
+        runs.iter().map(|r| r.text.as_str()).collect()
     }
 
     #[test]
     fn wrapping_keeps_every_word_and_each_line_within_the_width() {
-        let (font, _) = fonts();
-        let text = to_winansi(&"penalty notice ".repeat(40));
-        let lines = wrap(font, &text, BODY_SIZE, 200.0);
+        let text = "penalty notice ".repeat(40);
+        let lines = wrap(words(&text, false).unwrap(), false, BODY_SIZE, 200.0);
         assert!(lines.len() > 5);
+        let space = space(false, 0).width;
+        let mut rejoined = Vec::new();
         for line in &lines {
-            assert!(font.width(line, BODY_SIZE) <= 200.0);
+            let width: f32 =
+                line.iter().map(|w| w.width).sum::<f32>() + space * (line.len() - 1) as f32;
+            assert!(width * BODY_SIZE / 1000.0 <= 200.0);
+            rejoined.extend(line.iter().map(|w| w.text.clone()));
         }
-        let rejoined: Vec<u8> = lines.join(&b' ');
-        assert_eq!(rejoined, text[..text.len() - 1].to_vec());
+        assert_eq!(rejoined.join(" "), text.trim_end());
+        // A word wider than a line is cut where it overflows.
+        let long = "x".repeat(200);
+        let lines = wrap(words(&long, false).unwrap(), false, BODY_SIZE, 200.0);
+        assert!(lines.len() > 1);
+        let cut: String = lines.iter().flatten().map(|w| w.text.as_str()).collect();
+        assert_eq!(cut, long);
+    }
+
+    #[test]
+    fn a_right_to_left_name_reads_right_to_left_inside_an_english_line() {
+        let runs = line_runs("Child: محمد الأحمد, of 1 High Street", false).unwrap();
+        // Visual order: the English, then the name's last word, the space,
+        // its first word (each shaped right to left), then the English again.
+        assert_eq!(
+            runs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
+            ["Child: ", "الأحمد", " ", "محمد", ", of 1 High Street"]
+        );
+        assert_eq!(
+            runs.iter().map(|r| r.level).collect::<Vec<_>>(),
+            [0, 1, 1, 1, 0]
+        );
+    }
+
+    #[test]
+    fn every_name_is_set_and_its_text_kept() {
+        for name in NAMES {
+            let runs = line_runs(name, false).unwrap();
+            let mut logical = runs.clone();
+            if runs.iter().all(|r| r.level % 2 == 1) {
+                logical.reverse();
+            }
+            assert_eq!(text_of(&logical), name);
+            for run in &runs {
+                assert!(run.glyphs.iter().all(|g| g.gid != 0), "{name}: .notdef");
+            }
+        }
+        assert_eq!(line_runs("a\u{E000}", false).unwrap_err(), 1);
+    }
+
+    fn letter(blocks: Vec<Block>) -> Letter {
+        Letter {
+            title: "Test".into(),
+            blocks,
+        }
+    }
+
+    #[test]
+    fn fonts_are_embedded_as_subsets_of_the_glyphs_used() {
+        let pdf = render(
+            &letter(vec![Block::Paragraph("Penalty notice".into())]),
+            "ref",
+        )
+        .unwrap();
+        // Two dozen glyphs of DejaVu Sans: a few kilobytes, not its 740.
+        assert!(pdf.bytes.len() < 20_000, "{}", pdf.bytes.len());
+        let all = render(
+            &letter(
+                NAMES
+                    .iter()
+                    .map(|n| Block::Paragraph(n.to_string()))
+                    .collect(),
+            ),
+            "ref",
+        )
+        .unwrap();
+        assert!(all.bytes.len() < 60_000, "{}", all.bytes.len());
+        let text = String::from_utf8_lossy(&all.bytes);
+        for font in [
+            "DejaVuSans",
+            "NotoSansArabic-Regular",
+            "NotoSansGurmukhi-Regular",
+            "NotoSansDevanagari-Regular",
+        ] {
+            assert!(text.contains(&format!("+{font}")), "{font}");
+        }
+        assert!(!text.contains("NotoSansThai"));
+        assert!(text.contains("/Identity-H"));
+    }
+
+    #[test]
+    fn text_no_font_has_is_refused_by_block_and_position() {
+        let refused = render(
+            &letter(vec![
+                Block::Paragraph("Dear parent".into()),
+                Block::Lines(vec!["Alex".into(), "Sam \u{E000}".into()]),
+            ]),
+            "ref",
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused,
+            Unprintable {
+                block: 1,
+                position: 4
+            }
+        );
     }
 
     #[test]
     fn a_long_letter_breaks_onto_numbered_pages() {
-        let letter = Letter {
-            title: "Test".into(),
-            blocks: (0..120)
+        let letter = letter(
+            (0..120)
                 .map(|i| Block::Paragraph(format!("Paragraph {i} of a long letter.")))
                 .collect(),
-        };
-        let pdf = render(&letter, "ref");
+        );
+        let pdf = render(&letter, "ref").unwrap();
         assert!(pdf.page_count > 1, "{}", pdf.page_count);
         assert!(pdf.bytes.starts_with(b"%PDF-1.7"));
     }

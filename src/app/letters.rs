@@ -165,6 +165,7 @@ impl App {
         number: String,
     ) -> ServiceResult<RenderedPdf> {
         caller.check_allowed(Operation::ReadNotices)?;
+        let caller_authority = caller.authority.clone();
         let letter = self
             .read(move |_, mut tx| async move {
                 let result = async {
@@ -172,7 +173,13 @@ impl App {
                     let settings =
                         settings_for(&mut *tx, &caller.authority, notice.issue_date).await?;
                     let school = school_on_letter(&mut *tx, &caller.authority, &notice).await?;
-                    let letter = letter::notice_letter(&notice, &school, &settings.details)?;
+                    let letter = letter::notice_letter(
+                        &notice,
+                        &school,
+                        &settings.details,
+                        &letter_pdf::first_unprintable,
+                    )
+                    .map_err(ServiceError::FailedPrecondition)?;
                     Ok((letter, notice.notice_number))
                 }
                 .await;
@@ -180,11 +187,22 @@ impl App {
             })
             .await?;
         let (letter, number) = letter;
+        let name = names::notice_name(&caller_authority, &number);
         tokio::task::spawn_blocking(move || {
             letter_pdf::render(&letter, &format!("Notice number {number}"))
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("rendering a letter: {e}")))
+        .map_err(|e| ServiceError::Internal(format!("rendering a letter: {e}")))?
+        // The fields are checked as the letter is written (CHARACTER_NOT_PRINTABLE
+        // naming the field); this is what any text they missed would meet.
+        .map_err(|e| {
+            RuleViolation::new(
+                "CHARACTER_NOT_PRINTABLE",
+                name,
+                format!("the letter cannot be printed: {e}"),
+            )
+            .into()
+        })
     }
 }
 

@@ -487,16 +487,91 @@ pub fn notice_to_improve_letter(
     Ok(Letter { title, blocks })
 }
 
-/// The letter for any notice.
+/// Finds the first character of a text that the letter's fonts cannot print,
+/// by its position in characters (`crate::letter_pdf::first_unprintable`).
+pub type Unprintable<'a> = &'a dyn Fn(&str) -> Option<usize>;
+
+/// Every field the letter prints that holds a character it cannot print, as
+/// CHARACTER_NOT_PRINTABLE naming the field (the notice's fields by their paths
+/// in `Notice`; `school.` the register's, `settings.` the authority's). The
+/// message names the character's position, never the text.
+pub fn unprintable_fields(
+    notice: &Notice,
+    school: &SchoolOnLetter,
+    authority: &AuthorityDetails,
+    unprintable: Unprintable,
+) -> Vec<RuleViolation> {
+    let (parent, pupil, issuer) = (&notice.parent, &notice.pupil, &notice.issuer);
+    let mut fields: Vec<(String, &str)> = [
+        ("parent.given_name", &parent.given_name),
+        ("parent.family_name", &parent.family_name),
+        ("pupil.given_name", &pupil.given_name),
+        ("pupil.family_name", &pupil.family_name),
+        ("issuer.display_name", &issuer.display_name),
+        ("issuer.official_details", &issuer.official_details),
+        ("school.establishment_name", &school.name),
+        ("settings.authority_name", &authority.name),
+        ("settings.payment_url", &authority.payment_url),
+        ("settings.payment_telephone", &authority.payment_telephone),
+        ("settings.questions_contact", &authority.questions_contact),
+    ]
+    .into_iter()
+    .map(|(field, value)| (field.to_string(), value.as_str()))
+    .collect();
+    if let Some(o) = &notice.offence {
+        fields.push(("offence.description".into(), &o.description));
+    }
+    if let Some(p) = &notice.improvement_period {
+        fields.push(("improvement_period.reason".into(), &p.reason));
+    }
+    for (prefix, address) in [
+        ("parent.address", &parent.address),
+        ("pupil.address", &pupil.address),
+        ("school.address", &school.address),
+        ("settings.address", &authority.address),
+    ] {
+        for (i, line) in address.lines.iter().enumerate() {
+            fields.push((format!("{prefix}.lines[{i}]"), line));
+        }
+        fields.push((format!("{prefix}.postcode"), &address.postcode));
+    }
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let position = unprintable(value)?;
+            let description = format!(
+                "notice {}: character {} of {field} is in none of the letter's fonts (a script \
+                 the letter has no font for, a private-use or unassigned code point), so the \
+                 letter cannot print it",
+                notice.notice_number,
+                position + 1
+            );
+            Some(RuleViolation::new(
+                "CHARACTER_NOT_PRINTABLE",
+                field,
+                description,
+            ))
+        })
+        .collect()
+}
+
+/// The letter for any notice, refused if a field it prints holds a character
+/// its fonts cannot print (rather than print something else in its place).
 pub fn notice_letter(
     notice: &Notice,
     school: &SchoolOnLetter,
     authority: &AuthorityDetails,
-) -> Result<Letter, RuleViolation> {
+    unprintable: Unprintable,
+) -> Result<Letter, Vec<RuleViolation>> {
+    let refused = unprintable_fields(notice, school, authority, unprintable);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     match notice.kind {
         NoticeKind::PenaltyNotice => penalty_notice_letter(notice, school, authority),
         NoticeKind::NoticeToImprove => notice_to_improve_letter(notice, school, authority),
     }
+    .map_err(|r| vec![r])
 }
 
 impl Letter {

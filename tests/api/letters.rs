@@ -300,3 +300,139 @@ on_both_backends! {
         assert!(!text.contains("£"), "a notice to improve has no amount:\n{text}");
     }
 }
+
+/// A given name and a family name.
+type Name = (&'static str, &'static str);
+
+/// The names of issue 30 (parent, child): Polish, Romanian, Lithuanian, Turkish,
+/// Vietnamese, Greek, Cyrillic (Ukrainian), Arabic, Urdu, Hebrew, Punjabi
+/// (Gurmukhi), Hindi (Devanagari) and Bengali.
+const NAMES: [(Name, Name); 10] = [
+    (("Łucja", "Wiśniewska"), ("Ștefan", "Țurcanu")),
+    (("Žydrūnė", "Čiurlionytė"), ("Ömer", "Çağlayan")),
+    (("İlkay", "Şahin"), ("Nguyễn Thị", "Hương")),
+    (("Γιώργος", "Παπαδόπουλος"), ("Олександр", "Шевченко")),
+    (("محمد", "الأحمد"), ("فاطمة", "حسين")),
+    (("عائشہ", "خان"), ("Yusuf", "Khan")),
+    (("נועה", "כהן"), ("Noa", "Cohen")),
+    (("ਹਰਪ੍ਰੀਤ", "ਸਿੰਘ"), ("अनीता", "शर्मा")),
+    (("রহিম", "উদ্দিন"), ("Rahim", "Uddin")),
+    (("Nguyễn", "Văn Đức"), ("Ngô", "Bảo Châu")),
+];
+
+/// A name as poppler's `pdftotext` gives it back. Right-to-left text is drawn
+/// in visual order (the shaper's glyphs, left to right) and pdftotext turns
+/// each right-to-left run round, so words and letters come back in logical
+/// order (it also wraps the run in U+202B and U+202C, outside the name). It
+/// turns round the characters of a ligature glyph with them, though: the
+/// Arabic lam-alef ligature, whose ToUnicode entry is "lam, alef" (logical
+/// order, as Acrobat and pdf.js read it), comes back alef first.
+fn as_pdftotext_reads(name: &str) -> String {
+    let mut out: Vec<char> = Vec::new();
+    for c in name.chars() {
+        if matches!(c, 'ا' | 'أ' | 'إ' | 'آ') && out.last() == Some(&'ل') {
+            out.insert(out.len() - 1, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The subjects of a FAILED_PRECONDITION's PreconditionFailure, in order.
+fn subjects(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_precondition_failure()
+        .expect("PreconditionFailure details")
+        .violations
+        .into_iter()
+        .map(|v| v.subject)
+        .collect()
+}
+
+on_both_backends! {
+    async fn a_letter_prints_every_familys_name_in_its_own_script(app) {
+        register_school(&app).await;
+        create_settings(&app, "s1", settings(d(2024, 9, 1), "Hampshire County Council", "0300 555 1375")).await.unwrap();
+        for (i, ((given, family), (child_given, child_family))) in NAMES.into_iter().enumerate() {
+            let n = i as u32 + 1;
+            let mut request = Penalty::holiday(n, &["Alex"], d(2024, 9, 9), d(2024, 10, 1)).request(&format!("n{n}"));
+            request.parents[0].given_name = given.into();
+            request.parents[0].family_name = family.into();
+            let pupil = request.pupil.as_mut().unwrap();
+            pupil.given_name = child_given.into();
+            pupil.family_name = child_family.into();
+            let notice = issue(&app, request).await.unwrap().remove(0);
+            let letter = render(&app, Role::LaOfficer, &notice.name).await.unwrap();
+            assert!(letter.content.len() < 150_000, "{given}: {} bytes", letter.content.len());
+            // pdftotext's embedding marks around a right-to-left run (see
+            // `as_pdftotext_reads`) are not the letter's.
+            let text = extracted_text(&letter.content).replace(['\u{202A}', '\u{202B}', '\u{202C}'], "");
+            let parent = as_pdftotext_reads(&format!("{given} {family}"));
+            let child = as_pdftotext_reads(&format!("{child_given} {child_family}"));
+            assert_says(&text, &[
+                ("the parent's name, at the top", format!("{parent} 1 High Street")),
+                ("the parent's name, in the notice", format!("This notice is given to {parent}, of 1 High Street")),
+                ("the child's name", format!("Child: {child}, of 1 High Street")),
+            ]);
+            assert!(!text.contains('?'), "a stand-in for a character:\n{text}");
+        }
+        // The helper above changes only the lam-alef ligature: the other
+        // Arabic name comes back exactly as written.
+        assert_eq!(as_pdftotext_reads("فاطمة حسين"), "فاطمة حسين");
+        assert_eq!(as_pdftotext_reads("محمد الأحمد"), "محمد األحمد");
+    }
+
+    async fn a_name_the_letter_cannot_print_is_refused_naming_its_field(app) {
+        register_school(&app).await;
+        create_settings(&app, "s1", settings(d(2024, 9, 1), "Hampshire County Council", "0300 555 1375")).await.unwrap();
+        let mut request = Penalty::holiday(1, &["Alex"], d(2024, 9, 9), d(2024, 10, 1)).request("n1");
+        // A private-use code point (no font has it) and a script the letter
+        // has no font for (Han).
+        request.parents[0].given_name = "Ali\u{E000}".into();
+        request.pupil.as_mut().unwrap().family_name = "王".into();
+        let notice = issue(&app, request).await.unwrap().remove(0);
+        let refused = render(&app, Role::LaOfficer, &notice.name).await.unwrap_err();
+        assert_eq!(broken_rules(&refused), ["CHARACTER_NOT_PRINTABLE", "CHARACTER_NOT_PRINTABLE"]);
+        assert_eq!(subjects(&refused), ["parent.given_name", "pupil.family_name"]);
+        assert!(refused.message().contains("character 4 of parent.given_name"), "{}", refused.message());
+        for personal in ["Ali", "王", "\u{E000}"] {
+            assert!(!refused.message().contains(personal), "{}", refused.message());
+        }
+        // The CLI says the same, and writes nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("letter.pdf");
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"))
+            .args(["notice-letter", &notice.notice_number, "--out"])
+            .arg(&out)
+            .args(["--server", &format!("http://{}", app.addr)])
+            .env("LEA_NOTICES_TOKEN", app.token("850", Role::LaOfficer))
+            .env("LEA_NOTICES_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        assert!(!out.exists());
+
+        // An unassigned code point in the authority's own details is refused as well.
+        let mut bad = settings(d(2024, 9, 2), "Hampshire County Council", "0300 555 1375");
+        bad.questions_contact = "the Attendance Team \u{0378}".into();
+        create_settings(&app, "s2", bad).await.unwrap();
+        let fine = issue(&app, Penalty::holiday(2, &["Alex"], d(2024, 9, 9), d(2024, 10, 1)).request("n2")).await.unwrap().remove(0);
+        let refused = render(&app, Role::LaOfficer, &fine.name).await.unwrap_err();
+        assert_eq!(subjects(&refused), ["settings.questions_contact"]);
+    }
+
+    async fn a_letter_embeds_only_the_glyphs_it_uses(app) {
+        register_school(&app).await;
+        create_settings(&app, "s1", settings(d(2024, 9, 1), "Hampshire County Council", "0300 555 1375")).await.unwrap();
+        let notice = issue(&app, Penalty::holiday(1, &["Alex"], d(2024, 9, 9), d(2024, 10, 1)).request("n1")).await.unwrap().remove(0);
+        let letter = render(&app, Role::LaOfficer, &notice.name).await.unwrap();
+        // Whole, the two DejaVu fonts made a letter of 758 KB.
+        assert!(letter.content.len() < 150_000, "{} bytes", letter.content.len());
+        let raw = String::from_utf8_lossy(&letter.content);
+        assert!(raw.contains("/Subtype /Type0"), "Type0 fonts");
+        assert!(raw.contains("/Identity-H"));
+        assert!(raw.contains("+DejaVuSans"), "a subset's name has a tag");
+    }
+}

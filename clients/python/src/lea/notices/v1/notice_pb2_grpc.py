@@ -156,8 +156,13 @@ class NoticeServiceServicer:
         regulation 3 requires, the authority's details in force on the issue date
         (PolicyService.CreateAuthoritySettings) and the school's name and address
         from the school register. FAILED_PRECONDITION (`NO_AUTHORITY_SETTINGS`,
-        `SCHOOL_NOT_IN_REGISTER`) when either is missing. Anyone who may read the
-        notice may render it; rendering changes nothing.
+        `SCHOOL_NOT_IN_REGISTER`) when either is missing, and
+        `CHARACTER_NOT_PRINTABLE` for each printed field holding a character none
+        of the letter's fonts has (a script without a bundled font, a private-use
+        or unassigned code point), its subject the field's path (`parent.given_name`
+        and the like in Notice, `school.establishment_name`, `settings.` and an
+        AuthoritySettings field): the letter never prints a stand-in for a name.
+        Anyone who may read the notice may render it; rendering changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
