@@ -12,7 +12,6 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod domain;
-pub mod letter_pdf;
 pub mod proto;
 pub mod server;
 pub mod store;

@@ -37,6 +37,7 @@ pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecisi
 pub use caller::Caller;
 pub use error::{ServiceError, ServiceResult};
 pub use idempotency::RequestId;
+pub use letters::pdf::RenderedPdf;
 pub use notices::{LifecycleChange, NoticeQuery};
 pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
 

@@ -488,7 +488,7 @@ pub fn notice_to_improve_letter(
 }
 
 /// Finds the first character of a text that the letter's fonts cannot print,
-/// by its position in characters (`crate::letter_pdf::first_unprintable`).
+/// by its position in characters (`crate::app::letters::pdf::first_unprintable`).
 pub type Unprintable<'a> = &'a dyn Fn(&str) -> Option<usize>;
 
 /// Every field the letter prints that holds a character it cannot print, as

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use super::{date, date_to_proto, timestamp_to_proto};
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
+use crate::app::RenderedPdf;
 use crate::app::ServiceResult;
 use crate::domain::{
     FieldViolation,
@@ -14,7 +15,6 @@ use crate::domain::{
     names,
     notice::Address,
 };
-use crate::letter_pdf::RenderedPdf;
 use crate::proto::v1 as pb;
 
 /// The media type of a rendered notice.

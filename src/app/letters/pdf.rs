@@ -19,7 +19,12 @@
 //! refuses the letter, and [`first_unprintable`] lets the letter's author name
 //! the field first. Pure: bytes in, bytes out.
 
+mod embed;
 mod fonts;
+mod text;
+
+use embed::{Embedded, Used, embed, width};
+use text::{line_runs, space, visual, words, wrap};
 
 use std::collections::BTreeMap;
 
@@ -71,161 +76,6 @@ pub struct RenderedPdf {
 pub struct Unprintable {
     pub block: usize,
     pub position: usize,
-}
-
-/// A word: its runs in logical order, its text and each byte's bidi level.
-struct Word {
-    text: String,
-    levels: Vec<u8>,
-    runs: Vec<Run>,
-    /// Thousandths of the font size.
-    width: f32,
-    /// The bidi level of the space after it.
-    space_level: u8,
-}
-
-impl Word {
-    fn shaped(text: &str, levels: &[u8], space_level: u8, bold: bool) -> Result<Word, usize> {
-        let runs = fonts::shape_runs(text, levels, bold)?;
-        Ok(Word {
-            text: text.to_string(),
-            levels: levels.to_vec(),
-            width: runs.iter().map(|r| r.width).sum(),
-            runs,
-            space_level,
-        })
-    }
-
-    /// The longest head of the word at most `width` wide (at least one
-    /// character, never cutting a mark from its letter), and the rest.
-    fn cut(self, width: f32, bold: bool) -> (Word, Word) {
-        let bounds: Vec<usize> = self
-            .text
-            .char_indices()
-            .skip(1)
-            .filter(|&(_, c)| !fonts::continues(c))
-            .map(|(i, _)| i)
-            .collect();
-        let head = |i: usize| {
-            Word::shaped(&self.text[..i], &self.levels[..i], self.space_level, bold)
-                .expect("a part of a printable word is printable")
-        };
-        // The last boundary whose head fits (the first if none does).
-        let (mut lo, mut hi) = (0, bounds.len());
-        while lo + 1 < hi {
-            let mid = (lo + hi) / 2;
-            if head(bounds[mid]).width <= width {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        let at = bounds[lo];
-        let rest = Word::shaped(&self.text[at..], &self.levels[at..], self.space_level, bold)
-            .expect("a part of a printable word is printable");
-        (head(at), rest)
-    }
-}
-
-/// `text` as words between spaces, shaped. `Err`: the position (in
-/// characters) of a character no font has.
-fn words(text: &str, bold: bool) -> Result<Vec<Word>, usize> {
-    let text: String = text.chars().map(fonts::printed).collect();
-    let levels: Vec<u8> = ParagraphBidiInfo::new(&text, Some(Level::ltr()))
-        .levels
-        .iter()
-        .map(|l| l.number())
-        .collect();
-    let mut words = Vec::new();
-    let mut start = 0;
-    for word in text.split(' ') {
-        let end = start + word.len();
-        if !word.is_empty() {
-            let space_level = levels.get(end).copied().unwrap_or(0);
-            words.push(
-                Word::shaped(word, &levels[start..end], space_level, bold)
-                    .map_err(|n| text[..start].chars().count() + n)?,
-            );
-        }
-        start = end + 1;
-    }
-    Ok(words)
-}
-
-/// One line of `text` as it stands (no wrapping), in visual order.
-fn line_runs(text: &str, bold: bool) -> Result<Vec<Run>, usize> {
-    let text: String = text.chars().map(fonts::printed).collect();
-    let levels: Vec<u8> = ParagraphBidiInfo::new(&text, Some(Level::ltr()))
-        .levels
-        .iter()
-        .map(|l| l.number())
-        .collect();
-    Ok(visual(fonts::shape_runs(&text, &levels, bold)?))
-}
-
-fn space(bold: bool, level: u8) -> Run {
-    fonts::shape(" ", fonts::space_font(bold), level)
-}
-
-/// Runs in logical order put in visual order (rule L2 of the bidi algorithm:
-/// from the highest level down to the lowest odd one, every sequence at that
-/// level or above is reversed; a run's own glyphs are already visual).
-fn visual(mut runs: Vec<Run>) -> Vec<Run> {
-    let highest = runs.iter().map(|r| r.level).max().unwrap_or(0);
-    let Some(lowest_odd) = runs.iter().map(|r| r.level).filter(|l| l % 2 == 1).min() else {
-        return runs;
-    };
-    for level in (lowest_odd..=highest).rev() {
-        let mut i = 0;
-        while i < runs.len() {
-            if runs[i].level >= level {
-                let start = i;
-                while i < runs.len() && runs[i].level >= level {
-                    i += 1;
-                }
-                runs[start..i].reverse();
-            } else {
-                i += 1;
-            }
-        }
-    }
-    runs
-}
-
-/// Breaks `words` into lines no wider than `width` points at `size`; a word
-/// wider than a line is cut where it overflows.
-fn wrap(words: Vec<Word>, bold: bool, size: f32, width: f32) -> Vec<Vec<Word>> {
-    let space = space(bold, 0).width;
-    let limit = width * 1000.0 / size;
-    let mut lines = Vec::new();
-    let mut line: Vec<Word> = Vec::new();
-    let mut used = 0.0;
-    let mut pending: std::collections::VecDeque<Word> = words.into();
-    while let Some(word) = pending.pop_front() {
-        let wanted = if line.is_empty() {
-            word.width
-        } else {
-            used + space + word.width
-        };
-        if wanted <= limit {
-            used = wanted;
-            line.push(word);
-        } else if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
-            used = 0.0;
-            pending.push_front(word);
-        } else if word.text.chars().filter(|&c| !fonts::continues(c)).count() > 1 {
-            let (head, rest) = word.cut(limit, bold);
-            lines.push(vec![head]);
-            pending.push_front(rest);
-        } else {
-            lines.push(vec![word]);
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// One line of text placed on a page.
@@ -369,41 +219,6 @@ impl Layout {
         self.y -= BLOCK_GAP;
         Ok(())
     }
-}
-
-/// The glyphs of each font the letter uses, with the text each stands for in
-/// the ToUnicode map (the first a glyph is given; an empty one has none).
-struct Used(Vec<BTreeMap<u16, String>>);
-
-impl Used {
-    fn add(&mut self, runs: &[Run]) {
-        for run in runs {
-            for g in &run.glyphs {
-                let text = self.0[run.font].entry(g.gid).or_default();
-                if text.is_empty() {
-                    text.push_str(&g.text);
-                }
-            }
-        }
-    }
-
-    /// Whether the ToUnicode map gives `run`'s text back; if not, the run
-    /// carries it as `ActualText`.
-    fn maps(&self, run: &Run) -> bool {
-        run.one_glyph_per_cluster
-            && run
-                .glyphs
-                .iter()
-                .all(|g| self.0[run.font].get(&g.gid) == Some(&g.text))
-    }
-}
-
-/// A font as embedded: its objects and its glyphs' new ids.
-struct Embedded {
-    type0: Ref,
-    resource: Vec<u8>,
-    /// Old glyph id to new (the CID).
-    cids: BTreeMap<u16, u16>,
 }
 
 /// Renders `letter` as an A4 PDF; `footer` is printed on every page beside
@@ -613,114 +428,6 @@ pub fn render(letter: &Letter, footer: &str) -> Result<RenderedPdf, Unprintable>
         bytes: pdf.finish(),
         page_count,
     })
-}
-
-/// Embeds the subset of font `index` holding `glyphs` (a Type0 font, its
-/// CIDFontType2, descriptor, file and ToUnicode map).
-fn embed(
-    pdf: &mut Pdf,
-    alloc: &mut impl FnMut() -> Ref,
-    index: usize,
-    glyphs: &BTreeMap<u16, String>,
-) -> Embedded {
-    let font = font(index);
-    let (type0, cid_id, descriptor_id, file_id, cmap_id) =
-        (alloc(), alloc(), alloc(), alloc(), alloc());
-    let mut remapper = subsetter::GlyphRemapper::new();
-    let cids: BTreeMap<u16, u16> = glyphs.keys().map(|&g| (g, remapper.remap(g))).collect();
-    let subset = subsetter::subset(font.data(), 0, &remapper).expect("a bundled font subsets");
-    // A subset's name starts with a tag of six capitals, here from the glyphs.
-    let mut hash = sha2::Sha256::new();
-    hash.update(font.file.name.as_bytes());
-    for g in glyphs.keys() {
-        hash.update(g.to_be_bytes());
-    }
-    let tag: Vec<u8> = hash.finalize()[..6].iter().map(|b| b'A' + b % 26).collect();
-    let base_name = [&tag[..], b"+", font.file.name.as_bytes()].concat();
-
-    pdf.type0_font(type0)
-        .base_font(Name(&base_name))
-        .encoding_predefined(Name(b"Identity-H"))
-        .descendant_font(cid_id)
-        .to_unicode(cmap_id);
-    let info = SystemInfo {
-        registry: Str(b"Adobe"),
-        ordering: Str(b"Identity"),
-        supplement: 0,
-    };
-    let mut by_cid: Vec<(u16, u16)> = cids.iter().map(|(&old, &new)| (new, old)).collect();
-    by_cid.sort_unstable();
-    let mut cid = pdf.cid_font(cid_id);
-    cid.subtype(CidFontType::Type2)
-        .base_font(Name(&base_name))
-        .system_info(info)
-        .font_descriptor(descriptor_id)
-        .default_width(0.0)
-        .cid_to_gid_map_predefined(Name(b"Identity"));
-    // Glyph 0 (.notdef) is always in a subset, used or not.
-    let widths = std::iter::once(0.0)
-        .chain(
-            by_cid
-                .iter()
-                .filter(|&&(new, _)| new != 0)
-                .map(|&(_, old)| width(index, old)),
-        )
-        .collect::<Vec<_>>();
-    cid.widths().consecutive(0, widths);
-    cid.finish();
-
-    let face = &font.face;
-    let scale = font.scale;
-    let b = face.global_bounding_box();
-    let mut flags = FontFlags::SYMBOLIC;
-    if font.file.bold {
-        flags |= FontFlags::FORCE_BOLD;
-    }
-    pdf.font_descriptor(descriptor_id)
-        .name(Name(&base_name))
-        .flags(flags)
-        .bbox(Rect::new(
-            f32::from(b.x_min) * scale,
-            f32::from(b.y_min) * scale,
-            f32::from(b.x_max) * scale,
-            f32::from(b.y_max) * scale,
-        ))
-        .italic_angle(0.0)
-        .ascent(f32::from(face.ascender()) * scale)
-        .descent(f32::from(face.descender()) * scale)
-        .cap_height(
-            face.capital_height()
-                .map_or(700.0, |h| f32::from(h) * scale),
-        )
-        .stem_v(if font.file.bold { 120.0 } else { 80.0 })
-        .font_file2(file_id);
-    pdf.stream(
-        file_id,
-        &miniz_oxide::deflate::compress_to_vec_zlib(&subset, 6),
-    )
-    .filter(Filter::FlateDecode);
-
-    let mut cmap = UnicodeCmap::new(Name(b"Custom"), info);
-    for (old, text) in glyphs {
-        if !text.is_empty() {
-            cmap.pair_with_multiple(cids[old], text.chars());
-        }
-    }
-    pdf.cmap(
-        cmap_id,
-        &miniz_oxide::deflate::compress_to_vec_zlib(&cmap.finish(), 6),
-    )
-    .filter(Filter::FlateDecode);
-    Embedded {
-        type0,
-        resource: format!("F{index}").into_bytes(),
-        cids,
-    }
-}
-
-/// A glyph's width as the PDF states it (`W`), in whole thousandths.
-fn width(font_index: usize, gid: u16) -> f32 {
-    font(font_index).advance(gid).round()
 }
 
 /// One `TJ` operand.

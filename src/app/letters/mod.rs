@@ -1,9 +1,12 @@
 //! Letters: the authority's details printed on them (versioned like the
 //! policy) and a notice rendered as the PDF letter a parent receives.
 
+pub(crate) mod pdf;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use self::pdf::RenderedPdf;
 use super::notices::visible_notice;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
@@ -13,7 +16,6 @@ use crate::domain::{
     letter::{self, AuthorityDetails, AuthoritySettings, SchoolOnLetter},
     names,
 };
-use crate::letter_pdf::{self, RenderedPdf};
 use crate::store::{NewAuditEvent, StoreError, StoreTx};
 
 const CREATE: &str = "/lea.notices.v1.PolicyService/CreateAuthoritySettings";
@@ -177,7 +179,7 @@ impl App {
                         &notice,
                         &school,
                         &settings.details,
-                        &letter_pdf::first_unprintable,
+                        &pdf::first_unprintable,
                     )
                     .map_err(ServiceError::FailedPrecondition)?;
                     Ok((letter, notice.notice_number))
@@ -189,7 +191,7 @@ impl App {
         let (letter, number) = letter;
         let name = names::notice_name(&caller_authority, &number);
         tokio::task::spawn_blocking(move || {
-            letter_pdf::render(&letter, &format!("Notice number {number}"))
+            pdf::render(&letter, &format!("Notice number {number}"))
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("rendering a letter: {e}")))?

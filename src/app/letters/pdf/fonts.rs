@@ -41,7 +41,7 @@ macro_rules! font {
     ($name:literal, $file:literal, $bold:expr, $skip:expr) => {
         FontFile {
             name: $name,
-            data: include_bytes!(concat!("../../assets/fonts/", $file)),
+            data: include_bytes!(concat!("../../../../assets/fonts/", $file)),
             bold: $bold,
             skip: $skip,
         }
