@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::UseCase;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     access::{self, Operation},
@@ -17,7 +18,7 @@ use crate::domain::{
 };
 use crate::store::{AttendanceScope, EnrolmentFigures, NewAuditEvent, StoreTx};
 
-const RECORD_MARKS: &str = "/lea.notices.v1.AttendanceService/RecordMarks";
+const RECORD_MARKS: UseCase = UseCase::RecordMarks;
 
 /// What a batch's first recording counted (kept for its retry).
 #[derive(Serialize, Deserialize)]

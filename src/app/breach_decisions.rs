@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::breach_search::{BreachSearch, FoundBreach, with_coverage};
+use super::idempotency::UseCase;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
@@ -19,7 +20,7 @@ use crate::domain::{
 };
 use crate::store::{DecidedBreachFilter, NewAuditEvent, StoreError, StoreTx};
 
-const RECORD_DECISION: &str = "/lea.notices.v1.AttendanceService/RecordBreachDecision";
+const RECORD_DECISION: UseCase = UseCase::RecordBreachDecision;
 
 /// What a retried decision answers with: the case it created.
 #[derive(Serialize, Deserialize)]

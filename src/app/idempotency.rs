@@ -15,6 +15,45 @@ use super::error::{ServiceError, ServiceResult};
 use crate::domain::identifiers::LaCode;
 use crate::store::{RequestKey, StoreError, StoreTx};
 
+/// The use cases that keep their request ids, each under a name of its own so
+/// one id cannot be replayed against another use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UseCase {
+    CreatePolicyVersion,
+    CreateAuthoritySettings,
+    RecordMarks,
+    RecordBreachDecision,
+    IssueNoticeToImprove,
+    IssuePenaltyNotice,
+    WithdrawNotice,
+    RecordProsecutionOutcome,
+    RequestPenaltyNotice,
+    DeclinePenaltyNoticeRequest,
+    AllocatePayment,
+    ImportSchools,
+}
+
+impl UseCase {
+    /// The name its request ids are kept under (`idempotency_keys.method`;
+    /// migration 0018 renamed the gRPC paths kept before).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            UseCase::CreatePolicyVersion => "create_policy_version",
+            UseCase::CreateAuthoritySettings => "create_authority_settings",
+            UseCase::RecordMarks => "record_marks",
+            UseCase::RecordBreachDecision => "record_breach_decision",
+            UseCase::IssueNoticeToImprove => "issue_notice_to_improve",
+            UseCase::IssuePenaltyNotice => "issue_penalty_notice",
+            UseCase::WithdrawNotice => "withdraw_notice",
+            UseCase::RecordProsecutionOutcome => "record_prosecution_outcome",
+            UseCase::RequestPenaltyNotice => "request_penalty_notice",
+            UseCase::DeclinePenaltyNoticeRequest => "decline_penalty_notice_request",
+            UseCase::AllocatePayment => "allocate_payment",
+            UseCase::ImportSchools => "import_schools",
+        }
+    }
+}
+
 /// A mutation's request id, with a fingerprint of the whole request as sent
 /// (the transport computes it: equal requests, equal fingerprints).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,30 +63,31 @@ pub struct RequestId {
 }
 
 impl RequestId {
-    fn key<'a>(&'a self, authority: &'a LaCode, method: &'a str) -> RequestKey<'a> {
+    fn key<'a>(&'a self, authority: &'a LaCode, use_case: UseCase) -> RequestKey<'a> {
         RequestKey {
             authority,
             request_id: &self.id,
-            method,
+            method: use_case.as_str(),
             fingerprint: &self.fingerprint,
         }
     }
 
-    /// Claims the id in `tx` for `method`. `None`: the id is new and now held by
+    /// Claims the id in `tx` for `use_case`. `None`: the id is new and now held by
     /// this unit of work. `Some`: what the first request with this id kept.
     pub(crate) async fn claim<R: DeserializeOwned>(
         &self,
         tx: &mut dyn StoreTx,
         authority: &LaCode,
-        method: &'static str,
+        use_case: UseCase,
         at: DateTime<Utc>,
     ) -> ServiceResult<Option<R>> {
-        let Some(earlier) = tx.claim_request(&self.key(authority, method), at).await? else {
+        let Some(earlier) = tx.claim_request(&self.key(authority, use_case), at).await? else {
             return Ok(None);
         };
-        if earlier.method == method && earlier.fingerprint == self.fingerprint {
-            let kept = serde_json::from_slice(&earlier.response)
-                .map_err(|e| StoreError::Corrupt(format!("kept result of {method}: {e}")))?;
+        if earlier.method == use_case.as_str() && earlier.fingerprint == self.fingerprint {
+            let kept = serde_json::from_slice(&earlier.response).map_err(|e| {
+                StoreError::Corrupt(format!("kept result of {}: {e}", use_case.as_str()))
+            })?;
             return Ok(Some(kept));
         }
         Err(ServiceError::AlreadyExists {
@@ -68,12 +108,12 @@ impl RequestId {
         &self,
         tx: &mut dyn StoreTx,
         authority: &LaCode,
-        method: &'static str,
+        use_case: UseCase,
         result: &R,
     ) -> ServiceResult<()> {
         let kept = serde_json::to_vec(result)
             .map_err(|e| ServiceError::Internal(format!("keeping a result: {e}")))?;
-        tx.complete_request(&self.key(authority, method), &kept)
+        tx.complete_request(&self.key(authority, use_case), &kept)
             .await?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::breach_search::{BreachSearch, FoundBreach};
 use super::evidence::registers_of;
+use super::idempotency::UseCase;
 use super::payments::settle_notice;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
@@ -22,10 +23,10 @@ use crate::domain::{
 };
 use crate::store::{AuditEvent, AuditFilter, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
 
-const ISSUE_NTI: &str = "/lea.notices.v1.NoticeService/IssueNoticeToImprove";
-const ISSUE_PENALTY: &str = "/lea.notices.v1.NoticeService/IssuePenaltyNotice";
-const WITHDRAW: &str = "/lea.notices.v1.NoticeService/WithdrawNotice";
-const PROSECUTION: &str = "/lea.notices.v1.NoticeService/RecordProsecutionOutcome";
+const ISSUE_NTI: UseCase = UseCase::IssueNoticeToImprove;
+const ISSUE_PENALTY: UseCase = UseCase::IssuePenaltyNotice;
+const WITHDRAW: UseCase = UseCase::WithdrawNotice;
+const PROSECUTION: UseCase = UseCase::RecordProsecutionOutcome;
 
 /// What a retried issue answers with: the notices the first call created.
 #[derive(Serialize, Deserialize)]
@@ -47,7 +48,7 @@ pub enum LifecycleChange {
 }
 
 impl LifecycleChange {
-    fn method(&self) -> &'static str {
+    fn use_case(&self) -> UseCase {
         match self {
             LifecycleChange::Withdraw(_) => WITHDRAW,
             LifecycleChange::Prosecute(_) => PROSECUTION,
@@ -399,9 +400,9 @@ impl App {
         change: LifecycleChange,
     ) -> ServiceResult<Notice> {
         let authority = &caller.authority;
-        let method = change.method();
+        let use_case = change.use_case();
         if let Some(kept) = request
-            .claim::<Changed>(tx, authority, method, self.now())
+            .claim::<Changed>(tx, authority, use_case, self.now())
             .await?
         {
             return notice_in(tx, authority, &kept.notice).await;
@@ -449,7 +450,7 @@ impl App {
         let kept = Changed {
             notice: number.to_string(),
         };
-        request.complete(tx, authority, method, &kept).await?;
+        request.complete(tx, authority, use_case, &kept).await?;
         notice_in(tx, authority, number).await
     }
 

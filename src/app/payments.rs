@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::UseCase;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
@@ -21,7 +22,7 @@ use crate::domain::{
 };
 use crate::store::{NewAuditEvent, PaymentFilter, StoreError, StoreTx};
 
-const ALLOCATE: &str = "/lea.notices.v1.PaymentService/AllocatePayment";
+const ALLOCATE: UseCase = UseCase::AllocatePayment;
 
 /// What a retried reallocation answers with.
 #[derive(Serialize, Deserialize)]

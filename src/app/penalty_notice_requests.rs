@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::UseCase;
 use super::policy::policy_in_force;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
@@ -17,8 +18,8 @@ use crate::domain::{
 };
 use crate::store::{NewAuditEvent, StoreError, StoreTx};
 
-const REQUEST: &str = "/lea.notices.v1.NoticeService/RequestPenaltyNotice";
-const DECLINE: &str = "/lea.notices.v1.NoticeService/DeclinePenaltyNoticeRequest";
+const REQUEST: UseCase = UseCase::RequestPenaltyNotice;
+const DECLINE: UseCase = UseCase::DeclinePenaltyNoticeRequest;
 
 /// What a retried request or decline answers with: the request it made or changed.
 #[derive(Serialize, Deserialize)]

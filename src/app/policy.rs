@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::UseCase;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
@@ -14,7 +15,7 @@ use crate::domain::{
 };
 use crate::store::{NewAuditEvent, StoreError, StoreTx};
 
-const CREATE: &str = "/lea.notices.v1.PolicyService/CreatePolicyVersion";
+const CREATE: UseCase = UseCase::CreatePolicyVersion;
 
 /// What a retried create answers with.
 #[derive(Serialize, Deserialize)]

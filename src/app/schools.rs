@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::UseCase;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{access::Operation, identifiers::Urn, names, school::School};
 use crate::store::{NewAuditEvent, SchoolCounts, StoreTx};
 
-const IMPORT: &str = "/lea.notices.v1.SchoolService/ImportSchools";
+const IMPORT: UseCase = UseCase::ImportSchools;
 
 /// What a retried import answers with: what the first one did.
 #[derive(Serialize, Deserialize)]

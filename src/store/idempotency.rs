@@ -13,7 +13,7 @@ use crate::domain::identifiers::LaCode;
 pub struct RequestKey<'a> {
     pub authority: &'a LaCode,
     pub request_id: &'a str,
-    /// The full gRPC method, so one id cannot be replayed against another method.
+    /// The use case's name, so one id cannot be replayed against another use case.
     pub method: &'a str,
     /// A hash of the whole request.
     pub fingerprint: &'a str,

@@ -7,9 +7,9 @@ use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, d, upn};
 use crate::helpers::{AUDIENCE, As, ISSUER, TestApp, date, on_both_backends};
-use crate::notices::{Penalty, d, upn};
 
 /// What each role may do, written from the issue's description of the roles
 /// (independently of the service's own table).

@@ -10,11 +10,11 @@ use lea_notices::proto::v1::{self as pb};
 use lea_notices::store::Backend;
 use tonic::Code;
 
-use crate::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, by_hand, d, issue, issuer, parent, pupil, withdraw};
+use crate::helpers::payments::{pay, payment};
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{As, TestApp, date, on_both_backends, violated_fields};
-use crate::notices::{Penalty, by_hand, d, issue, issuer, parent, pupil, withdraw};
-use crate::payments::{pay, payment};
-use crate::policy::{create, local_version};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

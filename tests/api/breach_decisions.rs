@@ -7,9 +7,9 @@ use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, d, issue, proto_date, upn};
 use crate::helpers::{As, TestApp, broken_rules, on_both_backends, violated_fields};
-use crate::notices::{Penalty, d, issue, proto_date, upn};
 
 fn officer(app: &TestApp) -> As {
     app.as_role("850", Role::LaOfficer)

@@ -7,8 +7,8 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::helpers::notices::{Penalty, d, issue, proto_date, ymd};
 use crate::helpers::{TestApp, on_both_backends, violated_fields};
-use crate::notices::{Penalty, d, issue, proto_date, ymd};
 
 async fn notice(app: &TestApp, name: &str) -> pb::Notice {
     app.as_role("850", Role::LaOfficer)
@@ -106,7 +106,7 @@ on_both_backends! {
         let issued = issue(&app, Penalty::holiday(2, &["dad"], d(2025, 5, 12), d(2025, 6, 2)).request("f3"))
             .await
             .unwrap();
-        let mut withdrawal = crate::notices::withdraw(&issued[0].name, "f4");
+        let mut withdrawal = crate::helpers::notices::withdraw(&issued[0].name, "f4");
         withdrawal.withdrawal.as_mut().unwrap().withdrawal_date = proto_date(d(2025, 6, 3));
         let officer = app.as_role("850", Role::LaOfficer);
         let refused = officer.notices().withdraw_notice(withdrawal.clone()).await.unwrap_err();

@@ -9,10 +9,10 @@ use prost::Message;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::attendance::{batch, mark, record};
+use crate::helpers::attendance::{batch, mark, record};
+use crate::helpers::notices::{Penalty, d, issue};
+use crate::helpers::payments::payment;
 use crate::helpers::{TestApp, on_both_backends};
-use crate::notices::{Penalty, d, issue};
-use crate::payments::payment;
 
 /// The details decode as a `google.rpc.Status` agreeing with `status`.
 fn readable(status: &tonic::Status, expected: Code) {

@@ -8,10 +8,10 @@ use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::attendance::{SCHOOL, batch, mark, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, mark, record, week};
+use crate::helpers::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pupil, upn};
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{As, TestApp, broken_rules, on_both_backends, violated_fields};
-use crate::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pupil, upn};
-use crate::policy::{create, local_version};
 
 const OTHER_SCHOOL: &str = "116440";
 

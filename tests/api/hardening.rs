@@ -6,10 +6,10 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::helpers::notices::{Penalty, d, issue};
+use crate::helpers::payments::payment;
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{TestApp, on_both_backends, violated_fields};
-use crate::notices::{Penalty, d, issue};
-use crate::payments::payment;
-use crate::policy::{create, local_version};
 
 /// The server still answers an ordinary call.
 async fn still_serving(app: &TestApp) {

@@ -7,8 +7,8 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::helpers::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pupil};
 use crate::helpers::{TestApp, broken_rules, on_both_backends, violated_fields};
-use crate::notices::{Penalty, by_hand, d, issue, issuer, parent, proto_date, pupil};
 
 const SCHOOL_NAME: &str = "St Mary’s Church of England Primary School";
 

@@ -14,8 +14,8 @@ use sqlx::Connection;
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::helpers::notices::{Penalty, d};
 use crate::helpers::{Authed, Bearer, TestApp};
-use crate::notices::{Penalty, d};
 
 fn penalty(n: u32, request_id: &str) -> pb::IssuePenaltyNoticeRequest {
     Penalty::holiday(n, &["mum"], d(2026, 12, 7), d(2027, 1, 4)).request(request_id)

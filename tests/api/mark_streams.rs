@@ -17,9 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::attendance::{SCHOOL, batch, record, summary, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, summary, week};
+use crate::helpers::notices::{d, upn};
 use crate::helpers::{TestApp, on_both_backends, violated_fields};
-use crate::notices::{d, upn};
 
 fn as_stream(b: pb::RecordMarksRequest) -> pb::RecordMarksStreamRequest {
     pb::RecordMarksStreamRequest {

@@ -8,10 +8,10 @@ use lea_notices::server::ServeOptions;
 use lea_notices::store::Backend;
 use tonic::Code;
 
-use crate::attendance::{batch, week};
 use crate::helpers::TestApp;
-use crate::notices::{Penalty, d};
-use crate::policy::{create, local_version};
+use crate::helpers::attendance::{batch, week};
+use crate::helpers::notices::{Penalty, d};
+use crate::helpers::policy::{create, local_version};
 
 const LIMIT: usize = 16 * 1024;
 

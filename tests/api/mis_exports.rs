@@ -9,9 +9,9 @@ use chrono::{Datelike, Duration, NaiveDate};
 use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 
-use crate::attendance::{SCHOOL, summary};
+use crate::helpers::attendance::{SCHOOL, summary};
+use crate::helpers::notices::{d, proto_date, upn};
 use crate::helpers::{TestApp, on_both_backends};
-use crate::notices::{d, proto_date, upn};
 
 /// When the school recorded every mark of the register.
 const RECORDED: &str = "2025-03-14T16:30:00Z";

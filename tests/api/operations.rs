@@ -10,8 +10,8 @@ use lea_notices::store::Backend;
 use sqlx::Connection;
 use tonic::Code;
 
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{Bearer, TestApp};
-use crate::policy::{create, local_version};
 
 /// Holds SQLite's write lock until dropped or rolled back.
 async fn hold_write_lock(url: &str) -> sqlx::SqliteConnection {
@@ -226,13 +226,13 @@ async fn metrics_move_with_calls() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
-    crate::notices::issue(
+    crate::helpers::notices::issue(
         &app,
-        crate::notices::Penalty::holiday(
+        crate::helpers::notices::Penalty::holiday(
             1,
             &["mum", "dad"],
-            crate::notices::d(2025, 1, 6),
-            crate::notices::d(2025, 2, 3),
+            crate::helpers::notices::d(2025, 1, 6),
+            crate::helpers::notices::d(2025, 2, 3),
         )
         .request("m"),
     )

@@ -19,10 +19,10 @@ use tonic_health::pb::{
 };
 use tonic_types::StatusExt;
 
-use crate::attendance::{batch, mark};
+use crate::helpers::attendance::{batch, mark};
+use crate::helpers::notices::{Penalty, d, upn};
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{TestApp, date};
-use crate::notices::{Penalty, d, upn};
-use crate::policy::{create, local_version};
 
 /// Every health service name that follows the database.
 const DATABASE_BACKED: [&str; 6] = [
@@ -484,7 +484,12 @@ async fn a_postgres_outage_is_unavailable_and_not_serving_until_it_is_back() {
             .await
             .expect("the retried issue");
     }
-    assert_eq!(crate::notices::all_notices(&app, "850").await.len(), 1);
+    assert_eq!(
+        crate::helpers::notices::all_notices(&app, "850")
+            .await
+            .len(),
+        1
+    );
 
     // A quick restart between two calls: the pool replaces its stale connections
     // rather than hand them to calls, and the health checks do the same.

@@ -7,10 +7,10 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, d, issue, upn};
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{As, TestApp, broken_rules, on_both_backends, violated_fields};
-use crate::notices::{Penalty, d, issue, upn};
-use crate::policy::{create, local_version};
 
 fn staff(app: &TestApp) -> As {
     app.as_role("850", Role::SchoolStaff)

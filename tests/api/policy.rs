@@ -1,94 +1,14 @@
 //! PolicyService through the real API: versions by date, national defaults,
 //! validation, idempotent retry and the audit log.
 
-use crate::helpers::la_of;
 use lea_notices::domain::actor::Role;
 use lea_notices::domain::identifiers::LaCode;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, date, on_both_backends, violated_fields};
-
-/// A valid local version: Hampshire-style, lower rate £80 in 21 days, a notice
-/// to improve required before holiday-free cases, only LA officers issue.
-pub(crate) fn local_version(year: i32, month: i32, day: i32) -> pb::PolicyVersion {
-    pb::PolicyVersion {
-        effective_from: date(year, month, day),
-        lower_amount_pence: 8_000,
-        lower_period_days: 21,
-        higher_amount_pence: 16_000,
-        higher_period_days: 28,
-        second_notice_amount_pence: 16_000,
-        threshold: Some(pb::Threshold {
-            sessions: 10,
-            window_school_weeks: 10,
-            qualifying_codes: vec!["G".into(), "N".into(), "O".into(), "U".into()],
-        }),
-        max_notices_per_parent_per_child: 2,
-        notice_limit_period_years: 3,
-        notice_to_improve_min_school_weeks: 4,
-        notice_to_improve_max_school_weeks: 6,
-        notice_to_improve_required_for: vec![
-            pb::OffenceReason::Other as i32,
-            pb::OffenceReason::Late as i32,
-        ],
-        permitted_issuers: vec![pb::IssuerRole::LaOfficer as i32],
-        request_deadline_school_days: 10,
-        part_payments_accepted: false,
-        ..Default::default()
-    }
-}
-
-pub(crate) fn create(
-    parent: &str,
-    request_id: &str,
-    version: pb::PolicyVersion,
-) -> pb::CreatePolicyVersionRequest {
-    pb::CreatePolicyVersionRequest {
-        parent: parent.into(),
-        request_id: request_id.into(),
-        policy_version: Some(version),
-    }
-}
-
-async fn policy_on(
-    app: &TestApp,
-    parent: &str,
-    y: i32,
-    m: i32,
-    d: i32,
-) -> Result<pb::PolicyVersion, tonic::Status> {
-    app.as_role(la_of(parent), Role::LaOfficer)
-        .policy()
-        .get_policy(pb::GetPolicyRequest {
-            parent: parent.into(),
-            date: date(y, m, d),
-        })
-        .await
-        .map(|r| r.into_inner().policy_version.expect("version"))
-}
-
-async fn versions(app: &TestApp, parent: &str) -> Vec<pb::PolicyVersion> {
-    app.as_role(la_of(parent), Role::Admin)
-        .policy()
-        .list_policy_versions(pb::ListPolicyVersionsRequest {
-            parent: parent.into(),
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner()
-        .policy_versions
-}
-
-async fn audit_count(app: &TestApp, la: &str) -> usize {
-    app.audit_events(&LaCode::parse(la).unwrap(), None, 0, 1000)
-        .await
-        .unwrap()
-        .len()
-}
+use crate::helpers::policy::*;
+use crate::helpers::{date, on_both_backends, violated_fields};
 
 on_both_backends! {
     async fn national_regimes_apply_by_date_without_local_versions(app) {
@@ -256,6 +176,33 @@ on_both_backends! {
         let mut elsewhere = request.clone();
         elsewhere.parent = "authorities/852".into();
         app.as_role("852", Role::Admin).policy().create_policy_version(elsewhere).await.unwrap();
+    }
+
+    async fn a_request_id_kept_under_its_grpc_path_before_the_upgrade_still_answers_its_retry(app) {
+        // Request ids were kept under the gRPC method before migration 0018;
+        // its UPDATE renames them to the use case's name.
+        let request = create("authorities/850", "req-before-upgrade", local_version(2025, 9, 1));
+        let first = app.policy().create_policy_version(request.clone()).await.unwrap().into_inner();
+        app.execute_raw(
+            "UPDATE idempotency_keys SET method = '/lea.notices.v1.PolicyService/CreatePolicyVersion' \
+             WHERE request_id = 'req-before-upgrade'",
+        )
+        .await
+        .unwrap();
+        let kept_before = app.policy().create_policy_version(request.clone()).await.unwrap_err();
+        assert_eq!(kept_before.code(), Code::AlreadyExists, "a path is not the use case's name");
+        let migration = match app.backend {
+            lea_notices::store::Backend::Postgres => {
+                include_str!("../../src/store/postgres/migrations/0018_request_ids_by_use_case.sql")
+            }
+            lea_notices::store::Backend::Sqlite => {
+                include_str!("../../src/store/sqlite/migrations/0018_request_ids_by_use_case.sql")
+            }
+        };
+        app.execute_raw(migration).await.unwrap();
+        let retry = app.policy().create_policy_version(request).await.unwrap().into_inner();
+        assert_eq!(first, retry);
+        assert_eq!(versions(&app, "authorities/850").await.len(), 1);
     }
 
     async fn concurrent_retries_create_one_version(app) {

@@ -10,11 +10,11 @@ use lea_notices::proto::v1::{self as pb};
 use lea_notices::store::Backend;
 use sqlx::{Connection, PgConnection};
 
-use crate::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, d, issue, upn};
+use crate::helpers::payments::{pay, payment};
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{TestApp, date};
-use crate::notices::{Penalty, d, issue, upn};
-use crate::payments::{pay, payment};
-use crate::policy::{create, local_version};
 
 /// What the service's role may do on each table: table privileges, and the
 /// columns it may UPDATE. A new table must be listed here with its grants in
@@ -326,7 +326,7 @@ async fn the_whole_service_works_as_the_service_role() {
         .unwrap();
     assert_eq!(moved.allocations[0].notice, notices[1].name);
     app.notices()
-        .withdraw_notice(crate::notices::withdraw(&notices[1].name, "w"))
+        .withdraw_notice(crate::helpers::notices::withdraw(&notices[1].name, "w"))
         .await
         .unwrap();
     let refunded = app

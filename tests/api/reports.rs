@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 
+use crate::helpers::notices::{Penalty, d, issue, proto_date, sessions};
+use crate::helpers::payments::payment;
+use crate::helpers::policy::{create, local_version};
 use crate::helpers::{TestApp, broken_rules, on_both_backends};
-use crate::notices::{Penalty, d, issue, proto_date, sessions};
-use crate::payments::payment;
-use crate::policy::{create, local_version};
 
 /// A holiday notice for `pupil`, one week of G from `monday`, issued by hand on
 /// `issued` (so received that day).
@@ -149,17 +149,17 @@ async fn a_year_of_notices(app: &TestApp) -> pb::Notice {
         .issue_notice_to_improve(pb::IssueNoticeToImproveRequest {
             parent: "authorities/850".into(),
             request_id: "nti-8".into(),
-            pupil: crate::notices::pupil(8),
-            parents: vec![crate::notices::parent("mum")],
+            pupil: crate::helpers::notices::pupil(8),
+            parents: vec![crate::helpers::notices::parent("mum")],
             issue_date: proto_date(d(2025, 5, 5)),
-            issuer: crate::notices::issuer(pb::IssuerRole::LaOfficer),
+            issuer: crate::helpers::notices::issuer(pb::IssuerRole::LaOfficer),
             improvement_period: Some(pb::ImprovementPeriod {
                 start_date: proto_date(d(2025, 5, 5)),
                 school_weeks: 4,
                 end_date: None,
                 reason: "Attend every session".into(),
             }),
-            delivery: crate::notices::by_hand(),
+            delivery: crate::helpers::notices::by_hand(),
             breach: None,
         })
         .await

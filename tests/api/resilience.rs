@@ -12,9 +12,9 @@ use lea_notices::server::ServeOptions;
 use lea_notices::store::Backend;
 use tokio::task::JoinSet;
 
-use crate::attendance::{batch, mark};
+use crate::helpers::attendance::{batch, mark};
+use crate::helpers::notices::{Penalty, by_hand, d, issuer, parent, pupil};
 use crate::helpers::{TestApp, date};
-use crate::notices::{Penalty, by_hand, d, issuer, parent, pupil};
 
 const POOL: u32 = 4;
 

@@ -17,9 +17,9 @@ use lea_notices::proto::v1::{self as pb};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::attendance::{batch, mark, record};
+use crate::helpers::attendance::{batch, mark, record};
+use crate::helpers::notices::{d, proto_date};
 use crate::helpers::{As, TestApp, on_both_backends};
-use crate::notices::{d, proto_date};
 
 const SCHOOLS: [&str; 2] = ["116439", "116440"];
 

@@ -32,7 +32,7 @@ on_both_backends! {
     }
 
     async fn the_audit_log_is_append_only(app) {
-        use crate::policy::{create, local_version};
+        use crate::helpers::policy::{create, local_version};
         app.policy().create_policy_version(create("authorities/850", "x", local_version(2025, 9, 1))).await.unwrap();
         let update = app.execute_raw("UPDATE audit_events SET action = 'forged'").await;
         assert!(update.unwrap_err().to_string().contains("append-only"));

@@ -10,9 +10,9 @@ use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::attendance::{batch, mark, record};
+use crate::helpers::attendance::{batch, mark, record};
+use crate::helpers::notices::{d, proto_date};
 use crate::helpers::{TestApp, date, on_both_backends, violated_fields};
-use crate::notices::{d, proto_date};
 
 /// A GIAS all-establishments extract: the header of `edubasealldata<date>.csv`
 /// (all 139 columns, in order), Windows-1252, CRLF. Five Hampshire (850)
@@ -287,7 +287,7 @@ on_both_backends! {
         );
         // Each school's figures are what a per-school summary gives.
         for group in &summary.school_groups {
-            let alone = crate::attendance::summary(&app, &group.school_urn, None, MONDAY, MONDAY + chrono::Duration::days(4)).await;
+            let alone = crate::helpers::attendance::summary(&app, &group.school_urn, None, MONDAY, MONDAY + chrono::Duration::days(4)).await;
             assert_eq!(alone.figures, group.figures, "{}", group.school_urn);
             assert_eq!(alone.persistent_absence_enrolments, group.persistent_absence_enrolments);
         }

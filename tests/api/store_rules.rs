@@ -298,7 +298,7 @@ mod consumed_sessions {
     use lea_notices::domain::register_codes::CodeSet;
     use lea_notices::store::QualifyingFilter;
 
-    use crate::notices::upn;
+    use crate::helpers::notices::upn;
 
     fn register(pupil: u32, date: NaiveDate, session: Session, code: &str) -> RegisterMark {
         RegisterMark {

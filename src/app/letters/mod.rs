@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use self::pdf::RenderedPdf;
+use super::idempotency::UseCase;
 use super::notices::visible_notice;
 use super::{App, Caller, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
@@ -18,7 +19,7 @@ use crate::domain::{
 };
 use crate::store::{NewAuditEvent, StoreError, StoreTx};
 
-const CREATE: &str = "/lea.notices.v1.PolicyService/CreateAuthoritySettings";
+const CREATE: UseCase = UseCase::CreateAuthoritySettings;
 
 /// What a retried create answers with.
 #[derive(Serialize, Deserialize)]

@@ -1,4 +1,11 @@
-//! Spawning the server on either backend, and what tests share.
+//! Spawning the server on either backend, and what tests share: the builders
+//! of each service's requests live in this folder, one file a service, and
+//! test files import only from here.
+
+pub mod attendance;
+pub mod notices;
+pub mod payments;
+pub mod policy;
 
 use std::sync::Arc;
 
