@@ -5,9 +5,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{ColumnIndex, Row};
-
-use super::dialect::{Column, Dialect};
 
 use super::marks::changes::session_number;
 use super::tx::sql_impl;
@@ -42,7 +39,7 @@ struct StoredSession(NaiveDate, String, String);
 macro_rules! decided_breach_columns {
     () => {
         "case_id, upn, school_urn, as_of_date, state, \
-     COALESCE(no_action_reason, CAST(0 AS SMALLINT)), note, notice_numbers, qualifying_sessions, \
+     COALESCE(no_action_reason, CAST(0 AS SMALLINT)) AS no_action_reason, note, notice_numbers, qualifying_sessions, \
      first_week, last_week, sessions, policy_version, decided_at, decided_by_subject, decided_by_role"
     };
 }
@@ -141,7 +138,7 @@ sql_impl! {
                    AND ($7 = '' OR school_urn = $7) AND ($8 = '' OR upn = $8) \
                  ORDER BY upn, case_id LIMIT $9"
             );
-            let rows = sqlx::query(sql)
+            let rows: Vec<DecidedBreachRow> = sqlx::query_as(sql)
                 .bind(authority.as_str())
                 .bind(f.after.0)
                 .bind(f.after.1)
@@ -153,64 +150,74 @@ sql_impl! {
                 .bind(f.limit)
                 .fetch_all(self.conn())
                 .await?;
-            rows.iter().map(decided_breach_of_row::<DB>).collect()
+            rows.into_iter().map(DecidedBreach::try_from).collect()
         }
     }
 }
 
-fn decided_breach_of_row<DB>(row: &DB::Row) -> StoreResult<DecidedBreach>
-where
-    DB: Dialect,
-    usize: ColumnIndex<DB::Row>,
-    String: Column<DB>,
-    i64: Column<DB>,
-    i32: Column<DB>,
-    i16: Column<DB>,
-    NaiveDate: Column<DB>,
-    DateTime<Utc>: Column<DB>,
-{
-    let state: i16 = row.try_get(4)?;
-    let reason: i16 = row.try_get(5)?;
-    let notice_numbers: String = row.try_get(7)?;
-    let sessions: String = row.try_get(11)?;
-    let role: String = row.try_get(15)?;
-    let sessions: Vec<StoredSession> = serde_json::from_str(&sessions).map_err(corrupt)?;
-    let sessions = sessions
-        .into_iter()
-        .map(|StoredSession(date, session, code)| {
-            Ok(PupilMark {
-                date,
-                session: Session::parse(&session).ok_or_else(|| corrupt(&session))?,
-                code,
+/// A row of [`decided_breach_columns!`].
+#[derive(sqlx::FromRow)]
+struct DecidedBreachRow {
+    case_id: i64,
+    upn: String,
+    school_urn: String,
+    as_of_date: NaiveDate,
+    state: i16,
+    /// 0 for none.
+    no_action_reason: i16,
+    note: String,
+    notice_numbers: String,
+    qualifying_sessions: i32,
+    first_week: NaiveDate,
+    last_week: NaiveDate,
+    sessions: String,
+    policy_version: String,
+    decided_at: DateTime<Utc>,
+    decided_by_subject: String,
+    decided_by_role: String,
+}
+
+impl TryFrom<DecidedBreachRow> for DecidedBreach {
+    type Error = StoreError;
+
+    fn try_from(r: DecidedBreachRow) -> StoreResult<Self> {
+        let sessions: Vec<StoredSession> = serde_json::from_str(&r.sessions).map_err(corrupt)?;
+        let sessions = sessions
+            .into_iter()
+            .map(|StoredSession(date, session, code)| {
+                Ok(PupilMark {
+                    date,
+                    session: Session::parse(&session).ok_or_else(|| corrupt(&session))?,
+                    code,
+                })
             })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(DecidedBreach {
-        case_id: row.try_get(0)?,
-        upn: row.try_get(1)?,
-        school_urn: row.try_get(2)?,
-        as_of: row.try_get(3)?,
-        breach: Breach {
-            qualifying_sessions: row.try_get(8)?,
-            first_week: row.try_get(9)?,
-            last_week: row.try_get(10)?,
-            sessions,
-        },
-        policy_version: row.try_get(12)?,
-        decision: Decision {
-            state: BreachState::from_number(state).ok_or_else(|| corrupt(state))?,
-            reason: if reason == 0 {
-                None
-            } else {
-                Some(NoActionReason::from_number(reason).ok_or_else(|| corrupt(reason))?)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(DecidedBreach {
+            case_id: r.case_id,
+            upn: r.upn,
+            school_urn: r.school_urn,
+            as_of: r.as_of_date,
+            breach: Breach {
+                qualifying_sessions: r.qualifying_sessions,
+                first_week: r.first_week,
+                last_week: r.last_week,
+                sessions,
             },
-            note: row.try_get(6)?,
-            notice_numbers: serde_json::from_str(&notice_numbers).map_err(corrupt)?,
-        },
-        decided_at: row.try_get(13)?,
-        decided_by: Actor {
-            subject: row.try_get(14)?,
-            role: Role::parse(&role),
-        },
-    })
+            policy_version: r.policy_version,
+            decision: Decision {
+                state: BreachState::from_number(r.state).ok_or_else(|| corrupt(r.state))?,
+                reason: match r.no_action_reason {
+                    0 => None,
+                    n => Some(NoActionReason::from_number(n).ok_or_else(|| corrupt(n))?),
+                },
+                note: r.note,
+                notice_numbers: serde_json::from_str(&r.notice_numbers).map_err(corrupt)?,
+            },
+            decided_at: r.decided_at,
+            decided_by: Actor {
+                subject: r.decided_by_subject,
+                role: Role::parse(&r.decided_by_role),
+            },
+        })
+    }
 }

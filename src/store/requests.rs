@@ -3,15 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{ColumnIndex, Row};
-
-use super::dialect::{Column, Dialect};
 
 use super::tx::sql_impl;
 use super::{StoreError, StoreResult};
 use crate::domain::actor::{Actor, Role};
 use crate::domain::identifiers::LaCode;
-use crate::domain::notice::SessionMark;
 use crate::domain::penalty_notice_request::{
     PenaltyNoticeRequest, PenaltyNoticeRequestDraft, PenaltyNoticeRequestState,
 };
@@ -116,7 +112,7 @@ sql_impl! {
             authority: &LaCode,
             number: i64,
         ) -> StoreResult<Option<PenaltyNoticeRequest>> {
-            let row = sqlx::query(concat!(
+            let row: Option<PenaltyNoticeRequestRow> = sqlx::query_as(concat!(
                 penalty_notice_request_select!(),
                 "WHERE authority_code = $1 AND request_number = $2"
             ))
@@ -124,7 +120,7 @@ sql_impl! {
             .bind(number)
             .fetch_optional(self.conn())
             .await?;
-            row.as_ref().map(penalty_notice_request_of_row::<DB>).transpose()
+            row.map(PenaltyNoticeRequest::try_from).transpose()
         }
 
         async fn penalty_notice_requests(
@@ -135,7 +131,7 @@ sql_impl! {
             after: i64,
             limit: i64,
         ) -> StoreResult<Vec<PenaltyNoticeRequest>> {
-            let rows = sqlx::query(concat!(
+            let rows: Vec<PenaltyNoticeRequestRow> = sqlx::query_as(concat!(
                 penalty_notice_request_select!(),
                 "WHERE authority_code = $1 AND request_number > $2 AND ($3 < 0 OR state = $3) \
                    AND ($4 = '' OR school_urn = $4) ORDER BY request_number LIMIT $5"
@@ -147,7 +143,7 @@ sql_impl! {
             .bind(limit)
             .fetch_all(self.conn())
             .await?;
-            rows.iter().map(penalty_notice_request_of_row::<DB>).collect()
+            rows.into_iter().map(PenaltyNoticeRequest::try_from).collect()
         }
 
         /// Settles a pending request; false when it was no longer pending.
@@ -204,40 +200,49 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data always serialises")
 }
 
-fn penalty_notice_request_of_row<DB>(row: &DB::Row) -> StoreResult<PenaltyNoticeRequest>
-where
-    DB: Dialect,
-    usize: ColumnIndex<DB::Row>,
-    String: Column<DB>,
-    i64: Column<DB>,
-    i32: Column<DB>,
-    i16: Column<DB>,
-    DateTime<Utc>: Column<DB>,
-{
-    let parents: String = row.try_get(3)?;
-    let sessions: String = row.try_get(4)?;
-    let state: i16 = row.try_get(6)?;
-    let role: String = row.try_get(8)?;
-    let notices: String = row.try_get(13)?;
-    let sessions: Vec<SessionMark> = serde_json::from_str(&sessions).map_err(corrupt)?;
-    Ok(PenaltyNoticeRequest {
-        number: row.try_get(0)?,
-        draft: PenaltyNoticeRequestDraft {
-            upn: row.try_get(1)?,
-            school_urn: row.try_get(2)?,
-            parent_person_ids: serde_json::from_str(&parents).map_err(corrupt)?,
-            sessions,
-            support_offered: row.try_get(5)?,
-        },
-        state: PenaltyNoticeRequestState::from_number(state).ok_or_else(|| corrupt(state))?,
-        requested_by: Actor {
-            subject: row.try_get(7)?,
-            role: Role::parse(&role),
-        },
-        requested_at: row.try_get(9)?,
-        school_days_elapsed: row.try_get(10)?,
-        deadline_school_days: row.try_get(11)?,
-        decline_reason: row.try_get(12)?,
-        notice_numbers: serde_json::from_str(&notices).map_err(corrupt)?,
-    })
+/// A row of [`penalty_notice_request_select!`].
+#[derive(sqlx::FromRow)]
+struct PenaltyNoticeRequestRow {
+    request_number: i64,
+    upn: String,
+    school_urn: String,
+    parent_person_ids: String,
+    sessions: String,
+    support_offered: String,
+    state: i16,
+    requested_by_subject: String,
+    requested_by_role: String,
+    requested_at: DateTime<Utc>,
+    school_days_elapsed: i32,
+    deadline_school_days: i32,
+    decline_reason: String,
+    notice_numbers: String,
+}
+
+impl TryFrom<PenaltyNoticeRequestRow> for PenaltyNoticeRequest {
+    type Error = StoreError;
+
+    fn try_from(r: PenaltyNoticeRequestRow) -> StoreResult<Self> {
+        Ok(PenaltyNoticeRequest {
+            number: r.request_number,
+            draft: PenaltyNoticeRequestDraft {
+                upn: r.upn,
+                school_urn: r.school_urn,
+                parent_person_ids: serde_json::from_str(&r.parent_person_ids).map_err(corrupt)?,
+                sessions: serde_json::from_str(&r.sessions).map_err(corrupt)?,
+                support_offered: r.support_offered,
+            },
+            state: PenaltyNoticeRequestState::from_number(r.state)
+                .ok_or_else(|| corrupt(r.state))?,
+            requested_by: Actor {
+                subject: r.requested_by_subject,
+                role: Role::parse(&r.requested_by_role),
+            },
+            requested_at: r.requested_at,
+            school_days_elapsed: r.school_days_elapsed,
+            deadline_school_days: r.deadline_school_days,
+            decline_reason: r.decline_reason,
+            notice_numbers: serde_json::from_str(&r.notice_numbers).map_err(corrupt)?,
+        })
+    }
 }
