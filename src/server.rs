@@ -304,13 +304,16 @@ impl Application {
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::oversize::OversizeLayer)
-            // Innermost: a shed call costs nothing beyond its headers, and is
-            // still counted and answered in grpc-web's framing by the layers
-            // outside.
+            // The deadline (answered DEADLINE_EXCEEDED, and counted so: tonic's
+            // own `timeout` would wrap outside every layer and drop them), and
+            // the call the units of work check before they begin.
+            .layer(crate::api::calls::CallLayer::new(options.request_timeout))
+            // A shed call costs nothing beyond its headers, and is still counted
+            // and answered in grpc-web's framing by the layers outside. The
+            // permit goes to the call, and is held until its work is done.
             .layer(crate::api::shedding::ShedLayer::new(
                 options.max_concurrent_requests,
-            ))
-            .timeout(options.request_timeout);
+            ));
         if let Some(tls) = options.tls {
             builder = builder.tls_config(tls)?;
         }

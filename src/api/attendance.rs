@@ -1,6 +1,7 @@
 //! AttendanceService: session registers from MIS connectors, attendance figures
 //! and the pupils at the unauthorised-absence threshold.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -20,7 +21,7 @@ use super::convert::cases::{
 use super::error::ERROR_DOMAIN;
 use super::mutation::request_id;
 use super::{caller, limits, pagination};
-use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope};
+use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope, call::Call};
 use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
@@ -93,6 +94,12 @@ impl Batches {
                 self.committed.push(result.clone());
                 Ok(result)
             }
+            // The call's deadline passed (or its caller left) before the
+            // batch's unit began: nothing of it was written, and it is the
+            // call's end, not the batch's refusal.
+            Err(e @ ServiceError::NotStarted(_)) => {
+                Err(self.stopped(Status::from(e), Some(&batch.request_id), STREAM_TIME_LIMIT))
+            }
             Err(e) => Err(self.stopped(
                 Status::from(e),
                 Some(&batch.request_id),
@@ -141,10 +148,12 @@ async fn answer_batches(
     app: App,
     caller: Caller,
     mut stream: Streaming<pb::RecordMarksStreamRequest>,
-    time_limit: Duration,
+    (time_limit, call_deadline): (Duration, Option<tokio::time::Instant>),
     answers: mpsc::Sender<Result<pb::RecordMarksStreamResponse, Status>>,
 ) {
-    let deadline = tokio::time::Instant::now() + time_limit;
+    // The caller's deadline, when sooner, ends the stream the same way.
+    let own = tokio::time::Instant::now() + time_limit;
+    let deadline = call_deadline.map_or(own, |d| d.min(own));
     let mut batches = Batches::default();
     let end = loop {
         // Checked before reading: a message already buffered would beat the timer.
@@ -214,16 +223,26 @@ impl AttendanceService for AttendanceApi {
         request: Request<Streaming<pb::RecordMarksStreamRequest>>,
     ) -> Result<Response<BoxStream<pb::RecordMarksStreamResponse>>, Status> {
         let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        // The batches' units check the call and hold its permit, as a unary
+        // call's do: the call lasts until its last answer.
+        let call = request.extensions().get::<Arc<Call>>().cloned();
         // Answers wait for the client to read them, so a slow reader slows the writes.
         let (answers, receiver) = mpsc::channel(2);
         let work = answer_batches(
             self.app.clone(),
             caller,
             request.into_inner(),
-            self.stream_time_limit,
+            (
+                self.stream_time_limit,
+                call.as_ref().and_then(|c| c.deadline()),
+            ),
             answers,
-        );
-        tokio::spawn(work.instrument(tracing::Span::current()));
+        )
+        .instrument(tracing::Span::current());
+        match call {
+            Some(call) => tokio::spawn(crate::app::call::scope(call, work)),
+            None => tokio::spawn(work),
+        };
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 

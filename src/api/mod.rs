@@ -7,6 +7,7 @@ pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod caller;
+pub mod calls;
 pub mod convert;
 pub mod error;
 pub mod limits;
