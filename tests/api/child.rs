@@ -13,7 +13,6 @@ use tonic::transport::Channel;
 use crate::helpers::{As, TestApp};
 
 pub struct ChildServer {
-    pub backend: Backend,
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     child: tokio::process::Child,
@@ -60,7 +59,6 @@ impl ChildServer {
             .spawn()
             .unwrap();
         let server = ChildServer {
-            backend,
             addr,
             metrics_addr,
             child,

@@ -22,6 +22,7 @@ mod mis_exports;
 mod notices;
 mod operations;
 mod outage;
+mod overload;
 mod payments;
 mod policy;
 mod privileges;
