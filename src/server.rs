@@ -313,6 +313,11 @@ impl Application {
             // permit goes to the call, and is held until its work is done.
             .layer(crate::api::shedding::ShedLayer::new(
                 options.max_concurrent_requests,
+            ))
+            // Innermost: each request message is walked against its limits as
+            // it arrives, before tonic decodes it, and refused undecoded.
+            .layer(crate::api::prewalk::PrewalkLayer::new(
+                options.max_message_bytes,
             ));
         if let Some(tls) = options.tls {
             builder = builder.tls_config(tls)?;

@@ -20,7 +20,7 @@ use super::convert::cases::{
 };
 use super::error::ERROR_DOMAIN;
 use super::mutation::request_id;
-use super::{caller, limits, pagination};
+use super::{caller, limits, pagination, prewalk};
 use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope, call::Call};
 use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
@@ -108,6 +108,17 @@ impl Batches {
         }
     }
 
+    /// The end of a stream that could not read its next batch: a batch over
+    /// the request limits, refused before it was decoded (`prewalk`), is named
+    /// as any refused batch is; anything else is the stream's.
+    fn broke(&self, status: Status) -> Status {
+        if let Some(refusal) = prewalk::refusal_of(&status) {
+            let id = refusal.request_id.clone();
+            return self.stopped(status, id.as_deref(), BATCH_NOT_COMMITTED);
+        }
+        self.stopped(status, None, STREAM_FAILED)
+    }
+
     /// `status` as the end of the stream: its message names the batch to blame,
     /// and an ErrorInfo says how many batches committed and the last of them.
     /// The details are rebuilt with the final code and message, so the
@@ -162,7 +173,7 @@ async fn answer_batches(
         }
         let batch = match tokio::time::timeout_at(deadline, stream.message()).await {
             Err(_) => continue,
-            Ok(Err(status)) => break Some(batches.stopped(status, None, STREAM_FAILED)),
+            Ok(Err(status)) => break Some(batches.broke(status)),
             Ok(Ok(None)) => break None,
             Ok(Ok(Some(b))) => pb::RecordMarksRequest {
                 parent: b.parent,
@@ -211,7 +222,7 @@ impl AttendanceService for AttendanceApi {
             let batch = match stream.message().await {
                 Ok(Some(batch)) => batch,
                 Ok(None) => break,
-                Err(status) => return Err(batches.stopped(status, None, STREAM_FAILED)),
+                Err(status) => return Err(batches.broke(status)),
             };
             batches.record(&self.app, &caller, &batch).await?;
         }

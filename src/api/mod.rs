@@ -17,6 +17,7 @@ pub mod oversize;
 pub mod pagination;
 pub mod payment;
 pub mod policy;
+pub mod prewalk;
 pub mod report;
 pub mod school;
 pub mod shedding;
