@@ -8,7 +8,8 @@
 //!
 //! [`Walker`] reads one message pushed in pieces, in constant memory besides
 //! its violations (at most [`MAX_VIOLATIONS`] kept, the rest counted) and one
-//! short text at a time. [`PrewalkLayer`] runs it over every lea.notices.v1
+//! short text at a time. The items of a list past its limit are counted and
+//! skipped, not looked into, so the walk's work is bounded by the limits too. [`PrewalkLayer`] runs it over every lea.notices.v1
 //! request body, message by message (a client stream's each batch too), and
 //! passes on only the messages that keep to their limits.
 
@@ -29,6 +30,10 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 
 /// Violations reported one by one; more are summed up.
 pub const MAX_VIOLATIONS: usize = 20;
+
+/// Bytes of fields this server does not know that a message may carry
+/// (prost skips them, but they are kept until the message is passed on).
+pub const MAX_UNKNOWN_BYTES: u64 = 64 * 1024;
 
 /// Nested messages deeper than this are refused (prost's own limit is 100).
 const MAX_DEPTH: usize = 64;
@@ -88,29 +93,103 @@ fn wire_type_of(kind: &Kind) -> u64 {
     }
 }
 
-/// A message being read, and the items of each of its lists so far.
-struct Level {
-    descriptor: MessageDescriptor,
-    /// Where it ends, in bytes from the start of the request.
-    end: u64,
-    lists: Vec<(FieldDescriptor, usize)>,
+/// How the walk treats a field, worked out once per message type.
+#[derive(Clone)]
+enum Shape {
+    Text(TextLimit),
+    Message(MessageDescriptor),
+    /// Bytes and maps: skipped.
+    Skipped,
+    Scalar {
+        wire: u64,
+        packed: Option<Packed>,
+    },
 }
 
-impl Level {
-    /// The index the next item of list `field` gets.
-    fn next_item(&mut self, field: &FieldDescriptor, items: usize) -> usize {
-        match self.lists.iter_mut().find(|(f, _)| f == field) {
-            Some((_, count)) => {
-                let index = *count;
-                *count += items;
-                index
-            }
-            None => {
-                self.lists.push((field.clone(), items));
-                0
-            }
+/// What the walk needs of a field.
+struct FieldInfo {
+    number: u32,
+    field: FieldDescriptor,
+    shape: Shape,
+    /// Its slot in a level's list counts, for a list.
+    slot: Option<usize>,
+    /// How many items it may hold, for a list.
+    limit: usize,
+}
+
+/// A message type's fields, by number.
+struct TypeInfo {
+    descriptor: MessageDescriptor,
+    fields: Vec<FieldInfo>,
+    /// The limit of the list in each slot.
+    lists: Vec<usize>,
+}
+
+impl TypeInfo {
+    fn new(descriptor: MessageDescriptor) -> Self {
+        let mut lists = Vec::new();
+        let fields = descriptor
+            .fields()
+            .map(|field| {
+                let kind = field.kind();
+                let shape = if field.is_map() {
+                    Shape::Skipped
+                } else {
+                    match &kind {
+                        Kind::String => Shape::Text(text_limit(field.name())),
+                        Kind::Message(inner) => Shape::Message(inner.clone()),
+                        Kind::Bytes => Shape::Skipped,
+                        other => Shape::Scalar {
+                            wire: wire_type_of(other),
+                            packed: packed(other),
+                        },
+                    }
+                };
+                let limit = list_limit(field.name());
+                let slot = (field.is_list() && !field.is_map()).then(|| {
+                    lists.push(limit);
+                    lists.len() - 1
+                });
+                FieldInfo {
+                    number: field.number(),
+                    limit,
+                    field,
+                    shape,
+                    slot,
+                }
+            })
+            .collect();
+        TypeInfo {
+            descriptor,
+            fields,
+            lists,
         }
     }
+}
+
+/// A message being read, and the items of each of its lists so far.
+struct Level {
+    /// Its type, in the walk's `types`.
+    ty: usize,
+    /// Where it ends, in bytes from the start of the request.
+    end: u64,
+    counts: Vec<usize>,
+}
+
+/// A varint at the start of `bytes`, and its length; `None` when `bytes`
+/// ends first, `Some(Err)` when it is longer than a varint may be.
+fn varint(bytes: &[u8]) -> Option<Result<(u64, usize), ()>> {
+    // A plain loop: this runs for every field of every request.
+    let (mut value, mut i) = (0u64, 0);
+    while i < bytes.len() && i < 10 {
+        let b = bytes[i];
+        value |= u64::from(b & 0x7f) << (7 * i);
+        i += 1;
+        if b < 0x80 {
+            return Some(Ok((value, i)));
+        }
+    }
+    (i == 10).then_some(Err(()))
 }
 
 /// A text value being read.
@@ -204,7 +283,7 @@ enum State {
     Text(Box<Text>),
     /// A packed run of varints: items end with a byte below 0x80.
     Varints {
-        field: FieldDescriptor,
+        slot: usize,
         left: u64,
         items: usize,
         last: u8,
@@ -216,13 +295,40 @@ enum State {
 /// A length-delimited value's fate.
 enum Then {
     Skip,
-    Text(Step),
+    /// A field this server does not know (its number).
+    Unknown(u32),
+    Text(Step, TextLimit),
     Message(Step, MessageDescriptor),
-    Packed(FieldDescriptor, Packed),
+    /// A packed run of numbers, counted in the list in this slot.
+    Packed(usize, Packed),
+}
+
+/// Counts a violation, and keeps it if it is among the first
+/// [`MAX_VIOLATIONS`] in field order.
+fn record(
+    (found, total): (&mut Vec<(Key, FieldViolation)>, &mut usize),
+    key: Key,
+    path: impl FnOnce() -> String,
+    problem: impl FnOnce() -> String,
+) {
+    *total += 1;
+    if found.len() >= MAX_VIOLATIONS && found.last().is_some_and(|(last, _)| *last < key) {
+        return;
+    }
+    let at = found.partition_point(|(k, _)| *k < key);
+    found.insert(at, (key, FieldViolation::new(path(), problem())));
+    found.truncate(MAX_VIOLATIONS);
 }
 
 /// One message's walk, pushed in pieces ([`Walker::feed`]) until its length.
 pub struct Walker {
+    types: Vec<TypeInfo>,
+    /// The last key, when its values are skipped (and counted in a list's
+    /// slot): the next value of the same key is skipped at once.
+    skip_run: Option<(u64, Option<usize>)>,
+    /// A list has passed its limit (counted when its message ends).
+    over_a_list: bool,
+    unknown_bytes: u64,
     stack: Vec<Level>,
     steps: Vec<Step>,
     state: State,
@@ -270,11 +376,17 @@ pub fn refusal_of(status: &Status) -> Option<&Refusal> {
 impl Walker {
     /// The walk of a `len`-byte message of type `descriptor`.
     pub fn new(descriptor: MessageDescriptor, len: u64) -> Self {
+        let top = TypeInfo::new(descriptor);
+        let counts = vec![0; top.lists.len()];
         Walker {
+            types: vec![top],
+            skip_run: None,
+            over_a_list: false,
+            unknown_bytes: 0,
             stack: vec![Level {
-                descriptor,
+                ty: 0,
                 end: len,
-                lists: Vec::new(),
+                counts,
             }],
             steps: Vec::new(),
             state: State::Key { value: 0, shift: 0 },
@@ -288,7 +400,7 @@ impl Walker {
 
     /// Whether anything over the limits (or broken) has been found so far.
     pub fn refused(&self) -> bool {
-        self.total > 0 || self.broken.is_some()
+        self.total > 0 || self.over_a_list || self.broken.is_some()
     }
 
     fn violation(
@@ -297,21 +409,12 @@ impl Walker {
         path: impl FnOnce() -> String,
         problem: impl FnOnce() -> String,
     ) {
-        self.total += 1;
-        if self.found.len() >= MAX_VIOLATIONS
-            && self.found.last().is_some_and(|(last, _)| *last < key)
-        {
-            return;
-        }
-        let at = self.found.partition_point(|(k, _)| *k < key);
-        self.found
-            .insert(at, (key, FieldViolation::new(path(), problem())));
-        self.found.truncate(MAX_VIOLATIONS);
+        record((&mut self.found, &mut self.total), key, path, problem);
     }
 
     fn break_off(&mut self, why: &str) {
         if self.broken.is_none() {
-            let message = self.stack[0].descriptor.full_name().to_string();
+            let message = self.types[0].descriptor.full_name().to_string();
             self.broken = Some((
                 path_of(&self.steps, None),
                 format!("is not a valid encoding of {message}: {why}"),
@@ -327,6 +430,49 @@ impl Walker {
                 State::Broken => {
                     self.pos += bytes.len() as u64;
                     return;
+                }
+                // A varint in one piece is read at once; one cut by the end
+                // of a piece, a byte at a time.
+                State::Key { value: 0, shift: 0 } if bytes.len() >= 10 || bytes[0] < 0x80 => {
+                    match varint(bytes) {
+                        Some(Ok((key, n))) => {
+                            // Another item of a run that is only counted (a
+                            // list past its limit): counted and skipped here.
+                            if let Some(skipped) = self.skipped_item(key, bytes, n) {
+                                bytes = &bytes[skipped..];
+                                continue;
+                            }
+                            bytes = &bytes[n..];
+                            self.pos += n as u64;
+                            self.on_key(key);
+                        }
+                        Some(Err(())) => self.break_off("a key's varint is too long"),
+                        // Not with the guard above: the first byte ends it,
+                        // or ten bytes are there.
+                        None => self.break_off("a key's varint is cut short"),
+                    }
+                }
+                State::Length {
+                    value: 0,
+                    shift: 0,
+                    then,
+                } if bytes.len() >= 10 || bytes[0] < 0x80 => match varint(bytes) {
+                    Some(Ok((len, n))) => {
+                        bytes = &bytes[n..];
+                        self.pos += n as u64;
+                        self.on_length(len, then);
+                    }
+                    _ => self.break_off("a length's varint is too long"),
+                },
+                State::Varint { shift: 0 } if bytes.len() >= 10 || bytes[0] < 0x80 => {
+                    match varint(bytes) {
+                        Some(Ok((_, n))) => {
+                            bytes = &bytes[n..];
+                            self.pos += n as u64;
+                            self.value_done();
+                        }
+                        _ => self.break_off("a varint is too long"),
+                    }
                 }
                 State::Key { value, shift } => {
                     let (b, rest) = (bytes[0], &bytes[1..]);
@@ -409,7 +555,7 @@ impl Walker {
                     }
                 }
                 State::Varints {
-                    field,
+                    slot,
                     left,
                     mut items,
                     mut last,
@@ -424,12 +570,12 @@ impl Walker {
                         if last >= 0x80 {
                             self.break_off("a packed varint is cut short");
                         } else {
-                            self.level().next_item(&field, items);
+                            self.count(slot, items);
                             self.value_done();
                         }
                     } else {
                         self.state = State::Varints {
-                            field,
+                            slot,
                             left: left - n as u64,
                             items,
                             last,
@@ -440,8 +586,59 @@ impl Walker {
         }
     }
 
-    fn level(&mut self) -> &mut Level {
-        self.stack.last_mut().expect("the request's level")
+    /// When `key` (its varint `n` bytes at the start of `bytes`) is the same
+    /// skipped length-delimited field as the one before, and the whole value
+    /// is in `bytes`: counts and skips it, and says how many bytes it took.
+    fn skipped_item(&mut self, key: u64, bytes: &[u8], n: usize) -> Option<usize> {
+        let (run, slot) = self.skip_run?;
+        if run != key {
+            return None;
+        }
+        let Some(Ok((len, m))) = varint(&bytes[n..]) else {
+            return None;
+        };
+        let taken = (n + m) as u64 + len;
+        let end = self.stack.last().map_or(0, |l| l.end);
+        if taken > bytes.len() as u64 || self.pos + taken > end {
+            return None;
+        }
+        self.pos += taken;
+        if let Some(slot) = slot {
+            self.count(slot, 1);
+        }
+        self.value_done();
+        Some(taken as usize)
+    }
+
+    /// Counts `bytes` more of fields this server does not know (field
+    /// `number` among them); past [`MAX_UNKNOWN_BYTES`] the message is refused.
+    fn unknown(&mut self, number: u32, bytes: u64) {
+        let before = self.unknown_bytes;
+        self.unknown_bytes = before.saturating_add(bytes);
+        if before <= MAX_UNKNOWN_BYTES && self.unknown_bytes > MAX_UNKNOWN_BYTES {
+            let key = key_of(&self.steps, Some((number, None)), self.total);
+            let path = path_of(&self.steps, None);
+            self.violation(
+                key,
+                || path,
+                || format!("at most {MAX_UNKNOWN_BYTES} bytes of fields this server does not know"),
+            );
+        }
+    }
+
+    /// Counts `items` more in the list in `slot` of the innermost message;
+    /// the index of the first.
+    fn count(&mut self, slot: usize, items: usize) -> usize {
+        let level = self.stack.last_mut().expect("the request's level");
+        let count = &mut level.counts[slot];
+        let first = *count;
+        *count = count.saturating_add(items);
+        // Its violation is recorded when the message ends, with the whole
+        // count; the message is refused from now on (and no longer kept).
+        if *count > self.types[level.ty].lists[slot] {
+            self.over_a_list = true;
+        }
+        first
     }
 
     fn on_key(&mut self, key: u64) {
@@ -452,57 +649,89 @@ impl Walker {
         if number == 0 {
             return self.break_off("field number 0");
         }
-        let field = self.level().descriptor.get_field(number);
-        if let Some(field) = &field {
-            let kind = field.kind();
-            let single = wire_type_of(&kind);
-            let fits = wire_type == single
-                || (wire_type == 2 && field.is_list() && packed(&kind).is_some());
-            if !fits && !field.is_map() {
-                return self.break_off(&format!("field {} has the wrong wire type", field.name()));
-            }
+        if matches!(wire_type, 3 | 4) {
+            return self.break_off("groups are not used");
         }
-        match wire_type {
-            0 | 1 | 5 => {
-                if let Some(field) = &field
-                    && field.is_list()
-                {
-                    self.level().next_item(field, 1);
+        if wire_type > 5 {
+            return self.break_off("an unknown wire type");
+        }
+        self.skip_run = None;
+        let ty = self.stack.last().map_or(0, |l| l.ty);
+        let Some(at) = self.types[ty]
+            .fields
+            .iter()
+            .position(|f| f.number == number)
+        else {
+            // A field this server does not know: skipped, as prost skips it,
+            // and bounded (it would be kept and passed on otherwise).
+            let (state, bytes) = match wire_type {
+                0 => (State::Varint { shift: 0 }, 2),
+                1 => (State::Skip { left: 8 }, 9),
+                5 => (State::Skip { left: 4 }, 5),
+                _ => {
+                    let then = Then::Unknown(number);
+                    (
+                        State::Length {
+                            value: 0,
+                            shift: 0,
+                            then,
+                        },
+                        2,
+                    )
                 }
-                self.state = match wire_type {
-                    0 => State::Varint { shift: 0 },
-                    1 => State::Skip { left: 8 },
-                    _ => State::Skip { left: 4 },
-                };
+            };
+            self.state = state;
+            self.unknown(number, bytes);
+            return;
+        };
+        let info = &self.types[ty].fields[at];
+        let fits = match &info.shape {
+            Shape::Scalar { wire, packed } => {
+                wire_type == *wire || (wire_type == 2 && packed.is_some() && info.slot.is_some())
             }
-            2 => {
-                let then = match field {
-                    None => Then::Skip,
-                    Some(field) if field.is_map() => Then::Skip,
-                    Some(field) => {
-                        let kind = field.kind();
-                        let index = match (field.is_list(), packed(&kind)) {
-                            (true, None) => Some(self.level().next_item(&field, 1)),
-                            _ => None,
-                        };
-                        match (kind, packed(&field.kind())) {
-                            (Kind::String, _) => Then::Text((field, index)),
-                            (Kind::Message(inner), _) => Then::Message((field, index), inner),
-                            (Kind::Bytes, _) => Then::Skip,
-                            (_, Some(run)) => Then::Packed(field, run),
-                            _ => Then::Skip,
-                        }
+            _ => wire_type == 2,
+        };
+        if !fits {
+            let why = format!("field {} has the wrong wire type", info.field.name());
+            return self.break_off(&why);
+        }
+        let packed_run = match (&info.shape, wire_type) {
+            (Shape::Scalar { packed, .. }, 2) => *packed,
+            _ => None,
+        };
+        let (slot, limit) = (info.slot, info.limit);
+        // The item's place in its list (a packed run counts its items later).
+        let index = match (slot, packed_run) {
+            (Some(slot), None) => Some(self.count(slot, 1)),
+            _ => None,
+        };
+        let info = &self.types[ty].fields[at];
+        self.state = match wire_type {
+            0 => State::Varint { shift: 0 },
+            1 => State::Skip { left: 8 },
+            5 => State::Skip { left: 4 },
+            _ => {
+                let then = match (&info.shape, packed_run, slot) {
+                    // Items past a list's limit are counted, not looked
+                    // into: the walk costs what the limits allow.
+                    _ if index.is_some_and(|i| i >= limit) => Then::Skip,
+                    (_, Some(run), Some(slot)) => Then::Packed(slot, run),
+                    (Shape::Text(text), _, _) => Then::Text((info.field.clone(), index), *text),
+                    (Shape::Message(inner), _, _) => {
+                        Then::Message((info.field.clone(), index), inner.clone())
                     }
+                    _ => Then::Skip,
                 };
-                self.state = State::Length {
+                if matches!(then, Then::Skip) {
+                    self.skip_run = Some((key, index.and(slot)));
+                }
+                State::Length {
                     value: 0,
                     shift: 0,
                     then,
-                };
+                }
             }
-            3 | 4 => self.break_off("groups are not used"),
-            _ => self.break_off("an unknown wire type"),
-        }
+        };
     }
 
     fn on_length(&mut self, len: u64, then: Then) {
@@ -512,14 +741,17 @@ impl Walker {
         }
         match then {
             Then::Skip => self.state = State::Skip { left: len },
-            Then::Text(step) => {
-                let limit = text_limit(step.0.name());
-                // Longer than four bytes a character, it is over its limit
-                // whatever it holds: count it, keep none of it.
-                let short = len <= 4 * limit.max_chars as u64;
+            Then::Unknown(number) => {
+                self.unknown(number, len);
+                self.state = State::Skip { left: len };
+            }
+            Then::Text(step, limit) => {
                 if len == 0 {
                     return self.text_done(&step, limit, Some(&[]), None);
                 }
+                // Longer than four bytes a character, it is over its limit
+                // whatever it holds: count it, keep none of it.
+                let short = len <= 4 * limit.max_chars as u64;
                 self.state = State::Text(Box::new(Text {
                     step,
                     limit,
@@ -530,28 +762,37 @@ impl Walker {
                     utf8: true,
                 }));
             }
+            // An empty message holds nothing to check.
+            Then::Message(..) if len == 0 => self.state = State::Skip { left: 0 },
             Then::Message(step, descriptor) => {
                 if self.stack.len() >= MAX_DEPTH {
                     return self.break_off("messages nested too deep");
                 }
+                let ty = match self.types.iter().position(|t| t.descriptor == descriptor) {
+                    Some(ty) => ty,
+                    None => {
+                        self.types.push(TypeInfo::new(descriptor));
+                        self.types.len() - 1
+                    }
+                };
                 self.steps.push(step);
                 self.stack.push(Level {
-                    descriptor,
+                    ty,
                     end: self.pos + len,
-                    lists: Vec::new(),
+                    counts: vec![0; self.types[ty].lists.len()],
                 });
                 self.state = State::Key { value: 0, shift: 0 };
             }
-            Then::Packed(field, Packed::Fixed(size)) => {
+            Then::Packed(slot, Packed::Fixed(size)) => {
                 if len % size != 0 {
                     return self.break_off("a packed run is cut short");
                 }
-                self.level().next_item(&field, (len / size) as usize);
+                self.count(slot, (len / size) as usize);
                 self.state = State::Skip { left: len };
             }
-            Then::Packed(field, Packed::Varints) => {
+            Then::Packed(slot, Packed::Varints) => {
                 self.state = State::Varints {
-                    field,
+                    slot,
                     left: len,
                     items: 0,
                     last: 0,
@@ -616,13 +857,17 @@ impl Walker {
         let Some(level) = self.stack.pop() else {
             return;
         };
-        for (field, items) in level.lists {
-            let limit = list_limit(field.name());
+        for info in &self.types[level.ty].fields {
+            let Some(slot) = info.slot else {
+                continue;
+            };
+            let (items, limit) = (level.counts[slot], info.limit);
             if items > limit {
-                let key = key_of(&self.steps, Some((field.number(), None)), self.total);
-                let step = (field, None);
+                let key = key_of(&self.steps, Some((info.number, None)), self.total);
+                let step = (info.field.clone(), None);
                 let path = path_of(&self.steps, Some(&step));
-                self.violation(
+                record(
+                    (&mut self.found, &mut self.total),
                     key,
                     || path,
                     || format!("at most {limit} items, not {items}"),
@@ -1011,10 +1256,16 @@ mod tests {
             let refusal = walk::<pb::GetNoticeRequest>(&bytes, 1).unwrap_err();
             assert_eq!(refusal.violations.len(), 1, "{what}: {refusal:?}");
         }
-        // Unknown fields are skipped, as prost skips them.
+        // Unknown fields are skipped, as prost skips them, up to a bound.
         let mut unknown = good.clone();
         unknown.extend_from_slice(&[0x7a, 0x03, 1, 2, 3, 0x78, 0x05]);
         assert!(walk::<pb::GetNoticeRequest>(&unknown, 2).is_ok());
+        let mut lots = good.clone();
+        for _ in 0..40_000 {
+            lots.extend_from_slice(&[0x7a, 0x00]);
+        }
+        let refusal = walk::<pb::GetNoticeRequest>(&lots, 1000).unwrap_err();
+        assert_eq!(fields(&refusal), [""]);
     }
 
     #[test]

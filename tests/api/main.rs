@@ -14,6 +14,7 @@ mod errors;
 mod evidence;
 mod grpc_surface;
 mod hardening;
+mod hostile;
 mod letters;
 mod load;
 mod mark_streams;
