@@ -89,6 +89,28 @@ pub struct ServeOptions {
     pub grpc_web_origins: Vec<http::HeaderValue>,
 }
 
+/// HTTP/2 flow control: how much of a call's request the server buffers
+/// before the service reads it. A client stream waiting for its batch to be
+/// written holds at most this much, however small its messages.
+///
+/// h2 closes a whole connection (GOAWAY `too_many_data_frames`, every call on
+/// it cut) when the DATA frames it buffers unread cost more than half the
+/// connection's window in framing: each frame under 256 bytes costs 256 less
+/// its size. A one-mark `RecordMarks` message is one frame of about 85 bytes
+/// from most clients (grpcio sends each message alone), 2 bytes of overhead
+/// per byte buffered. With hyper's defaults (1 MiB a stream, 1 MiB a
+/// connection) one stream of one-mark batches waiting for the database fills
+/// the allowance after about 3,000 of them. Here a stream holds 256 KiB
+/// (about 3,000 such frames, 0.5 MiB of overhead) against an allowance of
+/// 8 MiB: 16 streams of one-mark batches waiting at once on one connection,
+/// 10 of the smallest messages the service takes.
+pub const STREAM_WINDOW: u32 = 256 * 1024;
+
+/// See [`STREAM_WINDOW`]: h2's allowance for small frames is half of this.
+/// The connection's unread data is bounded by its streams' windows too (the
+/// server takes at most `max_concurrent_requests` calls at once).
+pub const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
+
 /// Between two checks of the database by the health service.
 pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -296,6 +318,8 @@ impl Application {
         // preflights, then the translation to gRPC for everything inside.
         let mut builder = Server::builder()
             .accept_http1(true)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .layer(tower::util::option_layer(grpc_web_cors(
                 &options.grpc_web_origins,
             )))

@@ -34,5 +34,6 @@ mod rollups;
 mod rpc_metrics;
 mod schema;
 mod schools;
+mod small_batches;
 mod store_rules;
 mod transport;
