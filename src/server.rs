@@ -77,9 +77,12 @@ pub fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 #[derive(Clone)]
 pub struct ServeOptions {
     pub tls: Option<ServerTlsConfig>,
+    /// A call not answered within it (or its caller's deadline, if sooner)
+    /// answers DEADLINE_EXCEEDED (`api::calls`).
     pub request_timeout: Duration,
-    /// Calls in progress on the whole server (every connection together);
-    /// beyond it, RESOURCE_EXHAUSTED at once. Health checks are not counted.
+    /// Calls in progress on the whole server (every connection together), each
+    /// until its units of work have ended; beyond it, RESOURCE_EXHAUSTED at
+    /// once. Health checks are not counted.
     pub max_concurrent_requests: usize,
     pub max_message_bytes: usize,
     /// How often the health service checks the database.

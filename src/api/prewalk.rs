@@ -784,7 +784,7 @@ impl Walker {
                 self.state = State::Key { value: 0, shift: 0 };
             }
             Then::Packed(slot, Packed::Fixed(size)) => {
-                if len % size != 0 {
+                if !len.is_multiple_of(size) {
                     return self.break_off("a packed run is cut short");
                 }
                 self.count(slot, (len / size) as usize);
