@@ -1,6 +1,7 @@
 //! AttendanceService: session registers from MIS connectors, attendance figures
 //! and the pupils at the unauthorised-absence threshold.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -19,9 +20,10 @@ use super::convert::breaches::{
 };
 use super::error::ERROR_DOMAIN;
 use super::layers::limits;
+use super::layers::prewalk;
 use super::mutation::request_id;
 use super::{caller, pagination};
-use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope};
+use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope, call::Call};
 use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
@@ -94,12 +96,29 @@ impl Batches {
                 self.committed.push(result.clone());
                 Ok(result)
             }
+            // The call's deadline passed (or its caller left) before the
+            // batch's unit began: nothing of it was written, and it is the
+            // call's end, not the batch's refusal.
+            Err(e @ ServiceError::NotStarted(_)) => {
+                Err(self.stopped(Status::from(e), Some(&batch.request_id), STREAM_TIME_LIMIT))
+            }
             Err(e) => Err(self.stopped(
                 Status::from(e),
                 Some(&batch.request_id),
                 BATCH_NOT_COMMITTED,
             )),
         }
+    }
+
+    /// The end of a stream that could not read its next batch: a batch over
+    /// the request limits, refused before it was decoded (`prewalk`), is named
+    /// as any refused batch is; anything else is the stream's.
+    fn broke(&self, status: Status) -> Status {
+        if let Some(refusal) = prewalk::refusal_of(&status) {
+            let id = refusal.request_id.clone();
+            return self.stopped(status, id.as_deref(), BATCH_NOT_COMMITTED);
+        }
+        self.stopped(status, None, STREAM_FAILED)
     }
 
     /// `status` as the end of the stream: its message names the batch to blame,
@@ -142,10 +161,12 @@ async fn answer_batches(
     app: App,
     caller: Caller,
     mut stream: Streaming<pb::RecordMarksStreamRequest>,
-    time_limit: Duration,
+    (time_limit, call_deadline): (Duration, Option<tokio::time::Instant>),
     answers: mpsc::Sender<Result<pb::RecordMarksStreamResponse, Status>>,
 ) {
-    let deadline = tokio::time::Instant::now() + time_limit;
+    // The caller's deadline, when sooner, ends the stream the same way.
+    let own = tokio::time::Instant::now() + time_limit;
+    let deadline = call_deadline.map_or(own, |d| d.min(own));
     let mut batches = Batches::default();
     let end = loop {
         // Checked before reading: a message already buffered would beat the timer.
@@ -154,7 +175,7 @@ async fn answer_batches(
         }
         let batch = match tokio::time::timeout_at(deadline, stream.message()).await {
             Err(_) => continue,
-            Ok(Err(status)) => break Some(batches.stopped(status, None, STREAM_FAILED)),
+            Ok(Err(status)) => break Some(batches.broke(status)),
             Ok(Ok(None)) => break None,
             Ok(Ok(Some(b))) => pb::RecordMarksRequest {
                 parent: b.parent,
@@ -197,13 +218,32 @@ impl AttendanceService for AttendanceApi {
         request: Request<Streaming<pb::RecordMarksRequest>>,
     ) -> Result<Response<pb::RecordMarksResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        // The call is cut at its deadline, and a cut call cannot say what it
+        // committed: it stops taking batches a tenth of its time before, and
+        // says so (as RecordMarksStream does at its time limit).
+        let started = tokio::time::Instant::now();
+        let deadline = request
+            .extensions()
+            .get::<Arc<Call>>()
+            .and_then(|c| c.deadline())
+            .map(|d| started + d.saturating_duration_since(started).mul_f64(0.9));
         let mut stream = request.into_inner();
         let mut batches = Batches::default();
         loop {
-            let batch = match stream.message().await {
-                Ok(Some(batch)) => batch,
-                Ok(None) => break,
-                Err(status) => return Err(batches.stopped(status, None, STREAM_FAILED)),
+            let next = match deadline {
+                Some(d) if tokio::time::Instant::now() >= d => None,
+                Some(d) => tokio::time::timeout_at(d, stream.message()).await.ok(),
+                None => Some(stream.message().await),
+            };
+            let batch = match next {
+                Some(Ok(Some(batch))) => batch,
+                Some(Ok(None)) => break,
+                Some(Err(status)) => return Err(batches.broke(status)),
+                None => {
+                    let limit = deadline.map_or(Duration::ZERO, |d| d - started);
+                    let status = time_limit_reached(limit);
+                    return Err(batches.stopped(status, None, STREAM_TIME_LIMIT));
+                }
             };
             batches.record(&self.app, &caller, &batch).await?;
         }
@@ -215,16 +255,26 @@ impl AttendanceService for AttendanceApi {
         request: Request<Streaming<pb::RecordMarksStreamRequest>>,
     ) -> Result<Response<BoxStream<pb::RecordMarksStreamResponse>>, Status> {
         let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        // The batches' units check the call and hold its permit, as a unary
+        // call's do: the call lasts until its last answer.
+        let call = request.extensions().get::<Arc<Call>>().cloned();
         // Answers wait for the client to read them, so a slow reader slows the writes.
         let (answers, receiver) = mpsc::channel(2);
         let work = answer_batches(
             self.app.clone(),
             caller,
             request.into_inner(),
-            self.stream_time_limit,
+            (
+                self.stream_time_limit,
+                call.as_ref().and_then(|c| c.deadline()),
+            ),
             answers,
-        );
-        tokio::spawn(work.instrument(tracing::Span::current()));
+        )
+        .instrument(tracing::Span::current());
+        match call {
+            Some(call) => tokio::spawn(crate::app::call::scope(call, work)),
+            None => tokio::spawn(work),
+        };
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 

@@ -4,7 +4,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::app::ServiceError;
+use crate::app::{ServiceError, call::Abandoned};
 use crate::domain::{FieldViolation, RuleViolation};
 
 /// The `ErrorInfo.domain` of errors this service raises.
@@ -47,6 +47,18 @@ impl From<ServiceError> for Status {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");
                 plain(Code::Internal, "internal error".into())
+            }
+            ServiceError::NotStarted(why) => {
+                let (code, what) = match why {
+                    Abandoned::Cancelled => (Code::Cancelled, "the call was cancelled"),
+                    Abandoned::DeadlineExceeded => {
+                        (Code::DeadlineExceeded, "the call's deadline passed")
+                    }
+                };
+                plain(
+                    code,
+                    format!("{what} before its work began; nothing was done"),
+                )
             }
             ServiceError::Internal(e) => {
                 tracing::error!(error = %e, "internal failure");

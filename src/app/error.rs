@@ -26,6 +26,10 @@ pub enum ServiceError {
     Unauthenticated,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller left, or its deadline passed, before the unit of work began:
+    /// nothing was done.
+    #[error("not started: {0:?}")]
+    NotStarted(super::call::Abandoned),
     /// A use case that failed in a way no caller can act on (it panicked).
     #[error("internal: {0}")]
     Internal(String),

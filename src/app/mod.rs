@@ -11,6 +11,7 @@ mod attendance;
 mod audit;
 mod breach_decisions;
 mod breach_search;
+pub mod call;
 mod caller;
 pub mod clock;
 mod error;
@@ -110,12 +111,25 @@ impl App {
         Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
     {
         let app = self.clone();
+        // Read here, in the caller's task; the unit keeps it (and the server's
+        // permit with it) until it ends, even after the caller has gone.
+        let call = call::current();
         detached(async move {
+            let call = call.as_deref();
+            not_abandoned(call)?;
             let tx = match access {
                 Access::Write => app.store.begin().await?,
                 Access::Read => app.store.begin_read().await?,
                 Access::SingleRead => app.store.begin_single_read().await?,
             };
+            // Waiting for a connection (or SQLite's write lock) may outlast the
+            // caller: nothing has been done yet, so nothing is.
+            if let Err(e) = not_abandoned(call) {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback failed; the connection is closed");
+                }
+                return Err(e);
+            }
             let (tx, result) = work(app, tx).await;
             finish(tx, result).await
         })
@@ -129,6 +143,21 @@ enum Access {
     /// A read of one statement.
     SingleRead,
     Write,
+}
+
+/// `NotStarted` (counted in the metrics) when nobody waits for `call` any more.
+fn not_abandoned(call: Option<&call::Call>) -> ServiceResult<()> {
+    match call.and_then(call::Call::abandoned) {
+        None => Ok(()),
+        Some(why) => {
+            let (service, method) = call.map(call::Call::labels).unwrap_or_default();
+            crate::server::metrics::metrics()
+                .rpc_units_not_started
+                .with_label_values(&[service, method, why.as_str()])
+                .inc();
+            Err(ServiceError::NotStarted(why))
+        }
+    }
 }
 
 /// Commits on success, rolls back on failure (a rollback that fails leaves the

@@ -58,10 +58,13 @@ pub struct Config {
     pub tls_client_ca_file: Option<PathBuf>,
     /// Serve without TLS. Unset: only on a loopback address (local use).
     pub allow_plaintext: Option<bool>,
-    /// A call still running after this many seconds is cancelled.
+    /// A call not answered after this many seconds (or by its caller's own
+    /// deadline, if sooner) answers DEADLINE_EXCEEDED; its units of work not
+    /// yet begun never start.
     pub request_timeout_secs: u64,
-    /// Calls in progress on the whole server, over every connection; more are
-    /// refused at once with RESOURCE_EXHAUSTED rather than queued.
+    /// Calls in progress on the whole server, over every connection, each
+    /// until its units of work have ended; more are refused at once with
+    /// RESOURCE_EXHAUSTED rather than queued.
     pub max_concurrent_requests: usize,
     /// Largest request or response message, in bytes.
     pub max_message_bytes: usize,

@@ -81,9 +81,12 @@ pub fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 #[derive(Clone)]
 pub struct ServeOptions {
     pub tls: Option<ServerTlsConfig>,
+    /// A call not answered within it (or its caller's deadline, if sooner)
+    /// answers DEADLINE_EXCEEDED (`api::calls`).
     pub request_timeout: Duration,
-    /// Calls in progress on the whole server (every connection together);
-    /// beyond it, RESOURCE_EXHAUSTED at once. Health checks are not counted.
+    /// Calls in progress on the whole server (every connection together), each
+    /// until its units of work have ended; beyond it, RESOURCE_EXHAUSTED at
+    /// once. Health checks are not counted.
     pub max_concurrent_requests: usize,
     pub max_message_bytes: usize,
     /// How often the health service checks the database.
@@ -92,6 +95,28 @@ pub struct ServeOptions {
     /// grpc-web still answers non-browser clients and same-origin pages.
     pub grpc_web_origins: Vec<http::HeaderValue>,
 }
+
+/// HTTP/2 flow control: how much of a call's request the server buffers
+/// before the service reads it. A client stream waiting for its batch to be
+/// written holds at most this much, however small its messages.
+///
+/// h2 closes a whole connection (GOAWAY `too_many_data_frames`, every call on
+/// it cut) when the DATA frames it buffers unread cost more than half the
+/// connection's window in framing: each frame under 256 bytes costs 256 less
+/// its size. A one-mark `RecordMarks` message is one frame of about 85 bytes
+/// from most clients (grpcio sends each message alone), 2 bytes of overhead
+/// per byte buffered. With hyper's defaults (1 MiB a stream, 1 MiB a
+/// connection) one stream of one-mark batches waiting for the database fills
+/// the allowance after about 3,000 of them. Here a stream holds 256 KiB
+/// (about 3,000 such frames, 0.5 MiB of overhead) against an allowance of
+/// 8 MiB: 16 streams of one-mark batches waiting at once on one connection,
+/// 10 of the smallest messages the service takes.
+pub const STREAM_WINDOW: u32 = 256 * 1024;
+
+/// See [`STREAM_WINDOW`]: h2's allowance for small frames is half of this.
+/// The connection's unread data is bounded by its streams' windows too (the
+/// server takes at most `max_concurrent_requests` calls at once).
+pub const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// Between two checks of the database by the health service.
 pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -300,6 +325,8 @@ impl Application {
         // preflights, then the translation to gRPC for everything inside.
         let mut builder = Server::builder()
             .accept_http1(true)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .layer(tower::util::option_layer(grpc_web_cors(
                 &options.grpc_web_origins,
             )))
@@ -308,13 +335,23 @@ impl Application {
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::layers::oversize::OversizeLayer)
-            // Innermost: a shed call costs nothing beyond its headers, and is
-            // still counted and answered in grpc-web's framing by the layers
-            // outside.
+            // The deadline (answered DEADLINE_EXCEEDED, and counted so: tonic's
+            // own `timeout` would wrap outside every layer and drop them), and
+            // the call the units of work check before they begin.
+            .layer(crate::api::layers::calls::CallLayer::new(
+                options.request_timeout,
+            ))
+            // A shed call costs nothing beyond its headers, and is still counted
+            // and answered in grpc-web's framing by the layers outside. The
+            // permit goes to the call, and is held until its work is done.
             .layer(crate::api::layers::shedding::ShedLayer::new(
                 options.max_concurrent_requests,
             ))
-            .timeout(options.request_timeout);
+            // Innermost: each request message is walked against its limits as
+            // it arrives, before tonic decodes it, and refused undecoded.
+            .layer(crate::api::layers::prewalk::PrewalkLayer::new(
+                options.max_message_bytes,
+            ));
         if let Some(tls) = options.tls {
             builder = builder.tls_config(tls)?;
         }

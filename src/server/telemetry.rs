@@ -8,6 +8,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
+use crate::api::layers::calls::DEADLINE_SLACK;
 use crate::server::config::LogFormat;
 
 /// What must be flushed before the process exits.
@@ -83,6 +84,15 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
 }
 
 /// A span per RPC (method, authority, gRPC code, latency) and the RPC metrics.
+///
+/// A call is counted once, when it ends, with the code its caller got: from the
+/// response headers (a trailers-only answer), else from the trailers after the
+/// body (a stream's error, a response too large to encode). A call cut off
+/// before that (its caller cancelled, its deadline passed and tonic dropped it,
+/// the connection went) is counted `CANCELLED`, or `DEADLINE_EXCEEDED` once its
+/// caller's deadline has passed. `lea_rpc_in_flight` comes down with the
+/// count, however the call ended: the count happens when the response body
+/// ends or is dropped.
 #[derive(Clone, Copy, Default)]
 pub struct RpcLayer;
 
@@ -106,10 +116,11 @@ where
     S::Error: Send + 'static,
     ResBody: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<RpcBody<ResBody>>;
     type Error = S::Error;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>,
+    >;
 
     fn poll_ready(
         &mut self,
@@ -128,40 +139,159 @@ where
             p.extract(&HeaderExtractor(request.headers()))
         });
         let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
-        let metrics = crate::server::metrics::metrics();
-        metrics.rpc_in_flight.inc();
-        let started = std::time::Instant::now();
+        let deadline = crate::api::layers::calls::client_timeout(request.headers())
+            .map(|timeout| tokio::time::Instant::now() + timeout);
+        let mut tracker = Tracker::start(&method, span.clone(), deadline);
         let call = {
             let _entered = span.enter();
             self.inner.call(request)
         };
         Box::pin(async move {
-            let result = call.instrument(span.clone()).await;
-            metrics.rpc_in_flight.dec();
-            // Errors travel as trailers-only responses, with the code in the headers;
-            // a response without one is a success whose OK comes in the trailers.
-            let code = match &result {
-                Ok(response) => response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .unwrap_or(0),
-                Err(_) => tonic::Code::Internal as i32,
-            };
-            let elapsed = started.elapsed();
-            span.record("grpc.code", code);
-            span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
-            metrics
-                .rpc_requests
-                .with_label_values(&[method.as_str(), &code.to_string()])
-                .inc();
-            metrics
-                .rpc_duration
-                .with_label_values(&[method.as_str()])
-                .observe(elapsed.as_secs_f64());
-            tracing::info!(parent: &span, code = ?tonic::Code::from(code), "rpc finished");
-            result
+            // Dropped here (cancelled, cut by tonic at the caller's deadline),
+            // the tracker counts the call as it drops.
+            let result = call.instrument(span).await;
+            match result {
+                Ok(response) => {
+                    // Errors travel as trailers-only responses, with the code in
+                    // the headers; otherwise it comes in the trailers.
+                    tracker.code = grpc_status(response.headers());
+                    Ok(response.map(|inner| RpcBody {
+                        inner,
+                        tracker: Some(tracker),
+                    }))
+                }
+                Err(e) => {
+                    tracker.finish(tonic::Code::Internal);
+                    Err(e)
+                }
+            }
         })
+    }
+}
+
+/// The gRPC code in `headers` (or trailers), if they carry one.
+fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from)
+}
+
+/// One call from its first byte to its end: counted exactly once.
+struct Tracker {
+    labels: (&'static str, &'static str),
+    span: tracing::Span,
+    started: std::time::Instant,
+    deadline: Option<tokio::time::Instant>,
+    /// The code, once known (from the headers or the trailers).
+    code: Option<tonic::Code>,
+    finished: bool,
+}
+
+impl Tracker {
+    fn start(method: &str, span: tracing::Span, deadline: Option<tokio::time::Instant>) -> Self {
+        crate::server::metrics::metrics().rpc_in_flight.inc();
+        Tracker {
+            labels: crate::server::metrics::rpc_labels(method),
+            span,
+            started: std::time::Instant::now(),
+            deadline,
+            code: None,
+            finished: false,
+        }
+    }
+
+    fn finish(&mut self, code: tonic::Code) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let metrics = crate::server::metrics::metrics();
+        metrics.rpc_in_flight.dec();
+        let elapsed = self.started.elapsed();
+        let (service, method) = self.labels;
+        let name = crate::server::metrics::code_name(code);
+        self.span.record("grpc.code", code as i32);
+        self.span
+            .record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+        metrics
+            .rpc_requests
+            .with_label_values(&[service, method, name])
+            .inc();
+        metrics
+            .rpc_duration
+            .with_label_values(&[service, method])
+            .observe(elapsed.as_secs_f64());
+        tracing::info!(parent: &self.span, code = name, "rpc finished");
+    }
+
+    /// How a call that ends without a code in its headers or trailers ended.
+    fn cut_off(&self) -> tonic::Code {
+        let now = tokio::time::Instant::now();
+        match self.deadline {
+            Some(deadline) if now + DEADLINE_SLACK >= deadline => tonic::Code::DeadlineExceeded,
+            _ => tonic::Code::Cancelled,
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        // A trailers-only answer's body may be dropped unread: its code is in
+        // its headers. Anything else dropped early was cut off.
+        let code = self.code.unwrap_or_else(|| self.cut_off());
+        self.finish(code);
+    }
+}
+
+/// A response body that counts its call when it ends or is dropped.
+pub struct RpcBody<B> {
+    inner: B,
+    tracker: Option<Tracker>,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for RpcBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = std::task::ready!(std::pin::Pin::new(&mut self.inner).poll_frame(cx));
+        let ended = match &frame {
+            Some(Ok(frame)) => frame
+                .trailers_ref()
+                .map(|trailers| grpc_status(trailers).unwrap_or(tonic::Code::Unknown)),
+            // The connection resets the stream: its client sees INTERNAL.
+            Some(Err(_)) => Some(tonic::Code::Internal),
+            None => None,
+        };
+        let code = match (ended, frame.is_none()) {
+            (Some(code), _) => Some(code),
+            // The end without trailers: the code came in the headers, or never.
+            (None, true) => Some(
+                self.tracker
+                    .as_ref()
+                    .and_then(|t| t.code)
+                    .unwrap_or(tonic::Code::Unknown),
+            ),
+            (None, false) => None,
+        };
+        if let Some(code) = code
+            && let Some(mut tracker) = self.tracker.take()
+        {
+            tracker.code = Some(code);
+            tracker.finish(code);
+        }
+        std::task::Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

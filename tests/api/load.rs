@@ -23,33 +23,34 @@ fn penalty(n: u32, request_id: &str) -> pb::IssuePenaltyNoticeRequest {
 
 /// A lock that keeps every mutation of authority 850 from committing until
 /// released. On PostgreSQL the authority needs an audit event already.
-enum Held {
+pub(crate) enum Held {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
 impl Held {
     async fn take(app: &TestApp) -> Held {
+        Self::take_on(app.backend, app.database_url()).await
+    }
+
+    /// On the database at `url` (as its owner).
+    pub(crate) async fn take_on(backend: Backend, url: &str) -> Held {
         let begin = |backend| match backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        match app.backend {
+        match backend {
             Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(app.database_url())
-                    .await
-                    .unwrap();
-                sqlx::raw_sql(begin(app.backend))
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(begin(backend))
                     .execute(&mut conn)
                     .await
                     .unwrap();
                 Held::Sqlite(conn)
             }
             Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(app.database_url())
-                    .await
-                    .unwrap();
-                sqlx::raw_sql(begin(app.backend))
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(begin(backend))
                     .execute(&mut conn)
                     .await
                     .unwrap();
@@ -66,7 +67,7 @@ impl Held {
         }
     }
 
-    async fn release(self) {
+    pub(crate) async fn release(self) {
         match self {
             Held::Sqlite(mut c) => {
                 sqlx::raw_sql("ROLLBACK").execute(&mut c).await.unwrap();

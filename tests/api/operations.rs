@@ -161,7 +161,7 @@ async fn sigterm_lets_the_call_in_flight_finish_and_refuses_new_ones() {
 }
 
 /// `GET /metrics` over plain HTTP/1.0 (close-delimited, so the text arrives whole).
-async fn scrape(addr: std::net::SocketAddr) -> String {
+pub(crate) async fn scrape(addr: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
@@ -179,7 +179,7 @@ async fn scrape(addr: std::net::SocketAddr) -> String {
 }
 
 /// The value of the series of `name` whose labels include every one of `labels`.
-fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
         .find(|l| labels.iter().all(|label| l.contains(label)))
@@ -199,12 +199,14 @@ async fn metrics_move_with_calls() {
     ));
 
     let get_policy = [
-        r#"method="/lea.notices.v1.PolicyService/GetPolicy""#,
-        r#"code="0""#,
+        r#"grpc_service="lea.notices.v1.PolicyService""#,
+        r#"grpc_method="GetPolicy""#,
+        r#"grpc_code="OK""#,
     ];
     let denied = [
-        r#"method="/lea.notices.v1.PolicyService/CreatePolicyVersion""#,
-        r#"code="7""#,
+        r#"grpc_service="lea.notices.v1.PolicyService""#,
+        r#"grpc_method="CreatePolicyVersion""#,
+        r#"grpc_code="PERMISSION_DENIED""#,
     ];
     let issued = [r#"authority="850""#, r#"kind="penalty_notice""#];
     let before = scrape(addr).await;
@@ -253,7 +255,7 @@ async fn metrics_move_with_calls() {
         value(&after, "lea_notices_issued_total", &issued)
             >= value(&before, "lea_notices_issued_total", &issued) + 2.0
     );
-    assert!(value(&after, "lea_rpc_duration_seconds_count", &[get_policy[0]]) >= 2.0);
+    assert!(value(&after, "lea_rpc_duration_seconds_count", &get_policy[..2]) >= 2.0);
     assert!(after.contains("lea_rpc_in_flight "), "in-flight gauge");
     // A connection goes back to the pool on a task of its own: give it a moment.
     let mut idle = value(&after, "lea_db_pool_connections", &[r#"state="idle""#]);

@@ -5,20 +5,13 @@
 //! what fits in either of them.
 //!
 //! Violations name the field and the limit, never the value: a bad value can be
-//! a megabyte long.
+//! a megabyte long. The walk itself, over the encoded bytes as they arrive and
+//! before anything is decoded, is `prewalk`'s.
 
-use std::sync::LazyLock;
-
-use prost::encoding::{WireType, decode_key, decode_varint};
 use prost::{Message, Name};
-use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 
+use super::prewalk;
 use crate::app::ServiceError;
-use crate::domain::FieldViolation;
-use crate::proto::FILE_DESCRIPTOR_SET;
-
-/// Violations reported one by one; more are summed up.
-const MAX_VIOLATIONS: usize = 20;
 
 /// A text field: how long it may be, and whether it may hold line breaks and tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,168 +70,23 @@ pub fn list_limit(field: &str) -> usize {
     }
 }
 
-static POOL: LazyLock<Option<DescriptorPool>> =
-    LazyLock::new(|| DescriptorPool::decode(FILE_DESCRIPTOR_SET).ok());
-
-/// INVALID_ARGUMENT naming every field of `message` over its limits.
+/// INVALID_ARGUMENT naming every field of `message` over its limits (at most
+/// [`prewalk::MAX_VIOLATIONS`], then how many more). The server checks every
+/// request this way before decoding it (`prewalk`); this is the same check on
+/// a decoded message.
 pub fn check<M: Message + Name>(message: &M) -> Result<(), ServiceError> {
-    let Some(descriptor) = POOL
-        .as_ref()
-        .and_then(|pool| pool.get_message_by_name(&M::full_name()))
-    else {
+    let Some(descriptor) = prewalk::descriptor(&M::full_name()) else {
         return Err(ServiceError::Internal(format!(
             "no descriptor for {}",
             M::full_name()
         )));
     };
-    let mut found = Vec::new();
-    walk(
-        &descriptor,
-        &message.encode_to_vec(),
-        &mut Vec::new(),
-        &mut found,
-    )
-    .map_err(|e| ServiceError::Internal(format!("re-reading a request: {e}")))?;
-    if found.is_empty() {
-        return Ok(());
-    }
-    let more = found.len().saturating_sub(MAX_VIOLATIONS);
-    found.truncate(MAX_VIOLATIONS);
-    if more > 0 {
-        found.push(FieldViolation::new(
-            "",
-            format!("{more} more fields over their limits"),
-        ));
-    }
-    Err(ServiceError::InvalidArgument(found))
-}
-
-/// A field on the way down from the request, and its index in a list.
-type Step = (FieldDescriptor, Option<usize>);
-
-/// The violation's field path, as `pupil.address.lines[1]`.
-fn path_of(steps: &[Step]) -> String {
-    let mut path = String::new();
-    for (field, index) in steps {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(field.name());
-        if let Some(i) = index {
-            path.push_str(&format!("[{i}]"));
-        }
-    }
-    path
-}
-
-/// Checks the encoded message `bytes` of type `descriptor` field by field, in
-/// field-number order: each list's length, then each text. It reads the wire
-/// format in place: decoding into a `DynamicMessage` first (a map per message,
-/// a path string per field) was half the server's CPU on a 5,000-mark batch.
-fn walk(
-    descriptor: &MessageDescriptor,
-    bytes: &[u8],
-    steps: &mut Vec<Step>,
-    found: &mut Vec<FieldViolation>,
-) -> Result<(), String> {
-    // Each field's values in the order sent: (field number, value, packed items).
-    let mut values: Vec<(u32, &[u8], usize)> = Vec::new();
-    let mut buf = bytes;
-    while !buf.is_empty() {
-        let (number, wire_type) = decode_key(&mut buf).map_err(|e| e.to_string())?;
-        let value = match wire_type {
-            WireType::Varint => {
-                decode_varint(&mut buf).map_err(|e| e.to_string())?;
-                &[][..]
-            }
-            WireType::ThirtyTwoBit => take(&mut buf, 4)?,
-            WireType::SixtyFourBit => take(&mut buf, 8)?,
-            WireType::LengthDelimited => {
-                let len = usize::try_from(decode_varint(&mut buf).map_err(|e| e.to_string())?)
-                    .map_err(|_| String::from("length out of range"))?;
-                take(&mut buf, len)?
-            }
-            WireType::StartGroup | WireType::EndGroup => {
-                return Err(String::from("groups are not used"));
-            }
-        };
-        let items = match descriptor.get_field(number) {
-            Some(field) if field.is_list() && wire_type == WireType::LengthDelimited => {
-                packed_items(&field.kind(), value)
-            }
-            _ => 1,
-        };
-        values.push((number, value, items));
-    }
-    // Stable: a list's items keep their order.
-    values.sort_by_key(|(number, _, _)| *number);
-    let mut at = 0;
-    while at < values.len() {
-        let number = values[at].0;
-        let end = at + values[at..].iter().take_while(|v| v.0 == number).count();
-        let Some(field) = descriptor.get_field(number) else {
-            at = end;
-            continue;
-        };
-        if field.is_map() {
-            at = end;
-            continue;
-        }
-        let kind = field.kind();
-        let list = field.is_list();
-        steps.push((field.clone(), None));
-        if list {
-            let items: usize = values[at..end].iter().map(|v| v.2).sum();
-            let limit = list_limit(field.name());
-            if items > limit {
-                found.push(FieldViolation::new(
-                    path_of(steps),
-                    format!("at most {limit} items, not {items}"),
-                ));
-            }
-        }
-        for (i, (_, value, _)) in values[at..end].iter().enumerate() {
-            if list && let Some(last) = steps.last_mut() {
-                last.1 = Some(i);
-            }
-            match &kind {
-                Kind::String => {
-                    let text = std::str::from_utf8(value)
-                        .map_err(|_| String::from("text is not UTF-8"))?;
-                    if let Err(problem) = check_text(text, text_limit(field.name())) {
-                        found.push(FieldViolation::new(path_of(steps), problem));
-                    }
-                }
-                Kind::Message(inner) => walk(inner, value, steps, found)?,
-                _ => {}
-            }
-        }
-        steps.pop();
-        at = end;
-    }
-    Ok(())
-}
-
-/// The first `len` bytes of `buf`, taken off it.
-fn take<'a>(buf: &mut &'a [u8], len: usize) -> Result<&'a [u8], String> {
-    if buf.len() < len {
-        return Err(String::from("message ends early"));
-    }
-    let (value, rest) = buf.split_at(len);
-    *buf = rest;
-    Ok(value)
-}
-
-/// How many items a length-delimited value of a list of `kind` holds: one
-/// text, bytes or message, or a packed run of numbers.
-fn packed_items(kind: &Kind, value: &[u8]) -> usize {
-    match kind {
-        Kind::String | Kind::Bytes | Kind::Message(_) => 1,
-        Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => value.len() / 8,
-        Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => value.len() / 4,
-        // Varints: each ends with a byte below 0x80.
-        _ => value.iter().filter(|b| **b < 0x80).count(),
-    }
+    let bytes = message.encode_to_vec();
+    let mut walker = prewalk::Walker::new(descriptor, bytes.len() as u64);
+    walker.feed(&bytes);
+    walker
+        .finish()
+        .map_err(|refusal| ServiceError::InvalidArgument(refusal.violations))
 }
 
 /// Whether `text` keeps to `limit`; the problem, without quoting the text.
@@ -263,6 +111,7 @@ pub fn check_text(text: &str, limit: TextLimit) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldViolation;
     use crate::proto::v1 as pb;
 
     #[test]
@@ -340,7 +189,8 @@ mod tests {
                                 format!("at most {limit} items, not {}", items.len()),
                             ));
                         }
-                        for (i, item) in items.iter().enumerate() {
+                        // Items past the limit are counted, not looked into.
+                        for (i, item) in items.iter().enumerate().take(limit) {
                             check(item, &format!("{path}[{i}]"), found);
                         }
                     }
@@ -349,17 +199,31 @@ mod tests {
             }
         }
         fn both<M: Message + Name>(message: &M) -> (Vec<FieldViolation>, Vec<FieldViolation>) {
-            let descriptor = POOL
-                .as_ref()
-                .unwrap()
-                .get_message_by_name(&M::full_name())
-                .unwrap();
+            let descriptor = prewalk::descriptor(&M::full_name()).unwrap();
             let bytes = message.encode_to_vec();
-            let mut wire = Vec::new();
-            walk(&descriptor, &bytes, &mut Vec::new(), &mut wire).unwrap();
+            // Fed in uneven pieces, as a request body arrives.
+            let mut walker = prewalk::Walker::new(descriptor.clone(), bytes.len() as u64);
+            for piece in bytes.chunks(7) {
+                walker.feed(piece);
+            }
+            let wire = walker
+                .finish()
+                .err()
+                .map(|r| r.violations)
+                .unwrap_or_default();
             let mut decoded = Vec::new();
             let dynamic = DynamicMessage::decode(descriptor, bytes.as_slice()).unwrap();
             decoded_walk(&dynamic, "", &mut decoded);
+            // As the walk reports them: the first ones, then how many more.
+            let max = prewalk::MAX_VIOLATIONS;
+            if decoded.len() > max {
+                let more = decoded.len() - max;
+                decoded.truncate(max);
+                decoded.push(FieldViolation::new(
+                    "",
+                    format!("{more} more fields over their limits"),
+                ));
+            }
             (wire, decoded)
         }
 
@@ -387,7 +251,13 @@ mod tests {
             marks: (0..10_050).map(mark).collect(),
         };
         let (wire, decoded) = both(&marks);
-        assert!(wire.len() > 1_000, "{}", wire.len());
+        // The first 20 in field order, then how many more (over a thousand).
+        assert_eq!(wire.len(), 21, "{wire:?}");
+        assert!(
+            wire[20].description.len() > "1000 more".len(),
+            "{:?}",
+            wire[20]
+        );
         assert_eq!(wire, decoded);
 
         let breaches = pb::ListThresholdBreachesRequest {

@@ -3,6 +3,8 @@
 //! shedding when the server is saturated (`shedding`).
 
 pub mod auth;
+pub mod calls;
 pub mod limits;
 pub mod oversize;
+pub mod prewalk;
 pub mod shedding;

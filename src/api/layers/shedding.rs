@@ -5,6 +5,12 @@
 //! excess queues for database connections until it times out), and its load
 //! shedder refuses a call only while the per-connection limit is reached.
 //!
+//! A call's permit is held until the call has ended (a stream's last message
+//! included) and every unit of work it started has finished: a unit runs on
+//! after its caller has gone (`crate::app`), and it still takes the server's
+//! capacity. So a flood of calls whose callers give up cannot pile up work
+//! behind the limit; the excess is refused.
+//!
 //! Shed calls count in the RPC metrics as RESOURCE_EXHAUSTED (this layer sits
 //! inside theirs). Health checks are never shed: a server at its limit is busy, not broken, and
 //! an orchestrator must not restart it for that.
@@ -16,6 +22,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
+
+use crate::app::call::Call;
 
 /// The path prefix of the gRPC health service, which is never shed.
 const HEALTH: &str = "/grpc.health.v1.Health/";
@@ -85,11 +93,17 @@ where
                 return Box::pin(std::future::ready(Ok(status.into_http())));
             }
         };
+        // Held by the call (see `api::calls`) until it and its work are over;
+        // without one (this layer alone), until the service has answered.
+        let permit = match request.extensions().get::<Arc<Call>>() {
+            Some(call) => {
+                call.hold(permit);
+                None
+            }
+            None => Some(permit),
+        };
         let call = self.inner.call(request);
         Box::pin(async move {
-            // Held until the service has answered: for a unary or client-streaming
-            // call that is the whole call; a server stream's later messages are
-            // not counted.
             let response = call.await;
             drop(permit);
             response

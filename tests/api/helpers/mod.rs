@@ -91,6 +91,14 @@ pub struct As {
 }
 
 impl As {
+    /// Clients on `channel` with `token`.
+    pub fn new(channel: Channel, token: &str) -> Self {
+        As {
+            channel,
+            bearer: Bearer::new(token),
+        }
+    }
+
     pub fn policy(&self) -> PolicyServiceClient<Authed> {
         PolicyServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
