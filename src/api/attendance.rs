@@ -19,7 +19,6 @@ use super::convert::breaches::{
     decision_fields, decision_request, position_from_cursor, position_to_cursor,
 };
 use super::error::ERROR_DOMAIN;
-use super::layers::limits;
 use super::layers::prewalk;
 use super::mutation::request_id;
 use super::{caller, pagination};
@@ -78,7 +77,7 @@ impl Batches {
         batch: &pb::RecordMarksRequest,
     ) -> Result<pb::BatchResult, Status> {
         let recorded = async {
-            limits::check(batch)?;
+            prewalk::check(batch)?;
             caller.check_parent_name(&batch.parent)?;
             if self.parent.get_or_insert_with(|| batch.parent.clone()) != &batch.parent {
                 return Err(ServiceError::from(FieldViolation::new(
@@ -284,7 +283,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::GetAttendanceSummaryResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (scope, start, end, grouping) = summary_request(&req)?;
         let per_enrolment = matches!(scope, SummaryScope::Pupil { .. });
@@ -301,7 +300,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::ListThresholdBreachesResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = breaches_request(&req)?;
         let after = page
@@ -332,7 +331,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::RecordBreachDecisionResponse>, Status> {
         let caller = caller::authorize(&request, Operation::DecideBreach)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (pupil, decision) = decision_request(&req)?;
         let id = request_id(&req.request_id, &req);
@@ -352,7 +351,7 @@ impl AttendanceService for AttendanceApi {
     ) -> Result<Response<pb::GetMarkHistoryResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadAttendance)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (pupil, day, session) = history_request(&req)?;
         let marks = self.app.mark_history(caller, pupil, day, session).await?;

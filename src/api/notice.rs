@@ -13,7 +13,7 @@ use super::convert::penalty_notice_requests::{
 };
 use super::convert::timestamp_to_proto;
 use super::error::Violations;
-use super::layers::limits;
+use super::layers::prewalk;
 use super::mutation::request_id;
 use super::{caller, pagination};
 use crate::app::{App, LifecycleChange, ServiceError};
@@ -82,7 +82,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::IssueNoticeToImproveResponse>, Status> {
         let caller = caller::authorize(&request, Operation::IssueNoticeToImprove)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = notice_to_improve_request(&req, &caller, self.app.today())?;
         let authority = caller.authority.clone();
@@ -101,7 +101,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::IssuePenaltyNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::IssuePenaltyNotice)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let issue = penalty_request(&req, &caller, self.app.today())?;
         let notice_request = if req.penalty_notice_request.is_empty() {
@@ -136,7 +136,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::GetNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (authority, number) =
             names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
@@ -152,7 +152,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::ListNoticesResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = notice_query(&req)?;
         let authority = caller.authority.clone();
@@ -180,7 +180,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::WithdrawNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let change = withdraw_request(&req, self.app.today())?;
         let id = request_id(&req.request_id, &req);
@@ -196,7 +196,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::RecordProsecutionOutcomeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let change = prosecution_request(&req, self.app.today())?;
         let id = request_id(&req.request_id, &req);
@@ -212,7 +212,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::ListNoticeEventsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.parent)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("parent", &req.parent));
@@ -246,7 +246,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::RenderNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadNotices)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (_, number) = names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
         let pdf = self.app.render_notice(caller, number).await?;
@@ -259,7 +259,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::RequestPenaltyNoticeResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RequestPenaltyNotice)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let draft = penalty_notice_request_draft(&req)?;
         let authority = caller.authority.clone();
@@ -278,7 +278,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::ListPenaltyNoticeRequestsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = penalty_notice_request_query(&req)?;
         let after = match page.after.as_deref() {
@@ -312,7 +312,7 @@ impl NoticeService for NoticeApi {
     ) -> Result<Response<pb::DeclinePenaltyNoticeRequestResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (number, reason) = decline_request(&req)?;
         let authority = caller.authority.clone();

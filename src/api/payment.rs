@@ -6,7 +6,7 @@ use super::convert::date_to_proto;
 use super::convert::notice::{balance_to_proto, paid_rate_to_proto};
 use super::convert::payment::{new_payment, payment_query, payment_to_proto, reallocation, refund};
 use super::error::Violations;
-use super::layers::limits;
+use super::layers::prewalk;
 use super::mutation::{fingerprint, request_id};
 use super::{caller, pagination};
 use crate::app::{AmountDueOn, App};
@@ -57,7 +57,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let new = new_payment(&req, self.app.now())?;
         let authority = caller.authority.clone();
@@ -73,7 +73,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::AllocatePaymentResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (payment_id, allocations) = reallocation(&req)?;
         let authority = caller.authority.clone();
@@ -93,7 +93,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::RecordRefundResponse>, Status> {
         let caller = caller::authorize(&request, Operation::RecordPayments)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (payment_id, refund) = refund(&req)?;
         let authority = caller.authority.clone();
@@ -112,7 +112,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::GetAmountDueResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let mut v = Violations::new();
         let name = v.check(names::parse_notice("name", &req.name));
@@ -128,7 +128,7 @@ impl PaymentService for PaymentApi {
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPayments)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = payment_query(&req)?;
         let authority = caller.authority.clone();

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
-use super::layers::limits;
+use super::layers::prewalk;
 use super::mutation::request_id;
 use super::{caller, pagination};
 use crate::app::App;
@@ -29,7 +29,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::CreatePolicyVersionResponse>, Status> {
         let caller = caller::authorize(&request, Operation::CreatePolicyVersion)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (effective_from, rules) = new_version(&req)?;
         let authority = caller.authority.clone();
@@ -49,7 +49,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let on = policy_date(&req)?;
         let authority = caller.authority.clone();
@@ -65,7 +65,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::ListPolicyVersionsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = version_page(&req)?;
         let authority = caller.authority.clone();
@@ -92,7 +92,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::CreateAuthoritySettingsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ChangeAuthoritySettings)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (effective_from, details) = new_settings(&req)?;
         let authority = caller.authority.clone();
@@ -112,7 +112,7 @@ impl PolicyService for PolicyApi {
     ) -> Result<Response<pb::GetAuthoritySettingsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadPolicy)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let on = settings_date(&req)?;
         let authority = caller.authority.clone();

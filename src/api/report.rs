@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::convert::report::{return_request, return_to_proto};
-use super::layers::limits;
+use super::layers::prewalk;
 use crate::app::App;
 use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, report_service_server::ReportService};
@@ -27,7 +27,7 @@ impl ReportService for ReportApi {
     ) -> Result<Response<pb::GetStatutoryReturnResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadStatutoryReturn)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let (year_start, as_of) = return_request(&req)?;
         let la_code = caller.authority.to_string();

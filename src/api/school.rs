@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::school::{get_request, import_request, list_request, school_to_proto};
-use super::layers::limits;
+use super::layers::prewalk;
 use super::mutation::request_id;
 use super::{caller, pagination};
 use crate::app::App;
@@ -28,7 +28,7 @@ impl SchoolService for SchoolApi {
     ) -> Result<Response<pb::ImportSchoolsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ImportSchools)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let schools = import_request(&req)?;
         let id = request_id(&req.request_id, &req);
@@ -46,7 +46,7 @@ impl SchoolService for SchoolApi {
     ) -> Result<Response<pb::GetSchoolResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadSchools)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_resource_name(&req.name)?;
         let (urn, version) = get_request(&req)?;
         let authority = caller.authority.clone();
@@ -62,7 +62,7 @@ impl SchoolService for SchoolApi {
     ) -> Result<Response<pb::ListSchoolsResponse>, Status> {
         let caller = caller::authorize(&request, Operation::ReadSchools)?;
         let req = request.into_inner();
-        limits::check(&req)?;
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         let page = list_request(&req)?;
         let authority = caller.authority.clone();

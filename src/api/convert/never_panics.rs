@@ -12,7 +12,7 @@ use super::notice::{prosecution_request, withdraw_request};
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
 use super::school;
-use crate::api::layers::limits;
+use crate::api::layers::prewalk;
 use crate::app::Caller;
 use crate::domain::{
     actor::{Actor, Role},
@@ -255,7 +255,7 @@ proptest! {
 
     #[test]
     fn issuing_requests_never_panic(req in penalty()) {
-        let _ = limits::check(&req);
+        let _ = prewalk::check(&req);
         if let Ok(issue) = penalty_request(&req, &caller(), today()) {
             // The rules the request then meets, under every national regime.
             for regime in policy::national_regimes() {
@@ -278,7 +278,7 @@ proptest! {
             }),
             breach: None,
         };
-        let _ = limits::check(&nti);
+        let _ = prewalk::check(&nti);
         if let Ok(issue) = notice_to_improve_request(&nti, &caller(), today()) {
             for regime in policy::national_regimes() {
                 let _ = issuing::plan_notice_to_improve(&regime, "national", &issue, &issuing::Registers::none());
@@ -296,7 +296,7 @@ proptest! {
             request_id: "r".into(),
             policy_version: Some(version),
         };
-        let _ = limits::check(&create);
+        let _ = prewalk::check(&create);
         if let Ok((effective_from, rules)) = new_version(&create) {
             let local = PolicyVersion {
                 effective_from,
@@ -330,7 +330,7 @@ proptest! {
                 ..Default::default()
             }),
         };
-        let _ = limits::check(&payment);
+        let _ = prewalk::check(&payment);
         let _ = new_payment(&payment, now());
         let allocate = pb::AllocatePaymentRequest {
             name: name.clone(),
@@ -370,7 +370,7 @@ proptest! {
                 school_urn, upn, date, session, code, record_time,
             }).collect(),
         };
-        let _ = limits::check(&batch);
+        let _ = prewalk::check(&batch);
         let _ = marks_batch(&batch, now());
         let summary = pb::GetAttendanceSummaryRequest {
             parent: "authorities/850".into(),
@@ -399,7 +399,7 @@ proptest! {
                 ..Default::default()
             }).collect(),
         };
-        let _ = limits::check(&import);
+        let _ = prewalk::check(&import);
         let _ = school::import_request(&import);
         let _ = school::get_request(&pb::GetSchoolRequest { name, version });
         let summary = pb::GetAttendanceSummaryRequest {

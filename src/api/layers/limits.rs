@@ -6,12 +6,8 @@
 //!
 //! Violations name the field and the limit, never the value: a bad value can be
 //! a megabyte long. The walk itself, over the encoded bytes as they arrive and
-//! before anything is decoded, is `prewalk`'s.
-
-use prost::{Message, Name};
-
-use super::prewalk;
-use crate::app::ServiceError;
+//! before anything is decoded, and the same check on a decoded message, are
+//! `prewalk`'s.
 
 /// A text field: how long it may be, and whether it may hold line breaks and tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +23,7 @@ const fn line(max_chars: usize) -> TextLimit {
     }
 }
 
-const FREE_TEXT: TextLimit = TextLimit {
+pub(crate) const FREE_TEXT: TextLimit = TextLimit {
     max_chars: 2_000,
     multiline: true,
 };
@@ -70,25 +66,6 @@ pub fn list_limit(field: &str) -> usize {
     }
 }
 
-/// INVALID_ARGUMENT naming every field of `message` over its limits (at most
-/// [`prewalk::MAX_VIOLATIONS`], then how many more). The server checks every
-/// request this way before decoding it (`prewalk`); this is the same check on
-/// a decoded message.
-pub fn check<M: Message + Name>(message: &M) -> Result<(), ServiceError> {
-    let Some(descriptor) = prewalk::descriptor(&M::full_name()) else {
-        return Err(ServiceError::Internal(format!(
-            "no descriptor for {}",
-            M::full_name()
-        )));
-    };
-    let bytes = message.encode_to_vec();
-    let mut walker = prewalk::Walker::new(descriptor, bytes.len() as u64);
-    walker.feed(&bytes);
-    walker
-        .finish()
-        .map_err(|refusal| ServiceError::InvalidArgument(refusal.violations))
-}
-
 /// Whether `text` keeps to `limit`; the problem, without quoting the text.
 pub fn check_text(text: &str, limit: TextLimit) -> Result<(), String> {
     let chars = text.chars().count();
@@ -105,198 +82,5 @@ pub fn check_text(text: &str, limit: TextLimit) -> Result<(), String> {
             u32::from(text.chars().nth(at).unwrap_or('\0'))
         )),
         None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::FieldViolation;
-    use crate::proto::v1 as pb;
-
-    #[test]
-    fn long_and_control_text_is_named_without_its_value() {
-        let request = pb::IssuePenaltyNoticeRequest {
-            parent: "authorities/850".into(),
-            request_id: "r".repeat(129),
-            pupil: Some(pb::Pupil {
-                given_name: "Sam\0".into(),
-                address: Some(pb::PostalAddress {
-                    lines: vec!["1 High Street".into(), "x".repeat(1_000_000)],
-                    postcode: "SO23 8UJ".into(),
-                }),
-                ..Default::default()
-            }),
-            offence: Some(pb::Offence {
-                description: "Two weeks\nin Spain".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let Err(ServiceError::InvalidArgument(found)) = check(&request) else {
-            panic!("refused");
-        };
-        let fields: Vec<&str> = found.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["request_id", "pupil.given_name", "pupil.address.lines[1]"]
-        );
-        assert!(found.iter().all(|v| v.description.len() < 100), "{found:?}");
-    }
-
-    #[test]
-    fn lists_are_bounded() {
-        let request = pb::IssuePenaltyNoticeRequest {
-            parents: vec![pb::Parent::default(); 11],
-            ..Default::default()
-        };
-        let Err(ServiceError::InvalidArgument(found)) = check(&request) else {
-            panic!("refused");
-        };
-        assert_eq!(found[0].field, "parents");
-    }
-
-    /// The walk over the wire format finds what a walk over the decoded
-    /// message finds (the way this module worked before), in the same order.
-    #[test]
-    fn the_wire_walk_agrees_with_a_walk_of_the_decoded_message() {
-        use prost_reflect::{DynamicMessage, Value};
-
-        fn decoded_walk(message: &DynamicMessage, prefix: &str, found: &mut Vec<FieldViolation>) {
-            for (field, value) in message.fields() {
-                let name = field.name();
-                let path = if prefix.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{prefix}.{name}")
-                };
-                let check = |value: &Value, path: &str, found: &mut Vec<FieldViolation>| match value
-                {
-                    Value::String(text) => {
-                        if let Err(problem) = check_text(text, text_limit(name)) {
-                            found.push(FieldViolation::new(path, problem));
-                        }
-                    }
-                    Value::Message(inner) => decoded_walk(inner, path, found),
-                    _ => {}
-                };
-                match value {
-                    Value::List(items) => {
-                        let limit = list_limit(name);
-                        if items.len() > limit {
-                            found.push(FieldViolation::new(
-                                &path,
-                                format!("at most {limit} items, not {}", items.len()),
-                            ));
-                        }
-                        // Items past the limit are counted, not looked into.
-                        for (i, item) in items.iter().enumerate().take(limit) {
-                            check(item, &format!("{path}[{i}]"), found);
-                        }
-                    }
-                    other => check(other, &path, found),
-                }
-            }
-        }
-        fn both<M: Message + Name>(message: &M) -> (Vec<FieldViolation>, Vec<FieldViolation>) {
-            let descriptor = prewalk::descriptor(&M::full_name()).unwrap();
-            let bytes = message.encode_to_vec();
-            // Fed in uneven pieces, as a request body arrives.
-            let mut walker = prewalk::Walker::new(descriptor.clone(), bytes.len() as u64);
-            for piece in bytes.chunks(7) {
-                walker.feed(piece);
-            }
-            let wire = walker
-                .finish()
-                .err()
-                .map(|r| r.violations)
-                .unwrap_or_default();
-            let mut decoded = Vec::new();
-            let dynamic = DynamicMessage::decode(descriptor, bytes.as_slice()).unwrap();
-            decoded_walk(&dynamic, "", &mut decoded);
-            // As the walk reports them: the first ones, then how many more.
-            let max = prewalk::MAX_VIOLATIONS;
-            if decoded.len() > max {
-                let more = decoded.len() - max;
-                decoded.truncate(max);
-                decoded.push(FieldViolation::new(
-                    "",
-                    format!("{more} more fields over their limits"),
-                ));
-            }
-            (wire, decoded)
-        }
-
-        let mark = |n: usize| pb::Mark {
-            school_urn: if n.is_multiple_of(7) {
-                "9".repeat(17)
-            } else {
-                "116000".into()
-            },
-            upn: if n.is_multiple_of(11) {
-                "A\tB".into()
-            } else {
-                format!("A{n:012}")
-            },
-            code: if n.is_multiple_of(13) {
-                "/\n".into()
-            } else {
-                "/".into()
-            },
-            ..Default::default()
-        };
-        let marks = pb::RecordMarksRequest {
-            parent: "authorities/850".into(),
-            request_id: "r".repeat(200),
-            marks: (0..10_050).map(mark).collect(),
-        };
-        let (wire, decoded) = both(&marks);
-        // The first 20 in field order, then how many more (over a thousand).
-        assert_eq!(wire.len(), 21, "{wire:?}");
-        assert!(
-            wire[20].description.len() > "1000 more".len(),
-            "{:?}",
-            wire[20]
-        );
-        assert_eq!(wire, decoded);
-
-        let breaches = pb::ListThresholdBreachesRequest {
-            parent: "authorities/850\n".into(),
-            states: vec![1; 10_001],
-            ..Default::default()
-        };
-        let (wire, decoded) = both(&breaches);
-        assert_eq!(wire.len(), 2, "{wire:?}");
-        assert_eq!(wire, decoded);
-
-        let notice = pb::IssuePenaltyNoticeRequest {
-            parents: vec![
-                pb::Parent {
-                    given_name: "x".repeat(101),
-                    ..Default::default()
-                };
-                12
-            ],
-            pupil: Some(pb::Pupil {
-                address: Some(pb::PostalAddress {
-                    lines: vec!["l".into(); 9],
-                    postcode: "\0".into(),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let (wire, decoded) = both(&notice);
-        assert!(wire.len() > 10, "{wire:?}");
-        assert_eq!(wire, decoded);
-    }
-
-    #[test]
-    fn free_text_may_break_lines_but_names_may_not() {
-        assert!(check_text("a\nb", FREE_TEXT).is_ok());
-        assert!(check_text("a\nb", text_limit("given_name")).is_err());
-        assert!(check_text("a\u{7}b", FREE_TEXT).is_err());
-        assert!(check_text(&"é".repeat(100), text_limit("given_name")).is_ok());
-        assert!(check_text(&"é".repeat(101), text_limit("given_name")).is_err());
     }
 }
