@@ -32,6 +32,18 @@ pub struct DecidedBreachFilter<'a> {
     pub limit: i64,
 }
 
+/// The stored numbers of every state a decided breach may hold, from the
+/// domain's list, as SQL (`1, 2, 3`): each backend's `migrate` writes them
+/// into the trigger that checks `breach_cases.state` (migration 0019), so a new
+/// outcome needs no migration of its own.
+pub(super) fn known_states_sql() -> String {
+    BreachState::decided()
+        .into_iter()
+        .map(|s| s.number().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A stored session of a case: `[date, "am" | "pm", code]`.
 #[derive(Serialize, Deserialize)]
 struct StoredSession(NaiveDate, String, String);

@@ -165,6 +165,20 @@ impl Store for PgStore {
         sqlx::migrate!("src/store/postgres/migrations")
             .run(&self.pool)
             .await?;
+        // The breach states the domain knows (see `breaches::known_states_sql`).
+        let guard = format!(
+            "CREATE OR REPLACE FUNCTION breach_state_known() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN \
+               IF NEW.state NOT IN ({}) THEN \
+                 RAISE EXCEPTION 'unknown breach state %', NEW.state USING ERRCODE = 'check_violation'; \
+               END IF; \
+               RETURN NEW; \
+             END $$",
+            super::breaches::known_states_sql()
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(guard))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -89,6 +89,20 @@ impl Store for SqliteStore {
         sqlx::migrate!("src/store/sqlite/migrations")
             .run(&self.pool)
             .await?;
+        // The breach states the domain knows (see `breaches::known_states_sql`),
+        // the trigger replaced in one transaction.
+        let guard = format!(
+            "DROP TRIGGER IF EXISTS breach_cases_state_known; \
+             CREATE TRIGGER breach_cases_state_known BEFORE INSERT ON breach_cases \
+               WHEN NEW.state NOT IN ({}) \
+             BEGIN SELECT RAISE(ABORT, 'unknown breach state'); END;",
+            super::breaches::known_states_sql()
+        );
+        let mut tx = self.pool.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(guard))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
