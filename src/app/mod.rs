@@ -100,6 +100,16 @@ impl App {
         self.unit(Access::SingleRead, work).await
     }
 
+    /// The service-wide secret for `purpose` its migrations made (see
+    /// `store::keys`); `None` on a database not yet migrated so far.
+    pub async fn service_key(&self, purpose: &'static str) -> ServiceResult<Option<String>> {
+        self.read_single(move |_, mut tx| async move {
+            let key = tx.service_key(purpose).await;
+            (tx, key.map_err(Into::into))
+        })
+        .await
+    }
+
     async fn unit<T, F, Fut>(&self, access: Access, work: F) -> ServiceResult<T>
     where
         T: Send + 'static,

@@ -47,6 +47,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(%addr, "serving /metrics");
     }
     let application = server::Application::new(store.clone(), verifier).with_options(options);
+    // Every replica on this database signs and accepts the same page tokens.
+    crate::api::pagination::install_token_key_from(application.app()).await?;
     let serving = application.serve(listener, async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;

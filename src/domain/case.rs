@@ -279,7 +279,11 @@ mod tests {
         let all: Vec<BreachState> = BreachState::all().collect();
         let mut numbers: Vec<i16> = all.iter().map(|s| s.number()).collect();
         numbers.dedup();
-        assert_eq!(numbers.len(), all.len(), "numbers in stored order, none twice");
+        assert_eq!(
+            numbers.len(),
+            all.len(),
+            "numbers in stored order, none twice"
+        );
         assert!(numbers.windows(2).all(|w| w[0] < w[1]));
         for s in &all {
             assert_eq!(BreachState::from_number(s.number()), Some(*s));
@@ -287,7 +291,10 @@ mod tests {
         assert_eq!(BreachState::from_number(numbers.last().unwrap() + 1), None);
         assert_eq!(
             BreachState::decided(),
-            all.iter().copied().filter(|s| *s != BreachState::Pending).collect::<Vec<_>>()
+            all.iter()
+                .copied()
+                .filter(|s| *s != BreachState::Pending)
+                .collect::<Vec<_>>()
         );
     }
 

@@ -256,6 +256,11 @@ impl TestApp {
         let application = lea_notices::server::Application::new(store.clone(), verifier)
             .with_clock(Arc::new(clock.clone()))
             .with_options(options);
+        // As `serve` does; in this process the first test's key stays (see
+        // `install_token_key`), which is all a test's tokens need.
+        lea_notices::api::pagination::install_token_key_from(application.app())
+            .await
+            .expect("the page-token key");
         let server = tokio::spawn(async move {
             application
                 .serve(listener, async {

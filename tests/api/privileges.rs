@@ -112,6 +112,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("serials", "INSERT, SELECT", &["last_value"]),
+    ("service_keys", "SELECT", &[]),
 ];
 
 async fn owner(app: &TestApp) -> PgConnection {

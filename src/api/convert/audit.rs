@@ -70,15 +70,11 @@ pub(crate) fn audit_page(
     token_request.page_token.clear();
     token_request.page_size = 0;
     let filter = format!("{token_request:?}");
-    let after = v.check(
-        pagination::decode_token("page_token", &req.page_token, &filter).and_then(|c| {
-            c.map_or(Ok(0), |c| {
-                c.parse::<i64>().map_err(|_| {
-                    FieldViolation::new("page_token", "not a page token this service issued")
-                })
-            })
-        }),
-    );
+    let after = v.check(pagination::decode_id(
+        "page_token",
+        &req.page_token,
+        &filter,
+    ));
     let (((action, (from, to)), size), after) =
         v.finish(action.zip(from.zip(to)).zip(size).zip(after))?;
     Ok(PageRequest {
