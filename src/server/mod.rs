@@ -308,6 +308,7 @@ impl Application {
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::layers::oversize::OversizeLayer)
+            .layer(crate::api::undecodable::UndecodableLayer)
             // Innermost: a shed call costs nothing beyond its headers, and is
             // still counted and answered in grpc-web's framing by the layers
             // outside.

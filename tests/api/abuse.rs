@@ -235,3 +235,234 @@ on_both_backends! {
         issued_tokens_still_page(&app.as_role("850", Role::Auditor)).await;
     }
 }
+
+/// A request body of one gRPC frame: the compression flag, the length, `payload`.
+fn frame(flag: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![flag];
+    f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// A body that sends `bytes` once.
+struct Once(Option<prost::bytes::Bytes>);
+
+impl http_body::Body for Once {
+    type Data = prost::bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
+
+/// Posts `body` to `path` as a gRPC call over HTTP/2, as a client that writes its
+/// own frames would, and returns the call's status (from the headers of a
+/// trailers-only answer, or from the trailers).
+async fn raw_call(app: &TestApp, token: &str, path: &str, body: Vec<u8>) -> tonic::Status {
+    use tower::ServiceExt;
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}{path}", app.addr))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {token}"))
+        .body(tonic::body::Body::new(Once(Some(body.into()))))
+        .unwrap();
+    let response = app
+        .channel
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("an answer");
+    if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+        return status;
+    }
+    let mut body = response.into_body();
+    loop {
+        let next = std::future::poll_fn(|cx| {
+            http_body::Body::poll_frame(std::pin::Pin::new(&mut body), cx)
+        })
+        .await;
+        match next {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    return tonic::Status::from_header_map(trailers).expect("a status");
+                }
+            }
+            Some(Err(e)) => panic!("{path}: the body failed: {e}"),
+            None => panic!("{path}: no status"),
+        }
+    }
+}
+
+/// Every method the server serves, as `/package.Service/Method`, and whether
+/// the client streams: the lea.notices.v1 services and health.
+fn every_method() -> Vec<(String, bool)> {
+    let pool =
+        prost_reflect::DescriptorPool::decode(lea_notices::proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut paths: Vec<(String, bool)> = pool
+        .services()
+        .flat_map(|s| {
+            s.methods()
+                .map(|m| {
+                    (
+                        format!("/{}/{}", s.full_name(), m.name()),
+                        m.is_client_streaming(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    paths.push(("/grpc.health.v1.Health/Check".into(), false));
+    paths
+}
+
+/// Reflection (tonic-reflection's own handler) ends its stream OK on a message
+/// it cannot read: not an error to the client, and never INTERNAL.
+const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+
+/// Message bytes no protobuf decoder accepts, for any message type.
+fn undecodable_payloads() -> Vec<(&'static str, Vec<u8>)> {
+    let mut nested_groups = Vec::new();
+    for _ in 0..200 {
+        nested_groups.extend([0xbb, 0x3e]); // field 999, start group
+    }
+    for _ in 0..200 {
+        nested_groups.extend([0xbc, 0x3e]); // field 999, end group
+    }
+    vec![
+        ("truncated varint", vec![0x08, 0xff, 0xff]),
+        (
+            "eleven-byte varint",
+            [vec![0x08], vec![0xff; 10], vec![0x01]].concat(),
+        ),
+        ("string as varint", vec![0x0a, 0x80]),
+        ("length past the end", vec![0x0a, 0x05, b'a']),
+        (
+            "length past usize",
+            [vec![0x0a], vec![0xff; 9], vec![0x01]].concat(),
+        ),
+        ("wire type 6", vec![0x0e]),
+        ("wire type 7", vec![0x0f, 0x00]),
+        ("field number 0", vec![0x00, 0x00]),
+        ("end group without start", vec![0xbc, 0x3e]),
+        ("group never ended", vec![0xbb, 0x3e, 0x08, 0x01]),
+        ("groups nested 200 deep", nested_groups),
+        ("fixed64 cut short", vec![0xb9, 0x3e, 0x01, 0x02]),
+    ]
+}
+
+/// Frames tonic cannot read a message from.
+fn broken_frames() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("no message", Vec::new()),
+        ("header cut short", vec![0, 0, 0]),
+        (
+            "body cut short",
+            [vec![0, 0, 0, 0, 10], vec![0x0a, 0x02]].concat(),
+        ),
+        (
+            "compressed flag without an encoding",
+            frame(1, &[0x0a, 0x00]),
+        ),
+        ("compression flag 7", frame(7, &[0x0a, 0x00])),
+    ]
+}
+
+on_both_backends! {
+    async fn undecodable_requests_are_invalid_argument_on_every_method(app) {
+        let admin = app.token("850", Role::Admin);
+        let officer = app.token("850", Role::LaOfficer);
+        let methods = every_method();
+        assert!(methods.len() > 30, "{methods:?}");
+        let mut calls = 0;
+        for (path, streams) in &methods {
+            // Streams are authorised before their first message is read.
+            let token = if path.contains("RecordMarks") { &officer } else { &admin };
+            for (what, payload) in undecodable_payloads() {
+                let status = raw_call(&app, token, path, frame(0, &payload)).await;
+                assert_eq!(status.code(), Code::InvalidArgument, "{path}, {what}: {status:?}");
+                use tonic_types::StatusExt;
+                let bad = status.get_details_bad_request().unwrap_or_else(|| panic!("{path}, {what}: {status:?}"));
+                assert_eq!(bad.field_violations.len(), 1, "{path}, {what}");
+                assert!(
+                    bad.field_violations[0].description.starts_with("the request message is not valid protobuf"),
+                    "{path}, {what}: {status:?}"
+                );
+                calls += 1;
+            }
+            for (what, body) in broken_frames() {
+                if *streams && body.is_empty() {
+                    continue; // a stream of no messages is a stream
+                }
+                let status = raw_call(&app, token, path, body).await;
+                assert_eq!(status.code(), Code::InvalidArgument, "{path}, {what}: {status:?}");
+                calls += 1;
+            }
+        }
+        // Random bytes and valid messages with bytes flipped: whatever they decode
+        // to, the answer is never INTERNAL (nor UNKNOWN).
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(25);
+        let valid = prost::Message::encode_to_vec(&pb::ListNoticesRequest {
+            parent: "authorities/850".into(),
+            issued_from: date(2025, 1, 1),
+            page_token: encode_token("x", "2025-01-01|x"),
+            ..Default::default()
+        });
+        let mut paths: Vec<&str> = methods.iter().map(|(p, _)| p.as_str()).collect();
+        paths.push(REFLECTION);
+        for i in 0..600 {
+            let path = paths[i % paths.len()];
+            let payload: Vec<u8> = if i % 2 == 0 {
+                let len = rng.random_range(0..64);
+                (0..len).map(|_| rng.random()).collect()
+            } else {
+                let mut v = valid.clone();
+                for _ in 0..rng.random_range(1..4) {
+                    let at = rng.random_range(0..v.len());
+                    v[at] = rng.random();
+                }
+                v
+            };
+            let status = raw_call(&app, &admin, path, frame(0, &payload)).await;
+            assert!(
+                !matches!(status.code(), Code::Internal | Code::Unknown),
+                "{path}, random input {i} ({payload:02x?}): {status:?}"
+            );
+            calls += 1;
+        }
+        assert!(calls > 1_000, "{calls}");
+
+        // Where prost says which field, the answer names it.
+        let pupil = [0x0a, 0x02, 0xff, 0xfe]; // upn: not UTF-8
+        let mut request = b"\x0a\x0fauthorities/850".to_vec();
+        request.push(0x1a);
+        request.push(pupil.len() as u8);
+        request.extend(&pupil);
+        let status = raw_call(&app, &admin, "/lea.notices.v1.NoticeService/IssueNoticeToImprove", frame(0, &request)).await;
+        assert_eq!(violated_fields(&status), ["pupil.upn"], "{status:?}");
+
+        // A stream whose second message does not decode: the first batch's
+        // commit is reported, the code is the client's.
+        let first = prost::Message::encode_to_vec(&crate::attendance::batch(
+            "good",
+            crate::attendance::week(crate::attendance::SCHOOL, 1, crate::notices::d(2025, 1, 6), "O", &[0]),
+        ));
+        let body = [frame(0, &first), frame(0, &[0x0a, 0x80])].concat();
+        let status = raw_call(&app, &officer, "/lea.notices.v1.AttendanceService/RecordMarks", body).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        use tonic_types::StatusExt;
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.metadata.get("committed_batches").map(String::as_str), Some("1"), "{info:?}");
+
+        // And the server is still serving.
+        app.as_role("850", Role::Auditor).policy().list_policy_versions(pb::ListPolicyVersionsRequest {
+            parent: "authorities/850".into(), ..Default::default()
+        }).await.expect("still serving");
+    }
+}
