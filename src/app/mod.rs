@@ -11,6 +11,7 @@ mod attendance;
 mod audit;
 mod caller;
 mod cases;
+pub mod checkpoints;
 pub mod clock;
 mod error;
 mod idempotency;
@@ -41,16 +42,29 @@ pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
 use crate::app::clock::Clock;
 use crate::store::{Store, StoreTx};
 
-/// The application: the store and the clock every use case runs with.
+/// The application: the store and the clock every use case runs with, and
+/// the audit checkpoint key when it has one.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Signs and publishes audit checkpoints; `None`: no checkpoint key.
+    checkpoints: Option<Arc<checkpoints::Checkpoints>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            checkpoints: None,
+        }
+    }
+
+    /// The same application with another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
