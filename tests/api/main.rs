@@ -12,6 +12,7 @@ mod cases;
 mod clock;
 mod errors;
 mod evidence;
+mod fuzz_corpus;
 mod grpc_surface;
 mod hardening;
 mod letters;

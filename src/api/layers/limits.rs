@@ -241,6 +241,32 @@ fn packed_items(kind: &Kind, value: &[u8]) -> usize {
     }
 }
 
+/// The violations the walk finds in `bytes`, read as an encoded message of the
+/// type named `full_name` (`lea.notices.v1.IssuePenaltyNoticeRequest`) exactly
+/// as sent: the fuzz targets' entry (see `fuzz/`), which feeds it any bytes.
+/// `Err` for bytes that are not such a message, or a type it does not know.
+pub fn walk_encoded(full_name: &str, bytes: &[u8]) -> Result<Vec<FieldViolation>, String> {
+    let descriptor = POOL
+        .as_ref()
+        .and_then(|pool| pool.get_message_by_name(full_name))
+        .ok_or_else(|| format!("no descriptor for {full_name}"))?;
+    let mut found = Vec::new();
+    walk(&descriptor, bytes, &mut Vec::new(), &mut found)?;
+    Ok(found)
+}
+
+/// The names of the lea.notices.v1 request messages, in a fixed order.
+pub fn request_names() -> Vec<String> {
+    let mut names: Vec<String> = POOL
+        .iter()
+        .flat_map(|pool| pool.all_messages())
+        .map(|m| m.full_name().to_string())
+        .filter(|n| n.starts_with("lea.notices.v1.") && n.ends_with("Request"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Whether `text` keeps to `limit`; the problem, without quoting the text.
 pub fn check_text(text: &str, limit: TextLimit) -> Result<(), String> {
     let chars = text.chars().count();
