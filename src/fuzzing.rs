@@ -8,8 +8,11 @@ use crate::cli::import_marks::{Layout, MarkDays, ctf, layout};
 use crate::cli::import_schools;
 use crate::domain::identifiers::LaCode;
 
+/// A target: any bytes in, a panic on what must not happen.
+pub type Target = fn(&[u8]);
+
 /// The targets, by the name of their folder in `fuzz/corpus/`.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("limits", limits_walk),
     ("page_token", page_token),
     ("mis_csv", mis_csv),
