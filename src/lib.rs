@@ -12,6 +12,8 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod proto;
 pub mod server;
 pub mod store;

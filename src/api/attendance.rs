@@ -125,6 +125,8 @@ impl Batches {
     /// The details are rebuilt with the final code and message, so the
     /// google.rpc.Status in them matches the call's status (issue 16).
     fn stopped(&self, status: Status, batch: Option<&str>, reason: &str) -> Status {
+        // A message that did not decode is the client's fault.
+        let status = crate::api::layers::undecodable::client_fault(&status).unwrap_or(status);
         let message = match batch {
             Some(id) => format!("batch {id}: {}", status.message()),
             None => status.message().to_string(),

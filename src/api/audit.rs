@@ -2,7 +2,11 @@
 
 use tonic::{Request, Response, Status};
 
-use super::convert::audit::{audit_event_to_proto, audit_page, verification_to_proto};
+use super::convert::audit::{
+    audit_event_to_proto, audit_page, checkpoint_from_proto, checkpoint_to_proto,
+    verification_to_proto,
+};
+use super::layers::prewalk;
 use super::{caller, pagination};
 use crate::app::{App, ServiceError};
 use crate::domain::{access::Operation, names};
@@ -48,9 +52,30 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::VerifyAuditTrailResponse>, Status> {
         let caller = caller::authorize(&request, Operation::VerifyAuditLog)?;
         let req = request.into_inner();
+        prewalk::check(&req)?;
         caller.check_parent_name(&req.parent)?;
         names::parse_authority("parent", &req.parent).map_err(ServiceError::from)?;
-        let summary = self.app.verify_audit_trail(caller).await?;
+        let checkpoint = req
+            .checkpoint
+            .as_ref()
+            .map(checkpoint_from_proto)
+            .transpose()?;
+        let summary = self.app.verify_audit_trail(caller, checkpoint).await?;
         Ok(Response::new(verification_to_proto(summary)))
+    }
+
+    async fn create_audit_checkpoint(
+        &self,
+        request: Request<pb::CreateAuditCheckpointRequest>,
+    ) -> Result<Response<pb::CreateAuditCheckpointResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::VerifyAuditLog)?;
+        let req = request.into_inner();
+        prewalk::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        names::parse_authority("parent", &req.parent).map_err(ServiceError::from)?;
+        let signed = self.app.create_audit_checkpoint(caller).await?;
+        Ok(Response::new(pb::CreateAuditCheckpointResponse {
+            audit_checkpoint: Some(checkpoint_to_proto(&signed)),
+        }))
     }
 }

@@ -218,15 +218,11 @@ impl NoticeService for NoticeApi {
         let name = v.check(names::parse_notice("parent", &req.parent));
         let size = v.check(pagination::page_size("page_size", req.page_size));
         let filter = format!("parent={}", req.parent);
-        let after = v.check(
-            pagination::decode_token("page_token", &req.page_token, &filter).and_then(|c| {
-                c.map_or(Ok(0), |c| {
-                    c.parse::<i64>().map_err(|_| {
-                        FieldViolation::new("page_token", "not a page token this service issued")
-                    })
-                })
-            }),
-        );
+        let after = v.check(pagination::decode_id(
+            "page_token",
+            &req.page_token,
+            &filter,
+        ));
         let (((_, number), size), after) = v.finish(name.zip(size).zip(after))?;
         let fetched = self
             .app

@@ -1,5 +1,17 @@
 //! AIP-158 pagination: `page_size` and opaque page tokens bound to their filter.
+//!
+//! A token is the filter's hash and the cursor (where the next page starts), with
+//! a MAC (HMAC-SHA256, 128 bits) over both under a key the service holds (see
+//! [`install_token_key`]): a token a client made up, or changed, is refused as
+//! INVALID_ARGUMENT naming `page_token` before anything reads its cursor. The
+//! cursor is then checked again for what SQL could choke on (control
+//! characters, its length, dates out of range), so a token that somehow passes
+//! the MAC still cannot reach the database with a value either backend refuses.
 
+use std::sync::OnceLock;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -7,6 +19,13 @@ use crate::domain::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 500;
+
+/// The longest cursor a token may carry (a date and a notice or payment number,
+/// a UPN and a breach id, a URN: well under it).
+pub const MAX_CURSOR_CHARS: usize = 256;
+
+/// Bytes of the MAC a token carries.
+const MAC_BYTES: usize = 16;
 
 /// The page size to use: the default for 0, at most the maximum.
 pub fn page_size(field: &str, requested: i32) -> Result<i64, FieldViolation> {
@@ -35,18 +54,89 @@ struct Token {
     c: String,
 }
 
+static TOKEN_KEY: OnceLock<[u8; 32]> = OnceLock::new();
+
+/// The MAC key of page tokens derived from `secret`.
+fn derive_key(secret: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"lea-notices page tokens v1\0");
+    h.update(secret);
+    h.finalize().into()
+}
+
+/// Keys this process's page tokens with `secret`: the database's page-token
+/// secret, which every server on one database reads at start, so a token one
+/// replica issued is honoured by another and after a restart. The first key
+/// installed stays for the life of the process; the answer says whether it is
+/// the one derived from `secret` (only a process serving several databases, as
+/// the test suite does, sees `false`). Without one, the process draws a random
+/// key, good for its own tokens only.
+pub fn install_token_key(secret: &[u8]) -> bool {
+    let key = derive_key(secret);
+    *TOKEN_KEY.get_or_init(|| key) == key
+}
+
+/// Installs the page-token key of the database `app` serves (see
+/// [`install_token_key`]); an error when the database has none yet (migration
+/// 0017 makes it) or cannot be read.
+pub async fn install_token_key_from(app: &crate::app::App) -> anyhow::Result<()> {
+    let secret = app
+        .service_key(crate::store::keys::PAGE_TOKEN)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the page-token key: {e}"))?
+        .ok_or_else(|| anyhow::anyhow!("the database has no page-token key: migrate it"))?;
+    if !install_token_key(secret.as_bytes()) {
+        tracing::warn!("page tokens keep the key installed first in this process");
+    }
+    Ok(())
+}
+
+fn token_key() -> &'static [u8; 32] {
+    TOKEN_KEY.get_or_init(|| {
+        let mut seed = [0u8; 32];
+        if getrandom::getrandom(&mut seed).is_err() {
+            // No system randomness: still unguessable enough from outside for a
+            // key that only guards cursors (and never happens on Linux).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            seed = derive_key(format!("{now:?}{}", std::process::id()).as_bytes());
+        }
+        derive_key(&seed)
+    })
+}
+
+fn mac(payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(token_key()).expect("HMAC takes a key of any length");
+    mac.update(payload);
+    mac
+}
+
 fn filter_hash(filter: &str) -> String {
     hex::encode(&Sha256::digest(filter.as_bytes())[..12])
 }
 
 /// A token for the page after `cursor`, valid only with the same `filter`.
 pub fn encode_token(filter: &str, cursor: &str) -> String {
-    let json = serde_json::to_vec(&Token {
+    let mut bytes = serde_json::to_vec(&Token {
         f: filter_hash(filter),
         c: cursor.to_string(),
     })
     .expect("a token always serialises");
-    hex::encode(json)
+    let tag = mac(&bytes).finalize().into_bytes();
+    bytes.extend_from_slice(&tag[..MAC_BYTES]);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn not_issued(field: &str) -> FieldViolation {
+    FieldViolation::new(field, "not a page token this service issued")
+}
+
+/// Whether a cursor is something this service could have issued: short, and
+/// free of NUL and other control characters (PostgreSQL refuses a NUL in text).
+fn plausible_cursor(cursor: &str) -> bool {
+    cursor.chars().count() <= MAX_CURSOR_CHARS && !cursor.chars().any(char::is_control)
 }
 
 /// The cursor of a token issued for `filter`; `None` for an empty token.
@@ -58,17 +148,62 @@ pub fn decode_token(
     if token.is_empty() {
         return Ok(None);
     }
-    let parsed: Token = hex::decode(token)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| FieldViolation::new(field, "not a page token this service issued"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| not_issued(field))?;
+    let Some(split) = bytes.len().checked_sub(MAC_BYTES) else {
+        return Err(not_issued(field));
+    };
+    let (payload, tag) = bytes.split_at(split);
+    mac(payload)
+        .verify_truncated_left(tag)
+        .map_err(|_| not_issued(field))?;
+    let parsed: Token = serde_json::from_slice(payload).map_err(|_| not_issued(field))?;
     if parsed.f != filter_hash(filter) {
         return Err(FieldViolation::new(
             field,
             "the page token was issued for a different filter",
         ));
     }
+    if !plausible_cursor(&parsed.c) {
+        return Err(not_issued(field));
+    }
     Ok(Some(parsed.c))
+}
+
+/// The cursor of a token read by `parse`, which says what a cursor of its
+/// list looks like (`None`: not one this service issued); `None` for no token.
+pub fn decode_with<T>(
+    field: &str,
+    token: &str,
+    filter: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, FieldViolation> {
+    decode_token(field, token, filter)?
+        .map(|c| parse(&c).ok_or_else(|| not_issued(field)))
+        .transpose()
+}
+
+/// The cursor of a token as an integer key (an event id); 0 for no token.
+pub fn decode_id(field: &str, token: &str, filter: &str) -> Result<i64, FieldViolation> {
+    Ok(decode_with(field, token, filter, |c| c.parse().ok())?.unwrap_or(0))
+}
+
+/// A date as a cursor may hold it: years 1 to 9999, what both backends store
+/// and compare (PostgreSQL refuses a date bound from far outside them).
+fn cursor_date(s: &str) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    let date: chrono::NaiveDate = s.parse().ok()?;
+    (1..=9999).contains(&date.year()).then_some(date)
+}
+
+/// The cursor of a token as a date; `None` for no token.
+pub fn decode_date(
+    field: &str,
+    token: &str,
+    filter: &str,
+) -> Result<Option<chrono::NaiveDate>, FieldViolation> {
+    decode_with(field, token, filter, cursor_date)
 }
 
 /// A `(date, key)` position, for lists ordered by a date then a unique key.
@@ -87,9 +222,9 @@ pub fn decode_date_key(
     };
     cursor
         .split_once('|')
-        .and_then(|(d, key)| Some((d.parse().ok()?, key.to_string())))
+        .and_then(|(d, key)| Some((cursor_date(d)?, key.to_string())))
         .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "not a page token this service issued"))
+        .ok_or_else(|| not_issued(field))
 }
 
 /// How many bytes of items a page may carry: well under the 4 MiB a gRPC
@@ -149,6 +284,82 @@ mod tests {
         assert!(decode_token("page_token", &t, "parent=authorities/852").is_err());
         assert!(decode_token("page_token", "zz", "x").is_err());
         assert_eq!(decode_token("page_token", "", "x").unwrap(), None);
+    }
+
+    #[test]
+    fn a_changed_or_made_up_token_is_refused() {
+        let filter = "parent=authorities/850";
+        let t = encode_token(filter, "2025-09-01|850-PAY-000001");
+        let mut bytes = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        for i in 0..bytes.len() {
+            bytes[i] ^= 1;
+            let forged = URL_SAFE_NO_PAD.encode(&bytes);
+            assert!(
+                decode_token("page_token", &forged, filter).is_err(),
+                "byte {i}"
+            );
+            bytes[i] ^= 1;
+        }
+        // The old, unsigned form: hex of the JSON.
+        let unsigned = hex::encode(format!(
+            r#"{{"f":"{}","c":"-200000-01-01"}}"#,
+            filter_hash(filter)
+        ));
+        let refused = decode_token("page_token", &unsigned, filter).unwrap_err();
+        assert_eq!(refused.field, "page_token");
+        for junk in ["", "a", "AAAA", "////", &"A".repeat(1000)] {
+            if !junk.is_empty() {
+                assert!(decode_token("page_token", junk, filter).is_err(), "{junk}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signed_cursor_is_still_checked_before_it_reaches_sql() {
+        let f = "f";
+        for cursor in ["a\0b", "line\nbreak", &"x".repeat(MAX_CURSOR_CHARS + 1)] {
+            let t = encode_token(f, cursor);
+            assert!(decode_token("page_token", &t, f).is_err(), "{cursor:?}");
+        }
+        assert!(
+            decode_token(
+                "page_token",
+                &encode_token(f, &"x".repeat(MAX_CURSOR_CHARS)),
+                f
+            )
+            .is_ok()
+        );
+        for date in [
+            "-200000-01-01",
+            "+200000-01-01",
+            "0000-12-31",
+            "10000-01-01",
+            "2025-02-30",
+        ] {
+            assert!(
+                decode_date("page_token", &encode_token(f, date), f).is_err(),
+                "{date}"
+            );
+            let keyed = encode_token(f, &format!("{date}|850-PAY-000001"));
+            assert!(decode_date_key("page_token", &keyed, f).is_err(), "{date}");
+        }
+        assert_eq!(
+            decode_date("page_token", &encode_token(f, "9999-12-31"), f).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        );
+        assert_eq!(
+            decode_id("page_token", &encode_token(f, "42"), f).unwrap(),
+            42
+        );
+        assert_eq!(decode_id("page_token", "", f).unwrap(), 0);
+        assert!(decode_id("page_token", &encode_token(f, "4x"), f).is_err());
+    }
+
+    #[test]
+    fn the_first_key_installed_stays() {
+        // Whatever was installed first in this test process, a second key is not.
+        let first = install_token_key(b"one");
+        assert!(!install_token_key(b"two") || !first);
     }
 
     #[test]

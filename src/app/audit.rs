@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{App, Caller, ServiceResult};
 use crate::domain::{
     access::Operation,
-    audit::{ChainSummary, ChainWalk},
+    audit::{ChainSummary, ChainWalk, Checkpoint},
     identifiers::LaCode,
 };
 use crate::store::{AuditEvent, AuditFilter, StoreTx};
@@ -52,26 +52,30 @@ impl App {
         .await
     }
 
-    /// Verifies the caller's authority's hash chain.
-    pub async fn verify_audit_trail(&self, caller: Caller) -> ServiceResult<ChainSummary> {
-        caller.check_allowed(Operation::VerifyAuditLog)?;
-        self.verify_audit_chain(caller.authority).await
-    }
-
     /// Verifies `authority`'s hash chain, for an operator with access to the
-    /// database (`lea-notices verify-audit`): every event from the first, in one
-    /// snapshot, against the chain head.
-    pub async fn verify_audit_chain(&self, authority: LaCode) -> ServiceResult<ChainSummary> {
+    /// database (`lea-notices verify-audit`) and for VerifyAuditTrail (see
+    /// `checkpoints`): every event from the first, in one snapshot, against the
+    /// chain head, and against `checkpoint` when one is given (its signature
+    /// already checked).
+    pub async fn verify_audit_chain(
+        &self,
+        authority: LaCode,
+        checkpoint: Option<Checkpoint>,
+    ) -> ServiceResult<ChainSummary> {
         self.read(move |_, mut tx| async move {
-            let result = walk_chain(&mut *tx, &authority).await;
+            let result = walk_chain(&mut *tx, &authority, checkpoint.as_ref()).await;
             (tx, result)
         })
         .await
     }
 }
 
-async fn walk_chain(tx: &mut dyn StoreTx, authority: &LaCode) -> ServiceResult<ChainSummary> {
-    let mut walk = ChainWalk::new(authority.as_str());
+async fn walk_chain(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    checkpoint: Option<&Checkpoint>,
+) -> ServiceResult<ChainSummary> {
+    let mut walk = ChainWalk::new(authority.as_str()).expecting(checkpoint);
     loop {
         let page = tx
             .audit_chain(authority, walk.last_event_id(), VERIFY_PAGE)

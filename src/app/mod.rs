@@ -13,6 +13,7 @@ mod breach_decisions;
 mod breach_search;
 pub mod call;
 mod caller;
+pub mod checkpoints;
 pub mod clock;
 mod error;
 mod evidence;
@@ -45,16 +46,29 @@ pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
 use crate::app::clock::Clock;
 use crate::store::{Store, StoreTx};
 
-/// The application: the store and the clock every use case runs with.
+/// The application: the store and the clock every use case runs with, and
+/// the audit checkpoint key when it has one.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Signs and publishes audit checkpoints; `None`: no checkpoint key.
+    checkpoints: Option<Arc<checkpoints::Checkpoints>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            checkpoints: None,
+        }
+    }
+
+    /// The same application with another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -102,6 +116,16 @@ impl App {
         Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
     {
         self.unit(Access::SingleRead, work).await
+    }
+
+    /// The service-wide secret for `purpose` its migrations made (see
+    /// `store::keys`); `None` on a database not yet migrated so far.
+    pub async fn service_key(&self, purpose: &'static str) -> ServiceResult<Option<String>> {
+        self.read_single(move |_, mut tx| async move {
+            let key = tx.service_key(purpose).await;
+            (tx, key.map_err(Into::into))
+        })
+        .await
     }
 
     async fn unit<T, F, Fut>(&self, access: Access, work: F) -> ServiceResult<T>

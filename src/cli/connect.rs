@@ -9,6 +9,7 @@ use anyhow::Context;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
+use crate::app::checkpoints::{CheckpointKey, Checkpoints};
 use crate::server::config::{Config, LogFormat, Overrides};
 use crate::server::telemetry::{self, Telemetry};
 use crate::store::{self, Store};
@@ -51,6 +52,39 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     store::connect(&url, config.max_connections, acquire_timeout)
         .await
         .context("opening the database")
+}
+
+/// The key file that signs audit checkpoints: the configured one, or on the
+/// embedded default the one in the data directory; `None` elsewhere.
+pub fn checkpoint_key_file(config: &Config) -> Option<PathBuf> {
+    config.audit_checkpoint_key_file.clone().or_else(|| {
+        config
+            .is_embedded_default()
+            .then(|| config.data_dir.join("audit-checkpoint-key.pem"))
+    })
+}
+
+/// How `serve` signs and publishes audit checkpoints (see
+/// `app::checkpoints`): `None` without a key. The embedded default makes its key
+/// on first start; a configured key must exist.
+pub fn checkpoints(config: &Config) -> anyhow::Result<Option<Checkpoints>> {
+    let Some(key_file) = checkpoint_key_file(config) else {
+        tracing::warn!(
+            "no audit checkpoints: set audit_checkpoint_key_file (see README, Audit checkpoints)"
+        );
+        return Ok(None);
+    };
+    let key = if config.audit_checkpoint_key_file.is_some() {
+        CheckpointKey::load(&key_file)?
+    } else {
+        CheckpointKey::load_or_create(&key_file)?
+    };
+    let dir = config.audit_checkpoint_dir.clone().or_else(|| {
+        config
+            .is_embedded_default()
+            .then(|| config.data_dir.join("audit-checkpoints"))
+    });
+    Ok(Some(Checkpoints::new(key, dir)))
 }
 
 /// Where a client command finds the server, and who it is there.

@@ -92,7 +92,7 @@ pub struct SchoolImportReport {
 
 /// Decodes the file: Windows-1252, as GIAS publishes it, unless it starts with
 /// a UTF-8 or UTF-16 byte-order mark.
-fn decode(bytes: &[u8]) -> String {
+pub fn decode(bytes: &[u8]) -> String {
     let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
     text.into_owned()
 }
@@ -195,8 +195,8 @@ impl Columns {
 }
 
 /// The schools of `text` to send, and how many rows there were and were
-/// skipped as other authorities'.
-fn read_schools(
+/// skipped as other authorities' (also the fuzz targets' entry, see `fuzz/`).
+pub fn read_schools(
     text: &str,
     authority: &LaCode,
     all_authorities: bool,

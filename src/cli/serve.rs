@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use super::connect::{ConfigArgs, open_store, start_telemetry};
+use super::connect::{self, ConfigArgs, open_store, start_telemetry};
 use crate::api::layers::auth::{DevKey, Verifier};
 use crate::server::{self, config::Config, metrics};
 use crate::store;
@@ -46,7 +46,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ));
         tracing::info!(%addr, "serving /metrics");
     }
-    let application = server::Application::new(store.clone(), verifier).with_options(options);
+    let mut application = server::Application::new(store.clone(), verifier).with_options(options);
+    if let Some(checkpoints) = connect::checkpoints(&config)? {
+        application = application.with_checkpoints(Arc::new(checkpoints));
+        let interval = config.audit_checkpoint_interval_secs;
+        if interval > 0 {
+            let mut stopped = stopped.clone();
+            tokio::spawn(publish_checkpoints(
+                application.app().clone(),
+                std::time::Duration::from_secs(interval),
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            ));
+        }
+    }
+    // Every replica on this database signs and accepts the same page tokens.
+    crate::api::pagination::install_token_key_from(application.app()).await?;
     let serving = application.serve(listener, async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;
@@ -66,6 +82,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     store.close().await;
     telemetry.shutdown().await;
     Ok(())
+}
+
+/// Publishes a checkpoint of every authority whose audit chain moved, at start
+/// and every `interval`, until `stop`. A round that fails (the database away)
+/// is logged and the next one tries again.
+async fn publish_checkpoints(
+    app: crate::app::App,
+    interval: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let rounds = async {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.publish_audit_checkpoints().await {
+                Ok(n) => tracing::debug!(published = n, "audit checkpoints"),
+                Err(e) => tracing::error!(error = %e, "publishing audit checkpoints"),
+            }
+        }
+    };
+    tokio::select! {
+        () = rounds => {},
+        () = stop => {},
+    }
 }
 
 /// The largest `jwt_leeway_secs` accepted.

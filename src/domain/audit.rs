@@ -4,8 +4,10 @@
 //!
 //! The hash is unkeyed: it shows that the log changed, not who changed it, and
 //! someone able to rewrite the table could rewrite the whole chain after the
-//! point they changed. The head hash (see [`ChainSummary::last_hash`]) kept
-//! outside the database (an auditor's report, a ticket) is what then shows it.
+//! point they changed, or cut its end off and move the head back. A
+//! [`Checkpoint`] kept outside the database (signed by the service, published
+//! to its log and a directory, handed to an auditor) is what then shows it: the
+//! walk checks that the chain still holds the checkpoint's event with its hash.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
@@ -117,6 +119,52 @@ pub enum BreakKind {
     /// The chain head disagrees with the last event: events at the end were
     /// removed, or the head was changed.
     HeadMismatch,
+    /// The event a checkpoint recorded has another hash now: the chain was
+    /// rewritten at or before it since the checkpoint was taken.
+    CheckpointRewritten,
+    /// The log ends before the event a checkpoint recorded: events up to it
+    /// were removed since the checkpoint was taken.
+    CheckpointTruncated,
+}
+
+/// Where an authority's chain ended at an instant, as the service signs it
+/// (see `app::checkpoints`) and an auditor keeps it outside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The authority's LA code.
+    pub authority: String,
+    /// The last event then (0: none yet).
+    pub event_id: i64,
+    /// The chain's hash after that event ([`GENESIS_HASH`] when none is chained).
+    pub event_hash: String,
+    /// When it was taken, to the microsecond.
+    pub taken_at: DateTime<Utc>,
+}
+
+/// Versions the encoding a checkpoint's signature covers.
+const CHECKPOINT_ENCODING: &[u8] = b"lea-notices audit checkpoint v1";
+
+impl Checkpoint {
+    /// The bytes its signature covers: the encoding version, the authority, the
+    /// event id, the hash and the instant (microseconds since 1970), strings
+    /// length-prefixed as in [`event_hash`], so no two checkpoints encode alike.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        for s in [CHECKPOINT_ENCODING, self.authority.as_bytes()] {
+            out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+            out.extend_from_slice(s);
+        }
+        out.extend_from_slice(&self.event_id.to_be_bytes());
+        out.extend_from_slice(&(self.event_hash.len() as u64).to_be_bytes());
+        out.extend_from_slice(self.event_hash.as_bytes());
+        out.extend_from_slice(&self.taken_at.timestamp_micros().to_be_bytes());
+        out
+    }
+}
+
+/// Whether `hash` is one the chain could hold: 64 lowercase hex digits.
+pub fn is_chain_hash(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The first broken link of a chain.
@@ -139,6 +187,8 @@ pub struct ChainSummary {
     /// The last chained event's hash ([`GENESIS_HASH`] when none is chained).
     pub last_hash: String,
     pub first_break: Option<ChainBreak>,
+    /// A checkpoint was given and the chain holds its event with its hash.
+    pub checkpoint_matched: bool,
 }
 
 impl ChainSummary {
@@ -156,6 +206,9 @@ impl ChainSummary {
 /// previous hash is the previous chained event's hash ([`GENESIS_HASH`] for the
 /// first), its hash is [`event_hash`] of its fields; the head names the last
 /// event and its hash.
+///
+/// With a checkpoint ([`ChainWalk::expecting`]), the chain must also still hold
+/// the checkpoint's event with the checkpoint's hash.
 #[derive(Debug)]
 pub struct ChainWalk<'a> {
     authority: &'a str,
@@ -164,6 +217,9 @@ pub struct ChainWalk<'a> {
     last_id: i64,
     last_hash: String,
     chained: bool,
+    checkpoint: Option<&'a Checkpoint>,
+    /// The walk passed the checkpoint's event, with the checkpoint's hash.
+    checkpoint_matched: bool,
 }
 
 impl<'a> ChainWalk<'a> {
@@ -175,7 +231,18 @@ impl<'a> ChainWalk<'a> {
             last_id: 0,
             last_hash: GENESIS_HASH.to_string(),
             chained: false,
+            checkpoint: None,
+            checkpoint_matched: false,
         }
+    }
+
+    /// The walk also checks the chain against `checkpoint` (of the same
+    /// authority, its signature already checked).
+    pub fn expecting(mut self, checkpoint: Option<&'a Checkpoint>) -> Self {
+        self.checkpoint = checkpoint;
+        // Before the first event, every chain holds it.
+        self.checkpoint_matched = checkpoint.is_some_and(|c| c.event_id == 0);
+        self
     }
 
     /// The id of the last event checked (to read the next page after it).
@@ -249,6 +316,26 @@ impl<'a> ChainWalk<'a> {
                 ));
             }
         }
+        if let Some(cp) = self.checkpoint
+            && cp.event_id == e.event_id
+            && cp.event_hash != self.last_hash
+        {
+            return Err(broken(
+                BreakKind::CheckpointRewritten,
+                format!(
+                    "the checkpoint of {} records event {}'s chain hash as {}, the log now \
+                     has {}: the chain was rewritten at or before event {} since then",
+                    cp.taken_at.to_rfc3339(),
+                    e.event_id,
+                    cp.event_hash,
+                    self.last_hash,
+                    e.event_id
+                ),
+            ));
+        }
+        if self.checkpoint.is_some_and(|cp| cp.event_id == e.event_id) {
+            self.checkpoint_matched = true;
+        }
         self.last_id = e.event_id;
         self.checked += 1;
         Ok(())
@@ -256,6 +343,22 @@ impl<'a> ChainWalk<'a> {
 
     /// The summary after the last event, checked against the chain head.
     pub fn finish(self, head: Option<&ChainHead>) -> ChainSummary {
+        if let Some(cp) = self.checkpoint
+            && cp.event_id > self.last_id
+        {
+            let broken = ChainBreak {
+                event_id: self.last_id + 1,
+                kind: BreakKind::CheckpointTruncated,
+                description: format!(
+                    "the checkpoint of {} records event {} but the log ends at event {}: \
+                     events after it were removed since then",
+                    cp.taken_at.to_rfc3339(),
+                    cp.event_id,
+                    self.last_id
+                ),
+            };
+            return self.summary(Some(broken));
+        }
         let first_break = match head {
             None if self.chained => Some(ChainBreak {
                 event_id: self.last_id,
@@ -302,6 +405,7 @@ impl<'a> ChainWalk<'a> {
             last_event_id: self.last_id,
             last_hash: self.last_hash,
             first_break,
+            checkpoint_matched: self.checkpoint_matched,
         }
     }
 }
@@ -499,6 +603,116 @@ mod tests {
             e.event_id = i as i64 + 1;
         }
         assert_eq!(first_break(&rest, &head), (1, BreakKind::LinkBroken));
+    }
+
+    fn checkpoint_of(events: &[ChainedEvent], n: usize) -> Checkpoint {
+        let e = &events[n - 1];
+        Checkpoint {
+            authority: "850".into(),
+            event_id: e.event_id,
+            event_hash: e.hash.clone().unwrap(),
+            taken_at: at(100),
+        }
+    }
+
+    fn walk_expecting(events: &[ChainedEvent], head: &ChainHead, cp: &Checkpoint) -> ChainSummary {
+        let mut w = ChainWalk::new("850").expecting(Some(cp));
+        for e in events {
+            if let Err(b) = w.check(e) {
+                return w.broken(b);
+            }
+        }
+        w.finish(Some(head))
+    }
+
+    #[test]
+    fn a_chain_holding_its_checkpoint_is_intact() {
+        let (events, head) = chain(1, 6);
+        for n in 1..=6 {
+            let s = walk_expecting(&events, &head, &checkpoint_of(&events, n));
+            assert!(s.intact() && s.checkpoint_matched, "{n}: {s:?}");
+        }
+        let empty = Checkpoint {
+            authority: "850".into(),
+            event_id: 0,
+            event_hash: GENESIS_HASH.into(),
+            taken_at: at(0),
+        };
+        assert!(walk_expecting(&events, &head, &empty).checkpoint_matched);
+        assert!(!walk(&events, Some(&head)).checkpoint_matched);
+    }
+
+    #[test]
+    fn a_rewritten_tail_breaks_at_the_checkpoint() {
+        let (mut events, _) = chain(1, 6);
+        let cp = checkpoint_of(&events, 5);
+        // Event 3 edited, then every hash from it recomputed, head and all: the
+        // chain alone is consistent again.
+        events[2].details = "{\"forged\":true}".into();
+        let mut prev = events[1].hash.clone().unwrap();
+        for e in &mut events[2..] {
+            e.prev_hash = Some(prev.clone());
+            let hash = event_hash(&prev, &e.fields("850"));
+            e.hash = Some(hash.clone());
+            prev = hash;
+        }
+        let head = ChainHead {
+            last_event_id: 6,
+            last_hash: prev,
+        };
+        assert!(
+            walk(&events, Some(&head)).intact(),
+            "undetectable without it"
+        );
+        let b = walk_expecting(&events, &head, &cp).first_break.unwrap();
+        assert_eq!((b.event_id, b.kind), (5, BreakKind::CheckpointRewritten));
+        // A checkpoint before the edit still holds.
+        assert!(walk_expecting(&events, &head, &checkpoint_of(&events, 2)).intact());
+    }
+
+    #[test]
+    fn a_truncated_tail_with_its_head_moved_back_breaks_after_the_end() {
+        let (events, _) = chain(1, 6);
+        let cp = checkpoint_of(&events, 6);
+        let kept = &events[..4];
+        let head = ChainHead {
+            last_event_id: 4,
+            last_hash: kept[3].hash.clone().unwrap(),
+        };
+        assert!(walk(kept, Some(&head)).intact(), "undetectable without it");
+        let b = walk_expecting(kept, &head, &cp).first_break.unwrap();
+        assert_eq!((b.event_id, b.kind), (5, BreakKind::CheckpointTruncated));
+    }
+
+    #[test]
+    fn a_checkpoint_signs_every_field() {
+        let (events, _) = chain(1, 2);
+        let cp = checkpoint_of(&events, 2);
+        let base = cp.signed_bytes();
+        let variants = [
+            Checkpoint {
+                authority: "852".into(),
+                ..cp.clone()
+            },
+            Checkpoint {
+                event_id: 1,
+                ..cp.clone()
+            },
+            Checkpoint {
+                event_hash: GENESIS_HASH.into(),
+                ..cp.clone()
+            },
+            Checkpoint {
+                taken_at: at(101),
+                ..cp.clone()
+            },
+        ];
+        for v in variants {
+            assert_ne!(base, v.signed_bytes(), "{v:?}");
+        }
+        assert!(is_chain_hash(&cp.event_hash));
+        assert!(!is_chain_hash("ABC"));
+        assert!(!is_chain_hash(&"A".repeat(64)));
     }
 
     proptest! {

@@ -76,6 +76,18 @@ pub struct Config {
     /// (CORS); a comma-separated string or a list. Empty: none.
     #[serde(deserialize_with = "comma_separated")]
     pub grpc_web_origins: Vec<String>,
+    /// The Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints; every
+    /// replica holds the same one. Unset: `audit-checkpoint-key.pem` in
+    /// `data_dir` (made on first start) on the embedded SQLite default, and no
+    /// checkpoints elsewhere.
+    pub audit_checkpoint_key_file: Option<PathBuf>,
+    /// Where each checkpoint is also written, as a file. Unset:
+    /// `audit-checkpoints` in `data_dir` on the embedded default, elsewhere
+    /// only the log.
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// Seconds between the checkpoints published of every authority whose
+    /// chain moved (and one round at start); 0: only on demand.
+    pub audit_checkpoint_interval_secs: u64,
 }
 
 /// A list given as `"a, b"` (an environment variable) or as a list (TOML).
@@ -122,6 +134,9 @@ impl Default for Config {
             shutdown_grace_secs: 20,
             metrics_addr: None,
             grpc_web_origins: Vec::new(),
+            audit_checkpoint_key_file: None,
+            audit_checkpoint_dir: None,
+            audit_checkpoint_interval_secs: 3600,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::api::{
     payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
 };
 use crate::app::App;
+use crate::app::checkpoints::Checkpoints;
 use crate::app::clock::{Clock, SystemClock};
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -240,7 +241,13 @@ impl Application {
 
     /// Another clock (a test pins the date with a `FixedClock`).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.app = App::new(self.app.store().clone(), clock);
+        self.app = self.app.with_clock(clock);
+        self
+    }
+
+    /// Audit checkpoints signed and published with `checkpoints`.
+    pub fn with_checkpoints(mut self, checkpoints: Arc<Checkpoints>) -> Self {
+        self.app = self.app.with_checkpoints(checkpoints);
         self
     }
 
@@ -335,6 +342,7 @@ impl Application {
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::layers::oversize::OversizeLayer)
+            .layer(crate::api::layers::undecodable::UndecodableLayer)
             // The deadline (answered DEADLINE_EXCEEDED, and counted so: tonic's
             // own `timeout` would wrap outside every layer and drop them), and
             // the call the units of work check before they begin.

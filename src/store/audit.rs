@@ -155,6 +155,10 @@ pub trait AuditStore: Send {
 
     /// Where an authority's hash chain ends; `None` before its first event.
     async fn audit_chain_head(&mut self, authority: &LaCode) -> StoreResult<Option<ChainHead>>;
+
+    /// Where every authority's chain ends, by authority code (for publishing
+    /// checkpoints of them all).
+    async fn audit_chain_heads(&mut self) -> StoreResult<Vec<(String, ChainHead)>>;
 }
 
 sql_impl! {
@@ -239,6 +243,21 @@ sql_impl! {
                 last_event_id,
                 last_hash,
             }))
+        }
+
+        async fn audit_chain_heads(&mut self) -> StoreResult<Vec<(String, ChainHead)>> {
+            let rows: Vec<(String, i64, String)> = sqlx::query_as(
+                "SELECT authority_code, last_event_id, last_hash FROM audit_chain_heads \
+                 ORDER BY authority_code",
+            )
+            .fetch_all(&mut *self.conn)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(authority, last_event_id, last_hash)| {
+                    (authority, ChainHead { last_event_id, last_hash })
+                })
+                .collect())
         }
     }
 }

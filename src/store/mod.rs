@@ -5,8 +5,8 @@
 //! [`dialect::Dialect`], what differs between the backends) and its row types:
 //! [`notices`], [`payments`], [`marks`] (with the summary's and the breach
 //! search's reads), [`breaches`], [`requests`] (schools' penalty-notice
-//! requests), [`schools`], [`audit`], [`policy`], [`idempotency`] and
-//! [`serials`]. A unit of work, [`StoreTx`], is their sum plus commit and
+//! requests), [`schools`], [`audit`], [`policy`], [`idempotency`], [`serials`]
+//! and [`keys`]. A unit of work, [`StoreTx`], is their sum plus commit and
 //! rollback; `tx.rs` holds its connection and the bounds the shared SQL needs.
 //!
 //! Writes go through a [`StoreTx`]: the request-id claim, the change itself and its
@@ -19,6 +19,7 @@ pub mod audit;
 pub mod breaches;
 mod dialect;
 pub mod idempotency;
+pub mod keys;
 pub mod marks;
 pub mod notices;
 mod outage;
@@ -39,6 +40,7 @@ use async_trait::async_trait;
 pub use audit::{AuditEvent, AuditFilter, AuditStore, NewAuditEvent};
 pub use breaches::{BreachStore, DecidedBreachFilter};
 pub use idempotency::{IdempotencyStore, RequestKey, StoredRequest};
+pub use keys::KeyStore;
 pub use marks::search::{BreachSearchStore, QualifyingFilter};
 pub use marks::summary::{AttendanceScope, EnrolmentFigures, SummaryStore};
 pub use marks::{MarkStore, SchoolMark};
@@ -144,6 +146,7 @@ pub trait StoreTx:
     + BreachStore
     + PenaltyNoticeRequestStore
     + SchoolStore
+    + KeyStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

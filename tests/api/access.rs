@@ -33,7 +33,11 @@ fn may(role: Role, method: &str) -> bool {
         "ListPayments",
         "GetStatutoryReturn",
     ];
-    const AUDIT: &[&str] = &["ListAuditEvents", "VerifyAuditTrail"];
+    const AUDIT: &[&str] = &[
+        "ListAuditEvents",
+        "VerifyAuditTrail",
+        "CreateAuditCheckpoint",
+    ];
     const NOTICE_READS: &[&str] = &[
         "GetNotice",
         "ListNotices",
@@ -118,7 +122,7 @@ const MUTATIONS: &[&str] = &[
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 33] = [
+const METHODS: [&str; 34] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -145,6 +149,7 @@ const METHODS: [&str; 33] = [
     "ListPayments",
     "ListAuditEvents",
     "VerifyAuditTrail",
+    "CreateAuditCheckpoint",
     "GetStatutoryReturn",
     "ImportSchools",
     "GetSchool",
@@ -406,9 +411,17 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "CreateAuditCheckpoint" => code(
+            who.audit()
+                .create_audit_checkpoint(pb::CreateAuditCheckpointRequest { parent })
+                .await,
+        ),
         "VerifyAuditTrail" => code(
             who.audit()
-                .verify_audit_trail(pb::VerifyAuditTrailRequest { parent })
+                .verify_audit_trail(pb::VerifyAuditTrailRequest {
+                    parent,
+                    ..Default::default()
+                })
                 .await,
         ),
         "GetStatutoryReturn" => code(

@@ -50,6 +50,7 @@ async fn verify(who: &As, parent: &str) -> pb::VerifyAuditTrailResponse {
     who.audit()
         .verify_audit_trail(pb::VerifyAuditTrailRequest {
             parent: parent.into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -259,7 +260,7 @@ on_both_backends! {
         for role in [Role::LaOfficer, Role::Finance, Role::Police, Role::SchoolStaff] {
             let who = app.as_role("850", role);
             assert_eq!(who.audit().list_audit_events(list("authorities/850")).await.unwrap_err().code(), Code::PermissionDenied, "{role:?}");
-            let verify = who.audit().verify_audit_trail(pb::VerifyAuditTrailRequest { parent: "authorities/850".into() }).await;
+            let verify = who.audit().verify_audit_trail(pb::VerifyAuditTrailRequest { parent: "authorities/850".into(), ..Default::default() }).await;
             assert_eq!(verify.unwrap_err().code(), Code::PermissionDenied, "{role:?}");
         }
         assert_eq!(auditor.audit().list_audit_events(list("authorities/852")).await.unwrap_err().code(), Code::PermissionDenied);
@@ -351,18 +352,255 @@ on_both_backends! {
     }
 }
 
+async fn policy_versions(app: &TestApp, la: &str, years: std::ops::Range<i32>) {
+    for year in years {
+        app.as_role(la, Role::Admin)
+            .policy()
+            .create_policy_version(create(
+                &format!("authorities/{la}"),
+                &format!("v{year}"),
+                local_version(year, 9, 1),
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+async fn checkpoint(who: &As, parent: &str) -> pb::AuditCheckpoint {
+    who.audit()
+        .create_audit_checkpoint(pb::CreateAuditCheckpointRequest {
+            parent: parent.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .audit_checkpoint
+        .unwrap()
+}
+
+async fn verify_against(
+    who: &As,
+    parent: &str,
+    c: &pb::AuditCheckpoint,
+) -> Result<pb::VerifyAuditTrailResponse, tonic::Status> {
+    who.audit()
+        .verify_audit_trail(pb::VerifyAuditTrailRequest {
+            parent: parent.into(),
+            checkpoint: Some(c.clone()),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Authority 850's events as stored, for recomputing their hashes.
+async fn stored_chain(app: &TestApp) -> Vec<lea_notices::domain::audit::ChainedEvent> {
+    let mut tx = app.store.begin_read().await.unwrap();
+    let events = tx
+        .audit_chain(
+            &lea_notices::domain::identifiers::LaCode::parse("850").unwrap(),
+            0,
+            10_000,
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    events
+}
+
+/// What the tables' owner can do undetected by the chain alone: edit event
+/// `edit`, recompute the hash of it and of every event after it, and the head's.
+async fn rewrite_tail_from(app: &TestApp, edit: i64) {
+    let mut events = stored_chain(app).await;
+    let from = events.iter().position(|e| e.event_id == edit).unwrap();
+    events[from].details = r#"{"forged":true}"#.into();
+    let mut prev = events[from].prev_hash.clone().unwrap();
+    let mut sql = Vec::new();
+    for e in &mut events[from..] {
+        let hash = lea_notices::domain::audit::event_hash(&prev, &e.fields("850"));
+        sql.push(format!(
+            "UPDATE audit_events SET details = '{}', prev_hash = '{prev}', hash = '{hash}' \
+             WHERE authority_code = '850' AND event_id = {}",
+            e.details, e.event_id
+        ));
+        prev = hash;
+    }
+    sql.push(format!(
+        "UPDATE audit_chain_heads SET last_hash = '{prev}' WHERE authority_code = '850'"
+    ));
+    as_owner_without_triggers(app, &sql.join("; ")).await;
+}
+
+/// The checkpoint file the server published for `c`.
+fn published_file(app: &TestApp, c: &pb::AuditCheckpoint) -> std::path::PathBuf {
+    let prefix = format!("audit-checkpoint-850-{:012}-", c.event_id);
+    std::fs::read_dir(&app.checkpoint_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", app.checkpoint_dir.display()))
+}
+
+on_both_backends! {
+    async fn the_chain_head_only_moves_forward(app) {
+        policy_versions(&app, "850", 2020..2024).await;
+        let head = "UPDATE audit_chain_heads SET";
+        let refused = [
+            format!("{head} last_event_id = last_event_id - 1 WHERE authority_code = '850'"),
+            format!("{head} last_event_id = 2, last_hash = (SELECT hash FROM audit_events WHERE authority_code = '850' AND event_id = 2) WHERE authority_code = '850'"),
+            format!("{head} last_hash = '{GENESIS}' WHERE authority_code = '850'"),
+            format!("{head} authority_code = '852' WHERE authority_code = '850'"),
+            "DELETE FROM audit_chain_heads WHERE authority_code = '850'".into(),
+        ];
+        for sql in &refused {
+            let e = app.execute_raw(sql).await.expect_err(sql).to_string();
+            assert!(e.contains("audit_chain_heads"), "{sql}: {e}");
+        }
+        if app.backend == Backend::Postgres {
+            let e = app.execute_raw("TRUNCATE audit_chain_heads").await.unwrap_err().to_string();
+            assert!(e.contains("never removed"), "{e}");
+        }
+        // Nothing moved: the chain verifies and the service goes on appending.
+        let auditor = app.as_role("850", Role::Auditor);
+        policy_versions(&app, "850", 2024..2026).await;
+        let v = verify(&auditor, "authorities/850").await;
+        assert!(v.intact, "{v:?}");
+        assert_eq!(v.last_event_id, 6);
+    }
+
+    async fn a_checkpoint_shows_a_tail_rewritten_after_it(app) {
+        policy_versions(&app, "850", 2020..2025).await;
+        let auditor = app.as_role("850", Role::Auditor);
+        let taken = checkpoint(&auditor, "authorities/850").await;
+        assert_eq!((taken.authority.as_str(), taken.event_id), ("authorities/850", 5));
+        assert_eq!((taken.public_key.len(), taken.signature.len()), (32, 64));
+        let listed = events(&auditor, list("authorities/850")).await;
+        assert_eq!(taken.event_hash, listed[4].hash);
+        // Published outside the database, in the form verify-audit reads.
+        let file = published_file(&app, &taken);
+        let json = std::fs::read_to_string(&file).unwrap();
+        assert!(json.contains(&taken.event_hash), "{json}");
+        let v = verify_against(&auditor, "authorities/850", &taken).await.unwrap();
+        assert!(v.intact && v.checkpoint_matched, "{v:?}");
+
+        policy_versions(&app, "850", 2025..2027).await;
+        let v = verify_against(&auditor, "authorities/850", &taken).await.unwrap();
+        assert!(v.intact && v.checkpoint_matched, "later events leave it standing: {v:?}");
+
+        // The owner edits event 4 and recomputes every hash after it, head and all.
+        rewrite_tail_from(&app, 4).await;
+        let alone = verify(&auditor, "authorities/850").await;
+        assert!(alone.intact, "the chain alone cannot tell: {alone:?}");
+        let v = verify_against(&auditor, "authorities/850", &taken).await.unwrap();
+        assert!(!v.intact && !v.checkpoint_matched, "{v:?}");
+        let b = v.first_break.unwrap();
+        assert_eq!((b.event_id, b.kind()), (5, pb::AuditChainBreakKind::CheckpointRewritten), "{}", b.description);
+        assert_eq!(v.events_checked, 4);
+
+        let out = verify_audit_command_with(&app, &["--authority", "850", "--checkpoint", file.to_str().unwrap()]).await;
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("BROKEN at event 5 (CheckpointRewritten)"), "{stdout}");
+        assert!(stdout.contains("NOT MATCHED"), "{stdout}");
+    }
+
+    async fn a_checkpoint_shows_a_tail_cut_off_and_its_head_moved_back(app) {
+        policy_versions(&app, "850", 2020..2026).await;
+        let auditor = app.as_role("850", Role::Auditor);
+        let early = checkpoint(&auditor, "authorities/850").await;
+        let four = events(&auditor, list("authorities/850")).await[3].hash.clone();
+        assert_eq!(early.event_id, 6);
+        let out = verify_audit_command_with(&app, &["--authority", "850", "--checkpoint", published_file(&app, &early).to_str().unwrap()]).await;
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("still holds event 6"), "{out:?}");
+
+        // The owner removes events 5 and 6 and sets the head back to event 4.
+        as_owner_without_triggers(&app, &format!(
+            "DELETE FROM audit_events WHERE authority_code = '850' AND event_id > 4; \
+             UPDATE audit_chain_heads SET last_event_id = 4, last_hash = '{four}' WHERE authority_code = '850'"
+        )).await;
+        let alone = verify(&auditor, "authorities/850").await;
+        assert!(alone.intact && alone.last_event_id == 4, "the chain alone cannot tell: {alone:?}");
+        let v = verify_against(&auditor, "authorities/850", &early).await.unwrap();
+        let b = v.first_break.unwrap();
+        assert_eq!((b.event_id, b.kind()), (5, pb::AuditChainBreakKind::CheckpointTruncated), "{}", b.description);
+        let out = verify_audit_command_with(&app, &["--authority", "850", "--checkpoint", published_file(&app, &early).to_str().unwrap()]).await;
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("(CheckpointTruncated)"), "{out:?}");
+
+        // New events in the gap cannot cover it: event 6 is another event now.
+        policy_versions(&app, "850", 2030..2033).await;
+        let v = verify_against(&auditor, "authorities/850", &early).await.unwrap();
+        let b = v.first_break.unwrap();
+        assert_eq!((b.event_id, b.kind()), (6, pb::AuditChainBreakKind::CheckpointRewritten), "{}", b.description);
+    }
+
+    async fn a_checkpoint_changed_or_of_another_authority_is_refused(app) {
+        policy_versions(&app, "850", 2020..2022).await;
+        policy_versions(&app, "852", 2020..2021).await;
+        let auditor = app.as_role("850", Role::Auditor);
+        let taken = checkpoint(&auditor, "authorities/850").await;
+        let theirs = checkpoint(&app.as_role("852", Role::Auditor), "authorities/852").await;
+        let field = |r: Result<pb::VerifyAuditTrailResponse, tonic::Status>| violated_fields(&r.unwrap_err());
+
+        let mut moved = taken.clone();
+        moved.event_hash = GENESIS.replace('0', "1");
+        assert_eq!(field(verify_against(&auditor, "authorities/850", &moved).await), ["checkpoint.signature"]);
+        let mut earlier = taken.clone();
+        earlier.event_id = 1;
+        assert_eq!(field(verify_against(&auditor, "authorities/850", &earlier).await), ["checkpoint.signature"]);
+        let mut other_key = taken.clone();
+        other_key.public_key = vec![7; 32];
+        assert_eq!(field(verify_against(&auditor, "authorities/850", &other_key).await), ["checkpoint.public_key"]);
+        assert_eq!(field(verify_against(&auditor, "authorities/850", &theirs).await), ["checkpoint.authority"]);
+        let malformed = pb::AuditCheckpoint {
+            authority: "850".into(),
+            event_id: -1,
+            event_hash: "x".into(),
+            checkpoint_time: None,
+            public_key: vec![1],
+            signature: vec![],
+        };
+        assert_eq!(
+            field(verify_against(&auditor, "authorities/850", &malformed).await),
+            ["checkpoint.authority", "checkpoint.checkpoint_time", "checkpoint.public_key", "checkpoint.signature"]
+        );
+        // Only auditors and administrators take them.
+        for role in [Role::LaOfficer, Role::Finance, Role::SchoolStaff, Role::Police] {
+            let refused = app.as_role("850", role).audit()
+                .create_audit_checkpoint(pb::CreateAuditCheckpointRequest { parent: "authorities/850".into() })
+                .await.unwrap_err();
+            assert_eq!(refused.code(), Code::PermissionDenied, "{role:?}");
+        }
+        // Before any event, a checkpoint holds the genesis hash and matches.
+        let empty = checkpoint(&app.as_role("853", Role::Admin), "authorities/853").await;
+        assert_eq!((empty.event_id, empty.event_hash.as_str()), (0, GENESIS));
+        let v = verify_against(&app.as_role("853", Role::Admin), "authorities/853", &empty).await.unwrap();
+        assert!(v.intact && v.checkpoint_matched, "{v:?}");
+    }
+}
+
 /// Runs `sql` as the owner of the tables, with the audit log's append-only
-/// triggers disabled (PostgreSQL) or dropped (SQLite) for it.
+/// triggers and the chain heads' forward-only ones disabled (PostgreSQL) or
+/// dropped (SQLite) for it: what the tables' owner can do.
 async fn as_owner_without_triggers(app: &TestApp, sql: &str) {
     let statements: Vec<String> = match app.backend {
         Backend::Postgres => vec![
             "ALTER TABLE audit_events DISABLE TRIGGER USER".into(),
+            "ALTER TABLE audit_chain_heads DISABLE TRIGGER USER".into(),
             sql.into(),
             "ALTER TABLE audit_events ENABLE TRIGGER USER".into(),
+            "ALTER TABLE audit_chain_heads ENABLE TRIGGER USER".into(),
         ],
         Backend::Sqlite => vec![
             "DROP TRIGGER IF EXISTS audit_events_no_update".into(),
             "DROP TRIGGER IF EXISTS audit_events_no_delete".into(),
+            "DROP TRIGGER IF EXISTS audit_chain_heads_forward_only".into(),
+            "DROP TRIGGER IF EXISTS audit_chain_heads_no_delete".into(),
             sql.into(),
         ],
     };
@@ -394,8 +632,19 @@ async fn owner_scalar(app: &TestApp, sql: &str) -> String {
 /// `lea-notices verify-audit --authority {la}` on the test's database, as the
 /// service's role.
 async fn verify_audit_command(app: &TestApp, la: &str) -> std::process::Output {
+    verify_audit_command_with(app, &["--authority", la]).await
+}
+
+/// `lea-notices verify-audit {args}` on the test's database, as the service's
+/// role, with the server's checkpoint key.
+async fn verify_audit_command_with(app: &TestApp, args: &[&str]) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"))
-        .args(["verify-audit", "--authority", la])
+        .arg("verify-audit")
+        .args(args)
+        .env(
+            "LEA_NOTICES_AUDIT_CHECKPOINT_KEY_FILE",
+            &app.checkpoint_key_file,
+        )
         .env("DATABASE_URL", app.service_url())
         .env_remove("LEA_NOTICES_DATABASE_URL")
         .env_remove("LEA_NOTICES_CONFIG")

@@ -31,7 +31,11 @@ const V1_SERVICES: [(&str, &[&str]); 7] = [
     ),
     (
         "lea.notices.v1.AuditService",
-        &["ListAuditEvents", "VerifyAuditTrail"],
+        &[
+            "CreateAuditCheckpoint",
+            "ListAuditEvents",
+            "VerifyAuditTrail",
+        ],
     ),
     (
         "lea.notices.v1.NoticeService",

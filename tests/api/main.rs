@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod abuse;
 mod access;
 mod attendance;
 mod audit;
@@ -12,6 +13,7 @@ mod child;
 mod clock;
 mod errors;
 mod evidence;
+mod fuzz_corpus;
 mod grpc_surface;
 mod hardening;
 mod hostile;

@@ -112,6 +112,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("serials", "INSERT, SELECT", &["last_value"]),
+    ("service_keys", "SELECT", &[]),
 ];
 
 async fn owner(app: &TestApp) -> PgConnection {
@@ -249,6 +250,75 @@ async fn the_service_role_cannot_rewrite_the_audit_log_or_the_money() {
     .unwrap();
     assert!(events >= 4, "{events}");
     assert_eq!(amount, 8_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_role_cannot_move_a_chain_head_back() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    for year in 2020..2024 {
+        app.policy()
+            .create_policy_version(create(
+                "authorities/850",
+                &format!("v{year}"),
+                local_version(year, 9, 1),
+            ))
+            .await
+            .unwrap();
+    }
+    let mut service = PgConnection::connect(app.service_url()).await.unwrap();
+    // Its grants allow these statements (UPDATE of both columns): the trigger
+    // is what refuses them, and only the owner can disable it.
+    for sql in [
+        "UPDATE audit_chain_heads SET last_event_id = 2, \
+           last_hash = (SELECT hash FROM audit_events WHERE authority_code = '850' AND event_id = 2)",
+        "UPDATE audit_chain_heads SET last_hash = '0000000000000000000000000000000000000000000000000000000000000000'",
+    ] {
+        let e = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut service)
+            .await
+            .expect_err(sql);
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("P0001"), "{sql}: {e}");
+    }
+    for sql in [
+        "DELETE FROM audit_chain_heads",
+        "TRUNCATE audit_chain_heads",
+        "ALTER TABLE audit_chain_heads DISABLE TRIGGER audit_chain_heads_forward_only",
+        "DROP TRIGGER audit_chain_heads_forward_only ON audit_chain_heads",
+    ] {
+        let e = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut service)
+            .await
+            .expect_err(sql);
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("42501"), "{sql}: {e}");
+    }
+    // Every later mutation still appends, and the chain verifies.
+    app.policy()
+        .create_policy_version(create(
+            "authorities/850",
+            "after",
+            local_version(2025, 9, 1),
+        ))
+        .await
+        .unwrap();
+    let v = app
+        .as_role("850", Role::Auditor)
+        .audit()
+        .verify_audit_trail(pb::VerifyAuditTrailRequest {
+            parent: "authorities/850".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.intact && v.last_event_id == 5, "{v:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -298,10 +298,17 @@ pub(crate) fn breaches_request(
         "{}|{:?}|{}|{:?}",
         req.parent, req.as_of_date, req.school_urn, req.states
     );
-    let after = v.check(pagination::decode_token(
+    // A breach's position: its pupil's UPN and the breach's id.
+    let after = v.check(pagination::decode_with(
         "page_token",
         &req.page_token,
         &filter,
+        |c| {
+            let (upn, id) = c.rsplit_once('|')?;
+            Upn::parse(upn).ok()?;
+            id.parse::<i64>().ok()?;
+            Some(c.to_string())
+        },
     ));
     let ((((as_of, school), states), size), after) =
         v.finish(as_of.zip(school).zip(states).zip(size).zip(after))?;

@@ -6,11 +6,12 @@ use super::timestamp_to_proto;
 use crate::api::caller::role_to_proto;
 use crate::api::error::Violations;
 use crate::api::pagination::{self, PageRequest};
+use crate::app::checkpoints::{self, SignedCheckpoint};
 use crate::app::{AuditQuery, ServiceResult};
 use crate::domain::{
     FieldViolation,
     actor::Role,
-    audit::{BreakKind, ChainSummary},
+    audit::{BreakKind, ChainSummary, Checkpoint},
     names,
 };
 use crate::proto::v1 as pb;
@@ -70,15 +71,11 @@ pub(crate) fn audit_page(
     token_request.page_token.clear();
     token_request.page_size = 0;
     let filter = format!("{token_request:?}");
-    let after = v.check(
-        pagination::decode_token("page_token", &req.page_token, &filter).and_then(|c| {
-            c.map_or(Ok(0), |c| {
-                c.parse::<i64>().map_err(|_| {
-                    FieldViolation::new("page_token", "not a page token this service issued")
-                })
-            })
-        }),
-    );
+    let after = v.check(pagination::decode_id(
+        "page_token",
+        &req.page_token,
+        &filter,
+    ));
     let (((action, (from, to)), size), after) =
         v.finish(action.zip(from.zip(to)).zip(size).zip(after))?;
     Ok(PageRequest {
@@ -117,6 +114,8 @@ fn break_kind_to_proto(kind: BreakKind) -> pb::AuditChainBreakKind {
         BreakKind::LinkBroken => pb::AuditChainBreakKind::LinkBroken,
         BreakKind::UnchainedEvent => pb::AuditChainBreakKind::UnchainedEvent,
         BreakKind::HeadMismatch => pb::AuditChainBreakKind::HeadMismatch,
+        BreakKind::CheckpointRewritten => pb::AuditChainBreakKind::CheckpointRewritten,
+        BreakKind::CheckpointTruncated => pb::AuditChainBreakKind::CheckpointTruncated,
     }
 }
 
@@ -132,5 +131,62 @@ pub(crate) fn verification_to_proto(s: ChainSummary) -> pb::VerifyAuditTrailResp
             kind: break_kind_to_proto(b.kind) as i32,
             description: b.description,
         }),
+        checkpoint_matched: s.checkpoint_matched,
+    }
+}
+
+/// A checkpoint an auditor gives back, its fields checked (its signature is
+/// checked by the use case, against the server's key); violations are named
+/// under `checkpoint`.
+pub(crate) fn checkpoint_from_proto(c: &pb::AuditCheckpoint) -> ServiceResult<SignedCheckpoint> {
+    let mut v = Violations::new();
+    let authority = v.check(names::parse_authority("checkpoint.authority", &c.authority));
+    let taken_at = match &c.checkpoint_time {
+        None => {
+            v.push(FieldViolation::new(
+                "checkpoint.checkpoint_time",
+                "required",
+            ));
+            None
+        }
+        Some(t) => v
+            .check(optional_instant("checkpoint.checkpoint_time", Some(t)))
+            .flatten(),
+    };
+    let public_key = v.check(<[u8; 32]>::try_from(c.public_key.as_slice()).map_err(|_| {
+        FieldViolation::new("checkpoint.public_key", "an Ed25519 public key is 32 bytes")
+    }));
+    let signature = v.check(<[u8; 64]>::try_from(c.signature.as_slice()).map_err(|_| {
+        FieldViolation::new("checkpoint.signature", "an Ed25519 signature is 64 bytes")
+    }));
+    let checkpoint = match (authority, taken_at) {
+        (Some(authority), Some(taken_at)) => v.check(
+            checkpoints::checked(Checkpoint {
+                authority: authority.as_str().to_string(),
+                event_id: c.event_id,
+                event_hash: c.event_hash.clone(),
+                taken_at,
+            })
+            .map_err(|e| e.nested_under("checkpoint")),
+        ),
+        _ => None,
+    };
+    let ((checkpoint, public_key), signature) =
+        v.finish(checkpoint.zip(public_key).zip(signature))?;
+    Ok(SignedCheckpoint {
+        checkpoint,
+        public_key,
+        signature,
+    })
+}
+
+pub(crate) fn checkpoint_to_proto(s: &SignedCheckpoint) -> pb::AuditCheckpoint {
+    pb::AuditCheckpoint {
+        authority: format!("authorities/{}", s.checkpoint.authority),
+        event_id: s.checkpoint.event_id,
+        event_hash: s.checkpoint.event_hash.clone(),
+        checkpoint_time: Some(timestamp_to_proto(s.checkpoint.taken_at)),
+        public_key: s.public_key.to_vec(),
+        signature: s.signature.to_vec(),
     }
 }

@@ -254,17 +254,11 @@ pub(crate) fn version_page(
     v.check(names::parse_authority("parent", &req.parent));
     let size = v.check(pagination::page_size("page_size", req.page_size));
     let filter = format!("parent={}", req.parent);
-    let cursor = v.check(pagination::decode_token(
+    let after = v.check(pagination::decode_date(
         "page_token",
         &req.page_token,
         &filter,
     ));
-    let after = match cursor.flatten() {
-        None => Some(None),
-        Some(c) => v.check(c.parse().map(Some).map_err(|_| {
-            FieldViolation::new("page_token", "not a page token this service issued")
-        })),
-    };
     let (size, after) = v.finish(size.zip(after))?;
     Ok(PageRequest {
         query: (),

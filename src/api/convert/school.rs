@@ -182,10 +182,11 @@ pub(crate) fn list_request(req: &pb::ListSchoolsRequest) -> ServiceResult<PageRe
     v.check(names::parse_authority("parent", &req.parent));
     let size = v.check(pagination::page_size("page_size", req.page_size));
     let filter = format!("parent={}", req.parent);
-    let after = v.check(pagination::decode_token(
+    let after = v.check(pagination::decode_with(
         "page_token",
         &req.page_token,
         &filter,
+        |c| Urn::parse(c).ok().map(|_| c.to_string()),
     ));
     let (size, after) = v.finish(size.zip(after))?;
     Ok(PageRequest {

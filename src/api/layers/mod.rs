@@ -8,3 +8,4 @@ pub mod limits;
 pub mod oversize;
 pub mod prewalk;
 pub mod shedding;
+pub mod undecodable;

@@ -103,8 +103,17 @@ pub fn read_ctf(
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {} (a CTF is UTF-8 XML)", file.display()))?;
-    let lines = Lines::new(&text);
-    let mut reader = Reader::from_str(&text);
+    read_ctf_text(&text, layout, emit)
+}
+
+/// As [`read_ctf`], from a CTF's text (the fuzz targets' entry, see `fuzz/`).
+pub fn read_ctf_text(
+    text: &str,
+    layout: &Layout,
+    emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let lines = Lines::new(text);
+    let mut reader = Reader::from_str(text);
     let mut path: Vec<String> = Vec::new();
     let mut content = String::new();
     let mut created: Option<(String, usize)> = None;

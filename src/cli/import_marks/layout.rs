@@ -265,7 +265,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn resolve(headers: csv::StringRecord, layout: &Layout, file: &Path) -> anyhow::Result<Self> {
+    fn resolve(headers: csv::StringRecord, layout: &Layout, file: &str) -> anyhow::Result<Self> {
         let mut index = HashMap::new();
         for f in Field::ALL {
             let want = layout.columns.get(&f).map_or(f.name(), String::as_str);
@@ -276,7 +276,7 @@ impl Columns {
                 None if layout.columns.contains_key(&f) => bail!(
                     "--columns {}={want}: {} has no column '{want}' (its columns: {})",
                     f.name(),
-                    file.display(),
+                    file,
                     headers.iter().collect::<Vec<_>>().join(", ")
                 ),
                 None => {}
@@ -285,11 +285,11 @@ impl Columns {
         Ok(Columns { headers, index })
     }
 
-    fn required(&self, f: Field, file: &Path) -> anyhow::Result<usize> {
+    fn required(&self, f: Field, file: &str) -> anyhow::Result<usize> {
         self.index.get(&f).copied().with_context(|| {
             format!(
                 "{} has no column '{}' (map one with --columns {}=NAME; its columns: {})",
-                file.display(),
+                file,
                 f.name(),
                 f.name(),
                 self.list()
@@ -315,14 +315,39 @@ pub fn read_csv(
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    // Headers only: a mark string's spaces are marks' places, not padding.
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::Headers)
+    let reader = csv_reader()
         .from_path(file)
         .with_context(|| format!("opening {}", file.display()))?;
+    read_records(reader, &file.display().to_string(), layout, emit)
+}
+
+/// As [`read_csv`], from a file's bytes; `name` names it in messages (the
+/// fuzz targets' entry, see `fuzz/`).
+pub fn read_csv_bytes(
+    bytes: &[u8],
+    name: &str,
+    layout: &Layout,
+    emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    read_records(csv_reader().from_reader(bytes), name, layout, emit)
+}
+
+fn csv_reader() -> csv::ReaderBuilder {
+    let mut builder = csv::ReaderBuilder::new();
+    // Headers only: a mark string's spaces are marks' places, not padding.
+    builder.trim(csv::Trim::Headers);
+    builder
+}
+
+fn read_records<R: std::io::Read>(
+    mut reader: csv::Reader<R>,
+    file: &str,
+    layout: &Layout,
+    emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let headers = reader
         .headers()
-        .with_context(|| format!("reading the header of {}", file.display()))?
+        .with_context(|| format!("reading the header of {file}"))?
         .clone();
     let columns = Columns::resolve(headers, layout, file)?;
     let school = match (columns.index.get(&Field::SchoolUrn), &layout.school_urn) {
@@ -330,7 +355,7 @@ pub fn read_csv(
         (None, Some(urn)) => Source::Fixed(urn.clone()),
         (None, None) => bail!(
             "{} has no column 'school_urn' (map one with --columns school_urn=NAME, or name the school with --school-urn; its columns: {})",
-            file.display(),
+            file,
             columns.list()
         ),
     };
@@ -339,7 +364,7 @@ pub fn read_csv(
         (None, Some(t)) => Source::Fixed(t),
         (None, None) => bail!(
             "{} has no column 'record_time' (map one with --columns record_time=NAME, or give --recorded-at; its columns: {})",
-            file.display(),
+            file,
             columns.list()
         ),
     };

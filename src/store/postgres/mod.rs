@@ -209,14 +209,19 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         let columns: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT tc.table_name::text, tc.constraint_type::text, tc.constraint_name::text, kcu.column_name::text \
-             FROM information_schema.table_constraints tc \
-             JOIN information_schema.key_column_usage kcu \
-               ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name \
-              AND kcu.table_name = tc.table_name \
-             WHERE tc.table_schema = current_schema() \
-               AND tc.constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') \
-             ORDER BY tc.table_name, tc.constraint_name, kcu.ordinal_position",
+            // From the catalog: information_schema shows a table's constraints
+            // only to a role with more than SELECT on it (the service's role has
+            // only SELECT on service_keys).
+            "SELECT t.relname::text, \
+                    CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'FOREIGN KEY' END, \
+                    c.conname::text, a.attname::text \
+             FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+             WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f') \
+             ORDER BY t.relname, c.conname, k.ord",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -10,6 +10,7 @@ pub mod policy;
 use std::sync::Arc;
 
 use lea_notices::api::layers::auth::{self, DevKey};
+use lea_notices::app::checkpoints::{CheckpointKey, Checkpoints};
 use lea_notices::app::clock::FixedClock;
 use lea_notices::domain::{actor::Role, identifiers::LaCode};
 use lea_notices::proto::{
@@ -134,6 +135,10 @@ pub struct TestApp {
     pub backend: Backend,
     /// Signs this server's test tokens.
     pub key: DevKey,
+    /// Signs this server's audit checkpoints.
+    pub checkpoint_key_file: std::path::PathBuf,
+    /// Where this server writes its audit checkpoints.
+    pub checkpoint_dir: std::path::PathBuf,
     _key_dir: tempfile::TempDir,
     pub store: Arc<dyn Store>,
     /// The server's clock: tests pin and move "today" with it.
@@ -263,6 +268,12 @@ impl TestApp {
         let key_dir = tempfile::tempdir().expect("temp dir");
         let key = DevKey::load_or_create(key_dir.path()).expect("test key");
         let verifier = Arc::new(key.verifier(ISSUER, AUDIENCE));
+        let checkpoint_key_file = key_dir.path().join("audit-checkpoint-key.pem");
+        let checkpoint_dir = key_dir.path().join("audit-checkpoints");
+        let checkpoints = Checkpoints::new(
+            CheckpointKey::load_or_create(&checkpoint_key_file).expect("checkpoint key"),
+            Some(checkpoint_dir.clone()),
+        );
 
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -270,7 +281,13 @@ impl TestApp {
         let clock = FixedClock::on(DEFAULT_TODAY);
         let application = lea_notices::server::Application::new(store.clone(), verifier)
             .with_clock(Arc::new(clock.clone()))
+            .with_checkpoints(Arc::new(checkpoints))
             .with_options(options);
+        // As `serve` does; in this process the first test's key stays (see
+        // `install_token_key`), which is all a test's tokens need.
+        lea_notices::api::pagination::install_token_key_from(application.app())
+            .await
+            .expect("the page-token key");
         let server = tokio::spawn(async move {
             application
                 .serve(listener, async {
@@ -287,6 +304,8 @@ impl TestApp {
         TestApp {
             backend,
             key,
+            checkpoint_key_file,
+            checkpoint_dir,
             _key_dir: key_dir,
             store,
             clock,

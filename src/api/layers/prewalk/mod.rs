@@ -82,6 +82,34 @@ pub fn descriptor(name: &str) -> Option<MessageDescriptor> {
     POOL.as_ref()?.get_message_by_name(name)
 }
 
+/// The lea.notices.v1 request message names the server walks, in a fixed
+/// order (the fuzz targets pick one by a byte).
+pub fn request_names() -> Vec<String> {
+    let mut names: Vec<String> = INPUTS
+        .values()
+        .map(|m| m.full_name().to_string())
+        .filter(|n| n.starts_with("lea.notices.v1."))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The walk of `bytes` read as an encoded message of the type named
+/// `full_name`, exactly as sent and in one piece: the violations it finds
+/// (none: within its limits). The fuzz targets' entry (see `fuzz/`).
+pub fn walk_encoded(full_name: &str, bytes: &[u8]) -> Result<Vec<FieldViolation>, String> {
+    let descriptor =
+        descriptor(full_name).ok_or_else(|| format!("no descriptor for {full_name}"))?;
+    let mut walker = Walker::new(descriptor, bytes.len() as u64);
+    walker.feed(bytes);
+    Ok(walker
+        .finish()
+        .err()
+        .map(|r| r.violations)
+        .unwrap_or_default())
+}
+
 /// Wraps the gRPC services (see `server::Application::serve`): each
 /// lea.notices.v1 request body is walked message by message before tonic
 /// decodes it.
