@@ -98,10 +98,9 @@ impl Walker {
 
     fn break_off(&mut self, why: &str) {
         if self.broken.is_none() {
-            let message = self.types[0].descriptor.full_name().to_string();
             self.broken = Some((
                 path_of(&self.steps, None),
-                format!("is not a valid encoding of {message}: {why}"),
+                format!("the request message is not valid protobuf: {why}"),
             ));
         }
         self.state = State::Broken;
