@@ -526,7 +526,11 @@ impl<'a> BreachSearch<'a> {
         let decided: Vec<BreachState> = if states.is_empty() {
             BreachState::decided()
         } else {
-            states.iter().copied().filter(|s| s.is_decided()).collect()
+            states
+                .iter()
+                .copied()
+                .filter(|s| s.is_decided())
+                .collect()
         };
         if !decided.is_empty() {
             let cases = tx
