@@ -654,3 +654,100 @@ async fn verify_audit_command_with(app: &TestApp, args: &[&str]) -> std::process
         .await
         .expect("run lea-notices")
 }
+
+/// The embedded default end to end: `serve` makes its checkpoint key in the
+/// data directory, publishes a checkpoint of a chain that moved at its next
+/// round, and `verify-audit --checkpoint` checks the file with that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_publishes_checkpoints_verify_audit_reads() {
+    use lea_notices::api::layers::auth::{self, DevKey};
+    use lea_notices::domain::identifiers::LaCode;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = DevKey::load_or_create(&data).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let command = || {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"));
+        c.current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("LEA_NOTICES_DATABASE_URL")
+            .env_remove("LEA_NOTICES_CONFIG")
+            .env_remove("LEA_NOTICES_AUDIT_CHECKPOINT_KEY_FILE")
+            .env("RUST_LOG", "warn");
+        c
+    };
+    let _server = command()
+        .args(["serve", "--listen-addr", &format!("127.0.0.1:{port}")])
+        .env("LEA_NOTICES_AUDIT_CHECKPOINT_INTERVAL_SECS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start lea-notices");
+    let endpoint =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap();
+    let mut channel = None;
+    for _ in 0..100 {
+        if let Ok(c) = endpoint.connect().await {
+            channel = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let claims = auth::claims(
+        "admin@850",
+        &LaCode::parse("850").unwrap(),
+        Role::Admin,
+        &[],
+        ("lea-notices-dev", "lea-notices"),
+        chrono::Duration::minutes(10),
+        chrono::Utc::now(),
+    );
+    let bearer = crate::helpers::Bearer::new(&key.sign(&claims));
+    let channel = channel.expect("the server came up");
+    lea_notices::proto::v1::policy_service_client::PolicyServiceClient::with_interceptor(
+        channel, bearer,
+    )
+    .create_policy_version(create("authorities/850", "v", local_version(2024, 9, 1)))
+    .await
+    .unwrap();
+
+    // The next round (every second here) publishes event 1.
+    let published = data.join("audit-checkpoints");
+    let mut file = None;
+    for _ in 0..300 {
+        file = std::fs::read_dir(&published).ok().and_then(|entries| {
+            entries.map(|e| e.unwrap().path()).find(|p| {
+                p.to_string_lossy()
+                    .contains("audit-checkpoint-850-000000000001-")
+            })
+        });
+        if file.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let file = file.expect("a checkpoint of event 1 published");
+    assert!(data.join("audit-checkpoint-key.pem").exists());
+
+    let out = command()
+        .args([
+            "verify-audit",
+            "--authority",
+            "850",
+            "--checkpoint",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("still holds event 1"), "{stdout}");
+}
