@@ -32,8 +32,16 @@ pub struct Config {
     /// database answers UNAVAILABLE after this long, so keep it well under the
     /// request timeout.
     pub db_acquire_timeout_secs: u64,
+    /// Milliseconds between two checks of the database by the health service.
+    pub health_check_interval_ms: u64,
+    /// Milliseconds a health check waits for the database before it counts as
+    /// failed (health NOT_SERVING).
+    pub health_check_timeout_ms: u64,
     /// Apply migrations when `serve` starts. Unset: yes on SQLite, no on
     /// PostgreSQL (where `lea-notices migrate` runs as a deployment step).
+    /// SQLite migrates before serving, and a failure stops `serve`; PostgreSQL
+    /// is not waited for: `serve` starts NOT_SERVING and migrates once the
+    /// database answers (a migration failing other than by an outage stops it).
     pub migrate_on_start: Option<bool>,
     pub log_format: LogFormat,
     /// Public keys that sign bearer tokens: a PEM file (Ed25519 or RSA) or a JWKS
@@ -105,6 +113,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             db_acquire_timeout_secs: 5,
+            health_check_interval_ms: super::HEALTH_CHECK_INTERVAL.as_millis() as u64,
+            health_check_timeout_ms: super::HEALTH_CHECK_TIMEOUT.as_millis() as u64,
             migrate_on_start: None,
             log_format: LogFormat::Text,
             jwt_keys_file: None,

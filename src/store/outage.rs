@@ -11,6 +11,7 @@ impl StoreError {
         match self {
             StoreError::Database(e) => is_outage(e),
             StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_outage(e),
+            StoreError::NotMigrated => true,
             _ => false,
         }
     }
