@@ -238,6 +238,37 @@ mod tests {
     }
 
     #[test]
+    fn the_health_checks_come_from_the_environment_and_are_never_zero() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                (options.health_check_interval, options.health_check_timeout),
+                (
+                    crate::server::HEALTH_CHECK_INTERVAL,
+                    crate::server::HEALTH_CHECK_TIMEOUT
+                )
+            );
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_INTERVAL_MS", "100");
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_TIMEOUT_MS", "2000");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                options.health_check_interval,
+                std::time::Duration::from_millis(100)
+            );
+            assert_eq!(
+                options.health_check_timeout,
+                std::time::Duration::from_secs(2)
+            );
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_TIMEOUT_MS", "0");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert!(crate::server::ServeOptions::from_config(&c).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn grpc_web_origins_are_a_comma_separated_variable_or_a_list() {
         figment::Jail::expect_with(|jail| {
             jail.set_env(
