@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use super::connect::{self, ConfigArgs, open_store, start_telemetry};
 use crate::api::layers::auth::{DevKey, Verifier};
-use crate::server::{self, config::Config, metrics};
+use crate::server::{self, config::Config, metrics, migrating::MigratingStore};
 use crate::store;
 
 #[derive(clap::Args)]
@@ -20,13 +20,38 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     let telemetry = start_telemetry(Some(config.log_format))?;
+    // On PostgreSQL nothing is connected yet: the server starts whether or not
+    // the database answers, and health follows it from the first check.
     let store = open_store(&config).await?;
-    let is_sqlite = store.backend() == store::Backend::Sqlite;
-    if config.migrate_on_start.unwrap_or(is_sqlite) {
-        store.migrate().await.context("applying migrations")?;
-    }
-    let verifier = Arc::new(verifier(&config)?);
     let options = server::ServeOptions::from_config(&config)?;
+    let is_sqlite = store.backend() == store::Backend::Sqlite;
+    let mut migrating = None;
+    let store = match config.migrate_on_start.unwrap_or(is_sqlite) {
+        // The embedded file: migrated before serving, a failure stops `serve`.
+        true if is_sqlite => {
+            store.migrate().await.context("applying migrations")?;
+            store
+        }
+        // PostgreSQL: in the background once it answers, the store an outage
+        // until then.
+        true => {
+            let gated = MigratingStore::new(store);
+            migrating = Some(gated.clone());
+            gated
+        }
+        false => store,
+    };
+    let (interval, timeout) = (options.health_check_interval, options.health_check_timeout);
+    let migrated = async move {
+        if let Some(store) = migrating {
+            store
+                .migrate_when_answering(interval, timeout)
+                .await
+                .context("applying migrations")?;
+        }
+        std::future::pending::<anyhow::Result<std::convert::Infallible>>().await
+    };
+    let verifier = Arc::new(verifier(&config)?);
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("listening on {}", config.listen_addr))?;
@@ -71,6 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
     tokio::select! {
         result = &mut serving => result?,
+        failed = migrated => match failed? {},
         () = async {
             shutdown_signal().await;
             let _ = stop.send(true);

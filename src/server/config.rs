@@ -32,8 +32,16 @@ pub struct Config {
     /// database answers UNAVAILABLE after this long, so keep it well under the
     /// request timeout.
     pub db_acquire_timeout_secs: u64,
+    /// Milliseconds between two checks of the database by the health service.
+    pub health_check_interval_ms: u64,
+    /// Milliseconds a health check waits for the database before it counts as
+    /// failed (health NOT_SERVING).
+    pub health_check_timeout_ms: u64,
     /// Apply migrations when `serve` starts. Unset: yes on SQLite, no on
     /// PostgreSQL (where `lea-notices migrate` runs as a deployment step).
+    /// SQLite migrates before serving, and a failure stops `serve`; PostgreSQL
+    /// is not waited for: `serve` starts NOT_SERVING and migrates once the
+    /// database answers (a migration failing other than by an outage stops it).
     pub migrate_on_start: Option<bool>,
     pub log_format: LogFormat,
     /// Public keys that sign bearer tokens: a PEM file (Ed25519 or RSA) or a JWKS
@@ -117,6 +125,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             db_acquire_timeout_secs: 5,
+            health_check_interval_ms: super::HEALTH_CHECK_INTERVAL.as_millis() as u64,
+            health_check_timeout_ms: super::HEALTH_CHECK_TIMEOUT.as_millis() as u64,
             migrate_on_start: None,
             log_format: LogFormat::Text,
             jwt_keys_file: None,
@@ -238,6 +248,37 @@ mod tests {
             jail.set_env("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "2");
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.db_acquire_timeout_secs, 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_health_checks_come_from_the_environment_and_are_never_zero() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                (options.health_check_interval, options.health_check_timeout),
+                (
+                    crate::server::HEALTH_CHECK_INTERVAL,
+                    crate::server::HEALTH_CHECK_TIMEOUT
+                )
+            );
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_INTERVAL_MS", "100");
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_TIMEOUT_MS", "2000");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                options.health_check_interval,
+                std::time::Duration::from_millis(100)
+            );
+            assert_eq!(
+                options.health_check_timeout,
+                std::time::Duration::from_secs(2)
+            );
+            jail.set_env("LEA_NOTICES_HEALTH_CHECK_TIMEOUT_MS", "0");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert!(crate::server::ServeOptions::from_config(&c).is_err());
             Ok(())
         });
     }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod migrating;
 pub mod telemetry;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -92,6 +93,10 @@ pub struct ServeOptions {
     pub max_message_bytes: usize,
     /// How often the health service checks the database.
     pub health_check_interval: Duration,
+    /// How long a check waits for the database to answer before it counts as
+    /// failed (and the database-backed health services turn NOT_SERVING),
+    /// whatever the pool's acquire timeout.
+    pub health_check_timeout: Duration,
     /// Browser origins allowed to call over grpc-web (CORS). Empty: none, and
     /// grpc-web still answers non-browser clients and same-origin pages.
     pub grpc_web_origins: Vec<http::HeaderValue>,
@@ -119,8 +124,17 @@ pub const STREAM_WINDOW: u32 = 256 * 1024;
 /// server takes at most `max_concurrent_requests` calls at once).
 pub const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
-/// Between two checks of the database by the health service.
-pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// Between two checks of the database by the health service: with
+/// [`HEALTH_CHECK_TIMEOUT`], an outage turns health NOT_SERVING within about
+/// 0.75 s, and a database back turns it SERVING within about 0.25 s. A check is
+/// one `SELECT 1` on an idle pooled connection.
+pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a health check waits for the database. A connection refused fails
+/// at once; this bounds a database that does not answer at all (a network
+/// partition, a server hung) and must stay well above a loaded database's
+/// `SELECT 1`, or a busy database would be taken for a dead one.
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The health service name that is SERVING while the process serves at all, for
 /// liveness probes: a database outage must not get the pod restarted.
@@ -133,10 +147,23 @@ impl ServeOptions {
             request_timeout: Duration::from_secs(config.request_timeout_secs),
             max_concurrent_requests: config.max_concurrent_requests,
             max_message_bytes: config.max_message_bytes,
-            health_check_interval: HEALTH_CHECK_INTERVAL,
+            health_check_interval: positive_millis(
+                "health_check_interval_ms",
+                config.health_check_interval_ms,
+            )?,
+            health_check_timeout: positive_millis(
+                "health_check_timeout_ms",
+                config.health_check_timeout_ms,
+            )?,
             grpc_web_origins: grpc_web_origins(&config.grpc_web_origins)?,
         })
     }
+}
+
+/// A setting in milliseconds that must not be zero.
+fn positive_millis(name: &str, ms: u64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(ms > 0, "{name} must be at least 1");
+    Ok(Duration::from_millis(ms))
 }
 
 /// Each allowed origin as a browser sends it: `scheme://host[:port]`, nothing more
@@ -202,7 +229,8 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(c.request_timeout_secs),
             max_concurrent_requests: c.max_concurrent_requests,
             max_message_bytes: c.max_message_bytes,
-            health_check_interval: HEALTH_CHECK_INTERVAL,
+            health_check_interval: Duration::from_millis(c.health_check_interval_ms),
+            health_check_timeout: Duration::from_millis(c.health_check_timeout_ms),
             grpc_web_origins: Vec::new(),
         }
     }
@@ -317,6 +345,14 @@ impl Application {
             auth
         );
         let (health_reporter, health) = health_service().await;
+        // One check before the first call is answered: a database that answers
+        // is SERVING from the start, one that does not NOT_SERVING.
+        let mut database = DatabaseWatch::new(
+            app.store().clone(),
+            health_reporter,
+            options.health_check_timeout,
+        );
+        database.check().await;
         // Both reflection versions: grpcurl before 1.8.8, older Postman, Kreya,
         // BloomRPC and grpcui ask v1alpha only.
         let reflection = || {
@@ -376,11 +412,7 @@ impl Application {
             .add_service(schools)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks run as long as the server does, and stop with it.
-        let watching = watch_database(
-            app.store().clone(),
-            health_reporter,
-            options.health_check_interval,
-        );
+        let watching = database.watch(options.health_check_interval);
         tokio::select! {
             served = serving => served?,
             never = watching => match never {},
@@ -419,39 +451,54 @@ const DATABASE_BACKED: [&str; 8] = [
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
 ];
 
-/// gRPC health: SERVING for the server, each service and `liveness` (the store
-/// was just opened; [`watch_database`] takes over from here).
+/// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING
+/// until the first check of the database answers ([`DatabaseWatch`]).
 async fn health_service() -> (HealthReporter, HealthServer<impl Health>) {
     let (reporter, health) = tonic_health::server::health_reporter();
-    for name in DATABASE_BACKED.into_iter().chain([LIVENESS_SERVICE]) {
+    reporter
+        .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+        .await;
+    for name in DATABASE_BACKED {
         reporter
-            .set_service_status(name, ServingStatus::Serving)
+            .set_service_status(name, ServingStatus::NotServing)
             .await;
     }
     (reporter, health)
 }
 
-/// Pings the database every `interval` and turns the database-backed health
-/// services NOT_SERVING while it fails, SERVING again once it answers.
-/// `liveness` is left SERVING. Never returns.
-async fn watch_database(
+/// The checks of the database behind the health service: the database-backed
+/// names are SERVING while it answers a ping within the check timeout,
+/// NOT_SERVING while it does not. `liveness` is left SERVING.
+struct DatabaseWatch {
     store: Arc<dyn Store>,
     reporter: HealthReporter,
-    interval: Duration,
-) -> std::convert::Infallible {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut up = true;
-    loop {
-        ticks.tick().await;
+    timeout: Duration,
+    /// What the last check found; none before the first.
+    up: Option<bool>,
+}
+
+impl DatabaseWatch {
+    fn new(store: Arc<dyn Store>, reporter: HealthReporter, timeout: Duration) -> Self {
+        Self {
+            store,
+            reporter,
+            timeout,
+            up: None,
+        }
+    }
+
+    /// Pings the database once, and turns the health services over (with a
+    /// log line) when the answer differs from the last one.
+    async fn check(&mut self) {
         // On a task of its own, so stopping the server never cuts a ping half-way.
-        let store = store.clone();
-        let pinged = tokio::spawn(async move { store.ping().await }).await;
+        let store = self.store.clone();
+        let timeout = self.timeout;
+        let pinged = tokio::spawn(async move { store.ping(timeout).await }).await;
         let answered = match pinged {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                if up {
-                    tracing::error!(error = %e, "database unreachable: health NOT_SERVING");
+                if self.up != Some(false) {
+                    tracing::error!(error = %e, "database not answering: health NOT_SERVING");
                 }
                 false
             }
@@ -460,19 +507,29 @@ async fn watch_database(
                 false
             }
         };
-        if answered != up {
-            up = answered;
-            if up {
-                tracing::info!("database answering again: health SERVING");
-            }
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            for name in DATABASE_BACKED {
-                reporter.set_service_status(name, status).await;
-            }
+        if self.up == Some(answered) {
+            return;
+        }
+        let status = if answered {
+            tracing::info!("database answering: health SERVING");
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        self.up = Some(answered);
+        for name in DATABASE_BACKED {
+            self.reporter.set_service_status(name, status).await;
+        }
+    }
+
+    /// Checks every `interval` (after the check before it has answered or timed
+    /// out). Never returns.
+    async fn watch(mut self, interval: Duration) -> std::convert::Infallible {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.check().await;
         }
     }
 }

@@ -70,6 +70,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store is waiting to apply its migrations (`serve` migrating on start
+    /// once the database answers): an outage until they are applied.
+    #[error("the database's migrations are not applied yet")]
+    NotMigrated,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,9 +126,9 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers a trivial query, for the health service.
     /// It uses an idle pool connection, or opens one; when every connection is
     /// busy it opens one of its own rather than queue behind the calls, so a
-    /// saturated pool is not taken for an unreachable database. Bounded by the
-    /// pool's acquire timeout.
-    async fn ping(&self) -> StoreResult<()>;
+    /// saturated pool is not taken for an unreachable database. No answer
+    /// within `within` is a failure, whatever the pool's acquire timeout.
+    async fn ping(&self, within: Duration) -> StoreResult<()>;
 
     /// Waits for connections to close.
     async fn close(&self);
@@ -156,9 +160,12 @@ pub trait StoreTx:
 }
 
 /// Opens the store a database URL names: `postgres://...` or `sqlite:...`.
-/// On PostgreSQL a call waits at most `acquire_timeout` for a connection (so an
-/// unreachable server answers within it); SQLite keeps sqlx's longer default,
-/// since its calls only ever wait for the one write lock.
+/// On PostgreSQL the pool is lazy: nothing is connected until it is first used,
+/// so a server that is away (or refuses the login) is found out by the first
+/// call or health check, not here, and `serve` starts without it. A call waits
+/// at most `acquire_timeout` for a connection (so an unreachable server answers
+/// within it); SQLite opens its file here, and keeps sqlx's longer acquire
+/// timeout, since its calls only ever wait for the one write lock.
 pub async fn connect(
     database_url: &str,
     max_connections: u32,

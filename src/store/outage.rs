@@ -11,6 +11,7 @@ impl StoreError {
         match self {
             StoreError::Database(e) => is_outage(e),
             StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_outage(e),
+            StoreError::NotMigrated => true,
             _ => false,
         }
     }
@@ -111,6 +112,8 @@ mod tests {
         assert!(!StoreError::Corrupt("notice 1".into()).is_outage());
         assert!(!StoreError::Duplicate("payment".into()).is_outage());
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_outage());
+        // `serve` waiting to migrate PostgreSQL until it answers.
+        assert!(StoreError::NotMigrated.is_outage());
     }
 
     fn sqlite_code(e: &sqlx::Error) -> Option<String> {

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -193,17 +194,20 @@ impl<DB: Database> Drop for Tx<DB> {
 /// `Store::ping` for either backend: `SELECT 1` on an idle pool connection, on a
 /// new pool connection while the pool has room, or else on a connection of its
 /// own (every pooled one is busy with calls, and queueing behind them would take
-/// a busy pool for a dead database), all within the acquire timeout.
-pub(super) async fn ping<DB>(pool: &Pool<DB>) -> StoreResult<()>
+/// a busy pool for a dead database), all within `within`, whatever the pool's
+/// acquire timeout (a pool connecting to a server that refuses keeps retrying
+/// until that timeout).
+pub(super) async fn ping<DB>(pool: &Pool<DB>, within: Duration) -> StoreResult<()>
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    let deadline = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
+    let deadline = tokio::time::Instant::now() + within;
+    // A server that refuses connections is retried by the pool until then too.
     let timed_out = || {
         sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
-            "the database did not answer within the acquire timeout",
+            format!("no answer from the database within {within:?}"),
         ))
     };
     if pool.is_closed() {
@@ -213,7 +217,9 @@ where
     // went stale, as across a database restart); with room it opens one.
     let idle_or_room = pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections();
     if idle_or_room {
-        let mut conn = pool.acquire().await?;
+        let mut conn = tokio::time::timeout_at(deadline, pool.acquire())
+            .await
+            .map_err(|_| timed_out())??;
         let answered = tokio::time::timeout_at(deadline, select_one(&mut *conn)).await;
         let failure = match answered {
             Ok(Ok(())) => return Ok(()),

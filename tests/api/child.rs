@@ -19,6 +19,8 @@ pub struct ChildServer {
     dir: tempfile::TempDir,
     /// Keeps the PostgreSQL test database (and its roles) until the child is done.
     postgres: Option<TestApp>,
+    /// A database the test manages itself (see [`ChildServer::spawn_on`]).
+    external_database: Option<String>,
     env: Vec<(String, String)>,
 }
 
@@ -34,13 +36,10 @@ impl ChildServer {
     /// `LEA_NOTICES_*` settings) on a fresh database.
     pub async fn spawn(backend: Backend, env: &[(&str, &str)]) -> ChildServer {
         let dir = tempfile::tempdir().unwrap();
-        let addr = free_port();
-        let metrics_addr = free_port();
         let mut vars: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        vars.push(("LEA_NOTICES_METRICS_ADDR".into(), metrics_addr.to_string()));
         let postgres = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -51,10 +50,38 @@ impl ChildServer {
                 Some(app)
             }
         };
+        Self::start(dir, vars, postgres, None).await
+    }
+
+    /// The binary serving on `database_url`, a PostgreSQL database the test
+    /// manages (and may take away, even before the server starts), with the
+    /// development key and `env`.
+    pub async fn spawn_on(database_url: &str, env: &[(&str, &str)]) -> ChildServer {
+        let mut vars: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        vars.push(("DATABASE_URL".into(), database_url.into()));
+        vars.push(("LEA_NOTICES_DEV_TOKENS".into(), "true".into()));
+        let dir = tempfile::tempdir().unwrap();
+        Self::start(dir, vars, None, Some(database_url.into())).await
+    }
+
+    /// Starts `serve` and waits until it accepts connections.
+    async fn start(
+        dir: tempfile::TempDir,
+        mut vars: Vec<(String, String)>,
+        postgres: Option<TestApp>,
+        external_database: Option<String>,
+    ) -> ChildServer {
+        let addr = free_port();
+        let metrics_addr = free_port();
+        vars.push(("LEA_NOTICES_METRICS_ADDR".into(), metrics_addr.to_string()));
+        let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
         let child = Self::command(dir.path(), &vars)
             .args(["serve", "--listen-addr", &addr.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -64,16 +91,27 @@ impl ChildServer {
             child,
             dir,
             postgres,
+            external_database,
             env: vars,
         };
+        let mut server = server;
         let endpoint = Channel::from_shared(format!("http://{addr}")).unwrap();
         for _ in 0..300 {
             if endpoint.connect().await.is_ok() {
                 return server;
             }
+            if let Some(status) = server.exited() {
+                panic!("the server exited ({status}):\n{}", server.log());
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the server did not come up");
+        panic!("the server did not come up:\n{}", server.log());
+    }
+
+    /// What the server has logged so far (at `RUST_LOG=warn` unless `env` said
+    /// otherwise).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
     fn command(dir: &std::path::Path, vars: &[(String, String)]) -> tokio::process::Command {
@@ -115,13 +153,19 @@ impl ChildServer {
 
     /// The database as its owner, for a test that holds a lock in it.
     pub fn database_url(&self) -> String {
-        match &self.postgres {
-            Some(app) => app.database_url().to_string(),
-            None => format!(
+        match (&self.postgres, &self.external_database) {
+            (Some(app), _) => app.database_url().to_string(),
+            (None, Some(url)) => url.clone(),
+            (None, None) => format!(
                 "sqlite://{}",
                 self.dir.path().join("data/lea-notices.sqlite3").display()
             ),
         }
+    }
+
+    /// How the server exited, if it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("the server's status")
     }
 
     /// The server's process id.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
-use lea_notices::server::{LIVENESS_SERVICE, ServeOptions};
+use lea_notices::server::{HEALTH_CHECK_TIMEOUT, LIVENESS_SERVICE, ServeOptions};
 use lea_notices::store::{self, Backend};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -19,6 +19,7 @@ use tonic_health::pb::{
 };
 use tonic_types::StatusExt;
 
+use crate::child::ChildServer;
 use crate::helpers::attendance::{batch, mark};
 use crate::helpers::notices::{Penalty, d, upn};
 use crate::helpers::policy::{create, local_version};
@@ -54,6 +55,20 @@ async fn health(channel: &Channel, service: &str) -> ServingStatus {
         .into_inner()
         .status;
     ServingStatus::try_from(status).expect("a known status")
+}
+
+/// How long until the server as a whole reports `want` (asked every 20 ms,
+/// for at most `within`).
+async fn time_until(channel: &Channel, want: ServingStatus, within: Duration) -> Duration {
+    let started = Instant::now();
+    while health(channel, "").await != want {
+        assert!(
+            started.elapsed() < within,
+            "health did not turn {want:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
 }
 
 /// Waits (at most `within`) until the server as a whole reports `want`, then
@@ -535,7 +550,10 @@ async fn a_saturated_pool_stays_serving(backend: Backend) {
     let app = TestApp::spawn_with_pool(backend, options(), 1).await;
     let held = app.store.begin().await.expect("the pool's one connection");
     let started = Instant::now();
-    app.store.ping().await.expect("a ping beside the busy pool");
+    app.store
+        .ping(HEALTH_CHECK_TIMEOUT)
+        .await
+        .expect("a ping beside the busy pool, within the health check's bound");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -555,4 +573,158 @@ async fn a_saturated_pool_stays_serving_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saturated_pool_stays_serving_postgres() {
     a_saturated_pool_stays_serving(Backend::Postgres).await;
+}
+
+/// `serve` itself started while PostgreSQL is away (the cluster stopped): it
+/// keeps running instead of exiting, `liveness` SERVING and the rest
+/// NOT_SERVING, calls UNAVAILABLE; once the cluster is started it turns SERVING
+/// by itself and serves calls. With `migrate_on_start`, on a database never
+/// migrated: the migrations are applied once it answers, and it is NOT_SERVING
+/// until they are.
+async fn serve_starts_degraded_and_recovers_by_itself(migrate_on_start: bool) {
+    let cluster = PrivateCluster::start().await;
+    cluster.create_database("lea_degraded").await;
+    let url = cluster.url("lea_degraded");
+    if !migrate_on_start {
+        // As the deployment step does, before the server starts.
+        let owner = store::connect(&url, 1, ACQUIRE_TIMEOUT)
+            .await
+            .expect("connect");
+        owner.migrate().await.expect("migrate");
+        owner.close().await;
+    }
+    cluster.pg_ctl_stop().await;
+
+    let migrate = if migrate_on_start { "true" } else { "false" };
+    let mut server = ChildServer::spawn_on(
+        &url,
+        &[
+            ("LEA_NOTICES_MIGRATE_ON_START", migrate),
+            ("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "1"),
+            ("RUST_LOG", "info"),
+        ],
+    )
+    .await;
+    let channel = server.channel().await;
+    expect_health(&channel, ServingStatus::NotServing, Duration::ZERO).await;
+    let officer = server.as_role("850", Role::LaOfficer).await;
+    let refused = officer.policy().get_policy(get_policy()).await.unwrap_err();
+    assert_unavailable("GetPolicy with the database away", &refused);
+    // Several checks and an acquire timeout later: still up, still saying so.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    expect_health(&channel, ServingStatus::NotServing, Duration::ZERO).await;
+    assert!(
+        server.exited().is_none(),
+        "serve exited with the database away:\n{}",
+        server.log()
+    );
+
+    cluster.pg_ctl_start().await;
+    let took = time_until(&channel, ServingStatus::Serving, Duration::from_secs(30)).await;
+    eprintln!(
+        "serve started degraded (migrate_on_start {migrate_on_start}): SERVING {took:?} \
+         after the database started"
+    );
+    // About a quarter of a second (a check's interval); the margin is for a
+    // loaded machine, and for applying every migration to an empty database.
+    let bound = Duration::from_secs(if migrate_on_start { 10 } else { 3 });
+    assert!(took < bound, "SERVING {took:?} after the database started");
+    expect_health(&channel, ServingStatus::Serving, Duration::ZERO).await;
+    let admin = server.as_role("850", Role::Admin).await;
+    admin
+        .policy()
+        .create_policy_version(create(
+            "authorities/850",
+            "after-start",
+            local_version(2026, 1, 5),
+        ))
+        .await
+        .expect("served once the database answers");
+    officer
+        .policy()
+        .get_policy(get_policy())
+        .await
+        .expect("served once the database answers");
+
+    let log = server.log();
+    assert!(
+        log.contains("database not answering: health NOT_SERVING"),
+        "{log}"
+    );
+    assert!(log.contains("database answering: health SERVING"), "{log}");
+    if migrate_on_start {
+        assert!(log.contains("migrations applied"), "{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_starts_with_postgres_down_and_recovers_by_itself() {
+    serve_starts_degraded_and_recovers_by_itself(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_migrating_on_start_with_postgres_down_migrates_once_it_answers() {
+    serve_starts_degraded_and_recovers_by_itself(true).await;
+}
+
+/// With the default health checks, and the default acquire timeout (5 s) that
+/// the checks no longer wait for: NOT_SERVING within about a second of
+/// PostgreSQL stopping, SERVING within about a second of its starting again,
+/// twice over (the second time with the pool's connections broken by the
+/// first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_outage_is_not_serving_within_about_a_second() {
+    let cluster = PrivateCluster::start().await;
+    cluster.create_database("lea_quick").await;
+    let url = cluster.url("lea_quick");
+    let store = store::connect(&url, 4, Duration::from_secs(5))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let app = TestApp::spawn_on_store(Backend::Postgres, store, url, ServeOptions::default()).await;
+    // The pool holds a connection the outage will break.
+    app.policy()
+        .create_policy_version(create(
+            "authorities/850",
+            "before",
+            local_version(2026, 1, 5),
+        ))
+        .await
+        .expect("served while the database is up");
+    expect_health(&app.channel, ServingStatus::Serving, Duration::ZERO).await;
+
+    // A check every 250 ms, each bounded to 500 ms: about 0.75 s at worst on an
+    // idle machine; the bound leaves room for a loaded one.
+    let bound = Duration::from_millis(2_500);
+    for round in 1..=2 {
+        cluster.pg_ctl_stop().await;
+        let down = time_until(
+            &app.channel,
+            ServingStatus::NotServing,
+            Duration::from_secs(10),
+        )
+        .await;
+        expect_health(&app.channel, ServingStatus::NotServing, Duration::ZERO).await;
+        cluster.pg_ctl_start().await;
+        let up = time_until(
+            &app.channel,
+            ServingStatus::Serving,
+            Duration::from_secs(10),
+        )
+        .await;
+        expect_health(&app.channel, ServingStatus::Serving, Duration::ZERO).await;
+        eprintln!(
+            "outage {round}: NOT_SERVING {down:?} after PostgreSQL stopped, \
+             SERVING {up:?} after it started"
+        );
+        assert!(
+            down < bound,
+            "NOT_SERVING only {down:?} after the database stopped"
+        );
+        assert!(up < bound, "SERVING only {up:?} after the database started");
+    }
+    app.policy()
+        .get_policy(get_policy())
+        .await
+        .expect("served again");
 }

@@ -102,6 +102,8 @@ const NUMBERING_CONNECTIONS: u32 = 2;
 impl PgStore {
     /// A pool of at most `max_connections`; a call waits at most
     /// `acquire_timeout` for one (and so for an unreachable server to answer).
+    /// Lazy: no connection is opened here, so the server may be away (see
+    /// [`super::connect`]); only a malformed URL fails.
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -135,8 +137,7 @@ impl PgStore {
                     Ok(true)
                 })
             })
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options);
         let numbering_options =
             PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
         let numbering = PgPoolOptions::new()
@@ -288,8 +289,8 @@ impl Store for PgStore {
         (self.pool.size(), self.pool.num_idle())
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        super::tx::ping(&self.pool).await
+    async fn ping(&self, within: Duration) -> StoreResult<()> {
+        super::tx::ping(&self.pool, within).await
     }
 
     async fn close(&self) {

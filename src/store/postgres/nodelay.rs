@@ -96,7 +96,7 @@ mod tests {
         let store = PgStore::connect(URL, 2, Duration::from_secs(5))
             .await
             .unwrap();
-        store.ping().await.unwrap();
+        store.ping(Duration::from_secs(5)).await.unwrap();
         let sockets = nodelay_of_sockets_to_5432();
         assert!(!sockets.is_empty());
         assert!(sockets.iter().all(|on| *on), "{sockets:?}");

@@ -187,8 +187,8 @@ impl Store for SqliteStore {
         (self.pool.size(), self.pool.num_idle())
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        super::tx::ping(&self.pool).await
+    async fn ping(&self, within: Duration) -> StoreResult<()> {
+        super::tx::ping(&self.pool, within).await
     }
 
     async fn close(&self) {
