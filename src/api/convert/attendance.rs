@@ -306,8 +306,8 @@ pub(crate) fn breaches_request(
         &filter,
         |c| {
             let (upn, id) = c.rsplit_once('|')?;
-            let shaped = (1..=16).contains(&upn.len())
-                && upn.bytes().all(|b| b.is_ascii_alphanumeric());
+            let shaped =
+                (1..=16).contains(&upn.len()) && upn.bytes().all(|b| b.is_ascii_alphanumeric());
             id.parse::<i64>().ok().filter(|_| shaped)?;
             Some(c.to_string())
         },
