@@ -8,7 +8,7 @@
 //! characters, its length, dates out of range), so a token that somehow passes
 //! the MAC still cannot reach the database with a value either backend refuses.
 
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -54,7 +54,9 @@ struct Token {
     c: String,
 }
 
-static TOKEN_KEY: OnceLock<[u8; 32]> = OnceLock::new();
+/// The page-token key, and whether it is the database's (installed) or one
+/// drawn at random for want of it (see [`install_token_key`]).
+static TOKEN_KEY: RwLock<Option<([u8; 32], bool)>> = RwLock::new(None);
 
 /// The MAC key of page tokens derived from `secret`.
 fn derive_key(secret: &[u8]) -> [u8; 32] {
@@ -65,15 +67,23 @@ fn derive_key(secret: &[u8]) -> [u8; 32] {
 }
 
 /// Keys this process's page tokens with `secret`: the database's page-token
-/// secret, which every server on one database reads at start, so a token one
-/// replica issued is honoured by another and after a restart. The first key
-/// installed stays for the life of the process; the answer says whether it is
-/// the one derived from `secret` (only a process serving several databases, as
-/// the test suite does, sees `false`). Without one, the process draws a random
-/// key, good for its own tokens only.
+/// secret, which every server on one database reads (`serve` retries until the
+/// database answers), so a token one replica issued is honoured by another and
+/// after a restart. The first database key installed stays for the life of the
+/// process; the answer says whether it is the one derived from `secret` (only
+/// a process serving several databases, as the test suite does, sees
+/// `false`). Until one is installed the process uses a random key, good for its
+/// own tokens only, which the database's then replaces.
 pub fn install_token_key(secret: &[u8]) -> bool {
     let key = derive_key(secret);
-    *TOKEN_KEY.get_or_init(|| key) == key
+    let mut held = TOKEN_KEY.write().unwrap_or_else(|e| e.into_inner());
+    match *held {
+        Some((installed, true)) => installed == key,
+        _ => {
+            *held = Some((key, true));
+            true
+        }
+    }
 }
 
 /// Installs the page-token key of the database `app` serves (see
@@ -91,8 +101,12 @@ pub async fn install_token_key_from(app: &crate::app::App) -> anyhow::Result<()>
     Ok(())
 }
 
-fn token_key() -> &'static [u8; 32] {
-    TOKEN_KEY.get_or_init(|| {
+fn token_key() -> [u8; 32] {
+    if let Some((key, _)) = *TOKEN_KEY.read().unwrap_or_else(|e| e.into_inner()) {
+        return key;
+    }
+    let mut held = TOKEN_KEY.write().unwrap_or_else(|e| e.into_inner());
+    held.get_or_insert_with(|| {
         let mut seed = [0u8; 32];
         if getrandom::getrandom(&mut seed).is_err() {
             // No system randomness: still unguessable enough from outside for a
@@ -102,13 +116,14 @@ fn token_key() -> &'static [u8; 32] {
                 .unwrap_or_default();
             seed = derive_key(format!("{now:?}{}", std::process::id()).as_bytes());
         }
-        derive_key(&seed)
+        (derive_key(&seed), false)
     })
+    .0
 }
 
 fn mac(payload: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(token_key()).expect("HMAC takes a key of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&token_key())
+        .expect("HMAC takes a key of any length");
     mac.update(payload);
     mac
 }

@@ -86,8 +86,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ));
         }
     }
-    // Every replica on this database signs and accepts the same page tokens.
-    crate::api::pagination::install_token_key_from(application.app()).await?;
+    // Every replica on this database signs and accepts the same page tokens:
+    // their key is read once the database answers (and is migrated), so
+    // `serve` starts with the database away.
+    let app = application.app().clone();
+    tokio::spawn(async move {
+        let mut logged = false;
+        while let Err(e) = crate::api::pagination::install_token_key_from(&app).await {
+            if !logged {
+                tracing::warn!(error = %e, "page-token key not read yet: retrying until the database answers");
+                logged = true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    });
     let serving = application.serve(listener, async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;
