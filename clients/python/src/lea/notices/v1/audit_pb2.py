@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alea/notices/v1/audit.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blea/notices/v1/common.proto\"\xe5\x01\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12.\n\nevent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x07 \x01(\t\x12\x15\n\rprevious_hash\x18\x08 \x01(\t\x12\x0c\n\x04hash\x18\t \x01(\t\"\xcf\x01\n\x16ListAuditEventsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x10\n\x08resource\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"d\n\x17ListAuditEventsResponse\x12\x30\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1a.lea.notices.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x17VerifyAuditTrailRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"k\n\x0f\x41uditChainBreak\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12\x31\n\x04kind\x18\x02 \x01(\x0e\x32#.lea.notices.v1.AuditChainBreakKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xbc\x01\n\x18VerifyAuditTrailResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12\x18\n\x10unchained_events\x18\x03 \x01(\x03\x12\x15\n\rlast_event_id\x18\x04 \x01(\x03\x12\x11\n\tlast_hash\x18\x05 \x01(\t\x12\x34\n\x0b\x66irst_break\x18\x06 \x01(\x0b\x32\x1f.lea.notices.v1.AuditChainBreak*\xe5\x01\n\x13\x41uditChainBreakKind\x12&\n\"AUDIT_CHAIN_BREAK_KIND_UNSPECIFIED\x10\x00\x12(\n$AUDIT_CHAIN_BREAK_KIND_EVENT_ALTERED\x10\x01\x12&\n\"AUDIT_CHAIN_BREAK_KIND_LINK_BROKEN\x10\x02\x12*\n&AUDIT_CHAIN_BREAK_KIND_UNCHAINED_EVENT\x10\x03\x12(\n$AUDIT_CHAIN_BREAK_KIND_HEAD_MISMATCH\x10\x04\x32\xd9\x01\n\x0c\x41uditService\x12\x62\n\x0fListAuditEvents\x12&.lea.notices.v1.ListAuditEventsRequest\x1a\'.lea.notices.v1.ListAuditEventsResponse\x12\x65\n\x10VerifyAuditTrail\x12\'.lea.notices.v1.VerifyAuditTrailRequest\x1a(.lea.notices.v1.VerifyAuditTrailResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alea/notices/v1/audit.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blea/notices/v1/common.proto\"\xe5\x01\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12.\n\nevent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x07 \x01(\t\x12\x15\n\rprevious_hash\x18\x08 \x01(\t\x12\x0c\n\x04hash\x18\t \x01(\t\"\xcf\x01\n\x16ListAuditEventsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x10\n\x08resource\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"d\n\x17ListAuditEventsResponse\x12\x30\n\x0c\x61udit_events\x18\x01 \x03(\x0b\x32\x1a.lea.notices.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"^\n\x17VerifyAuditTrailRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x33\n\ncheckpoint\x18\x02 \x01(\x0b\x32\x1f.lea.notices.v1.AuditCheckpoint\"\xa6\x01\n\x0f\x41uditCheckpoint\x12\x11\n\tauthority\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\x03\x12\x12\n\nevent_hash\x18\x03 \x01(\t\x12\x33\n\x0f\x63heckpoint_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npublic_key\x18\x05 \x01(\x0c\x12\x11\n\tsignature\x18\x06 \x01(\x0c\".\n\x1c\x43reateAuditCheckpointRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"Z\n\x1d\x43reateAuditCheckpointResponse\x12\x39\n\x10\x61udit_checkpoint\x18\x01 \x01(\x0b\x32\x1f.lea.notices.v1.AuditCheckpoint\"k\n\x0f\x41uditChainBreak\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12\x31\n\x04kind\x18\x02 \x01(\x0e\x32#.lea.notices.v1.AuditChainBreakKind\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xd8\x01\n\x18VerifyAuditTrailResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12\x18\n\x10unchained_events\x18\x03 \x01(\x03\x12\x15\n\rlast_event_id\x18\x04 \x01(\x03\x12\x11\n\tlast_hash\x18\x05 \x01(\t\x12\x34\n\x0b\x66irst_break\x18\x06 \x01(\x0b\x32\x1f.lea.notices.v1.AuditChainBreak\x12\x1a\n\x12\x63heckpoint_matched\x18\x07 \x01(\x08*\xc7\x02\n\x13\x41uditChainBreakKind\x12&\n\"AUDIT_CHAIN_BREAK_KIND_UNSPECIFIED\x10\x00\x12(\n$AUDIT_CHAIN_BREAK_KIND_EVENT_ALTERED\x10\x01\x12&\n\"AUDIT_CHAIN_BREAK_KIND_LINK_BROKEN\x10\x02\x12*\n&AUDIT_CHAIN_BREAK_KIND_UNCHAINED_EVENT\x10\x03\x12(\n$AUDIT_CHAIN_BREAK_KIND_HEAD_MISMATCH\x10\x04\x12/\n+AUDIT_CHAIN_BREAK_KIND_CHECKPOINT_REWRITTEN\x10\x05\x12/\n+AUDIT_CHAIN_BREAK_KIND_CHECKPOINT_TRUNCATED\x10\x06\x32\xcf\x02\n\x0c\x41uditService\x12\x62\n\x0fListAuditEvents\x12&.lea.notices.v1.ListAuditEventsRequest\x1a\'.lea.notices.v1.ListAuditEventsResponse\x12\x65\n\x10VerifyAuditTrail\x12\'.lea.notices.v1.VerifyAuditTrailRequest\x1a(.lea.notices.v1.VerifyAuditTrailResponse\x12t\n\x15\x43reateAuditCheckpoint\x12,.lea.notices.v1.CreateAuditCheckpointRequest\x1a-.lea.notices.v1.CreateAuditCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDITCHAINBREAKKIND']._serialized_start=996
-  _globals['_AUDITCHAINBREAKKIND']._serialized_end=1225
+  _globals['_AUDITCHAINBREAKKIND']._serialized_start=1386
+  _globals['_AUDITCHAINBREAKKIND']._serialized_end=1713
   _globals['_AUDITEVENT']._serialized_start=109
   _globals['_AUDITEVENT']._serialized_end=338
   _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=341
@@ -42,11 +42,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=550
   _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=650
   _globals['_VERIFYAUDITTRAILREQUEST']._serialized_start=652
-  _globals['_VERIFYAUDITTRAILREQUEST']._serialized_end=693
-  _globals['_AUDITCHAINBREAK']._serialized_start=695
-  _globals['_AUDITCHAINBREAK']._serialized_end=802
-  _globals['_VERIFYAUDITTRAILRESPONSE']._serialized_start=805
-  _globals['_VERIFYAUDITTRAILRESPONSE']._serialized_end=993
-  _globals['_AUDITSERVICE']._serialized_start=1228
-  _globals['_AUDITSERVICE']._serialized_end=1445
+  _globals['_VERIFYAUDITTRAILREQUEST']._serialized_end=746
+  _globals['_AUDITCHECKPOINT']._serialized_start=749
+  _globals['_AUDITCHECKPOINT']._serialized_end=915
+  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_start=917
+  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_end=963
+  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_start=965
+  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_end=1055
+  _globals['_AUDITCHAINBREAK']._serialized_start=1057
+  _globals['_AUDITCHAINBREAK']._serialized_end=1164
+  _globals['_VERIFYAUDITTRAILRESPONSE']._serialized_start=1167
+  _globals['_VERIFYAUDITTRAILRESPONSE']._serialized_end=1383
+  _globals['_AUDITSERVICE']._serialized_start=1716
+  _globals['_AUDITSERVICE']._serialized_end=2051
 # @@protoc_insertion_point(module_scope)

@@ -47,6 +47,11 @@ class AuditServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailResponse.FromString,
                 _registered_method=True)
+        self.CreateAuditCheckpoint = channel.unary_unary(
+                '/lea.notices.v1.AuditService/CreateAuditCheckpoint',
+                request_serializer=lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -65,7 +70,20 @@ class AuditServiceServicer:
 
     def VerifyAuditTrail(self, request, context):
         """Recomputes the authority's hash chain from its first event and reports the
-        first broken link, or that the chain is intact.
+        first broken link, or that the chain is intact. Given a checkpoint, it also
+        checks that the chain still holds the checkpoint's event with its hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAuditCheckpoint(self, request, context):
+        """Signs where the authority's audit chain ends now and publishes it outside
+        the database: a line in the service's log, and a file in its checkpoint
+        directory when it has one (the service also publishes one periodically).
+        Kept where the database's roles cannot rewrite it, a checkpoint given back
+        to VerifyAuditTrail shows whether the chain up to it was rewritten or cut
+        short since. It changes nothing in the database.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -83,6 +101,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditTrail,
                     request_deserializer=lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailResponse.SerializeToString,
+            ),
+            'CreateAuditCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAuditCheckpoint,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +165,33 @@ class AuditService:
             '/lea.notices.v1.AuditService/VerifyAuditTrail',
             lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_audit__pb2.VerifyAuditTrailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAuditCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.AuditService/CreateAuditCheckpoint',
+            lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_audit__pb2.CreateAuditCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,
