@@ -537,6 +537,24 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
+    // `serve` migrates PostgreSQL in the background and answers UNAVAILABLE
+    // until it has: wait for its health to say it serves.
+    loop {
+        let serving = first
+            .health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok_and(|r| {
+                r.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            });
+        if serving {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for n in 0..SEEDED {
         let issued = first.notices.issue_penalty_notice(penalty(n)).await?;
         bench.numbers.extend(
