@@ -366,6 +366,24 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
+    // `serve` migrates PostgreSQL in the background and answers UNAVAILABLE
+    // until it has: wait for its health to say it serves.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    loop {
+        let serving = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok_and(|r| {
+                r.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            });
+        if serving {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let client = AttendanceServiceClient::with_interceptor(
         channel,
         Bearer(format!("Bearer {token}").parse()?),
