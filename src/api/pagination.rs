@@ -109,12 +109,17 @@ fn token_key() -> [u8; 32] {
     held.get_or_insert_with(|| {
         let mut seed = [0u8; 32];
         if getrandom::getrandom(&mut seed).is_err() {
-            // No system randomness: still unguessable enough from outside for a
-            // key that only guards cursors (and never happens on Linux).
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            seed = derive_key(format!("{now:?}{}", std::process::id()).as_bytes());
+            // No system randomness (never on Linux): the standard library's
+            // per-process hash keys, unguessable enough from outside for a key
+            // that only guards cursors.
+            use std::hash::{BuildHasher, Hasher};
+            let mut parts = Vec::new();
+            for _ in 0..4 {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u32(std::process::id());
+                parts.extend_from_slice(&h.finish().to_le_bytes());
+            }
+            seed = derive_key(&parts);
         }
         (derive_key(&seed), false)
     })
