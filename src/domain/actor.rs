@@ -13,16 +13,16 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::SchoolStaff,
-        Role::LaOfficer,
-        Role::Police,
-        Role::Finance,
-        Role::Auditor,
-        Role::Admin,
-    ];
+super::all_variants!(Role {
+    SchoolStaff,
+    LaOfficer,
+    Police,
+    Finance,
+    Auditor,
+    Admin
+});
 
+impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::SchoolStaff => "school_staff",

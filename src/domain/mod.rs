@@ -17,6 +17,20 @@ macro_rules! string_names {
     };
 }
 
+/// `ALL`: every variant of an enum, in the order listed. The list also writes
+/// an exhaustive match, so a variant left out of it fails to compile.
+macro_rules! all_variants {
+    ($ty:ident { $($variant:ident),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: [$ty; [$($ty::$variant),+].len()] = [$($ty::$variant),+];
+        }
+        const _: fn($ty) = |v| match v {
+            $($ty::$variant)|+ => {}
+        };
+    };
+}
+pub(crate) use all_variants;
+
 pub mod access;
 pub mod actor;
 pub mod attendance;

@@ -66,6 +66,11 @@ pub enum OffenceReason {
     Late,
     Other,
 }
+super::all_variants!(OffenceReason {
+    Holiday,
+    Late,
+    Other
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

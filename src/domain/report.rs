@@ -19,11 +19,7 @@ use super::policy::OffenceReason;
 
 /// The return's main reasons: s444 unauthorised holiday, late arrival, and
 /// everything else (s444 other, and s103 exclusion offences).
-pub const REASONS: [OffenceReason; 3] = [
-    OffenceReason::Holiday,
-    OffenceReason::Late,
-    OffenceReason::Other,
-];
+pub const REASONS: [OffenceReason; OffenceReason::ALL.len()] = OffenceReason::ALL;
 
 /// Counts for one reason, or for all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

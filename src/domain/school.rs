@@ -25,17 +25,17 @@ pub enum Phase {
     NotApplicable,
 }
 
-impl Phase {
-    pub const ALL: [Phase; 7] = [
-        Phase::Nursery,
-        Phase::Primary,
-        Phase::Middle,
-        Phase::Secondary,
-        Phase::AllThrough,
-        Phase::SixteenPlus,
-        Phase::NotApplicable,
-    ];
+super::all_variants!(Phase {
+    Nursery,
+    Primary,
+    Middle,
+    Secondary,
+    AllThrough,
+    SixteenPlus,
+    NotApplicable,
+});
 
+impl Phase {
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Nursery => "nursery",

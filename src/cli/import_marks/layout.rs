@@ -28,18 +28,18 @@ pub enum Field {
     Marks,
 }
 
-impl Field {
-    const ALL: [Field; 8] = [
-        Field::SchoolUrn,
-        Field::Upn,
-        Field::Date,
-        Field::Session,
-        Field::Code,
-        Field::RecordTime,
-        Field::StartDate,
-        Field::Marks,
-    ];
+crate::domain::all_variants!(Field {
+    SchoolUrn,
+    Upn,
+    Date,
+    Session,
+    Code,
+    RecordTime,
+    StartDate,
+    Marks,
+});
 
+impl Field {
     pub fn name(self) -> &'static str {
         match self {
             Field::SchoolUrn => "school_urn",
