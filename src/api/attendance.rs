@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 use tracing::Instrument;
 
+use super::caller::{self, read};
 use super::convert::attendance::{
     batch_result_to_proto, breaches_request, history_request, history_to_proto, marks_batch,
     records_to_proto, summary_request, summary_to_proto,
@@ -21,9 +22,9 @@ use super::convert::breaches::{
 use super::error::ERROR_DOMAIN;
 use super::layers::prewalk;
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::pagination;
 use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope, call::Call};
-use crate::domain::{FieldViolation, access::Operation, identifiers::LaCode};
+use crate::domain::{FieldViolation, identifiers::LaCode};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
 pub use super::convert::attendance::MAX_MARKS_PER_BATCH;
@@ -76,7 +77,7 @@ impl Batches {
         caller: &Caller,
         batch: &pb::RecordMarksRequest,
     ) -> Result<pb::BatchResult, Status> {
-        let recorded = async {
+        let marks = read(|| {
             prewalk::check(batch)?;
             caller.check_parent_name(&batch.parent)?;
             if self.parent.get_or_insert_with(|| batch.parent.clone()) != &batch.parent {
@@ -85,11 +86,10 @@ impl Batches {
                     "every message of a stream must name the same authority",
                 )));
             }
-            let marks = marks_batch(batch, app.now())?;
-            let id = request_id(&batch.request_id, batch);
-            app.record_marks(caller.clone(), id, marks).await
-        };
-        match recorded.await {
+            marks_batch(batch, app.now())
+        });
+        let id = request_id(&batch.request_id, batch);
+        match app.record_marks(caller.clone(), id, marks).await {
             Ok(counts) => {
                 let result = batch_result_to_proto(&batch.request_id, counts);
                 self.committed.push(result.clone());
@@ -218,7 +218,8 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<Streaming<pb::RecordMarksRequest>>,
     ) -> Result<Response<pb::RecordMarksResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        let caller = caller::identify(&request)?;
+        self.app.open_marks_stream(&caller)?;
         // The call is cut at its deadline, and a cut call cannot say what it
         // committed: it stops taking batches a tenth of its time before, and
         // says so (as RecordMarksStream does at its time limit).
@@ -255,7 +256,8 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<Streaming<pb::RecordMarksStreamRequest>>,
     ) -> Result<Response<BoxStream<pb::RecordMarksStreamResponse>>, Status> {
-        let caller = caller::authorize(&request, Operation::RecordMarks)?;
+        let caller = caller::identify(&request)?;
+        self.app.open_marks_stream(&caller)?;
         // The batches' units check the call and hold its permit, as a unary
         // call's do: the call lasts until its last answer.
         let call = request.extensions().get::<Arc<Call>>().cloned();
@@ -283,16 +285,15 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<pb::GetAttendanceSummaryRequest>,
     ) -> Result<Response<pb::GetAttendanceSummaryResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadAttendance)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (scope, start, end, grouping) = summary_request(&req)?;
-        let per_enrolment = matches!(scope, SummaryScope::Pupil { .. });
-        let summary = self
-            .app
-            .attendance_summary(caller, scope, start, end, grouping)
-            .await?;
+        let asked = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            summary_request(&req)
+        });
+        let per_enrolment = matches!(&asked, Ok((SummaryScope::Pupil { .. }, ..)));
+        let summary = self.app.attendance_summary(caller, asked).await?;
         Ok(Response::new(summary_to_proto(&summary, per_enrolment)))
     }
 
@@ -300,21 +301,25 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<pb::ListThresholdBreachesRequest>,
     ) -> Result<Response<pb::ListThresholdBreachesResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadAttendance)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = breaches_request(&req)?;
-        let after = page
-            .after
-            .as_deref()
-            .map(position_from_cursor)
-            .unwrap_or_default();
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            breaches_request(&req)
+        };
+        let listing = asked().map(|page| {
+            let after = page
+                .after
+                .as_deref()
+                .map(position_from_cursor)
+                .unwrap_or_default();
+            (page.query, after, page.size as usize + 1)
+        });
         let authority = caller.authority.clone();
-        let found = self
-            .app
-            .threshold_breaches(caller, page.query, after, page.size as usize + 1)
-            .await?;
+        let found = self.app.threshold_breaches(caller.clone(), listing).await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let page = asked()?;
         let (breaches, next_page_token) = pagination::page(found, page.size, &page.filter, |b| {
             position_to_cursor(&b.position())
         });
@@ -331,16 +336,18 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<pb::RecordBreachDecisionRequest>,
     ) -> Result<Response<pb::RecordBreachDecisionResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::DecideBreach)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (pupil, decision) = decision_request(&req)?;
+        let decision = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            decision_request(&req)
+        });
         let id = request_id(&req.request_id, &req);
         let authority = caller.authority.clone();
         let found = self
             .app
-            .record_breach_decision(caller, id, pupil, decision)
+            .record_breach_decision(caller, id, decision)
             .await?;
         Ok(Response::new(pb::RecordBreachDecisionResponse {
             threshold_breach: Some(breach_to_proto(&authority, &found)),
@@ -351,12 +358,14 @@ impl AttendanceService for AttendanceApi {
         &self,
         request: Request<pb::GetMarkHistoryRequest>,
     ) -> Result<Response<pb::GetMarkHistoryResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadAttendance)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (pupil, day, session) = history_request(&req)?;
-        let marks = self.app.mark_history(caller, pupil, day, session).await?;
+        let asked = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            history_request(&req)
+        });
+        let marks = self.app.mark_history(caller, asked).await?;
         Ok(Response::new(history_to_proto(marks)))
     }
 }

@@ -1,24 +1,19 @@
 //! The verified caller behind a call.
 
 use crate::app::Caller;
-use crate::app::ServiceError;
-use crate::domain::{access::Operation, actor::Role};
+use crate::app::{Read, ServiceError};
+use crate::domain::actor::Role;
 use crate::proto::v1 as pb;
 
-/// The caller the authentication layer verified, if its role may perform
-/// `operation` at all; PERMISSION_DENIED otherwise. Checked before the request
-/// is read, so a caller learns nothing from a request it may not make.
-pub fn authorize<T>(
-    request: &tonic::Request<T>,
-    operation: Operation,
-) -> Result<Caller, ServiceError> {
-    let caller = request
+/// The caller the authentication layer verified. Whether it may make the call
+/// is the use case's decision (`app`), made before the request's own errors are
+/// answered, so a caller learns nothing from a request it may not make.
+pub fn identify<T>(request: &tonic::Request<T>) -> Result<Caller, ServiceError> {
+    request
         .extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or(ServiceError::Unauthenticated)?;
-    caller.check_allowed(operation)?;
-    Ok(caller)
+        .ok_or(ServiceError::Unauthenticated)
 }
 
 pub fn role_to_proto(role: Option<Role>) -> pb::Role {
@@ -31,4 +26,11 @@ pub fn role_to_proto(role: Option<Role>) -> pb::Role {
         Some(Role::Auditor) => pb::Role::Auditor,
         Some(Role::Admin) => pb::Role::Admin,
     }
+}
+
+/// Reads a request for a use case: converts and validates it with `f`, keeping
+/// its errors for the use case to answer once it has decided the caller may
+/// make the call.
+pub fn read<T>(f: impl FnOnce() -> Result<T, ServiceError>) -> Read<T> {
+    f()
 }

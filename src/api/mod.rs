@@ -1,7 +1,8 @@
-//! The `lea.notices.v1` gRPC services, as thin adapters: each RPC authorises the
-//! caller, converts the request (`convert`), calls its use case in [`crate::app`]
-//! and converts the answer back; every failure leaves through one mapping
-//! ([`error`]).
+//! The `lea.notices.v1` gRPC services, as thin adapters: each RPC identifies the
+//! caller, reads the request (`convert`, errors kept as a [`crate::app::Read`]),
+//! calls its use case in [`crate::app`], which decides whether the caller may
+//! make the call before answering the request's errors, and converts the answer
+//! back; every failure leaves through one mapping ([`error`]).
 
 pub mod attendance;
 pub mod audit;

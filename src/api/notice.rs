@@ -3,6 +3,7 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::{self, read};
 use super::convert::issuing::{notice_to_improve_request, penalty_request};
 use super::convert::notice::{
     notice_query, notice_to_proto, prosecution_request, withdraw_request,
@@ -15,11 +16,9 @@ use super::convert::timestamp_to_proto;
 use super::error::Violations;
 use super::layers::prewalk;
 use super::mutation::request_id;
-use super::{caller, pagination};
-use crate::app::{App, LifecycleChange, ServiceError};
-use crate::domain::{
-    FieldViolation, access::Operation, actor::Role, identifiers::LaCode, names, notice::Notice,
-};
+use super::pagination;
+use crate::app::{App, LifecycleChange, Read};
+use crate::domain::{FieldViolation, actor::Role, identifiers::LaCode, names, notice::Notice};
 use crate::proto::v1::{self as pb, notice_service_server::NoticeService};
 use crate::store::AuditEvent;
 
@@ -44,13 +43,12 @@ impl NoticeApi {
     async fn change(
         &self,
         caller: crate::app::Caller,
-        (name, request_id): (&str, crate::app::RequestId),
-        (number, change): (String, LifecycleChange),
+        request_id: crate::app::RequestId,
+        change: Read<(String, LifecycleChange)>,
     ) -> Result<pb::Notice, Status> {
-        caller.check_resource_name(name)?;
         let notice = self
             .app
-            .change_lifecycle(caller.clone(), request_id, number, change)
+            .change_lifecycle(caller.clone(), request_id, change)
             .await?;
         Ok(notice_to_proto(
             &caller.authority,
@@ -80,11 +78,13 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::IssueNoticeToImproveRequest>,
     ) -> Result<Response<pb::IssueNoticeToImproveResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::IssueNoticeToImprove)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let issue = notice_to_improve_request(&req, &caller, self.app.today())?;
+        let issue = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            notice_to_improve_request(&req, &caller, self.app.today())
+        });
         let authority = caller.authority.clone();
         let notices = self
             .app
@@ -99,31 +99,26 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::IssuePenaltyNoticeRequest>,
     ) -> Result<Response<pb::IssuePenaltyNoticeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::IssuePenaltyNotice)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let issue = penalty_request(&req, &caller, self.app.today())?;
-        let notice_request = if req.penalty_notice_request.is_empty() {
-            None
-        } else {
+        let issue = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            let issue = penalty_request(&req, &caller, self.app.today())?;
+            if req.penalty_notice_request.is_empty() {
+                return Ok((issue, None));
+            }
             caller.check_resource_name(&req.penalty_notice_request)?;
             let (_, number) = names::parse_penalty_notice_request(
                 "penalty_notice_request",
                 &req.penalty_notice_request,
-            )
-            .map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
-            Some(number)
-        };
+            )?;
+            Ok((issue, Some(number)))
+        });
         let authority = caller.authority.clone();
         let notices = self
             .app
-            .issue_penalty_notice(
-                caller,
-                request_id(&req.request_id, &req),
-                issue,
-                notice_request,
-            )
+            .issue_penalty_notice(caller, request_id(&req.request_id, &req), issue)
             .await?;
         Ok(Response::new(pb::IssuePenaltyNoticeResponse {
             notices: self.notices_to_proto(&authority, &notices),
@@ -134,12 +129,14 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::GetNoticeRequest>,
     ) -> Result<Response<pb::GetNoticeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (authority, number) =
-            names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
+        let number = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            Ok(names::parse_notice("name", &req.name)?.1)
+        });
+        let authority = caller.authority.clone();
         let notice = self.app.get_notice(caller, number).await?;
         Ok(Response::new(pb::GetNoticeResponse {
             notice: Some(notice_to_proto(&authority, &notice, self.app.today())),
@@ -150,16 +147,18 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::ListNoticesRequest>,
     ) -> Result<Response<pb::ListNoticesResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = notice_query(&req)?;
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            notice_query(&req)
+        };
+        let listing = asked().map(|p| (p.query, p.after, p.size + 1));
         let authority = caller.authority.clone();
-        let fetched = self
-            .app
-            .list_notices(caller, page.query, page.after, page.size + 1)
-            .await?;
+        let fetched = self.app.list_notices(caller.clone(), listing).await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let page = asked()?;
         let today = self.app.today();
         let (notices, next_page_token) = pagination::page_within(
             fetched,
@@ -178,13 +177,15 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::WithdrawNoticeRequest>,
     ) -> Result<Response<pb::WithdrawNoticeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let change = withdraw_request(&req, self.app.today())?;
+        let change = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            withdraw_request(&req, self.app.today())
+        });
         let id = request_id(&req.request_id, &req);
-        let notice = self.change(caller, (&req.name, id), change).await?;
+        let notice = self.change(caller, id, change).await?;
         Ok(Response::new(pb::WithdrawNoticeResponse {
             notice: Some(notice),
         }))
@@ -194,13 +195,15 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::RecordProsecutionOutcomeRequest>,
     ) -> Result<Response<pb::RecordProsecutionOutcomeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ChangeNoticeLifecycle)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let change = prosecution_request(&req, self.app.today())?;
+        let change = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            prosecution_request(&req, self.app.today())
+        });
         let id = request_id(&req.request_id, &req);
-        let notice = self.change(caller, (&req.name, id), change).await?;
+        let notice = self.change(caller, id, change).await?;
         Ok(Response::new(pb::RecordProsecutionOutcomeResponse {
             notice: Some(notice),
         }))
@@ -210,24 +213,27 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::ListNoticeEventsRequest>,
     ) -> Result<Response<pb::ListNoticeEventsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.parent)?;
-        let mut v = Violations::new();
-        let name = v.check(names::parse_notice("parent", &req.parent));
-        let size = v.check(pagination::page_size("page_size", req.page_size));
         let filter = format!("parent={}", req.parent);
-        let after = v.check(pagination::decode_id(
-            "page_token",
-            &req.page_token,
-            &filter,
-        ));
-        let (((_, number), size), after) = v.finish(name.zip(size).zip(after))?;
-        let fetched = self
-            .app
-            .list_notice_events(caller, number, after, size + 1)
-            .await?;
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.parent)?;
+            let mut v = Violations::new();
+            let name = v.check(names::parse_notice("parent", &req.parent));
+            let size = v.check(pagination::page_size("page_size", req.page_size));
+            let after = v.check(pagination::decode_id(
+                "page_token",
+                &req.page_token,
+                &filter,
+            ));
+            let (((_, number), size), after) = v.finish(name.zip(size).zip(after))?;
+            Ok((number, after, size))
+        };
+        let listing = asked().map(|(number, after, size)| (number, after, size + 1));
+        let fetched = self.app.list_notice_events(caller.clone(), listing).await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let (_, _, size) = asked()?;
         let (page, next_page_token) =
             pagination::page(fetched, size, &filter, |last| last.event_id.to_string());
         Ok(Response::new(pb::ListNoticeEventsResponse {
@@ -240,11 +246,13 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::RenderNoticeRequest>,
     ) -> Result<Response<pb::RenderNoticeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadNotices)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (_, number) = names::parse_notice("name", &req.name).map_err(ServiceError::from)?;
+        let number = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            Ok(names::parse_notice("name", &req.name)?.1)
+        });
         let pdf = self.app.render_notice(caller, number).await?;
         Ok(Response::new(pdf.into()))
     }
@@ -253,11 +261,13 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::RequestPenaltyNoticeRequest>,
     ) -> Result<Response<pb::RequestPenaltyNoticeResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::RequestPenaltyNotice)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let draft = penalty_notice_request_draft(&req)?;
+        let draft = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            penalty_notice_request_draft(&req)
+        });
         let authority = caller.authority.clone();
         let made = self
             .app
@@ -272,25 +282,28 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::ListPenaltyNoticeRequestsRequest>,
     ) -> Result<Response<pb::ListPenaltyNoticeRequestsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = penalty_notice_request_query(&req)?;
-        let after = match page.after.as_deref() {
-            None => 0,
-            Some(cursor) => cursor.parse().map_err(|_| {
-                ServiceError::InvalidArgument(vec![FieldViolation::new(
-                    "page_token",
-                    "not a page token this service issued",
-                )])
-            })?,
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            let page = penalty_notice_request_query(&req)?;
+            let after = match page.after.as_deref() {
+                None => 0,
+                Some(cursor) => cursor.parse().map_err(|_| {
+                    FieldViolation::new("page_token", "not a page token this service issued")
+                })?,
+            };
+            Ok((page, after))
         };
+        let listing = asked().map(|(page, after)| (page.query, after, page.size + 1));
         let authority = caller.authority.clone();
         let found = self
             .app
-            .penalty_notice_requests(caller, page.query, after, page.size + 1)
+            .penalty_notice_requests(caller.clone(), listing)
             .await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let (page, _) = asked()?;
         let (found, next_page_token) =
             pagination::page(found, page.size, &page.filter, |r| r.number.to_string());
         Ok(Response::new(pb::ListPenaltyNoticeRequestsResponse {
@@ -306,20 +319,17 @@ impl NoticeService for NoticeApi {
         &self,
         request: Request<pb::DeclinePenaltyNoticeRequestRequest>,
     ) -> Result<Response<pb::DeclinePenaltyNoticeRequestResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReviewPenaltyNoticeRequests)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (number, reason) = decline_request(&req)?;
+        let decline = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            decline_request(&req)
+        });
         let authority = caller.authority.clone();
         let declined = self
             .app
-            .decline_penalty_notice_request(
-                caller,
-                request_id(&req.request_id, &req),
-                number,
-                reason,
-            )
+            .decline_penalty_notice_request(caller, request_id(&req.request_id, &req), decline)
             .await?;
         Ok(Response::new(pb::DeclinePenaltyNoticeRequestResponse {
             penalty_notice_request: Some(penalty_notice_request_to_proto(&authority, &declined)),

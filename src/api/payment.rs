@@ -2,15 +2,16 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::{self, read};
 use super::convert::date_to_proto;
 use super::convert::notice::{balance_to_proto, paid_rate_to_proto};
 use super::convert::payment::{new_payment, payment_query, payment_to_proto, reallocation, refund};
 use super::error::Violations;
 use super::layers::prewalk;
 use super::mutation::{fingerprint, request_id};
-use super::{caller, pagination};
+use super::pagination;
 use crate::app::{AmountDueOn, App};
-use crate::domain::{access::Operation, names, payment::AmountDue};
+use crate::domain::{names, payment::AmountDue};
 use crate::proto::v1::{self as pb, payment_service_server::PaymentService};
 
 pub struct PaymentApi {
@@ -55,11 +56,13 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::RecordPaymentResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let new = new_payment(&req, self.app.now())?;
+        let new = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            new_payment(&req, self.app.now())
+        });
         let authority = caller.authority.clone();
         let payment = self.app.record_payment(caller, new).await?;
         Ok(Response::new(pb::RecordPaymentResponse {
@@ -71,17 +74,17 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::AllocatePaymentRequest>,
     ) -> Result<Response<pb::AllocatePaymentResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (payment_id, allocations) = reallocation(&req)?;
+        let reallocation = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            let (payment_id, allocations) = reallocation(&req)?;
+            Ok((payment_id, allocations, req.reason.clone()))
+        });
         let authority = caller.authority.clone();
         let id = request_id(&req.request_id, &req);
-        let payment = self
-            .app
-            .allocate_payment(caller, id, payment_id, allocations, req.reason.clone())
-            .await?;
+        let payment = self.app.allocate_payment(caller, id, reallocation).await?;
         Ok(Response::new(pb::AllocatePaymentResponse {
             payment: Some(payment_to_proto(&authority, &payment)),
         }))
@@ -91,15 +94,17 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::RecordRefundRequest>,
     ) -> Result<Response<pb::RecordRefundResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::RecordPayments)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (payment_id, refund) = refund(&req)?;
+        let refund = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            refund(&req)
+        });
         let authority = caller.authority.clone();
         let payment = self
             .app
-            .record_refund(caller, payment_id, refund, fingerprint(&req))
+            .record_refund(caller, refund, fingerprint(&req))
             .await?;
         Ok(Response::new(pb::RecordRefundResponse {
             payment: Some(payment_to_proto(&authority, &payment)),
@@ -110,15 +115,18 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::GetAmountDueRequest>,
     ) -> Result<Response<pb::GetAmountDueResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadPayments)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let mut v = Violations::new();
-        let name = v.check(names::parse_notice("name", &req.name));
-        let on = v.check(super::convert::optional_date("date", req.date.as_ref()));
-        let ((_, number), on) = v.finish(name.zip(on))?;
-        let due = self.app.amount_due(caller, number, on).await?;
+        let asked = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            let mut v = Violations::new();
+            let name = v.check(names::parse_notice("name", &req.name));
+            let on = v.check(super::convert::optional_date("date", req.date.as_ref()));
+            let ((_, number), on) = v.finish(name.zip(on))?;
+            Ok((number, on))
+        });
+        let due = self.app.amount_due(caller, asked).await?;
         Ok(Response::new(amount_due_to_proto(&due)))
     }
 
@@ -126,16 +134,18 @@ impl PaymentService for PaymentApi {
         &self,
         request: Request<pb::ListPaymentsRequest>,
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadPayments)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = payment_query(&req)?;
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            payment_query(&req)
+        };
+        let listing = asked().map(|page| (page.query, page.after, page.size + 1));
         let authority = caller.authority.clone();
-        let fetched = self
-            .app
-            .list_payments(caller, page.query, page.after, page.size + 1)
-            .await?;
+        let fetched = self.app.list_payments(caller.clone(), listing).await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let page = asked()?;
         let (payments, next_page_token) = pagination::page_within(
             fetched,
             page.size,

@@ -2,13 +2,13 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::{self, read};
 use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
 use super::layers::prewalk;
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::pagination;
 use crate::app::App;
-use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, policy_service_server::PolicyService};
 
 pub struct PolicyApi {
@@ -27,17 +27,16 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::CreatePolicyVersionRequest>,
     ) -> Result<Response<pb::CreatePolicyVersionResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::CreatePolicyVersion)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (effective_from, rules) = new_version(&req)?;
+        let version = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            new_version(&req)
+        });
         let authority = caller.authority.clone();
         let id = request_id(&req.request_id, &req);
-        let version = self
-            .app
-            .create_policy_version(caller, id, effective_from, rules)
-            .await?;
+        let version = self.app.create_policy_version(caller, id, version).await?;
         Ok(Response::new(pb::CreatePolicyVersionResponse {
             policy_version: Some(version_to_proto(&authority, &version)),
         }))
@@ -47,11 +46,13 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let on = policy_date(&req)?;
+        let on = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            policy_date(&req)
+        });
         let authority = caller.authority.clone();
         let version = self.app.policy_on(caller, on).await?;
         Ok(Response::new(pb::GetPolicyResponse {
@@ -63,16 +64,21 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::ListPolicyVersionsRequest>,
     ) -> Result<Response<pb::ListPolicyVersionsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = version_page(&req)?;
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            version_page(&req)
+        };
+        let listing = asked().map(|page| (page.after, page.size + 1));
         let authority = caller.authority.clone();
         let fetched = self
             .app
-            .list_policy_versions(caller, page.after, page.size + 1)
+            .list_policy_versions(caller.clone(), listing)
             .await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let page = asked()?;
         let (versions, next_page_token) =
             pagination::page(fetched, page.size, &page.filter, |last| {
                 last.effective_from.to_string()
@@ -90,16 +96,18 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::CreateAuthoritySettingsRequest>,
     ) -> Result<Response<pb::CreateAuthoritySettingsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ChangeAuthoritySettings)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (effective_from, details) = new_settings(&req)?;
+        let settings = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            new_settings(&req)
+        });
         let authority = caller.authority.clone();
         let id = request_id(&req.request_id, &req);
         let settings = self
             .app
-            .create_authority_settings(caller, id, effective_from, details)
+            .create_authority_settings(caller, id, settings)
             .await?;
         Ok(Response::new(pb::CreateAuthoritySettingsResponse {
             settings: Some(settings_to_proto(&authority, &settings)),
@@ -110,11 +118,13 @@ impl PolicyService for PolicyApi {
         &self,
         request: Request<pb::GetAuthoritySettingsRequest>,
     ) -> Result<Response<pb::GetAuthoritySettingsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadPolicy)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let on = settings_date(&req)?;
+        let on = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            settings_date(&req)
+        });
         let authority = caller.authority.clone();
         let settings = self.app.authority_settings_on(caller, on).await?;
         Ok(Response::new(pb::GetAuthoritySettingsResponse {

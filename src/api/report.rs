@@ -2,11 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
-use super::caller;
+use super::caller::{self, read};
 use super::convert::report::{return_request, return_to_proto};
 use super::layers::prewalk;
 use crate::app::App;
-use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, report_service_server::ReportService};
 
 pub struct ReportApi {
@@ -25,13 +24,15 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::GetStatutoryReturnRequest>,
     ) -> Result<Response<pb::GetStatutoryReturnResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadStatutoryReturn)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let (year_start, as_of) = return_request(&req)?;
+        let asked = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            return_request(&req)
+        });
         let la_code = caller.authority.to_string();
-        let figures = self.app.statutory_return(caller, year_start, as_of).await?;
+        let figures = self.app.statutory_return(caller, asked).await?;
         Ok(Response::new(return_to_proto(&la_code, &figures)))
     }
 }

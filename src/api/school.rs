@@ -2,12 +2,12 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::{self, read};
 use super::convert::school::{get_request, import_request, list_request, school_to_proto};
 use super::layers::prewalk;
 use super::mutation::request_id;
-use super::{caller, pagination};
+use super::pagination;
 use crate::app::App;
-use crate::domain::access::Operation;
 use crate::proto::v1::{self as pb, school_service_server::SchoolService};
 
 pub struct SchoolApi {
@@ -26,11 +26,13 @@ impl SchoolService for SchoolApi {
         &self,
         request: Request<pb::ImportSchoolsRequest>,
     ) -> Result<Response<pb::ImportSchoolsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ImportSchools)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let schools = import_request(&req)?;
+        let schools = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            import_request(&req)
+        });
         let id = request_id(&req.request_id, &req);
         let counts = self.app.import_schools(caller, id, schools).await?;
         Ok(Response::new(pb::ImportSchoolsResponse {
@@ -44,13 +46,15 @@ impl SchoolService for SchoolApi {
         &self,
         request: Request<pb::GetSchoolRequest>,
     ) -> Result<Response<pb::GetSchoolResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadSchools)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_resource_name(&req.name)?;
-        let (urn, version) = get_request(&req)?;
+        let asked = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            get_request(&req)
+        });
         let authority = caller.authority.clone();
-        let (school, version) = self.app.school(caller, urn, version).await?;
+        let (school, version) = self.app.school(caller, asked).await?;
         Ok(Response::new(pb::GetSchoolResponse {
             school: Some(school_to_proto(&authority, &school, version)),
         }))
@@ -60,16 +64,18 @@ impl SchoolService for SchoolApi {
         &self,
         request: Request<pb::ListSchoolsRequest>,
     ) -> Result<Response<pb::ListSchoolsResponse>, Status> {
-        let caller = caller::authorize(&request, Operation::ReadSchools)?;
+        let caller = caller::identify(&request)?;
         let req = request.into_inner();
-        prewalk::check(&req)?;
-        caller.check_parent_name(&req.parent)?;
-        let page = list_request(&req)?;
+        let asked = || {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            list_request(&req)
+        };
+        let listing = asked().map(|page| (page.after, page.size + 1));
         let authority = caller.authority.clone();
-        let fetched = self
-            .app
-            .list_schools(caller, page.after, page.size + 1)
-            .await?;
+        let fetched = self.app.list_schools(caller.clone(), listing).await?;
+        // Pure, and its errors were answered above: read again for the paging.
+        let page = asked()?;
         let (schools, next_page_token) =
             pagination::page(fetched, page.size, &page.filter, |(last, _)| {
                 last.urn.to_string()

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::UseCase;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     access::{self, Operation},
     attendance::{Figures, MarkCounts, RegisterMark},
@@ -164,13 +164,20 @@ pub(super) fn check_school_scope(caller: &Caller, school: Option<&Urn>) -> Servi
 
 impl App {
     /// Writes one batch of validated marks in its own unit of work.
+    /// RecordMarks' first step, before a stream's first batch: whether the
+    /// caller may record marks at all, so a refused caller is told at once.
+    pub fn open_marks_stream(&self, caller: &Caller) -> ServiceResult<()> {
+        caller.check_allowed(Operation::RecordMarks)
+    }
+
     pub async fn record_marks(
         &self,
         caller: Caller,
         request: RequestId,
-        marks: Vec<RegisterMark>,
+        marks: Read<Vec<RegisterMark>>,
     ) -> ServiceResult<MarkCounts> {
-        caller.check_allowed(Operation::RecordMarks)?;
+        self.open_marks_stream(&caller)?;
+        let marks = marks?;
         if let Some(school) = marks.iter().find(|m| !caller.covers_school(&m.school_urn)) {
             return Err(ServiceError::PermissionDenied(format!(
                 "school staff may record marks only for their own schools, not {}",
@@ -248,12 +255,10 @@ impl App {
     pub async fn attendance_summary(
         &self,
         caller: Caller,
-        scope: SummaryScope,
-        from: NaiveDate,
-        to: NaiveDate,
-        grouping: SummaryGrouping,
+        asked: Read<(SummaryScope, NaiveDate, NaiveDate, SummaryGrouping)>,
     ) -> ServiceResult<AttendanceSummary> {
         caller.check_allowed(Operation::ReadAttendance)?;
+        let (scope, from, to, grouping) = asked?;
         let school = match &scope {
             SummaryScope::Authority => None,
             SummaryScope::School(urn) => Some(urn.clone()),
@@ -309,11 +314,10 @@ impl App {
     pub async fn mark_history(
         &self,
         caller: Caller,
-        (upn, school): (Upn, Urn),
-        date: NaiveDate,
-        session: Session,
+        asked: Read<((Upn, Urn), NaiveDate, Session)>,
     ) -> ServiceResult<Vec<(String, DateTime<Utc>)>> {
         caller.check_allowed(Operation::ReadAttendance)?;
+        let ((upn, school), date, session) = asked?;
         check_school_scope(&caller, Some(&school))?;
         let marks = self
             .read(move |_, mut tx| async move {

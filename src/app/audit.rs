@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{App, Caller, ServiceResult};
+use super::{App, Caller, Read, ServiceResult};
 use crate::domain::{
     access::Operation,
     audit::{ChainSummary, ChainWalk, Checkpoint},
@@ -32,11 +32,10 @@ impl App {
     pub async fn list_audit_events(
         &self,
         caller: Caller,
-        query: AuditQuery,
-        after_event_id: i64,
-        limit: i64,
+        asked: Read<(AuditQuery, i64, i64)>,
     ) -> ServiceResult<Vec<AuditEvent>> {
         caller.check_allowed(Operation::ReadAuditLog)?;
+        let (query, after_event_id, limit) = asked?;
         self.read(move |_, mut tx| async move {
             let filter = AuditFilter {
                 resource: query.resource.as_deref(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::breach_search::{BreachSearch, FoundBreach, with_coverage};
 use super::idempotency::UseCase;
 use super::policy::policy_in_force;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::Operation,
@@ -34,10 +34,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        (upn, as_of): (Upn, NaiveDate),
-        decision: Decision,
+        decision: Read<((Upn, NaiveDate), Decision)>,
     ) -> ServiceResult<FoundBreach> {
         caller.check_allowed(Operation::DecideBreach)?;
+        let ((upn, as_of), decision) = decision?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .record_decision_in(&mut *tx, &caller, &request, (&upn, as_of), decision)

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::attendance::check_school_scope;
 use super::policy::policy_in_force;
-use super::{App, Caller, ServiceResult};
+use super::{App, Caller, Read, ServiceResult};
 use crate::domain::{
     access::Operation,
     actor::Actor,
@@ -105,11 +105,10 @@ impl App {
     pub async fn threshold_breaches(
         &self,
         caller: Caller,
-        query: BreachQuery,
-        after: BreachPosition,
-        wanted: usize,
+        asked: Read<(BreachQuery, BreachPosition, usize)>,
     ) -> ServiceResult<Vec<FoundBreach>> {
         caller.check_allowed(Operation::ReadAttendance)?;
+        let (query, after, wanted) = asked?;
         check_school_scope(&caller, query.school.as_ref())?;
         self.read(move |_, mut tx| async move {
             let result = async {

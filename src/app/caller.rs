@@ -11,6 +11,12 @@ use crate::domain::{
 
 use super::error::{ServiceError, ServiceResult};
 
+/// A request as the adapter read it (converted and validated, or why not). A
+/// use case takes its request in this form and answers its errors only after
+/// deciding the caller may make it, so authorisation is decided once, here in
+/// `app`, and a caller learns nothing from a request it may not make.
+pub type Read<T> = ServiceResult<T>;
+
 /// A verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

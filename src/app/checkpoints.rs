@@ -22,7 +22,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::L
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use super::{App, Caller, ServiceError, ServiceResult};
+use super::{App, Caller, Read, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
@@ -329,8 +329,13 @@ impl App {
     }
 
     /// Signs and publishes where the caller's authority's chain ends now.
-    pub async fn create_audit_checkpoint(&self, caller: Caller) -> ServiceResult<SignedCheckpoint> {
+    pub async fn create_audit_checkpoint(
+        &self,
+        caller: Caller,
+        parent: Read<()>,
+    ) -> ServiceResult<SignedCheckpoint> {
         caller.check_allowed(Operation::VerifyAuditLog)?;
+        parent?;
         let checkpoints = self.checkpoints()?.clone();
         let checkpoint = self.chain_end(caller.authority).await?;
         let signed = checkpoints.key.sign(checkpoint);
@@ -389,9 +394,10 @@ impl App {
     pub async fn verify_audit_trail(
         &self,
         caller: Caller,
-        checkpoint: Option<SignedCheckpoint>,
+        checkpoint: Read<Option<SignedCheckpoint>>,
     ) -> ServiceResult<ChainSummary> {
         caller.check_allowed(Operation::VerifyAuditLog)?;
+        let checkpoint = checkpoint?;
         if let Some(signed) = &checkpoint {
             signed.verify(&self.checkpoints()?.verifying_key())?;
             if signed.checkpoint.authority != caller.authority.as_str() {

@@ -36,7 +36,7 @@ pub use attendance::{
 };
 pub use audit::AuditQuery;
 pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
-pub use caller::Caller;
+pub use caller::{Caller, Read};
 pub use error::{ServiceError, ServiceResult};
 pub use idempotency::RequestId;
 pub use letters::pdf::RenderedPdf;

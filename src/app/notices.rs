@@ -8,7 +8,7 @@ use super::evidence::registers_of;
 use super::idempotency::UseCase;
 use super::payments::settle_notice;
 use super::policy::policy_in_force;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::{self, Operation},
@@ -119,14 +119,18 @@ async fn notice_in(
         .ok_or_else(|| StoreError::Corrupt(format!("notice {number} vanished")).into())
 }
 
+/// A page of notices asked for: which, after which (issue date, number), how many.
+pub type NoticeListing = (NoticeQuery, Option<(NaiveDate, String)>, i64);
+
 impl App {
     pub async fn issue_notice_to_improve(
         &self,
         caller: Caller,
         request: RequestId,
-        req: NoticeToImproveRequest,
+        req: Read<NoticeToImproveRequest>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssueNoticeToImprove)?;
+        let req = req?;
         check_school(&caller, &req.issue.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
@@ -198,10 +202,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        req: PenaltyRequest,
-        notice_request: Option<i64>,
+        req: Read<(PenaltyRequest, Option<i64>)>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::IssuePenaltyNotice)?;
+        let (req, notice_request) = req?;
         check_school(&caller, &req.issue.pupil)?;
         let authority = caller.authority.clone();
         let notices = self
@@ -375,10 +379,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        number: String,
-        change: LifecycleChange,
+        change: Read<(String, LifecycleChange)>,
     ) -> ServiceResult<Notice> {
         caller.check_allowed(Operation::ChangeNoticeLifecycle)?;
+        let (number, change) = change?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .change_lifecycle_in(&mut *tx, &caller, &request, &number, change)
@@ -454,8 +458,9 @@ impl App {
         notice_in(tx, authority, number).await
     }
 
-    pub async fn get_notice(&self, caller: Caller, number: String) -> ServiceResult<Notice> {
+    pub async fn get_notice(&self, caller: Caller, number: Read<String>) -> ServiceResult<Notice> {
         caller.check_allowed(Operation::ReadNotices)?;
+        let number = number?;
         // One statement: the notice with the sums of its money.
         self.read_single(move |_, mut tx| async move {
             let result = visible_notice(&mut *tx, &caller, &number).await;
@@ -468,11 +473,10 @@ impl App {
     pub async fn list_notices(
         &self,
         caller: Caller,
-        query: NoticeQuery,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
+        page: Read<NoticeListing>,
     ) -> ServiceResult<Vec<Notice>> {
         caller.check_allowed(Operation::ReadNotices)?;
+        let (query, after, limit) = page?;
         access::may_list_notices(caller.role, &caller.schools, query.school_urn.as_deref())
             .map_err(ServiceError::PermissionDenied)?;
         let today = self.today();
@@ -500,11 +504,10 @@ impl App {
     pub async fn list_notice_events(
         &self,
         caller: Caller,
-        number: String,
-        after_event_id: i64,
-        limit: i64,
+        page: Read<(String, i64, i64)>,
     ) -> ServiceResult<Vec<AuditEvent>> {
         caller.check_allowed(Operation::ReadNotices)?;
+        let (number, after_event_id, limit) = page?;
         self.read(move |_, mut tx| async move {
             let result = async {
                 visible_notice(&mut *tx, &caller, &number).await?;

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::UseCase;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
@@ -252,10 +252,21 @@ fn same_payment(
     })
 }
 
+/// A payment's new allocations: its id, (notice number, pence) pairs, and why.
+pub type Reallocation = (String, Vec<(String, i64)>, String);
+
+/// A page of payments asked for: which, after which (paid date, id), how many.
+pub type PaymentListing = (PaymentQuery, Option<(NaiveDate, String)>, i64);
+
 impl App {
     /// Records a payment and allocates it (as given, or by its reference).
-    pub async fn record_payment(&self, caller: Caller, new: NewPayment) -> ServiceResult<Payment> {
+    pub async fn record_payment(
+        &self,
+        caller: Caller,
+        new: Read<NewPayment>,
+    ) -> ServiceResult<Payment> {
         caller.check_allowed(Operation::RecordPayments)?;
+        let new = new?;
         let authority = caller.authority.clone();
         let (caller2, new2) = (caller.clone(), new.clone());
         let recorded = self
@@ -356,11 +367,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        payment_id: String,
-        allocations: Vec<(String, i64)>,
-        reason: String,
+        reallocation: Read<Reallocation>,
     ) -> ServiceResult<Payment> {
         caller.check_allowed(Operation::RecordPayments)?;
+        let (payment_id, allocations, reason) = reallocation?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .allocate_payment_in(
@@ -440,11 +450,11 @@ impl App {
     pub async fn record_refund(
         &self,
         caller: Caller,
-        payment_id: String,
-        refund: Refund,
+        refund: Read<(String, Refund)>,
         fingerprint: String,
     ) -> ServiceResult<Payment> {
         caller.check_allowed(Operation::RecordPayments)?;
+        let (payment_id, refund) = refund?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .record_refund_in(&mut *tx, &caller, &payment_id, &refund, &fingerprint)
@@ -514,10 +524,10 @@ impl App {
     pub async fn amount_due(
         &self,
         caller: Caller,
-        number: String,
-        on: Option<NaiveDate>,
+        asked: Read<(String, Option<NaiveDate>)>,
     ) -> ServiceResult<AmountDueOn> {
         caller.check_allowed(Operation::ReadPayments)?;
+        let (number, on) = asked?;
         let on = on.unwrap_or_else(|| self.today());
         let notice = self
             .read(move |_, mut tx| async move {
@@ -538,11 +548,10 @@ impl App {
     pub async fn list_payments(
         &self,
         caller: Caller,
-        query: PaymentQuery,
-        after: Option<(NaiveDate, String)>,
-        limit: i64,
+        listing: Read<PaymentListing>,
     ) -> ServiceResult<Vec<Payment>> {
         caller.check_allowed(Operation::ReadPayments)?;
+        let (query, after, limit) = listing?;
         self.read(move |_, mut tx| async move {
             let filter = PaymentFilter {
                 notice_number: query.notice_number.as_deref(),

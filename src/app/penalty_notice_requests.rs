@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::idempotency::UseCase;
 use super::policy::policy_in_force;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::Operation,
@@ -79,15 +79,19 @@ async fn audit(
     Ok(())
 }
 
+/// A page of requests asked for: (state, school) filters, after which number, how many.
+pub type RequestListing = ((Option<PenaltyNoticeRequestState>, Option<Urn>), i64, i64);
+
 impl App {
     /// A school asks for a penalty notice, within the local deadline.
     pub async fn request_penalty_notice(
         &self,
         caller: Caller,
         request: RequestId,
-        draft: PenaltyNoticeRequestDraft,
+        draft: Read<PenaltyNoticeRequestDraft>,
     ) -> ServiceResult<PenaltyNoticeRequest> {
         caller.check_allowed(Operation::RequestPenaltyNotice)?;
+        let draft = draft?;
         let school = Urn::parse(&draft.school_urn)
             .map_err(|e| crate::domain::FieldViolation::new("school_urn", e))?;
         if !caller.covers_school(&school) {
@@ -165,11 +169,10 @@ impl App {
     pub async fn penalty_notice_requests(
         &self,
         caller: Caller,
-        (state, school): (Option<PenaltyNoticeRequestState>, Option<Urn>),
-        after: i64,
-        limit: i64,
+        page: Read<RequestListing>,
     ) -> ServiceResult<Vec<PenaltyNoticeRequest>> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
+        let ((state, school), after, limit) = page?;
         self.read(move |_, mut tx| async move {
             let result = tx
                 .penalty_notice_requests(
@@ -191,10 +194,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        number: i64,
-        reason: String,
+        decline: Read<(i64, String)>,
     ) -> ServiceResult<PenaltyNoticeRequest> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
+        let (number, reason) = decline?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .decline_in(&mut *tx, &caller, &request, number, reason)

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::UseCase;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
@@ -67,10 +67,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        effective_from: NaiveDate,
-        rules: PolicyRules,
+        version: Read<(NaiveDate, PolicyRules)>,
     ) -> ServiceResult<PolicyVersion> {
         caller.check_allowed(Operation::CreatePolicyVersion)?;
+        let (effective_from, rules) = version?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .create_policy_version_in(&mut *tx, &caller, &request, effective_from, rules)
@@ -132,8 +132,13 @@ impl App {
     }
 
     /// The version in force on `on`: the authority's own or a national regime.
-    pub async fn policy_on(&self, caller: Caller, on: NaiveDate) -> ServiceResult<PolicyVersion> {
+    pub async fn policy_on(
+        &self,
+        caller: Caller,
+        on: Read<NaiveDate>,
+    ) -> ServiceResult<PolicyVersion> {
         caller.check_allowed(Operation::ReadPolicy)?;
+        let on = on?;
         self.read(move |_, mut tx| async move {
             let result = async {
                 let own = tx
@@ -156,10 +161,10 @@ impl App {
     pub async fn list_policy_versions(
         &self,
         caller: Caller,
-        after: Option<NaiveDate>,
-        limit: i64,
+        listing: Read<(Option<NaiveDate>, i64)>,
     ) -> ServiceResult<Vec<PolicyVersion>> {
         caller.check_allowed(Operation::ReadPolicy)?;
+        let (after, limit) = listing?;
         self.read(move |_, mut tx| async move {
             let result = tx.policy_versions(&caller.authority, after, limit).await;
             (tx, result.map_err(ServiceError::from))

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{App, Caller, ServiceError, ServiceResult};
+use super::{App, Caller, Read, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation,
     access::Operation,
@@ -20,10 +20,10 @@ impl App {
     pub async fn statutory_return(
         &self,
         caller: Caller,
-        year_start: i32,
-        as_of: Option<NaiveDate>,
+        asked: Read<(i32, Option<NaiveDate>)>,
     ) -> ServiceResult<StatutoryReturn> {
         caller.check_allowed(Operation::ReadStatutoryReturn)?;
+        let (year_start, as_of) = asked?;
         let Some((first, last)) = report::academic_year(year_start) else {
             return Err(FieldViolation::new(
                 "academic_year_start",

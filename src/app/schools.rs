@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::UseCase;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{access::Operation, identifiers::Urn, names, school::School};
 use crate::store::{NewAuditEvent, SchoolCounts, StoreTx};
 
@@ -23,9 +23,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        schools: Vec<School>,
+        schools: Read<Vec<School>>,
     ) -> ServiceResult<SchoolCounts> {
         caller.check_allowed(Operation::ImportSchools)?;
+        let schools = schools?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .import_schools_in(&mut *tx, &caller, &request, &schools)
@@ -80,10 +81,10 @@ impl App {
     pub async fn school(
         &self,
         caller: Caller,
-        urn: Urn,
-        version: Option<i32>,
+        asked: Read<(Urn, Option<i32>)>,
     ) -> ServiceResult<(School, i32)> {
         caller.check_allowed(Operation::ReadSchools)?;
+        let (urn, version) = asked?;
         self.read(move |_, mut tx| async move {
             let result = tx
                 .school_version(&caller.authority, &urn, version)
@@ -107,10 +108,10 @@ impl App {
     pub async fn list_schools(
         &self,
         caller: Caller,
-        after: Option<String>,
-        limit: i64,
+        listing: Read<(Option<String>, i64)>,
     ) -> ServiceResult<Vec<(School, i32)>> {
         caller.check_allowed(Operation::ReadSchools)?;
+        let (after, limit) = listing?;
         self.read(move |_, mut tx| async move {
             let result = tx
                 .list_schools(&caller.authority, after.as_deref(), limit)

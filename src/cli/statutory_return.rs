@@ -41,7 +41,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         schools: vec![],
     };
     let figures = app
-        .statutory_return(operator, args.year, args.as_of)
+        .statutory_return(operator, Ok((args.year, args.as_of)))
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     print!("{}", statutory_return_csv(authority.as_str(), &figures)?);

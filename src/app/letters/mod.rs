@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use self::pdf::RenderedPdf;
 use super::idempotency::UseCase;
 use super::notices::visible_notice;
-use super::{App, Caller, RequestId, ServiceError, ServiceResult};
+use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
@@ -71,10 +71,10 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        effective_from: NaiveDate,
-        details: AuthorityDetails,
+        settings: Read<(NaiveDate, AuthorityDetails)>,
     ) -> ServiceResult<AuthoritySettings> {
         caller.check_allowed(Operation::ChangeAuthoritySettings)?;
+        let (effective_from, details) = settings?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .create_authority_settings_in(&mut *tx, &caller, &request, effective_from, details)
@@ -138,9 +138,10 @@ impl App {
     pub async fn authority_settings_on(
         &self,
         caller: Caller,
-        on: NaiveDate,
+        on: Read<NaiveDate>,
     ) -> ServiceResult<AuthoritySettings> {
         caller.check_allowed(Operation::ReadPolicy)?;
+        let on = on?;
         self.read(move |_, mut tx| async move {
             let result = async {
                 let versions = tx.authority_settings(&caller.authority).await?;
@@ -165,9 +166,10 @@ impl App {
     pub async fn render_notice(
         &self,
         caller: Caller,
-        number: String,
+        number: Read<String>,
     ) -> ServiceResult<RenderedPdf> {
         caller.check_allowed(Operation::ReadNotices)?;
+        let number = number?;
         let caller_authority = caller.authority.clone();
         let letter = self
             .read(move |_, mut tx| async move {
