@@ -25,7 +25,7 @@ const RECORD_DECISION: UseCase = UseCase::RecordBreachDecision;
 /// What a retried decision answers with: the case it created.
 #[derive(Serialize, Deserialize)]
 struct Decided {
-    case_id: i64,
+    breach_id: i64,
 }
 
 impl App {
@@ -60,7 +60,7 @@ impl App {
             .claim::<Decided>(tx, authority, RECORD_DECISION, self.now())
             .await?
         {
-            return decided_breach_named(tx, authority, upn.as_str(), kept.case_id).await;
+            return decided_breach_named(tx, authority, upn.as_str(), kept.breach_id).await;
         }
         // Decisions and issues for one pupil are decided one after another.
         tx.lock_pupil(authority, upn).await?;
@@ -76,7 +76,7 @@ impl App {
                     ),
                 )
             })?;
-        let case = self
+        let decided = self
             .store_decided_breach(tx, caller, &request.id, pending, decision)
             .await?;
         request
@@ -85,11 +85,11 @@ impl App {
                 authority,
                 RECORD_DECISION,
                 &Decided {
-                    case_id: case.case_id,
+                    breach_id: decided.breach_id,
                 },
             )
             .await?;
-        found_of(tx, authority, case).await
+        found_of(tx, authority, decided).await
     }
 
     /// Numbers and stores a case, with its audit event.
@@ -102,8 +102,8 @@ impl App {
         decision: Decision,
     ) -> ServiceResult<DecidedBreach> {
         let authority = &caller.authority;
-        let case = DecidedBreach {
-            case_id: tx.next_serial(authority, "breach-case").await?,
+        let decided = DecidedBreach {
+            breach_id: tx.next_serial(authority, "breach-case").await?,
             upn: pending.upn,
             school_urn: pending.school_urn,
             as_of: pending.as_of,
@@ -113,9 +113,9 @@ impl App {
             decided_at: self.now(),
             decided_by: caller.actor.clone(),
         };
-        tx.insert_decided_breach(authority, &case, request_id)
+        tx.insert_decided_breach(authority, &decided, request_id)
             .await?;
-        let sessions: Vec<String> = case
+        let sessions: Vec<String> = decided
             .breach
             .sessions
             .iter()
@@ -123,25 +123,25 @@ impl App {
             .collect();
         tx.append_audit(&NewAuditEvent {
             authority,
-            at: case.decided_at,
+            at: decided.decided_at,
             actor: &caller.actor,
             action: "breach.decision_recorded",
-            resource: &names::breach_name(authority, case.case_id),
+            resource: &names::breach_name(authority, decided.breach_id),
             request_id,
             details: serde_json::json!({
-                "upn": case.upn,
-                "school_urn": case.school_urn,
-                "as_of_date": case.as_of,
-                "state": case.decision.state.as_str(),
-                "no_action_reason": case.decision.reason.map(|r| r.as_str()),
-                "note": case.decision.note,
-                "notice_numbers": case.decision.notice_numbers,
+                "upn": decided.upn,
+                "school_urn": decided.school_urn,
+                "as_of_date": decided.as_of,
+                "state": decided.decision.state.as_str(),
+                "no_action_reason": decided.decision.reason.map(|r| r.as_str()),
+                "note": decided.decision.note,
+                "notice_numbers": decided.decision.notice_numbers,
                 "sessions": sessions,
-                "policy_version": case.policy_version,
+                "policy_version": decided.policy_version,
             }),
         })
         .await?;
-        Ok(case)
+        Ok(decided)
     }
 
     /// Issuing closes the breach: the pupil's pending breach (on the issue
@@ -184,10 +184,10 @@ impl App {
                 breach: closed,
                 ..pending
             };
-            let case = self
+            let decided = self
                 .store_decided_breach(tx, caller, request_id, pending, decision)
                 .await?;
-            return Ok(Some(case));
+            return Ok(Some(decided));
         }
         Ok(None)
     }
@@ -214,12 +214,12 @@ async fn pending_breach(
 async fn found_of(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
-    case: DecidedBreach,
+    decided: DecidedBreach,
 ) -> ServiceResult<FoundBreach> {
-    let mut found = with_coverage(tx, authority, vec![FoundBreach::of_decided(case)]).await?;
+    let mut found = with_coverage(tx, authority, vec![FoundBreach::of_decided(decided)]).await?;
     found
         .pop()
-        .ok_or_else(|| ServiceError::Internal("a case vanished".into()))
+        .ok_or_else(|| ServiceError::Internal("a decided breach vanished".into()))
 }
 
 /// A case a first request created, for its retry.
@@ -227,13 +227,13 @@ async fn decided_breach_named(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
     upn: &str,
-    case_id: i64,
+    breach_id: i64,
 ) -> ServiceResult<FoundBreach> {
     let cases = tx
         .decided_breaches(
             authority,
             &DecidedBreachFilter {
-                after: (upn, case_id - 1),
+                after: (upn, breach_id - 1),
                 upn: Some(upn),
                 school: None,
                 last_session_from: NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date"),
@@ -243,9 +243,9 @@ async fn decided_breach_named(
             },
         )
         .await?;
-    let case = cases
+    let decided = cases
         .into_iter()
-        .find(|c| c.case_id == case_id)
-        .ok_or_else(|| StoreError::Corrupt(format!("breach case {case_id} vanished")))?;
-    found_of(tx, authority, case).await
+        .find(|c| c.breach_id == breach_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("breach decided {breach_id} vanished")))?;
+    found_of(tx, authority, decided).await
 }

@@ -41,7 +41,7 @@ pub struct FoundBreach {
 /// What a decided breach adds.
 #[derive(Debug, Clone)]
 pub struct RecordedDecision {
-    pub case_id: i64,
+    pub breach_id: i64,
     pub decision: Decision,
     pub decided_at: DateTime<Utc>,
     pub decided_by: Actor,
@@ -59,24 +59,24 @@ impl FoundBreach {
     pub fn position(&self) -> BreachPosition {
         BreachPosition {
             upn: self.upn.clone(),
-            case_id: self.decided.as_ref().map_or(i64::MAX, |d| d.case_id),
+            breach_id: self.decided.as_ref().map_or(i64::MAX, |d| d.breach_id),
         }
     }
 
-    pub(super) fn of_decided(case: DecidedBreach) -> Self {
+    pub(super) fn of_decided(decided: DecidedBreach) -> Self {
         FoundBreach {
-            upn: case.upn,
-            school_urn: case.school_urn,
-            breach: case.breach,
+            upn: decided.upn,
+            school_urn: decided.school_urn,
+            breach: decided.breach,
             covered_by_notice_to_improve: false,
             covered_by_penalty_notice: false,
-            policy_version: case.policy_version,
-            as_of: case.as_of,
+            policy_version: decided.policy_version,
+            as_of: decided.as_of,
             decided: Some(RecordedDecision {
-                case_id: case.case_id,
-                decision: case.decision,
-                decided_at: case.decided_at,
-                decided_by: case.decided_by,
+                breach_id: decided.breach_id,
+                decision: decided.decision,
+                decided_at: decided.decided_at,
+                decided_by: decided.decided_by,
             }),
         }
     }
@@ -87,7 +87,7 @@ impl FoundBreach {
 pub struct BreachPosition {
     pub upn: String,
     /// A decided breach's case id; `i64::MAX` for a pending one.
-    pub case_id: i64,
+    pub breach_id: i64,
 }
 
 /// Which breaches a listing returns.
@@ -196,7 +196,7 @@ impl<'a> BreachSearch<'a> {
         let mut found = Vec::new();
         if states.is_empty() || states.contains(&BreachState::Pending) {
             // The cursor's pupil may still have its pending breach to come.
-            if !after.upn.is_empty() && after.case_id < i64::MAX {
+            if !after.upn.is_empty() && after.breach_id < i64::MAX {
                 found.extend(self.pending_in(tx, &window, &after.upn).await?);
             }
             found.extend(self.pending_after(tx, &window, &after.upn, wanted).await?);
@@ -211,7 +211,7 @@ impl<'a> BreachSearch<'a> {
                 .decided_breaches(
                     self.authority,
                     &DecidedBreachFilter {
-                        after: (&after.upn, after.case_id),
+                        after: (&after.upn, after.breach_id),
                         upn: None,
                         school: self.school.map(Urn::as_str),
                         last_session_from: window.filter.from,

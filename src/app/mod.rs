@@ -209,7 +209,7 @@ async fn detached<T: Send + 'static>(
     match tokio::spawn(work.in_current_span()).await {
         Ok(result) => result,
         Err(e) => {
-            tracing::error!(error = %e, "a use case panicked or was aborted");
+            tracing::error!(error = %e, "a use decided panicked or was aborted");
             Err(ServiceError::Internal(e.to_string()))
         }
     }

@@ -216,7 +216,7 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecidedBreach {
     /// Numbered per authority from 1.
-    pub case_id: i64,
+    pub breach_id: i64,
     pub upn: String,
     /// The school of the breach's latest qualifying session.
     pub school_urn: String,

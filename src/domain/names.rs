@@ -110,9 +110,9 @@ pub fn parse_school(
     Ok((la, urn))
 }
 
-/// A decided threshold breach: `authorities/{la_code}/breaches/{case_id}`.
-pub fn breach_name(la: &LaCode, case_id: i64) -> String {
-    format!("{AUTHORITIES}{la}/breaches/{case_id}")
+/// A decided threshold breach: `authorities/{la_code}/breaches/{breach_id}`.
+pub fn breach_name(la: &LaCode, breach_id: i64) -> String {
+    format!("{AUTHORITIES}{la}/breaches/{breach_id}")
 }
 
 /// A school's request for a penalty notice:

@@ -18,7 +18,7 @@ use crate::domain::notice::Session;
 /// Which decided breaches `breach_cases` returns, by UPN then case id.
 #[derive(Debug, Clone)]
 pub struct DecidedBreachFilter<'a> {
-    /// After this `(upn, case_id)`; `("", 0)` from the start.
+    /// After this `(upn, breach_id)`; `("", 0)` from the start.
     pub after: (&'a str, i64),
     /// Only this pupil's.
     pub upn: Option<&'a str>,
@@ -44,7 +44,7 @@ pub(super) fn known_states_sql() -> String {
         .join(", ")
 }
 
-/// A stored session of a case: `[date, "am" | "pm", code]`.
+/// A stored session of a decided breach: `[date, "am" | "pm", code]`.
 #[derive(Serialize, Deserialize)]
 struct StoredSession(NaiveDate, String, String);
 
@@ -57,7 +57,7 @@ macro_rules! decided_breach_columns {
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("breach case: {what}"))
+    StoreError::Corrupt(format!("decided breach: {what}"))
 }
 
 /// Decided threshold breaches.
@@ -67,7 +67,7 @@ pub trait BreachStore: Send {
     async fn insert_decided_breach(
         &mut self,
         authority: &LaCode,
-        case: &DecidedBreach,
+        decided: &DecidedBreach,
         request_id: &str,
     ) -> StoreResult<()>;
 
@@ -84,21 +84,21 @@ sql_impl! {
         async fn insert_decided_breach(
             &mut self,
             authority: &LaCode,
-            case: &DecidedBreach,
+            decided: &DecidedBreach,
             request_id: &str,
         ) -> StoreResult<()> {
-            let last = case
+            let last = decided
                 .breach
                 .sessions
                 .last()
-                .ok_or_else(|| corrupt("a case without sessions"))?;
-            let sessions: Vec<StoredSession> = case
+                .ok_or_else(|| corrupt("a decided breach without sessions"))?;
+            let sessions: Vec<StoredSession> = decided
                 .breach
                 .sessions
                 .iter()
                 .map(|m| StoredSession(m.date, m.session.as_str().to_string(), m.code.clone()))
                 .collect();
-            let d = &case.decision;
+            let d = &decided.decision;
             sqlx::query(
                 "INSERT INTO breach_cases (authority_code, case_id, upn, school_urn, as_of_date, state, \
                    no_action_reason, note, notice_numbers, qualifying_sessions, first_week, last_week, \
@@ -108,24 +108,24 @@ sql_impl! {
                    $18, $19, $20)",
             )
             .bind(authority.as_str())
-            .bind(case.case_id)
-            .bind(case.upn.as_str())
-            .bind(case.school_urn.as_str())
-            .bind(case.as_of)
+            .bind(decided.breach_id)
+            .bind(decided.upn.as_str())
+            .bind(decided.school_urn.as_str())
+            .bind(decided.as_of)
             .bind(d.state.number())
             .bind(d.reason.map(|r| i32::from(r.number())))
             .bind(d.note.as_str())
             .bind(serde_json::to_string(&d.notice_numbers).expect("strings always serialise"))
-            .bind(case.breach.qualifying_sessions)
-            .bind(case.breach.first_week)
-            .bind(case.breach.last_week)
+            .bind(decided.breach.qualifying_sessions)
+            .bind(decided.breach.first_week)
+            .bind(decided.breach.last_week)
             .bind(serde_json::to_string(&sessions).expect("plain data always serialises"))
             .bind(last.date)
             .bind(session_number(last.session))
-            .bind(case.policy_version.as_str())
-            .bind(case.decided_at)
-            .bind(case.decided_by.subject.as_str())
-            .bind(case.decided_by.role_str())
+            .bind(decided.policy_version.as_str())
+            .bind(decided.decided_at)
+            .bind(decided.decided_by.subject.as_str())
+            .bind(decided.decided_by.role_str())
             .bind(request_id)
             .execute(self.conn())
             .await?;
@@ -170,7 +170,8 @@ sql_impl! {
 /// A row of [`decided_breach_columns!`].
 #[derive(sqlx::FromRow)]
 struct DecidedBreachRow {
-    case_id: i64,
+    #[sqlx(rename = "case_id")]
+    breach_id: i64,
     upn: String,
     school_urn: String,
     as_of_date: NaiveDate,
@@ -205,7 +206,7 @@ impl TryFrom<DecidedBreachRow> for DecidedBreach {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(DecidedBreach {
-            case_id: r.case_id,
+            breach_id: r.breach_id,
             upn: r.upn,
             school_urn: r.school_urn,
             as_of: r.as_of_date,

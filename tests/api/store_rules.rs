@@ -314,7 +314,7 @@ mod consumed_sessions {
 
     fn case(case_id: i64, pupil: u32, through: (NaiveDate, Session)) -> DecidedBreach {
         DecidedBreach {
-            case_id,
+            breach_id: case_id,
             upn: upn(pupil),
             school_urn: "116439".into(),
             as_of: through.0,

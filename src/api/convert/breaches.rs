@@ -79,23 +79,23 @@ pub fn states_from_proto(states: &[i32]) -> Result<Vec<BreachState>, FieldViolat
     Ok(out)
 }
 
-/// A page token's cursor: `upn|case_id` (a pending breach's case id is
+/// A page token's cursor: `upn|breach_id` (a pending breach's id is
 /// `i64::MAX`); a bare UPN (tokens issued before cases) is after its pending one.
 pub fn position_from_cursor(cursor: &str) -> BreachPosition {
     match cursor.rsplit_once('|') {
         Some((upn, id)) => BreachPosition {
             upn: upn.to_string(),
-            case_id: id.parse().unwrap_or(i64::MAX),
+            breach_id: id.parse().unwrap_or(i64::MAX),
         },
         None => BreachPosition {
             upn: cursor.to_string(),
-            case_id: i64::MAX,
+            breach_id: i64::MAX,
         },
     }
 }
 
 pub fn position_to_cursor(p: &BreachPosition) -> String {
-    format!("{}|{}", p.upn, p.case_id)
+    format!("{}|{}", p.upn, p.breach_id)
 }
 
 /// The state, decision and name of a breach, on its ThresholdBreach.
@@ -103,7 +103,7 @@ pub fn decision_fields(authority: &LaCode, b: &FoundBreach, out: &mut pb::Thresh
     out.state = state_to_proto(b.state()) as i32;
     out.as_of_date = Some(date_to_proto(b.as_of));
     if let Some(d) = &b.decided {
-        out.name = names::breach_name(authority, d.case_id);
+        out.name = names::breach_name(authority, d.breach_id);
         out.decision = Some(pb::BreachDecision {
             state: state_to_proto(d.decision.state) as i32,
             no_action_reason: d
