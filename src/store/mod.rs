@@ -159,6 +159,19 @@ pub trait StoreTx:
     async fn rollback(self: Box<Self>) -> StoreResult<()>;
 }
 
+tx::sql_impl! {
+    impl StoreTx for Tx where [DB: marks::MarkSql + notices::NoticeSql] {
+        async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+            self.write_pending_audit().await?;
+            self.end("COMMIT").await
+        }
+
+        async fn rollback(self: Box<Self>) -> StoreResult<()> {
+            self.end("ROLLBACK").await
+        }
+    }
+}
+
 /// Opens the store a database URL names: `postgres://...` or `sqlite:...`.
 /// On PostgreSQL the pool is lazy: nothing is connected until it is first used,
 /// so a server that is away (or refuses the login) is found out by the first

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::dialect::Dialect;
 use super::rows::{join_list, parse_json, parse_name, split_list, to_json};
 use super::tx::{duplicate_as, sql_impl};
 use super::{StoreError, StoreResult};
@@ -334,8 +335,30 @@ pub trait NoticeStore: Send {
     ) -> StoreResult<()>;
 }
 
+/// What the notices' SQL needs of a backend beyond [`Dialect`]: its queries
+/// completed with the backend's "any of".
+pub(super) trait NoticeSql: Dialect {
+    /// A notice of any of the pupils bound as `$2` (a list), by pupil, issue date
+    /// and number.
+    const NOTICES_OF_PUPILS: &'static str;
+}
+
+/// [`NoticeSql::NOTICES_OF_PUPILS`] with `$any_of!("$n")` as the backend's SQL
+/// for "is one of the list bound as `$n`".
+macro_rules! notices_of_pupils {
+    ($any_of:ident) => {
+        concat!(
+            $crate::store::notices::notice_select!(),
+            " WHERE authority_code = $1 AND upn ",
+            $any_of!("$2"),
+            " ORDER BY upn, issue_date, notice_number"
+        )
+    };
+}
+pub(super) use notices_of_pupils;
+
 sql_impl! {
-    impl NoticeStore for Tx {
+    impl NoticeStore for Tx where [DB: NoticeSql] {
         async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
             let Some(sql) = DB::LOCK_PUPIL else {
                 return Ok(());
@@ -366,7 +389,7 @@ sql_impl! {
             authority: &LaCode,
             upns: &[String],
         ) -> StoreResult<Vec<Notice>> {
-            let rows: Vec<NoticeRow> = sqlx::query_as(DB::LIST_QUERIES.notices_of_pupils)
+            let rows: Vec<NoticeRow> = sqlx::query_as(DB::NOTICES_OF_PUPILS)
                 .bind(authority.as_str())
                 .bind(DB::list_arg(upns))
                 .fetch_all(self.conn())

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor, Pool};
 
-use super::{StoreError, StoreResult, StoreTx};
+use super::{StoreError, StoreResult};
 use crate::domain::identifiers::LaCode;
 use crate::domain::policy::PolicyVersion;
 
@@ -19,16 +19,20 @@ use crate::domain::policy::PolicyVersion;
 /// database: to run statements on a connection, and to bind and read the Rust
 /// types it uses. Rust does not carry such bounds from one `impl` to another,
 /// so they are written here once for every aggregate.
+///
+/// `where [DB: Trait]` adds what an aggregate's own SQL needs of a backend
+/// beyond [`Dialect`](super::dialect::Dialect) (its trait, in its own file).
 macro_rules! sql_impl {
-    (impl $trait:ident for Tx { $($body:tt)* }) => {
+    (impl $trait:ident for Tx $(where [$($extra:tt)*])? { $($body:tt)* }) => {
         $crate::store::tx::sql_impl!(@bounded
             [#[async_trait::async_trait] impl<DB> $trait for $crate::store::tx::Tx<DB>]
+            [$($($extra)*)?]
             { $($body)* });
     };
     (impl Tx { $($body:tt)* }) => {
-        $crate::store::tx::sql_impl!(@bounded [impl<DB> $crate::store::tx::Tx<DB>] { $($body)* });
+        $crate::store::tx::sql_impl!(@bounded [impl<DB> $crate::store::tx::Tx<DB>] [] { $($body)* });
     };
-    (@bounded [$($head:tt)*] { $($body:tt)* }) => {
+    (@bounded [$($head:tt)*] [$($extra:tt)*] { $($body:tt)* }) => {
         $($head)*
         where
             DB: $crate::store::dialect::Dialect,
@@ -50,6 +54,7 @@ macro_rules! sql_impl {
             chrono::DateTime<chrono::Utc>: $crate::store::dialect::Column<DB>,
             Option<chrono::DateTime<chrono::Utc>>: $crate::store::dialect::Column<DB>,
             Vec<u8>: $crate::store::dialect::Column<DB>,
+            $($extra)*
         {
             $($body)*
         }
@@ -153,25 +158,12 @@ sql_impl! {
             self
         }
 
-        async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
+        pub(super) async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
             if !self.single_statement {
                 sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
             }
             self.finished = true;
             Ok(())
-        }
-    }
-}
-
-sql_impl! {
-    impl StoreTx for Tx {
-        async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-            self.write_pending_audit().await?;
-            self.end("COMMIT").await
-        }
-
-        async fn rollback(self: Box<Self>) -> StoreResult<()> {
-            self.end("ROLLBACK").await
         }
     }
 }

@@ -1,5 +1,6 @@
 //! SchoolService messages ⇄ domain schools.
 
+use crate::api::layers::limits::MAX_SCHOOLS_PER_IMPORT;
 use std::collections::BTreeSet;
 
 use super::{date_to_proto, optional_date};
@@ -15,9 +16,6 @@ use crate::domain::{
     school::{Phase, School, SchoolStatus},
 };
 use crate::proto::v1 as pb;
-
-/// Schools one ImportSchools request may carry.
-pub const MAX_SCHOOLS_PER_IMPORT: usize = 1_000;
 
 pub(crate) fn phase_to_proto(phase: Option<Phase>) -> pb::SchoolPhase {
     match phase {

@@ -50,6 +50,9 @@ pub fn text_limit(field: &str) -> TextLimit {
     }
 }
 
+/// Schools one ImportSchools request may carry.
+pub const MAX_SCHOOLS_PER_IMPORT: usize = 1_000;
+
 /// How many items a repeated field may hold, by its name.
 pub fn list_limit(field: &str) -> usize {
     match field {
@@ -59,7 +62,7 @@ pub fn list_limit(field: &str) -> usize {
         "qualifying_codes" => 50,
         "allocations" => 100,
         "sessions" => 2_000,
-        "schools" => crate::api::convert::school::MAX_SCHOOLS_PER_IMPORT,
+        "schools" => MAX_SCHOOLS_PER_IMPORT,
         // A RecordMarks batch is bounded by its own rule (5,000 marks, one
         // violation per bad row); this only stops a message from being absurd.
         _ => 10_000,

@@ -16,10 +16,13 @@ use crate::domain::notice::Session;
 use crate::domain::register_codes::CodeCategory;
 use changes::{SchoolWeekDays, date_spans, school_mark, session_number, week_deltas, year_deltas};
 
+mod backend;
 pub(in crate::store) mod changes;
 pub(in crate::store) mod queries;
 pub mod search;
 pub mod summary;
+
+pub(in crate::store) use backend::MarkSql;
 
 /// A mark of one pupil at one school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +82,7 @@ pub trait MarkStore: Send {
 }
 
 sql_impl! {
-    impl MarkStore for Tx {
+    impl MarkStore for Tx where [DB: MarkSql] {
         /// Classifies and writes one batch; the caller's transaction makes it all or nothing.
         async fn record_marks(
             &mut self,

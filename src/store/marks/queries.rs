@@ -39,14 +39,13 @@ impl ByQualifying {
 }
 
 /// The queries that test "is one of a bound list", in one dialect: each
-/// backend's `Dialect::LIST_QUERIES` is `list_queries!` with its `any_of!`.
+/// backend's `MarkSql::LIST_QUERIES` is `list_queries!` with its `any_of!`.
 pub(in crate::store) struct ListQueries {
     pub(in crate::store) threshold_candidates: ByQualifying,
     /// Only pupils on one school's register in the period (bound as `$8`).
     pub(in crate::store) school_threshold_candidates: ByQualifying,
     pub(in crate::store) qualifying_marks: ByQualifying,
     pub(in crate::store) enrolments_between: &'static str,
-    pub(in crate::store) notices_of_pupils: &'static str,
 }
 
 /// [`ListQueries`] with `$any_of!("$n")` as the SQL for "is one of the list
@@ -72,12 +71,6 @@ macro_rules! list_queries {
                 "SELECT upn, school_urn FROM attendance_enrolments WHERE authority_code = $1 AND upn ",
                 $any_of!("$2"),
                 " AND first_date <= $4 AND last_date >= $3 ORDER BY upn, school_urn"
-            ),
-            notices_of_pupils: concat!(
-                $crate::store::notices::notice_select!(),
-                " WHERE authority_code = $1 AND upn ",
-                $any_of!("$2"),
-                " ORDER BY upn, issue_date, notice_number"
             ),
         }
     };

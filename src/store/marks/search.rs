@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use super::super::StoreResult;
 use super::super::tx::sql_impl;
+use super::MarkSql;
 use super::SchoolMark;
 use super::changes::school_mark;
 use super::queries::Qualifying;
@@ -66,7 +67,7 @@ pub trait BreachSearchStore: Send {
 }
 
 sql_impl! {
-    impl BreachSearchStore for Tx {
+    impl BreachSearchStore for Tx where [DB: MarkSql] {
         async fn latest_school_weeks(
             &mut self,
             authority: &LaCode,

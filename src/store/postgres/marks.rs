@@ -9,13 +9,16 @@ use sqlx::{PgConnection, Postgres};
 
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
-use crate::store::dialect::MarkWrites;
+use crate::store::marks::MarkSql;
 use crate::store::marks::changes::{
     SchoolWeekDays, WeekDeltas, YearDeltas, date_spans, session_number, stored_category,
 };
+use crate::store::marks::queries::{ListQueries, list_queries};
 use crate::store::{StoreError, StoreResult};
 
-impl MarkWrites for Postgres {
+impl MarkSql for Postgres {
+    const LIST_QUERIES: ListQueries = list_queries!(any_of);
+
     /// One writer per school at a time, so a mark's "held" value cannot change
     /// between reading it and replacing it. Taken in URN order: no deadlocks.
     async fn lock_schools(

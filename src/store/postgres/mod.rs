@@ -9,19 +9,23 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres};
 
 use super::dialect::Dialect;
-use super::marks::queries::{ListQueries, list_queries};
+use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
 use super::tx::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
-
-mod marks;
-mod nodelay;
 
 /// "Is one of the array bound as `$n`".
 macro_rules! any_of {
     ($param:literal) => {
         concat!("= ANY(", $param, ")")
     };
+}
+
+mod marks;
+mod nodelay;
+
+impl NoticeSql for Postgres {
+    const NOTICES_OF_PUPILS: &str = notices_of_pupils!(any_of);
 }
 
 impl Dialect for Postgres {
@@ -59,8 +63,6 @@ impl Dialect for Postgres {
            WHERE authority_code = $1 AND school_urn = s.urn AND week_start <= $2 \
            ORDER BY week_start DESC LIMIT $3) w \
          WHERE s.urn IS NOT NULL";
-
-    const LIST_QUERIES: ListQueries = list_queries!(any_of);
 
     // Bound as a text[] array.
     type ListArg = Vec<String>;

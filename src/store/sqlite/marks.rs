@@ -9,15 +9,18 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::domain::attendance::{HeldMark, RegisterMark};
 use crate::domain::identifiers::LaCode;
 use crate::store::StoreResult;
-use crate::store::dialect::MarkWrites;
+use crate::store::marks::MarkSql;
 use crate::store::marks::changes::{
     SchoolWeekDays, WeekDeltas, YearDeltas, session_number, stored_category,
 };
+use crate::store::marks::queries::{ListQueries, list_queries};
 
 /// Rows of weekly figures per INSERT: 800 bound values, well under SQLite's limit.
 const WEEK_FIGURES_PER_INSERT: usize = 100;
 
-impl MarkWrites for Sqlite {
+impl MarkSql for Sqlite {
+    const LIST_QUERIES: ListQueries = list_queries!(any_of);
+
     /// BEGIN IMMEDIATE already makes this transaction the only writer.
     async fn lock_schools(
         _conn: &mut SqliteConnection,

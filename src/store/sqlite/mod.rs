@@ -7,18 +7,22 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use super::dialect::Dialect;
-use super::marks::queries::{ListQueries, list_queries};
+use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
 use super::tx::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
-
-mod marks;
 
 /// "Is one of the JSON array bound as `$n`".
 macro_rules! any_of {
     ($param:literal) => {
         concat!("IN (SELECT value FROM json_each(", $param, "))")
     };
+}
+
+mod marks;
+
+impl NoticeSql for Sqlite {
+    const NOTICES_OF_PUPILS: &str = notices_of_pupils!(any_of);
 }
 
 impl Dialect for Sqlite {
@@ -39,8 +43,6 @@ impl Dialect for Sqlite {
                   ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
            FROM attendance_school_weeks WHERE authority_code = $1 AND week_start <= $2) w \
          WHERE back <= $3";
-
-    const LIST_QUERIES: ListQueries = list_queries!(any_of);
 
     // Bound as a JSON array of strings.
     type ListArg = String;
