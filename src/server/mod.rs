@@ -377,8 +377,8 @@ impl Application {
             .layer(crate::server::telemetry::RpcLayer)
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
-            .layer(crate::api::layers::oversize::OversizeLayer)
-            .layer(crate::api::layers::undecodable::UndecodableLayer)
+            .layer(crate::api::layers::oversize::LAYER)
+            .layer(crate::api::layers::undecodable::LAYER)
             // The deadline (answered DEADLINE_EXCEEDED, and counted so: tonic's
             // own `timeout` would wrap outside every layer and drop them), and
             // the call the units of work check before they begin.

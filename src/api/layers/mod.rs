@@ -8,4 +8,5 @@ pub mod limits;
 pub mod oversize;
 pub mod prewalk;
 pub mod shedding;
+pub mod status_rewrite;
 pub mod undecodable;

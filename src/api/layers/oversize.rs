@@ -6,87 +6,11 @@
 //! refused before the service ran) or in the trailers after the body (a response
 //! that could not be encoded).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
-use http_body::{Body, Frame, SizeHint};
+use super::status_rewrite::StatusRewriteLayer;
 use tonic::{Code, Status};
 
 /// Wraps the gRPC services (see `server::Application::serve`).
-#[derive(Clone, Copy, Default)]
-pub struct OversizeLayer;
-
-impl<S> tower::Layer<S> for OversizeLayer {
-    type Service = Oversize<S>;
-
-    fn layer(&self, inner: S) -> Oversize<S> {
-        Oversize { inner }
-    }
-}
-
-#[derive(Clone)]
-pub struct Oversize<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Oversize<S>
-where
-    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Send + 'static,
-{
-    type Response = http::Response<OversizeBody<ResBody>>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = call.await?;
-            remap(response.headers_mut());
-            Ok(response.map(|inner| OversizeBody { inner }))
-        })
-    }
-}
-
-/// A response body whose trailers get the same rewrite.
-pub struct OversizeBody<B> {
-    inner: B,
-}
-
-impl<B: Body + Unpin> Body for OversizeBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        Poll::Ready(frame.map(|frame| {
-            frame.map(|mut frame| {
-                if let Some(trailers) = frame.trailers_mut() {
-                    remap(trailers);
-                }
-                frame
-            })
-        }))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+pub const LAYER: StatusRewriteLayer = StatusRewriteLayer::new(remap);
 
 /// OUT_OF_RANGE from tonic's size check becomes RESOURCE_EXHAUSTED with the same
 /// message (it names the size and the limit); any other status is left alone.

@@ -6,7 +6,7 @@
 //! INTERNAL for a compressed flag without an encoding; this service's rule, that
 //! nothing a client can send is INTERNAL, wins: INTERNAL here means a bug of ours.
 //!
-//! [`UndecodableLayer`] rewrites exactly those statuses wherever they travel (the
+//! [`LAYER`] rewrites exactly those statuses wherever they travel (the
 //! response headers of a trailers-only answer, or the trailers after a body),
 //! for every service on the server, health and reflection included. Handlers
 //! that read a stream and add details of their own (RecordMarks) convert the
@@ -15,11 +15,7 @@
 //! The answer names the field where prost says (`pupil.upn`) and what was wrong
 //! with its encoding ("invalid wire type", "buffer underflow"); never a value.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
-use http_body::{Body, Frame, SizeHint};
+use super::status_rewrite::StatusRewriteLayer;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -106,79 +102,7 @@ fn field_path(mut rest: &str) -> (String, &str) {
 }
 
 /// Wraps the gRPC services (see `server::Application::serve`).
-#[derive(Clone, Copy, Default)]
-pub struct UndecodableLayer;
-
-impl<S> tower::Layer<S> for UndecodableLayer {
-    type Service = Undecodable<S>;
-
-    fn layer(&self, inner: S) -> Undecodable<S> {
-        Undecodable { inner }
-    }
-}
-
-#[derive(Clone)]
-pub struct Undecodable<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Undecodable<S>
-where
-    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Send + 'static,
-{
-    type Response = http::Response<UndecodableBody<ResBody>>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = call.await?;
-            remap(response.headers_mut());
-            Ok(response.map(|inner| UndecodableBody { inner }))
-        })
-    }
-}
-
-/// A response body whose trailers get the same rewrite.
-pub struct UndecodableBody<B> {
-    inner: B,
-}
-
-impl<B: Body + Unpin> Body for UndecodableBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        Poll::Ready(frame.map(|frame| {
-            frame.map(|mut frame| {
-                if let Some(trailers) = frame.trailers_mut() {
-                    remap(trailers);
-                }
-                frame
-            })
-        }))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+pub const LAYER: StatusRewriteLayer = StatusRewriteLayer::new(remap);
 
 /// INTERNAL from decoding a request becomes INVALID_ARGUMENT; any other status
 /// is left alone (and costs one header comparison).
