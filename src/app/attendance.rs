@@ -327,8 +327,9 @@ impl App {
                     .map_err(ServiceError::from)
                     .and_then(|marks| {
                         if marks.is_empty() {
+                            // The pupil is the one asked about: not quoted.
                             Err(ServiceError::NotFound(format!(
-                                "a mark for {upn} at {school} on {date} {}",
+                                "a mark for the pupil at {school} on {date} {}",
                                 session.as_str()
                             )))
                         } else {

@@ -69,7 +69,7 @@ impl App {
             .ok_or_else(|| {
                 RuleViolation::new(
                     "NO_PENDING_BREACH",
-                    format!("pupil {upn}"),
+                    "upn".to_string(),
                     format!(
                         "the pupil has no pending breach on {as_of}: their qualifying sessions \
                      after their latest decided breach do not reach the threshold"

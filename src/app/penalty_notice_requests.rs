@@ -272,7 +272,7 @@ impl App {
             return Err(RuleViolation::new(
                 "REQUEST_FOR_ANOTHER_PUPIL",
                 names::penalty_notice_request_name(authority, number),
-                format!("the request is for pupil {}, not {upn}", r.draft.upn),
+                "the request is for another pupil than the one this notice names".to_string(),
             )
             .into());
         }

@@ -65,15 +65,15 @@ pub struct Upn(String);
 
 impl Upn {
     pub fn parse(s: &str) -> Result<Self, String> {
+        // A UPN names a child: what is wrong is said without quoting it.
         if s.len() != 13 || !s.is_ascii() {
-            return Err(format!("UPN '{s}' must be 13 characters"));
+            return Err("a UPN is 13 characters".into());
         }
-        let expected = Self::check_letter(&s[1..]).map_err(|e| format!("UPN '{s}': {e}"))?;
-        let given = s.as_bytes()[0] as char;
-        if given != expected {
-            return Err(format!(
-                "UPN '{s}' has check letter '{given}', expected '{expected}'"
-            ));
+        let expected = Self::check_letter(&s[1..]).map_err(|e| format!("not a UPN: {e}"))?;
+        if s.as_bytes()[0] as char != expected {
+            return Err(
+                "not a UPN: its check letter does not match the other 12 characters".into(),
+            );
         }
         Ok(Self(s.to_string()))
     }
@@ -147,7 +147,12 @@ mod tests {
     #[test]
     fn wrong_check_letter_is_refused() {
         let err = Upn::parse("C801200005001").unwrap_err();
-        assert!(err.contains("expected 'B'"), "{err}");
+        assert!(err.contains("check letter does not match"), "{err}");
+        // A UPN names a child: the refusal quotes no part of it.
+        for refused in ["C801200005001", "B80120000500", "B8012000050I1"] {
+            let err = Upn::parse(refused).unwrap_err();
+            assert!(!err.contains("8012"), "{err}");
+        }
     }
 
     #[test]
