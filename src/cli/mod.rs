@@ -3,6 +3,7 @@
 //! what they share in `connect.rs`. A new subcommand is a file and one arm of
 //! [`Command`].
 
+pub mod columns;
 pub mod connect;
 pub mod import_marks;
 pub mod import_schools;
