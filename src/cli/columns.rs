@@ -138,6 +138,47 @@ impl<F: ImportField> Columns<F> {
     }
 }
 
+/// The line a CSV record starts on, from the byte the csv reader says it
+/// starts at. The reader's own line numbers miss the blank lines it skips and
+/// count a CRLF file's lines from 0; its byte offset is right, but may fall
+/// before the line ending (or blank lines) preceding the record, which are
+/// skipped here.
+pub struct LineCounter<'a> {
+    text: &'a [u8],
+    /// A byte already counted up to, and the line it is on.
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// Offsets must not go back.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.at {
+            let newlines = self.text[self.at..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line += newlines as u64;
+            self.at = start;
+        }
+        self.line
+    }
+}
+
 /// A file's text: UTF-8 (with or without a byte-order mark), UTF-16 with its
 /// mark, or, when the bytes are not UTF-8, Windows-1252, as spreadsheet
 /// programs on Windows save "CSV" (a pound sign as the single byte 0xA3).
@@ -208,6 +249,34 @@ mod tests {
         assert!(c.all(F::Reference).is_empty());
         let e = c.required(F::Reference, "f.csv").unwrap_err().to_string();
         assert!(e.contains("--columns reference=NAME"), "{e}");
+    }
+
+    #[test]
+    fn records_are_placed_on_the_line_they_start_on_whatever_the_line_endings() {
+        for text in [
+            "h,i\nx,y\n\n\"two\nlines\",1\nz,w\n",
+            "h,i\r\nx,y\r\n\r\n\"two\r\nlines\",1\r\nz,w",
+            "\u{feff}h,i\r\nx,y\r\n\r\n\"two\r\nlines\",1\r\nz,w\r\n",
+        ] {
+            let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+            let mut counter = LineCounter::new(text);
+            let lines: Vec<(String, u64)> = reader
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    (
+                        r[0].to_string(),
+                        counter.line_at(r.position().unwrap().byte()),
+                    )
+                })
+                .collect();
+            let want = [("x", 2), ("two\nlines", 4), ("z", 6)];
+            let got: Vec<(String, u64)> = lines
+                .into_iter()
+                .map(|(f, l)| (f.replace('\r', ""), l))
+                .collect();
+            assert_eq!(got, want.map(|(f, l)| (f.to_string(), l)), "{text:?}");
+        }
     }
 
     #[test]
