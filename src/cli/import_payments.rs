@@ -11,10 +11,12 @@
 //! (`850-2025-000123`, or a notice's resource name), in the order its reference
 //! columns are named and, within a column, as written. The amount is split over
 //! those notices in that order, each given what is due on it on the day paid
-//! (GetAmountDue) until the money runs out; what is left (more than was due, a
-//! notice already paid, a reference that names no notice) is recorded
-//! unallocated, in suspense, for the finance team to match or refund. Money is
-//! never refused for its reference.
+//! (GetAmountDue) until the money runs out ([`format::split`]); money left goes
+//! to the first notice quoted that cannot be paid (paid, withdrawn, in
+//! prosecution: money sent for a notice stays with it), and what is still left
+//! (more than was due, references naming no notice) is recorded unallocated, in
+//! suspense, for the finance team to match or refund. Money is never refused
+//! for its reference.
 //!
 //! A line that cannot be read (or that the server refuses) is reported with its
 //! line and column and the import goes on; the summary counts each outcome, and
@@ -242,13 +244,7 @@ impl Importer {
                     .await
                 {
                     Ok(due) if due.payable => Due::Payable(due.amount_due_pence),
-                    Ok(due) => {
-                        why.push(format!(
-                            "notice {number} is not payable: {}",
-                            due.not_payable_reason
-                        ));
-                        Due::NotPayable(due.not_payable_reason)
-                    }
+                    Ok(due) => Due::NotPayable(due.not_payable_reason),
                     Err(s) if s.code() == Code::NotFound => {
                         why.push(format!("notice {number} does not exist"));
                         Due::Unknown
@@ -275,10 +271,32 @@ impl Importer {
         let headers = self.headers.clone();
         if let Some(before) = self.known_on(row.paid.date).await?.get(&id).cloned() {
             let first = self.first_line.get(&id).copied();
-            return self.outcome(&row, already(&before, &row, first, &headers), Vec::new());
+            return self.outcome(
+                &row,
+                already(&before, &row, first, &headers),
+                vec![],
+                vec![],
+            );
         }
-        let (dues, why) = self.dues(&row).await?;
+        let (dues, mut why) = self.dues(&row).await?;
         let allocations = split(row.amount_pence, &dues);
+        // Money given to a notice that cannot be paid is named even when the
+        // whole amount is matched.
+        let mut closed = Vec::new();
+        for (notice, due) in &dues {
+            if let Due::NotPayable(reason) = due {
+                let given = allocations.iter().find(|(n, _)| n == notice);
+                closed.push(match given {
+                    Some((_, amount)) => format!(
+                        "{} to {notice}, not payable on {} ({reason}): there for the finance team to refund or review",
+                        pounds(*amount),
+                        row.paid.date
+                    ),
+                    None => format!("{notice} is not payable on {} ({reason})", row.paid.date),
+                });
+            }
+        }
+        why.extend(closed.iter().cloned());
         let reference = row
             .references
             .iter()
@@ -325,10 +343,18 @@ impl Importer {
                 }
             },
         };
-        self.outcome(&row, outcome, why)
+        self.outcome(&row, outcome, why, closed)
     }
 
-    fn outcome(&mut self, row: &Row, outcome: Outcome, why: Vec<String>) -> anyhow::Result<()> {
+    /// Counts and notes how a payment's line turned out: `why` it was not
+    /// all matched, and what went to notices that cannot be paid (`closed`).
+    fn outcome(
+        &mut self,
+        row: &Row,
+        outcome: Outcome,
+        why: Vec<String>,
+        closed: Vec<String>,
+    ) -> anyhow::Result<()> {
         let line = row.line;
         match outcome {
             Outcome::AlreadyRecorded => self.report.already_recorded += 1,
@@ -343,6 +369,13 @@ impl Importer {
                 };
                 if unallocated == 0 {
                     self.report.matched += 1;
+                    if !closed.is_empty() {
+                        self.note(format!(
+                            "line {line}: matched ({}): {}",
+                            payment.name,
+                            closed.join("; ")
+                        ));
+                    }
                 } else if payment.allocated_pence == 0 {
                     self.report.to_suspense += 1;
                     self.note(format!(

@@ -694,9 +694,14 @@ pub enum Due {
     NotPayable(String),
 }
 
-/// Splits a payment over the notices it quotes, in the order quoted: each is
-/// given what is due on it until the money runs out; the rest stays
-/// unallocated (in suspense), for the finance team to match or refund.
+/// Splits a payment over the notices it quotes. In the order quoted, each
+/// notice that can be paid is given what is due on it until the money runs
+/// out. Money left goes to the first notice quoted that exists but cannot be
+/// paid (paid already, withdrawn, past its period, gone to prosecution): money
+/// sent for a notice stays with it, where it shows as refund due and a notice
+/// in prosecution shows money received. Anything still left (more than was
+/// due, or quoting no notice that exists) stays unallocated, in suspense, for
+/// the finance team to match or refund.
 pub fn split(amount_pence: i64, dues: &[(String, Due)]) -> Vec<(String, i64)> {
     let mut remaining = amount_pence;
     let mut out = Vec::new();
@@ -708,6 +713,11 @@ pub fn split(amount_pence: i64, dues: &[(String, Due)]) -> Vec<(String, i64)> {
                 remaining -= take;
             }
         }
+    }
+    if remaining > 0
+        && let Some((notice, _)) = dues.iter().find(|(_, d)| matches!(d, Due::NotPayable(_)))
+    {
+        out.push((notice.clone(), remaining));
     }
     out
 }
@@ -899,26 +909,37 @@ mod tests {
 
     #[test]
     fn money_is_split_in_the_order_quoted_and_the_rest_stays_unallocated() {
-        let dues = [
+        let payable = [
             ("A".to_string(), Due::Payable(8_000)),
             ("B".to_string(), Due::Unknown),
-            ("C".to_string(), Due::NotPayable("paid".into())),
             ("D".to_string(), Due::Payable(8_000)),
         ];
+        let a_d = |a: i64, d: i64| vec![("A".to_string(), a), ("D".to_string(), d)];
+        assert_eq!(split(16_000, &payable), a_d(8_000, 8_000));
+        assert_eq!(split(12_000, &payable), a_d(8_000, 4_000));
+        // More than was due: the rest unallocated.
+        assert_eq!(split(20_000, &payable), a_d(8_000, 8_000));
+        assert_eq!(split(5_000, &payable), [("A".to_string(), 5_000)]);
+        assert!(split(5_000, &payable[1..2]).is_empty());
+        // Money left after what is due goes to the first notice that cannot be
+        // paid (in prosecution, paid already): it stays with the notice named.
+        let with_closed = [
+            ("A".to_string(), Due::Payable(8_000)),
+            (
+                "C".to_string(),
+                Due::NotPayable("the notice went to prosecution".into()),
+            ),
+            (
+                "E".to_string(),
+                Due::NotPayable("the notice is paid".into()),
+            ),
+        ];
         assert_eq!(
-            split(16_000, &dues),
-            [("A".to_string(), 8_000), ("D".to_string(), 8_000)]
+            split(20_000, &with_closed),
+            [("A".to_string(), 8_000), ("C".to_string(), 12_000)]
         );
-        assert_eq!(
-            split(12_000, &dues),
-            [("A".to_string(), 8_000), ("D".to_string(), 4_000)]
-        );
-        assert_eq!(
-            split(20_000, &dues).iter().map(|(_, p)| p).sum::<i64>(),
-            16_000
-        );
-        assert_eq!(split(5_000, &dues), [("A".to_string(), 5_000)]);
-        assert!(split(5_000, &dues[1..3]).is_empty());
+        assert_eq!(split(8_000, &with_closed), [("A".to_string(), 8_000)]);
+        assert_eq!(split(3_000, &with_closed[1..]), [("C".to_string(), 3_000)]);
         assert_eq!(pounds(125_050), "£1,250.50");
         assert_eq!(pounds(99), "£0.99");
         assert_eq!(pounds(10_000_000), "£100,000.00");
