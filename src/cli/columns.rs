@@ -168,11 +168,14 @@ impl<'a> LineCounter<'a> {
             start += 1;
         }
         if start > self.at {
-            let newlines = self.text[self.at..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
+            // A line ends at LF, CRLF, or a CR alone (as the reader reads them).
+            let text = self.text;
+            let breaks = (self.at..start)
+                .filter(|&i| {
+                    text[i] == b'\n' || (text[i] == b'\r' && text.get(i + 1) != Some(&b'\n'))
+                })
                 .count();
-            self.line += newlines as u64;
+            self.line += breaks as u64;
             self.at = start;
         }
         self.line
@@ -257,6 +260,7 @@ mod tests {
             "h,i\nx,y\n\n\"two\nlines\",1\nz,w\n",
             "h,i\r\nx,y\r\n\r\n\"two\r\nlines\",1\r\nz,w",
             "\u{feff}h,i\r\nx,y\r\n\r\n\"two\r\nlines\",1\r\nz,w\r\n",
+            "h,i\rx,y\r\r\"two\rlines\",1\rz,w\r",
         ] {
             let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
             let mut counter = LineCounter::new(text);
@@ -273,7 +277,7 @@ mod tests {
             let want = [("x", 2), ("two\nlines", 4), ("z", 6)];
             let got: Vec<(String, u64)> = lines
                 .into_iter()
-                .map(|(f, l)| (f.replace('\r', ""), l))
+                .map(|(f, l)| (f.replace("\r\n", "\n").replace('\r', "\n"), l))
                 .collect();
             assert_eq!(got, want.map(|(f, l)| (f.to_string(), l)), "{text:?}");
         }

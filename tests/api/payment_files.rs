@@ -190,8 +190,9 @@ on_both_backends! {
     }
 
     async fn references_that_name_no_notice_go_to_suspense_and_money_beyond_what_is_due_stays_unallocated(app) {
-        // S-4 pays a notice S-3 has paid: it stays with that notice, as refund due.
-        let n = notices(&app, "850", 1..2).await;
+        // S-4 pays a notice S-3 has paid, S-7 pays another after its period:
+        // the money stays with the notice named, as refund due.
+        let n = notices(&app, "850", 1..3).await;
         let dir = tempfile::tempdir().unwrap();
         let file = write(dir.path(), "export.csv", format!(
             "transaction_id,paid_date,amount,reference\n\
@@ -200,13 +201,14 @@ on_both_backends! {
              S-3,2025-02-10,100.00,{0}\n\
              S-4,2025-02-11,80.00,{0}\n\
              S-5,2025-02-11,80.00,852-2025-000001\n\
-             S-6,2025-02-11,1.00,\n",
-            n[0].notice_number
+             S-6,2025-02-11,1.00,\n\
+             S-7,2025-03-10,80.00,{1}\n",
+            n[0].notice_number, n[1].notice_number
         ));
         let report = import(&app, &file, Layout::default(), "cheque").await;
         assert_eq!(
             (report.matched, report.part_matched, report.to_suspense, report.refused.len()),
-            (1, 1, 4, 0),
+            (2, 1, 4, 0),
             "{report:?}"
         );
         let notes = report.notes.join("\n");
@@ -218,6 +220,8 @@ on_both_backends! {
              not payable on 2025-02-11 (the notice is paid): there for the finance team to refund or review",
             "line 6: £80.00 to suspense (authorities/850/payments/850-PAY-000005): the reference in column 'reference' quotes no notice number of authority 850",
             "line 7: £1.00 to suspense (authorities/850/payments/850-PAY-000006): the line quotes no reference",
+            "line 8: matched (authorities/850/payments/850-PAY-000007): £80.00 to authorities/850/notices/850-2025-000002, \
+             not payable on 2025-03-10 (the higher period has ended",
         ] {
             assert!(notes.contains(expected), "{expected}\n in\n{notes}");
         }
@@ -229,6 +233,9 @@ on_both_backends! {
         assert_eq!(status(&paid), (pb::NoticeStatus::Paid, pb::PaidRate::Lower));
         let balance = paid.balance.unwrap();
         assert_eq!((balance.applied_pence, balance.refund_due_pence), (8_000, 8_000));
+        let late = get(&app, &n[1].name).await;
+        assert_eq!(status(&late), (pb::NoticeStatus::Unpaid, pb::PaidRate::Unspecified));
+        assert_eq!(late.balance.unwrap().refund_due_pence, 8_000);
         assert_money_invariants(&app, "850").await;
     }
 
