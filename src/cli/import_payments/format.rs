@@ -715,7 +715,9 @@ pub fn split(amount_pence: i64, dues: &[(String, Due)]) -> Vec<(String, i64)> {
         }
     }
     if remaining > 0
-        && let Some((notice, _)) = dues.iter().find(|(_, d)| matches!(d, Due::NotPayable(_)))
+        && let Some((notice, _)) = dues
+            .iter()
+            .find(|(_, d)| matches!(d, Due::NotPayable(_) | Due::Payable(0)))
     {
         out.push((notice.clone(), remaining));
     }
@@ -940,6 +942,8 @@ mod tests {
         );
         assert_eq!(split(8_000, &with_closed), [("A".to_string(), 8_000)]);
         assert_eq!(split(3_000, &with_closed[1..]), [("C".to_string(), 3_000)]);
+        let nothing_due = [("F".to_string(), Due::Payable(0))];
+        assert_eq!(split(3_000, &nothing_due), [("F".to_string(), 3_000)]);
         assert_eq!(pounds(125_050), "£1,250.50");
         assert_eq!(pounds(99), "£0.99");
         assert_eq!(pounds(10_000_000), "£100,000.00");
