@@ -5,6 +5,7 @@
 
 use crate::api::{layers::prewalk, pagination};
 use crate::cli::import_marks::{Layout, MarkDays, ctf, layout};
+use crate::cli::import_payments::format as payments;
 use crate::cli::import_schools;
 use crate::domain::identifiers::LaCode;
 
@@ -12,12 +13,13 @@ use crate::domain::identifiers::LaCode;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their folder in `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("limits", limits_walk),
     ("page_token", page_token),
     ("mis_csv", mis_csv),
     ("ctf", ctf_xml),
     ("gias", gias_csv),
+    ("payments_csv", payments_csv),
 ];
 
 /// The request limits walker over any bytes, read as the request type the first
@@ -131,5 +133,46 @@ pub fn gias_csv(data: &[u8]) {
             urns.dedup();
             assert_eq!(urns.len(), schools.len(), "a URN twice");
         }
+    }
+}
+
+/// The payment-file reader (`import-payments`) over any bytes, decoded as the
+/// importer does, in the generic layout and GOV.UK Pay's: each line a payment
+/// the server can be sent, skipped, or refused naming its line; never a panic.
+pub fn payments_csv(data: &[u8]) {
+    let text = crate::cli::columns::decode_text(data);
+    let layouts = [
+        payments::Layout::default(),
+        payments::Layout::new(payments::Format::GovukPay, None, None, None)
+            .expect("the GOV.UK Pay layout"),
+    ];
+    for layout in layouts {
+        let Ok((_, lines)) = payments::read_lines(&text, "fuzz.csv", &layout) else {
+            continue;
+        };
+        let mut last = 0;
+        for line in lines {
+            let at = match line {
+                payments::Line::Payment(row) => {
+                    let max = crate::domain::payment::MAX_PAYMENT_PENCE;
+                    assert!((1..=max).contains(&row.amount_pence), "{row:?}");
+                    assert!(!row.transaction_id.is_empty(), "{row:?}");
+                    row.line
+                }
+                payments::Line::Skipped { line, .. } => line,
+                payments::Line::Refused { line, message } => {
+                    assert!(message.starts_with(&format!("line {line}")), "{message}");
+                    line
+                }
+            };
+            assert!(at > last, "lines in order: {at} after {last}");
+            last = at;
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = payments::parse_pounds(text);
+        let _ = payments::parse_pence(text);
+        let _ = payments::parse_paid(text, None, payments::Times::Uk);
+        let _ = payments::Layout::new(payments::Format::Generic, Some(text), None, Some(text));
     }
 }

@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::{Code, Status};
 
 use crate::app::checkpoints::{CheckpointKey, Checkpoints};
 use crate::server::config::{Config, LogFormat, Overrides};
@@ -133,5 +135,129 @@ impl tonic::service::Interceptor for Bearer {
     fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         r.metadata_mut().insert("authorization", self.0.clone());
         Ok(r)
+    }
+}
+
+/// The wait before calling a server again after a call it could not answer;
+/// it doubles with each such call in a row, up to `MAX_BACKOFF` (about 35 s
+/// in all before giving up: long enough for a server to restart).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Calls in a row that get nothing done before a client command gives up.
+pub const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 8;
+
+/// The wait after `failures` calls in a row got nothing done (0: the first).
+pub fn backoff(failures: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(failures))
+        .min(MAX_BACKOFF)
+}
+
+/// Whether a call's answer says only that the server was away or busy, so the
+/// same call may be made again: `UNAVAILABLE` (a server restarting, the
+/// database away, a dropped connection), `RESOURCE_EXHAUSTED` (calls shed),
+/// `ABORTED`.
+pub fn server_away(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::ResourceExhausted | Code::Aborted
+    )
+}
+
+/// Makes a unary call that is safe to repeat (a read, or a mutation idempotent
+/// on its key) until the server answers it, waiting [`backoff`] after each
+/// answer that the server was away (`waiting` is told of each wait). After
+/// [`MAX_ATTEMPTS_WITHOUT_PROGRESS`] of those in a row, that answer.
+pub async fn retrying<T, F, Fut>(
+    call: F,
+    waiting: impl FnMut(&Status, Duration),
+) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    retry_with(call, waiting, tokio::time::sleep).await
+}
+
+/// [`retrying`], waiting with `sleep`.
+async fn retry_with<T, F, Fut, S>(
+    mut call: F,
+    mut waiting: impl FnMut(&Status, Duration),
+    sleep: impl Fn(Duration) -> S,
+) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+    S: std::future::Future<Output = ()>,
+{
+    let mut failures = 0;
+    loop {
+        match call().await {
+            Err(status) if server_away(&status) && failures + 1 < MAX_ATTEMPTS_WITHOUT_PROGRESS => {
+                let wait = backoff(failures);
+                waiting(&status, wait);
+                sleep(wait).await;
+                failures += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn no_wait(_: Duration) {}
+
+    #[tokio::test]
+    async fn calls_are_made_again_while_the_server_is_away_and_not_otherwise() {
+        let mut calls = 0;
+        let answer = retry_with(
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    match n {
+                        1 => Err(Status::unavailable("restarting")),
+                        2 => Err(Status::resource_exhausted("shed")),
+                        _ => Ok(n),
+                    }
+                }
+            },
+            |_, _| {},
+            no_wait,
+        )
+        .await;
+        assert_eq!(answer.unwrap(), 3);
+
+        let mut calls = 0;
+        let refused: Result<(), _> = retry_with(
+            || {
+                calls += 1;
+                async { Err(Status::invalid_argument("bad")) }
+            },
+            |_, _| {},
+            no_wait,
+        )
+        .await;
+        assert_eq!(
+            (refused.unwrap_err().code(), calls),
+            (Code::InvalidArgument, 1)
+        );
+
+        let mut waits = Vec::new();
+        let away: Result<(), _> = retry_with(
+            || async { Err(Status::unavailable("gone")) },
+            |_, wait| waits.push(wait),
+            no_wait,
+        )
+        .await;
+        assert_eq!(away.unwrap_err().code(), Code::Unavailable);
+        assert_eq!(waits.len() as u32, MAX_ATTEMPTS_WITHOUT_PROGRESS - 1);
+        assert_eq!(
+            (waits[0], waits[1], waits[6]),
+            (FIRST_BACKOFF, FIRST_BACKOFF * 2, MAX_BACKOFF)
+        );
     }
 }

@@ -33,7 +33,6 @@ pub use layout::{Layout, MarkDays};
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -58,13 +57,10 @@ use crate::proto::v1::{self as pb, attendance_service_client::AttendanceServiceC
 pub const BATCHES_PER_CALL: usize = 20;
 /// Batches sent and not yet confirmed: what a cut call may have to send again.
 const IN_FLIGHT: usize = 4;
-/// Calls in a row that confirm no batch before the import gives up.
-const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 8;
-/// The wait before resuming a failed call; it doubles with each call in a row
-/// that confirmed nothing, up to `MAX_BACKOFF` (about 35 s in all before giving
-/// up: long enough for a server to restart).
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+// Calls in a row that confirm no batch before the import gives up, and the
+// wait before resuming a failed call: what every client command does
+// (`connect::backoff`).
+use super::connect::{MAX_ATTEMPTS_WITHOUT_PROGRESS, backoff};
 
 /// What to import and where.
 #[derive(Debug, Clone)]
@@ -331,7 +327,7 @@ impl Sender {
                 .get_details_error_info()
                 .is_some_and(|i| i.reason == "STREAM_TIME_LIMIT");
             if !(time_limit && confirmed > 0) {
-                let wait = (FIRST_BACKOFF * 2u32.pow(fruitless)).min(MAX_BACKOFF);
+                let wait = backoff(fruitless);
                 let from = self.pending.front().map(|b| b.request.request_id.as_str());
                 self.bar.suspend(|| {
                     eprintln!(

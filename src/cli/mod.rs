@@ -3,8 +3,10 @@
 //! what they share in `connect.rs`. A new subcommand is a file and one arm of
 //! [`Command`].
 
+pub mod columns;
 pub mod connect;
 pub mod import_marks;
+pub mod import_payments;
 pub mod import_schools;
 mod migrate;
 pub mod notice_letter;
@@ -48,6 +50,10 @@ enum Command {
     /// code, record_time; or mark strings; or a DfE CTF) to a server's
     /// RecordMarks.
     ImportMarks(import_marks::Args),
+    /// Records a payment provider's daily export (CSV: transaction id, amount,
+    /// paid date, references; or GOV.UK Pay's or Stripe's own) over a server's
+    /// PaymentService, each payment once, split over the notices it quotes.
+    ImportPayments(import_payments::Args),
 }
 
 impl Cli {
@@ -62,6 +68,7 @@ impl Cli {
             Command::NoticeLetter(args) => notice_letter::run(args).await,
             Command::ImportSchools(args) => import_schools::run(args).await,
             Command::ImportMarks(args) => import_marks::run(args).await,
+            Command::ImportPayments(args) => import_payments::run(args).await,
         }
     }
 }

@@ -26,6 +26,7 @@ mod notices;
 mod operations;
 mod outage;
 mod overload;
+mod payment_files;
 mod payments;
 mod penalty_notice_requests;
 mod policy;

@@ -3,13 +3,13 @@
 //! YYYY-MM-DD or DD/MM/YYYY, and session-mark strings (one row per pupil: a
 //! start date and a string of marks, two a day, AM then PM).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Weekday};
 
 use crate::api::convert::date_to_proto;
+use crate::cli::columns::{self, ColumnMap, Columns, ImportField};
 use crate::domain::calendar::london_local_to_utc;
 use crate::proto::v1 as pb;
 
@@ -39,8 +39,12 @@ crate::domain::all_variants!(Field {
     Marks,
 });
 
-impl Field {
-    pub fn name(self) -> &'static str {
+impl ImportField for Field {
+    fn all() -> &'static [Field] {
+        &Field::ALL
+    }
+
+    fn name(self) -> &'static str {
         match self {
             Field::SchoolUrn => "school_urn",
             Field::Upn => "upn",
@@ -51,10 +55,6 @@ impl Field {
             Field::StartDate => "start_date",
             Field::Marks => "marks",
         }
-    }
-
-    fn parse(name: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.name() == name)
     }
 }
 
@@ -73,7 +73,7 @@ pub enum MarkDays {
 pub struct Layout {
     /// The file's column for each field named (`--columns field=Header,...`);
     /// a field not named is read from the column of its own name.
-    pub columns: HashMap<Field, String>,
+    pub columns: ColumnMap<Field>,
     /// The school, for a file with no `school_urn` column (or a CTF whose
     /// header names no URN).
     pub school_urn: Option<String>,
@@ -85,28 +85,8 @@ pub struct Layout {
 }
 
 /// `--columns school_urn=URN,upn=UPN,...`: each field once, each naming a column.
-pub fn parse_columns(spec: &str) -> anyhow::Result<HashMap<Field, String>> {
-    let mut columns = HashMap::new();
-    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((field, column)) = pair.split_once('=') else {
-            bail!("--columns: '{pair}' is not field=Column");
-        };
-        let (field, column) = (field.trim(), column.trim());
-        let Some(f) = Field::parse(field) else {
-            let names: Vec<_> = Field::ALL.iter().map(|f| f.name()).collect();
-            bail!(
-                "--columns: '{field}' is not a field (fields: {})",
-                names.join(", ")
-            );
-        };
-        if column.is_empty() {
-            bail!("--columns: {field} names no column");
-        }
-        if columns.insert(f, column.to_string()).is_some() {
-            bail!("--columns: {field} is named twice");
-        }
-    }
-    Ok(columns)
+pub fn parse_columns(spec: &str) -> anyhow::Result<ColumnMap<Field>> {
+    columns::parse_columns(spec)
 }
 
 /// A date as MIS exports write it: `YYYY-MM-DD`, or `DD/MM/YYYY` (UK order,
@@ -258,55 +238,6 @@ enum Source<T> {
     Fixed(T),
 }
 
-/// The columns of a CSV file resolved against the layout.
-struct Columns {
-    headers: csv::StringRecord,
-    index: HashMap<Field, usize>,
-}
-
-impl Columns {
-    fn resolve(headers: csv::StringRecord, layout: &Layout, file: &str) -> anyhow::Result<Self> {
-        let mut index = HashMap::new();
-        for f in Field::ALL {
-            let want = layout.columns.get(&f).map_or(f.name(), String::as_str);
-            match headers.iter().position(|h| h.eq_ignore_ascii_case(want)) {
-                Some(i) => {
-                    index.insert(f, i);
-                }
-                None if layout.columns.contains_key(&f) => bail!(
-                    "--columns {}={want}: {} has no column '{want}' (its columns: {})",
-                    f.name(),
-                    file,
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
-                None => {}
-            }
-        }
-        Ok(Columns { headers, index })
-    }
-
-    fn required(&self, f: Field, file: &str) -> anyhow::Result<usize> {
-        self.index.get(&f).copied().with_context(|| {
-            format!(
-                "{} has no column '{}' (map one with --columns {}=NAME; its columns: {})",
-                file,
-                f.name(),
-                f.name(),
-                self.list()
-            )
-        })
-    }
-
-    fn list(&self) -> String {
-        self.headers.iter().collect::<Vec<_>>().join(", ")
-    }
-
-    /// The column's name as the file spells it, for messages.
-    fn header(&self, i: usize) -> &str {
-        self.headers.get(i).unwrap_or("?")
-    }
-}
-
 /// Reads a CSV file's marks in order, each with the place it came from
 /// (`line N`, and for mark strings the column and character), stopping at
 /// the first malformed row with its line and column.
@@ -349,9 +280,9 @@ fn read_records<R: std::io::Read>(
         .headers()
         .with_context(|| format!("reading the header of {file}"))?
         .clone();
-    let columns = Columns::resolve(headers, layout, file)?;
-    let school = match (columns.index.get(&Field::SchoolUrn), &layout.school_urn) {
-        (Some(&i), _) => Source::Column(i),
+    let columns = Columns::resolve(headers, &layout.columns, file)?;
+    let school = match (columns.get(Field::SchoolUrn), &layout.school_urn) {
+        (Some(i), _) => Source::Column(i),
         (None, Some(urn)) => Source::Fixed(urn.clone()),
         (None, None) => bail!(
             "{} has no column 'school_urn' (map one with --columns school_urn=NAME, or name the school with --school-urn; its columns: {})",
@@ -359,8 +290,8 @@ fn read_records<R: std::io::Read>(
             columns.list()
         ),
     };
-    let recorded = match (columns.index.get(&Field::RecordTime), layout.recorded_at) {
-        (Some(&i), _) => Source::Column(i),
+    let recorded = match (columns.get(Field::RecordTime), layout.recorded_at) {
+        (Some(i), _) => Source::Column(i),
         (None, Some(t)) => Source::Fixed(t),
         (None, None) => bail!(
             "{} has no column 'record_time' (map one with --columns record_time=NAME, or give --recorded-at; its columns: {})",
@@ -368,7 +299,7 @@ fn read_records<R: std::io::Read>(
             columns.list()
         ),
     };
-    let strings = columns.index.contains_key(&Field::Marks);
+    let strings = columns.get(Field::Marks).is_some();
     let upn = columns.required(Field::Upn, file)?;
     let shape = if strings {
         Shape::Strings {
@@ -535,8 +466,8 @@ mod tests {
     #[test]
     fn columns_name_known_fields_once() {
         let c = parse_columns("school_urn=URN, upn=UPN,date=Date").unwrap();
-        assert_eq!(c[&Field::SchoolUrn], "URN");
-        assert_eq!(c[&Field::Date], "Date");
+        assert_eq!(c[&Field::SchoolUrn], ["URN"]);
+        assert_eq!(c[&Field::Date], ["Date"]);
         assert!(parse_columns("pupil=UPN").is_err());
         assert!(parse_columns("upn=UPN,upn=Pupil").is_err());
         assert!(parse_columns("upn").is_err());
