@@ -2,8 +2,9 @@
 //! Schools" all-establishments file (`edubasealldata<date>.csv`) into an
 //! authority's school register over SchoolService.ImportSchools.
 //!
-//! The file is Windows-1252 (a UTF-8 file with a byte-order mark is read as
-//! UTF-8), has a header row of about 140 columns and one row per establishment
+//! The file is Windows-1252 as GIAS publishes it, or UTF-8 (with or without a
+//! byte-order mark) or UTF-16 (with its mark) as a spreadsheet may save it
+//! (`columns::decode_text`); it has a header row of about 140 columns and one row per establishment
 //! (about 50,000 nationally). Only these columns are read, by name:
 //! `URN`, `LA (code)`, `EstablishmentNumber`, `EstablishmentName`,
 //! `TypeOfEstablishment (name)`, `EstablishmentStatus (name)`,
@@ -90,11 +91,11 @@ pub struct SchoolImportReport {
     pub calls: u64,
 }
 
-/// Decodes the file: Windows-1252, as GIAS publishes it, unless it starts with
-/// a UTF-8 or UTF-16 byte-order mark.
+/// Decodes the file: UTF-16 or UTF-8 by its byte-order mark, UTF-8 when its
+/// bytes are, else Windows-1252 as GIAS publishes it (a UTF-8 file without a
+/// mark read as Windows-1252 would store "St Maryâ€™s").
 pub fn decode(bytes: &[u8]) -> String {
-    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-    text.into_owned()
+    super::columns::decode_text(bytes)
 }
 
 /// The positions of the columns read, or the ones missing.
@@ -209,16 +210,18 @@ pub fn read_schools(
     let (mut schools, mut rows, mut skipped) = (Vec::new(), 0, 0);
     let mut seen = BTreeSet::new();
     let mut record = csv::StringRecord::new();
+    // The reader's own line numbers are one short for CRLF files.
+    let mut lines = super::columns::LineCounter::new(text);
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
             anyhow::anyhow!("line {line}: {e}")
         })?;
         if !more {
             break;
         }
         rows += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         // Other authorities' rows are skipped unread: a problem in one of them
         // is not this authority's to fix.
         if !all_authorities
@@ -408,6 +411,25 @@ mod tests {
     }
 
     #[test]
+    fn utf8_names_are_read_as_utf8_with_or_without_a_byte_order_mark() {
+        let row = format!(
+            "{HEADER}\n116439,850,Hampshire,3001,St Mary\u{2019}s \u{0141}\u{00f3}d\u{017a},\
+             Voluntary aided school,Open,Primary,,,Church Lane,,,Winchester,Hampshire,SO23 8UJ\n"
+        );
+        let la = LaCode::parse("850").unwrap();
+        for bytes in [
+            row.clone().into_bytes(),
+            [&b"\xEF\xBB\xBF"[..], row.as_bytes()].concat(),
+        ] {
+            let (schools, _, _) = read_schools(&decode(&bytes), &la, false).unwrap();
+            assert_eq!(
+                schools[0].establishment_name,
+                "St Mary\u{2019}s \u{0141}\u{00f3}d\u{017a}"
+            );
+        }
+    }
+
+    #[test]
     fn other_authorities_are_skipped_unless_asked_for_and_bad_rows_name_their_line() {
         let text = format!(
             "{HEADER}\n\
@@ -431,6 +453,11 @@ mod tests {
         assert!(err.starts_with("line 3:"), "{err}");
         // Unread when it is another authority's.
         assert_eq!(read_schools(&bad, &la, false).unwrap().0.len(), 1);
+        // A Windows export (CRLF) names the same line.
+        let err = read_schools(&bad.replace('\n', "\r\n"), &la, true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 3:"), "{err}");
         let err = read_schools("URN,Name\n", &la, true)
             .unwrap_err()
             .to_string();

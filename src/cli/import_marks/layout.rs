@@ -240,16 +240,17 @@ enum Source<T> {
 
 /// Reads a CSV file's marks in order, each with the place it came from
 /// (`line N`, and for mark strings the column and character), stopping at
-/// the first malformed row with its line and column.
+/// the first malformed row with its line and column. The file is read whole
+/// (an MIS export is a school's registers: megabytes) and decoded as
+/// `columns::decode_text` says: UTF-8 with or without a byte-order mark,
+/// UTF-16 with one, else Windows-1252.
 pub fn read_csv(
     file: &Path,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let reader = csv_reader()
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    read_records(reader, &file.display().to_string(), layout, emit)
+    let bytes = std::fs::read(file).with_context(|| format!("opening {}", file.display()))?;
+    read_csv_bytes(&bytes, &file.display().to_string(), layout, emit)
 }
 
 /// As [`read_csv`], from a file's bytes; `name` names it in messages (the
@@ -260,7 +261,8 @@ pub fn read_csv_bytes(
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    read_records(csv_reader().from_reader(bytes), name, layout, emit)
+    let text = crate::cli::columns::decode_text(bytes);
+    read_records(&text, name, layout, emit)
 }
 
 fn csv_reader() -> csv::ReaderBuilder {
@@ -270,12 +272,13 @@ fn csv_reader() -> csv::ReaderBuilder {
     builder
 }
 
-fn read_records<R: std::io::Read>(
-    mut reader: csv::Reader<R>,
+fn read_records(
+    text: &str,
     file: &str,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let mut reader = csv_reader().from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .with_context(|| format!("reading the header of {file}"))?
@@ -315,15 +318,17 @@ fn read_records<R: std::io::Read>(
     };
 
     let mut record = csv::StringRecord::new();
+    // The reader's own line numbers are one short for CRLF files.
+    let mut lines = crate::cli::columns::LineCounter::new(text);
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
+            let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
             anyhow::anyhow!("line {line}: {e}")
         })?;
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         let at = |i: usize, e: String| {
             anyhow::anyhow!("line {line}, column '{}': {e}", columns.header(i))
         };
@@ -461,6 +466,38 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_bad_row_is_named_by_its_line_in_any_encoding_and_line_ending() {
+        let file = "school_urn,upn,date,session,code,record_time\n\
+                    116439,A850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z\n\
+                    \n\
+                    116439,A850200125001,2025-13-06,PM,N,2025-03-14T16:30:00Z\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(
+                file.replace('\n', "\r\n")
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
+            .collect();
+        for bytes in [
+            file.as_bytes().to_vec(),
+            file.replace('\n', "\r\n").into_bytes(),
+            [&b"\xEF\xBB\xBF"[..], file.replace('\n', "\r\n").as_bytes()].concat(),
+            utf16,
+        ] {
+            let mut marks = 0;
+            let err = read_csv_bytes(&bytes, "f.csv", &Layout::default(), &mut |_, _| {
+                marks += 1;
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+            assert_eq!(marks, 1);
+            assert!(err.starts_with("line 4, column 'date'"), "{err}");
+        }
     }
 
     #[test]
