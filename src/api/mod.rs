@@ -16,3 +16,4 @@ pub mod payment;
 pub mod policy;
 pub mod report;
 pub mod school;
+pub mod worklist;

@@ -48,6 +48,27 @@ impl DateEventKind {
     }
 }
 
+impl DateEventKind {
+    /// The rule that makes the day matter, citing its source.
+    pub fn citation(self) -> String {
+        let regs = super::worklist::REGULATIONS_2007;
+        match self {
+            DateEventKind::LowerRateEnded => format!(
+                "reg. 4 {regs}: the lower amount was payable to the period's last day; the \
+                 higher amount is now due until the end of the higher period"
+            ),
+            DateEventKind::UnpaidAtPeriodEnd => format!(
+                "regs. 7 and 9 {regs}: unpaid at the end of the period, the authority must \
+                 prosecute (s444 Education Act 1996) or withdraw the notice"
+            ),
+            DateEventKind::RequestDeadlinePassed => format!(
+                "local code of conduct (regs. 14-18 {regs}): the deadline for the school's \
+                 request has passed with the request still awaiting an officer"
+            ),
+        }
+    }
+}
+
 /// The audit action of money allocated to a notice already referred to
 /// prosecution, appended with the allocation that causes it.
 pub const PAYMENT_AFTER_PROSECUTION: &str = "notice.payment_after_prosecution";

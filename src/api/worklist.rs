@@ -1,0 +1,59 @@
+//! WorklistService: what needs a person now.
+
+use tonic::{Request, Response, Status};
+
+use super::convert::date_to_proto;
+use super::convert::worklist::{action_to_proto, actions_query};
+use super::layers::prewalk;
+use super::{caller, pagination};
+use crate::app::App;
+use crate::domain::access::Operation;
+use crate::proto::v1::{self as pb, worklist_service_server::WorklistService};
+
+pub struct WorklistApi {
+    app: App,
+}
+
+impl WorklistApi {
+    pub fn new(app: App) -> Self {
+        Self { app }
+    }
+}
+
+#[tonic::async_trait]
+impl WorklistService for WorklistApi {
+    async fn list_actions(
+        &self,
+        request: Request<pb::ListActionsRequest>,
+    ) -> Result<Response<pb::ListActionsResponse>, Status> {
+        let caller = caller::authorize(&request, Operation::ReadWorklist)?;
+        let req = request.into_inner();
+        prewalk::check(&req)?;
+        caller.check_parent_name(&req.parent)?;
+        let page = actions_query(&req)?;
+        let authority = caller.authority.clone();
+        let limit = usize::try_from(page.size + 1).unwrap_or(usize::MAX);
+        let worklist = self
+            .app
+            .list_actions(caller, page.query, page.after, limit)
+            .await?;
+        let (actions, next_page_token) = pagination::page_within(
+            worklist.actions,
+            page.size,
+            &page.filter,
+            |last| {
+                let (due, key) = last.position();
+                pagination::date_key_cursor(due, &key)
+            },
+            |a| prost::Message::encoded_len(&action_to_proto(&authority, a)),
+        );
+        Ok(Response::new(pb::ListActionsResponse {
+            actions: actions
+                .iter()
+                .map(|a| action_to_proto(&authority, a))
+                .collect(),
+            next_page_token,
+            as_of_date: Some(date_to_proto(worklist.today)),
+        }))
+    }
+}
