@@ -437,9 +437,11 @@ impl PolicyRules {
                 format!("must be from 0 (no deadline) to {MAX_REQUEST_DEADLINE_SCHOOL_DAYS}"),
             ));
         }
+        // Against a lower period that is itself valid (else that is the problem).
         require(
             &mut v,
-            (1..=self.lower_period_days.max(1)).contains(&self.lower_rate_warning_days),
+            !(1..=MAX_PERIOD_DAYS).contains(&self.lower_period_days)
+                || (1..=self.lower_period_days).contains(&self.lower_rate_warning_days),
             "lower_rate_warning_days",
             format!(
                 "must be from 1 to lower_period_days ({})",

@@ -39,3 +39,4 @@ mod schools;
 mod small_batches;
 mod store_rules;
 mod transport;
+mod worklist;
