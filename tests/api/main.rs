@@ -40,3 +40,4 @@ mod small_batches;
 mod store_rules;
 mod transport;
 mod worklist;
+mod worklist_rules;
