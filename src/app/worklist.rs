@@ -87,7 +87,7 @@ async fn worklist_in(
         actions.extend(pending_breaches(tx, authority, schools.as_deref(), today).await?);
     }
     if wants(ActionKind::PenaltyNoticeRequestPending) {
-        actions.extend(pending_requests(tx, authority, query.school.as_ref(), today).await?);
+        actions.extend(pending_requests(tx, authority, schools.as_deref(), today).await?);
     }
     let notice_kinds = [
         ActionKind::LowerRateEnding,
@@ -97,7 +97,7 @@ async fn worklist_in(
         ActionKind::EvidenceCorrected,
     ];
     if notice_kinds.into_iter().any(wants) {
-        actions.extend(notice_items(tx, authority, query.school.as_ref(), today).await?);
+        actions.extend(notice_items(tx, authority, schools.as_deref(), today).await?);
     }
     // Payments belong to no school: a listing of one school has none.
     let payment_kinds = [
@@ -182,24 +182,40 @@ async fn pending_breaches(
         .collect())
 }
 
-/// Schools' pending requests, each with its deadline's last day.
+/// Whether `school` is among `schools` (`None`: every school).
+fn in_scope(schools: Option<&[Urn]>, school: &str) -> bool {
+    schools.is_none_or(|list| list.iter().any(|u| u.as_str() == school))
+}
+
+/// The one school a query can filter on in SQL, when the scope is one school.
+fn only_school(schools: Option<&[Urn]>) -> Option<&str> {
+    match schools {
+        Some([one]) => Some(one.as_str()),
+        _ => None,
+    }
+}
+
+/// Schools' pending requests (of `schools`), each with its deadline's last day.
 async fn pending_requests(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
-    school: Option<&Urn>,
+    schools: Option<&[Urn]>,
     today: NaiveDate,
 ) -> ServiceResult<Vec<Action>> {
     let requests = tx
         .penalty_notice_requests(
             authority,
             Some(PenaltyNoticeRequestState::Pending),
-            school.map(Urn::as_str),
+            only_school(schools),
             0,
             i64::MAX,
         )
         .await?;
     let mut actions = Vec::with_capacity(requests.len());
-    for r in &requests {
+    for r in requests
+        .iter()
+        .filter(|r| in_scope(schools, &r.draft.school_urn))
+    {
         let (deadline, held) = request_deadline(tx, authority, r, today).await?;
         let (_, policy_name) = policy_in_force(tx, authority, london_date(r.requested_at)).await?;
         actions.push(worklist::pending_request(
@@ -233,12 +249,12 @@ pub(super) async fn request_deadline(
     ))
 }
 
-/// The notices' items: the store's candidates, narrowed by the domain with the
-/// days their money was received.
+/// The notices' items (of `schools`): the store's candidates, narrowed by the
+/// domain with the days their money was received.
 async fn notice_items(
     tx: &mut dyn StoreTx,
     authority: &LaCode,
-    school: Option<&Urn>,
+    schools: Option<&[Urn]>,
     today: NaiveDate,
 ) -> ServiceResult<Vec<Action>> {
     let (policy, _) = policy_in_force(tx, authority, today).await?;
@@ -247,9 +263,12 @@ async fn notice_items(
         .checked_add_days(Days::new(u64::try_from(warning_days).unwrap_or(0)))
         .unwrap_or(NaiveDate::MAX);
     let mut actions = Vec::new();
-    for notice in tx
-        .worklist_notices(authority, today, until, school.map(Urn::as_str))
-        .await?
+    let candidates = tx
+        .worklist_notices(authority, today, until, only_school(schools))
+        .await?;
+    for notice in candidates
+        .iter()
+        .filter(|n| in_scope(schools, n.pupil.school_urn.as_str()))
     {
         let received: Vec<NaiveDate> = if notice.money.allocated_pence > 0 {
             tx.notice_allocations(authority, &notice.notice_number)
@@ -261,7 +280,7 @@ async fn notice_items(
             vec![]
         };
         actions.extend(worklist::notice_actions(
-            &notice,
+            notice,
             &received,
             warning_days,
             today,
