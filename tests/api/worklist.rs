@@ -475,6 +475,33 @@ on_both_backends! {
         assert_eq!(violated_fields(&officer.worklist().list_actions(wrong_parent).await.unwrap_err()), ["parent"]);
     }
 
+    async fn a_part_matched_payment_is_listed_until_the_rest_is_refunded(app) {
+        let notice = notice_issued_on(&app, 1, d(2025, 2, 3)).await;
+        app.clock.set_day(d(2025, 2, 20));
+        // £100 paid, £80 of it on the notice: the lower amount, paid; £20 in suspense.
+        let paid = pay(&app, payment("850", "part-1", 10_000, d(2025, 2, 19), "", &[(&notice, 8_000)])).await;
+        let listed = worklist(&app, Role::Finance).await;
+        assert_eq!(summary(&listed), [(K::PaymentPartMatched, paid.name.clone(), d(2025, 2, 19))]);
+        assert_eq!(listed[0].amount_pence, 2_000);
+        assert!(listed[0].rule.starts_with("reg. 20 Education (Penalty Notices) (England) Regulations 2007"), "{}", listed[0].rule);
+        assert_eq!(listed[0].school_urn, "", "a payment belongs to no school");
+        assert_eq!(worklist(&app, Role::LaOfficer).await, listed, "the notice itself is paid");
+        app.payments()
+            .record_refund(pb::RecordRefundRequest {
+                name: paid.name.clone(),
+                refund: Some(pb::Refund {
+                    provider_refund_id: "refund-rest".into(),
+                    amount_pence: 2_000,
+                    refund_date: on(d(2025, 2, 20)),
+                    reason: "paid more than due".into(),
+                    notice: String::new(),
+                }),
+            })
+            .await
+            .unwrap();
+        assert!(worklist(&app, Role::Finance).await.is_empty());
+    }
+
     async fn a_local_code_sets_how_early_a_lower_rate_ending_is_listed(app) {
         let mut version = local_version(2025, 1, 1);
         version.lower_rate_warning_days = 14;
