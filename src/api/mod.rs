@@ -17,3 +17,4 @@ pub mod payment;
 pub mod policy;
 pub mod report;
 pub mod school;
+pub mod worklist;

@@ -183,7 +183,7 @@ impl<'a> BreachSearch<'a> {
 
     /// Pending and decided breaches in `states` (empty: all) after `after`, in
     /// listing order, at most `wanted`.
-    async fn list(
+    pub(super) async fn list(
         &self,
         tx: &mut dyn StoreTx,
         states: &[BreachState],

@@ -25,6 +25,8 @@ mod penalty_notice_requests;
 mod policy;
 mod report;
 mod schools;
+mod statutory_events;
+mod worklist;
 
 use std::{future::Future, sync::Arc};
 
@@ -42,6 +44,8 @@ pub use idempotency::RequestId;
 pub use letters::pdf::RenderedPdf;
 pub use notices::{LifecycleChange, NoticeQuery};
 pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
+pub use statutory_events::EmittedEvents;
+pub use worklist::Worklist;
 
 use crate::app::clock::Clock;
 use crate::store::{Store, StoreTx};

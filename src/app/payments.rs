@@ -19,6 +19,7 @@ use crate::domain::{
     names,
     notice::Notice,
     payment::{self, AmountDue, Channel, Payment, Refund, total_pence},
+    statutory_dates, worklist,
 };
 use crate::store::{NewAuditEvent, PaymentFilter, StoreError, StoreTx};
 
@@ -181,20 +182,19 @@ struct Mover<'a> {
     at: DateTime<Utc>,
 }
 
-/// Replaces `payment_id`'s allocations (`before` names the notices it had) and
-/// settles every notice whose money changed.
+/// Replaces `payment_id`'s allocations (`before`: the notices it had and how
+/// much on each) and settles every notice whose money changed. Money put on a
+/// notice already referred to prosecution is also a
+/// `notice.payment_after_prosecution` event: payment discharges liability, so
+/// the prosecution is to be reviewed.
 async fn allocate(
     tx: &mut dyn StoreTx,
     (authority, payment_id): (&LaCode, &str),
-    before: &[String],
+    before: &[(String, i64)],
     (after, field): (&[(String, i64)], &str),
     by: &Mover<'_>,
 ) -> ServiceResult<()> {
-    let touched: BTreeSet<String> = before
-        .iter()
-        .cloned()
-        .chain(after.iter().map(|(n, _)| n.clone()))
-        .collect();
+    let touched: BTreeSet<String> = before.iter().chain(after).map(|(n, _)| n.clone()).collect();
     let notices = lock_notices(tx, authority, &touched, field).await?;
     tx.set_allocations(authority, payment_id, after).await?;
     for number in &touched {
@@ -221,6 +221,31 @@ async fn allocate(
             details: serde_json::json!({ "payment": names::payment_name(authority, payment_id), "amount_pence": amount }),
         })
         .await?;
+        let had = before
+            .iter()
+            .filter(|(n, _)| n == number)
+            .map(|(_, a)| *a)
+            .sum::<i64>();
+        if let Some(prosecution) = &notices[number].prosecution
+            && amount > had
+        {
+            tx.append_audit(&NewAuditEvent {
+                authority,
+                at: by.at,
+                actor: by.actor,
+                action: statutory_dates::PAYMENT_AFTER_PROSECUTION,
+                resource: &names::notice_name(authority, number),
+                request_id: by.request_id,
+                details: serde_json::json!({
+                    "payment": names::payment_name(authority, payment_id),
+                    "amount_pence": amount - had,
+                    "hearing_date": prosecution.hearing_date,
+                    "prosecution_result": prosecution.result.as_str(),
+                    "rule": worklist::Rule::PaymentDischargesLiability.citation(),
+                }),
+            })
+            .await?;
+        }
     }
     Ok(())
 }
@@ -409,10 +434,10 @@ impl App {
             .await?
             .ok_or_else(|| ServiceError::NotFound(name.clone()))?;
         check_allocations_total(allocations, before.amount_pence)?;
-        let previous: Vec<String> = before
+        let previous: Vec<(String, i64)> = before
             .allocations
             .iter()
-            .map(|a| a.notice_number.clone())
+            .map(|a| (a.notice_number.clone(), a.amount_pence))
             .collect();
         let by = Mover {
             actor: &caller.actor,

@@ -39,6 +39,9 @@ pub enum Operation {
     ImportSchools,
     /// Reading the school register (public data: every role may).
     ReadSchools,
+    /// Listing the worklist: what needs a person now (which items each role
+    /// sees is `worklist::scope`).
+    ReadWorklist,
 }
 
 use Operation::*;
@@ -60,6 +63,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | IssuePenaltyNotice
                 | ReadNotices
                 | RequestPenaltyNotice
+                | ReadWorklist
         ),
         // Everything in the authority except changing policy and reading the
         // audit log as a whole (what auditors check officers' actions in).
@@ -69,7 +73,10 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
-        Finance => matches!(operation, RecordPayments | ReadPayments | ReadNotices),
+        Finance => matches!(
+            operation,
+            RecordPayments | ReadPayments | ReadNotices | ReadWorklist
+        ),
         // Reads everything, changes nothing.
         Auditor => matches!(
             operation,
@@ -80,6 +87,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadStatutoryReturn
                 | ReadAuditLog
                 | VerifyAuditLog
+                | ReadWorklist
         ),
         Admin => matches!(
             operation,

@@ -48,9 +48,31 @@ pub struct Actor {
     pub role: Option<Role>,
 }
 
+/// The role recorded for the service itself acting (the scheduler of the
+/// statutory dates): no token carries it, and [`Role::parse`] never yields it.
+pub const SERVICE_ROLE: &str = "service";
+
 impl Actor {
+    /// The service itself, acting on its own schedule as `subject` (for
+    /// example `lea-notices/scheduler`): recorded with the role `service`.
+    pub fn service(subject: &str) -> Actor {
+        Actor {
+            subject: subject.to_string(),
+            role: None,
+        }
+    }
+
+    /// Whether this is the service itself (see [`Actor::service`]).
+    pub fn is_service(&self) -> bool {
+        self.role.is_none() && self.subject.starts_with("lea-notices/")
+    }
+
     pub fn role_str(&self) -> &'static str {
-        self.role.map_or("unauthenticated", Role::as_str)
+        match self.role {
+            Some(role) => role.as_str(),
+            None if self.is_service() => SERVICE_ROLE,
+            None => "unauthenticated",
+        }
     }
 }
 

@@ -50,6 +50,8 @@ pub mod register_codes;
 pub mod report;
 pub mod school;
 pub mod session;
+pub mod statutory_dates;
 pub mod violation;
+pub mod worklist;
 
 pub use violation::{FieldViolation, RuleViolation};

@@ -94,9 +94,78 @@ pub fn check_request_deadline(
     ))
 }
 
+/// The last day of the local deadline, or `None` when the code sets none
+/// (`deadline` 0): the `deadline`-th school day after the offence's last
+/// session (`last`), the day [`check_request_deadline`] still allows.
+///
+/// `held` are the days with a possible session at the school after `last`, as
+/// the registers held show them (sorted; the request deadline counts the same
+/// days). Past the last of them (or `last` itself when none is held yet) the
+/// registers are not in: each England and Wales working day is taken as a
+/// school day, so a deadline in the future moves once registers show a
+/// closure or an INSET day, and never lands on a weekend or bank holiday.
+pub fn deadline_date(deadline: i32, last: NaiveDate, held: &[NaiveDate]) -> Option<NaiveDate> {
+    let wanted = usize::try_from(deadline).ok().filter(|&n| n > 0)?;
+    let after: Vec<NaiveDate> = held.iter().copied().filter(|&d| d > last).collect();
+    if let Some(&day) = after.get(wanted - 1) {
+        return Some(day);
+    }
+    let from = after.last().copied().unwrap_or(last);
+    let remaining = u32::try_from(wanted - after.len()).ok()?;
+    super::calendar::nth_working_day_after(from, remaining).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_deadline_date_is_the_last_day_the_deadline_check_allows() {
+        // A school open every weekday of March 2025 but the week of the 17th
+        // (a closure the registers show).
+        let last = d(2025, 3, 7);
+        let held: Vec<NaiveDate> = (8..=31)
+            .map(|day| d(2025, 3, day))
+            .filter(|day| chrono::Datelike::weekday(day).number_from_monday() <= 5)
+            .filter(|day| !(17..=21).contains(&chrono::Datelike::day(day)))
+            .collect();
+        // On every school day the check allows a request exactly up to the date.
+        for deadline in 1..=10 {
+            let date = deadline_date(deadline, last, &held).unwrap();
+            assert!(held.contains(&date));
+            for &day in &held {
+                let elapsed = held.iter().filter(|&&h| h <= day).count() as i64;
+                assert_eq!(
+                    check_request_deadline(deadline, last, elapsed, "116439").is_ok(),
+                    day <= date,
+                    "deadline {deadline}, {day}"
+                );
+            }
+        }
+        assert_eq!(deadline_date(5, last, &held), Some(d(2025, 3, 14)));
+        assert_eq!(
+            deadline_date(6, last, &held),
+            Some(d(2025, 3, 24)),
+            "the closed week skipped"
+        );
+        assert_eq!(deadline_date(0, last, &held), None, "no deadline");
+    }
+
+    #[test]
+    fn past_the_registers_held_working_days_count() {
+        // Registers held to Wednesday 16 April 2025; Good Friday (18th) and
+        // Easter Monday (21st) are bank holidays.
+        let last = d(2025, 4, 14);
+        let held = [d(2025, 4, 15), d(2025, 4, 16)];
+        assert_eq!(deadline_date(2, last, &held), Some(d(2025, 4, 16)));
+        assert_eq!(deadline_date(3, last, &held), Some(d(2025, 4, 17)));
+        assert_eq!(deadline_date(4, last, &held), Some(d(2025, 4, 22)));
+        assert_eq!(deadline_date(1, last, &[]), Some(d(2025, 4, 15)));
+    }
 
     #[test]
     fn the_deadline_allows_its_last_day_and_refuses_the_next() {

@@ -48,6 +48,10 @@ pub const MAX_LOCAL_NOTICE_LIMIT: i32 = 10;
 pub const MAX_REQUEST_DEADLINE_SCHOOL_DAYS: i32 = 195;
 /// The most qualifying codes a threshold may list.
 pub const MAX_QUALIFYING_CODES: usize = 20;
+/// How many days before a notice's lower period ends it goes on the worklist,
+/// unless the local code says otherwise: a week, time for a reminder to reach
+/// the parent by post (second-class post takes up to three working days).
+pub const DEFAULT_LOWER_RATE_WARNING_DAYS: i32 = 7;
 
 /// Who may issue a penalty notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -138,6 +142,10 @@ pub struct PolicyRules {
     /// Whether schools may ask the authority for penalty notices
     /// (RequestPenaltyNotice); the national default is yes.
     pub school_requests_accepted: bool,
+    /// A live notice goes on the worklist this many days before its lower
+    /// period ends (a local choice; [`DEFAULT_LOWER_RATE_WARNING_DAYS`] unless
+    /// the authority sets another, 1 to the lower period's length).
+    pub lower_rate_warning_days: i32,
 }
 
 /// Who published an authority's version, and when.
@@ -247,6 +255,7 @@ pub fn national_regimes() -> Vec<PolicyVersion> {
                     part_payments_accepted: false,
                     evidence: EvidenceRule::RegisterRequired,
                     school_requests_accepted: true,
+                    lower_rate_warning_days: DEFAULT_LOWER_RATE_WARNING_DAYS,
                 },
             }
         })
@@ -428,6 +437,17 @@ impl PolicyRules {
                 format!("must be from 0 (no deadline) to {MAX_REQUEST_DEADLINE_SCHOOL_DAYS}"),
             ));
         }
+        // Against a lower period that is itself valid (else that is the problem).
+        require(
+            &mut v,
+            !(1..=MAX_PERIOD_DAYS).contains(&self.lower_period_days)
+                || (1..=self.lower_period_days).contains(&self.lower_rate_warning_days),
+            "lower_rate_warning_days",
+            format!(
+                "must be from 1 to lower_period_days ({})",
+                self.lower_period_days
+            ),
+        );
         v
     }
 

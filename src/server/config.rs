@@ -96,6 +96,12 @@ pub struct Config {
     /// Seconds between the checkpoints published of every authority whose
     /// chain moved (and one round at start); 0: only on demand.
     pub audit_checkpoint_interval_secs: u64,
+    /// Milliseconds between two rounds of the scheduler that records the
+    /// events on the statutory dates (a notice's lower rate ended, unpaid at
+    /// the end of its period, a school's request past its deadline), and one
+    /// round at start. Every replica runs it; each event is recorded once
+    /// whichever gets there first. 0: this server runs no rounds.
+    pub statutory_events_interval_ms: u64,
 }
 
 /// A list given as `"a, b"` (an environment variable) or as a list (TOML).
@@ -147,6 +153,7 @@ impl Default for Config {
             audit_checkpoint_key_file: None,
             audit_checkpoint_dir: None,
             audit_checkpoint_interval_secs: 3600,
+            statutory_events_interval_ms: super::STATUTORY_EVENTS_INTERVAL.as_millis() as u64,
         }
     }
 }
@@ -279,6 +286,30 @@ mod tests {
             jail.set_env("LEA_NOTICES_HEALTH_CHECK_TIMEOUT_MS", "0");
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert!(crate::server::ServeOptions::from_config(&c).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_scheduler_interval_comes_from_the_environment_and_0_turns_it_off() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                options.statutory_events_interval,
+                Some(crate::server::STATUTORY_EVENTS_INTERVAL)
+            );
+            jail.set_env("LEA_NOTICES_STATUTORY_EVENTS_INTERVAL_MS", "250");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(
+                options.statutory_events_interval,
+                Some(std::time::Duration::from_millis(250))
+            );
+            jail.set_env("LEA_NOTICES_STATUTORY_EVENTS_INTERVAL_MS", "0");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let options = crate::server::ServeOptions::from_config(&c).unwrap();
+            assert_eq!(options.statutory_events_interval, None);
             Ok(())
         });
     }

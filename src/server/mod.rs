@@ -1,4 +1,5 @@
-//! The gRPC server: the six lea.notices.v1 services, health and reflection.
+//! The gRPC server: the lea.notices.v1 services, health and reflection, and
+//! the scheduler of the statutory dates.
 
 pub mod config;
 pub mod metrics;
@@ -22,6 +23,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
     payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
+    worklist::WorklistApi,
 };
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
@@ -33,6 +35,7 @@ use crate::proto::{
         audit_service_server::AuditServiceServer, notice_service_server::NoticeServiceServer,
         payment_service_server::PaymentServiceServer, policy_service_server::PolicyServiceServer,
         report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
+        worklist_service_server::WorklistServiceServer,
     },
 };
 use crate::server::config::Config;
@@ -100,6 +103,9 @@ pub struct ServeOptions {
     /// Browser origins allowed to call over grpc-web (CORS). Empty: none, and
     /// grpc-web still answers non-browser clients and same-origin pages.
     pub grpc_web_origins: Vec<http::HeaderValue>,
+    /// Between two rounds of the scheduler of the statutory dates
+    /// ([`App::emit_due_events`]); `None`: this server runs none.
+    pub statutory_events_interval: Option<Duration>,
 }
 
 /// HTTP/2 flow control: how much of a call's request the server buffers
@@ -136,6 +142,10 @@ pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// `SELECT 1`, or a busy database would be taken for a dead one.
 pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Between two rounds of the scheduler of the statutory dates: an event is
+/// recorded within a minute of its day starting (or of the service starting).
+pub const STATUTORY_EVENTS_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The health service name that is SERVING while the process serves at all, for
 /// liveness probes: a database outage must not get the pod restarted.
 pub const LIVENESS_SERVICE: &str = "liveness";
@@ -156,6 +166,8 @@ impl ServeOptions {
                 config.health_check_timeout_ms,
             )?,
             grpc_web_origins: grpc_web_origins(&config.grpc_web_origins)?,
+            statutory_events_interval: (config.statutory_events_interval_ms > 0)
+                .then(|| Duration::from_millis(config.statutory_events_interval_ms)),
         })
     }
 }
@@ -221,7 +233,9 @@ fn grpc_web_cors(origins: &[http::HeaderValue]) -> Option<CorsLayer> {
 }
 
 impl Default for ServeOptions {
-    /// Plaintext with the configuration defaults (for tests and embedding).
+    /// Plaintext with the configuration defaults (for tests and embedding),
+    /// but no scheduler rounds: an embedding (a test) that wants them sets
+    /// `statutory_events_interval`, or calls [`App::emit_due_events`] itself.
     fn default() -> Self {
         let c = Config::default();
         Self {
@@ -232,6 +246,7 @@ impl Default for ServeOptions {
             health_check_interval: Duration::from_millis(c.health_check_interval_ms),
             health_check_timeout: Duration::from_millis(c.health_check_timeout_ms),
             grpc_web_origins: Vec::new(),
+            statutory_events_interval: None,
         }
     }
 }
@@ -255,6 +270,8 @@ pub struct Application {
     app: App,
     verifier: Arc<Verifier>,
     options: ServeOptions,
+    /// Counts the scheduler's completed rounds (see [`Self::scheduler_rounds`]).
+    rounds: tokio::sync::watch::Sender<u64>,
 }
 
 impl Application {
@@ -264,7 +281,15 @@ impl Application {
             app: App::new(store, Arc::new(SystemClock)),
             verifier,
             options: ServeOptions::default(),
+            rounds: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// How many rounds of the scheduler of the statutory dates this server
+    /// has completed: a round that completes after the clock moved to a day
+    /// has recorded every event due by it.
+    pub fn scheduler_rounds(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.rounds.subscribe()
     }
 
     /// Another clock (a test pins the date with a `FixedClock`).
@@ -300,6 +325,7 @@ impl Application {
             app,
             verifier,
             options,
+            rounds,
         } = self;
         let auth = verifier.interceptor();
         let policy = guarded!(
@@ -341,6 +367,12 @@ impl Application {
         let schools = guarded!(
             SchoolServiceServer,
             SchoolApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
+        let worklist = guarded!(
+            WorklistServiceServer,
+            WorklistApi::new(app.clone()),
             options,
             auth
         );
@@ -410,14 +442,60 @@ impl Application {
             .add_service(audit)
             .add_service(reports)
             .add_service(schools)
+            .add_service(worklist)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
-        // The checks run as long as the server does, and stop with it.
+        // The checks and the scheduler run as long as the server does, and
+        // stop with it (a round's unit of work in flight still ends cleanly).
         let watching = database.watch(options.health_check_interval);
+        let scheduling = async {
+            match options.statutory_events_interval {
+                Some(interval) => schedule_statutory_events(app.clone(), interval, rounds).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             served = serving => served?,
             never = watching => match never {},
+            never = scheduling => match never {},
         }
         Ok(())
+    }
+}
+
+/// The scheduler of the statutory dates: a round ([`App::emit_due_events`]) at
+/// start and every `interval` after the last one ended, on the application's
+/// clock. A round that fails (the database away) is logged, once until one
+/// succeeds again, and the next round tries again: its days are looked at then.
+async fn schedule_statutory_events(
+    app: App,
+    interval: Duration,
+    rounds: tokio::sync::watch::Sender<u64>,
+) -> std::convert::Infallible {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        ticks.tick().await;
+        match app.emit_due_events().await {
+            Ok(done) => {
+                if failing {
+                    tracing::info!("statutory date events: rounds succeed again");
+                    failing = false;
+                }
+                tracing::debug!(
+                    authorities = done.authorities,
+                    emitted = done.emitted,
+                    "statutory date events: round done"
+                );
+                rounds.send_modify(|n| *n += 1);
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "statutory date events: a round failed; retrying every interval");
+                    failing = true;
+                }
+            }
+        }
     }
 }
 
@@ -440,7 +518,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 8] = [
+const DATABASE_BACKED: [&str; 9] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -449,6 +527,7 @@ const DATABASE_BACKED: [&str; 8] = [
     <PaymentServiceServer<PaymentApi> as NamedService>::NAME,
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
+    <WorklistServiceServer<WorklistApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING

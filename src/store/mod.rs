@@ -5,8 +5,9 @@
 //! [`dialect::Dialect`], what differs between the backends) and its row types:
 //! [`notices`], [`payments`], [`marks`] (with the summary's and the breach
 //! search's reads), [`breaches`], [`requests`] (schools' penalty-notice
-//! requests), [`schools`], [`audit`], [`policy`], [`idempotency`], [`serials`]
-//! and [`keys`]. A unit of work, [`StoreTx`], is their sum plus commit and
+//! requests), [`schools`], [`audit`], [`policy`], [`idempotency`], [`serials`],
+//! [`keys`] and [`statutory_events`] (the events on the statutory dates
+//! recorded, once each). A unit of work, [`StoreTx`], is their sum plus commit and
 //! rollback; `tx.rs` holds its connection and the bounds the shared SQL needs.
 //!
 //! Writes go through a [`StoreTx`]: the request-id claim, the change itself and its
@@ -31,6 +32,7 @@ mod rows;
 pub mod schools;
 pub mod serials;
 mod sqlite;
+pub mod statutory_events;
 mod tx;
 
 use std::{path::Path, sync::Arc, time::Duration};
@@ -52,6 +54,7 @@ pub use requests::PenaltyNoticeRequestStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
 pub use sqlite::SqliteStore;
+pub use statutory_events::StatutoryEventStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -151,6 +154,7 @@ pub trait StoreTx:
     + PenaltyNoticeRequestStore
     + SchoolStore
     + KeyStore
+    + StatutoryEventStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

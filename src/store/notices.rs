@@ -333,6 +333,31 @@ pub trait NoticeStore: Send {
         notice_number: &str,
         corrections: &[EvidenceCorrection],
     ) -> StoreResult<()>;
+
+    /// Notices the worklist may list on `today` (of `school` only, when
+    /// given), by number: live penalty notices whose lower period ends from
+    /// `today` to `lower_until` or whose higher period has ended; open notices
+    /// whose evidence was corrected; notices with money due back, or with
+    /// money on them after prosecution. A superset that
+    /// `worklist::notice_actions` narrows (tests/api/store_rules.rs checks it
+    /// misses no notice the domain lists).
+    async fn worklist_notices(
+        &mut self,
+        authority: &LaCode,
+        today: NaiveDate,
+        lower_until: NaiveDate,
+        school: Option<&str>,
+    ) -> StoreResult<Vec<Notice>>;
+
+    /// Penalty notices whose lower or higher period's last day lies from
+    /// `first` to `last`, by number: what a round of the scheduler looks at
+    /// (`statutory_dates::notice_events` decides).
+    async fn notices_with_deadlines_between(
+        &mut self,
+        authority: &LaCode,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> StoreResult<Vec<Notice>>;
 }
 
 /// What the notices' SQL needs of a backend beyond [`Dialect`]: its queries
@@ -613,6 +638,61 @@ sql_impl! {
             .execute(&mut *self.conn)
             .await?;
             Ok(())
+        }
+
+        async fn worklist_notices(
+            &mut self,
+            authority: &LaCode,
+            today: NaiveDate,
+            lower_until: NaiveDate,
+            school: Option<&str>,
+        ) -> StoreResult<Vec<Notice>> {
+            // "Live" restates `Notice::status` (facts first): neither withdrawn,
+            // prosecuted nor paid. The money branches find any notice with money
+            // that did not count, or any money after prosecution; the domain
+            // then weighs refunds.
+            let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+                notice_select!(),
+                " WHERE authority_code = $1 AND ($4 IS NULL OR school_urn = $4) AND ( \
+                    (kind = 'penalty_notice' AND withdrawal_date IS NULL \
+                     AND prosecution_result IS NULL AND paid_rate IS NULL \
+                     AND (higher_deadline < $2 OR (lower_deadline >= $2 AND lower_deadline <= $3))) \
+                    OR (evidence_corrections <> '[]' AND withdrawal_date IS NULL \
+                        AND prosecution_result IS NULL AND paid_rate IS NULL) \
+                    OR EXISTS (SELECT 1 FROM allocations a \
+                        WHERE a.authority_code = notices.authority_code \
+                          AND a.notice_number = notices.notice_number \
+                          AND (a.refund_due_pence > 0 OR notices.prosecution_result IS NOT NULL))) \
+                 ORDER BY notice_number"
+            ))
+            .bind(authority.as_str())
+            .bind(today)
+            .bind(lower_until)
+            .bind(school)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            rows.into_iter().map(Notice::try_from).collect()
+        }
+
+        async fn notices_with_deadlines_between(
+            &mut self,
+            authority: &LaCode,
+            first: NaiveDate,
+            last: NaiveDate,
+        ) -> StoreResult<Vec<Notice>> {
+            let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
+                notice_select!(),
+                " WHERE authority_code = $1 AND kind = 'penalty_notice' \
+                   AND ((lower_deadline >= $2 AND lower_deadline <= $3) \
+                        OR (higher_deadline >= $2 AND higher_deadline <= $3)) \
+                 ORDER BY notice_number"
+            ))
+            .bind(authority.as_str())
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            rows.into_iter().map(Notice::try_from).collect()
         }
     }
 }

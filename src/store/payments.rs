@@ -204,6 +204,12 @@ pub trait PaymentStore: Send {
         after: Option<(NaiveDate, String)>,
         limit: i64,
     ) -> StoreResult<Vec<Payment>>;
+
+    /// Payments with money in suspense: `Payment::refundable_for(None)` above
+    /// 0, the amount less what is allocated to notices and what was refunded
+    /// out of the unallocated money (checked against the domain in
+    /// tests/api/store_rules.rs). Oldest received first.
+    async fn payments_in_suspense(&mut self, authority: &LaCode) -> StoreResult<Vec<Payment>>;
 }
 
 sql_impl! {
@@ -460,6 +466,28 @@ sql_impl! {
             .bind(after_date)
             .bind(after_id)
             .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(self.payment_parts(authority, row).await?.0);
+            }
+            Ok(out)
+        }
+
+        async fn payments_in_suspense(&mut self, authority: &LaCode) -> StoreResult<Vec<Payment>> {
+            let rows: Vec<PaymentRow> = sqlx::query_as(concat!(
+                payment_select!(),
+                " WHERE p.authority_code = $1 \
+                  AND p.amount_pence \
+                      - (SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+                         WHERE a.authority_code = p.authority_code AND a.payment_id = p.payment_id) \
+                      - (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
+                         WHERE r.authority_code = p.authority_code AND r.payment_id = p.payment_id \
+                           AND r.notice_number IS NULL) > 0 \
+                ORDER BY p.received_at, p.payment_id"
+            ))
+            .bind(authority.as_str())
             .fetch_all(&mut *self.conn)
             .await?;
             let mut out = Vec::with_capacity(rows.len());

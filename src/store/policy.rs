@@ -39,6 +39,7 @@ pub(super) struct PolicyVersionRow {
     created_by_subject: String,
     created_by_role: String,
     school_requests_accepted: bool,
+    lower_rate_warning_days: i32,
 }
 
 /// The columns of [`PolicyVersionRow`], as a macro so queries stay `&'static str`
@@ -52,7 +53,7 @@ macro_rules! policy_version_columns {
          notice_to_improve_min_school_weeks, notice_to_improve_max_school_weeks, \
          notice_to_improve_required_for, permitted_issuers, request_deadline_school_days, \
          part_payments_accepted, evidence_rule, created_at, created_by_subject, created_by_role, \
-         school_requests_accepted"
+         school_requests_accepted, lower_rate_warning_days"
     };
 }
 
@@ -96,6 +97,7 @@ impl TryFrom<PolicyVersionRow> for PolicyVersion {
                 part_payments_accepted: r.part_payments_accepted,
                 evidence: parse_name("evidence_rule", &r.evidence_rule, EvidenceRule::parse)?,
                 school_requests_accepted: r.school_requests_accepted,
+                lower_rate_warning_days: r.lower_rate_warning_days,
             },
             published: Some(Publication {
                 at: r.created_at,
@@ -197,7 +199,7 @@ sql_impl! {
                 "INSERT INTO policy_versions (authority_code, ",
                 policy_version_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19, $20, $21, $22, $23)"
+                 $17, $18, $19, $20, $21, $22, $23, $24)"
             ))
             .bind(authority.as_str())
             .bind(v.effective_from)
@@ -226,6 +228,7 @@ sql_impl! {
             .bind(&published.by.subject)
             .bind(published.by.role_str())
             .bind(r.school_requests_accepted)
+            .bind(r.lower_rate_warning_days)
             .execute(&mut *self.conn)
             .await
             .map_err(duplicate_as(|| {

@@ -69,6 +69,15 @@ pub trait PenaltyNoticeRequestStore: Send {
         after: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<i64>;
+
+    /// The days [`Self::school_days`] counts, oldest first.
+    async fn school_day_dates(
+        &mut self,
+        authority: &LaCode,
+        school: &str,
+        after: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<NaiveDate>>;
 }
 
 sql_impl! {
@@ -191,6 +200,31 @@ sql_impl! {
             .bind(after)
             .bind(to)
             .fetch_one(self.conn())
+            .await?)
+        }
+
+        /// The same days as `school_days`, from the same rows.
+        async fn school_day_dates(
+            &mut self,
+            authority: &LaCode,
+            school: &str,
+            after: NaiveDate,
+            to: NaiveDate,
+        ) -> StoreResult<Vec<NaiveDate>> {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT m.mark_date \
+                 FROM attendance_enrolments e JOIN attendance_marks m \
+                   ON m.authority_code = e.authority_code AND m.upn = e.upn AND m.school_urn = e.school_urn \
+                 WHERE e.authority_code = $1 AND e.school_urn = $2 \
+                   AND e.first_date <= $4 AND e.last_date > $3 \
+                   AND m.mark_date > $3 AND m.mark_date <= $4 AND m.category <> 4 \
+                 ORDER BY m.mark_date",
+            )
+            .bind(authority.as_str())
+            .bind(school)
+            .bind(after)
+            .bind(to)
+            .fetch_all(self.conn())
             .await?)
         }
     }

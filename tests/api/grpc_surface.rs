@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 7] = [
+const V1_SERVICES: [(&str, &[&str]); 8] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -78,6 +78,7 @@ const V1_SERVICES: [(&str, &[&str]); 7] = [
         "lea.notices.v1.SchoolService",
         &["GetSchool", "ImportSchools", "ListSchools"],
     ),
+    ("lea.notices.v1.WorklistService", &["ListActions"]),
 ];
 
 async fn reflect(channel: Channel, request: MessageRequest) -> MessageResponse {

@@ -40,3 +40,5 @@ mod schools;
 mod small_batches;
 mod store_rules;
 mod transport;
+mod worklist;
+mod worklist_rules;

@@ -115,7 +115,7 @@ on_both_backends! {
 
     async fn each_validation_rule_names_its_field(app) {
         type Edit = fn(&mut pb::PolicyVersion);
-        let cases: [(&str, Edit); 16] = [
+        let cases: [(&str, Edit); 17] = [
             ("lower_amount_pence", |v| v.lower_amount_pence = 0),
             ("higher_amount_pence", |v| { v.higher_amount_pence = 7_999; v.second_notice_amount_pence = 7_999 }),
             ("lower_period_days", |v| v.lower_period_days = 0),
@@ -132,6 +132,7 @@ on_both_backends! {
             ("notice_to_improve_min_school_weeks", |v| v.notice_to_improve_min_school_weeks = 2),
             ("permitted_issuers[1]", |v| v.permitted_issuers = vec![2, 2]),
             ("request_deadline_school_days", |v| v.request_deadline_school_days = -1),
+            ("lower_rate_warning_days", |v| v.lower_rate_warning_days = 22),
         ];
         for (i, (field, edit)) in cases.into_iter().enumerate() {
             let mut version = local_version(2025, 9, 1);

@@ -113,6 +113,12 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("serials", "INSERT, SELECT", &["last_value"]),
     ("service_keys", "SELECT", &[]),
+    (
+        "statutory_event_progress",
+        "INSERT, SELECT",
+        &["through_date"],
+    ),
+    ("statutory_events", "INSERT, SELECT", &[]),
 ];
 
 async fn owner(app: &TestApp) -> PgConnection {

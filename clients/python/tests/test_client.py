@@ -2,7 +2,7 @@ import grpc
 import pytest
 from google.type import date_pb2
 
-from lea.notices.v1 import common_pb2, notice_pb2, policy_pb2
+from lea.notices.v1 import common_pb2, notice_pb2, policy_pb2, worklist_pb2
 from lea_notices_client import connect, error_details, pages, retry_service_config
 from lea_notices_client.mis_connector import RegisterError, record_register
 
@@ -65,6 +65,21 @@ def test_paging_walks_every_page_of_list_notices(client, token, server):
     assert sorted(n.notice_number for n in listed) == sorted(n.notice_number for n in issued.notices)
     assert len(calls) == 3 and calls[0] == "" and all(calls[1:]), calls
     assert request.page_token == "", "the caller's request is left alone"
+
+
+def test_the_worklist_lists_a_notice_unpaid_after_its_period(client):
+    request = _holiday_notices(parents=1)
+    request.request_id = "pytest-worklist-1"
+    request.pupil.upn = "Q801200005002"
+    notice = client.notices.IssuePenaltyNotice(request).notices[0]
+    listing = worklist_pb2.ListActionsRequest(
+        parent=AUTHORITY, kinds=[worklist_pb2.ACTION_KIND_UNPAID_AFTER_PERIOD], page_size=1)
+    actions = list(pages(client.worklist.ListActions, listing, "actions", timeout=10))
+    ours = [a for a in actions if a.resource == notice.name]
+    assert len(ours) == 1, actions
+    # Posted 16 Jun 2025, received on the 18th: unpaid from 16 July (day 29).
+    assert (ours[0].due_date.year, ours[0].due_date.month, ours[0].due_date.day) == (2025, 7, 16)
+    assert "regs. 7 and 9" in ours[0].rule
 
 
 def test_invalid_argument_names_the_fields(client):

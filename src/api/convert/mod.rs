@@ -12,6 +12,7 @@ pub mod penalty_notice_requests;
 pub mod policy;
 pub mod report;
 pub mod school;
+pub mod worklist;
 
 #[cfg(test)]
 mod never_panics;

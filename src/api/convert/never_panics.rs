@@ -12,6 +12,7 @@ use super::notice::{prosecution_request, withdraw_request};
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
 use super::school;
+use super::worklist::actions_query;
 use crate::api::layers::prewalk;
 use crate::app::Caller;
 use crate::domain::{
@@ -408,5 +409,19 @@ proptest! {
             ..Default::default()
         };
         let _ = summary_request(&summary);
+    }
+
+    #[test]
+    fn worklist_listings_never_panic(
+        parent in text(),
+        kinds in proptest::collection::vec(small(), 0..12),
+        school_urn in text(),
+        due_on_or_before in date(),
+        page_size in small(),
+        page_token in text(),
+    ) {
+        let req = pb::ListActionsRequest { parent, kinds, school_urn, due_on_or_before, page_size, page_token };
+        let _ = prewalk::check(&req);
+        let _ = actions_query(&req);
     }
 }

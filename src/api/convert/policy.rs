@@ -12,8 +12,8 @@ use crate::domain::{
     identifiers::LaCode,
     names,
     policy::{
-        EvidenceRule, IssuerRole, OffenceReason, PolicyRules, PolicySource, PolicyVersion,
-        Threshold,
+        DEFAULT_LOWER_RATE_WARNING_DAYS, EvidenceRule, IssuerRole, OffenceReason, PolicyRules,
+        PolicySource, PolicyVersion, Threshold,
     },
 };
 use crate::proto::v1 as pb;
@@ -143,6 +143,11 @@ fn version_from_proto(
         }),
         // Unset keeps the national default: schools may request.
         school_requests_accepted: p.school_requests != pb::SchoolRequests::NotAccepted as i32,
+        // Unset (0) keeps the default.
+        lower_rate_warning_days: match p.lower_rate_warning_days {
+            0 => DEFAULT_LOWER_RATE_WARNING_DAYS,
+            days => days,
+        },
     };
     match effective_from {
         Some(from) => {
@@ -201,6 +206,7 @@ pub(crate) fn version_to_proto(authority: &LaCode, v: &PolicyVersion) -> pb::Pol
         } else {
             pb::SchoolRequests::NotAccepted
         } as i32,
+        lower_rate_warning_days: r.lower_rate_warning_days,
         create_time: v.published.as_ref().map(|p| timestamp_to_proto(p.at)),
         creator: v.published.as_ref().map(|p| pb::Actor {
             subject: p.by.subject.clone(),

@@ -63,6 +63,8 @@ pub fn list_limit(field: &str) -> usize {
         "allocations" => 100,
         "sessions" => 2_000,
         "schools" => MAX_SCHOOLS_PER_IMPORT,
+        // Each action kind at most once.
+        "kinds" => 20,
         // A RecordMarks batch is bounded by its own rule (5,000 marks, one
         // violation per bad row); this only stops a message from being absurd.
         _ => 10_000,

@@ -6,6 +6,7 @@ pub mod attendance;
 pub mod notices;
 pub mod payments;
 pub mod policy;
+pub mod worklist;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use lea_notices::proto::{
         audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
         payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
         report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
+        worklist_service_client::WorklistServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -121,6 +123,9 @@ impl As {
     pub fn schools(&self) -> SchoolServiceClient<Authed> {
         SchoolServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
+    pub fn worklist(&self) -> WorklistServiceClient<Authed> {
+        WorklistServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
 }
 
 /// The LA code in a resource name or parent (`authorities/{la}/...`).
@@ -143,6 +148,10 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The server's clock: tests pin and move "today" with it.
     pub clock: FixedClock,
+    /// The application the server runs (its use cases, on its clock).
+    pub service: lea_notices::app::App,
+    /// Counts the rounds of the server's scheduler of the statutory dates.
+    rounds: tokio::sync::watch::Receiver<u64>,
     pub channel: Channel,
     /// The server's address (for clients other than `channel`).
     pub addr: std::net::SocketAddr,
@@ -242,7 +251,36 @@ impl TestApp {
             store.migrate().await.expect("migrate");
         }
         let urls = (database_url, service_url);
-        Self::serve(backend, store, urls, Some(database), options).await
+        let clock = FixedClock::on(DEFAULT_TODAY);
+        Self::serve(backend, store, urls, Some(database), options, clock).await
+    }
+
+    /// Another server on this one's database, as a second replica would be:
+    /// its own pool, the same clock. Dropping it stops it and leaves the
+    /// database to this one.
+    pub async fn replica(&self, options: lea_notices::server::ServeOptions) -> TestApp {
+        let store = store::connect(&self.service_url, 8, acquire_timeout())
+            .await
+            .expect("connect");
+        let urls = (self.database_url.clone(), self.service_url.clone());
+        Self::serve(self.backend, store, urls, None, options, self.clock.clone()).await
+    }
+
+    /// Waits until the server's scheduler has completed a round that began
+    /// after this call (so saw the clock as it is now), and fails the test
+    /// after a minute without one.
+    pub async fn scheduler_round(&self) {
+        let mut rounds = self.rounds.clone();
+        // A round in flight may have read the clock before the call: wait for
+        // the one after it.
+        let target = *rounds.borrow_and_update() + 2;
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            rounds.wait_for(|&n| n >= target),
+        )
+        .await
+        .expect("a scheduler round within a minute (is the scheduler on?)")
+        .expect("the server is running");
     }
 
     /// A server on `store`, a database the test manages itself (at
@@ -254,7 +292,15 @@ impl TestApp {
         options: lea_notices::server::ServeOptions,
     ) -> TestApp {
         let urls = (database_url.clone(), database_url);
-        Self::serve(backend, store, urls, None, options).await
+        Self::serve(
+            backend,
+            store,
+            urls,
+            None,
+            options,
+            FixedClock::on(DEFAULT_TODAY),
+        )
+        .await
     }
 
     /// `urls`: the database as its owner and as the service's role.
@@ -264,6 +310,7 @@ impl TestApp {
         (database_url, service_url): (String, String),
         database: Option<TestDatabase>,
         options: lea_notices::server::ServeOptions,
+        clock: FixedClock,
     ) -> TestApp {
         let key_dir = tempfile::tempdir().expect("temp dir");
         let key = DevKey::load_or_create(key_dir.path()).expect("test key");
@@ -278,7 +325,6 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let clock = FixedClock::on(DEFAULT_TODAY);
         let application = lea_notices::server::Application::new(store.clone(), verifier)
             .with_clock(Arc::new(clock.clone()))
             .with_checkpoints(Arc::new(checkpoints))
@@ -288,6 +334,8 @@ impl TestApp {
         lea_notices::api::pagination::install_token_key_from(application.app())
             .await
             .expect("the page-token key");
+        let service = application.app().clone();
+        let rounds = application.scheduler_rounds();
         let server = tokio::spawn(async move {
             application
                 .serve(listener, async {
@@ -309,6 +357,8 @@ impl TestApp {
             _key_dir: key_dir,
             store,
             clock,
+            service,
+            rounds,
             channel,
             addr,
             database_url,

@@ -31,6 +31,7 @@ from lea.notices.v1 import (
     payment_pb2_grpc,
     policy_pb2_grpc,
     report_pb2_grpc,
+    worklist_pb2_grpc,
 )
 
 __all__ = ["Client", "ErrorDetails", "connect", "error_details", "pages", "retry_service_config"]
@@ -42,7 +43,7 @@ def retry_service_config(max_attempts: int = 5, initial_backoff: float = 0.2,
                          max_backoff: float = 5.0) -> str:
     """A gRPC service config retrying UNAVAILABLE on every lea.notices.v1 method."""
     services = ["PolicyService", "NoticeService", "PaymentService", "AttendanceService",
-                "ReportService"]
+                "ReportService", "WorklistService"]
     return json.dumps({
         "methodConfig": [{
             "name": [{"service": f"lea.notices.v1.{s}"} for s in services],
@@ -96,7 +97,7 @@ class _CallDetails(grpc.ClientCallDetails):
 
 
 class Client:
-    """The five lea.notices.v1 stubs on one channel; close it (or use `with`)."""
+    """The lea.notices.v1 stubs on one channel; close it (or use `with`)."""
 
     def __init__(self, channel: grpc.Channel):
         self.channel = channel
@@ -105,6 +106,7 @@ class Client:
         self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
         self.attendance = attendance_pb2_grpc.AttendanceServiceStub(channel)
         self.reports = report_pb2_grpc.ReportServiceStub(channel)
+        self.worklist = worklist_pb2_grpc.WorklistServiceStub(channel)
 
     def close(self) -> None:
         self.channel.close()

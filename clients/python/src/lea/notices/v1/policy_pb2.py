@@ -27,45 +27,45 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/policy.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"\xe8\x06\n\rPolicyVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06source\x18\x02 \x01(\x0e\x32\x1c.lea.notices.v1.PolicySource\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x1a\n\x12lower_amount_pence\x18\x04 \x01(\x03\x12\x19\n\x11lower_period_days\x18\x05 \x01(\x05\x12\x1b\n\x13higher_amount_pence\x18\x06 \x01(\x03\x12\x1a\n\x12higher_period_days\x18\x07 \x01(\x05\x12\"\n\x1asecond_notice_amount_pence\x18\x08 \x01(\x03\x12,\n\tthreshold\x18\t \x01(\x0b\x32\x19.lea.notices.v1.Threshold\x12(\n max_notices_per_parent_per_child\x18\n \x01(\x05\x12!\n\x19notice_limit_period_years\x18\x0b \x01(\x05\x12*\n\"notice_to_improve_min_school_weeks\x18\x0c \x01(\x05\x12*\n\"notice_to_improve_max_school_weeks\x18\r \x01(\x05\x12\x45\n\x1enotice_to_improve_required_for\x18\x0e \x03(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x35\n\x11permitted_issuers\x18\x0f \x03(\x0e\x32\x1a.lea.notices.v1.IssuerRole\x12$\n\x1crequest_deadline_school_days\x18\x10 \x01(\x05\x12\x1e\n\x16part_payments_accepted\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x07\x63reator\x18\x13 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x33\n\revidence_rule\x18\x14 \x01(\x0e\x32\x1c.lea.notices.v1.EvidenceRule\x12\x37\n\x0fschool_requests\x18\x15 \x01(\x0e\x32\x1e.lea.notices.v1.SchoolRequests\"T\n\tThreshold\x12\x10\n\x08sessions\x18\x01 \x01(\x05\x12\x1b\n\x13window_school_weeks\x18\x02 \x01(\x05\x12\x18\n\x10qualifying_codes\x18\x03 \x03(\t\"w\n\x1a\x43reatePolicyVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x35\n\x0epolicy_version\x18\x03 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"T\n\x1b\x43reatePolicyVersionResponse\x12\x35\n\x0epolicy_version\x18\x01 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"C\n\x10GetPolicyRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"J\n\x11GetPolicyResponse\x12\x35\n\x0epolicy_version\x18\x01 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"R\n\x19ListPolicyVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x1aListPolicyVersionsResponse\x12\x36\n\x0fpolicy_versions\x18\x01 \x03(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb8\x02\n\x11\x41uthoritySettings\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x16\n\x0e\x61uthority_name\x18\x03 \x01(\t\x12.\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x1d.lea.notices.v1.PostalAddress\x12\x13\n\x0bpayment_url\x18\x05 \x01(\t\x12\x19\n\x11payment_telephone\x18\x06 \x01(\t\x12\x19\n\x11questions_contact\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x07\x63reator\x18\t \x01(\x0b\x32\x15.lea.notices.v1.Actor\"y\n\x1e\x43reateAuthoritySettingsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x33\n\x08settings\x18\x03 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings\"V\n\x1f\x43reateAuthoritySettingsResponse\x12\x33\n\x08settings\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings\"N\n\x1bGetAuthoritySettingsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"S\n\x1cGetAuthoritySettingsResponse\x12\x33\n\x08settings\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings*f\n\x0cPolicySource\x12\x1d\n\x19POLICY_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16POLICY_SOURCE_NATIONAL\x10\x01\x12\x1b\n\x17POLICY_SOURCE_AUTHORITY\x10\x02*t\n\x0c\x45videnceRule\x12\x1d\n\x19\x45VIDENCE_RULE_UNSPECIFIED\x10\x00\x12#\n\x1f\x45VIDENCE_RULE_REGISTER_REQUIRED\x10\x01\x12 \n\x1c\x45VIDENCE_RULE_CLAIMS_ALLOWED\x10\x02*q\n\x0eSchoolRequests\x12\x1f\n\x1bSCHOOL_REQUESTS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SCHOOL_REQUESTS_ACCEPTED\x10\x01\x12 \n\x1cSCHOOL_REQUESTS_NOT_ACCEPTED\x10\x02\x32\xad\x04\n\rPolicyService\x12n\n\x13\x43reatePolicyVersion\x12*.lea.notices.v1.CreatePolicyVersionRequest\x1a+.lea.notices.v1.CreatePolicyVersionResponse\x12P\n\tGetPolicy\x12 .lea.notices.v1.GetPolicyRequest\x1a!.lea.notices.v1.GetPolicyResponse\x12k\n\x12ListPolicyVersions\x12).lea.notices.v1.ListPolicyVersionsRequest\x1a*.lea.notices.v1.ListPolicyVersionsResponse\x12z\n\x17\x43reateAuthoritySettings\x12..lea.notices.v1.CreateAuthoritySettingsRequest\x1a/.lea.notices.v1.CreateAuthoritySettingsResponse\x12q\n\x14GetAuthoritySettings\x12+.lea.notices.v1.GetAuthoritySettingsRequest\x1a,.lea.notices.v1.GetAuthoritySettingsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/policy.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"\x89\x07\n\rPolicyVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06source\x18\x02 \x01(\x0e\x32\x1c.lea.notices.v1.PolicySource\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12\x1a\n\x12lower_amount_pence\x18\x04 \x01(\x03\x12\x19\n\x11lower_period_days\x18\x05 \x01(\x05\x12\x1b\n\x13higher_amount_pence\x18\x06 \x01(\x03\x12\x1a\n\x12higher_period_days\x18\x07 \x01(\x05\x12\"\n\x1asecond_notice_amount_pence\x18\x08 \x01(\x03\x12,\n\tthreshold\x18\t \x01(\x0b\x32\x19.lea.notices.v1.Threshold\x12(\n max_notices_per_parent_per_child\x18\n \x01(\x05\x12!\n\x19notice_limit_period_years\x18\x0b \x01(\x05\x12*\n\"notice_to_improve_min_school_weeks\x18\x0c \x01(\x05\x12*\n\"notice_to_improve_max_school_weeks\x18\r \x01(\x05\x12\x45\n\x1enotice_to_improve_required_for\x18\x0e \x03(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x35\n\x11permitted_issuers\x18\x0f \x03(\x0e\x32\x1a.lea.notices.v1.IssuerRole\x12$\n\x1crequest_deadline_school_days\x18\x10 \x01(\x05\x12\x1e\n\x16part_payments_accepted\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x07\x63reator\x18\x13 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x33\n\revidence_rule\x18\x14 \x01(\x0e\x32\x1c.lea.notices.v1.EvidenceRule\x12\x37\n\x0fschool_requests\x18\x15 \x01(\x0e\x32\x1e.lea.notices.v1.SchoolRequests\x12\x1f\n\x17lower_rate_warning_days\x18\x16 \x01(\x05\"T\n\tThreshold\x12\x10\n\x08sessions\x18\x01 \x01(\x05\x12\x1b\n\x13window_school_weeks\x18\x02 \x01(\x05\x12\x18\n\x10qualifying_codes\x18\x03 \x03(\t\"w\n\x1a\x43reatePolicyVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x35\n\x0epolicy_version\x18\x03 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"T\n\x1b\x43reatePolicyVersionResponse\x12\x35\n\x0epolicy_version\x18\x01 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"C\n\x10GetPolicyRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"J\n\x11GetPolicyResponse\x12\x35\n\x0epolicy_version\x18\x01 \x01(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\"R\n\x19ListPolicyVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x1aListPolicyVersionsResponse\x12\x36\n\x0fpolicy_versions\x18\x01 \x03(\x0b\x32\x1d.lea.notices.v1.PolicyVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb8\x02\n\x11\x41uthoritySettings\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x16\n\x0e\x61uthority_name\x18\x03 \x01(\t\x12.\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x1d.lea.notices.v1.PostalAddress\x12\x13\n\x0bpayment_url\x18\x05 \x01(\t\x12\x19\n\x11payment_telephone\x18\x06 \x01(\t\x12\x19\n\x11questions_contact\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x07\x63reator\x18\t \x01(\x0b\x32\x15.lea.notices.v1.Actor\"y\n\x1e\x43reateAuthoritySettingsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x33\n\x08settings\x18\x03 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings\"V\n\x1f\x43reateAuthoritySettingsResponse\x12\x33\n\x08settings\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings\"N\n\x1bGetAuthoritySettingsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1f\n\x04\x64\x61te\x18\x02 \x01(\x0b\x32\x11.google.type.Date\"S\n\x1cGetAuthoritySettingsResponse\x12\x33\n\x08settings\x18\x01 \x01(\x0b\x32!.lea.notices.v1.AuthoritySettings*f\n\x0cPolicySource\x12\x1d\n\x19POLICY_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16POLICY_SOURCE_NATIONAL\x10\x01\x12\x1b\n\x17POLICY_SOURCE_AUTHORITY\x10\x02*t\n\x0c\x45videnceRule\x12\x1d\n\x19\x45VIDENCE_RULE_UNSPECIFIED\x10\x00\x12#\n\x1f\x45VIDENCE_RULE_REGISTER_REQUIRED\x10\x01\x12 \n\x1c\x45VIDENCE_RULE_CLAIMS_ALLOWED\x10\x02*q\n\x0eSchoolRequests\x12\x1f\n\x1bSCHOOL_REQUESTS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SCHOOL_REQUESTS_ACCEPTED\x10\x01\x12 \n\x1cSCHOOL_REQUESTS_NOT_ACCEPTED\x10\x02\x32\xad\x04\n\rPolicyService\x12n\n\x13\x43reatePolicyVersion\x12*.lea.notices.v1.CreatePolicyVersionRequest\x1a+.lea.notices.v1.CreatePolicyVersionResponse\x12P\n\tGetPolicy\x12 .lea.notices.v1.GetPolicyRequest\x1a!.lea.notices.v1.GetPolicyResponse\x12k\n\x12ListPolicyVersions\x12).lea.notices.v1.ListPolicyVersionsRequest\x1a*.lea.notices.v1.ListPolicyVersionsResponse\x12z\n\x17\x43reateAuthoritySettings\x12..lea.notices.v1.CreateAuthoritySettingsRequest\x1a/.lea.notices.v1.CreateAuthoritySettingsResponse\x12q\n\x14GetAuthoritySettings\x12+.lea.notices.v1.GetAuthoritySettingsRequest\x1a,.lea.notices.v1.GetAuthoritySettingsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.policy_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_POLICYSOURCE']._serialized_start=2332
-  _globals['_POLICYSOURCE']._serialized_end=2434
-  _globals['_EVIDENCERULE']._serialized_start=2436
-  _globals['_EVIDENCERULE']._serialized_end=2552
-  _globals['_SCHOOLREQUESTS']._serialized_start=2554
-  _globals['_SCHOOLREQUESTS']._serialized_end=2667
+  _globals['_POLICYSOURCE']._serialized_start=2365
+  _globals['_POLICYSOURCE']._serialized_end=2467
+  _globals['_EVIDENCERULE']._serialized_start=2469
+  _globals['_EVIDENCERULE']._serialized_end=2585
+  _globals['_SCHOOLREQUESTS']._serialized_start=2587
+  _globals['_SCHOOLREQUESTS']._serialized_end=2700
   _globals['_POLICYVERSION']._serialized_start=134
-  _globals['_POLICYVERSION']._serialized_end=1006
-  _globals['_THRESHOLD']._serialized_start=1008
-  _globals['_THRESHOLD']._serialized_end=1092
-  _globals['_CREATEPOLICYVERSIONREQUEST']._serialized_start=1094
-  _globals['_CREATEPOLICYVERSIONREQUEST']._serialized_end=1213
-  _globals['_CREATEPOLICYVERSIONRESPONSE']._serialized_start=1215
-  _globals['_CREATEPOLICYVERSIONRESPONSE']._serialized_end=1299
-  _globals['_GETPOLICYREQUEST']._serialized_start=1301
-  _globals['_GETPOLICYREQUEST']._serialized_end=1368
-  _globals['_GETPOLICYRESPONSE']._serialized_start=1370
-  _globals['_GETPOLICYRESPONSE']._serialized_end=1444
-  _globals['_LISTPOLICYVERSIONSREQUEST']._serialized_start=1446
-  _globals['_LISTPOLICYVERSIONSREQUEST']._serialized_end=1528
-  _globals['_LISTPOLICYVERSIONSRESPONSE']._serialized_start=1530
-  _globals['_LISTPOLICYVERSIONSRESPONSE']._serialized_end=1639
-  _globals['_AUTHORITYSETTINGS']._serialized_start=1642
-  _globals['_AUTHORITYSETTINGS']._serialized_end=1954
-  _globals['_CREATEAUTHORITYSETTINGSREQUEST']._serialized_start=1956
-  _globals['_CREATEAUTHORITYSETTINGSREQUEST']._serialized_end=2077
-  _globals['_CREATEAUTHORITYSETTINGSRESPONSE']._serialized_start=2079
-  _globals['_CREATEAUTHORITYSETTINGSRESPONSE']._serialized_end=2165
-  _globals['_GETAUTHORITYSETTINGSREQUEST']._serialized_start=2167
-  _globals['_GETAUTHORITYSETTINGSREQUEST']._serialized_end=2245
-  _globals['_GETAUTHORITYSETTINGSRESPONSE']._serialized_start=2247
-  _globals['_GETAUTHORITYSETTINGSRESPONSE']._serialized_end=2330
-  _globals['_POLICYSERVICE']._serialized_start=2670
-  _globals['_POLICYSERVICE']._serialized_end=3227
+  _globals['_POLICYVERSION']._serialized_end=1039
+  _globals['_THRESHOLD']._serialized_start=1041
+  _globals['_THRESHOLD']._serialized_end=1125
+  _globals['_CREATEPOLICYVERSIONREQUEST']._serialized_start=1127
+  _globals['_CREATEPOLICYVERSIONREQUEST']._serialized_end=1246
+  _globals['_CREATEPOLICYVERSIONRESPONSE']._serialized_start=1248
+  _globals['_CREATEPOLICYVERSIONRESPONSE']._serialized_end=1332
+  _globals['_GETPOLICYREQUEST']._serialized_start=1334
+  _globals['_GETPOLICYREQUEST']._serialized_end=1401
+  _globals['_GETPOLICYRESPONSE']._serialized_start=1403
+  _globals['_GETPOLICYRESPONSE']._serialized_end=1477
+  _globals['_LISTPOLICYVERSIONSREQUEST']._serialized_start=1479
+  _globals['_LISTPOLICYVERSIONSREQUEST']._serialized_end=1561
+  _globals['_LISTPOLICYVERSIONSRESPONSE']._serialized_start=1563
+  _globals['_LISTPOLICYVERSIONSRESPONSE']._serialized_end=1672
+  _globals['_AUTHORITYSETTINGS']._serialized_start=1675
+  _globals['_AUTHORITYSETTINGS']._serialized_end=1987
+  _globals['_CREATEAUTHORITYSETTINGSREQUEST']._serialized_start=1989
+  _globals['_CREATEAUTHORITYSETTINGSREQUEST']._serialized_end=2110
+  _globals['_CREATEAUTHORITYSETTINGSRESPONSE']._serialized_start=2112
+  _globals['_CREATEAUTHORITYSETTINGSRESPONSE']._serialized_end=2198
+  _globals['_GETAUTHORITYSETTINGSREQUEST']._serialized_start=2200
+  _globals['_GETAUTHORITYSETTINGSREQUEST']._serialized_end=2278
+  _globals['_GETAUTHORITYSETTINGSRESPONSE']._serialized_start=2280
+  _globals['_GETAUTHORITYSETTINGSRESPONSE']._serialized_end=2363
+  _globals['_POLICYSERVICE']._serialized_start=2703
+  _globals['_POLICYSERVICE']._serialized_end=3260
 # @@protoc_insertion_point(module_scope)

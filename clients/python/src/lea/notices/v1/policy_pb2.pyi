@@ -40,7 +40,7 @@ SCHOOL_REQUESTS_ACCEPTED: SchoolRequests
 SCHOOL_REQUESTS_NOT_ACCEPTED: SchoolRequests
 
 class PolicyVersion(_message.Message):
-    __slots__ = ("name", "source", "effective_from", "lower_amount_pence", "lower_period_days", "higher_amount_pence", "higher_period_days", "second_notice_amount_pence", "threshold", "max_notices_per_parent_per_child", "notice_limit_period_years", "notice_to_improve_min_school_weeks", "notice_to_improve_max_school_weeks", "notice_to_improve_required_for", "permitted_issuers", "request_deadline_school_days", "part_payments_accepted", "create_time", "creator", "evidence_rule", "school_requests")
+    __slots__ = ("name", "source", "effective_from", "lower_amount_pence", "lower_period_days", "higher_amount_pence", "higher_period_days", "second_notice_amount_pence", "threshold", "max_notices_per_parent_per_child", "notice_limit_period_years", "notice_to_improve_min_school_weeks", "notice_to_improve_max_school_weeks", "notice_to_improve_required_for", "permitted_issuers", "request_deadline_school_days", "part_payments_accepted", "create_time", "creator", "evidence_rule", "school_requests", "lower_rate_warning_days")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class PolicyVersion(_message.Message):
     CREATOR_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_RULE_FIELD_NUMBER: _ClassVar[int]
     SCHOOL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    LOWER_RATE_WARNING_DAYS_FIELD_NUMBER: _ClassVar[int]
     name: str
     source: PolicySource
     effective_from: _date_pb2.Date
@@ -83,7 +84,8 @@ class PolicyVersion(_message.Message):
     creator: _common_pb2.Actor
     evidence_rule: EvidenceRule
     school_requests: SchoolRequests
-    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[PolicySource, str]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., lower_amount_pence: _Optional[int] = ..., lower_period_days: _Optional[int] = ..., higher_amount_pence: _Optional[int] = ..., higher_period_days: _Optional[int] = ..., second_notice_amount_pence: _Optional[int] = ..., threshold: _Optional[_Union[Threshold, _Mapping]] = ..., max_notices_per_parent_per_child: _Optional[int] = ..., notice_limit_period_years: _Optional[int] = ..., notice_to_improve_min_school_weeks: _Optional[int] = ..., notice_to_improve_max_school_weeks: _Optional[int] = ..., notice_to_improve_required_for: _Optional[_Iterable[_Union[_common_pb2.OffenceReason, str]]] = ..., permitted_issuers: _Optional[_Iterable[_Union[_common_pb2.IssuerRole, str]]] = ..., request_deadline_school_days: _Optional[int] = ..., part_payments_accepted: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., evidence_rule: _Optional[_Union[EvidenceRule, str]] = ..., school_requests: _Optional[_Union[SchoolRequests, str]] = ...) -> None: ...
+    lower_rate_warning_days: int
+    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[PolicySource, str]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., lower_amount_pence: _Optional[int] = ..., lower_period_days: _Optional[int] = ..., higher_amount_pence: _Optional[int] = ..., higher_period_days: _Optional[int] = ..., second_notice_amount_pence: _Optional[int] = ..., threshold: _Optional[_Union[Threshold, _Mapping]] = ..., max_notices_per_parent_per_child: _Optional[int] = ..., notice_limit_period_years: _Optional[int] = ..., notice_to_improve_min_school_weeks: _Optional[int] = ..., notice_to_improve_max_school_weeks: _Optional[int] = ..., notice_to_improve_required_for: _Optional[_Iterable[_Union[_common_pb2.OffenceReason, str]]] = ..., permitted_issuers: _Optional[_Iterable[_Union[_common_pb2.IssuerRole, str]]] = ..., request_deadline_school_days: _Optional[int] = ..., part_payments_accepted: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., evidence_rule: _Optional[_Union[EvidenceRule, str]] = ..., school_requests: _Optional[_Union[SchoolRequests, str]] = ..., lower_rate_warning_days: _Optional[int] = ...) -> None: ...
 
 class Threshold(_message.Message):
     __slots__ = ("sessions", "window_school_weeks", "qualifying_codes")
