@@ -2,10 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller;
 use super::convert::date_to_proto;
 use super::convert::worklist::{action_to_proto, actions_query};
 use super::layers::prewalk;
-use super::caller;
 use super::pagination;
 use crate::app::App;
 use crate::proto::v1::{self as pb, worklist_service_server::WorklistService};

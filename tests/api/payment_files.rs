@@ -18,6 +18,7 @@ use lea_notices::proto::v1::{self as pb};
 
 use crate::helpers::notices::{d, proto_date};
 use crate::helpers::payments::{all_payments, assert_money_invariants, get, notices, status};
+use crate::helpers::worklist::worklist;
 use crate::helpers::{TestApp, date, on_both_backends};
 
 /// Runs the command as a council would, with a finance officer's token: whether
@@ -229,6 +230,23 @@ on_both_backends! {
         let waiting = suspense(&app).await;
         let unallocated: Vec<(&str, i64)> = waiting.iter().map(|p| (p.provider_payment_id.as_str(), p.unallocated_pence)).collect();
         assert_eq!(unallocated, [("S-1", 8_000), ("S-2", 8_000), ("S-3", 2_000), ("S-5", 8_000), ("S-6", 100)]);
+        // And on finance's worklist: each payment in suspense to match, the
+        // part-matched one for its rest.
+        let actions = worklist(&app, Role::Finance).await;
+        let mut money: Vec<(pb::ActionKind, String, i64)> = actions
+            .iter()
+            .filter(|a| matches!(a.kind(), pb::ActionKind::PaymentUnallocated | pb::ActionKind::PaymentPartMatched))
+            .map(|a| (a.kind(), a.resource.clone(), a.amount_pence))
+            .collect();
+        money.sort();
+        let payment = |n: u32| format!("authorities/850/payments/850-PAY-{n:06}");
+        assert_eq!(money, [
+            (pb::ActionKind::PaymentUnallocated, payment(1), 8_000),
+            (pb::ActionKind::PaymentUnallocated, payment(2), 8_000),
+            (pb::ActionKind::PaymentUnallocated, payment(5), 8_000),
+            (pb::ActionKind::PaymentUnallocated, payment(6), 100),
+            (pb::ActionKind::PaymentPartMatched, payment(3), 2_000),
+        ]);
         let paid = get(&app, &n[0].name).await;
         assert_eq!(status(&paid), (pb::NoticeStatus::Paid, pb::PaidRate::Lower));
         let balance = paid.balance.unwrap();
