@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/report.proto",
     "lea/notices/v1/audit.proto",
     "lea/notices/v1/school.proto",
+    "lea/notices/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

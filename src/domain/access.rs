@@ -39,6 +39,9 @@ pub enum Operation {
     ImportSchools,
     /// Reading the school register (public data: every role may).
     ReadSchools,
+    /// Following the authority's event feed (`EventService.WatchEvents`); which
+    /// events a role sees is `events::sees`.
+    WatchEvents,
 }
 
 use Operation::*;
@@ -69,7 +72,10 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
-        Finance => matches!(operation, RecordPayments | ReadPayments | ReadNotices),
+        Finance => matches!(
+            operation,
+            RecordPayments | ReadPayments | ReadNotices | WatchEvents
+        ),
         // Reads everything, changes nothing.
         Auditor => matches!(
             operation,
@@ -80,6 +86,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadStatutoryReturn
                 | ReadAuditLog
                 | VerifyAuditLog
+                | WatchEvents
         ),
         Admin => matches!(
             operation,
@@ -93,6 +100,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadStatutoryReturn
                 | ReadAuditLog
                 | VerifyAuditLog
+                | WatchEvents
         ),
     }
 }
@@ -207,6 +215,18 @@ mod tests {
         assert!(may_see_notice(Police, &[], &notice.issuer.subject, &notice));
         assert!(!may_see_notice(Police, &[], "another-constable", &notice));
         assert!(may_see_notice(Finance, &[], "finance", &notice));
+    }
+
+    #[test]
+    fn a_role_may_watch_events_exactly_when_it_sees_some() {
+        use crate::domain::events::{EventResource, sees};
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, WatchEvents),
+                EventResource::ALL.into_iter().any(|kind| sees(role, kind)),
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The gRPC server: the six lea.notices.v1 services, health and reflection.
+//! The gRPC server: the lea.notices.v1 services, health and reflection.
 
 pub mod config;
 pub mod metrics;
@@ -19,6 +19,7 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::api::events::EventApi;
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
     payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
@@ -35,6 +36,7 @@ use crate::proto::{
         report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
     },
 };
+use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::server::config::Config;
 use crate::store::Store;
 
@@ -342,6 +344,19 @@ impl Application {
             SchoolServiceServer,
             SchoolApi::new(app.clone()),
             options,
+            auth.clone()
+        );
+        // Event streams end when the server begins to shut down, so they do
+        // not hold the grace period open.
+        let (stopping, stop_streams) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
+        let events = guarded!(
+            EventServiceServer,
+            EventApi::new(app.clone(), stop_streams),
+            options,
             auth
         );
         let (health_reporter, health) = health_service().await;
@@ -410,6 +425,7 @@ impl Application {
             .add_service(audit)
             .add_service(reports)
             .add_service(schools)
+            .add_service(events)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks run as long as the server does, and stop with it.
         let watching = database.watch(options.health_check_interval);
@@ -440,7 +456,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 8] = [
+const DATABASE_BACKED: [&str; 9] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -449,6 +465,7 @@ const DATABASE_BACKED: [&str; 8] = [
     <PaymentServiceServer<PaymentApi> as NamedService>::NAME,
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
+    <EventServiceServer<EventApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING

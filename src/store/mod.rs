@@ -26,6 +26,7 @@ mod outage;
 pub mod payments;
 pub mod policy;
 mod postgres;
+pub mod relay;
 pub mod requests;
 mod rows;
 pub mod schools;
@@ -48,6 +49,7 @@ pub use notices::{NoticeFilter, NoticeStore};
 pub use payments::{PaymentFilter, PaymentStore};
 pub use policy::PolicyStore;
 pub use postgres::PgStore;
+pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
@@ -151,6 +153,7 @@ pub trait StoreTx:
     + PenaltyNoticeRequestStore
     + SchoolStore
     + KeyStore
+    + RelayStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
