@@ -38,6 +38,15 @@ fn may(role: Role, method: &str) -> bool {
         "VerifyAuditTrail",
         "CreateAuditCheckpoint",
     ];
+    // The event feed: roles whose access is not scoped within the authority
+    // and who read notices (finance: notices and money; officers, auditors and
+    // administrators: more).
+    if method == "WatchEvents" {
+        return matches!(
+            role,
+            Role::LaOfficer | Role::Finance | Role::Auditor | Role::Admin
+        );
+    }
     const NOTICE_READS: &[&str] = &[
         "GetNotice",
         "ListNotices",
@@ -122,7 +131,7 @@ const MUTATIONS: &[&str] = &[
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 34] = [
+const METHODS: [&str; 35] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -157,6 +166,7 @@ const METHODS: [&str; 34] = [
     "CreateAuthoritySettings",
     "GetAuthoritySettings",
     "RenderNotice",
+    "WatchEvents",
 ];
 
 /// The answer a caller should get.
@@ -475,6 +485,29 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 .render_notice(pb::RenderNoticeRequest { name: notice })
                 .await,
         ),
+        "WatchEvents" => {
+            let answers = who
+                .events()
+                .watch_events(pb::WatchEventsRequest {
+                    parent,
+                    stop_when_caught_up: true,
+                    ..Default::default()
+                })
+                .await;
+            match answers {
+                Ok(answers) => {
+                    let mut answers = answers.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break Code::Ok,
+                            Err(status) => break status.code(),
+                        }
+                    }
+                }
+                Err(status) => status.code(),
+            }
+        }
         other => panic!("no call for {other}"),
     }
 }

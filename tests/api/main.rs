@@ -12,6 +12,7 @@ mod breach_decisions;
 mod child;
 mod clock;
 mod errors;
+mod events;
 mod evidence;
 mod fuzz_corpus;
 mod grpc_surface;

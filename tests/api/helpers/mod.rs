@@ -3,6 +3,7 @@
 //! test files import only from here.
 
 pub mod attendance;
+pub mod events;
 pub mod notices;
 pub mod payments;
 pub mod policy;
@@ -17,7 +18,8 @@ use lea_notices::proto::{
     Date,
     v1::{
         attendance_service_client::AttendanceServiceClient,
-        audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
+        audit_service_client::AuditServiceClient, event_service_client::EventServiceClient,
+        notice_service_client::NoticeServiceClient,
         payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
         report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
     },
@@ -120,6 +122,9 @@ impl As {
     }
     pub fn schools(&self) -> SchoolServiceClient<Authed> {
         SchoolServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+    pub fn events(&self) -> EventServiceClient<Authed> {
+        EventServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 
