@@ -8,6 +8,7 @@ pub mod import_marks;
 pub mod import_schools;
 mod migrate;
 pub mod notice_letter;
+pub mod relay_events;
 mod serve;
 pub mod statutory_return;
 mod token;
@@ -48,6 +49,10 @@ enum Command {
     /// code, record_time; or mark strings; or a DfE CTF) to a server's
     /// RecordMarks.
     ImportMarks(import_marks::Args),
+    /// Publishes every authority's event feed (the CloudEvents WatchEvents
+    /// sends) to a RabbitMQ exchange with publisher confirms, resuming from
+    /// the last confirmed sequence it stored in the database.
+    RelayEvents(relay_events::Args),
 }
 
 impl Cli {
@@ -62,6 +67,7 @@ impl Cli {
             Command::NoticeLetter(args) => notice_letter::run(args).await,
             Command::ImportSchools(args) => import_schools::run(args).await,
             Command::ImportMarks(args) => import_marks::run(args).await,
+            Command::RelayEvents(args) => relay_events::run(args).await,
         }
     }
 }

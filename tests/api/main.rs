@@ -31,6 +31,7 @@ mod payments;
 mod penalty_notice_requests;
 mod policy;
 mod privileges;
+mod relay;
 mod reports;
 mod resilience;
 mod rollups;

@@ -194,3 +194,181 @@ pub(crate) async fn mixed_events(app: &TestApp) -> Vec<pb::Notice> {
 pub(crate) fn unmatched_payment(provider_id: &str) -> pb::RecordPaymentRequest {
     payment("850", provider_id, 1_000, d(2025, 2, 10), "no reference", &[])
 }
+
+/// RabbitMQ as the relay's tests see it: an exchange and a queue bound to it
+/// with `#`, both named for the one test, and what a consumer received.
+pub(crate) struct Broker {
+    pub(crate) exchange: String,
+    pub(crate) queue: String,
+    channel: lapin::Channel,
+    connection: lapin::Connection,
+    /// Every delivery, in the order received.
+    pub(crate) received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    /// The number of distinct message ids received so far.
+    pub(crate) distinct: tokio::sync::watch::Receiver<usize>,
+}
+
+/// One delivery: what a consumer reads of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) message_id: String,
+    pub(crate) routing_key: String,
+    pub(crate) content_type: String,
+    pub(crate) delivery_mode: u8,
+    pub(crate) body: String,
+}
+
+/// The broker the relay tests use (RabbitMQ on this machine, guest/guest).
+pub(crate) const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+impl Broker {
+    /// Declares the test's exchange (durable topic, as the relay does) and
+    /// queue, binds them and starts consuming. RabbitMQ must be running.
+    pub(crate) async fn start() -> Broker {
+        use lapin::options::{
+            BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+        };
+        use lapin::types::FieldTable;
+        use tokio_stream::StreamExt;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (exchange, queue) = (
+            format!("lea-notices.test-events.{id}"),
+            format!("lea-notices.test-consumer.{id}"),
+        );
+        let connection = lapin::Connection::connect(AMQP_URL, Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("RabbitMQ at 127.0.0.1:5672 is required: {e}"));
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .exchange_declare(
+                exchange.as_str().into(),
+                lapin::ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                exchange.as_str().into(),
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                format!("consumer-{id}").into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (count, distinct) = tokio::sync::watch::channel(0usize);
+        let into = received.clone();
+        tokio::spawn(async move {
+            let mut ids = std::collections::HashSet::new();
+            while let Some(Ok(delivery)) = consumer.next().await {
+                let p = &delivery.properties;
+                let message_id = p.message_id().as_ref().map(|s| s.to_string()).unwrap_or_default();
+                ids.insert(message_id.clone());
+                into.lock().unwrap().push(Received {
+                    message_id,
+                    routing_key: delivery.routing_key.to_string(),
+                    content_type: p.content_type().as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                    delivery_mode: p.delivery_mode().unwrap_or(0),
+                    body: String::from_utf8(delivery.data.clone()).unwrap(),
+                });
+                count.send_replace(ids.len());
+            }
+        });
+        Broker {
+            exchange,
+            queue,
+            channel,
+            connection,
+            received,
+            distinct,
+        }
+    }
+
+    /// The deliveries so far.
+    pub(crate) fn deliveries(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Deletes the test's queue and exchange.
+    pub(crate) async fn delete(self) {
+        use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+        self.channel
+            .queue_delete(self.queue.as_str().into(), QueueDeleteOptions::default())
+            .await
+            .unwrap();
+        self.channel
+            .exchange_delete(
+                self.exchange.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await
+            .unwrap();
+        let _ = self.connection.close(200, "done".into()).await;
+    }
+}
+
+/// `lea-notices relay-events` on `app`'s database, publishing to `exchange`,
+/// its log in `log`.
+pub(crate) fn spawn_relay(
+    app: &TestApp,
+    exchange: &str,
+    log: &std::path::Path,
+    extra: &[&str],
+) -> tokio::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_lea-notices"))
+        .args([
+            "relay-events",
+            "--amqp-url",
+            AMQP_URL,
+            "--exchange",
+            exchange,
+            "--relay-name",
+            "test",
+        ])
+        .args(extra)
+        .env("DATABASE_URL", app.service_url())
+        .env_remove("LEA_NOTICES_DATABASE_URL")
+        .env_remove("LEA_NOTICES_CONFIG")
+        .env_remove("LEA_NOTICES_AMQP_URL")
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start lea-notices relay-events")
+}
