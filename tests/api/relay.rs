@@ -90,6 +90,7 @@ on_both_backends! {
         let mut ids = HashSet::new();
         let first_seen: Vec<_> = deliveries.iter().filter(|d| ids.insert(d.message_id.clone())).collect();
         assert_eq!(first_seen.len(), EVENTS, "{} deliveries", deliveries.len());
+        eprintln!("{} deliveries of {EVENTS} events (the rest published again after a kill)", deliveries.len());
         for (delivery, event) in first_seen.iter().zip(&feed) {
             assert_eq!(delivery.message_id, event.id, "in sequence order");
             assert_eq!(delivery.body, event.cloud_event_json, "the same CloudEvent as WatchEvents");
