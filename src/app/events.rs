@@ -131,9 +131,7 @@ impl App {
                 heads
                     .into_iter()
                     .filter_map(|(la, head)| {
-                        LaCode::parse(&la)
-                            .ok()
-                            .map(|la| (la, head.last_event_id))
+                        LaCode::parse(&la).ok().map(|la| (la, head.last_event_id))
                     })
                     .collect()
             });

@@ -135,10 +135,7 @@ impl TypeFilter {
         if entries.len() > MAX_TYPE_FILTERS {
             violations.push(FieldViolation::new(
                 field,
-                format!(
-                    "at most {MAX_TYPE_FILTERS} entries, not {}",
-                    entries.len()
-                ),
+                format!("at most {MAX_TYPE_FILTERS} entries, not {}", entries.len()),
             ));
         }
         for (i, entry) in entries.iter().enumerate() {

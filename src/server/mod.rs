@@ -27,6 +27,7 @@ use crate::api::{
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
 use crate::app::clock::{Clock, SystemClock};
+use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
@@ -36,7 +37,6 @@ use crate::proto::{
         report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
     },
 };
-use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::server::config::Config;
 use crate::store::Store;
 

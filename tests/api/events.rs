@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 use tonic::Code;
 
 use crate::helpers::events::{
-    TYPE_PREFIX, assert_is_cloud_event_of, audit_log, audit_log_as, caught_up, kinds,
-    mixed_events, unmatched_payment, watch,
+    TYPE_PREFIX, assert_is_cloud_event_of, audit_log, audit_log_as, caught_up, kinds, mixed_events,
+    unmatched_payment, watch,
 };
 use crate::helpers::{As, on_both_backends, violated_fields};
 
@@ -231,7 +231,12 @@ async fn the_feed_resumes_across_a_killed_server(backend: Backend) {
             for i in 0..PAYMENTS {
                 // Until answered: a call cut by the kill may or may not have
                 // committed, and its provider id makes the retry safe.
-                while finance.payments().record_payment(unmatched_payment(&format!("k-{i}"))).await.is_err() {
+                while finance
+                    .payments()
+                    .record_payment(unmatched_payment(&format!("k-{i}")))
+                    .await
+                    .is_err()
+                {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 written_tx.send_replace(i + 1);
@@ -246,11 +251,15 @@ async fn the_feed_resumes_across_a_killed_server(backend: Backend) {
             let mut cursor = 0;
             let mut broken = 0;
             let mut writing = true;
-            let all_in = |received: &[pb::FeedEvent], written: &tokio::sync::watch::Receiver<usize>| {
+            let all_in = |received: &[pb::FeedEvent],
+                          written: &tokio::sync::watch::Receiver<usize>| {
                 *written.borrow() == PAYMENTS && received.len() >= PAYMENTS
             };
             while !all_in(&received, &written) {
-                let stream = auditor.events().watch_events(watch("authorities/850", cursor, &[])).await;
+                let stream = auditor
+                    .events()
+                    .watch_events(watch("authorities/850", cursor, &[]))
+                    .await;
                 let mut stream = match stream {
                     Ok(s) => s.into_inner(),
                     Err(_) => {
@@ -290,7 +299,10 @@ async fn the_feed_resumes_across_a_killed_server(backend: Backend) {
     let auditor = As::new(channel(), &auditor_token);
     let log = audit_log_as(&auditor, "850").await;
     assert_eq!(log.len(), PAYMENTS, "each payment recorded once");
-    assert_eq!(sequences(&received), log.iter().map(|e| e.event_id).collect::<Vec<_>>());
+    assert_eq!(
+        sequences(&received),
+        log.iter().map(|e| e.event_id).collect::<Vec<_>>()
+    );
     for (event, audit) in received.iter().zip(&log) {
         assert_is_cloud_event_of(event, audit, "850");
     }

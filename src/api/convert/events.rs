@@ -25,7 +25,9 @@ pub fn feed_event_to_proto(e: &FeedEvent) -> pb::FeedEvent {
 }
 
 /// The cursor and the type filter of a request, every bad field named.
-pub fn watch_request(req: &pb::WatchEventsRequest) -> Result<(i64, TypeFilter), Vec<FieldViolation>> {
+pub fn watch_request(
+    req: &pb::WatchEventsRequest,
+) -> Result<(i64, TypeFilter), Vec<FieldViolation>> {
     let mut violations = Vec::new();
     if req.start_after < 0 {
         violations.push(FieldViolation::new(

@@ -46,7 +46,10 @@ pub(crate) async fn caught_up(
             response.cursor
         );
         if let Some(last) = response.events.last() {
-            assert!(last.sequence <= response.cursor, "a cursor covers its events");
+            assert!(
+                last.sequence <= response.cursor,
+                "a cursor covers its events"
+            );
         }
         cursor = response.cursor;
         events.extend(response.events);
@@ -141,20 +144,12 @@ pub(crate) fn kinds(events: &[pb::FeedEvent]) -> BTreeMap<String, usize> {
 /// in 852.
 pub(crate) async fn mixed_events(app: &TestApp) -> Vec<pb::Notice> {
     app.policy()
-        .create_policy_version(create(
-            "authorities/850",
-            "v",
-            local_version(2024, 9, 1),
-        ))
+        .create_policy_version(create("authorities/850", "v", local_version(2024, 9, 1)))
         .await
         .unwrap();
     app.as_role("852", Role::Admin)
         .policy()
-        .create_policy_version(create(
-            "authorities/852",
-            "v",
-            local_version(2024, 9, 1),
-        ))
+        .create_policy_version(create("authorities/852", "v", local_version(2024, 9, 1)))
         .await
         .unwrap();
     let officer = app.as_role("850", Role::LaOfficer);
@@ -192,7 +187,14 @@ pub(crate) async fn mixed_events(app: &TestApp) -> Vec<pb::Notice> {
 /// A payment quoting no notice: one `payment.recorded` event, and the same
 /// provider id sent again changes nothing.
 pub(crate) fn unmatched_payment(provider_id: &str) -> pb::RecordPaymentRequest {
-    payment("850", provider_id, 1_000, d(2025, 2, 10), "no reference", &[])
+    payment(
+        "850",
+        provider_id,
+        1_000,
+        d(2025, 2, 10),
+        "no reference",
+        &[],
+    )
 }
 
 /// RabbitMQ as the relay's tests see it: an exchange and a queue bound to it
@@ -291,12 +293,20 @@ impl Broker {
             let mut ids = std::collections::HashSet::new();
             while let Some(Ok(delivery)) = consumer.next().await {
                 let p = &delivery.properties;
-                let message_id = p.message_id().as_ref().map(|s| s.to_string()).unwrap_or_default();
+                let message_id = p
+                    .message_id()
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
                 ids.insert(message_id.clone());
                 into.lock().unwrap().push(Received {
                     message_id,
                     routing_key: delivery.routing_key.to_string(),
-                    content_type: p.content_type().as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                    content_type: p
+                        .content_type()
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
                     delivery_mode: p.delivery_mode().unwrap_or(0),
                     body: String::from_utf8(delivery.data.clone()).unwrap(),
                 });
