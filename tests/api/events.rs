@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 use tonic::Code;
 
 use crate::helpers::events::{
-    TYPE_PREFIX, assert_is_cloud_event_of, audit_log, audit_log_as, caught_up, kinds, mixed_events,
-    unmatched_payment, watch,
+    LateAppend, TYPE_PREFIX, assert_is_cloud_event_of, audit_log, audit_log_as, caught_up, kinds,
+    mixed_events, unmatched_payment, watch,
 };
 use crate::helpers::{As, on_both_backends, violated_fields};
 
@@ -174,6 +174,33 @@ on_both_backends! {
         let (none, cursor) = caught_up(&auditor, "850", head, &[]).await.unwrap();
         assert!(none.is_empty());
         assert_eq!(cursor, head);
+    }
+
+    async fn an_event_that_took_its_id_first_and_commits_last_is_never_passed(app) {
+        let finance = app.as_role("850", Role::Finance);
+        finance.payments().record_payment(unmatched_payment("first")).await.unwrap();
+        // A unit has taken id 2 (and with it the chain head) and not committed.
+        let (late, id) = LateAppend::begin(&app).await;
+        assert_eq!(id, 2);
+        // A payment now waits for the head: it cannot take id 3 and commit
+        // before id 2 has committed.
+        let paying = tokio::spawn(async move {
+            finance.payments().record_payment(unmatched_payment("second")).await.unwrap();
+        });
+        let auditor = app.as_role("850", Role::Auditor);
+        let (before, cursor) = caught_up(&auditor, "850", 0, &[]).await.unwrap();
+        assert_eq!((sequences(&before), cursor), (vec![1], 1), "nothing after 1 is visible yet");
+        for _ in 0..20 {
+            assert!(!paying.is_finished(), "a later unit committed while an earlier id was open");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        late.commit().await;
+        paying.await.unwrap();
+        // From the reader's cursor: the late event, then the payment, in order.
+        let (after, cursor) = caught_up(&auditor, "850", 1, &[]).await.unwrap();
+        assert_eq!((sequences(&after), cursor), (vec![2, 3], 3));
+        assert_eq!(after[0].r#type, format!("{TYPE_PREFIX}notice.late_commit"));
+        assert_eq!(after[1].r#type, format!("{TYPE_PREFIX}payment.recorded"));
     }
 
     async fn a_reader_cut_and_resumed_under_concurrent_writes_receives_the_log_exactly(app) {

@@ -382,3 +382,64 @@ pub(crate) fn spawn_relay(
         .spawn()
         .expect("start lea-notices relay-events")
 }
+
+/// A transaction behind the service's back (as the tables' owner) that has
+/// taken authority 850's next event id the way the store does at commit
+/// (moving the chain head on, which locks it) and written its event, but not
+/// committed: a unit of work that got its id first and commits last.
+pub(crate) enum LateAppend {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl LateAppend {
+    pub(crate) async fn begin(app: &TestApp) -> (LateAppend, i64) {
+        use sqlx::Connection;
+        const MOVE_HEAD: &str = "UPDATE audit_chain_heads SET last_event_id = last_event_id + 1 \
+             WHERE authority_code = '850' RETURNING last_event_id";
+        const INSERT: &str = "INSERT INTO audit_events (authority_code, event_id, occurred_at, \
+             actor_subject, actor_role, action, resource, request_id, details) \
+             VALUES ('850', $1, '2027-01-04T12:00:00+00:00', 'late.officer', 'la_officer', \
+             'notice.late_commit', 'authorities/850/notices/850-2027-999999', 'late', '{}')";
+        match app.backend {
+            lea_notices::store::Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(app.database_url())
+                    .await
+                    .unwrap();
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let id: i64 = sqlx::query_scalar(MOVE_HEAD)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query(INSERT).bind(id).execute(&mut c).await.unwrap();
+                (LateAppend::Sqlite(c), id)
+            }
+            lea_notices::store::Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(app.database_url())
+                    .await
+                    .unwrap();
+                sqlx::raw_sql("BEGIN").execute(&mut c).await.unwrap();
+                let id: i64 = sqlx::query_scalar(MOVE_HEAD)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query(INSERT).bind(id).execute(&mut c).await.unwrap();
+                (LateAppend::Postgres(c), id)
+            }
+        }
+    }
+
+    pub(crate) async fn commit(self) {
+        match self {
+            LateAppend::Sqlite(mut c) => {
+                sqlx::raw_sql("COMMIT").execute(&mut c).await.unwrap();
+            }
+            LateAppend::Postgres(mut c) => {
+                sqlx::raw_sql("COMMIT").execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
