@@ -140,6 +140,10 @@ impl Follow {
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 break End::Done;
             }
+            // Checked between pages too: a long catch-up ends at shutdown.
+            if *self.stopping.borrow() {
+                break End::Failed(shutting_down());
+            }
             commits.borrow_and_update();
             page = match self
                 .app
@@ -211,9 +215,11 @@ impl Follow {
             _ = tokio::time::sleep(poll) => None,
             _ = tokio::time::sleep_until(deadline) => None,
             _ = answers.closed() => Some(End::Done),
-            _ = stopping => Some(End::Failed(Status::unavailable(
-                "the server is shutting down: watch again from the last cursor",
-            ))),
+            _ = stopping => Some(End::Failed(shutting_down())),
         }
     }
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the server is shutting down: watch again from the last cursor")
 }

@@ -344,3 +344,41 @@ async fn the_feed_resumes_across_a_killed_server_sqlite() {
 async fn the_feed_resumes_across_a_killed_server_postgres() {
     the_feed_resumes_across_a_killed_server(Backend::Postgres).await;
 }
+
+/// SIGTERM ends a following stream at once with UNAVAILABLE (watch again on
+/// another server), instead of holding the shutdown's grace period open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutting_down_server_ends_its_streams_with_unavailable() {
+    use crate::child::ChildServer;
+    let server = ChildServer::spawn(
+        Backend::Sqlite,
+        &[
+            ("LEA_NOTICES_SHUTDOWN_GRACE_SECS", "60"),
+            ("LEA_NOTICES_REQUEST_TIMEOUT_SECS", "120"),
+        ],
+    )
+    .await;
+    let auditor = server.as_role("850", Role::Auditor).await;
+    let finance = server.as_role("850", Role::Finance).await;
+    finance
+        .payments()
+        .record_payment(unmatched_payment("before"))
+        .await
+        .unwrap();
+    let mut stream = auditor
+        .events()
+        .watch_events(watch("authorities/850", 0, &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert_eq!(sequences(&first.events), [1]);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let ended = stream.message().await.unwrap_err();
+    assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
+    assert!(ended.message().contains("shutting down"), "{ended:?}");
+}
