@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/audit.proto",
     "lea/notices/v1/school.proto",
     "lea/notices/v1/worklist.proto",
+    "lea/notices/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod caller;
 pub mod convert;
 pub mod error;
+pub mod events;
 pub mod layers;
 pub mod mutation;
 pub mod notice;

@@ -16,6 +16,7 @@ mod caller;
 pub mod checkpoints;
 pub mod clock;
 mod error;
+mod events;
 mod evidence;
 mod idempotency;
 mod letters;
@@ -40,6 +41,7 @@ pub use audit::AuditQuery;
 pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
 pub use caller::{Caller, Read};
 pub use error::{ServiceError, ServiceResult};
+pub use events::{EVENT_PAGE, EventPage};
 pub use idempotency::RequestId;
 pub use letters::pdf::RenderedPdf;
 pub use notices::{LifecycleChange, NoticeQuery};
@@ -58,6 +60,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     /// Signs and publishes audit checkpoints; `None`: no checkpoint key.
     checkpoints: Option<Arc<checkpoints::Checkpoints>>,
+    /// Counts the units of work that committed writes (see [`App::commits`]).
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl App {
@@ -66,6 +70,7 @@ impl App {
             store,
             clock,
             checkpoints: None,
+            commits: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -158,8 +163,12 @@ impl App {
                 }
                 return Err(e);
             }
-            let (tx, result) = work(app, tx).await;
-            finish(tx, result).await
+            let (tx, result) = work(app.clone(), tx).await;
+            let result = finish(tx, result).await;
+            if matches!(access, Access::Write) && result.is_ok() {
+                app.commits.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            result
         })
         .await
     }

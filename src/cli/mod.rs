@@ -10,6 +10,7 @@ pub mod import_payments;
 pub mod import_schools;
 mod migrate;
 pub mod notice_letter;
+pub mod relay_events;
 mod serve;
 pub mod statutory_return;
 mod token;
@@ -54,6 +55,10 @@ enum Command {
     /// paid date, references; or GOV.UK Pay's or Stripe's own) over a server's
     /// PaymentService, each payment once, split over the notices it quotes.
     ImportPayments(import_payments::Args),
+    /// Publishes every authority's event feed (the CloudEvents WatchEvents
+    /// sends) to a RabbitMQ exchange with publisher confirms, resuming from
+    /// the last confirmed sequence it stored in the database.
+    RelayEvents(relay_events::Args),
 }
 
 impl Cli {
@@ -69,6 +74,7 @@ impl Cli {
             Command::ImportSchools(args) => import_schools::run(args).await,
             Command::ImportMarks(args) => import_marks::run(args).await,
             Command::ImportPayments(args) => import_payments::run(args).await,
+            Command::RelayEvents(args) => relay_events::run(args).await,
         }
     }
 }

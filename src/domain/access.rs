@@ -42,6 +42,9 @@ pub enum Operation {
     /// Listing the worklist: what needs a person now (which items each role
     /// sees is `worklist::scope`).
     ReadWorklist,
+    /// Following the authority's event feed (`EventService.WatchEvents`); which
+    /// events a role sees is `events::sees`.
+    WatchEvents,
 }
 
 use Operation::*;
@@ -75,7 +78,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
         Finance => matches!(
             operation,
-            RecordPayments | ReadPayments | ReadNotices | ReadWorklist
+            RecordPayments | ReadPayments | ReadNotices | ReadWorklist | WatchEvents
         ),
         // Reads everything, changes nothing.
         Auditor => matches!(
@@ -88,6 +91,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadAuditLog
                 | VerifyAuditLog
                 | ReadWorklist
+                | WatchEvents
         ),
         Admin => matches!(
             operation,
@@ -101,6 +105,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadStatutoryReturn
                 | ReadAuditLog
                 | VerifyAuditLog
+                | WatchEvents
         ),
     }
 }
@@ -215,6 +220,18 @@ mod tests {
         assert!(may_see_notice(Police, &[], &notice.issuer.subject, &notice));
         assert!(!may_see_notice(Police, &[], "another-constable", &notice));
         assert!(may_see_notice(Finance, &[], "finance", &notice));
+    }
+
+    #[test]
+    fn a_role_may_watch_events_exactly_when_it_sees_some() {
+        use crate::domain::events::{EventResource, sees};
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, WatchEvents),
+                EventResource::ALL.into_iter().any(|kind| sees(role, kind)),
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod attendance;
 pub mod audit;
 pub mod breach;
 pub mod calendar;
+pub mod events;
 pub mod evidence;
 pub mod identifiers;
 pub mod issuing;

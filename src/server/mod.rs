@@ -20,6 +20,7 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::api::events::EventApi;
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
     payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
@@ -28,6 +29,7 @@ use crate::api::{
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
 use crate::app::clock::{Clock, SystemClock};
+use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
@@ -374,6 +376,19 @@ impl Application {
             WorklistServiceServer,
             WorklistApi::new(app.clone()),
             options,
+            auth.clone()
+        );
+        // Event streams end when the server begins to shut down, so they do
+        // not hold the grace period open.
+        let (stopping, stop_streams) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
+        let events = guarded!(
+            EventServiceServer,
+            EventApi::new(app.clone(), stop_streams),
+            options,
             auth
         );
         let (health_reporter, health) = health_service().await;
@@ -443,6 +458,7 @@ impl Application {
             .add_service(reports)
             .add_service(schools)
             .add_service(worklist)
+            .add_service(events)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks and the scheduler run as long as the server does, and
         // stop with it (a round's unit of work in flight still ends cleanly).
@@ -518,7 +534,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 9] = [
+const DATABASE_BACKED: [&str; 10] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -528,6 +544,7 @@ const DATABASE_BACKED: [&str; 9] = [
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
     <WorklistServiceServer<WorklistApi> as NamedService>::NAME,
+    <EventServiceServer<EventApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING

@@ -144,6 +144,17 @@ pub trait AuditStore: Send {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
 
+    /// An authority's audit events with `event_id` above `after_event_id` and
+    /// at most `through`, oldest first, at most `limit` (the event feed, which
+    /// reads up to the chain head it read in the same snapshot).
+    async fn audit_events_through(
+        &mut self,
+        authority: &LaCode,
+        after_event_id: i64,
+        through: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
     /// An authority's audit events as their hashes cover them, with `event_id`
     /// above `after_event_id`, oldest first, at most `limit`.
     async fn audit_chain(
@@ -203,6 +214,28 @@ sql_impl! {
             .bind(f.from)
             .bind(f.to)
             .bind(after_event_id)
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            rows.into_iter().map(AuditEvent::try_from).collect()
+        }
+
+        async fn audit_events_through(
+            &mut self,
+            authority: &LaCode,
+            after_event_id: i64,
+            through: i64,
+            limit: i64,
+        ) -> StoreResult<Vec<AuditEvent>> {
+            let rows: Vec<AuditEventRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                audit_event_columns!(),
+                " FROM audit_events WHERE authority_code = $1 AND event_id > $2 \
+                 AND event_id <= $3 ORDER BY event_id LIMIT $4"
+            ))
+            .bind(authority.as_str())
+            .bind(after_event_id)
+            .bind(through)
             .bind(limit)
             .fetch_all(&mut *self.conn)
             .await?;

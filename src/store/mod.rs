@@ -27,6 +27,7 @@ mod outage;
 pub mod payments;
 pub mod policy;
 mod postgres;
+pub mod relay;
 pub mod requests;
 mod rows;
 pub mod schools;
@@ -50,6 +51,7 @@ pub use notices::{NoticeFilter, NoticeStore};
 pub use payments::{PaymentFilter, PaymentStore};
 pub use policy::PolicyStore;
 pub use postgres::PgStore;
+pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
@@ -155,6 +157,7 @@ pub trait StoreTx:
     + SchoolStore
     + KeyStore
     + StatutoryEventStore
+    + RelayStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -47,6 +47,15 @@ fn may(role: Role, method: &str) -> bool {
         "VerifyAuditTrail",
         "CreateAuditCheckpoint",
     ];
+    // The event feed: roles whose access is not scoped within the authority
+    // and who read notices (finance: notices and money; officers, auditors and
+    // administrators: more).
+    if method == "WatchEvents" {
+        return matches!(
+            role,
+            Role::LaOfficer | Role::Finance | Role::Auditor | Role::Admin
+        );
+    }
     const NOTICE_READS: &[&str] = &[
         "GetNotice",
         "ListNotices",
@@ -131,7 +140,7 @@ const MUTATIONS: &[&str] = &[
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 35] = [
+const METHODS: [&str; 36] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -167,6 +176,7 @@ const METHODS: [&str; 35] = [
     "GetAuthoritySettings",
     "RenderNotice",
     "ListActions",
+    "WatchEvents",
 ];
 
 /// The answer a caller should get.
@@ -493,6 +503,29 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "WatchEvents" => {
+            let answers = who
+                .events()
+                .watch_events(pb::WatchEventsRequest {
+                    parent,
+                    stop_when_caught_up: true,
+                    ..Default::default()
+                })
+                .await;
+            match answers {
+                Ok(answers) => {
+                    let mut answers = answers.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break Code::Ok,
+                            Err(status) => break status.code(),
+                        }
+                    }
+                }
+                Err(status) => status.code(),
+            }
+        }
         other => panic!("no call for {other}"),
     }
 }

@@ -108,6 +108,36 @@ impl ChildServer {
         panic!("the server did not come up:\n{}", server.log());
     }
 
+    /// Kills the server with SIGKILL (no shutdown, nothing flushed) and starts
+    /// it again on the same database and address, waiting until it accepts
+    /// connections.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        self.child.wait().await.expect("the killed server's status");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .unwrap();
+        self.child = Self::command(self.dir.path(), &self.env)
+            .args(["serve", "--listen-addr", &self.addr.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let endpoint = Channel::from_shared(format!("http://{}", self.addr)).unwrap();
+        for _ in 0..300 {
+            if endpoint.connect().await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.exited() {
+                panic!("the restarted server exited ({status}):\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the restarted server did not come up:\n{}", self.log());
+    }
+
     /// What the server has logged so far (at `RUST_LOG=warn` unless `env` said
     /// otherwise).
     pub fn log(&self) -> String {

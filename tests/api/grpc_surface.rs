@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 8] = [
+const V1_SERVICES: [(&str, &[&str]); 9] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -37,6 +37,7 @@ const V1_SERVICES: [(&str, &[&str]); 8] = [
             "VerifyAuditTrail",
         ],
     ),
+    ("lea.notices.v1.EventService", &["WatchEvents"]),
     (
         "lea.notices.v1.NoticeService",
         &[

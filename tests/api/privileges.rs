@@ -91,6 +91,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
+    ("relay_cursors", "INSERT, SELECT", &["last_sequence"]),
     ("school_history", "INSERT, SELECT", &[]),
     (
         "schools",

@@ -43,7 +43,7 @@ pub fn text_limit(field: &str) -> TextLimit {
         | "request_id"
         | "subject"
         | "qualifying_codes" => line(128),
-        "lines" | "court" | "parent" | "name" | "notice" | "service" => line(200),
+        "lines" | "court" | "parent" | "name" | "notice" | "service" | "event_types" => line(200),
         "payer_reference" => line(500),
         "page_token" => line(1_000),
         _ => FREE_TEXT,
@@ -60,6 +60,7 @@ pub fn list_limit(field: &str) -> usize {
         "parents" => 10,
         "permitted_issuers" | "notice_to_improve_required_for" => 10,
         "qualifying_codes" => 50,
+        "event_types" => crate::domain::events::MAX_TYPE_FILTERS,
         "allocations" => 100,
         "sessions" => 2_000,
         "schools" => MAX_SCHOOLS_PER_IMPORT,

@@ -3,6 +3,7 @@
 //! test files import only from here.
 
 pub mod attendance;
+pub mod events;
 pub mod notices;
 pub mod payments;
 pub mod policy;
@@ -18,10 +19,10 @@ use lea_notices::proto::{
     Date,
     v1::{
         attendance_service_client::AttendanceServiceClient,
-        audit_service_client::AuditServiceClient, notice_service_client::NoticeServiceClient,
-        payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
-        report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
-        worklist_service_client::WorklistServiceClient,
+        audit_service_client::AuditServiceClient, event_service_client::EventServiceClient,
+        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
+        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
+        school_service_client::SchoolServiceClient, worklist_service_client::WorklistServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -125,6 +126,10 @@ impl As {
     }
     pub fn worklist(&self) -> WorklistServiceClient<Authed> {
         WorklistServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn events(&self) -> EventServiceClient<Authed> {
+        EventServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 

@@ -1,0 +1,228 @@
+//! EventService: the authority's event feed as a server stream.
+//!
+//! A call reads its first page before it answers (so a bad cursor is the
+//! call's status), then a task of its own follows the log: it reads a page (one
+//! read-only unit of work, see `app::events`), sends it, and when it has
+//! caught up waits for a commit of this server, the next poll (events other
+//! replicas commit) or the end. What it holds is bounded: a channel of two
+//! responses of at most [`RESPONSE_BYTES`] each, and the page being sent; a
+//! client that reads slowly makes the task wait, never buffer. The call keeps
+//! its place under the server's call limit (`shedding`) until it ends, at the
+//! call's deadline (the server's request timeout or the caller's, whichever is
+//! sooner: then OK, and the client watches again from its last cursor), when
+//! the client leaves, or when the server begins to shut down (UNAVAILABLE).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use super::caller;
+use super::convert::events::{feed_event_to_proto, watch_request};
+use super::layers::prewalk;
+use crate::app::call::Call;
+use crate::app::{App, Caller, EventPage, ServiceError};
+use crate::domain::{events::TypeFilter, names};
+use crate::proto::v1::{self as pb, event_service_server::EventService};
+
+/// How often a stream that has caught up looks for events committed by other
+/// servers (its own server's commits wake it at once). One poll is a page
+/// read that finds nothing: the chain head's row, by its key.
+pub const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A response holds events up to about this many bytes of JSON (a notice's
+/// event, with the notice in its details, is a few kilobytes), far below the
+/// message limit.
+pub const RESPONSE_BYTES: usize = 1024 * 1024;
+
+pub struct EventApi {
+    app: App,
+    poll: Duration,
+    stopping: watch::Receiver<bool>,
+}
+
+impl EventApi {
+    /// The feed on `app`; streams end when `stopping` turns true (the server
+    /// shutting down).
+    pub fn new(app: App, stopping: watch::Receiver<bool>) -> Self {
+        Self {
+            app,
+            poll: EVENT_POLL_INTERVAL,
+            stopping,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl EventService for EventApi {
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<BoxStream<pb::WatchEventsResponse>>, Status> {
+        let caller = caller::identify(&request)?;
+        let call = request.extensions().get::<Arc<Call>>().cloned();
+        let req = request.into_inner();
+        let asked = caller::read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            names::parse_authority("parent", &req.parent)?;
+            watch_request(&req).map_err(ServiceError::InvalidArgument)
+        });
+        let (start_after, filter) = self.app.open_event_feed(&caller, asked)?;
+        let first = self
+            .app
+            .watch_events_page(&caller, start_after, &filter)
+            .await?;
+        let (answers, receiver) = mpsc::channel(2);
+        let follow = Follow {
+            app: self.app.clone(),
+            caller,
+            filter,
+            stop_at: req.stop_when_caught_up.then_some(first.head),
+            deadline: call.as_ref().and_then(|c| c.deadline()),
+            poll: self.poll,
+            stopping: self.stopping.clone(),
+            answers,
+        };
+        let work = follow
+            .run(start_after, first)
+            .instrument(tracing::Span::current());
+        match call {
+            Some(call) => tokio::spawn(crate::app::call::scope(call, work)),
+            None => tokio::spawn(work),
+        };
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+}
+
+/// One WatchEvents stream's work.
+struct Follow {
+    app: App,
+    caller: Caller,
+    filter: TypeFilter,
+    /// End (OK) once the cursor reaches this (`stop_when_caught_up`).
+    stop_at: Option<i64>,
+    deadline: Option<Instant>,
+    poll: Duration,
+    stopping: watch::Receiver<bool>,
+    answers: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
+}
+
+/// Why a stream stops following.
+enum End {
+    /// Its deadline, `stop_when_caught_up`, or the client gone: the stream
+    /// ends OK (if anyone still listens).
+    Done,
+    /// A status to end it with.
+    Failed(Status),
+}
+
+impl Follow {
+    async fn run(mut self, start_after: i64, first: EventPage) {
+        let mut commits = self.app.commits();
+        commits.borrow_and_update();
+        let mut sent = start_after;
+        let mut page = first;
+        let end = loop {
+            if !self.send(&page, &mut sent).await {
+                break End::Done; // the client went away
+            }
+            if self.stop_at.is_some_and(|stop| sent >= stop) {
+                break End::Done;
+            }
+            if page.cursor >= page.head
+                && let Some(end) = self.wait(&mut commits).await
+            {
+                break end;
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                break End::Done;
+            }
+            // Checked between pages too: a long catch-up ends at shutdown.
+            if *self.stopping.borrow() {
+                break End::Failed(shutting_down());
+            }
+            commits.borrow_and_update();
+            page = match self
+                .app
+                .watch_events_page(&self.caller, sent, &self.filter)
+                .await
+            {
+                Ok(page) => page,
+                // The call ended (deadline, client gone) before the read began.
+                Err(ServiceError::NotStarted(_)) => break End::Done,
+                Err(e) => break End::Failed(Status::from(e)),
+            };
+        };
+        tracing::debug!(cursor = sent, "event stream finished");
+        if let End::Failed(status) = end {
+            let _ = self.answers.send(Err(status)).await;
+        }
+    }
+
+    /// Sends `page` in responses of at most [`RESPONSE_BYTES`] of events, or
+    /// only its cursor when it moved past events this caller does not see.
+    /// False when the client has gone.
+    async fn send(&self, page: &EventPage, sent: &mut i64) -> bool {
+        if page.events.is_empty() && page.cursor <= *sent {
+            return true;
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for (i, event) in page.events.iter().enumerate() {
+            let event = feed_event_to_proto(event);
+            bytes += event.cloud_event_json.len() + event.data_json.len();
+            batch.push(event);
+            let last = i + 1 == page.events.len();
+            if bytes >= RESPONSE_BYTES && !last {
+                let cursor = batch.last().map_or(*sent, |e| e.sequence);
+                let events = std::mem::take(&mut batch);
+                bytes = 0;
+                if !self.answer(events, cursor).await {
+                    return false;
+                }
+                *sent = cursor;
+            }
+        }
+        if !self.answer(batch, page.cursor).await {
+            return false;
+        }
+        *sent = page.cursor;
+        true
+    }
+
+    async fn answer(&self, events: Vec<pb::FeedEvent>, cursor: i64) -> bool {
+        let response = pb::WatchEventsResponse { events, cursor };
+        self.answers.send(Ok(response)).await.is_ok()
+    }
+
+    /// Waits for something to read: a commit of this server, or the next poll.
+    /// `Some` when the stream must end instead.
+    async fn wait(&mut self, commits: &mut watch::Receiver<u64>) -> Option<End> {
+        let poll = self.poll;
+        let deadline = self.deadline.unwrap_or_else(|| Instant::now() + poll);
+        let answers = &self.answers;
+        let stopping = &mut self.stopping;
+        let stopping = async move {
+            if stopping.wait_for(|s| *s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = commits.changed() => None,
+            _ = tokio::time::sleep(poll) => None,
+            _ = tokio::time::sleep_until(deadline) => None,
+            _ = answers.closed() => Some(End::Done),
+            _ = stopping => Some(End::Failed(shutting_down())),
+        }
+    }
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the server is shutting down: watch again from the last cursor")
+}
