@@ -3,7 +3,7 @@
 //! unpaid at the end of its period, a school's request past its deadline.
 //!
 //! [`App::emit_due_events`] is one round, and `serve` runs one every
-//! `statutory_events_interval_secs` on every replica. Each event is recorded
+//! `statutory_events_interval_ms` on every replica. Each event is recorded
 //! in its own unit of work with the key (authority, resource, kind) of
 //! `statutory_events`: whichever replica takes the key appends the event in
 //! the same transaction, and every other finds it taken and appends nothing,
