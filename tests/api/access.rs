@@ -140,7 +140,7 @@ const MUTATIONS: &[&str] = &[
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 36] = [
+pub(crate) const METHODS: [&str; 36] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -205,7 +205,7 @@ fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
 }
 
 /// Calls `method` as `who` against authority `la`'s fixtures.
-async fn call(who: &As, method: &str, la: &str) -> Code {
+pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
     let parent = format!("authorities/{la}");
     let notice = format!("authorities/{la}/notices/{la}-2025-000001");
     let payment = format!("authorities/{la}/payments/{la}-PAY-000001");

@@ -193,6 +193,22 @@ impl ChildServer {
         }
     }
 
+    /// Stops the server as an orchestrator does (SIGTERM) and waits for it to
+    /// exit, so what it buffered (spans) is flushed.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.pid().to_string();
+        let sent = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill");
+        assert!(sent.success(), "SIGTERM to {pid}");
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the server exits within a minute of SIGTERM")
+            .expect("the server's status")
+    }
+
     /// How the server exited, if it has.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().expect("the server's status")

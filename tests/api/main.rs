@@ -30,6 +30,7 @@ mod overload;
 mod payment_files;
 mod payments;
 mod penalty_notice_requests;
+mod personal_data;
 mod policy;
 mod privileges;
 mod relay;

@@ -273,49 +273,12 @@ async fn metrics_move_with_calls() {
     assert!(idle >= 1.0, "pool gauge");
 }
 
-/// An in-process OTLP trace receiver: every exported span is sent on.
-struct Receiver(tokio::sync::mpsc::UnboundedSender<opentelemetry_proto::tonic::trace::v1::Span>);
-
-#[tonic::async_trait]
-impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
-    for Receiver
-{
-    async fn export(
-        &self,
-        request: tonic::Request<
-            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
-        >,
-    ) -> Result<
-        tonic::Response<
-            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
-        >,
-        tonic::Status,
-    > {
-        for resource in request.into_inner().resource_spans {
-            for scope in resource.scope_spans {
-                for span in scope.spans {
-                    let _ = self.0.send(span);
-                }
-            }
-        }
-        Ok(tonic::Response::new(Default::default()))
-    }
-}
-
 /// The server's span for a call carrying a W3C `traceparent` is exported over
 /// OTLP as a child of the caller's span, with the RPC's attributes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_spans_continue_the_callers_trace_over_otlp() {
-    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
-    let (tx, mut spans) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(Receiver(tx)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
-    let telemetry = lea_notices::server::telemetry::init(None, Some(&endpoint)).unwrap();
+    let collector = crate::helpers::otlp::Collector::start().await;
+    let telemetry = lea_notices::server::telemetry::init(None, Some(collector.endpoint())).unwrap();
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -335,13 +298,11 @@ async fn rpc_spans_continue_the_callers_trace_over_otlp() {
         .unwrap();
     telemetry.shutdown().await;
 
-    let mut found = None;
-    while let Ok(span) = spans.try_recv() {
-        if span.name == "rpc" && hex::encode(&span.trace_id) == trace_id {
-            found = Some(span);
-        }
-    }
-    let span = found.expect("the server's rpc span was exported with the caller's trace id");
+    let span = collector
+        .spans()
+        .into_iter()
+        .rfind(|span| span.name == "rpc" && hex::encode(&span.trace_id) == trace_id)
+        .expect("the server's rpc span was exported with the caller's trace id");
     assert_eq!(hex::encode(&span.parent_span_id), caller_span);
     let attribute = |key: &str| {
         span.attributes

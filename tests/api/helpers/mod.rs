@@ -5,6 +5,7 @@
 pub mod attendance;
 pub mod events;
 pub mod notices;
+pub mod otlp;
 pub mod payments;
 pub mod policy;
 pub mod worklist;
@@ -225,8 +226,7 @@ impl TestApp {
                 )
                 .await
                 .expect("create test database");
-                let (base, _) = admin.rsplit_once('/').expect("URL with a database");
-                let owner_url = format!("{base}/{name}");
+                let owner_url = with_database(&admin, &name);
                 // The role exists once the owner has migrated (0008 creates it).
                 let owner = store::connect(&owner_url, 1, acquire_timeout())
                     .await
@@ -501,6 +501,19 @@ impl Drop for TestApp {
             .join()
             .ok();
         }
+    }
+}
+
+/// `url` naming database `name` instead, its parameters (`?sslmode=verify-full&sslrootcert=/path`)
+/// kept.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (address, parameters) = url
+        .split_once('?')
+        .map_or((url, None), |(a, p)| (a, Some(p)));
+    let (base, _) = address.rsplit_once('/').expect("URL with a database");
+    match parameters {
+        Some(p) => format!("{base}/{name}?{p}"),
+        None => format!("{base}/{name}"),
     }
 }
 
