@@ -98,8 +98,8 @@ def record_register(client: Client, authority: str, path: str, *,
                     batch_size: int = 1000, timeout: float | None = None) -> Outcome:
     """Streams the file's marks in batches over one RecordMarks call."""
     marks = read_register(path)
-    call = {} if timeout is None else {"timeout": timeout}
-    response = client.attendance.RecordMarks(batches(authority, marks, batch_size), **call)
+    response = client.attendance.RecordMarks(batches(authority, marks, batch_size),
+                                             timeout=timeout)
     return Outcome(response, len(marks))
 
 
