@@ -258,17 +258,16 @@ def pages(method: Callable[..., _PageT], request: _MessageT,
 # --- asyncio --------------------------------------------------------------
 
 
-class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
-                              grpc.aio.UnaryStreamClientInterceptor,
-                              grpc.aio.StreamUnaryClientInterceptor,
-                              grpc.aio.StreamStreamClientInterceptor):
-    """The asyncio form of _BearerAndDeadline."""
+class _AsyncBearerAndDeadline:
+    """The asyncio form of _BearerAndDeadline. grpc.aio files each interceptor
+    under one kind only (the first it is an instance of), so each kind of call
+    has its own interceptor (below), all sharing this."""
 
     def __init__(self, token: AsyncToken, deadline: float | None):
         self._token = token
         self._deadline = deadline
 
-    async def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    async def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         token = self._token() if callable(self._token) else self._token
         if inspect.isawaitable(token):
             token = await token
@@ -279,6 +278,15 @@ class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
         return grpc.aio.ClientCallDetails(details.method, timeout, metadata,
                                           details.credentials, details.wait_for_ready)
 
+    def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        return [_AsyncUnaryUnary(self), _AsyncUnaryStream(self), _AsyncStreamUnary(self),
+                _AsyncStreamStream(self)]
+
+
+class _AsyncUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, auth: _AsyncBearerAndDeadline):
+        self._auth = auth
+
     async def intercept_unary_unary(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, _Request],
@@ -286,7 +294,12 @@ class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
         client_call_details: grpc.aio.ClientCallDetails,
         request: _Request,
     ) -> _Response | grpc.aio.UnaryUnaryCall[_Request, _Response]:
-        return await continuation(await self._details(client_call_details), request)
+        return await continuation(await self._auth.details(client_call_details), request)
+
+
+class _AsyncUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, auth: _AsyncBearerAndDeadline):
+        self._auth = auth
 
     async def intercept_unary_stream(
         self,
@@ -295,7 +308,12 @@ class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
         client_call_details: grpc.aio.ClientCallDetails,
         request: _Request,
     ) -> AsyncIterator[_Response] | grpc.aio.UnaryStreamCall[_Request, _Response]:
-        return await continuation(await self._details(client_call_details), request)
+        return await continuation(await self._auth.details(client_call_details), request)
+
+
+class _AsyncStreamUnary(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, auth: _AsyncBearerAndDeadline):
+        self._auth = auth
 
     async def intercept_stream_unary(
         self,
@@ -305,7 +323,13 @@ class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: AsyncIterable[_Request] | Iterable[_Request],
     ) -> grpc.aio.StreamUnaryCall[_Request, _Response]:
-        return await continuation(await self._details(client_call_details), request_iterator)
+        return await continuation(await self._auth.details(client_call_details),
+                                  request_iterator)
+
+
+class _AsyncStreamStream(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, auth: _AsyncBearerAndDeadline):
+        self._auth = auth
 
     async def intercept_stream_stream(
         self,
@@ -315,7 +339,8 @@ class _AsyncBearerAndDeadline(grpc.aio.UnaryUnaryClientInterceptor,
         client_call_details: grpc.aio.ClientCallDetails,
         request_iterator: AsyncIterable[_Request] | Iterable[_Request],
     ) -> AsyncIterator[_Response] | grpc.aio.StreamStreamCall[_Request, _Response]:
-        return await continuation(await self._details(client_call_details), request_iterator)
+        return await continuation(await self._auth.details(client_call_details),
+                                  request_iterator)
 
 
 class AsyncClient:
@@ -353,7 +378,7 @@ def connect_async(target: str, token: AsyncToken, *,
     grpc.aio channel. Call it with the event loop running (inside a coroutine);
     `token` may also be a coroutine function."""
     options = _channel_options(retry)
-    interceptors = [_AsyncBearerAndDeadline(token, deadline)]
+    interceptors = _AsyncBearerAndDeadline(token, deadline).interceptors()
     channel = (grpc.aio.secure_channel(target, credentials, options, interceptors=interceptors)
                if credentials else
                grpc.aio.insecure_channel(target, options, interceptors=interceptors))
