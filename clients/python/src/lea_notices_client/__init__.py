@@ -221,7 +221,21 @@ class _Page(Protocol):
 
 
 _PageT = TypeVar("_PageT", bound=_Page)
+_PageT_co = TypeVar("_PageT_co", bound=_Page, covariant=True)
 _MessageT = TypeVar("_MessageT", bound=Message)
+
+
+class _ListCall(Protocol[_PageT_co]):
+    """A List method (`client.notices.ListNotices`), or a function like it."""
+
+    def __call__(self, request: Any, /, *, timeout: float | None = ...) -> _PageT_co: ...
+
+
+class _AsyncListCall(Protocol[_PageT_co]):
+    """An asyncio client's List method, or a function like it."""
+
+    def __call__(self, request: Any, /, *,
+                 timeout: float | None = ...) -> Awaitable[_PageT_co]: ...
 
 
 def _first_page(request: _MessageT) -> _MessageT:
@@ -235,12 +249,12 @@ def _items(response: Any, items: str | Callable[[Any], Iterable[Any]]) -> Iterab
 
 
 @overload
-def pages(method: Callable[..., _PageT], request: _MessageT,
+def pages(method: _ListCall[_PageT], request: _MessageT,
           items: Callable[[_PageT], Iterable[_Item]], **call: Any) -> Iterator[_Item]: ...
 @overload
-def pages(method: Callable[..., _PageT], request: _MessageT,
+def pages(method: _ListCall[_PageT], request: _MessageT,
           items: str, **call: Any) -> Iterator[Any]: ...
-def pages(method: Callable[..., _PageT], request: _MessageT,
+def pages(method: _ListCall[_PageT], request: _MessageT,
           items: str | Callable[[_PageT], Iterable[_Item]], **call: Any) -> Iterator[Any]:
     """Every item of a List call, page after page. `items` picks the response's
     items: a function (`lambda r: r.notices`, typed) or the repeated field's name
@@ -386,12 +400,12 @@ def connect_async(target: str, token: AsyncToken, *,
 
 
 @overload
-def pages_async(method: Callable[..., Awaitable[_PageT]], request: _MessageT,
+def pages_async(method: _AsyncListCall[_PageT], request: _MessageT,
                 items: Callable[[_PageT], Iterable[_Item]], **call: Any) -> AsyncIterator[_Item]: ...
 @overload
-def pages_async(method: Callable[..., Awaitable[_PageT]], request: _MessageT,
+def pages_async(method: _AsyncListCall[_PageT], request: _MessageT,
                 items: str, **call: Any) -> AsyncIterator[Any]: ...
-async def pages_async(method: Callable[..., Awaitable[_PageT]], request: _MessageT,
+async def pages_async(method: _AsyncListCall[_PageT], request: _MessageT,
                       items: str | Callable[[_PageT], Iterable[_Item]],
                       **call: Any) -> AsyncIterator[Any]:
     """`pages` for the asyncio client: `async for item in pages_async(...)`."""
