@@ -441,13 +441,15 @@ class ErrorDetails:
     def __str__(self) -> str:
         """One line: the code, the message and what the details name."""
         text = f"{self.code.name}: {self.message}"
-        for name, description in self.field_violations:
-            text += f"; {name}: {description}"
-        for kind, subject, description in self.precondition_violations:
-            text += f"; {kind} {subject}: {description}"
+        named = [f"{name}: {description}" for name, description in self.field_violations]
+        named += [f"{kind} {subject}: {description}"
+                  for kind, subject, description in self.precondition_violations]
+        for violation in named:
+            if violation not in self.message:  # the message often says it already
+                text += f"; {violation}"
         if self.error_info is not None and self.error_info.reason:
             text += f" [{self.error_info.reason}]"
-        return text
+        return " ".join(text.split())
 
 
 def _call_status(error: BaseException) -> tuple[grpc.StatusCode, str, Sequence[tuple[str, Any]]]:
