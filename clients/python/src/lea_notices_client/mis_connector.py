@@ -81,11 +81,9 @@ def _text(path: str) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        byte = data[e.start]
-        guess = ("Windows-1252 or Latin-1, as Excel's plain CSV saves it"
-                 if byte >= 0x80 else "not UTF-8")
-        raise RegisterError(f"line {line}: byte 0x{byte:02X} at column {column} is not UTF-8 "
-                            f"(the file looks like {guess}): {_SAVE_AS}") from None
+        raise RegisterError(f"line {line}: byte 0x{data[e.start]:02X} at column {column} is "
+                            f"not UTF-8 (the file looks like Windows-1252 or Latin-1, as "
+                            f"Excel's plain CSV saves it): {_SAVE_AS}") from None
 
 
 def load_register(path: str) -> Register:
