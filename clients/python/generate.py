@@ -1,7 +1,10 @@
 """Generates the lea.notices.v1 stubs into src/ from ../../proto with grpcio-tools
-(which bundles protoc). `python generate.py` rewrites them; `python generate.py
---check` fails if the committed ones differ from what the protos give (CI runs it).
-google/type/date.proto is not generated: googleapis-common-protos provides it.
+(which bundles protoc) and mypy-protobuf (the type stubs: `*_pb2.pyi` for the
+messages, `*_pb2_grpc.pyi` for the services, sync and grpc.aio). `python
+generate.py` rewrites them; `python generate.py --check` fails if the committed
+ones differ from what the protos give (CI runs it). Both take the versions in
+requirements-dev.txt. google/type/date.proto is not generated:
+googleapis-common-protos provides it.
 """
 import filecmp
 import pathlib
@@ -17,15 +20,30 @@ OUT = HERE / "src"
 GENERATED = pathlib.Path("lea", "notices", "v1")
 
 
+def _plugin(name: str) -> str:
+    """mypy-protobuf's protoc plugin: beside this Python (a venv's bin/, even
+    when not on PATH), else on PATH."""
+    beside = pathlib.Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        sys.exit(f"{name} not found: pip install -r requirements-dev.txt (mypy-protobuf)")
+    return found
+
+
 def generate(out: pathlib.Path) -> None:
     protos = sorted(str(p.relative_to(PROTO)) for p in (PROTO / GENERATED).glob("*.proto"))
     include = pathlib.Path(protoc.__file__).parent / "_proto"
-    args = ["protoc", f"-I{PROTO}", f"-I{include}", f"--python_out={out}",
-            f"--pyi_out={out}", f"--grpc_python_out={out}", *protos]
+    args = ["protoc", f"-I{PROTO}", f"-I{include}",
+            f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
+            f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
+            f"--python_out={out}", f"--grpc_python_out={out}",
+            f"--mypy_out=quiet:{out}", f"--mypy_grpc_out=quiet:{out}", *protos]
     if protoc.main(args) != 0:
         sys.exit("protoc failed")
     for package in (out / "lea", out / "lea" / "notices", out / GENERATED):
         (package / "__init__.py").touch()
+    # PEP 561: without it mypy ignores the .pyi files beside the modules.
+    (out / "lea" / "py.typed").touch()
 
 
 def main() -> None:
