@@ -83,13 +83,12 @@ fn notice_request(request_id: &str) -> pb::IssuePenaltyNoticeRequest {
         family_name: PUPIL_FAMILY.into(),
         address: address(),
     });
-    request.parents = vec![pb::Parent {
-        person_id: "family-1".into(),
-        given_name: PARENT_GIVEN.into(),
-        family_name: PARENT_FAMILY.into(),
-        address: address(),
-        ..Default::default()
-    }];
+    // The helper's parent, whatever else it carries, renamed and moved.
+    let parent = &mut request.parents[0];
+    parent.person_id = "family-1".into();
+    parent.given_name = PARENT_GIVEN.into();
+    parent.family_name = PARENT_FAMILY.into();
+    parent.address = address();
     if let Some(offence) = request.offence.as_mut() {
         offence.description = FREE_TEXT.into();
     }
@@ -233,10 +232,7 @@ async fn the_family_through_the_service(server: &ChildServer) {
         .expect("read back");
     officer
         .notices()
-        .render_notice(pb::RenderNoticeRequest {
-            name: name.clone(),
-            ..Default::default()
-        })
+        .render_notice(pb::RenderNoticeRequest { name: name.clone() })
         .await
         .expect("the letter");
     officer
