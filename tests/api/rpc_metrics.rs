@@ -72,7 +72,9 @@ async fn every_ending_is_counted_once_with_its_code(backend: Backend) {
     let server = ChildServer::spawn(
         backend,
         &[
-            ("LEA_NOTICES_REQUEST_TIMEOUT_SECS", "2"),
+            // Long enough for 40 batches on a loaded machine (the message-limit
+            // case below must not meet the stream's time limit first).
+            ("LEA_NOTICES_REQUEST_TIMEOUT_SECS", "6"),
             ("LEA_NOTICES_MAX_MESSAGE_BYTES", "4096"),
         ],
     )
