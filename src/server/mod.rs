@@ -608,6 +608,9 @@ impl DatabaseWatch {
                 false
             }
         };
+        crate::server::metrics::metrics()
+            .database_up
+            .set(i64::from(answered));
         if self.up == Some(answered) {
             return;
         }
