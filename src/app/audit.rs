@@ -61,11 +61,30 @@ impl App {
         authority: LaCode,
         checkpoint: Option<Checkpoint>,
     ) -> ServiceResult<ChainSummary> {
-        self.read(move |_, mut tx| async move {
-            let result = walk_chain(&mut *tx, &authority, checkpoint.as_ref()).await;
-            (tx, result)
-        })
-        .await
+        let checked = checkpoint.is_some();
+        let label = authority.as_str().to_string();
+        let summary = self
+            .read(move |_, mut tx| async move {
+                let result = walk_chain(&mut *tx, &authority, checkpoint.as_ref()).await;
+                (tx, result)
+            })
+            .await?;
+        // Counted for the alert on a trail that does not hold
+        // (lea_audit_verification_failures_total).
+        let failed = if !summary.intact() {
+            Some("chain_broken")
+        } else if checked && !summary.checkpoint_matched {
+            Some("checkpoint_not_matched")
+        } else {
+            None
+        };
+        if let Some(reason) = failed {
+            crate::server::metrics::metrics()
+                .audit_verification_failures
+                .with_label_values(&[label.as_str(), reason])
+                .inc();
+        }
+        Ok(summary)
     }
 }
 

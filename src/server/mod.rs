@@ -406,6 +406,11 @@ impl Application {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                // The error details every error carries (google.rpc.BadRequest,
+                // ErrorInfo, PreconditionFailure; google.rpc.Status), so
+                // grpcurl and grpcui print them rather than "not recognized";
+                // the set holds google/protobuf/{any,duration}.proto they import.
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         };
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
@@ -603,6 +608,9 @@ impl DatabaseWatch {
                 false
             }
         };
+        crate::server::metrics::metrics()
+            .database_up
+            .set(i64::from(answered));
         if self.up == Some(answered) {
             return;
         }

@@ -90,7 +90,9 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
 /// body (a stream's error, a response too large to encode). A call cut off
 /// before that (its caller cancelled, its deadline passed and tonic dropped it,
 /// the connection went) is counted `CANCELLED`, or `DEADLINE_EXCEEDED` once its
-/// caller's deadline has passed. `lea_rpc_in_flight` comes down with the
+/// caller's deadline has passed. The metrics are go-grpc-prometheus's
+/// (`grpc_server_started_total`, `grpc_server_handled_total`,
+/// `grpc_server_handling_seconds`). `lea_rpc_in_flight` comes down with the
 /// count, however the call ended: the count happens when the response body
 /// ends or is dropped.
 #[derive(Clone, Copy, Default)]
@@ -181,6 +183,8 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
 /// One call from its first byte to its end: counted exactly once.
 struct Tracker {
     labels: (&'static str, &'static str),
+    /// `grpc_type`: `unary`, `client_stream`, `server_stream`, `bidi_stream`.
+    kind: &'static str,
     span: tracing::Span,
     started: std::time::Instant,
     deadline: Option<tokio::time::Instant>,
@@ -191,9 +195,17 @@ struct Tracker {
 
 impl Tracker {
     fn start(method: &str, span: tracing::Span, deadline: Option<tokio::time::Instant>) -> Self {
-        crate::server::metrics::metrics().rpc_in_flight.inc();
+        let metrics = crate::server::metrics::metrics();
+        let labels = crate::server::metrics::rpc_labels(method);
+        let kind = crate::server::metrics::rpc_type(method);
+        metrics.rpc_in_flight.inc();
+        metrics
+            .grpc_started
+            .with_label_values(&[labels.0, labels.1, kind])
+            .inc();
         Tracker {
-            labels: crate::server::metrics::rpc_labels(method),
+            labels,
+            kind,
             span,
             started: std::time::Instant::now(),
             deadline,
@@ -214,13 +226,19 @@ impl Tracker {
         self.span.record("grpc.code", code as i32);
         self.span
             .record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+        let kind = self.kind;
         metrics
-            .rpc_requests
-            .with_label_values(&[service, method, name])
+            .grpc_handled
+            .with_label_values(&[
+                service,
+                method,
+                kind,
+                crate::server::metrics::metric_code_name(code),
+            ])
             .inc();
         metrics
-            .rpc_duration
-            .with_label_values(&[service, method])
+            .grpc_handling_seconds
+            .with_label_values(&[service, method, kind])
             .observe(elapsed.as_secs_f64());
         tracing::info!(parent: &self.span, code = name, "rpc finished");
     }

@@ -287,8 +287,16 @@ on_both_backends! {
         let tamper = |sql: String| { let app = &app; async move { as_owner_without_triggers(app, &sql).await } };
         let original: String = owner_scalar(&app, "SELECT details FROM audit_events WHERE authority_code = '850' AND event_id = 2").await;
         tamper("UPDATE audit_events SET details = '{\"forged\":true}' WHERE authority_code = '850' AND event_id = 2".into()).await;
+        // Counted for the alert (the registry is the test process's, shared by
+        // the tests running beside this one: it can only have gone up more).
+        let failures = || lea_notices::server::metrics::metrics()
+            .audit_verification_failures
+            .with_label_values(&["850", "chain_broken"])
+            .get();
+        let before = failures();
         let edited = verify(&auditor, "authorities/850").await;
         assert!(!edited.intact);
+        assert!(failures() > before, "lea_audit_verification_failures_total");
         let b = edited.first_break.unwrap();
         assert_eq!((b.event_id, b.kind(), edited.events_checked), (2, pb::AuditChainBreakKind::EventAltered, 1), "{}", b.description);
 

@@ -263,3 +263,118 @@ async fn reflection_v1alpha_lists_the_same_services() {
         V1_SERVICES.iter().map(|(s, _)| s.to_string()).collect();
     assert_eq!(listed, expected);
 }
+
+/// The error details every error carries, as a tool asks reflection for them
+/// when it meets one in a status: the file defining each, and every file it
+/// imports by name, so grpcurl prints a `BadRequest`'s field violations rather
+/// than "google.rpc.BadRequest is not recognized". Asked of both versions.
+const ERROR_DETAILS: [&str; 6] = [
+    "google.rpc.BadRequest",
+    "google.rpc.BadRequest.FieldViolation",
+    "google.rpc.ErrorInfo",
+    "google.rpc.PreconditionFailure",
+    "google.rpc.ResourceInfo",
+    "google.rpc.Status",
+];
+
+/// The messages of `files` (full names) and the files they import.
+fn messages_and_imports(files: &[Vec<u8>]) -> (Vec<String>, Vec<String>) {
+    fn walk(prefix: &str, messages: &[prost_types::DescriptorProto], out: &mut Vec<String>) {
+        for m in messages {
+            let name = format!("{prefix}.{}", m.name());
+            walk(&name, &m.nested_type, out);
+            out.push(name);
+        }
+    }
+    let (mut messages, mut imports) = (Vec::new(), Vec::new());
+    for bytes in files {
+        let file = prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("descriptor");
+        walk(file.package(), &file.message_type, &mut messages);
+        imports.extend(file.dependency);
+    }
+    (messages, imports)
+}
+
+#[tokio::test]
+async fn reflection_describes_the_error_details_on_v1_and_v1alpha() {
+    use tonic_reflection::pb::v1alpha as alpha;
+    let app = TestApp::spawn(lea_notices::store::Backend::Sqlite).await;
+    // The same question of v1alpha, answered as v1's messages.
+    let reflect_alpha = |request: MessageRequest| {
+        let channel = app.channel.clone();
+        async move {
+            let request = match request {
+                MessageRequest::FileContainingSymbol(s) => {
+                    alpha::server_reflection_request::MessageRequest::FileContainingSymbol(s)
+                }
+                MessageRequest::FileByFilename(f) => {
+                    alpha::server_reflection_request::MessageRequest::FileByFilename(f)
+                }
+                other => panic!("not asked here: {other:?}"),
+            };
+            let mut client = alpha::server_reflection_client::ServerReflectionClient::new(channel);
+            let response = client
+                .server_reflection_info(tokio_stream::once(alpha::ServerReflectionRequest {
+                    host: String::new(),
+                    message_request: Some(request),
+                }))
+                .await
+                .expect("v1alpha reflection")
+                .into_inner()
+                .next()
+                .await
+                .expect("a response")
+                .expect("ok")
+                .message_response
+                .expect("message");
+            match response {
+                alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(f) => {
+                    MessageResponse::FileDescriptorResponse(
+                        tonic_reflection::pb::v1::FileDescriptorResponse {
+                            file_descriptor_proto: f.file_descriptor_proto,
+                        },
+                    )
+                }
+                other => panic!("v1alpha answered {other:?}"),
+            }
+        }
+    };
+    for version in ["v1", "v1alpha"] {
+        for symbol in ERROR_DETAILS {
+            let request = MessageRequest::FileContainingSymbol(symbol.into());
+            let response = match version {
+                "v1" => reflect(app.channel.clone(), request).await,
+                _ => reflect_alpha(request).await,
+            };
+            let MessageResponse::FileDescriptorResponse(files) = response else {
+                panic!("{version}: no file for {symbol}: {response:?}");
+            };
+            let (messages, mut imports) = messages_and_imports(&files.file_descriptor_proto);
+            assert!(
+                messages.iter().any(|m| m == symbol),
+                "{version}: {symbol} not in {messages:?}"
+            );
+            // Every import a tool then asks for by name is served too.
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(import) = imports.pop() {
+                if !seen.insert(import.clone()) {
+                    continue;
+                }
+                let request = MessageRequest::FileByFilename(import.clone());
+                let response = match version {
+                    "v1" => reflect(app.channel.clone(), request).await,
+                    _ => reflect_alpha(request).await,
+                };
+                let MessageResponse::FileDescriptorResponse(files) = response else {
+                    panic!("{version}: {symbol} imports {import}, not served: {response:?}");
+                };
+                imports.extend(messages_and_imports(&files.file_descriptor_proto).1);
+            }
+            if symbol == "google.rpc.Status" {
+                assert!(seen.contains("google/protobuf/any.proto"), "{seen:?}");
+            }
+        }
+    }
+    // No service is listed for them: the list is still exactly the v1 services.
+    assert_serves_v1(app.channel.clone()).await;
+}

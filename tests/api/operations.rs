@@ -206,7 +206,7 @@ async fn metrics_move_with_calls() {
     let denied = [
         r#"grpc_service="lea.notices.v1.PolicyService""#,
         r#"grpc_method="CreatePolicyVersion""#,
-        r#"grpc_code="PERMISSION_DENIED""#,
+        r#"grpc_code="PermissionDenied""#,
     ];
     let issued = [r#"authority="850""#, r#"kind="penalty_notice""#];
     let before = scrape(addr).await;
@@ -243,19 +243,25 @@ async fn metrics_move_with_calls() {
 
     let after = scrape(addr).await;
     assert!(
-        value(&after, "lea_rpc_requests_total", &get_policy)
-            >= value(&before, "lea_rpc_requests_total", &get_policy) + 2.0,
+        value(&after, "grpc_server_handled_total", &get_policy)
+            >= value(&before, "grpc_server_handled_total", &get_policy) + 2.0,
         "{after}"
     );
     assert!(
-        value(&after, "lea_rpc_requests_total", &denied)
-            >= value(&before, "lea_rpc_requests_total", &denied) + 1.0
+        value(&after, "grpc_server_handled_total", &denied)
+            >= value(&before, "grpc_server_handled_total", &denied) + 1.0
     );
     assert!(
         value(&after, "lea_notices_issued_total", &issued)
             >= value(&before, "lea_notices_issued_total", &issued) + 2.0
     );
-    assert!(value(&after, "lea_rpc_duration_seconds_count", &get_policy[..2]) >= 2.0);
+    assert!(
+        value(
+            &after,
+            "grpc_server_handling_seconds_count",
+            &get_policy[..2]
+        ) >= 2.0
+    );
     assert!(after.contains("lea_rpc_in_flight "), "in-flight gauge");
     // A connection goes back to the pool on a task of its own: give it a moment.
     let mut idle = value(&after, "lea_db_pool_connections", &[r#"state="idle""#]);

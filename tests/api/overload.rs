@@ -42,7 +42,7 @@ async fn payments_recorded(finance: &crate::helpers::As) -> usize {
 async fn counted(server: &ChildServer, code: &str) -> f64 {
     let code = format!(r#"grpc_code="{code}""#);
     let labels = [r#"grpc_method="RecordPayment""#, code.as_str()];
-    server.metric("lea_rpc_requests_total", &labels).await
+    server.metric("grpc_server_handled_total", &labels).await
 }
 
 async fn abandoned_calls_do_not_pile_up(backend: Backend) {
@@ -123,9 +123,8 @@ async fn abandoned_calls_do_not_pile_up(backend: Backend) {
     // callers had gone; a call the loaded server reached only after its
     // deadline held one for a moment), the rest were refused at once. (The
     // client's own count also has calls it gave up on before an answer came.)
-    let admitted =
-        counted(&server, "DEADLINE_EXCEEDED").await + counted(&server, "CANCELLED").await;
-    let shed = counted(&server, "RESOURCE_EXHAUSTED").await;
+    let admitted = counted(&server, "DeadlineExceeded").await + counted(&server, "Canceled").await;
+    let shed = counted(&server, "ResourceExhausted").await;
     assert!(
         admitted <= (CALLS / 4) as f64,
         "{admitted} calls admitted, {shed} refused: the limit did not hold\n{}",

@@ -1,7 +1,10 @@
 //! The RPC metrics count every call once, with the code its caller got however
 //! the call ended: an error at the end of a stream (in the trailers), a response
 //! too large to send, the server's timeout, the caller's deadline, the caller
-//! cancelling; and `lea_rpc_in_flight` comes back to 0. Measured on the server
+//! cancelling; and `lea_rpc_in_flight` comes back to 0. They are named and
+//! labelled as go-grpc-prometheus does (`grpc_server_handled_total` with
+//! `grpc_service`, `grpc_method`, `grpc_type` and Go's name of the code), so
+//! grpc-ecosystem dashboards and alerts work unchanged. Measured on the server
 //! binary run as a child process: the metrics registry is process-wide.
 
 use std::time::Duration;
@@ -44,7 +47,8 @@ async fn stream(
     Ok(all)
 }
 
-/// `lea_rpc_requests_total` of `service`/`method` ended with `code`.
+/// `grpc_server_handled_total` of `service`/`method` ended with `code` (Go's
+/// name for it, as go-grpc-prometheus labels it: `OK`, `InvalidArgument`).
 async fn count(server: &ChildServer, service: &str, method: &str, code: &str) -> f64 {
     let labels = [
         format!(r#"grpc_service="lea.notices.v1.{service}""#),
@@ -52,7 +56,7 @@ async fn count(server: &ChildServer, service: &str, method: &str, code: &str) ->
         format!(r#"grpc_code="{code}""#),
     ];
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-    server.metric("lea_rpc_requests_total", &labels).await
+    server.metric("grpc_server_handled_total", &labels).await
 }
 
 /// `lea_rpc_units_not_started_total` of `method` for `reason`, once it is
@@ -179,7 +183,7 @@ async fn every_ending_is_counted_once_with_its_code(backend: Backend) {
     let policy = |code| count(&server, "PolicyService", "CreatePolicyVersion", code);
     let mut seen = 0.0;
     for _ in 0..100 {
-        seen = policy("CANCELLED").await;
+        seen = policy("Canceled").await;
         if seen > 0.0 {
             break;
         }
@@ -191,30 +195,58 @@ async fn every_ending_is_counted_once_with_its_code(backend: Backend) {
     let idle = server.metric_settles("lea_rpc_in_flight", &[], 0.0).await;
     assert_eq!(idle, 0.0, "{}", server.scrape().await);
     assert_eq!(policy("OK").await, 1.0);
-    assert_eq!(policy("DEADLINE_EXCEEDED").await, 2.0);
+    assert_eq!(policy("DeadlineExceeded").await, 2.0);
     let marks = |code| count(&server, "AttendanceService", "RecordMarksStream", code);
     assert_eq!(marks("OK").await, 1.0);
-    assert_eq!(marks("INVALID_ARGUMENT").await, 1.0);
-    assert_eq!(marks("ALREADY_EXISTS").await, 1.0);
-    assert_eq!(marks("PERMISSION_DENIED").await, 1.0);
-    assert_eq!(marks("DEADLINE_EXCEEDED").await, 1.0);
+    assert_eq!(marks("InvalidArgument").await, 1.0);
+    assert_eq!(marks("AlreadyExists").await, 1.0);
+    assert_eq!(marks("PermissionDenied").await, 1.0);
+    assert_eq!(marks("DeadlineExceeded").await, 1.0);
     assert_eq!(
         count(
             &server,
             "AttendanceService",
             "RecordMarks",
-            "RESOURCE_EXHAUSTED"
+            "ResourceExhausted"
         )
         .await,
         1.0
     );
     let durations = server
         .metric(
-            "lea_rpc_duration_seconds_count",
-            &[r#"grpc_method="CreatePolicyVersion""#],
+            "grpc_server_handling_seconds_count",
+            &[
+                r#"grpc_method="CreatePolicyVersion""#,
+                r#"grpc_type="unary""#,
+            ],
         )
         .await;
     assert_eq!(durations, 4.0);
+    // Every call begun is counted begun, with its type.
+    let started = |method: &'static str, kind: &'static str| {
+        let labels = [
+            format!(r#"grpc_method="{method}""#),
+            format!(r#"grpc_type="{kind}""#),
+        ];
+        let server = &server;
+        async move {
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+            server.metric("grpc_server_started_total", &labels).await
+        }
+    };
+    assert_eq!(started("CreatePolicyVersion", "unary").await, 4.0);
+    assert_eq!(started("RecordMarksStream", "bidi_stream").await, 5.0);
+    assert_eq!(started("RecordMarks", "client_stream").await, 1.0);
+    // And the process, as every Prometheus client library exports it.
+    let scraped = server.scrape().await;
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "lea_database_up 1",
+    ] {
+        assert!(scraped.contains(name), "{name} in {scraped}");
+    }
 
     // What became of the three writes whose callers went: on SQLite they
     // waited for the write lock to begin, and never began; on PostgreSQL they
