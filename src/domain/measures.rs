@@ -309,6 +309,8 @@ string_names!(PaymentDecision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CaseEvent {
+    /// The case opened (its facts are the case's own); recorded once, first.
+    Opened,
     /// Contract accepted by the parents.
     Accepted,
     /// Contract declined by the parents.
@@ -345,6 +347,7 @@ pub enum CaseEvent {
 /// The kind of a [`CaseEvent`], as names go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CaseEventKind {
+    Opened,
     Accepted,
     Declined,
     Made,
@@ -359,6 +362,7 @@ pub enum CaseEventKind {
     PaymentDecisionRecorded,
 }
 super::all_variants!(CaseEventKind {
+    Opened,
     Accepted,
     Declined,
     Made,
@@ -373,6 +377,7 @@ super::all_variants!(CaseEventKind {
     PaymentDecisionRecorded
 });
 string_names!(CaseEventKind {
+    Opened => "case_opened",
     Accepted => "accepted",
     Declined => "declined",
     Made => "made",
@@ -397,6 +402,7 @@ impl CaseEventKind {
 impl CaseEvent {
     pub fn kind(&self) -> CaseEventKind {
         match self {
+            CaseEvent::Opened => CaseEventKind::Opened,
             CaseEvent::Accepted => CaseEventKind::Accepted,
             CaseEvent::Declined => CaseEventKind::Declined,
             CaseEvent::Made => CaseEventKind::Made,
@@ -787,7 +793,7 @@ pub fn parenting_order_from(
         },
         opened_by: by.clone(),
         created_at: at,
-        version: 0,
+        version: 1,
     }
 }
 
