@@ -15,8 +15,8 @@ use crate::domain::{
     actor::Actor,
     identifiers::LaCode,
     measures::{
-        self, CaseEvent, CaseEventKind, CaseFacts, CaseParent, CaseState, MeasureCase,
-        MeasureKind, OrderBasis, RecordedCaseEvent, Section,
+        self, CaseEvent, CaseEventKind, CaseFacts, CaseParent, CaseState, MeasureCase, MeasureKind,
+        OrderBasis, RecordedCaseEvent, Section,
     },
     names,
 };
@@ -58,7 +58,11 @@ pub struct CaseQuery {
 /// A page of cases asked for: the filter, after which number, how many.
 pub type CaseListing = (CaseQuery, i64, i64);
 
-async fn case_in(tx: &mut dyn StoreTx, authority: &LaCode, number: i64) -> ServiceResult<MeasureCase> {
+async fn case_in(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    number: i64,
+) -> ServiceResult<MeasureCase> {
     tx.case(authority, number)
         .await?
         .ok_or_else(|| ServiceError::NotFound(names::case_name(authority, number)))
@@ -77,7 +81,10 @@ async fn visible_case(
     if covered {
         Ok(case)
     } else {
-        Err(ServiceError::NotFound(names::case_name(&caller.authority, number)))
+        Err(ServiceError::NotFound(names::case_name(
+            &caller.authority,
+            number,
+        )))
     }
 }
 
@@ -124,7 +131,11 @@ async fn record_event(
         details["section"] = serde_json::json!(case.facts.section);
         details["order_basis"] = serde_json::json!(case.facts.order_basis);
         details["parent_person_ids"] = serde_json::json!(
-            case.facts.parents.iter().map(|p| p.person_id.as_str()).collect::<Vec<_>>()
+            case.facts
+                .parents
+                .iter()
+                .map(|p| p.person_id.as_str())
+                .collect::<Vec<_>>()
         );
     }
     tx.append_audit(&NewAuditEvent {
@@ -148,7 +159,14 @@ async fn insert_opened(
     by: &By<'_>,
 ) -> ServiceResult<()> {
     tx.insert_case(authority, case, by.request_id).await?;
-    record_event(tx, authority, case, (&CaseEvent::Opened, case.opened_on), by).await
+    record_event(
+        tx,
+        authority,
+        case,
+        (&CaseEvent::Opened, case.opened_on),
+        by,
+    )
+    .await
 }
 
 /// Writes `next` over the case it was decided from; refuses if it changed since.
@@ -220,7 +238,10 @@ impl App {
         o: CaseOpening,
     ) -> ServiceResult<MeasureCase> {
         let authority = &caller.authority;
-        if let Some(kept) = request.claim::<Kept>(tx, authority, OPEN, self.now()).await? {
+        if let Some(kept) = request
+            .claim::<Kept>(tx, authority, OPEN, self.now())
+            .await?
+        {
             return case_in(tx, authority, kept.number).await;
         }
         let mut parents = o.parents.clone();
@@ -257,7 +278,9 @@ impl App {
                 broken.push(v);
             }
             if o.parents.is_empty()
-                && !parents.iter().any(|p: &CaseParent| p.person_id == notice.parent.person_id)
+                && !parents
+                    .iter()
+                    .any(|p: &CaseParent| p.person_id == notice.parent.person_id)
             {
                 parents.push(CaseParent {
                     person_id: notice.parent.person_id.clone(),
@@ -304,7 +327,14 @@ impl App {
         };
         insert_opened(tx, authority, &case, &by).await?;
         request
-            .complete(tx, authority, OPEN, &Kept { number: case.number })
+            .complete(
+                tx,
+                authority,
+                OPEN,
+                &Kept {
+                    number: case.number,
+                },
+            )
             .await?;
         Ok(case)
     }
@@ -319,7 +349,9 @@ impl App {
         caller.check_allowed(Operation::ChangeMeasures)?;
         let change = change?;
         self.write(move |app, mut tx| async move {
-            let result = app.record_case_event_in(&mut *tx, &caller, &request, change).await;
+            let result = app
+                .record_case_event_in(&mut *tx, &caller, &request, change)
+                .await;
             (tx, result)
         })
         .await
@@ -333,7 +365,10 @@ impl App {
         (number, event, on): (i64, CaseEvent, NaiveDate),
     ) -> ServiceResult<MeasureCase> {
         let authority = &caller.authority;
-        if let Some(kept) = request.claim::<Kept>(tx, authority, RECORD, self.now()).await? {
+        if let Some(kept) = request
+            .claim::<Kept>(tx, authority, RECORD, self.now())
+            .await?
+        {
             return case_in(tx, authority, kept.number).await;
         }
         let case = case_in(tx, authority, number).await?;
@@ -348,7 +383,14 @@ impl App {
             CaseEvent::OutcomeRecorded { outcome } if outcome.parenting_order => {
                 let n = tx.next_serial(authority, "measure-case").await?;
                 next.facts.parenting_order_case = Some(n);
-                Some(measures::parenting_order_from(&next, &name, n, on, &caller.actor, by.at))
+                Some(measures::parenting_order_from(
+                    &next,
+                    &name,
+                    n,
+                    on,
+                    &caller.actor,
+                    by.at,
+                ))
             }
             _ => None,
         };

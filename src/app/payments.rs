@@ -252,7 +252,11 @@ async fn allocate(
             super::measures::block_prosecutions(
                 tx,
                 authority,
-                (number, &names::payment_name(authority, payment_id), amount - had),
+                (
+                    number,
+                    &names::payment_name(authority, payment_id),
+                    amount - had,
+                ),
                 (by.actor, by.request_id, by.at),
             )
             .await?;

@@ -9,9 +9,7 @@ use super::tx::sql_impl;
 use super::{StoreError, StoreResult};
 use crate::domain::actor::{Actor, Role};
 use crate::domain::identifiers::LaCode;
-use crate::domain::measures::{
-    CaseEvent, CaseState, MeasureCase, MeasureKind, RecordedCaseEvent,
-};
+use crate::domain::measures::{CaseEvent, CaseState, MeasureCase, MeasureKind, RecordedCaseEvent};
 
 macro_rules! case_select {
     () => {
