@@ -22,7 +22,11 @@ fn officer(app: &TestApp) -> As {
 async fn notice(app: &TestApp) -> String {
     app.clock.set_day(d(2025, 2, 3));
     let p = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3));
-    issue(app, p.request("issue-1")).await.unwrap().remove(0).name
+    issue(app, p.request("issue-1"))
+        .await
+        .unwrap()
+        .remove(0)
+        .name
 }
 
 fn opening(kind: pb::MeasureKind, request_id: &str, on: chrono::NaiveDate) -> pb::OpenCaseRequest {

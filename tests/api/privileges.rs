@@ -68,7 +68,11 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
     ("measure_case_events", "INSERT, SELECT", &[]),
     ("measure_case_follows", "INSERT, SELECT", &[]),
-    ("measure_cases", "INSERT, SELECT", &["facts", "state", "version"]),
+    (
+        "measure_cases",
+        "INSERT, SELECT",
+        &["facts", "state", "version"],
+    ),
     (
         "notices",
         "INSERT, SELECT",
