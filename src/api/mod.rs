@@ -11,6 +11,7 @@ pub mod convert;
 pub mod error;
 pub mod events;
 pub mod layers;
+pub mod measures;
 pub mod mutation;
 pub mod notice;
 pub mod pagination;

@@ -31,6 +31,8 @@ pub(crate) enum UseCase {
     DeclinePenaltyNoticeRequest,
     AllocatePayment,
     ImportSchools,
+    OpenCase,
+    RecordCaseEvent,
 }
 
 impl UseCase {
@@ -50,6 +52,8 @@ impl UseCase {
             UseCase::DeclinePenaltyNoticeRequest => "decline_penalty_notice_request",
             UseCase::AllocatePayment => "allocate_payment",
             UseCase::ImportSchools => "import_schools",
+            UseCase::OpenCase => "open_case",
+            UseCase::RecordCaseEvent => "record_case_event",
         }
     }
 }

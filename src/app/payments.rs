@@ -186,7 +186,9 @@ struct Mover<'a> {
 /// much on each) and settles every notice whose money changed. Money put on a
 /// notice already referred to prosecution is also a
 /// `notice.payment_after_prosecution` event: payment discharges liability, so
-/// the prosecution is to be reviewed.
+/// the prosecution is to be reviewed; and money put on a notice a prosecution
+/// case follows stops that case until an officer decides
+/// (`measures::block_prosecutions`).
 async fn allocate(
     tx: &mut dyn StoreTx,
     (authority, payment_id): (&LaCode, &str),
@@ -244,6 +246,19 @@ async fn allocate(
                     "rule": worklist::Rule::PaymentDischargesLiability.citation(),
                 }),
             })
+            .await?;
+        }
+        if amount > had {
+            super::measures::block_prosecutions(
+                tx,
+                authority,
+                (
+                    number,
+                    &names::payment_name(authority, payment_id),
+                    amount - had,
+                ),
+                (by.actor, by.request_id, by.at),
+            )
             .await?;
         }
     }

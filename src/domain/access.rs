@@ -45,6 +45,11 @@ pub enum Operation {
     /// Following the authority's event feed (`EventService.WatchEvents`); which
     /// events a role sees is `events::sees`.
     WatchEvents,
+    /// Reading the other measures' cases (contracts, orders, prosecutions);
+    /// school staff their own schools' only.
+    ReadMeasures,
+    /// Opening a case of the other measures and recording its events (LA officers).
+    ChangeMeasures,
 }
 
 use Operation::*;
@@ -67,6 +72,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadNotices
                 | RequestPenaltyNotice
                 | ReadWorklist
+                | ReadMeasures
         ),
         // Everything in the authority except changing policy and reading the
         // audit log as a whole (what auditors check officers' actions in).
@@ -92,6 +98,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | VerifyAuditLog
                 | ReadWorklist
                 | WatchEvents
+                | ReadMeasures
         ),
         Admin => matches!(
             operation,
@@ -106,6 +113,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadAuditLog
                 | VerifyAuditLog
                 | WatchEvents
+                | ReadMeasures
         ),
     }
 }
@@ -220,6 +228,18 @@ mod tests {
         assert!(may_see_notice(Police, &[], &notice.issuer.subject, &notice));
         assert!(!may_see_notice(Police, &[], "another-constable", &notice));
         assert!(may_see_notice(Finance, &[], "finance", &notice));
+    }
+
+    #[test]
+    fn only_officers_change_measures_and_finance_and_police_see_none() {
+        for role in Role::ALL {
+            assert_eq!(allowed(role, ChangeMeasures), role == LaOfficer, "{role:?}");
+            assert_eq!(
+                allowed(role, ReadMeasures),
+                !matches!(role, Finance | Police),
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

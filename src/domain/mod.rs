@@ -42,6 +42,7 @@ pub mod evidence;
 pub mod identifiers;
 pub mod issuing;
 pub mod letter;
+pub mod measures;
 pub mod names;
 pub mod notice;
 pub mod payment;

@@ -141,6 +141,26 @@ pub fn parse_penalty_notice_request(
     Ok((la, number))
 }
 
+/// `authorities/{la_code}/cases/{number}`: a measure case (docs/measures.md).
+pub fn case_name(la: &LaCode, number: i64) -> String {
+    format!("{AUTHORITIES}{la}/cases/{number}")
+}
+
+/// `authorities/{la_code}/cases/{number}`.
+pub fn parse_case(field: &str, name: &str) -> Result<(LaCode, i64), FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            field,
+            format!("'{name}' is not of the form authorities/{{la_code}}/cases/{{number}}"),
+        )
+    };
+    let rest = name.strip_prefix(AUTHORITIES).ok_or_else(bad)?;
+    let (la, number) = rest.split_once("/cases/").ok_or_else(bad)?;
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+    let la = LaCode::parse(la).map_err(|e| FieldViolation::new(field, e))?;
+    Ok((la, number))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

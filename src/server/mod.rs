@@ -22,9 +22,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::events::EventApi;
 use crate::api::{
-    attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
-    payment::PaymentApi, policy::PolicyApi, report::ReportApi, school::SchoolApi,
-    worklist::WorklistApi,
+    attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, measures::MeasureApi,
+    notice::NoticeApi, payment::PaymentApi, policy::PolicyApi, report::ReportApi,
+    school::SchoolApi, worklist::WorklistApi,
 };
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
@@ -34,10 +34,10 @@ use crate::proto::{
     FILE_DESCRIPTOR_SET,
     v1::{
         attendance_service_server::AttendanceServiceServer,
-        audit_service_server::AuditServiceServer, notice_service_server::NoticeServiceServer,
-        payment_service_server::PaymentServiceServer, policy_service_server::PolicyServiceServer,
-        report_service_server::ReportServiceServer, school_service_server::SchoolServiceServer,
-        worklist_service_server::WorklistServiceServer,
+        audit_service_server::AuditServiceServer, measure_service_server::MeasureServiceServer,
+        notice_service_server::NoticeServiceServer, payment_service_server::PaymentServiceServer,
+        policy_service_server::PolicyServiceServer, report_service_server::ReportServiceServer,
+        school_service_server::SchoolServiceServer, worklist_service_server::WorklistServiceServer,
     },
 };
 use crate::server::config::Config;
@@ -378,6 +378,12 @@ impl Application {
             options,
             auth.clone()
         );
+        let measures = guarded!(
+            MeasureServiceServer,
+            MeasureApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
         // Event streams end when the server begins to shut down, so they do
         // not hold the grace period open.
         let (stopping, stop_streams) = tokio::sync::watch::channel(false);
@@ -463,6 +469,7 @@ impl Application {
             .add_service(reports)
             .add_service(schools)
             .add_service(worklist)
+            .add_service(measures)
             .add_service(events)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks and the scheduler run as long as the server does, and
@@ -539,7 +546,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 10] = [
+const DATABASE_BACKED: [&str; 11] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -549,6 +556,7 @@ const DATABASE_BACKED: [&str; 10] = [
     <ReportServiceServer<ReportApi> as NamedService>::NAME,
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
     <WorklistServiceServer<WorklistApi> as NamedService>::NAME,
+    <MeasureServiceServer<MeasureApi> as NamedService>::NAME,
     <EventServiceServer<EventApi> as NamedService>::NAME,
 ];
 

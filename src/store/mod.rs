@@ -22,6 +22,7 @@ mod dialect;
 pub mod idempotency;
 pub mod keys;
 pub mod marks;
+pub mod measures;
 pub mod notices;
 mod outage;
 pub mod payments;
@@ -47,6 +48,7 @@ pub use keys::KeyStore;
 pub use marks::search::{BreachSearchStore, QualifyingFilter};
 pub use marks::summary::{AttendanceScope, EnrolmentFigures, SummaryStore};
 pub use marks::{MarkStore, SchoolMark};
+pub use measures::{CaseFilter, MeasureStore};
 pub use notices::{NoticeFilter, NoticeStore};
 pub use payments::{PaymentFilter, PaymentStore};
 pub use policy::PolicyStore;
@@ -157,6 +159,7 @@ pub trait StoreTx:
     + SchoolStore
     + KeyStore
     + StatutoryEventStore
+    + MeasureStore
     + RelayStore
     + Send
 {

@@ -27,6 +27,18 @@ fn may(role: Role, method: &str) -> bool {
             Role::LaOfficer | Role::Auditor | Role::SchoolStaff | Role::Finance
         );
     }
+    // The other measures' cases: officers open and change them; auditors,
+    // administrators and school staff (their schools') read them; finance and
+    // police have none.
+    if ["OpenCase", "RecordCaseEvent"].contains(&method) {
+        return role == Role::LaOfficer;
+    }
+    if ["GetCase", "ListCases", "ListCaseEvents"].contains(&method) {
+        return matches!(
+            role,
+            Role::LaOfficer | Role::Auditor | Role::Admin | Role::SchoolStaff
+        );
+    }
     const READS: &[&str] = &[
         "GetPolicy",
         "ListPolicyVersions",
@@ -119,6 +131,9 @@ const BY_NAME: &[&str] = &[
     "GetSchool",
     "RenderNotice",
     "DeclinePenaltyNoticeRequest",
+    "GetCase",
+    "RecordCaseEvent",
+    "ListCaseEvents",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -138,9 +153,11 @@ const MUTATIONS: &[&str] = &[
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
+    "OpenCase",
+    "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 36] = [
+pub(crate) const METHODS: [&str; 41] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -177,6 +194,11 @@ pub(crate) const METHODS: [&str; 36] = [
     "RenderNotice",
     "ListActions",
     "WatchEvents",
+    "OpenCase",
+    "RecordCaseEvent",
+    "GetCase",
+    "ListCases",
+    "ListCaseEvents",
 ];
 
 /// The answer a caller should get.
@@ -209,6 +231,7 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
     let parent = format!("authorities/{la}");
     let notice = format!("authorities/{la}/notices/{la}-2025-000001");
     let payment = format!("authorities/{la}/payments/{la}-PAY-000001");
+    let case = format!("authorities/{la}/cases/1");
     let on = date(2025, 2, 10);
     match method {
         "CreatePolicyVersion" => code(
@@ -503,6 +526,44 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "OpenCase" => code(
+            who.measures()
+                .open_case(pb::OpenCaseRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "RecordCaseEvent" => code(
+            who.measures()
+                .record_case_event(pb::RecordCaseEventRequest {
+                    name: case,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetCase" => code(
+            who.measures()
+                .get_case(pb::GetCaseRequest { name: case })
+                .await,
+        ),
+        "ListCases" => code(
+            who.measures()
+                .list_cases(pb::ListCasesRequest {
+                    parent,
+                    school_urn: SCHOOL.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "ListCaseEvents" => code(
+            who.measures()
+                .list_case_events(pb::ListCaseEventsRequest {
+                    name: case,
+                    ..Default::default()
+                })
+                .await,
+        ),
         "WatchEvents" => {
             let answers = who
                 .events()
@@ -616,6 +677,30 @@ async fn fixtures(app: &TestApp) {
             payment.name,
             format!("authorities/{la}/payments/{la}-PAY-000001")
         );
+        // An attendance contract at the fixture school (`{la}` case 1).
+        let case = app
+            .as_role(la, Role::LaOfficer)
+            .measures()
+            .open_case(pb::OpenCaseRequest {
+                parent: format!("authorities/{la}"),
+                request_id: "fixture-case".into(),
+                kind: pb::MeasureKind::AttendanceContract as i32,
+                upn: upn(1),
+                school_urn: SCHOOL.into(),
+                parents: vec![pb::CaseParent {
+                    person_id: "mum".into(),
+                    given_name: "Jo".into(),
+                    family_name: "Taylor".into(),
+                }],
+                opened_on: date(2025, 2, 3),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .measure_case
+            .unwrap();
+        assert_eq!(case.name, format!("authorities/{la}/cases/1"));
     }
 }
 

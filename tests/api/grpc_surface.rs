@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 9] = [
+const V1_SERVICES: [(&str, &[&str]); 10] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -38,6 +38,16 @@ const V1_SERVICES: [(&str, &[&str]); 9] = [
         ],
     ),
     ("lea.notices.v1.EventService", &["WatchEvents"]),
+    (
+        "lea.notices.v1.MeasureService",
+        &[
+            "GetCase",
+            "ListCaseEvents",
+            "ListCases",
+            "OpenCase",
+            "RecordCaseEvent",
+        ],
+    ),
     (
         "lea.notices.v1.NoticeService",
         &[

@@ -21,6 +21,7 @@ mod hostile;
 mod letters;
 mod load;
 mod mark_streams;
+mod measures;
 mod message_size;
 mod mis_exports;
 mod notices;

@@ -66,6 +66,13 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ("authority_settings", "INSERT, SELECT", &[]),
     ("breach_cases", "INSERT, SELECT", &[]),
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
+    ("measure_case_events", "INSERT, SELECT", &[]),
+    ("measure_case_follows", "INSERT, SELECT", &[]),
+    (
+        "measure_cases",
+        "INSERT, SELECT",
+        &["facts", "state", "version"],
+    ),
     (
         "notices",
         "INSERT, SELECT",

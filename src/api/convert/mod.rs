@@ -7,6 +7,7 @@ pub mod breaches;
 pub mod events;
 pub mod issuing;
 pub mod letters;
+pub mod measures;
 pub mod notice;
 pub mod payment;
 pub mod penalty_notice_requests;

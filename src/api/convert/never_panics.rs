@@ -8,6 +8,9 @@ use proptest::strategy::ValueTree;
 
 use super::attendance::{marks_batch, summary_request};
 use super::issuing::{notice_to_improve_request, penalty_request};
+use super::measures::{
+    case_events_query, case_query, open_case_request, record_case_event_request,
+};
 use super::notice::{prosecution_request, withdraw_request};
 use super::payment::{new_payment, reallocation, refund};
 use super::policy::new_version;
@@ -423,5 +426,52 @@ proptest! {
         let req = pb::ListActionsRequest { parent, kinds, school_urn, due_on_or_before, page_size, page_token };
         let _ = prewalk::check(&req);
         let _ = actions_query(&req);
+    }
+
+    #[test]
+    fn measure_requests_never_panic(
+        (name, upn, school_urn, court, reason) in (text(), text(), text(), text(), text()),
+        (kind, state, section, event_kind, code) in (small(), small(), small(), small(), small()),
+        (opened_on, hearing_date) in (date(), date()),
+        (fine_pence, costs_pence) in (number(), number()),
+        follows in proptest::collection::vec(text(), 0..4),
+        page_token in text(),
+    ) {
+        let open = pb::OpenCaseRequest {
+            parent: "authorities/850".into(),
+            request_id: "r".into(),
+            kind,
+            upn: upn.clone(),
+            school_urn: school_urn.clone(),
+            parents: vec![pb::CaseParent { person_id: name.clone(), given_name: court.clone(), family_name: reason.clone() }],
+            follows,
+            opened_on: opened_on.clone(),
+            section,
+            order_basis: code,
+        };
+        let _ = prewalk::check(&open);
+        let _ = open_case_request(&open);
+        let record = pb::RecordCaseEventRequest {
+            name: name.clone(),
+            request_id: "r".into(),
+            event: Some(pb::CaseEventDetails {
+                kind: event_kind,
+                date: opened_on,
+                end_reason: code,
+                court,
+                hearing_date,
+                plea: code,
+                outcome: Some(pb::CaseOutcome { disposal: code, fine_pence, costs_pence, parenting_order: code % 2 == 0 }),
+                appeal_result: code,
+                payment_decision: code,
+                reason,
+                ..Default::default()
+            }),
+        };
+        let _ = prewalk::check(&record);
+        let _ = record_case_event_request(&record);
+        let list = pb::ListCasesRequest { parent: "authorities/850".into(), kind, state, upn, school_urn, page_size: code, page_token: page_token.clone() };
+        let _ = case_query(&list);
+        let _ = case_events_query(&pb::ListCaseEventsRequest { name, page_size: code, page_token });
     }
 }

@@ -21,9 +21,10 @@ use lea_notices::proto::{
     v1::{
         attendance_service_client::AttendanceServiceClient,
         audit_service_client::AuditServiceClient, event_service_client::EventServiceClient,
-        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
-        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
-        school_service_client::SchoolServiceClient, worklist_service_client::WorklistServiceClient,
+        measure_service_client::MeasureServiceClient, notice_service_client::NoticeServiceClient,
+        payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
+        report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
+        worklist_service_client::WorklistServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -131,6 +132,10 @@ impl As {
 
     pub fn events(&self) -> EventServiceClient<Authed> {
         EventServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn measures(&self) -> MeasureServiceClient<Authed> {
+        MeasureServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 
