@@ -235,7 +235,11 @@ mod tests {
         assert_eq!(return_day(last, &marks), Some(d(2025, 3, 19)));
         // An approved educational activity (K: provision arranged by the LA)
         // counts; a closure (Y1) or an unknown code does not.
-        let activity = [pm(d(2025, 3, 10), "Y1"), pm(d(2025, 3, 11), "?"), pm(d(2025, 3, 12), "K")];
+        let activity = [
+            pm(d(2025, 3, 10), "Y1"),
+            pm(d(2025, 3, 11), "?"),
+            pm(d(2025, 3, 12), "K"),
+        ];
         assert_eq!(return_day(last, &activity), Some(d(2025, 3, 12)));
     }
 }

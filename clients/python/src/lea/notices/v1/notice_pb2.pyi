@@ -68,6 +68,12 @@ class ProsecutionResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROSECUTION_RESULT_CONVICTED: _ClassVar[ProsecutionResult]
     PROSECUTION_RESULT_ACQUITTED: _ClassVar[ProsecutionResult]
     PROSECUTION_RESULT_WITHDRAWN: _ClassVar[ProsecutionResult]
+
+class LiabilityBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIABILITY_BASIS_UNSPECIFIED: _ClassVar[LiabilityBasis]
+    LIABILITY_BASIS_PARENTAL_RESPONSIBILITY: _ClassVar[LiabilityBasis]
+    LIABILITY_BASIS_CARE_OF_CHILD: _ClassVar[LiabilityBasis]
 PENALTY_NOTICE_REQUEST_STATE_UNSPECIFIED: PenaltyNoticeRequestState
 PENALTY_NOTICE_REQUEST_STATE_PENDING: PenaltyNoticeRequestState
 PENALTY_NOTICE_REQUEST_STATE_ISSUED: PenaltyNoticeRequestState
@@ -101,6 +107,9 @@ PROSECUTION_RESULT_UNSPECIFIED: ProsecutionResult
 PROSECUTION_RESULT_CONVICTED: ProsecutionResult
 PROSECUTION_RESULT_ACQUITTED: ProsecutionResult
 PROSECUTION_RESULT_WITHDRAWN: ProsecutionResult
+LIABILITY_BASIS_UNSPECIFIED: LiabilityBasis
+LIABILITY_BASIS_PARENTAL_RESPONSIBILITY: LiabilityBasis
+LIABILITY_BASIS_CARE_OF_CHILD: LiabilityBasis
 
 class PenaltyNoticeRequest(_message.Message):
     __slots__ = ("name", "upn", "school_urn", "parent_person_ids", "sessions", "support_offered", "state", "requested_by", "request_time", "school_days_elapsed", "deadline_school_days", "decline_reason", "notice_numbers")
@@ -209,16 +218,26 @@ class Pupil(_message.Message):
     def __init__(self, upn: _Optional[str] = ..., school_urn: _Optional[str] = ..., given_name: _Optional[str] = ..., family_name: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
 
 class Parent(_message.Message):
-    __slots__ = ("person_id", "given_name", "family_name", "address")
+    __slots__ = ("person_id", "given_name", "family_name", "address", "liability")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     GIVEN_NAME_FIELD_NUMBER: _ClassVar[int]
     FAMILY_NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LIABILITY_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     given_name: str
     family_name: str
     address: _common_pb2.PostalAddress
-    def __init__(self, person_id: _Optional[str] = ..., given_name: _Optional[str] = ..., family_name: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.PostalAddress, _Mapping]] = ...) -> None: ...
+    liability: Liability
+    def __init__(self, person_id: _Optional[str] = ..., given_name: _Optional[str] = ..., family_name: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.PostalAddress, _Mapping]] = ..., liability: _Optional[_Union[Liability, _Mapping]] = ...) -> None: ...
+
+class Liability(_message.Message):
+    __slots__ = ("basis", "relationship")
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    RELATIONSHIP_FIELD_NUMBER: _ClassVar[int]
+    basis: LiabilityBasis
+    relationship: str
+    def __init__(self, basis: _Optional[_Union[LiabilityBasis, str]] = ..., relationship: _Optional[str] = ...) -> None: ...
 
 class Issuer(_message.Message):
     __slots__ = ("role", "display_name", "official_details", "subject")
