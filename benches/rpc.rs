@@ -186,6 +186,10 @@ fn penalty(n: u64) -> pb::IssuePenaltyNoticeRequest {
             given_name: "Alex".into(),
             family_name: "Taylor".into(),
             address: address(),
+            liability: Some(pb::Liability {
+                basis: pb::LiabilityBasis::ParentalResponsibility as i32,
+                relationship: "mother".into(),
+            }),
         }],
         offence: Some(pb::Offence {
             r#type: pb::OffenceType::S444Attendance as i32,

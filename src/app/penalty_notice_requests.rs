@@ -9,7 +9,7 @@ use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::Operation,
-    identifiers::{LaCode, Urn},
+    identifiers::{LaCode, Upn, Urn},
     names,
     notice::Notice,
     penalty_notice_request::{
@@ -79,6 +79,35 @@ async fn audit(
     Ok(())
 }
 
+/// The pupil's return after the claim's `last` session as the registers held
+/// show it, and the school days at `school` from the return (day 1) to
+/// `today` (0 before the return).
+pub(super) async fn request_clock(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    upn: &str,
+    school: &str,
+    last: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> ServiceResult<(Option<chrono::NaiveDate>, i64)> {
+    let upn = Upn::parse(upn).map_err(|e| crate::domain::FieldViolation::new("upn", e))?;
+    let Some(from) = last.succ_opt() else {
+        return Ok((None, 0));
+    };
+    let marks: Vec<_> = tx
+        .pupil_marks(authority, &upn, from, today)
+        .await?
+        .into_iter()
+        .map(|m| m.mark)
+        .collect();
+    let Some(returned) = penalty_notice_request::return_day(last, &marks) else {
+        return Ok((None, 0));
+    };
+    let day_before = returned.pred_opt().unwrap_or(returned);
+    let elapsed = tx.school_days(authority, school, day_before, today).await?;
+    Ok((Some(returned), elapsed))
+}
+
 /// A page of requests asked for: (state, school) filters, after which number, how many.
 pub type RequestListing = ((Option<PenaltyNoticeRequestState>, Option<Urn>), i64, i64);
 
@@ -133,10 +162,14 @@ impl App {
         let deadline = policy.rules.request_deadline_school_days;
         let last = penalty_notice_request::last_session(&draft.sessions)
             .ok_or_else(|| ServiceError::Internal("a request without sessions".into()))?;
-        let elapsed = tx
-            .school_days(authority, &draft.school_urn, last, today)
-            .await?;
-        penalty_notice_request::check_request_deadline(deadline, last, elapsed, &draft.school_urn)?;
+        let (returned, elapsed) =
+            request_clock(tx, authority, &draft.upn, &draft.school_urn, last, today).await?;
+        penalty_notice_request::check_request_deadline(
+            deadline,
+            returned,
+            elapsed,
+            &draft.school_urn,
+        )?;
         let r = PenaltyNoticeRequest {
             number: tx.next_serial(authority, "penalty-notice-request").await?,
             draft,

@@ -231,7 +231,7 @@ async fn pending_requests(
 }
 
 /// A request's deadline's last day (see `penalty_notice_request::deadline_date`)
-/// and the school days counted since its last session, as the registers held
+/// and the school days counted from the pupil's return, as the registers held
 /// today show them.
 pub(super) async fn request_deadline(
     tx: &mut dyn StoreTx,
@@ -242,11 +242,25 @@ pub(super) async fn request_deadline(
     let Some(last) = penalty_notice_request::last_session(&r.draft.sessions) else {
         return Ok((None, 0));
     };
+    // From the day before the pupil's return (day 1); before the return is
+    // registered the deadline has not begun and has no last day yet.
+    let (returned, _) = super::penalty_notice_requests::request_clock(
+        tx,
+        authority,
+        &r.draft.upn,
+        &r.draft.school_urn,
+        last,
+        today,
+    )
+    .await?;
+    let Some(from) = returned.and_then(|r| r.pred_opt()) else {
+        return Ok((None, 0));
+    };
     let held = tx
-        .school_day_dates(authority, &r.draft.school_urn, last, today)
+        .school_day_dates(authority, &r.draft.school_urn, from, today)
         .await?;
     Ok((
-        penalty_notice_request::deadline_date(r.deadline_school_days, last, &held),
+        penalty_notice_request::deadline_date(r.deadline_school_days, from, &held),
         held.len(),
     ))
 }

@@ -553,6 +553,7 @@ pub(crate) mod tests_support {
                 given_name: "P".into(),
                 family_name: "T".into(),
                 address: Address::default(),
+                liability: None,
             },
             related_notices: vec![],
             offence: None,
@@ -620,6 +621,7 @@ mod tests {
             given_name: id.into(),
             family_name: "Taylor".into(),
             address: Address::default(),
+            liability: None,
         }
     }
 

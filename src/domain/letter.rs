@@ -429,6 +429,11 @@ pub fn penalty_notice_letter(
     };
     let title = format!("Penalty notice {}", notice.notice_number);
     let mut blocks = opening(notice, school, authority, "Penalty notice");
+    // Who is liable, and why (s576 Education Act 1996); notices issued
+    // before the basis was recorded have none to print.
+    if let Some(liability) = &notice.parent.liability {
+        blocks.push(Block::Paragraph(liability.sentence()));
+    }
     blocks.push(issued_by(notice, authority));
     blocks.extend(offence_block(notice));
     blocks.extend(amounts_block(notice, charges));
@@ -520,6 +525,9 @@ pub fn unprintable_fields(
     .collect();
     if let Some(o) = &notice.offence {
         fields.push(("offence.description".into(), &o.description));
+    }
+    if let Some(l) = &parent.liability {
+        fields.push(("parent.liability.relationship".into(), &l.relationship));
     }
     if let Some(p) = &notice.improvement_period {
         fields.push(("improvement_period.reason".into(), &p.reason));
@@ -662,6 +670,51 @@ mod tests {
                 "payment_url",
                 "payment_telephone"
             ]
+        );
+    }
+
+    #[test]
+    fn a_penalty_notice_states_why_the_parent_is_liable() {
+        use crate::domain::notice::{Liability, LiabilityBasis};
+        let school = SchoolOnLetter {
+            name: "St Mary's".into(),
+            address: Address::default(),
+        };
+        let mut notice = crate::domain::issuing::tests_support::penalty_notice(d(2025, 3, 3));
+        let paragraphs = |n: &Notice| -> Vec<String> {
+            penalty_notice_letter(n, &school, &details())
+                .unwrap()
+                .blocks
+                .into_iter()
+                .filter_map(|b| match b {
+                    Block::Paragraph(p) => Some(p),
+                    _ => None,
+                })
+                .filter(|p| p.contains("liable as a parent"))
+                .collect()
+        };
+        assert!(
+            paragraphs(&notice).is_empty(),
+            "none recorded, none printed"
+        );
+        notice.parent.liability = Some(Liability {
+            basis: LiabilityBasis::CareOfChild,
+            relationship: "step-father".into(),
+        });
+        assert_eq!(
+            paragraphs(&notice),
+            [
+                "You are liable as a parent (section 576 of the Education Act 1996) because you \
+              have care of the child (step-father)."
+            ]
+        );
+        notice.parent.liability = Some(Liability {
+            basis: LiabilityBasis::ParentalResponsibility,
+            relationship: "mother".into(),
+        });
+        assert!(
+            paragraphs(&notice)[0]
+                .contains("because you have parental responsibility for the child (mother)")
         );
     }
 }

@@ -109,6 +109,49 @@ pub struct Parent {
     pub given_name: String,
     pub family_name: String,
     pub address: Address,
+    /// Why the person is liable as a parent: required on a penalty notice
+    /// (none on notices issued before it was recorded).
+    pub liability: Option<Liability>,
+}
+
+/// Who is a parent for the Education Act 1996 (s576): anyone with parental
+/// responsibility for the child, or who has care of the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiabilityBasis {
+    ParentalResponsibility,
+    CareOfChild,
+}
+string_names!(LiabilityBasis {
+    ParentalResponsibility => "parental_responsibility",
+    CareOfChild => "care_of_child",
+});
+
+/// A parent's liability as recorded at issue: the basis, and the relationship
+/// to the child as given ("mother", "step-father").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Liability {
+    pub basis: LiabilityBasis,
+    pub relationship: String,
+}
+
+/// The most characters a relationship may have.
+pub const MAX_RELATIONSHIP_CHARS: usize = 60;
+
+impl Liability {
+    /// The sentence a letter states it in.
+    pub fn sentence(&self) -> String {
+        let because = match self.basis {
+            LiabilityBasis::ParentalResponsibility => {
+                "you have parental responsibility for the child"
+            }
+            LiabilityBasis::CareOfChild => "you have care of the child",
+        };
+        format!(
+            "You are liable as a parent (section 576 of the Education Act 1996) because {because} ({}).",
+            self.relationship
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,11 +1,16 @@
 //! Schools' requests to the authority for penalty notices, and the local code's
 //! deadline for them (DOMAIN.md: "schools must request a notice within 10
 //! school days of the pupil's return" is local: `request_deadline_school_days`).
+//! The deadline runs from the pupil's return as the register shows it: the
+//! first school day after the claimed absence with the pupil present is day 1,
+//! and while no register shows the return the deadline has not begun.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::actor::Actor;
 use super::notice::SessionMark;
+use super::register_codes::{CodeCategory, CodeSet};
+use super::session::PupilMark;
 use super::violation::RuleViolation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,16 +76,39 @@ pub fn last_session(sessions: &[SessionMark]) -> Option<NaiveDate> {
     sessions.iter().map(|s| s.date).max()
 }
 
-/// The local deadline: at most `deadline` school days (0: no deadline) may
-/// have passed since the offence's last session. `elapsed` counts the school's
-/// days with a possible session after `last` up to the request date, so the
-/// pupil's day of return is day 1.
+/// The pupil's return after the claimed absence: the first day after `last`
+/// (the claim's last session) on which a register shows the pupil present or
+/// at an approved educational activity (a code of either category, at any
+/// school). `None` while no register held shows it. `marks` in any order;
+/// codes unknown on their date do not count.
+pub fn return_day(last: NaiveDate, marks: &[PupilMark]) -> Option<NaiveDate> {
+    marks
+        .iter()
+        .filter(|m| m.date > last)
+        .filter(|m| {
+            matches!(
+                CodeSet::categorise(m.date, &m.code),
+                Ok(CodeCategory::Present | CodeCategory::ApprovedActivity)
+            )
+        })
+        .map(|m| m.date)
+        .min()
+}
+
+/// The local deadline: at most `deadline` school days (0: no deadline) from
+/// the pupil's return (`returned`, day 1). `elapsed` counts the school's days
+/// with a possible session from the return to the request date, both
+/// included. While no register shows the return (`returned` is `None`) the
+/// deadline has not begun and a request is in time.
 pub fn check_request_deadline(
     deadline: i32,
-    last: NaiveDate,
+    returned: Option<NaiveDate>,
     elapsed: i64,
     school: &str,
 ) -> Result<(), RuleViolation> {
+    let Some(returned) = returned else {
+        return Ok(());
+    };
     if deadline == 0 || elapsed <= i64::from(deadline) {
         return Ok(());
     }
@@ -88,15 +116,16 @@ pub fn check_request_deadline(
         "REQUEST_DEADLINE",
         format!("school {school}"),
         format!(
-            "the local code's deadline is {deadline} school days after the last session \
-             ({last}); {elapsed} school days at the school have passed"
+            "the local code's deadline is {deadline} school days from the pupil's return \
+             ({returned}, day 1); {elapsed} school days at the school have passed"
         ),
     ))
 }
 
 /// The last day of the local deadline, or `None` when the code sets none
-/// (`deadline` 0): the `deadline`-th school day after the offence's last
-/// session (`last`), the day [`check_request_deadline`] still allows.
+/// (`deadline` 0): the `deadline`-th school day after `last`, the day before
+/// the pupil's return (so the return is day 1), the day
+/// [`check_request_deadline`] still allows.
 ///
 /// `held` are the days with a possible session at the school after `last`, as
 /// the registers held show them (sorted; the request deadline counts the same
@@ -140,7 +169,7 @@ mod tests {
             for &day in &held {
                 let elapsed = held.iter().filter(|&&h| h <= day).count() as i64;
                 assert_eq!(
-                    check_request_deadline(deadline, last, elapsed, "116439").is_ok(),
+                    check_request_deadline(deadline, Some(held[0]), elapsed, "116439").is_ok(),
                     day <= date,
                     "deadline {deadline}, {day}"
                 );
@@ -169,11 +198,48 @@ mod tests {
 
     #[test]
     fn the_deadline_allows_its_last_day_and_refuses_the_next() {
-        let last = NaiveDate::from_ymd_opt(2025, 3, 7).unwrap();
-        assert!(check_request_deadline(10, last, 10, "116439").is_ok());
-        let refused = check_request_deadline(10, last, 11, "116439").unwrap_err();
+        let returned = Some(NaiveDate::from_ymd_opt(2025, 3, 10).unwrap());
+        assert!(check_request_deadline(10, returned, 10, "116439").is_ok());
+        let refused = check_request_deadline(10, returned, 11, "116439").unwrap_err();
         assert_eq!(refused.rule, "REQUEST_DEADLINE");
         assert!(refused.description.contains("10 school days"));
-        assert!(check_request_deadline(0, last, 400, "116439").is_ok());
+        assert!(refused.description.contains("2025-03-10"));
+        assert!(check_request_deadline(0, returned, 400, "116439").is_ok());
+    }
+
+    #[test]
+    fn before_the_return_is_registered_the_deadline_has_not_begun() {
+        assert!(check_request_deadline(10, None, 400, "116439").is_ok());
+    }
+
+    fn pm(date: NaiveDate, code: &str) -> PupilMark {
+        PupilMark {
+            date,
+            session: crate::domain::notice::Session::Am,
+            code: code.into(),
+        }
+    }
+
+    #[test]
+    fn the_return_is_the_first_day_present_after_the_claimed_absence() {
+        // A week of holiday to Friday 7 March 2025, then off ill (I) for 7
+        // school days, back on Wednesday 19 March (late, L, is present).
+        let last = d(2025, 3, 7);
+        let mut marks = vec![pm(d(2025, 3, 7), "G"), pm(d(2025, 3, 3), "/")];
+        for day in [10, 11, 12, 13, 14, 17, 18] {
+            marks.push(pm(d(2025, 3, day), "I"));
+        }
+        assert_eq!(return_day(last, &marks), None, "not back yet");
+        marks.push(pm(d(2025, 3, 20), "/"));
+        marks.push(pm(d(2025, 3, 19), "L"));
+        assert_eq!(return_day(last, &marks), Some(d(2025, 3, 19)));
+        // An approved educational activity (K: provision arranged by the LA)
+        // counts; a closure (Y1) or an unknown code does not.
+        let activity = [
+            pm(d(2025, 3, 10), "Y1"),
+            pm(d(2025, 3, 11), "?"),
+            pm(d(2025, 3, 12), "K"),
+        ];
+        assert_eq!(return_day(last, &activity), Some(d(2025, 3, 12)));
     }
 }

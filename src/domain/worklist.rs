@@ -176,8 +176,8 @@ pub enum Rule {
         window_school_weeks: i32,
         local: bool,
     },
-    /// The local code's deadline for schools' requests, in school days after
-    /// the offence's last session.
+    /// The local code's deadline for schools' requests, in school days from
+    /// the pupil's return (day 1).
     RequestDeadline { school_days: i32 },
     /// The local code sets no deadline for requests.
     NoRequestDeadline,
@@ -411,7 +411,8 @@ pub fn pending_breach(
 
 /// A school's pending request: due on the last day of the local deadline (see
 /// `penalty_notice_request::deadline_date`), or the day it was made where the
-/// code sets none.
+/// code sets none or the deadline has not begun (no register shows the
+/// pupil's return yet).
 pub fn pending_request(
     r: &PenaltyNoticeRequest,
     deadline: Option<NaiveDate>,
@@ -423,11 +424,12 @@ pub fn pending_request(
         subject: ActionSubject::Request(r.number),
         school_urn: Some(r.draft.school_urn.clone()),
         due: deadline.unwrap_or_else(|| london_date(r.requested_at)),
-        rule: match deadline {
-            Some(_) => Rule::RequestDeadline {
+        rule: if r.deadline_school_days > 0 {
+            Rule::RequestDeadline {
                 school_days: r.deadline_school_days,
-            },
-            None => Rule::NoRequestDeadline,
+            }
+        } else {
+            Rule::NoRequestDeadline
         },
         policy_version: Some(policy_version.to_string()),
         school_days_elapsed: Some(school_days_elapsed),

@@ -10,9 +10,10 @@ use super::{StoreError, StoreResult};
 use crate::domain::evidence::EvidenceCorrection;
 use crate::domain::identifiers::{LaCode, Upn, Urn};
 use crate::domain::notice::{
-    Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, MoneyOnNotice, Notice,
-    NoticeKind, NoticeStatus, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
-    ProsecutionResult, Pupil, Settlement, Withdrawal, WithdrawalGround,
+    Address, Charges, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Liability,
+    LiabilityBasis, MoneyOnNotice, Notice, NoticeKind, NoticeStatus, Offence, OffenceType,
+    PaidRate, Parent, ProsecutionOutcome, ProsecutionResult, Pupil, Settlement, Withdrawal,
+    WithdrawalGround,
 };
 use crate::domain::policy::{IssuerRole, OffenceReason};
 
@@ -46,7 +47,7 @@ macro_rules! notice_columns {
          paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
          prosecution_hearing_date, prosecution_court, prosecution_result, \
          prosecution_fine_pence, prosecution_costs_pence, created_at, session_evidence, \
-         evidence_corrections"
+         evidence_corrections, parent_liability_basis, parent_relationship"
     };
 }
 pub(super) use notice_columns;
@@ -129,6 +130,8 @@ pub(super) struct NoticeRow {
     created_at: DateTime<Utc>,
     session_evidence: String,
     evidence_corrections: String,
+    parent_liability_basis: Option<String>,
+    parent_relationship: Option<String>,
     allocated_pence: i64,
     applied_pence: i64,
     refunded_pence: i64,
@@ -205,6 +208,14 @@ impl TryFrom<NoticeRow> for Notice {
             (None, None) => None,
             _ => return Err(corrupt("partial prosecution outcome")),
         };
+        let liability = match (&r.parent_liability_basis, &r.parent_relationship) {
+            (Some(basis), Some(relationship)) => Some(Liability {
+                basis: parse_name("parent_liability_basis", basis, LiabilityBasis::parse)?,
+                relationship: relationship.clone(),
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("partial liability")),
+        };
         Ok(Notice {
             kind,
             pupil: Pupil {
@@ -225,6 +236,7 @@ impl TryFrom<NoticeRow> for Notice {
                     lines: parse_json("parent_address_lines", &r.parent_address_lines)?,
                     postcode: r.parent_postcode,
                 },
+                liability,
             },
             related_notices: split_list("related_notices", &r.related_notices, |s| {
                 Some(s.to_string())
@@ -434,7 +446,8 @@ sql_impl! {
                 notice_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
                  $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
-                 $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51)"
+                 $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, \
+                 $52, $53)"
             ))
             .bind(authority.as_str())
             .bind(&n.notice_number)
@@ -487,6 +500,8 @@ sql_impl! {
             .bind(n.created_at)
             .bind(to_json(&n.session_evidence))
             .bind(to_json(&n.evidence_corrections))
+            .bind(n.parent.liability.as_ref().map(|l| l.basis.as_str()))
+            .bind(n.parent.liability.as_ref().map(|l| l.relationship.as_str()))
             .execute(&mut *self.conn)
             .await
             .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;

@@ -152,6 +152,7 @@ on_both_backends! {
         assert_says(&text, &[
             ("the parent's name", "Alex Taylor".to_string()),
             ("the parent's address", "1 High Street, Winchester, SO23 8UJ".to_string()),
+            ("why the parent is liable", "You are liable as a parent (section 576 of the Education Act 1996) because you have parental responsibility for the child (parent).".to_string()),
             ("the child's name and address", "Child: Sam Taylor, of 1 High Street, Winchester, SO23 8UJ".to_string()),
             ("the school's name and address", format!("School: {SCHOOL_NAME}, Church Lane, Kings Worthy, Winchester, SO23 7QA")),
             ("the issuing officer and official details", "by A. Officer, Attendance Team".to_string()),

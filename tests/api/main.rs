@@ -19,6 +19,7 @@ mod grpc_surface;
 mod hardening;
 mod hostile;
 mod letters;
+mod liability;
 mod load;
 mod mark_streams;
 mod measures;

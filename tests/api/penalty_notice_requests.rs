@@ -249,4 +249,51 @@ on_both_backends! {
         let accepted = request(&staff(&app), notice_request("r-850", 1, d(2025, 3, 3))).await.unwrap();
         assert_eq!(accepted.state(), pb::PenaltyNoticeRequestState::Pending);
     }
+
+    async fn the_deadline_runs_from_the_pupils_return_after_illness(app) {
+        // Hampshire's local code: schools request within 10 school days of
+        // the pupil's return.
+        app.as_role("850", Role::Admin)
+            .policy()
+            .create_policy_version(create("authorities/850", "local", local_version(2025, 1, 1)))
+            .await
+            .unwrap();
+        // Pupils 4 and 5: a week of holiday (G) from 3 Mar, then 7 school days
+        // off ill (I, 10-18 Mar), back on Wednesday 19 Mar (day 1) and at
+        // school to Wednesday 2 Apr (day 11). Pupil 6 is still off ill.
+        let monday = d(2025, 3, 3);
+        let all: Vec<usize> = (0..10).collect();
+        let mut marks = Vec::new();
+        for pupil in 4..=6 {
+            let ill = |n: usize| if pupil == 6 { all.clone() } else { (0..n).collect() };
+            marks.extend(week(SCHOOL, pupil, monday, "G", &all));
+            marks.extend(week(SCHOOL, pupil, monday + Duration::weeks(1), "I", &all));
+            marks.extend(week(SCHOOL, pupil, monday + Duration::weeks(2), "I", &ill(4)));
+            marks.extend(week(SCHOOL, pupil, monday + Duration::weeks(3), "I", &ill(0)));
+            marks.extend(week(SCHOOL, pupil, monday + Duration::weeks(4), "I", &ill(0)).into_iter().take(6));
+        }
+        record(&officer(&app), vec![batch("registers", marks)]).await.unwrap();
+
+        // Friday 28 Mar: the 8th school day back (15 after the holiday).
+        app.clock.set_day(d(2025, 3, 28));
+        let accepted = request(&staff(&app), notice_request("r-4", 4, monday)).await.unwrap();
+        assert_eq!(accepted.state(), pb::PenaltyNoticeRequestState::Pending);
+        assert_eq!((accepted.school_days_elapsed, accepted.deadline_school_days), (8, 10));
+
+        // Wednesday 2 Apr: the 11th school day back, too late.
+        app.clock.set_day(d(2025, 4, 2));
+        let late = request(&staff(&app), notice_request("r-5", 5, monday)).await.unwrap_err();
+        assert_eq!(broken_rules(&late), ["REQUEST_DEADLINE"]);
+        let described = {
+            use tonic_types::StatusExt;
+            late.get_details_precondition_failure().unwrap().violations[0].description.clone()
+        };
+        assert!(described.contains("from the pupil's return (2025-03-19, day 1)"), "{described}");
+        assert!(described.contains("11 school days"), "{described}");
+
+        // No register shows pupil 6 back: the deadline has not begun.
+        let waiting = request(&staff(&app), notice_request("r-6", 6, monday)).await.unwrap();
+        assert_eq!(waiting.state(), pb::PenaltyNoticeRequestState::Pending);
+        assert_eq!(waiting.school_days_elapsed, 0);
+    }
 }

@@ -74,6 +74,7 @@ fn notice(
             given_name: "Jo".into(),
             family_name: "Taylor".into(),
             address: Address::default(),
+            liability: None,
         },
         related_notices: vec![],
         offence: None,

@@ -131,9 +131,13 @@ on_both_backends! {
         // Hampshire's code: schools request within 10 school days.
         app.policy().create_policy_version(create("authorities/850", "local", local_version(2025, 1, 1))).await.unwrap();
         let notice = notice_issued_on(&app, 1, d(2025, 2, 3)).await;
-        // A school asks on Mon 10 Feb for pupil 2's holiday week from 3 Feb. No
-        // registers are held after it, so its 10 school days are working days:
-        // the deadline's last day is Fri 21 Feb, passed on Sat 22 Feb.
+        // A school asks on Mon 10 Feb for pupil 2's holiday week from 3 Feb;
+        // the register shows the pupil back that day (day 1 of the deadline).
+        // No registers are held after it, so the rest of its 10 school days
+        // are working days: the deadline's last day is Fri 21 Feb, passed on
+        // Sat 22 Feb.
+        let back = week(SCHOOL, 2, d(2025, 2, 10), "/", &[]).into_iter().take(2).collect();
+        record(&app.as_role("850", Role::LaOfficer), vec![batch("back", back)]).await.unwrap();
         app.clock.set_day(d(2025, 2, 10));
         let asked = request_notice(&app, school_request("ask-1", 2, d(2025, 2, 3))).await;
         app.clock.set_day(d(2025, 2, 20));

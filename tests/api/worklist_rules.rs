@@ -62,6 +62,7 @@ fn notice(number: &str, kind: NoticeKind, receipt: NaiveDate, second: bool) -> N
             given_name: "Jo".into(),
             family_name: "Taylor".into(),
             address: Address::default(),
+            liability: None,
         },
         related_notices: vec![],
         offence: None,

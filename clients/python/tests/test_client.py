@@ -40,7 +40,10 @@ def _holiday_notices(parents: int) -> notice_pb2.IssuePenaltyNoticeRequest:
         pupil=notice_pb2.Pupil(upn="B801200005001", school_urn="116439", given_name="Sam",
                                family_name="Taylor", address=_address()),
         parents=[notice_pb2.Parent(person_id=f"p-{i}", given_name=f"Parent{i}",
-                                          family_name="Taylor", address=_address())
+                                   family_name="Taylor", address=_address(),
+                                   liability=notice_pb2.Liability(
+                                       basis=notice_pb2.LIABILITY_BASIS_PARENTAL_RESPONSIBILITY,
+                                       relationship="parent"))
                  for i in range(1, parents + 1)],
         offence=notice_pb2.Offence(type=notice_pb2.OFFENCE_TYPE_S444_ATTENDANCE,
                                    reason=common_pb2.OFFENCE_REASON_HOLIDAY,

@@ -14,7 +14,10 @@ use crate::domain::{
     identifiers::{Upn, Urn},
     issuing::{BreachRef, Issue, NoticeToImproveRequest, PenaltyRequest},
     names,
-    notice::{Delivery, DeliveryMethod, Issuer, Offence, OffenceType, Parent, Pupil, SessionMark},
+    notice::{
+        Delivery, DeliveryMethod, Issuer, Liability, LiabilityBasis, MAX_RELATIONSHIP_CHARS,
+        Offence, OffenceType, Parent, Pupil, SessionMark,
+    },
 };
 use crate::proto::v1 as pb;
 
@@ -29,6 +32,8 @@ struct IssueFields<'a> {
     delivery: Option<&'a pb::Delivery>,
     /// Claimed sessions (none on a notice to improve).
     sessions: &'a [pb::SessionMark],
+    /// Whether each parent's liability must be given (a penalty notice).
+    liability_required: bool,
     breach: Option<&'a pb::BreachReference>,
 }
 
@@ -41,7 +46,7 @@ fn issue_from_proto(
     v.check(names::parse_authority("parent", f.parent));
     v.check(validate_request_id("request_id", f.request_id));
     let pupil = pupil_from_proto(v, f.pupil);
-    let parents = parents_from_proto(v, f.parents);
+    let parents = parents_from_proto(v, f.parents, f.liability_required);
     let issue_date = v.check(past_date("issue_date", f.issue_date, today));
     let issuer = issuer_from_proto(v, caller, f.issuer);
     let delivery = issue_date.and_then(|d| delivery_from_proto(v, (d, today), f.delivery));
@@ -84,7 +89,62 @@ fn pupil_from_proto(v: &mut Violations, p: Option<&pb::Pupil>) -> Option<Pupil> 
     })
 }
 
-fn parents_from_proto(v: &mut Violations, parents: &[pb::Parent]) -> Option<Vec<Parent>> {
+/// A parent's liability as sent: required on a penalty notice (`required`).
+fn liability_from_proto(
+    v: &mut Violations,
+    field: &str,
+    l: Option<&pb::Liability>,
+    required: bool,
+) -> Option<Option<Liability>> {
+    let Some(l) = l else {
+        if required {
+            v.push(FieldViolation::new(
+                format!("{field}.liability"),
+                "the basis of the parent's liability (s576 Education Act 1996) is required on a \
+                 penalty notice",
+            ));
+            return None;
+        }
+        return Some(None);
+    };
+    let basis = match pb::LiabilityBasis::try_from(l.basis) {
+        Ok(pb::LiabilityBasis::ParentalResponsibility) => {
+            Some(LiabilityBasis::ParentalResponsibility)
+        }
+        Ok(pb::LiabilityBasis::CareOfChild) => Some(LiabilityBasis::CareOfChild),
+        _ => {
+            v.push(FieldViolation::new(
+                format!("{field}.liability.basis"),
+                "parental responsibility or care of the child",
+            ));
+            None
+        }
+    };
+    let relationship = required_text(
+        v,
+        &format!("{field}.liability.relationship"),
+        &l.relationship,
+    );
+    if let Some(r) = &relationship
+        && r.chars().count() > MAX_RELATIONSHIP_CHARS
+    {
+        v.push(FieldViolation::new(
+            format!("{field}.liability.relationship"),
+            format!("at most {MAX_RELATIONSHIP_CHARS} characters"),
+        ));
+        return None;
+    }
+    Some(Some(Liability {
+        basis: basis?,
+        relationship: relationship?,
+    }))
+}
+
+fn parents_from_proto(
+    v: &mut Violations,
+    parents: &[pb::Parent],
+    liability_required: bool,
+) -> Option<Vec<Parent>> {
     if parents.is_empty() {
         v.push(FieldViolation::new(
             "parents",
@@ -107,14 +167,21 @@ fn parents_from_proto(v: &mut Violations, parents: &[pb::Parent]) -> Option<Vec<
         let given = required_text(v, &format!("{field}.given_name"), &p.given_name);
         let family = required_text(v, &format!("{field}.family_name"), &p.family_name);
         let address = address_from_proto(v, &format!("{field}.address"), p.address.as_ref());
-        if let (Some(person_id), Some(given_name), Some(family_name), Some(address)) =
-            (id, given, family, address)
+        let liability = liability_from_proto(v, &field, p.liability.as_ref(), liability_required);
+        if let (
+            Some(person_id),
+            Some(given_name),
+            Some(family_name),
+            Some(address),
+            Some(liability),
+        ) = (id, given, family, address, liability)
         {
             out.push(Parent {
                 person_id,
                 given_name,
                 family_name,
                 address,
+                liability,
             });
         }
     }
@@ -307,6 +374,7 @@ pub(crate) fn notice_to_improve_request(
             delivery: req.delivery.as_ref(),
             sessions: &[],
             breach: req.breach.as_ref(),
+            liability_required: false,
         },
     );
     let period = match &req.improvement_period {
@@ -353,6 +421,7 @@ pub(crate) fn penalty_request(
             delivery: req.delivery.as_ref(),
             sessions: &req.sessions,
             breach: req.breach.as_ref(),
+            liability_required: true,
         },
     );
     let offence = offence_from_proto(&mut v, req.offence.as_ref());

@@ -85,6 +85,7 @@ fn parents() -> impl Strategy<Value = Vec<pb::Parent>> {
                 given_name,
                 family_name,
                 address,
+                liability: None,
             },
         ),
         0..3,

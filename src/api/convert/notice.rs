@@ -14,8 +14,8 @@ use crate::domain::{
     identifiers::LaCode,
     names,
     notice::{
-        Address, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, Notice, NoticeKind,
-        NoticeStatus, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
+        Address, Delivery, DeliveryMethod, ImprovementPeriod, Issuer, LiabilityBasis, Notice,
+        NoticeKind, NoticeStatus, Offence, OffenceType, PaidRate, Parent, ProsecutionOutcome,
         ProsecutionResult, Pupil, SessionMark, Withdrawal, WithdrawalGround,
     },
     payment::{self, AmountDue, MAX_PAYMENT_PENCE},
@@ -142,6 +142,15 @@ impl From<&Parent> for pb::Parent {
             given_name: p.given_name.clone(),
             family_name: p.family_name.clone(),
             address: Some((&p.address).into()),
+            liability: p.liability.as_ref().map(|l| pb::Liability {
+                basis: match l.basis {
+                    LiabilityBasis::ParentalResponsibility => {
+                        pb::LiabilityBasis::ParentalResponsibility
+                    }
+                    LiabilityBasis::CareOfChild => pb::LiabilityBasis::CareOfChild,
+                } as i32,
+                relationship: l.relationship.clone(),
+            }),
         }
     }
 }

@@ -33,6 +33,7 @@ pub(crate) const FREE_TEXT: TextLimit = TextLimit {
 pub fn text_limit(field: &str) -> TextLimit {
     match field {
         "code" => line(8),
+        "relationship" => line(60),
         "upn" | "school_urn" | "postcode" | "urn" | "la_code" | "establishment_number" => line(16),
         "establishment_name" | "establishment_type" => line(200),
         "given_name" | "family_name" | "display_name" | "payer_name" => line(100),

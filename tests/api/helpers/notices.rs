@@ -33,12 +33,29 @@ pub(crate) fn pupil(n: u32) -> Option<pb::Pupil> {
     })
 }
 
+/// A parent with parental responsibility: "mum" is the mother, "dad" the
+/// father, anyone else a parent.
 pub(crate) fn parent(id: &str) -> pb::Parent {
     pb::Parent {
         person_id: id.into(),
         given_name: id.into(),
         family_name: "Taylor".into(),
         address: address("1 High Street"),
+        liability: Some(liability(
+            pb::LiabilityBasis::ParentalResponsibility,
+            match id {
+                "mum" => "mother",
+                "dad" => "father",
+                _ => "parent",
+            },
+        )),
+    }
+}
+
+pub(crate) fn liability(basis: pb::LiabilityBasis, relationship: &str) -> pb::Liability {
+    pb::Liability {
+        basis: basis as i32,
+        relationship: relationship.into(),
     }
 }
 

@@ -262,6 +262,37 @@ PROSECUTION_RESULT_WITHDRAWN: ProsecutionResult.ValueType  # 3
 """The prosecution was withdrawn."""
 Global___ProsecutionResult: _TypeAlias = ProsecutionResult  # noqa: Y015
 
+class _LiabilityBasis:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LiabilityBasisEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LiabilityBasis.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIABILITY_BASIS_UNSPECIFIED: _LiabilityBasis.ValueType  # 0
+    """Not given; refused where a basis is required."""
+    LIABILITY_BASIS_PARENTAL_RESPONSIBILITY: _LiabilityBasis.ValueType  # 1
+    """The person has parental responsibility for the child (Children Act 1989)."""
+    LIABILITY_BASIS_CARE_OF_CHILD: _LiabilityBasis.ValueType  # 2
+    """The person has care of the child (for example a step-parent or another
+    adult the child lives with).
+    """
+
+class LiabilityBasis(_LiabilityBasis, metaclass=_LiabilityBasisEnumTypeWrapper):
+    """The basis on which a person is a parent for the Education Act 1996
+    (section 576): anyone with parental responsibility for the child, or who has
+    care of the child.
+    """
+
+LIABILITY_BASIS_UNSPECIFIED: LiabilityBasis.ValueType  # 0
+"""Not given; refused where a basis is required."""
+LIABILITY_BASIS_PARENTAL_RESPONSIBILITY: LiabilityBasis.ValueType  # 1
+"""The person has parental responsibility for the child (Children Act 1989)."""
+LIABILITY_BASIS_CARE_OF_CHILD: LiabilityBasis.ValueType  # 2
+"""The person has care of the child (for example a step-parent or another
+adult the child lives with).
+"""
+Global___LiabilityBasis: _TypeAlias = LiabilityBasis  # noqa: Y015
+
 @_typing.final
 class PenaltyNoticeRequest(_message.Message):
     """A school's request to the authority for a penalty notice."""
@@ -294,7 +325,9 @@ class PenaltyNoticeRequest(_message.Message):
     requested_by: _builtins.str
     """The verified subject who requested it."""
     school_days_elapsed: _builtins.int
-    """School days at the school after the last session, up to the request date."""
+    """School days at the school from the pupil's return (day 1) up to the
+    request date; 0 when no register showed the return then.
+    """
     deadline_school_days: _builtins.int
     """The policy's deadline in school days on the request date (0: none)."""
     decline_reason: _builtins.str
@@ -586,6 +619,7 @@ class Parent(_message.Message):
     GIVEN_NAME_FIELD_NUMBER: _builtins.int
     FAMILY_NAME_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
+    LIABILITY_FIELD_NUMBER: _builtins.int
     person_id: _builtins.str
     """The caller's stable id for this person (the same person, the same id)."""
     given_name: _builtins.str
@@ -596,6 +630,14 @@ class Parent(_message.Message):
     def address(self) -> _common_pb2.PostalAddress:
         """Postal address the notice is served at."""
 
+    @_builtins.property
+    def liability(self) -> Global___Liability:
+        """Why this person is liable as a parent (section 576 Education Act 1996).
+        Required on every parent of IssuePenaltyNotice (INVALID_ARGUMENT naming
+        `parents[i].liability` when missing); optional on a notice to improve.
+        Stored with the notice and printed on the penalty notice's letter.
+        """
+
     def __init__(
         self,
         *,
@@ -603,14 +645,43 @@ class Parent(_message.Message):
         given_name: _builtins.str = ...,
         family_name: _builtins.str = ...,
         address: _common_pb2.PostalAddress | None = ...,
+        liability: Global___Liability | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "liability", b"liability"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "family_name", b"family_name", "given_name", b"given_name", "person_id", b"person_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "family_name", b"family_name", "given_name", b"given_name", "liability", b"liability", "person_id", b"person_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Parent: _TypeAlias = Parent  # noqa: Y015
+
+@_typing.final
+class Liability(_message.Message):
+    """A parent's liability, as the officer recorded it at issue."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASIS_FIELD_NUMBER: _builtins.int
+    RELATIONSHIP_FIELD_NUMBER: _builtins.int
+    basis: Global___LiabilityBasis.ValueType
+    """The statutory basis."""
+    relationship: _builtins.str
+    """The relationship to the child as given (for example "mother",
+    "step-father", "grandmother"): required, one line, at most 60 characters.
+    """
+    def __init__(
+        self,
+        *,
+        basis: Global___LiabilityBasis.ValueType = ...,
+        relationship: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "relationship", b"relationship"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Liability: _TypeAlias = Liability  # noqa: Y015
 
 @_typing.final
 class Issuer(_message.Message):

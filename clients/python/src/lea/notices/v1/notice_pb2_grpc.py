@@ -172,11 +172,14 @@ class NoticeServiceServicer:
         """A school asks the authority to issue a penalty notice (school staff, for
         their own schools). Refused with FAILED_PRECONDITION (`REQUEST_DEADLINE`)
         once more than the policy's `request_deadline_school_days` school days
-        have passed since the last session claimed: school days are the days with
-        a possible session at that school in the registers held, after the last
-        session up to today (so the pupil's day of return is day 1). With no
-        deadline in the policy (0), never refused for lateness. Idempotent;
-        audited as `penalty_notice_request.created`.
+        have passed from the pupil's return: the return is the first day after
+        the last session claimed on which a register held shows the pupil present
+        (or at an approved educational activity), at any school, and is day 1;
+        school days are the days with a possible session at the requesting school
+        in the registers held, from the return up to today. While no register
+        shows the return the deadline has not begun and the request is in time.
+        With no deadline in the policy (0), never refused for lateness.
+        Idempotent; audited as `penalty_notice_request.created`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
