@@ -104,6 +104,8 @@ fn may(role: Role, method: &str) -> bool {
                 || READS.contains(&method)
                 || AUDIT.contains(&method)
         }
+        // The data protection officer: the audit log, and nothing else yet.
+        Role::DataProtectionOfficer => AUDIT.contains(&method),
     }
 }
 
