@@ -16,6 +16,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/school.proto",
     "lea/notices/v1/worklist.proto",
     "lea/notices/v1/events.proto",
+    "lea/notices/v1/data_protection.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,6 +20,7 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::api::data_protection::DataProtectionApi;
 use crate::api::events::EventApi;
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, notice::NoticeApi,
@@ -29,6 +30,7 @@ use crate::api::{
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
 use crate::app::clock::{Clock, SystemClock};
+use crate::proto::v1::data_protection_service_server::DataProtectionServiceServer;
 use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -378,6 +380,12 @@ impl Application {
             options,
             auth.clone()
         );
+        let data_protection = guarded!(
+            DataProtectionServiceServer,
+            DataProtectionApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
         // Event streams end when the server begins to shut down, so they do
         // not hold the grace period open.
         let (stopping, stop_streams) = tokio::sync::watch::channel(false);
@@ -458,6 +466,7 @@ impl Application {
             .add_service(reports)
             .add_service(schools)
             .add_service(worklist)
+            .add_service(data_protection)
             .add_service(events)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks and the scheduler run as long as the server does, and
@@ -534,7 +543,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 10] = [
+const DATABASE_BACKED: [&str; 11] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -545,6 +554,7 @@ const DATABASE_BACKED: [&str; 10] = [
     <SchoolServiceServer<SchoolApi> as NamedService>::NAME,
     <WorklistServiceServer<WorklistApi> as NamedService>::NAME,
     <EventServiceServer<EventApi> as NamedService>::NAME,
+    <DataProtectionServiceServer<DataProtectionApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING
