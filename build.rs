@@ -17,6 +17,7 @@ const PROTOS: &[&str] = &[
     "lea/notices/v1/worklist.proto",
     "lea/notices/v1/events.proto",
     "lea/notices/v1/measures.proto",
+    "lea/notices/v1/data_protection.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -25,6 +25,7 @@ pub fn role_to_proto(role: Option<Role>) -> pb::Role {
         Some(Role::Finance) => pb::Role::Finance,
         Some(Role::Auditor) => pb::Role::Auditor,
         Some(Role::Admin) => pb::Role::Admin,
+        Some(Role::DataProtectionOfficer) => pb::Role::DataProtectionOfficer,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod audit;
 pub mod caller;
 pub mod convert;
+pub mod data_protection;
 pub mod error;
 pub mod events;
 pub mod layers;

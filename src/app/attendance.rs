@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::data_protection::record_reads;
 use super::idempotency::UseCase;
 use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     access::{self, Operation},
+    access_log::Accessed,
     attendance::{Figures, MarkCounts, RegisterMark},
     identifiers::{Upn, Urn},
     names,
@@ -266,7 +268,7 @@ impl App {
         };
         check_school_scope(&caller, school.as_ref())?;
         let (mut enrolments, register) = self
-            .read(move |_, mut tx| async move {
+            .read(move |app, mut tx| async move {
                 let store_scope = match &scope {
                     SummaryScope::Authority => AttendanceScope::Authority,
                     SummaryScope::School(urn) => AttendanceScope::School(urn),
@@ -276,6 +278,17 @@ impl App {
                     let enrolments = tx
                         .enrolment_figures(&caller.authority, store_scope, from, to)
                         .await?;
+                    // A pupil's figures name the pupil; a school's or the
+                    // authority's are totals.
+                    if let SummaryScope::Pupil { upn, .. } = &scope {
+                        let accessed = vec![Accessed::pupil(
+                            upn.as_str(),
+                            &names::attendance_name(&caller.authority),
+                        )];
+                        let at = app.now();
+                        record_reads(&mut *tx, &caller, at, "GetAttendanceSummary", accessed)
+                            .await?;
+                    }
                     let register: HashMap<String, (String, Option<Phase>)> =
                         if grouping == SummaryGrouping::None {
                             HashMap::new()
@@ -320,22 +333,26 @@ impl App {
         let ((upn, school), date, session) = asked?;
         check_school_scope(&caller, Some(&school))?;
         let marks = self
-            .read(move |_, mut tx| async move {
-                let result = tx
-                    .mark_history(&caller.authority, &upn, &school, date, session)
-                    .await
-                    .map_err(ServiceError::from)
-                    .and_then(|marks| {
-                        if marks.is_empty() {
-                            // The pupil is the one asked about: not quoted.
-                            Err(ServiceError::NotFound(format!(
-                                "a mark for the pupil at {school} on {date} {}",
-                                session.as_str()
-                            )))
-                        } else {
-                            Ok(marks)
-                        }
-                    });
+            .read(move |app, mut tx| async move {
+                let result = async {
+                    let marks = tx
+                        .mark_history(&caller.authority, &upn, &school, date, session)
+                        .await?;
+                    if marks.is_empty() {
+                        // The pupil is the one asked about: not quoted.
+                        return Err(ServiceError::NotFound(format!(
+                            "a mark for the pupil at {school} on {date} {}",
+                            session.as_str()
+                        )));
+                    }
+                    let accessed = vec![Accessed::pupil(
+                        upn.as_str(),
+                        &names::attendance_name(&caller.authority),
+                    )];
+                    record_reads(&mut *tx, &caller, app.now(), "GetMarkHistory", accessed).await?;
+                    Ok(marks)
+                }
+                .await;
                 (tx, result)
             })
             .await?;

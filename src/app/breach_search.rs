@@ -7,15 +7,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::attendance::check_school_scope;
+use super::data_protection::{record_reads, returned};
 use super::policy::policy_in_force;
 use super::{App, Caller, Read, ServiceResult};
 use crate::domain::{
     access::Operation,
+    access_log::Accessed,
     actor::Actor,
     attendance::{self, Breach, PupilMark},
     breach::{BreachState, DecidedBreach, Decision},
     calendar::week_start,
     identifiers::{LaCode, Upn, Urn},
+    names,
     notice::{self, Notice},
     policy::Threshold,
 };
@@ -110,7 +113,7 @@ impl App {
         caller.check_allowed(Operation::ReadAttendance)?;
         let (query, after, wanted) = asked?;
         check_school_scope(&caller, query.school.as_ref())?;
-        self.read(move |_, mut tx| async move {
+        self.read(move |app, mut tx| async move {
             let result = async {
                 let (policy, policy_name) =
                     policy_in_force(&mut *tx, &caller.authority, query.as_of).await?;
@@ -121,7 +124,15 @@ impl App {
                     threshold: &policy.rules.threshold,
                     policy_name: &policy_name,
                 };
-                search.list(&mut *tx, &query.states, &after, wanted).await
+                let found = search.list(&mut *tx, &query.states, &after, wanted).await?;
+                let attendance = names::attendance_name(&caller.authority);
+                let accessed = returned(&found, i64::try_from(wanted).unwrap_or(i64::MAX))
+                    .iter()
+                    .map(|b| Accessed::pupil(&b.upn, &attendance))
+                    .collect();
+                let at = app.now();
+                record_reads(&mut *tx, &caller, at, "ListThresholdBreaches", accessed).await?;
+                Ok(found)
             }
             .await;
             (tx, result)

@@ -3,6 +3,7 @@
 
 use crate::domain::{
     access::{self, Operation},
+    access_log::Purpose,
     actor::{Actor, Role},
     identifiers::{LaCode, Urn},
     names,
@@ -24,6 +25,9 @@ pub struct Caller {
     pub authority: LaCode,
     pub role: Role,
     pub schools: Vec<Urn>,
+    /// Why the caller says it reads (the `x-access-purpose` header), recorded
+    /// on its access-log entries.
+    pub purpose: Purpose,
 }
 
 impl Caller {

@@ -15,6 +15,7 @@ pub mod call;
 mod caller;
 pub mod checkpoints;
 pub mod clock;
+mod data_protection;
 mod error;
 mod events;
 mod evidence;
@@ -41,6 +42,7 @@ pub use attendance::{
 pub use audit::AuditQuery;
 pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
 pub use caller::{Caller, Read};
+pub use data_protection::AccessQuery;
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EVENT_PAGE, EventPage};
 pub use idempotency::RequestId;

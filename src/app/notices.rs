@@ -4,6 +4,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::breach_search::{BreachSearch, FoundBreach};
+use super::data_protection::{record_reads, returned};
 use super::evidence::registers_of;
 use super::idempotency::UseCase;
 use super::payments::settle_notice;
@@ -12,6 +13,7 @@ use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::{self, Operation},
+    access_log,
     identifiers::{LaCode, Urn},
     issuing::{self, BreachRef, Issue, NoticeToImproveRequest, PenaltyRequest, Registers},
     names,
@@ -461,9 +463,16 @@ impl App {
     pub async fn get_notice(&self, caller: Caller, number: Read<String>) -> ServiceResult<Notice> {
         caller.check_allowed(Operation::ReadNotices)?;
         let number = number?;
-        // One statement: the notice with the sums of its money.
-        self.read_single(move |_, mut tx| async move {
-            let result = visible_notice(&mut *tx, &caller, &number).await;
+        // One statement: the notice with the sums of its money (the read is
+        // recorded after it, see `store::access_log`).
+        self.read_single(move |app, mut tx| async move {
+            let result = async {
+                let notice = visible_notice(&mut *tx, &caller, &number).await?;
+                let accessed = access_log::notice_subjects(&caller.authority, &notice);
+                record_reads(&mut *tx, &caller, app.now(), "GetNotice", accessed.into()).await?;
+                Ok(notice)
+            }
+            .await;
             (tx, result)
         })
         .await
@@ -480,7 +489,7 @@ impl App {
         access::may_list_notices(caller.role, &caller.schools, query.school_urn.as_deref())
             .map_err(ServiceError::PermissionDenied)?;
         let today = self.today();
-        self.read(move |_, mut tx| async move {
+        self.read(move |app, mut tx| async move {
             let filter = NoticeFilter {
                 school_urn: query.school_urn.as_deref(),
                 upn: query.upn.as_deref(),
@@ -491,10 +500,18 @@ impl App {
                 issued_from: query.issued_from,
                 issued_to: query.issued_to,
             };
-            let result = tx
-                .list_notices(&caller.authority, &filter, today, after, limit)
-                .await
-                .map_err(ServiceError::from);
+            let result = async {
+                let notices = tx
+                    .list_notices(&caller.authority, &filter, today, after, limit)
+                    .await?;
+                let accessed = returned(&notices, limit)
+                    .iter()
+                    .flat_map(|n| access_log::notice_subjects(&caller.authority, n))
+                    .collect();
+                record_reads(&mut *tx, &caller, app.now(), "ListNotices", accessed).await?;
+                Ok(notices)
+            }
+            .await;
             (tx, result)
         })
         .await
@@ -508,9 +525,18 @@ impl App {
     ) -> ServiceResult<Vec<AuditEvent>> {
         caller.check_allowed(Operation::ReadNotices)?;
         let (number, after_event_id, limit) = page?;
-        self.read(move |_, mut tx| async move {
+        self.read(move |app, mut tx| async move {
             let result = async {
-                visible_notice(&mut *tx, &caller, &number).await?;
+                let notice = visible_notice(&mut *tx, &caller, &number).await?;
+                let accessed = access_log::notice_subjects(&caller.authority, &notice);
+                record_reads(
+                    &mut *tx,
+                    &caller,
+                    app.now(),
+                    "ListNoticeEvents",
+                    accessed.into(),
+                )
+                .await?;
                 let name = names::notice_name(&caller.authority, &number);
                 let filter = AuditFilter {
                     resource: Some(&name),

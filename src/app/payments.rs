@@ -9,11 +9,13 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::data_protection::{payment_subjects, record_reads, returned};
 use super::idempotency::UseCase;
 use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
+    access_log,
     actor::Actor,
     identifiers::LaCode,
     names,
@@ -570,13 +572,26 @@ impl App {
         let (number, on) = asked?;
         let on = on.unwrap_or_else(|| self.today());
         let notice = self
-            .read(move |_, mut tx| async move {
-                let found = tx.notice(&caller.authority, &number).await;
-                let result = found.map_err(ServiceError::from).and_then(|n| {
-                    n.ok_or_else(|| {
-                        ServiceError::NotFound(names::notice_name(&caller.authority, &number))
-                    })
-                });
+            .read(move |app, mut tx| async move {
+                let result = async {
+                    let notice = tx
+                        .notice(&caller.authority, &number)
+                        .await?
+                        .ok_or_else(|| {
+                            ServiceError::NotFound(names::notice_name(&caller.authority, &number))
+                        })?;
+                    let accessed = access_log::notice_subjects(&caller.authority, &notice);
+                    record_reads(
+                        &mut *tx,
+                        &caller,
+                        app.now(),
+                        "GetAmountDue",
+                        accessed.into(),
+                    )
+                    .await?;
+                    Ok(notice)
+                }
+                .await;
                 (tx, result)
             })
             .await?;
@@ -592,17 +607,25 @@ impl App {
     ) -> ServiceResult<Vec<Payment>> {
         caller.check_allowed(Operation::ReadPayments)?;
         let (query, after, limit) = listing?;
-        self.read(move |_, mut tx| async move {
+        self.read(move |app, mut tx| async move {
             let filter = PaymentFilter {
                 notice_number: query.notice_number.as_deref(),
                 unallocated_only: query.unallocated_only,
                 paid_from: query.paid_from,
                 paid_to: query.paid_to,
             };
-            let result = tx
-                .list_payments(&caller.authority, &filter, after, limit)
-                .await;
-            (tx, result.map_err(ServiceError::from))
+            let result = async {
+                let payments = tx
+                    .list_payments(&caller.authority, &filter, after, limit)
+                    .await?;
+                let accessed =
+                    payment_subjects(&mut *tx, &caller.authority, returned(&payments, limit))
+                        .await?;
+                record_reads(&mut *tx, &caller, app.now(), "ListPayments", accessed).await?;
+                Ok(payments)
+            }
+            .await;
+            (tx, result)
         })
         .await
     }

@@ -3,12 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::data_protection::{record_reads, returned};
 use super::idempotency::UseCase;
 use super::policy::policy_in_force;
 use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     RuleViolation,
     access::Operation,
+    access_log::Accessed,
     identifiers::{LaCode, Upn, Urn},
     names,
     notice::Notice,
@@ -206,17 +208,37 @@ impl App {
     ) -> ServiceResult<Vec<PenaltyNoticeRequest>> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
         let ((state, school), after, limit) = page?;
-        self.read(move |_, mut tx| async move {
-            let result = tx
-                .penalty_notice_requests(
-                    &caller.authority,
-                    state,
-                    school.as_ref().map(Urn::as_str),
-                    after,
-                    limit,
-                )
-                .await
-                .map_err(ServiceError::from);
+        self.read(move |app, mut tx| async move {
+            let result = async {
+                let requests = tx
+                    .penalty_notice_requests(
+                        &caller.authority,
+                        state,
+                        school.as_ref().map(Urn::as_str),
+                        after,
+                        limit,
+                    )
+                    .await?;
+                let accessed = returned(&requests, limit)
+                    .iter()
+                    .flat_map(|r| {
+                        let name = names::penalty_notice_request_name(&caller.authority, r.number);
+                        let parents = r
+                            .draft
+                            .parent_person_ids
+                            .iter()
+                            .map(|p| Accessed::parent(p, &name))
+                            .collect::<Vec<_>>();
+                        parents
+                            .into_iter()
+                            .chain([Accessed::pupil(&r.draft.upn, &name)])
+                    })
+                    .collect();
+                let at = app.now();
+                record_reads(&mut *tx, &caller, at, "ListPenaltyNoticeRequests", accessed).await?;
+                Ok::<_, ServiceError>(requests)
+            }
+            .await;
             (tx, result)
         })
         .await

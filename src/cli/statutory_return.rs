@@ -39,6 +39,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         authority: authority.clone(),
         role: Role::Auditor,
         schools: vec![],
+        purpose: Default::default(),
     };
     let figures = app
         .statutory_return(operator, Ok((args.year, args.as_of)))

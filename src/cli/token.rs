@@ -13,7 +13,8 @@ pub struct Args {
     /// The caller's authority (LA code).
     #[arg(long)]
     authority: String,
-    /// school_staff, la_officer, police, finance, auditor or admin.
+    /// school_staff, la_officer, police, finance, auditor, admin or
+    /// data_protection_officer.
     #[arg(long)]
     role: String,
     /// The token's subject.

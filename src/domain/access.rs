@@ -50,6 +50,11 @@ pub enum Operation {
     ReadMeasures,
     /// Opening a case of the other measures and recording its events (LA officers).
     ChangeMeasures,
+    /// Listing the access log: who read which pupil's or parent's data.
+    ReadAccessLog,
+    /// Exporting everything held about one pupil or parent (a subject access
+    /// request, UK GDPR Article 15).
+    ExportSubjectData,
 }
 
 use Operation::*;
@@ -78,7 +83,12 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         // audit log as a whole (what auditors check officers' actions in).
         LaOfficer => !matches!(
             operation,
-            CreatePolicyVersion | ChangeAuthoritySettings | ReadAuditLog | VerifyAuditLog
+            CreatePolicyVersion
+                | ChangeAuthoritySettings
+                | ReadAuditLog
+                | VerifyAuditLog
+                | ReadAccessLog
+                | ExportSubjectData
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
@@ -96,6 +106,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadStatutoryReturn
                 | ReadAuditLog
                 | VerifyAuditLog
+                | ReadAccessLog
                 | ReadWorklist
                 | WatchEvents
                 | ReadMeasures
@@ -115,6 +126,12 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | WatchEvents
                 | ReadMeasures
         ),
+        // Accountability for personal data: who read what, what the audit log
+        // holds, and a subject's whole record; it issues and changes nothing.
+        DataProtectionOfficer => matches!(
+            operation,
+            ReadAccessLog | ExportSubjectData | ReadAuditLog | VerifyAuditLog
+        ),
     }
 }
 
@@ -125,7 +142,7 @@ pub fn issuer_role(role: Role) -> Option<IssuerRole> {
         SchoolStaff => Some(IssuerRole::HeadTeacher),
         LaOfficer => Some(IssuerRole::LaOfficer),
         Police => Some(IssuerRole::Police),
-        Finance | Auditor | Admin => None,
+        Finance | Auditor | Admin | DataProtectionOfficer => None,
     }
 }
 
@@ -202,15 +219,49 @@ mod tests {
     }
 
     #[test]
-    fn only_auditors_and_admins_read_and_verify_the_audit_log() {
+    fn only_auditors_admins_and_dpos_read_and_verify_the_audit_log() {
         for role in Role::ALL {
             for op in [ReadAuditLog, VerifyAuditLog] {
                 assert_eq!(
                     allowed(role, op),
-                    matches!(role, Auditor | Admin),
+                    matches!(role, Auditor | Admin | DataProtectionOfficer),
                     "{role:?} {op:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_data_protection_officer_reads_and_exports_and_changes_nothing() {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, ReadAccessLog),
+                matches!(role, Auditor | DataProtectionOfficer),
+                "{role:?}"
+            );
+            assert_eq!(
+                allowed(role, ExportSubjectData),
+                role == DataProtectionOfficer,
+                "{role:?}"
+            );
+        }
+        for op in [
+            CreatePolicyVersion,
+            ChangeAuthoritySettings,
+            RecordMarks,
+            IssueNoticeToImprove,
+            IssuePenaltyNotice,
+            ChangeNoticeLifecycle,
+            RecordPayments,
+            DecideBreach,
+            RequestPenaltyNotice,
+            ReviewPenaltyNoticeRequests,
+            ImportSchools,
+            ReadNotices,
+            ReadAttendance,
+            ReadPayments,
+        ] {
+            assert!(!allowed(DataProtectionOfficer, op), "{op:?}");
         }
     }
 

@@ -11,6 +11,10 @@ pub enum Role {
     Finance,
     Auditor,
     Admin,
+    /// The authority's data protection officer: reads the access log and the
+    /// audit log, and exports what is held about a pupil or parent; changes
+    /// nothing.
+    DataProtectionOfficer,
 }
 
 super::all_variants!(Role {
@@ -19,7 +23,8 @@ super::all_variants!(Role {
     Police,
     Finance,
     Auditor,
-    Admin
+    Admin,
+    DataProtectionOfficer
 });
 
 impl Role {
@@ -31,6 +36,7 @@ impl Role {
             Role::Finance => "finance",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::DataProtectionOfficer => "data_protection_officer",
         }
     }
 

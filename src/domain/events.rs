@@ -115,7 +115,9 @@ pub fn sees(role: Role, resource: EventResource) -> bool {
             PenaltyNoticeRequest | Breach | Attendance | SchoolRegister | PolicyVersion
             | AuthoritySettings | Other => false,
         },
-        Role::SchoolStaff | Role::Police => false,
+        // The data protection officer reads the access and audit logs, not
+        // the feed of changes.
+        Role::SchoolStaff | Role::Police | Role::DataProtectionOfficer => false,
     }
 }
 

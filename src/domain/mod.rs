@@ -32,6 +32,7 @@ macro_rules! all_variants {
 pub(crate) use all_variants;
 
 pub mod access;
+pub mod access_log;
 pub mod actor;
 pub mod attendance;
 pub mod audit;

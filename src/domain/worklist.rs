@@ -118,7 +118,7 @@ pub fn scope(role: Role, kind: ActionKind) -> Scope {
             | UnpaidAfterPeriod
             | EvidenceCorrected,
         ) => Scope::Nothing,
-        (Role::Police | Role::Admin, _) => Scope::Nothing,
+        (Role::Police | Role::Admin | Role::DataProtectionOfficer, _) => Scope::Nothing,
     }
 }
 

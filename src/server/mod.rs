@@ -20,6 +20,7 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::api::data_protection::DataProtectionApi;
 use crate::api::events::EventApi;
 use crate::api::{
     attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, measures::MeasureApi,
@@ -29,6 +30,7 @@ use crate::api::{
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
 use crate::app::clock::{Clock, SystemClock};
+use crate::proto::v1::data_protection_service_server::DataProtectionServiceServer;
 use crate::proto::v1::event_service_server::EventServiceServer;
 use crate::proto::{
     FILE_DESCRIPTOR_SET,
@@ -384,6 +386,12 @@ impl Application {
             options,
             auth.clone()
         );
+        let data_protection = guarded!(
+            DataProtectionServiceServer,
+            DataProtectionApi::new(app.clone()),
+            options,
+            auth.clone()
+        );
         // Event streams end when the server begins to shut down, so they do
         // not hold the grace period open.
         let (stopping, stop_streams) = tokio::sync::watch::channel(false);
@@ -470,6 +478,7 @@ impl Application {
             .add_service(schools)
             .add_service(worklist)
             .add_service(measures)
+            .add_service(data_protection)
             .add_service(events)
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         // The checks and the scheduler run as long as the server does, and
@@ -546,7 +555,7 @@ pub fn catch_panics() -> CatchPanicLayer<PanicResponse> {
 
 /// The health service names that follow the database: the server as a whole
 /// ("") and each lea.notices.v1 service.
-const DATABASE_BACKED: [&str; 11] = [
+const DATABASE_BACKED: [&str; 12] = [
     "",
     <AuditServiceServer<AuditApi> as NamedService>::NAME,
     <PolicyServiceServer<PolicyApi> as NamedService>::NAME,
@@ -558,6 +567,7 @@ const DATABASE_BACKED: [&str; 11] = [
     <WorklistServiceServer<WorklistApi> as NamedService>::NAME,
     <MeasureServiceServer<MeasureApi> as NamedService>::NAME,
     <EventServiceServer<EventApi> as NamedService>::NAME,
+    <DataProtectionServiceServer<DataProtectionApi> as NamedService>::NAME,
 ];
 
 /// gRPC health: `liveness` SERVING, the database-backed names NOT_SERVING

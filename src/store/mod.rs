@@ -16,6 +16,7 @@
 //! `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL relies on unique keys and
 //! row locks, so concurrent requests cannot break an invariant on either backend.
 
+pub mod access_log;
 pub mod audit;
 pub mod breaches;
 mod dialect;
@@ -41,6 +42,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
+pub use access_log::{AccessEvent, AccessFilter, AccessLogStore, NewAccess};
 pub use audit::{AuditEvent, AuditFilter, AuditStore, NewAuditEvent};
 pub use breaches::{BreachStore, DecidedBreachFilter};
 pub use idempotency::{IdempotencyStore, RequestKey, StoredRequest};
@@ -147,6 +149,7 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx:
     IdempotencyStore
     + AuditStore
+    + AccessLogStore
     + PolicyStore
     + SerialStore
     + NoticeStore
@@ -170,8 +173,18 @@ pub trait StoreTx:
 }
 
 tx::sql_impl! {
-    impl StoreTx for Tx where [DB: marks::MarkSql + notices::NoticeSql] {
+    impl StoreTx for Tx where [DB: marks::MarkSql + notices::NoticeSql + access_log::AccessSql] {
         async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+            if self.read_only {
+                // It cannot write in its transaction: its reads are recorded
+                // right after it, in autocommit on the same connection, before
+                // the use case answers (see `access_log`).
+                self.end_transaction("COMMIT").await?;
+                self.write_pending_access().await?;
+                self.mark_finished();
+                return Ok(());
+            }
+            self.write_pending_access().await?;
             self.write_pending_audit().await?;
             self.end("COMMIT").await
         }

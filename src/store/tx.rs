@@ -29,8 +29,11 @@ macro_rules! sql_impl {
             [$($($extra)*)?]
             { $($body)* });
     };
-    (impl Tx { $($body:tt)* }) => {
-        $crate::store::tx::sql_impl!(@bounded [impl<DB> $crate::store::tx::Tx<DB>] [] { $($body)* });
+    (impl Tx $(where [$($extra:tt)*])? { $($body:tt)* }) => {
+        $crate::store::tx::sql_impl!(@bounded
+            [impl<DB> $crate::store::tx::Tx<DB>]
+            [$($($extra)*)?]
+            { $($body)* });
     };
     (@bounded [$($head:tt)*] [$($extra:tt)*] { $($body:tt)* }) => {
         $($head)*
@@ -100,6 +103,11 @@ pub struct Tx<DB: Database> {
     finished: bool,
     /// Audit events appended, written and chained at commit.
     pub(super) pending_audit: Vec<PendingAudit>,
+    /// Access-log entries recorded, written when the unit ends (see
+    /// `access_log`).
+    pub(super) pending_access: Vec<super::access_log::PendingAccess>,
+    /// A unit that may not write in its transaction (see [`Tx::read_only`]).
+    pub(super) read_only: bool,
     /// Where serial numbers are taken, when not inside this unit (see
     /// [`Tx::begin`]).
     pub(super) numbering: Option<Pool<DB>>,
@@ -144,12 +152,21 @@ sql_impl! {
                 conn,
                 finished: false,
                 pending_audit: Vec::new(),
+                pending_access: Vec::new(),
+                read_only: false,
                 numbering: numbering.cloned(),
                 single_statement: begin.is_empty(),
                 locked_pupils: HashSet::new(),
                 policy_versions: None,
                 latest_weeks: None,
             })
+        }
+
+        /// A unit that only reads: its access-log entries are appended after
+        /// its transaction ends (see `access_log`).
+        pub(super) fn read_only(mut self) -> Self {
+            self.read_only = true;
+            self
         }
 
         /// This read-only unit shares `cache` (see [`LatestWeeksCache`]).
@@ -159,10 +176,22 @@ sql_impl! {
         }
 
         pub(super) async fn end(mut self: Box<Self>, statement: &'static str) -> StoreResult<()> {
+            self.end_transaction(statement).await?;
+            self.finished = true;
+            Ok(())
+        }
+
+        /// The unit ended cleanly: its connection may go back to the pool.
+        pub(super) fn mark_finished(&mut self) {
+            self.finished = true;
+        }
+
+        /// Ends the transaction (nothing for a single statement), keeping the
+        /// connection for what follows it.
+        pub(super) async fn end_transaction(&mut self, statement: &'static str) -> StoreResult<()> {
             if !self.single_statement {
                 sqlx::raw_sql(statement).execute(&mut *self.conn).await?;
             }
-            self.finished = true;
             Ok(())
         }
     }

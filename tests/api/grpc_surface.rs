@@ -17,7 +17,7 @@ use tonic_reflection::pb::v1::{
 
 use crate::helpers::TestApp;
 
-const V1_SERVICES: [(&str, &[&str]); 10] = [
+const V1_SERVICES: [(&str, &[&str]); 11] = [
     (
         "lea.notices.v1.AttendanceService",
         &[
@@ -36,6 +36,10 @@ const V1_SERVICES: [(&str, &[&str]); 10] = [
             "ListAuditEvents",
             "VerifyAuditTrail",
         ],
+    ),
+    (
+        "lea.notices.v1.DataProtectionService",
+        &["ExportSubjectData", "ListAccessEvents"],
     ),
     ("lea.notices.v1.EventService", &["WatchEvents"]),
     (

@@ -11,6 +11,7 @@ mod audit;
 mod breach_decisions;
 mod child;
 mod clock;
+mod data_protection;
 mod errors;
 mod events;
 mod evidence;

@@ -20,6 +20,7 @@ use crate::helpers::{TestApp, date};
 /// columns it may UPDATE. A new table must be listed here with its grants in
 /// the migration that creates it.
 const GRANTS: &[(&str, &str, &[&str])] = &[
+    ("access_log", "INSERT, SELECT", &[]),
     (
         "allocations",
         "DELETE, INSERT, SELECT",

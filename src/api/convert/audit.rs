@@ -18,7 +18,7 @@ use crate::proto::v1 as pb;
 use crate::store::AuditEvent;
 
 /// An optional instant: unset is `None`.
-fn optional_instant(
+pub(crate) fn optional_instant(
     field: &str,
     t: Option<&prost_types::Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, FieldViolation> {

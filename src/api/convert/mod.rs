@@ -4,6 +4,7 @@
 pub mod attendance;
 pub mod audit;
 pub mod breaches;
+pub mod data_protection;
 pub mod events;
 pub mod issuing;
 pub mod letters;

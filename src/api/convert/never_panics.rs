@@ -228,6 +228,7 @@ fn caller() -> Caller {
         authority: LaCode::parse("850").unwrap(),
         role: Role::LaOfficer,
         schools: vec![],
+        purpose: Default::default(),
     }
 }
 

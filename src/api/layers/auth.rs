@@ -22,6 +22,7 @@ pub use crate::app::Caller;
 
 use crate::app::clock::{Clock, SystemClock};
 use crate::domain::{
+    access_log::{self, Purpose},
     actor::{Actor, Role},
     identifiers::{LaCode, Urn},
 };
@@ -229,7 +230,15 @@ impl Verifier {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
             match self.verify(token) {
-                Ok(caller) => {
+                Ok(mut caller) => {
+                    // Per call (a verified token is cached): recorded on the
+                    // access log, never logged.
+                    caller.purpose = Purpose::read(
+                        request
+                            .metadata()
+                            .get(access_log::PURPOSE_HEADER)
+                            .map(|v| v.as_bytes()),
+                    );
                     tracing::Span::current().record("authority", caller.authority.as_str());
                     request.extensions_mut().insert(caller);
                     Ok(request)
@@ -272,6 +281,7 @@ fn caller_from(c: Claims) -> Result<Caller, String> {
         authority,
         role,
         schools,
+        purpose: Default::default(),
     })
 }
 

@@ -43,6 +43,7 @@ pub fn text_limit(field: &str) -> TextLimit {
         | "provider_refund_id"
         | "request_id"
         | "subject"
+        | "actor_subject"
         | "qualifying_codes" => line(128),
         "lines" | "court" | "parent" | "name" | "notice" | "service" | "event_types" => line(200),
         "payer_reference" => line(500),

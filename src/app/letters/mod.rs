@@ -7,12 +7,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use self::pdf::RenderedPdf;
+use super::data_protection::record_reads;
 use super::idempotency::UseCase;
 use super::notices::visible_notice;
 use super::{App, Caller, Read, RequestId, ServiceError, ServiceResult};
 use crate::domain::{
     FieldViolation, RuleViolation,
     access::Operation,
+    access_log,
     identifiers::LaCode,
     letter::{self, AuthorityDetails, AuthoritySettings, SchoolOnLetter},
     names,
@@ -172,9 +174,12 @@ impl App {
         let number = number?;
         let caller_authority = caller.authority.clone();
         let letter = self
-            .read(move |_, mut tx| async move {
+            .read(move |app, mut tx| async move {
                 let result = async {
                     let notice = visible_notice(&mut *tx, &caller, &number).await?;
+                    let accessed = access_log::notice_subjects(&caller.authority, &notice);
+                    let at = app.now();
+                    record_reads(&mut *tx, &caller, at, "RenderNotice", accessed.into()).await?;
                     let settings =
                         settings_for(&mut *tx, &caller.authority, notice.issue_date).await?;
                     let school = school_on_letter(&mut *tx, &caller.authority, &notice).await?;

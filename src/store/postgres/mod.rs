@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres};
 
+use super::access_log::{AccessSql, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
@@ -23,6 +24,14 @@ macro_rules! any_of {
 
 mod marks;
 mod nodelay;
+
+impl AccessSql for Postgres {
+    const INSERT_ACCESS: &str = "INSERT INTO access_log (authority_code, accessed_at, actor_subject, \
+           actor_role, method, purpose, subject_kind, subject_key, resource) \
+         SELECT $1, $2, $3, $4, $5, $6, s.k, s.s, s.r \
+         FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT)";
+    const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
+}
 
 impl NoticeSql for Postgres {
     const NOTICES_OF_PUPILS: &str = notices_of_pupils!(any_of);
@@ -195,12 +204,13 @@ impl Store for PgStore {
         Ok(Box::new(
             Tx::begin(&self.pool, BEGIN_READ, None)
                 .await?
+                .read_only()
                 .with_latest_weeks(&self.latest_weeks),
         ))
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "", None).await?))
+        Ok(Box::new(Tx::begin(&self.pool, "", None).await?.read_only()))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+use super::access_log::{AccessSql, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
@@ -20,6 +21,20 @@ macro_rules! any_of {
 }
 
 mod marks;
+
+impl AccessSql for Sqlite {
+    // Numbered in the statement: it holds the single write lock, and SQLite
+    // reads the SELECT (which reads the table) before it inserts.
+    const INSERT_ACCESS: &str = "INSERT INTO access_log (authority_code, entry_id, accessed_at, \
+           actor_subject, actor_role, method, purpose, subject_kind, subject_key, resource) \
+         SELECT $1, \
+           (SELECT COALESCE(MAX(entry_id), 0) FROM access_log WHERE authority_code = $1) \
+             + s.key + 1, \
+           $2, $3, $4, $5, $6, json_extract(s.value, '$.k'), json_extract(s.value, '$.s'), \
+           json_extract(s.value, '$.r') \
+         FROM json_each($7) AS s";
+    const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
+}
 
 impl NoticeSql for Sqlite {
     const NOTICES_OF_PUPILS: &str = notices_of_pupils!(any_of);
@@ -120,12 +135,13 @@ impl Store for SqliteStore {
         Ok(Box::new(
             Tx::begin(&self.pool, "BEGIN", None)
                 .await?
+                .read_only()
                 .with_latest_weeks(&self.latest_weeks),
         ))
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "", None).await?))
+        Ok(Box::new(Tx::begin(&self.pool, "", None).await?.read_only()))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {

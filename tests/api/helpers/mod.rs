@@ -20,11 +20,12 @@ use lea_notices::proto::{
     Date,
     v1::{
         attendance_service_client::AttendanceServiceClient,
-        audit_service_client::AuditServiceClient, event_service_client::EventServiceClient,
-        measure_service_client::MeasureServiceClient, notice_service_client::NoticeServiceClient,
-        payment_service_client::PaymentServiceClient, policy_service_client::PolicyServiceClient,
-        report_service_client::ReportServiceClient, school_service_client::SchoolServiceClient,
-        worklist_service_client::WorklistServiceClient,
+        audit_service_client::AuditServiceClient,
+        data_protection_service_client::DataProtectionServiceClient,
+        event_service_client::EventServiceClient, measure_service_client::MeasureServiceClient,
+        notice_service_client::NoticeServiceClient, payment_service_client::PaymentServiceClient,
+        policy_service_client::PolicyServiceClient, report_service_client::ReportServiceClient,
+        school_service_client::SchoolServiceClient, worklist_service_client::WorklistServiceClient,
     },
 };
 use lea_notices::store::{self, Backend, Store};
@@ -128,6 +129,10 @@ impl As {
     }
     pub fn worklist(&self) -> WorklistServiceClient<Authed> {
         WorklistServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn data_protection(&self) -> DataProtectionServiceClient<Authed> {
+        DataProtectionServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 
     pub fn events(&self) -> EventServiceClient<Authed> {

@@ -36,6 +36,7 @@ from google.rpc import error_details_pb2, status_pb2
 from lea.notices.v1 import (
     attendance_pb2_grpc,
     audit_pb2_grpc,
+    data_protection_pb2_grpc,
     events_pb2_grpc,
     measures_pb2_grpc,
     notice_pb2_grpc,
@@ -81,6 +82,7 @@ SERVICES: dict[str, str] = {
     "worklist": "lea.notices.v1.WorklistService",
     "events": "lea.notices.v1.EventService",
     "measures": "lea.notices.v1.MeasureService",
+    "data_protection": "lea.notices.v1.DataProtectionService",
 }
 
 Token = Union[str, Callable[[], str]]
@@ -193,6 +195,7 @@ class Client:
         self.worklist = worklist_pb2_grpc.WorklistServiceStub(channel)
         self.events = events_pb2_grpc.EventServiceStub(channel)
         self.measures = measures_pb2_grpc.MeasureServiceStub(channel)
+        self.data_protection = data_protection_pb2_grpc.DataProtectionServiceStub(channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -377,6 +380,7 @@ class AsyncClient:
         self.worklist = worklist_pb2_grpc.WorklistServiceStub(channel)
         self.events = events_pb2_grpc.EventServiceStub(channel)
         self.measures = measures_pb2_grpc.MeasureServiceStub(channel)
+        self.data_protection = data_protection_pb2_grpc.DataProtectionServiceStub(channel)
 
     async def close(self, grace: float | None = None) -> None:
         await self.channel.close(grace)

@@ -40,6 +40,11 @@ class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType],
     """An auditor: reads everything, changes nothing."""
     ROLE_ADMIN: _Role.ValueType  # 6
     """Administers the authority's policy."""
+    ROLE_DATA_PROTECTION_OFFICER: _Role.ValueType  # 7
+    """The authority's data protection officer: reads the access log and the
+    audit log and exports what is held about a pupil or parent; changes
+    nothing.
+    """
 
 class Role(_Role, metaclass=_RoleEnumTypeWrapper):
     """Roles a caller can act in, inside its own authority."""
@@ -58,6 +63,11 @@ ROLE_AUDITOR: Role.ValueType  # 5
 """An auditor: reads everything, changes nothing."""
 ROLE_ADMIN: Role.ValueType  # 6
 """Administers the authority's policy."""
+ROLE_DATA_PROTECTION_OFFICER: Role.ValueType  # 7
+"""The authority's data protection officer: reads the access log and the
+audit log and exports what is held about a pupil or parent; changes
+nothing.
+"""
 Global___Role: _TypeAlias = Role  # noqa: Y015
 
 class _Session:

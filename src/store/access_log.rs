@@ -1,0 +1,246 @@
+//! The access log (see `domain::access_log`): one row per subject a call read,
+//! appended when its unit ends, in one statement.
+//!
+//! A unit that may write appends its entries inside its transaction, before
+//! its audit events and COMMIT. A read-only unit cannot write in its
+//! transaction (on PostgreSQL it is `READ ONLY`; on SQLite a read transaction
+//! that writes after another writer committed fails rather than waits), so its
+//! entries are appended right after its COMMIT, on the same connection, before
+//! the use case answers: a read that cannot be recorded fails, and nothing it
+//! read is returned. A read that fails (not found, refused) records nothing.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::tx::sql_impl;
+use super::{StoreError, StoreResult};
+use crate::domain::access_log::{Accessed, SubjectKind};
+use crate::domain::actor::Actor;
+use crate::domain::identifiers::LaCode;
+
+/// What one call read: appended to the access log when its unit commits.
+#[derive(Debug, Clone)]
+pub struct NewAccess<'a> {
+    pub authority: &'a LaCode,
+    pub at: DateTime<Utc>,
+    pub actor: &'a Actor,
+    /// The RPC, for example `GetNotice`.
+    pub method: &'static str,
+    pub purpose: Option<&'a str>,
+    pub accessed: Vec<Accessed>,
+}
+
+/// One entry of the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEvent {
+    pub entry_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_subject: String,
+    pub actor_role: String,
+    pub method: String,
+    pub resource: String,
+    pub subject_kind: SubjectKind,
+    pub subject_key: String,
+    pub purpose: Option<String>,
+}
+
+/// Which entries `access_events` returns: every set field must match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessFilter<'a> {
+    pub subject: Option<(SubjectKind, &'a str)>,
+    pub actor_subject: Option<&'a str>,
+    /// At or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A call's entries waiting for its unit to end.
+pub(super) struct PendingAccess {
+    authority: String,
+    at: DateTime<Utc>,
+    actor_subject: String,
+    actor_role: &'static str,
+    method: &'static str,
+    purpose: Option<String>,
+    /// `[{"k": kind, "s": key, "r": resource}, ...]`
+    subjects: String,
+}
+
+/// The statement appending one call's entries, per backend: binds the
+/// authority, time, actor subject and role, method, purpose, and the subjects
+/// as a JSON array of `{"k", "s", "r"}`.
+pub(super) trait AccessSql {
+    const INSERT_ACCESS: &'static str;
+    /// The pupil and parent of each notice whose number is one of the list
+    /// bound as `$2` (see [`notice_subjects`]).
+    const NOTICE_SUBJECTS: &'static str;
+}
+
+/// [`AccessSql::NOTICE_SUBJECTS`] with a backend's `any_of!`.
+macro_rules! notice_subjects {
+    ($any_of:ident) => {
+        concat!(
+            "SELECT notice_number, upn, parent_person_id FROM notices \
+             WHERE authority_code = $1 AND notice_number ",
+            $any_of!("$2"),
+            " ORDER BY notice_number"
+        )
+    };
+}
+pub(super) use notice_subjects;
+
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    entry_id: i64,
+    accessed_at: DateTime<Utc>,
+    actor_subject: String,
+    actor_role: String,
+    method: String,
+    resource: String,
+    subject_kind: String,
+    subject_key: String,
+    purpose: Option<String>,
+}
+
+impl TryFrom<AccessRow> for AccessEvent {
+    type Error = StoreError;
+
+    fn try_from(r: AccessRow) -> StoreResult<Self> {
+        Ok(AccessEvent {
+            entry_id: r.entry_id,
+            at: r.accessed_at,
+            actor_subject: r.actor_subject,
+            actor_role: r.actor_role,
+            method: r.method,
+            resource: r.resource,
+            subject_kind: SubjectKind::parse(&r.subject_kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("access log subject kind '{}'", r.subject_kind))
+            })?,
+            subject_key: r.subject_key,
+            purpose: r.purpose,
+        })
+    }
+}
+
+/// The access log.
+#[async_trait]
+pub trait AccessLogStore: Send {
+    /// Records what a call read, appended when the unit commits (see the
+    /// module's documentation); nothing when it rolls back.
+    async fn record_access(&mut self, access: &NewAccess<'_>) -> StoreResult<()>;
+
+    /// The pupil (UPN) and parent (person id) of each of an authority's
+    /// notices numbered in `numbers`: `(number, upn, person id)`, for
+    /// recording a read of something that names notices (payments).
+    async fn notice_subjects(
+        &mut self,
+        authority: &LaCode,
+        numbers: &[String],
+    ) -> StoreResult<Vec<(String, String, String)>>;
+
+    /// An authority's entries matching `filter` with `entry_id` above
+    /// `after_entry_id`, oldest first, at most `limit`.
+    async fn access_events(
+        &mut self,
+        authority: &LaCode,
+        filter: &AccessFilter<'_>,
+        after_entry_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AccessEvent>>;
+}
+
+sql_impl! {
+    impl AccessLogStore for Tx where [DB: AccessSql] {
+        async fn record_access(&mut self, access: &NewAccess<'_>) -> StoreResult<()> {
+            if access.accessed.is_empty() {
+                return Ok(());
+            }
+            let subjects: Vec<serde_json::Value> = access
+                .accessed
+                .iter()
+                .map(|a| serde_json::json!({"k": a.kind.as_str(), "s": a.key, "r": a.resource}))
+                .collect();
+            self.pending_access.push(PendingAccess {
+                authority: access.authority.as_str().to_string(),
+                at: access.at,
+                actor_subject: access.actor.subject.clone(),
+                actor_role: access.actor.role_str(),
+                method: access.method,
+                purpose: access.purpose.map(str::to_string),
+                subjects: serde_json::Value::Array(subjects).to_string(),
+            });
+            Ok(())
+        }
+
+        async fn notice_subjects(
+            &mut self,
+            authority: &LaCode,
+            numbers: &[String],
+        ) -> StoreResult<Vec<(String, String, String)>> {
+            if numbers.is_empty() {
+                return Ok(vec![]);
+            }
+            Ok(sqlx::query_as(DB::NOTICE_SUBJECTS)
+                .bind(authority.as_str())
+                .bind(DB::list_arg(numbers))
+                .fetch_all(&mut *self.conn)
+                .await?)
+        }
+
+        async fn access_events(
+            &mut self,
+            authority: &LaCode,
+            f: &AccessFilter<'_>,
+            after_entry_id: i64,
+            limit: i64,
+        ) -> StoreResult<Vec<AccessEvent>> {
+            // By subject: the (authority, kind, key, entry) index; by actor:
+            // the (authority, actor, entry) index; otherwise the primary key.
+            let rows: Vec<AccessRow> = sqlx::query_as(
+                "SELECT entry_id, accessed_at, actor_subject, actor_role, method, resource, \
+                   subject_kind, subject_key, purpose \
+                 FROM access_log \
+                 WHERE authority_code = $1 \
+                   AND ($2 IS NULL OR (subject_kind = $2 AND subject_key = $3)) \
+                   AND ($4 IS NULL OR actor_subject = $4) \
+                   AND ($5 IS NULL OR accessed_at >= $5) AND ($6 IS NULL OR accessed_at < $6) \
+                   AND entry_id > $7 \
+                 ORDER BY entry_id LIMIT $8",
+            )
+            .bind(authority.as_str())
+            .bind(f.subject.map(|(kind, _)| kind.as_str()))
+            .bind(f.subject.map(|(_, key)| key))
+            .bind(f.actor_subject)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(after_entry_id)
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            rows.into_iter().map(AccessEvent::try_from).collect()
+        }
+    }
+}
+
+sql_impl! {
+    impl Tx where [DB: AccessSql] {
+        /// Appends the entries recorded in this unit: one statement for each
+        /// call (a unit serves one), however many subjects it read.
+        pub(super) async fn write_pending_access(&mut self) -> StoreResult<()> {
+            for e in std::mem::take(&mut self.pending_access) {
+                sqlx::query(DB::INSERT_ACCESS)
+                    .bind(&e.authority)
+                    .bind(e.at)
+                    .bind(&e.actor_subject)
+                    .bind(e.actor_role)
+                    .bind(e.method)
+                    .bind(e.purpose.as_deref())
+                    .bind(&e.subjects)
+                    .execute(&mut *self.conn)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
