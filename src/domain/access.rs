@@ -282,12 +282,14 @@ mod tests {
     }
 
     #[test]
-    fn only_officers_change_measures_and_finance_and_police_see_none() {
+    fn only_officers_change_measures_and_finance_police_and_the_dpo_see_none() {
         for role in Role::ALL {
             assert_eq!(allowed(role, ChangeMeasures), role == LaOfficer, "{role:?}");
+            // The data protection officer sees a family's cases only in their
+            // subject access export.
             assert_eq!(
                 allowed(role, ReadMeasures),
-                !matches!(role, Finance | Police),
+                !matches!(role, Finance | Police | DataProtectionOfficer),
                 "{role:?}"
             );
         }
