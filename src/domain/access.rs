@@ -13,6 +13,9 @@ pub enum Operation {
     CreatePolicyVersion,
     /// Publishing the authority's details printed on its letters.
     ChangeAuthoritySettings,
+    /// Publishing the authority's sharing agreement (with which other
+    /// authorities it shares penalty notices for the limit): as policy.
+    ChangeSharingAgreements,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -72,7 +75,11 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         // audit log as a whole (what auditors check officers' actions in).
         LaOfficer => !matches!(
             operation,
-            CreatePolicyVersion | ChangeAuthoritySettings | ReadAuditLog | VerifyAuditLog
+            CreatePolicyVersion
+                | ChangeAuthoritySettings
+                | ChangeSharingAgreements
+                | ReadAuditLog
+                | VerifyAuditLog
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
@@ -97,6 +104,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             CreatePolicyVersion
                 | ChangeAuthoritySettings
+                | ChangeSharingAgreements
                 | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
@@ -179,6 +187,11 @@ mod tests {
                 allowed(role, CreatePolicyVersion),
                 role == Admin,
                 "{role:?}"
+            );
+            assert_eq!(
+                allowed(role, ChangeSharingAgreements),
+                allowed(role, CreatePolicyVersion),
+                "{role:?}: the sharing agreement is changed as policy is"
             );
         }
         for op in [

@@ -32,6 +32,7 @@ pub mod requests;
 mod rows;
 pub mod schools;
 pub mod serials;
+pub mod sharing;
 mod sqlite;
 pub mod statutory_events;
 mod tx;
@@ -55,6 +56,7 @@ pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
+pub use sharing::SharingStore;
 pub use sqlite::SqliteStore;
 pub use statutory_events::StatutoryEventStore;
 
@@ -158,6 +160,7 @@ pub trait StoreTx:
     + KeyStore
     + StatutoryEventStore
     + RelayStore
+    + SharingStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -31,6 +31,7 @@ fn may(role: Role, method: &str) -> bool {
         "GetPolicy",
         "ListPolicyVersions",
         "GetAuthoritySettings",
+        "GetSharingAgreement",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
@@ -78,7 +79,12 @@ fn may(role: Role, method: &str) -> bool {
                 || NOTICE_READS.contains(&method)
         }
         Role::LaOfficer => {
-            !["CreatePolicyVersion", "CreateAuthoritySettings"].contains(&method)
+            ![
+                "CreatePolicyVersion",
+                "CreateAuthoritySettings",
+                "CreateSharingAgreementVersion",
+            ]
+            .contains(&method)
                 && !AUDIT.contains(&method)
         }
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
@@ -98,6 +104,7 @@ fn may(role: Role, method: &str) -> bool {
             [
                 "CreatePolicyVersion",
                 "CreateAuthoritySettings",
+                "CreateSharingAgreementVersion",
                 "ImportSchools",
             ]
             .contains(&method)
@@ -135,12 +142,13 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
     "ImportSchools",
     "CreateAuthoritySettings",
+    "CreateSharingAgreementVersion",
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 36] = [
+const METHODS: [&str; 38] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -174,6 +182,8 @@ const METHODS: [&str; 36] = [
     "ListSchools",
     "CreateAuthoritySettings",
     "GetAuthoritySettings",
+    "CreateSharingAgreementVersion",
+    "GetSharingAgreement",
     "RenderNotice",
     "ListActions",
     "WatchEvents",
@@ -488,6 +498,19 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
         "GetAuthoritySettings" => code(
             who.policy()
                 .get_authority_settings(pb::GetAuthoritySettingsRequest { parent, date: on })
+                .await,
+        ),
+        "CreateSharingAgreementVersion" => code(
+            who.policy()
+                .create_sharing_agreement_version(pb::CreateSharingAgreementVersionRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetSharingAgreement" => code(
+            who.policy()
+                .get_sharing_agreement(pb::GetSharingAgreementRequest { parent, date: on })
                 .await,
         ),
         "RenderNotice" => code(

@@ -320,7 +320,7 @@ class NoticeBalance(_message.Message):
     def __init__(self, amount_due_pence: _Optional[int] = ..., allocated_pence: _Optional[int] = ..., applied_pence: _Optional[int] = ..., refund_due_pence: _Optional[int] = ..., refunded_pence: _Optional[int] = ...) -> None: ...
 
 class Notice(_message.Message):
-    __slots__ = ("name", "notice_number", "kind", "pupil", "parent", "related_notices", "offence", "sessions", "issue_date", "issuer", "delivery", "receipt_date", "policy_version", "second_notice", "lower_amount_pence", "lower_deadline", "higher_amount_pence", "higher_deadline", "improvement_period", "status", "paid_rate", "withdrawal", "prosecution_outcome", "balance", "create_time", "session_evidence", "evidence_corrections")
+    __slots__ = ("name", "notice_number", "kind", "pupil", "parent", "related_notices", "offence", "sessions", "issue_date", "issuer", "delivery", "receipt_date", "policy_version", "second_notice", "lower_amount_pence", "lower_deadline", "higher_amount_pence", "higher_deadline", "improvement_period", "status", "paid_rate", "withdrawal", "prosecution_outcome", "balance", "create_time", "session_evidence", "evidence_corrections", "other_authority_notices")
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTICE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +348,7 @@ class Notice(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     SESSION_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    OTHER_AUTHORITY_NOTICES_FIELD_NUMBER: _ClassVar[int]
     name: str
     notice_number: str
     kind: NoticeKind
@@ -375,7 +376,18 @@ class Notice(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     session_evidence: _containers.RepeatedCompositeFieldContainer[SessionEvidence]
     evidence_corrections: _containers.RepeatedCompositeFieldContainer[EvidenceCorrection]
-    def __init__(self, name: _Optional[str] = ..., notice_number: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parent: _Optional[_Union[Parent, _Mapping]] = ..., related_notices: _Optional[_Iterable[str]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., receipt_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy_version: _Optional[str] = ..., second_notice: _Optional[bool] = ..., lower_amount_pence: _Optional[int] = ..., lower_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., higher_amount_pence: _Optional[int] = ..., higher_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., status: _Optional[_Union[NoticeStatus, str]] = ..., paid_rate: _Optional[_Union[PaidRate, str]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., prosecution_outcome: _Optional[_Union[ProsecutionOutcome, _Mapping]] = ..., balance: _Optional[_Union[NoticeBalance, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_evidence: _Optional[_Iterable[_Union[SessionEvidence, _Mapping]]] = ..., evidence_corrections: _Optional[_Iterable[_Union[EvidenceCorrection, _Mapping]]] = ...) -> None: ...
+    other_authority_notices: _containers.RepeatedCompositeFieldContainer[OtherAuthorityNotice]
+    def __init__(self, name: _Optional[str] = ..., notice_number: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., pupil: _Optional[_Union[Pupil, _Mapping]] = ..., parent: _Optional[_Union[Parent, _Mapping]] = ..., related_notices: _Optional[_Iterable[str]] = ..., offence: _Optional[_Union[Offence, _Mapping]] = ..., sessions: _Optional[_Iterable[_Union[_common_pb2.SessionMark, _Mapping]]] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., issuer: _Optional[_Union[Issuer, _Mapping]] = ..., delivery: _Optional[_Union[Delivery, _Mapping]] = ..., receipt_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., policy_version: _Optional[str] = ..., second_notice: _Optional[bool] = ..., lower_amount_pence: _Optional[int] = ..., lower_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., higher_amount_pence: _Optional[int] = ..., higher_deadline: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., improvement_period: _Optional[_Union[ImprovementPeriod, _Mapping]] = ..., status: _Optional[_Union[NoticeStatus, str]] = ..., paid_rate: _Optional[_Union[PaidRate, str]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., prosecution_outcome: _Optional[_Union[ProsecutionOutcome, _Mapping]] = ..., balance: _Optional[_Union[NoticeBalance, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_evidence: _Optional[_Iterable[_Union[SessionEvidence, _Mapping]]] = ..., evidence_corrections: _Optional[_Iterable[_Union[EvidenceCorrection, _Mapping]]] = ..., other_authority_notices: _Optional[_Iterable[_Union[OtherAuthorityNotice, _Mapping]]] = ...) -> None: ...
+
+class OtherAuthorityNotice(_message.Message):
+    __slots__ = ("la_code", "issue_date", "counted")
+    LA_CODE_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_DATE_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    la_code: str
+    issue_date: _date_pb2.Date
+    counted: bool
+    def __init__(self, la_code: _Optional[str] = ..., issue_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class SessionEvidence(_message.Message):
     __slots__ = ("date", "session", "claimed_code", "matched", "held_code", "source_school_urn")

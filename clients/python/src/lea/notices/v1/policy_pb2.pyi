@@ -196,3 +196,47 @@ class GetAuthoritySettingsResponse(_message.Message):
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     settings: AuthoritySettings
     def __init__(self, settings: _Optional[_Union[AuthoritySettings, _Mapping]] = ...) -> None: ...
+
+class SharingAgreementVersion(_message.Message):
+    __slots__ = ("name", "effective_from", "shares_with", "create_time", "creator")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    SHARES_WITH_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    effective_from: _date_pb2.Date
+    shares_with: _containers.RepeatedScalarFieldContainer[str]
+    create_time: _timestamp_pb2.Timestamp
+    creator: _common_pb2.Actor
+    def __init__(self, name: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., shares_with: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+
+class CreateSharingAgreementVersionRequest(_message.Message):
+    __slots__ = ("parent", "request_id", "sharing_agreement_version")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    request_id: str
+    sharing_agreement_version: SharingAgreementVersion
+    def __init__(self, parent: _Optional[str] = ..., request_id: _Optional[str] = ..., sharing_agreement_version: _Optional[_Union[SharingAgreementVersion, _Mapping]] = ...) -> None: ...
+
+class CreateSharingAgreementVersionResponse(_message.Message):
+    __slots__ = ("sharing_agreement_version",)
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    sharing_agreement_version: SharingAgreementVersion
+    def __init__(self, sharing_agreement_version: _Optional[_Union[SharingAgreementVersion, _Mapping]] = ...) -> None: ...
+
+class GetSharingAgreementRequest(_message.Message):
+    __slots__ = ("parent", "date")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    date: _date_pb2.Date
+    def __init__(self, parent: _Optional[str] = ..., date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class GetSharingAgreementResponse(_message.Message):
+    __slots__ = ("sharing_agreement_version",)
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    sharing_agreement_version: SharingAgreementVersion
+    def __init__(self, sharing_agreement_version: _Optional[_Union[SharingAgreementVersion, _Mapping]] = ...) -> None: ...
