@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 use super::caller::{self, read};
 use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
+use super::convert::sharing::{new_sharing, sharing_date, sharing_to_proto};
 use super::layers::prewalk;
 use super::mutation::request_id;
 use super::pagination;
@@ -129,6 +130,46 @@ impl PolicyService for PolicyApi {
         let settings = self.app.authority_settings_on(caller, on).await?;
         Ok(Response::new(pb::GetAuthoritySettingsResponse {
             settings: Some(settings_to_proto(&authority, &settings)),
+        }))
+    }
+
+    async fn create_sharing_agreement_version(
+        &self,
+        request: Request<pb::CreateSharingAgreementVersionRequest>,
+    ) -> Result<Response<pb::CreateSharingAgreementVersionResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let version = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            new_sharing(&req)
+        });
+        let authority = caller.authority.clone();
+        let id = request_id(&req.request_id, &req);
+        let version = self
+            .app
+            .create_sharing_agreement_version(caller, id, version)
+            .await?;
+        Ok(Response::new(pb::CreateSharingAgreementVersionResponse {
+            sharing_agreement_version: Some(sharing_to_proto(&authority, &version)),
+        }))
+    }
+
+    async fn get_sharing_agreement(
+        &self,
+        request: Request<pb::GetSharingAgreementRequest>,
+    ) -> Result<Response<pb::GetSharingAgreementResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let on = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            sharing_date(&req)
+        });
+        let authority = caller.authority.clone();
+        let version = self.app.sharing_agreement_on(caller, on).await?;
+        Ok(Response::new(pb::GetSharingAgreementResponse {
+            sharing_agreement_version: version.map(|v| sharing_to_proto(&authority, &v)),
         }))
     }
 }

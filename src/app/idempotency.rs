@@ -33,6 +33,7 @@ pub(crate) enum UseCase {
     ImportSchools,
     OpenCase,
     RecordCaseEvent,
+    CreateSharingAgreementVersion,
 }
 
 impl UseCase {
@@ -54,6 +55,7 @@ impl UseCase {
             UseCase::ImportSchools => "import_schools",
             UseCase::OpenCase => "open_case",
             UseCase::RecordCaseEvent => "record_case_event",
+            UseCase::CreateSharingAgreementVersion => "create_sharing_agreement_version",
         }
     }
 }

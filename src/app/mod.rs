@@ -28,6 +28,7 @@ mod penalty_notice_requests;
 mod policy;
 mod report;
 mod schools;
+mod sharing;
 mod statutory_events;
 mod worklist;
 

@@ -22,6 +22,7 @@ use crate::domain::{
         Withdrawal,
     },
     policy::PolicyVersion,
+    sharing::OtherAuthorityNotice,
 };
 use crate::store::{AuditEvent, AuditFilter, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
 
@@ -210,10 +211,15 @@ impl App {
         let (req, notice_request) = req?;
         check_school(&caller, &req.issue.pupil)?;
         let authority = caller.authority.clone();
+        // The authorities sharing with this one, looked up (and audited in
+        // both) in a unit of its own, before the issue is decided.
+        let shared = self
+            .look_up_other_authorities(&caller, &request.id, &req.issue)
+            .await?;
         let notices = self
             .write(move |app, mut tx| async move {
                 let result = app
-                    .issue_penalty_in(&mut *tx, &caller, &request, req, notice_request)
+                    .issue_penalty_in(&mut *tx, &caller, &request, (req, shared), notice_request)
                     .await;
                 (tx, result)
             })
@@ -226,7 +232,7 @@ impl App {
         tx: &mut dyn StoreTx,
         caller: &Caller,
         request: &RequestId,
-        req: PenaltyRequest,
+        (req, shared): (PenaltyRequest, Vec<OtherAuthorityNotice>),
         notice_request: Option<i64>,
     ) -> ServiceResult<Vec<Notice>> {
         let authority = &caller.authority;
@@ -265,11 +271,21 @@ impl App {
         };
         let earlier = tx.pupil_notices(authority, &req.issue.pupil.upn).await?;
         // The rules, on all of it.
-        let (receipt, planned, evidence) =
-            issuing::plan_penalty_notices(&policy, &policy_name, &earlier, &req, &registers)?;
+        let (receipt, planned, evidence) = issuing::plan_penalty_notices(
+            &policy,
+            &policy_name,
+            (&earlier, &shared),
+            &req,
+            &registers,
+        )?;
         let drafts = planned
             .into_iter()
             .map(|p| Notice {
+                other_authority_notices: shared
+                    .iter()
+                    .filter(|s| s.person_id == p.parent.person_id)
+                    .cloned()
+                    .collect(),
                 offence: Some(req.offence.clone()),
                 sessions: req.issue.sessions.clone(),
                 session_evidence: evidence.clone(),
@@ -330,6 +346,7 @@ impl App {
             money: Default::default(),
             session_evidence: vec![],
             evidence_corrections: vec![],
+            other_authority_notices: vec![],
         }
     }
 

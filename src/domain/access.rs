@@ -13,6 +13,9 @@ pub enum Operation {
     CreatePolicyVersion,
     /// Publishing the authority's details printed on its letters.
     ChangeAuthoritySettings,
+    /// Publishing the authority's sharing agreement (with which other
+    /// authorities it shares penalty notices for the limit): as policy.
+    ChangeSharingAgreements,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -85,6 +88,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             CreatePolicyVersion
                 | ChangeAuthoritySettings
+                | ChangeSharingAgreements
                 | ReadAuditLog
                 | VerifyAuditLog
                 | ReadAccessLog
@@ -115,6 +119,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             CreatePolicyVersion
                 | ChangeAuthoritySettings
+                | ChangeSharingAgreements
                 | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
@@ -204,6 +209,11 @@ mod tests {
                 allowed(role, CreatePolicyVersion),
                 role == Admin,
                 "{role:?}"
+            );
+            assert_eq!(
+                allowed(role, ChangeSharingAgreements),
+                allowed(role, CreatePolicyVersion),
+                "{role:?}: the sharing agreement is changed as policy is"
             );
         }
         for op in [

@@ -49,6 +49,11 @@ pub enum EventResource {
     PolicyVersion,
     /// `authority_settings.*`: the authority's letter details.
     AuthoritySettings,
+    /// `sharing_agreement.*`: a version of the authority's sharing agreement.
+    SharingAgreement,
+    /// `sharing.*`: a look-up of another authority's notices for the limit
+    /// (codes, dates, counts and the disclosing authority's notice numbers).
+    Sharing,
     /// Any other action (one a later version adds before this list names it).
     Other,
 }
@@ -62,6 +67,8 @@ super::all_variants!(EventResource {
     SchoolRegister,
     PolicyVersion,
     AuthoritySettings,
+    SharingAgreement,
+    Sharing,
     Other
 });
 
@@ -78,6 +85,8 @@ impl EventResource {
             SchoolRegister => "school_register",
             PolicyVersion => "policy_version",
             AuthoritySettings => "authority_settings",
+            SharingAgreement => "sharing_agreement",
+            Sharing => "sharing",
             Other => return None,
         })
     }
@@ -107,13 +116,13 @@ pub fn sees(role: Role, resource: EventResource) -> bool {
         Role::Auditor | Role::Admin => true,
         Role::LaOfficer => match resource {
             Notice | Payment | PenaltyNoticeRequest | Breach | Attendance | SchoolRegister
-            | PolicyVersion | AuthoritySettings => true,
+            | PolicyVersion | AuthoritySettings | SharingAgreement | Sharing => true,
             Other => false,
         },
         Role::Finance => match resource {
             Notice | Payment => true,
             PenaltyNoticeRequest | Breach | Attendance | SchoolRegister | PolicyVersion
-            | AuthoritySettings | Other => false,
+            | AuthoritySettings | SharingAgreement | Sharing | Other => false,
         },
         // The data protection officer reads the access and audit logs, not
         // the feed of changes.

@@ -16,6 +16,7 @@ use super::identifiers::Upn;
 use super::notice::*;
 use super::policy::{FRAMEWORK_2024_FROM, PolicyVersion};
 use super::register_codes::{CodeCategory, CodeSet};
+use super::sharing::OtherAuthorityNotice;
 use super::{FieldViolation, RuleViolation};
 
 /// A pupil's threshold breach as found on a date.
@@ -139,19 +140,43 @@ pub fn charges(policy: &PolicyVersion, receipt: NaiveDate, second_notice: bool) 
     }
 }
 
-/// Penalty notices to `parent` for this pupil that count: not withdrawn, and
-/// issued on or after `since`.
-fn counted_notices<'a>(
-    earlier: &'a [Notice],
+/// A notice that counts towards a parent's limit: its issue date and how a
+/// refusal names it (its number, or only the other authority's code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub issue_date: NaiveDate,
+    pub label: String,
+}
+
+/// Penalty notices to `parent` for this pupil that count, issued on or after
+/// `since`: this authority's (not withdrawn) and the matched ones of the
+/// authorities it shares with (`shared`, counted ones only).
+fn counted_notices(
+    earlier: &[Notice],
+    shared: &[OtherAuthorityNotice],
     parent: &str,
     since: NaiveDate,
-) -> impl Iterator<Item = &'a Notice> {
-    earlier.iter().filter(move |n| {
-        n.kind == NoticeKind::PenaltyNotice
-            && n.counts()
-            && n.parent.person_id == parent
-            && n.issue_date >= since
-    })
+) -> Vec<Counted> {
+    let own = earlier
+        .iter()
+        .filter(|n| {
+            n.kind == NoticeKind::PenaltyNotice
+                && n.counts()
+                && n.parent.person_id == parent
+                && n.issue_date >= since
+        })
+        .map(|n| Counted {
+            issue_date: n.issue_date,
+            label: n.notice_number.clone(),
+        });
+    let theirs = shared
+        .iter()
+        .filter(|s| s.counted && s.person_id == parent && s.issue_date >= since)
+        .map(|s| Counted {
+            issue_date: s.issue_date,
+            label: format!("one of authority {} issued on {}", s.la_code, s.issue_date),
+        });
+    own.chain(theirs).collect()
 }
 
 /// From when earlier notices count towards the limit of a notice issued on
@@ -182,17 +207,18 @@ fn period_months(policy: &PolicyVersion) -> Months {
 
 /// Counted notices within the rolling period that ends on `issue_date`: they make
 /// a new notice a second notice.
-fn counted_before<'a>(
+fn counted_before(
     policy: &PolicyVersion,
-    earlier: &'a [Notice],
+    (earlier, shared): (&[Notice], &[OtherAuthorityNotice]),
     parent: &str,
     issue_date: NaiveDate,
-) -> Vec<&'a Notice> {
+) -> Vec<Counted> {
     let start = issue_date
         .checked_sub_months(period_months(policy))
         .unwrap_or(NaiveDate::MIN);
     // Second notices (a flat amount) exist only under the 2024 framework.
-    counted_notices(earlier, parent, FRAMEWORK_2024_FROM)
+    counted_notices(earlier, shared, parent, FRAMEWORK_2024_FROM)
+        .into_iter()
         .filter(|n| n.issue_date > start && n.issue_date <= issue_date)
         .collect()
 }
@@ -201,19 +227,18 @@ fn counted_before<'a>(
 /// `issue_date` that already hold the policy's maximum, if any. Every period
 /// containing the new date is checked, so a backdated notice cannot slip in
 /// before two later ones.
-fn limit_reached<'a>(
+fn limit_reached(
     policy: &PolicyVersion,
-    earlier: &'a [Notice],
+    (earlier, shared): (&[Notice], &[OtherAuthorityNotice]),
     parent: &str,
     issue_date: NaiveDate,
-) -> Option<Vec<&'a Notice>> {
+) -> Option<Vec<Counted>> {
     let max = policy.rules.max_notices_per_parent_per_child;
     if max <= 0 {
         return None;
     }
     let months = period_months(policy);
-    let counted: Vec<&Notice> =
-        counted_notices(earlier, parent, limit_counts_since(issue_date)).collect();
+    let counted = counted_notices(earlier, shared, parent, limit_counts_since(issue_date));
     // A period holding the new notice and some others can always start at the
     // earliest of them, so these starts are the only ones to try.
     let starts =
@@ -227,20 +252,22 @@ fn limit_reached<'a>(
             let end = start.checked_add_months(months).unwrap_or(NaiveDate::MAX);
             counted
                 .iter()
-                .copied()
                 .filter(|n| n.issue_date >= start && n.issue_date < end)
+                .cloned()
                 .collect::<Vec<_>>()
         })
         .find(|within| within.len() as i32 >= max)
 }
 
 /// Decides a penalty notice request against the policy in force on its issue
-/// date and the pupil's earlier notices (to any parent). Every rule broken is
-/// reported, so the issuer sees them all at once.
+/// date and the pupil's earlier notices (to any parent), with the matched
+/// notices of the authorities this one shares with (`shared`: they count
+/// towards the limit and the second amount). Every rule broken is reported,
+/// so the issuer sees them all at once.
 pub fn plan_penalty_notices(
     policy: &PolicyVersion,
     policy_name: &str,
-    earlier: &[Notice],
+    (earlier, shared): (&[Notice], &[OtherAuthorityNotice]),
     req: &PenaltyRequest,
     registers: &Registers,
 ) -> Result<PenaltyPlan, Refusal> {
@@ -348,9 +375,12 @@ pub fn plan_penalty_notices(
             }
         }
 
-        if let Some(within) =
-            limit_reached(policy, earlier, &parent.person_id, req.issue.issue_date)
-        {
+        if let Some(within) = limit_reached(
+            policy,
+            (earlier, shared),
+            &parent.person_id,
+            req.issue.issue_date,
+        ) {
             broken.push(RuleViolation::new(
                 "NOTICE_LIMIT",
                 subject.clone(),
@@ -361,14 +391,19 @@ pub fn plan_penalty_notices(
                     req.issue.issue_date,
                     within
                         .iter()
-                        .map(|n| n.notice_number.as_str())
+                        .map(|n| n.label.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
                     rules.max_notices_per_parent_per_child
                 ),
             ));
         }
-        let counted = counted_before(policy, earlier, &parent.person_id, req.issue.issue_date);
+        let counted = counted_before(
+            policy,
+            (earlier, shared),
+            &parent.person_id,
+            req.issue.issue_date,
+        );
         let second_notice = !counted.is_empty() && rules.second_notice_amount_pence > 0;
         planned.push(PlannedNotice {
             parent: parent.clone(),
@@ -582,6 +617,7 @@ pub(crate) mod tests_support {
             money: MoneyOnNotice::default(),
             session_evidence: vec![],
             evidence_corrections: vec![],
+            other_authority_notices: vec![],
         }
     }
 }
@@ -695,6 +731,7 @@ mod tests {
             money: MoneyOnNotice::default(),
             session_evidence: vec![],
             evidence_corrections: vec![],
+            other_authority_notices: vec![],
         }
     }
 
@@ -712,7 +749,8 @@ mod tests {
         for (i, monday) in [d(2024, 9, 9), d(2025, 1, 6)].into_iter().enumerate() {
             let req = request(&["mum"], monday, monday + chrono::Duration::days(21));
             let (receipt, plans, _) =
-                plan_penalty_notices(&policy, "p", &earlier, &req, &Registers::none()).unwrap();
+                plan_penalty_notices(&policy, "p", (&earlier, &[]), &req, &Registers::none())
+                    .unwrap();
             assert_eq!(plans[0].second_notice, i == 1);
             if i == 1 {
                 assert_eq!(
@@ -731,7 +769,7 @@ mod tests {
             rules(plan_penalty_notices(
                 &policy,
                 "p",
-                &earlier,
+                (&earlier, &[]),
                 &third,
                 &Registers::none()
             )),
@@ -740,7 +778,8 @@ mod tests {
         // Three years after the first notice it no longer counts: a second notice again.
         let later = request(&["mum"], d(2027, 9, 20), d(2027, 10, 22));
         let (_, plans, _) =
-            plan_penalty_notices(&policy, "p", &earlier, &later, &Registers::none()).unwrap();
+            plan_penalty_notices(&policy, "p", (&earlier, &[]), &later, &Registers::none())
+                .unwrap();
         assert!(plans[0].second_notice);
         // A notice backdated before the two cannot slip under the limit either.
         let backdated = request(&["mum"], d(2024, 8, 26), d(2024, 9, 2));
@@ -748,7 +787,7 @@ mod tests {
             rules(plan_penalty_notices(
                 &policy,
                 "p",
-                &earlier,
+                (&earlier, &[]),
                 &backdated,
                 &Registers::none()
             )),
@@ -760,7 +799,37 @@ mod tests {
             reason: "x".into(),
             date: d(2025, 2, 1),
         });
-        assert!(plan_penalty_notices(&policy, "p", &earlier, &third, &Registers::none()).is_ok());
+        assert!(
+            plan_penalty_notices(&policy, "p", (&earlier, &[]), &third, &Registers::none()).is_ok()
+        );
+    }
+
+    #[test]
+    fn another_authoritys_matched_notices_count_and_doubtful_ones_do_not() {
+        let policy = national_2024();
+        let shared = |counted: bool, day: NaiveDate| OtherAuthorityNotice {
+            person_id: "mum".into(),
+            la_code: "852".into(),
+            issue_date: day,
+            counted,
+        };
+        let req = request(&["mum"], d(2025, 1, 6), d(2025, 2, 3));
+        let plan = |shared: &[OtherAuthorityNotice]| {
+            plan_penalty_notices(&policy, "p", (&[], shared), &req, &Registers::none())
+        };
+        assert!(plan(&[shared(true, d(2024, 11, 4))]).unwrap().1[0].second_notice);
+        assert!(!plan(&[shared(false, d(2024, 11, 4))]).unwrap().1[0].second_notice);
+        let refused =
+            plan(&[shared(true, d(2024, 11, 4)), shared(true, d(2024, 12, 2))]).unwrap_err();
+        let Refusal::Rules(broken) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(broken[0].rule, "NOTICE_LIMIT");
+        assert!(
+            broken[0]
+                .description
+                .contains("one of authority 852 issued on 2024-11-04")
+        );
     }
 
     #[test]
@@ -768,12 +837,17 @@ mod tests {
         let old_policy = in_force(&[], d(2024, 6, 1)).unwrap();
         let old = request(&["mum"], d(2024, 5, 6), d(2024, 6, 1));
         let (receipt, plans, _) =
-            plan_penalty_notices(&old_policy, "p", &[], &old, &Registers::none()).unwrap();
+            plan_penalty_notices(&old_policy, "p", (&[], &[]), &old, &Registers::none()).unwrap();
         let earlier = vec![stored(&old, &plans[0], "old", receipt)];
         let new = request(&["mum"], d(2024, 9, 9), d(2024, 10, 1));
-        let (_, plans, _) =
-            plan_penalty_notices(&national_2024(), "p", &earlier, &new, &Registers::none())
-                .unwrap();
+        let (_, plans, _) = plan_penalty_notices(
+            &national_2024(),
+            "p",
+            (&earlier, &[]),
+            &new,
+            &Registers::none(),
+        )
+        .unwrap();
         assert!(!plans[0].second_notice);
     }
 
@@ -817,7 +891,7 @@ mod tests {
         let policy = national_2024();
         let req = request(&["mum"], d(2025, 1, 6), d(2025, 2, 3));
         let (receipt, plans, _) =
-            plan_penalty_notices(&policy, "p", &[], &req, &Registers::none()).unwrap();
+            plan_penalty_notices(&policy, "p", (&[], &[]), &req, &Registers::none()).unwrap();
         let mut n = stored(&req, &plans[0], "n", receipt);
         assert_eq!(n.status(d(2025, 3, 2)), NoticeStatus::Issued);
         assert_eq!(n.status(d(2025, 3, 3)), NoticeStatus::Unpaid);

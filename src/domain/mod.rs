@@ -53,6 +53,7 @@ pub mod register_codes;
 pub mod report;
 pub mod school;
 pub mod session;
+pub mod sharing;
 pub mod statutory_dates;
 pub mod violation;
 pub mod worklist;

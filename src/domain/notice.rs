@@ -256,6 +256,9 @@ pub struct Notice {
     pub session_evidence: Vec<SessionEvidence>,
     /// Later changes of the marks it was matched to, oldest first.
     pub evidence_corrections: Vec<EvidenceCorrection>,
+    /// Penalty notices to this parent for this child by the authorities this
+    /// one shares with, as found at issue (counted, or doubtful).
+    pub other_authority_notices: Vec<super::sharing::OtherAuthorityNotice>,
 }
 
 /// Money on a notice, summed over its allocations and refunds.

@@ -34,6 +34,7 @@ pub mod requests;
 mod rows;
 pub mod schools;
 pub mod serials;
+pub mod sharing;
 mod sqlite;
 pub mod statutory_events;
 mod tx;
@@ -59,6 +60,7 @@ pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
+pub use sharing::SharingStore;
 pub use sqlite::SqliteStore;
 pub use statutory_events::StatutoryEventStore;
 
@@ -164,6 +166,7 @@ pub trait StoreTx:
     + StatutoryEventStore
     + MeasureStore
     + RelayStore
+    + SharingStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

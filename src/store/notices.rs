@@ -47,7 +47,8 @@ macro_rules! notice_columns {
          paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, \
          prosecution_hearing_date, prosecution_court, prosecution_result, \
          prosecution_fine_pence, prosecution_costs_pence, created_at, session_evidence, \
-         evidence_corrections, parent_liability_basis, parent_relationship"
+         evidence_corrections, parent_liability_basis, parent_relationship, \
+         other_authority_notices"
     };
 }
 pub(super) use notice_columns;
@@ -132,6 +133,7 @@ pub(super) struct NoticeRow {
     evidence_corrections: String,
     parent_liability_basis: Option<String>,
     parent_relationship: Option<String>,
+    other_authority_notices: String,
     allocated_pence: i64,
     applied_pence: i64,
     refunded_pence: i64,
@@ -274,6 +276,10 @@ impl TryFrom<NoticeRow> for Notice {
             },
             session_evidence: parse_json("session_evidence", &r.session_evidence)?,
             evidence_corrections: parse_json("evidence_corrections", &r.evidence_corrections)?,
+            other_authority_notices: parse_json(
+                "other_authority_notices",
+                &r.other_authority_notices,
+            )?,
             notice_number: r.notice_number,
         })
     }
@@ -447,7 +453,7 @@ sql_impl! {
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
                  $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
                  $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, \
-                 $52, $53)"
+                 $52, $53, $54)"
             ))
             .bind(authority.as_str())
             .bind(&n.notice_number)
@@ -502,6 +508,7 @@ sql_impl! {
             .bind(to_json(&n.evidence_corrections))
             .bind(n.parent.liability.as_ref().map(|l| l.basis.as_str()))
             .bind(n.parent.liability.as_ref().map(|l| l.relationship.as_str()))
+            .bind(to_json(&n.other_authority_notices))
             .execute(&mut *self.conn)
             .await
             .map_err(duplicate_as(|| format!("notice {}", n.notice_number)))?;

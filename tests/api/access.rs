@@ -43,6 +43,7 @@ fn may(role: Role, method: &str) -> bool {
         "GetPolicy",
         "ListPolicyVersions",
         "GetAuthoritySettings",
+        "GetSharingAgreement",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
@@ -94,7 +95,12 @@ fn may(role: Role, method: &str) -> bool {
                 || NOTICE_READS.contains(&method)
         }
         Role::LaOfficer => {
-            !["CreatePolicyVersion", "CreateAuthoritySettings"].contains(&method)
+            ![
+                "CreatePolicyVersion",
+                "CreateAuthoritySettings",
+                "CreateSharingAgreementVersion",
+            ]
+            .contains(&method)
                 && !AUDIT.contains(&method)
         }
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
@@ -114,6 +120,7 @@ fn may(role: Role, method: &str) -> bool {
             [
                 "CreatePolicyVersion",
                 "CreateAuthoritySettings",
+                "CreateSharingAgreementVersion",
                 "ImportSchools",
             ]
             .contains(&method)
@@ -157,6 +164,7 @@ const MUTATIONS: &[&str] = &[
     "RecordRefund",
     "ImportSchools",
     "CreateAuthoritySettings",
+    "CreateSharingAgreementVersion",
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
@@ -164,7 +172,7 @@ const MUTATIONS: &[&str] = &[
     "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 42] = [
+pub(crate) const METHODS: [&str; 44] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -198,6 +206,8 @@ pub(crate) const METHODS: [&str; 42] = [
     "ListSchools",
     "CreateAuthoritySettings",
     "GetAuthoritySettings",
+    "CreateSharingAgreementVersion",
+    "GetSharingAgreement",
     "RenderNotice",
     "ListActions",
     "WatchEvents",
@@ -519,6 +529,19 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
         "GetAuthoritySettings" => code(
             who.policy()
                 .get_authority_settings(pb::GetAuthoritySettingsRequest { parent, date: on })
+                .await,
+        ),
+        "CreateSharingAgreementVersion" => code(
+            who.policy()
+                .create_sharing_agreement_version(pb::CreateSharingAgreementVersionRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetSharingAgreement" => code(
+            who.policy()
+                .get_sharing_agreement(pb::GetSharingAgreementRequest { parent, date: on })
                 .await,
         ),
         "RenderNotice" => code(

@@ -83,8 +83,10 @@ const V1_SERVICES: [(&str, &[&str]); 11] = [
         &[
             "CreateAuthoritySettings",
             "CreatePolicyVersion",
+            "CreateSharingAgreementVersion",
             "GetAuthoritySettings",
             "GetPolicy",
+            "GetSharingAgreement",
             "ListPolicyVersions",
         ],
     ),

@@ -43,6 +43,7 @@ mod rollups;
 mod rpc_metrics;
 mod schema;
 mod schools;
+mod sharing;
 mod small_batches;
 mod store_rules;
 mod transport;

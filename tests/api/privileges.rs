@@ -122,6 +122,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("serials", "INSERT, SELECT", &["last_value"]),
     ("service_keys", "SELECT", &[]),
+    ("sharing_agreement_versions", "INSERT, SELECT", &[]),
     (
         "statutory_event_progress",
         "INSERT, SELECT",

@@ -113,6 +113,7 @@ fn notice(
         money: MoneyOnNotice::default(),
         session_evidence: vec![],
         evidence_corrections: vec![],
+        other_authority_notices: vec![],
     }
 }
 

@@ -101,6 +101,7 @@ fn notice(number: &str, kind: NoticeKind, receipt: NaiveDate, second: bool) -> N
         money: MoneyOnNotice::default(),
         session_evidence: vec![],
         evidence_corrections: vec![],
+        other_authority_notices: vec![],
     }
 }
 

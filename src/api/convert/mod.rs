@@ -15,6 +15,7 @@ pub mod penalty_notice_requests;
 pub mod policy;
 pub mod report;
 pub mod school;
+pub mod sharing;
 pub mod worklist;
 
 #[cfg(test)]

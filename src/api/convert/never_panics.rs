@@ -265,7 +265,7 @@ proptest! {
         if let Ok(issue) = penalty_request(&req, &caller(), today()) {
             // The rules the request then meets, under every national regime.
             for regime in policy::national_regimes() {
-                let _ = issuing::plan_penalty_notices(&regime, "national", &[], &issue, &issuing::Registers::none());
+                let _ = issuing::plan_penalty_notices(&regime, "national", (&[], &[]), &issue, &issuing::Registers::none());
             }
         }
         let nti = pb::IssueNoticeToImproveRequest {
@@ -311,7 +311,7 @@ proptest! {
                 published: None,
             };
             if let Ok(issue) = penalty_request(&req, &caller(), today()) {
-                let _ = issuing::plan_penalty_notices(&local, "local", &[], &issue, &issuing::Registers::none());
+                let _ = issuing::plan_penalty_notices(&local, "local", (&[], &[]), &issue, &issuing::Registers::none());
                 let _ = crate::domain::evidence::best_window_count(&local, &issue.issue.sessions, &Default::default());
             }
         }

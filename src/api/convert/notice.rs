@@ -279,6 +279,15 @@ pub(crate) fn notice_to_proto(authority: &LaCode, n: &Notice, today: NaiveDate) 
         create_time: Some(timestamp_to_proto(n.created_at)),
         session_evidence: n.session_evidence.iter().map(Into::into).collect(),
         evidence_corrections: n.evidence_corrections.iter().map(Into::into).collect(),
+        other_authority_notices: n
+            .other_authority_notices
+            .iter()
+            .map(|o| pb::OtherAuthorityNotice {
+                la_code: o.la_code.clone(),
+                issue_date: Some(date_to_proto(o.issue_date)),
+                counted: o.counted,
+            })
+            .collect(),
     }
 }
 

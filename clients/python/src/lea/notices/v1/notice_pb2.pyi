@@ -971,6 +971,7 @@ class Notice(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     SESSION_EVIDENCE_FIELD_NUMBER: _builtins.int
     EVIDENCE_CORRECTIONS_FIELD_NUMBER: _builtins.int
+    OTHER_AUTHORITY_NOTICES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`authorities/{la_code}/notices/{notice_number}`."""
     notice_number: _builtins.str
@@ -1077,6 +1078,19 @@ class Notice(_message.Message):
         `notice.evidence_corrected` event in ListNoticeEvents.
         """
 
+    @_builtins.property
+    def other_authority_notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___OtherAuthorityNotice]:
+        """Output only. Penalty notices to this parent for this child issued by
+        other authorities of the deployment that share with this one (both
+        sharing agreements in force on the issue date), as the issue found them:
+        the other authority's code, the issue date and whether it counted towards
+        the limit and the flat second amount. A notice counts when the UPN, the
+        parent's normalised name and the person id match; a doubtful match (same
+        name but another person id, or a similar name) is listed with `counted`
+        false for the officer to check. Nothing else of the other authority's
+        notice is disclosed.
+        """
+
     def __init__(
         self,
         *,
@@ -1107,14 +1121,49 @@ class Notice(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         session_evidence: _abc.Iterable[Global___SessionEvidence] | None = ...,
         evidence_corrections: _abc.Iterable[Global___EvidenceCorrection] | None = ...,
+        other_authority_notices: _abc.Iterable[Global___OtherAuthorityNotice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "lower_deadline", b"lower_deadline", "offence", b"offence", "parent", b"parent", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "withdrawal", b"withdrawal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "evidence_corrections", b"evidence_corrections", "higher_amount_pence", b"higher_amount_pence", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "kind", b"kind", "lower_amount_pence", b"lower_amount_pence", "lower_deadline", b"lower_deadline", "name", b"name", "notice_number", b"notice_number", "offence", b"offence", "paid_rate", b"paid_rate", "parent", b"parent", "policy_version", b"policy_version", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "related_notices", b"related_notices", "second_notice", b"second_notice", "session_evidence", b"session_evidence", "sessions", b"sessions", "status", b"status", "withdrawal", b"withdrawal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "evidence_corrections", b"evidence_corrections", "higher_amount_pence", b"higher_amount_pence", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "kind", b"kind", "lower_amount_pence", b"lower_amount_pence", "lower_deadline", b"lower_deadline", "name", b"name", "notice_number", b"notice_number", "offence", b"offence", "other_authority_notices", b"other_authority_notices", "paid_rate", b"paid_rate", "parent", b"parent", "policy_version", b"policy_version", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "related_notices", b"related_notices", "second_notice", b"second_notice", "session_evidence", b"session_evidence", "sessions", b"sessions", "status", b"status", "withdrawal", b"withdrawal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Notice: _TypeAlias = Notice  # noqa: Y015
+
+@_typing.final
+class OtherAuthorityNotice(_message.Message):
+    """A penalty notice another authority issued to the same parent for the same
+    child, as disclosed to the issuing authority.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LA_CODE_FIELD_NUMBER: _builtins.int
+    ISSUE_DATE_FIELD_NUMBER: _builtins.int
+    COUNTED_FIELD_NUMBER: _builtins.int
+    la_code: _builtins.str
+    """The other authority's three-digit code."""
+    counted: _builtins.bool
+    """Whether it counted (a match); false for a doubtful match, not counted."""
+    @_builtins.property
+    def issue_date(self) -> _date_pb2.Date:
+        """Its issue date."""
+
+    def __init__(
+        self,
+        *,
+        la_code: _builtins.str = ...,
+        issue_date: _date_pb2.Date | None = ...,
+        counted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issue_date", b"issue_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted", b"counted", "issue_date", b"issue_date", "la_code", b"la_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OtherAuthorityNotice: _TypeAlias = OtherAuthorityNotice  # noqa: Y015
 
 @_typing.final
 class SessionEvidence(_message.Message):

@@ -625,3 +625,168 @@ class GetAuthoritySettingsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAuthoritySettingsResponse: _TypeAlias = GetAuthoritySettingsResponse  # noqa: Y015
+
+@_typing.final
+class SharingAgreementVersion(_message.Message):
+    """One version of an authority's sharing agreement: with which other
+    authorities of the deployment it shares its penalty notices, so that
+    notices issued by either count towards the limit per parent per child and
+    the flat second amount in the other.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
+    SHARES_WITH_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    CREATOR_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Output only. `authorities/{la_code}/sharingAgreementVersions/{effective_from}`
+    (YYYY-MM-DD).
+    """
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """The first issue date this version governs. Unique within the authority."""
+
+    @_builtins.property
+    def shares_with(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The three-digit codes of the authorities this one shares with (not its
+        own; empty: shares with none, which ends sharing from this date). Sorted,
+        each once.
+        """
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the version was created."""
+
+    @_builtins.property
+    def creator(self) -> _common_pb2.Actor:
+        """Output only. Who created it."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
+        shares_with: _abc.Iterable[_builtins.str] | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        creator: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creator", b"creator", "effective_from", b"effective_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creator", b"creator", "effective_from", b"effective_from", "name", b"name", "shares_with", b"shares_with"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SharingAgreementVersion: _TypeAlias = SharingAgreementVersion  # noqa: Y015
+
+@_typing.final
+class CreateSharingAgreementVersionRequest(_message.Message):
+    """Request for PolicyService.CreateSharingAgreementVersion (admins only)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The authority: `authorities/{la_code}`."""
+    request_id: _builtins.str
+    """Idempotency key for retries."""
+    @_builtins.property
+    def sharing_agreement_version(self) -> Global___SharingAgreementVersion:
+        """The version to publish. `name`, `create_time` and `creator` are ignored."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        sharing_agreement_version: Global___SharingAgreementVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent", "request_id", b"request_id", "sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSharingAgreementVersionRequest: _TypeAlias = CreateSharingAgreementVersionRequest  # noqa: Y015
+
+@_typing.final
+class CreateSharingAgreementVersionResponse(_message.Message):
+    """Response for PolicyService.CreateSharingAgreementVersion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sharing_agreement_version(self) -> Global___SharingAgreementVersion:
+        """The version as stored."""
+
+    def __init__(
+        self,
+        *,
+        sharing_agreement_version: Global___SharingAgreementVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSharingAgreementVersionResponse: _TypeAlias = CreateSharingAgreementVersionResponse  # noqa: Y015
+
+@_typing.final
+class GetSharingAgreementRequest(_message.Message):
+    """Request for PolicyService.GetSharingAgreement."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The authority: `authorities/{la_code}` (the caller's own)."""
+    @_builtins.property
+    def date(self) -> _date_pb2.Date:
+        """The date whose agreement is wanted."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        date: _date_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSharingAgreementRequest: _TypeAlias = GetSharingAgreementRequest  # noqa: Y015
+
+@_typing.final
+class GetSharingAgreementResponse(_message.Message):
+    """Response for PolicyService.GetSharingAgreement."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARING_AGREEMENT_VERSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sharing_agreement_version(self) -> Global___SharingAgreementVersion:
+        """The version in force on the requested date; unset when none is (the
+        authority shares with nobody).
+        """
+
+    def __init__(
+        self,
+        *,
+        sharing_agreement_version: Global___SharingAgreementVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sharing_agreement_version", b"sharing_agreement_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSharingAgreementResponse: _TypeAlias = GetSharingAgreementResponse  # noqa: Y015

@@ -67,6 +67,16 @@ class PolicyServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.FromString,
                 _registered_method=True)
+        self.CreateSharingAgreementVersion = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/CreateSharingAgreementVersion',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionResponse.FromString,
+                _registered_method=True)
+        self.GetSharingAgreement = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/GetSharingAgreement',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -117,6 +127,27 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSharingAgreementVersion(self, request, context):
+        """Publishes a new version of the authority's sharing agreement: the other
+        authorities of this deployment it shares its penalty notices with for the
+        limit of notices per parent per child (admins only). Versioned by
+        effective date like the policy; with no version an authority shares with
+        nobody. A look-up happens only when both authorities' versions in force on
+        the issue date name each other. Idempotent; audited as
+        `sharing_agreement.created`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSharingAgreement(self, request, context):
+        """The caller's authority's sharing agreement in force on a date (its own
+        only: another authority's is never visible).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +175,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.GetAuthoritySettings,
                     request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.SerializeToString,
+            ),
+            'CreateSharingAgreementVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSharingAgreementVersion,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionResponse.SerializeToString,
+            ),
+            'GetSharingAgreement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSharingAgreement,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -289,6 +330,60 @@ class PolicyService:
             '/lea.notices.v1.PolicyService/GetAuthoritySettings',
             lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_policy__pb2.GetAuthoritySettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSharingAgreementVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/CreateSharingAgreementVersion',
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateSharingAgreementVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSharingAgreement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/GetSharingAgreement',
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.FromString,
             options,
             channel_credentials,
             insecure,

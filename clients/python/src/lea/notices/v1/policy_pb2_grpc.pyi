@@ -54,6 +54,19 @@ class PolicyServiceStub:
     """
     GetAuthoritySettings: _grpc.UnaryUnaryMultiCallable[_policy_pb2.GetAuthoritySettingsRequest, _policy_pb2.GetAuthoritySettingsResponse]
     """The authority's letter details in force on a date."""
+    CreateSharingAgreementVersion: _grpc.UnaryUnaryMultiCallable[_policy_pb2.CreateSharingAgreementVersionRequest, _policy_pb2.CreateSharingAgreementVersionResponse]
+    """Publishes a new version of the authority's sharing agreement: the other
+    authorities of this deployment it shares its penalty notices with for the
+    limit of notices per parent per child (admins only). Versioned by
+    effective date like the policy; with no version an authority shares with
+    nobody. A look-up happens only when both authorities' versions in force on
+    the issue date name each other. Idempotent; audited as
+    `sharing_agreement.created`.
+    """
+    GetSharingAgreement: _grpc.UnaryUnaryMultiCallable[_policy_pb2.GetSharingAgreementRequest, _policy_pb2.GetSharingAgreementResponse]
+    """The caller's authority's sharing agreement in force on a date (its own
+    only: another authority's is never visible).
+    """
 
 @_typing.type_check_only
 class PolicyServiceAsyncStub(PolicyServiceStub):
@@ -81,6 +94,19 @@ class PolicyServiceAsyncStub(PolicyServiceStub):
     """
     GetAuthoritySettings: _aio.UnaryUnaryMultiCallable[_policy_pb2.GetAuthoritySettingsRequest, _policy_pb2.GetAuthoritySettingsResponse]  # type: ignore[assignment]
     """The authority's letter details in force on a date."""
+    CreateSharingAgreementVersion: _aio.UnaryUnaryMultiCallable[_policy_pb2.CreateSharingAgreementVersionRequest, _policy_pb2.CreateSharingAgreementVersionResponse]  # type: ignore[assignment]
+    """Publishes a new version of the authority's sharing agreement: the other
+    authorities of this deployment it shares its penalty notices with for the
+    limit of notices per parent per child (admins only). Versioned by
+    effective date like the policy; with no version an authority shares with
+    nobody. A look-up happens only when both authorities' versions in force on
+    the issue date name each other. Idempotent; audited as
+    `sharing_agreement.created`.
+    """
+    GetSharingAgreement: _aio.UnaryUnaryMultiCallable[_policy_pb2.GetSharingAgreementRequest, _policy_pb2.GetSharingAgreementResponse]  # type: ignore[assignment]
+    """The caller's authority's sharing agreement in force on a date (its own
+    only: another authority's is never visible).
+    """
 
 class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Each authority's local code of conduct, as versions with an effective-from date.
@@ -135,5 +161,30 @@ class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_policy_pb2.GetAuthoritySettingsResponse, _abc.Awaitable[_policy_pb2.GetAuthoritySettingsResponse]]:
         """The authority's letter details in force on a date."""
+
+    @_abc_1.abstractmethod
+    def CreateSharingAgreementVersion(
+        self,
+        request: _policy_pb2.CreateSharingAgreementVersionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_pb2.CreateSharingAgreementVersionResponse, _abc.Awaitable[_policy_pb2.CreateSharingAgreementVersionResponse]]:
+        """Publishes a new version of the authority's sharing agreement: the other
+        authorities of this deployment it shares its penalty notices with for the
+        limit of notices per parent per child (admins only). Versioned by
+        effective date like the policy; with no version an authority shares with
+        nobody. A look-up happens only when both authorities' versions in force on
+        the issue date name each other. Idempotent; audited as
+        `sharing_agreement.created`.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSharingAgreement(
+        self,
+        request: _policy_pb2.GetSharingAgreementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_pb2.GetSharingAgreementResponse, _abc.Awaitable[_policy_pb2.GetSharingAgreementResponse]]:
+        """The caller's authority's sharing agreement in force on a date (its own
+        only: another authority's is never visible).
+        """
 
 def add_PolicyServiceServicer_to_server(servicer: PolicyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
