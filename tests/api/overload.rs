@@ -86,6 +86,10 @@ async fn abandoned_calls_do_not_pile_up(backend: Backend) {
         match call.unwrap() {
             Err(s) if s.code() == Code::ResourceExhausted => refused += 1,
             Err(s) if matches!(s.code(), Code::DeadlineExceeded | Code::Cancelled) => gone += 1,
+            // On a loaded machine the caller's own transport can fail its
+            // abandoned call first (a broken pipe as the stream is reset):
+            // gone too, and never an answer from the server.
+            Err(s) if s.code() == Code::Unknown && s.message() == "transport error" => gone += 1,
             other => panic!("{other:?}"),
         }
     }
