@@ -1,0 +1,34 @@
+-- Retention (issue 29): an audit trail that survives erasure.
+--
+-- Events appended from now on are chained by encoding v2 (src/domain/audit.rs):
+-- the hash covers details_digest = SHA-256(salt || details) instead of the
+-- details, and the random salt is kept beside them. Erasing an event's personal
+-- data sets its details to the erased marker and drops its salt: the hash still
+-- verifies over the kept digest, and the digest without its salt says nothing
+-- about what the details were. Events from before (NULL digest and salt) keep
+-- verifying as v1 and cannot be erased.
+ALTER TABLE audit_events ADD COLUMN details_digest TEXT, ADD COLUMN details_salt TEXT;
+
+-- Still append-only, but for exactly that erasure: every other column as it
+-- was, a salt before and none after, the details the marker.
+CREATE OR REPLACE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.details_salt IS NOT NULL AND NEW.details_salt IS NULL
+           AND NEW.details = '{"erased":true}'
+           AND (NEW.authority_code, NEW.event_id, NEW.occurred_at, NEW.actor_subject,
+                NEW.actor_role, NEW.action, NEW.resource, NEW.request_id, NEW.prev_hash,
+                NEW.hash, NEW.details_digest)
+               IS NOT DISTINCT FROM
+               (OLD.authority_code, OLD.event_id, OLD.occurred_at, OLD.actor_subject,
+                OLD.actor_role, OLD.action, OLD.resource, OLD.request_id, OLD.prev_hash,
+                OLD.hash, OLD.details_digest)
+        THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'audit_events is append-only (only an event''s details may be erased)';
+END
+$$;
+
+GRANT UPDATE (details, details_salt) ON audit_events TO lea_notices_service;

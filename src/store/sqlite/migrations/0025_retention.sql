@@ -1,0 +1,21 @@
+-- Retention (issue 29), as on PostgreSQL (see its 0025): events appended from
+-- now on keep a salted digest of their details, which the chain covers, so the
+-- details can be erased and the chain still verifies.
+ALTER TABLE audit_events ADD COLUMN details_digest TEXT;
+ALTER TABLE audit_events ADD COLUMN details_salt TEXT;
+
+-- Still append-only, but for exactly that erasure.
+DROP TRIGGER audit_events_no_update;
+
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+WHEN NOT (OLD.details_salt IS NOT NULL AND NEW.details_salt IS NULL
+          AND NEW.details = '{"erased":true}'
+          AND NEW.authority_code IS OLD.authority_code AND NEW.event_id IS OLD.event_id
+          AND NEW.occurred_at IS OLD.occurred_at AND NEW.actor_subject IS OLD.actor_subject
+          AND NEW.actor_role IS OLD.actor_role AND NEW.action IS OLD.action
+          AND NEW.resource IS OLD.resource AND NEW.request_id IS OLD.request_id
+          AND NEW.prev_hash IS OLD.prev_hash AND NEW.hash IS OLD.hash
+          AND NEW.details_digest IS OLD.details_digest)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only (only an event''s details may be erased)');
+END;
