@@ -31,6 +31,7 @@ pub(crate) enum UseCase {
     DeclinePenaltyNoticeRequest,
     AllocatePayment,
     ImportSchools,
+    CreateRetentionPolicyVersion,
 }
 
 impl UseCase {
@@ -50,6 +51,7 @@ impl UseCase {
             UseCase::DeclinePenaltyNoticeRequest => "decline_penalty_notice_request",
             UseCase::AllocatePayment => "allocate_payment",
             UseCase::ImportSchools => "import_schools",
+            UseCase::CreateRetentionPolicyVersion => "create_retention_policy_version",
         }
     }
 }

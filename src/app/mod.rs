@@ -25,6 +25,7 @@ mod payments;
 mod penalty_notice_requests;
 mod policy;
 mod report;
+pub mod retention;
 mod schools;
 mod statutory_events;
 mod worklist;

@@ -13,6 +13,8 @@ pub enum Operation {
     CreatePolicyVersion,
     /// Publishing the authority's details printed on its letters.
     ChangeAuthoritySettings,
+    /// Publishing a version of the authority's retention periods.
+    ChangeRetentionPolicy,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -72,7 +74,11 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
         // audit log as a whole (what auditors check officers' actions in).
         LaOfficer => !matches!(
             operation,
-            CreatePolicyVersion | ChangeAuthoritySettings | ReadAuditLog | VerifyAuditLog
+            CreatePolicyVersion
+                | ChangeAuthoritySettings
+                | ChangeRetentionPolicy
+                | ReadAuditLog
+                | VerifyAuditLog
         ),
         // Penalty notices (s444 and s103) and the ones it issued.
         Police => matches!(operation, IssuePenaltyNotice | ReadNotices),
@@ -97,6 +103,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             operation,
             CreatePolicyVersion
                 | ChangeAuthoritySettings
+                | ChangeRetentionPolicy
                 | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
@@ -177,6 +184,11 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(
                 allowed(role, CreatePolicyVersion),
+                role == Admin,
+                "{role:?}"
+            );
+            assert_eq!(
+                allowed(role, ChangeRetentionPolicy),
                 role == Admin,
                 "{role:?}"
             );

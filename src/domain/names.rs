@@ -29,6 +29,10 @@ pub fn authority_settings_name(la: &LaCode, effective_from: NaiveDate) -> String
     format!("{AUTHORITIES}{la}/settings/{effective_from}")
 }
 
+pub fn retention_policy_version_name(la: &LaCode, effective_from: NaiveDate) -> String {
+    format!("{AUTHORITIES}{la}/retentionPolicyVersions/{effective_from}")
+}
+
 pub fn national_regime_name(effective_from: NaiveDate) -> String {
     format!("nationalRegimes/{effective_from}")
 }

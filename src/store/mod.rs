@@ -29,6 +29,7 @@ pub mod policy;
 mod postgres;
 pub mod relay;
 pub mod requests;
+pub mod retention;
 mod rows;
 pub mod schools;
 pub mod serials;
@@ -53,6 +54,7 @@ pub use policy::PolicyStore;
 pub use postgres::PgStore;
 pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
+pub use retention::RetentionStore;
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
 pub use sqlite::SqliteStore;
@@ -158,6 +160,7 @@ pub trait StoreTx:
     + KeyStore
     + StatutoryEventStore
     + RelayStore
+    + RetentionStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -31,6 +31,7 @@ fn may(role: Role, method: &str) -> bool {
         "GetPolicy",
         "ListPolicyVersions",
         "GetAuthoritySettings",
+        "GetRetentionPolicy",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
@@ -78,7 +79,12 @@ fn may(role: Role, method: &str) -> bool {
                 || NOTICE_READS.contains(&method)
         }
         Role::LaOfficer => {
-            !["CreatePolicyVersion", "CreateAuthoritySettings"].contains(&method)
+            ![
+                "CreatePolicyVersion",
+                "CreateAuthoritySettings",
+                "CreateRetentionPolicyVersion",
+            ]
+            .contains(&method)
                 && !AUDIT.contains(&method)
         }
         Role::Police => method == "IssuePenaltyNotice" || NOTICE_READS.contains(&method),
@@ -98,6 +104,7 @@ fn may(role: Role, method: &str) -> bool {
             [
                 "CreatePolicyVersion",
                 "CreateAuthoritySettings",
+                "CreateRetentionPolicyVersion",
                 "ImportSchools",
             ]
             .contains(&method)
@@ -138,9 +145,10 @@ const MUTATIONS: &[&str] = &[
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
+    "CreateRetentionPolicyVersion",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 36] = [
+pub(crate) const METHODS: [&str; 38] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -177,6 +185,8 @@ pub(crate) const METHODS: [&str; 36] = [
     "RenderNotice",
     "ListActions",
     "WatchEvents",
+    "CreateRetentionPolicyVersion",
+    "GetRetentionPolicy",
 ];
 
 /// The answer a caller should get.
@@ -488,6 +498,19 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
         "GetAuthoritySettings" => code(
             who.policy()
                 .get_authority_settings(pb::GetAuthoritySettingsRequest { parent, date: on })
+                .await,
+        ),
+        "CreateRetentionPolicyVersion" => code(
+            who.policy()
+                .create_retention_policy_version(pb::CreateRetentionPolicyVersionRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetRetentionPolicy" => code(
+            who.policy()
+                .get_retention_policy(pb::GetRetentionPolicyRequest { parent, date: on })
                 .await,
         ),
         "RenderNotice" => code(

@@ -69,8 +69,10 @@ const V1_SERVICES: [(&str, &[&str]); 9] = [
         &[
             "CreateAuthoritySettings",
             "CreatePolicyVersion",
+            "CreateRetentionPolicyVersion",
             "GetAuthoritySettings",
             "GetPolicy",
+            "GetRetentionPolicy",
             "ListPolicyVersions",
         ],
     ),

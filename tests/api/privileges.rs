@@ -95,6 +95,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
+    ("retention_policy_versions", "INSERT, SELECT", &[]),
     ("relay_cursors", "INSERT, SELECT", &["last_sequence"]),
     ("school_history", "INSERT, SELECT", &[]),
     (

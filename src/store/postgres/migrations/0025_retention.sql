@@ -32,3 +32,22 @@ END
 $$;
 
 GRANT UPDATE (details, details_salt) ON audit_events TO lea_notices_service;
+
+-- How long each kind of record is kept after its closing event, in whole years
+-- (src/domain/retention.rs), in versions by effective date like policy_versions.
+CREATE TABLE retention_policy_versions (
+    authority_code      TEXT        NOT NULL CHECK (authority_code ~ '^[0-9]{3}$'),
+    effective_from      DATE        NOT NULL,
+    register_years      INTEGER     NOT NULL CHECK (register_years BETWEEN 6 AND 100),
+    breach_years        INTEGER     NOT NULL CHECK (breach_years BETWEEN 1 AND 100),
+    notice_years        INTEGER     NOT NULL CHECK (notice_years BETWEEN 1 AND 100),
+    payment_years       INTEGER     NOT NULL CHECK (payment_years BETWEEN 1 AND 100),
+    access_log_years    INTEGER     NOT NULL CHECK (access_log_years BETWEEN 1 AND 100),
+    created_at          TIMESTAMPTZ NOT NULL,
+    created_by_subject  TEXT        NOT NULL,
+    created_by_role     TEXT        NOT NULL,
+    PRIMARY KEY (authority_code, effective_from)
+);
+
+-- Versions are added, never changed (as policy versions).
+GRANT SELECT, INSERT ON retention_policy_versions TO lea_notices_service;

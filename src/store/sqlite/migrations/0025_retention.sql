@@ -19,3 +19,18 @@ WHEN NOT (OLD.details_salt IS NOT NULL AND NEW.details_salt IS NULL
 BEGIN
     SELECT RAISE(ABORT, 'audit_events is append-only (only an event''s details may be erased)');
 END;
+
+-- How long each kind of record is kept, as on PostgreSQL.
+CREATE TABLE retention_policy_versions (
+    authority_code      TEXT    NOT NULL,
+    effective_from      TEXT    NOT NULL,
+    register_years      INTEGER NOT NULL CHECK (register_years BETWEEN 6 AND 100),
+    breach_years        INTEGER NOT NULL CHECK (breach_years BETWEEN 1 AND 100),
+    notice_years        INTEGER NOT NULL CHECK (notice_years BETWEEN 1 AND 100),
+    payment_years       INTEGER NOT NULL CHECK (payment_years BETWEEN 1 AND 100),
+    access_log_years    INTEGER NOT NULL CHECK (access_log_years BETWEEN 1 AND 100),
+    created_at          TEXT    NOT NULL,
+    created_by_subject  TEXT    NOT NULL,
+    created_by_role     TEXT    NOT NULL,
+    PRIMARY KEY (authority_code, effective_from)
+) STRICT;
