@@ -54,7 +54,7 @@ pub use policy::PolicyStore;
 pub use postgres::PgStore;
 pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
-pub use retention::RetentionStore;
+pub use retention::{PurgedBatch, RetentionStore};
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
 pub use sqlite::SqliteStore;

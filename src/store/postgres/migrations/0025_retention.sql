@@ -51,3 +51,30 @@ CREATE TABLE retention_policy_versions (
 
 -- Versions are added, never changed (as policy versions).
 GRANT SELECT, INSERT ON retention_policy_versions TO lea_notices_service;
+
+-- The purge (src/app/retention.rs): register entries past retention are
+-- deleted with what is derived from them; closed notices and old payments are
+-- pseudonymised in place (only the personal columns), the rest kept for the
+-- statistics and the books.
+GRANT DELETE ON attendance_marks, attendance_mark_history, attendance_enrolments,
+    attendance_week_figures, attendance_year_figures TO lea_notices_service;
+GRANT UPDATE (upn, pupil_given_name, pupil_family_name, pupil_address_lines, pupil_postcode,
+              parent_person_id, parent_given_name, parent_family_name, parent_address_lines,
+              parent_postcode, offence_description) ON notices TO lea_notices_service;
+GRANT UPDATE (payer_name, payer_reference) ON payments TO lea_notices_service;
+
+-- Whatever a retention policy says, no register entry younger than the
+-- schools' statutory six years is deleted (by the database's own clock).
+CREATE FUNCTION refuse_young_register_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.mark_date > current_date - INTERVAL '6 years' THEN
+        RAISE EXCEPTION '%: register entries are kept six years from their date', TG_TABLE_NAME;
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER attendance_marks_kept_six_years BEFORE DELETE ON attendance_marks
+    FOR EACH ROW EXECUTE FUNCTION refuse_young_register_delete();
+CREATE TRIGGER attendance_mark_history_kept_six_years BEFORE DELETE ON attendance_mark_history
+    FOR EACH ROW EXECUTE FUNCTION refuse_young_register_delete();

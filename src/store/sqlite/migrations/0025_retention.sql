@@ -34,3 +34,17 @@ CREATE TABLE retention_policy_versions (
     created_by_role     TEXT    NOT NULL,
     PRIMARY KEY (authority_code, effective_from)
 ) STRICT;
+
+-- No register entry younger than the schools' statutory six years is deleted
+-- (by the database's own clock), whatever a retention policy says.
+CREATE TRIGGER attendance_marks_kept_six_years BEFORE DELETE ON attendance_marks
+WHEN OLD.mark_date > date('now', '-6 years')
+BEGIN
+    SELECT RAISE(ABORT, 'attendance_marks: register entries are kept six years from their date');
+END;
+
+CREATE TRIGGER attendance_mark_history_kept_six_years BEFORE DELETE ON attendance_mark_history
+WHEN OLD.mark_date > date('now', '-6 years')
+BEGIN
+    SELECT RAISE(ABORT, 'attendance_mark_history: register entries are kept six years from their date');
+END;
