@@ -23,8 +23,11 @@ pub const PURGE_SUBJECT: &str = "lea-notices/purge";
 /// The kinds the purge removes or pseudonymises, in order. Breaches and
 /// decisions and the access log have periods (see `domain::retention`) but no
 /// purge yet.
-pub const PURGED_KINDS: [RecordKind; 3] =
-    [RecordKind::Registers, RecordKind::Notices, RecordKind::Payments];
+pub const PURGED_KINDS: [RecordKind; 3] = [
+    RecordKind::Registers,
+    RecordKind::Notices,
+    RecordKind::Payments,
+];
 
 /// What a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -208,7 +211,8 @@ impl App {
                     let la = authority.clone();
                     let done = self
                         .write(move |app, mut tx| async move {
-                            let result = purge_batch(&mut *tx, &app, &la, kind, on, batch_size).await;
+                            let result =
+                                purge_batch(&mut *tx, &app, &la, kind, on, batch_size).await;
                             (tx, result)
                         })
                         .await?;
@@ -240,10 +244,14 @@ async fn purge_batch(
     batch_size: i64,
 ) -> ServiceResult<Option<(PurgedBatch, i64)>> {
     tx.lock_purge(authority, kind.as_str()).await?;
-    let cut_off = retention_in_force(tx, authority, on).await?.cut_off(kind, on);
+    let cut_off = retention_in_force(tx, authority, on)
+        .await?
+        .cut_off(kind, on);
     let (batch, mut erased) = match kind {
         RecordKind::Registers => {
-            let batch = tx.purge_register_batch(authority, cut_off, batch_size).await?;
+            let batch = tx
+                .purge_register_batch(authority, cut_off, batch_size)
+                .await?;
             // The last batch: the audit details of every recording of marks up
             // to the cut-off go too (their details name pupils).
             let erased = if batch.selected < batch_size {
@@ -287,7 +295,11 @@ async fn purge_batch(
         at: now,
         actor: &Actor::service(PURGE_SUBJECT),
         action: "retention.purged",
-        resource: &format!("{}/retention/{}", names::authority_name(authority), kind.as_str()),
+        resource: &format!(
+            "{}/retention/{}",
+            names::authority_name(authority),
+            kind.as_str()
+        ),
         request_id: &format!("purge-{on}"),
         details: serde_json::json!({
             "kind": kind.as_str(),

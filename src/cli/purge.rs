@@ -38,7 +38,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "purged on {today}: {} batches; records: {}; audit details erased: {}",
         report.batches,
-        if records.is_empty() { "none".to_string() } else { records.join(", ") },
+        if records.is_empty() {
+            "none".to_string()
+        } else {
+            records.join(", ")
+        },
         report.audit_details_erased
     );
     store.close().await;

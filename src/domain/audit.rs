@@ -365,10 +365,7 @@ impl<'a> ChainWalk<'a> {
                         {
                             return Err(broken(
                                 BreakKind::EventAltered,
-                                format!(
-                                    "event {}'s details do not match their digest",
-                                    e.event_id
-                                ),
+                                format!("event {}'s details do not match their digest", e.event_id),
                             ));
                         }
                     }
@@ -919,7 +916,10 @@ mod tests {
 
         let mut other_salt = events.clone();
         other_salt[1].details_salt = Some(hex::encode([9u8; DETAILS_SALT_LEN]));
-        assert_eq!(first_break(&other_salt, &head), (2, BreakKind::EventAltered));
+        assert_eq!(
+            first_break(&other_salt, &head),
+            (2, BreakKind::EventAltered)
+        );
 
         let mut digest_changed = events.clone();
         digest_changed[0].details_digest = Some(GENESIS_HASH.into());

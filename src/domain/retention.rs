@@ -243,8 +243,14 @@ mod tests {
         assert_eq!(in_force(&own, d(2030, 1, 1)).periods.register_years, 8);
         assert_eq!(in_force(&[], d(2030, 1, 1)), RetentionPolicy::defaults());
         let v = in_force(&own, d(2026, 1, 6));
-        assert_eq!(v.cut_off(RecordKind::Registers, d(2026, 1, 6)), d(2019, 1, 6));
-        assert_eq!(v.cut_off(RecordKind::AccessLog, d(2026, 1, 6)), d(2024, 1, 6));
+        assert_eq!(
+            v.cut_off(RecordKind::Registers, d(2026, 1, 6)),
+            d(2019, 1, 6)
+        );
+        assert_eq!(
+            v.cut_off(RecordKind::AccessLog, d(2026, 1, 6)),
+            d(2024, 1, 6)
+        );
     }
 
     #[test]
@@ -271,7 +277,12 @@ mod tests {
         };
         assert_eq!(
             fields(p),
-            ["register_years", "breach_years", "notice_years", "access_log_years"]
+            [
+                "register_years",
+                "breach_years",
+                "notice_years",
+                "access_log_years"
+            ]
         );
         let edges = RetentionPeriods {
             register_years: 6,
@@ -281,9 +292,11 @@ mod tests {
             access_log_years: 1,
         };
         assert!(fields(edges).is_empty());
-        assert!(fields(RetentionPeriods {
-            register_years: 101,
-            ..edges
-        }) == ["register_years"]);
+        assert!(
+            fields(RetentionPeriods {
+                register_years: 101,
+                ..edges
+            }) == ["register_years"]
+        );
     }
 }

@@ -35,7 +35,13 @@ async fn create_retention(
         .map(|r| r.into_inner().retention_policy_version.unwrap())
 }
 
-async fn retention_on(app: &TestApp, la: &str, y: i32, m: i32, d: i32) -> pb::RetentionPolicyVersion {
+async fn retention_on(
+    app: &TestApp,
+    la: &str,
+    y: i32,
+    m: i32,
+    d: i32,
+) -> pb::RetentionPolicyVersion {
     app.as_role(la, Role::Auditor)
         .policy()
         .get_retention_policy(pb::GetRetentionPolicyRequest {
@@ -136,17 +142,25 @@ use crate::helpers::payments::{pay, payment};
 /// A number the tables' owner reads (counts, texts).
 async fn scalar<T>(app: &TestApp, sql: &str) -> T
 where
-    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>
-        + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: Send
+        + Unpin
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>,
 {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     match app.backend {
         Backend::Postgres => {
-            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(app.database_url()).await.unwrap();
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(app.database_url())
+                .await
+                .unwrap();
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
         }
         Backend::Sqlite => {
-            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(app.database_url()).await.unwrap();
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(app.database_url())
+                .await
+                .unwrap();
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
         }
     }
@@ -158,40 +172,71 @@ async fn count(app: &TestApp, table_and_filter: &str) -> i64 {
 
 /// The `retention.purged` events: (kind, count) each.
 async fn purged_events(app: &TestApp) -> Vec<(String, i64)> {
-    app.as_role("850", Role::Auditor).audit()
+    app.as_role("850", Role::Auditor)
+        .audit()
         .list_audit_events(pb::ListAuditEventsRequest {
             parent: "authorities/850".into(),
             action: "retention.purged".into(),
             page_size: 1000,
             ..Default::default()
-        }).await.unwrap().into_inner().audit_events.into_iter()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .audit_events
+        .into_iter()
         .map(|e| {
             let details: serde_json::Value = serde_json::from_str(&e.details_json).unwrap();
-            assert!(details.get("first_key").is_some() && details.get("cut_off").is_some(), "{details}");
-            (details["kind"].as_str().unwrap().to_string(), details["count"].as_i64().unwrap())
+            assert!(
+                details.get("first_key").is_some() && details.get("cut_off").is_some(),
+                "{details}"
+            );
+            (
+                details["kind"].as_str().unwrap().to_string(),
+                details["count"].as_i64().unwrap(),
+            )
         })
         .collect()
 }
 
 fn audited(events: &[(String, i64)], kind: &str) -> i64 {
-    events.iter().filter(|(k, _)| k == kind).map(|(_, n)| n).sum()
+    events
+        .iter()
+        .filter(|(k, _)| k == kind)
+        .map(|(_, n)| n)
+        .sum()
 }
 
 async fn verify(app: &TestApp) -> pb::VerifyAuditTrailResponse {
-    app.as_role("850", Role::Auditor).audit()
-        .verify_audit_trail(pb::VerifyAuditTrailRequest { parent: "authorities/850".into(), ..Default::default() })
-        .await.unwrap().into_inner()
+    app.as_role("850", Role::Auditor)
+        .audit()
+        .verify_audit_trail(pb::VerifyAuditTrailRequest {
+            parent: "authorities/850".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
-async fn purge_on(app: &TestApp, day: NaiveDate, batch_size: i64) -> lea_notices::app::retention::PurgeReport {
+async fn purge_on(
+    app: &TestApp,
+    day: NaiveDate,
+    batch_size: i64,
+) -> lea_notices::app::retention::PurgeReport {
     app.clock.set_day(day);
     app.service.purge(day, batch_size).await.unwrap()
 }
 
 async fn notice(app: &TestApp, name: &str) -> pb::Notice {
-    app.as_role("850", Role::Auditor).notices()
+    app.as_role("850", Role::Auditor)
+        .notices()
         .get_notice(pb::GetNoticeRequest { name: name.into() })
-        .await.unwrap().into_inner().notice.unwrap()
+        .await
+        .unwrap()
+        .into_inner()
+        .notice
+        .unwrap()
 }
 
 /// `marks` as recorded `minutes` after midnight on 31 January 2020.
@@ -211,7 +256,9 @@ async fn two_weeks_of_marks(app: &TestApp, pupils: u32) {
     for p in 1..=pupils {
         let mut marks = week(SCHOOL, p, d(2020, 1, 6), "G", &first(10));
         marks.extend(week(SCHOOL, p, d(2020, 1, 13), "G", &[]));
-        record(&officer, vec![batch(&format!("m{p}"), recorded(marks, 1))]).await.unwrap();
+        record(&officer, vec![batch(&format!("m{p}"), recorded(marks, 1))])
+            .await
+            .unwrap();
     }
 }
 
