@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 use super::caller::{self, read};
 use super::convert::letters::{new_settings, settings_date, settings_to_proto};
 use super::convert::policy::{new_version, policy_date, version_page, version_to_proto};
+use super::convert::retention::{new_retention, retention_date, retention_to_proto};
 use super::convert::sharing::{new_sharing, sharing_date, sharing_to_proto};
 use super::layers::prewalk;
 use super::mutation::request_id;
@@ -170,6 +171,46 @@ impl PolicyService for PolicyApi {
         let version = self.app.sharing_agreement_on(caller, on).await?;
         Ok(Response::new(pb::GetSharingAgreementResponse {
             sharing_agreement_version: version.map(|v| sharing_to_proto(&authority, &v)),
+        }))
+    }
+
+    async fn create_retention_policy_version(
+        &self,
+        request: Request<pb::CreateRetentionPolicyVersionRequest>,
+    ) -> Result<Response<pb::CreateRetentionPolicyVersionResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let version = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            new_retention(&req)
+        });
+        let authority = caller.authority.clone();
+        let id = request_id(&req.request_id, &req);
+        let version = self
+            .app
+            .create_retention_policy_version(caller, id, version)
+            .await?;
+        Ok(Response::new(pb::CreateRetentionPolicyVersionResponse {
+            retention_policy_version: Some(retention_to_proto(&authority, &version)),
+        }))
+    }
+
+    async fn get_retention_policy(
+        &self,
+        request: Request<pb::GetRetentionPolicyRequest>,
+    ) -> Result<Response<pb::GetRetentionPolicyResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let on = read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            retention_date(&req)
+        });
+        let authority = caller.authority.clone();
+        let version = self.app.retention_policy_on(caller, on).await?;
+        Ok(Response::new(pb::GetRetentionPolicyResponse {
+            retention_policy_version: Some(retention_to_proto(&authority, &version)),
         }))
     }
 }

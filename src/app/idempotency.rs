@@ -34,6 +34,7 @@ pub(crate) enum UseCase {
     OpenCase,
     RecordCaseEvent,
     CreateSharingAgreementVersion,
+    CreateRetentionPolicyVersion,
 }
 
 impl UseCase {
@@ -56,6 +57,7 @@ impl UseCase {
             UseCase::OpenCase => "open_case",
             UseCase::RecordCaseEvent => "record_case_event",
             UseCase::CreateSharingAgreementVersion => "create_sharing_agreement_version",
+            UseCase::CreateRetentionPolicyVersion => "create_retention_policy_version",
         }
     }
 }

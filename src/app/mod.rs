@@ -27,6 +27,7 @@ mod payments;
 mod penalty_notice_requests;
 mod policy;
 mod report;
+pub mod retention;
 mod schools;
 mod sharing;
 mod statutory_events;

@@ -10,6 +10,7 @@ pub mod import_payments;
 pub mod import_schools;
 mod migrate;
 pub mod notice_letter;
+mod purge;
 pub mod relay_events;
 mod serve;
 pub mod statutory_return;
@@ -37,6 +38,9 @@ enum Command {
     /// Recomputes an authority's audit-log hash chain from its first event:
     /// prints that it is intact, or its first broken link and exits with 1.
     VerifyAudit(verify_audit::Args),
+    /// Removes or pseudonymises what is past retention today, for every
+    /// authority, in bounded batches (each audited); resumable.
+    Purge(purge::Args),
     /// Prints a short-lived bearer token signed with the development key.
     Token(token::Args),
     /// Prints the DfE statutory return ("parental responsibility measures") of an
@@ -68,6 +72,7 @@ impl Cli {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => migrate::run(args).await,
             Command::VerifyAudit(args) => verify_audit::run(args).await,
+            Command::Purge(args) => purge::run(args).await,
             Command::Token(args) => token::run(args),
             Command::StatutoryReturn(args) => statutory_return::run(args).await,
             Command::NoticeLetter(args) => notice_letter::run(args).await,

@@ -105,6 +105,10 @@ fn verification_report(authority: &LaCode, s: &ChainSummary) -> String {
         0 => String::new(),
         n => format!(", {n} of them recorded before the chain"),
     };
+    let before = match s.erased_events {
+        0 => before,
+        n => format!("{before}, {n} with their details erased"),
+    };
     match &s.first_break {
         None => format!(
             "authority {authority}: audit trail intact: {} events checked{before}; \

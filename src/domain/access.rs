@@ -16,6 +16,8 @@ pub enum Operation {
     /// Publishing the authority's sharing agreement (with which other
     /// authorities it shares penalty notices for the limit): as policy.
     ChangeSharingAgreements,
+    /// Publishing a version of the authority's retention periods.
+    ChangeRetentionPolicy,
     ReadPolicy,
     RecordMarks,
     ReadAttendance,
@@ -89,6 +91,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             CreatePolicyVersion
                 | ChangeAuthoritySettings
                 | ChangeSharingAgreements
+                | ChangeRetentionPolicy
                 | ReadAuditLog
                 | VerifyAuditLog
                 | ReadAccessLog
@@ -120,6 +123,7 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
             CreatePolicyVersion
                 | ChangeAuthoritySettings
                 | ChangeSharingAgreements
+                | ChangeRetentionPolicy
                 | ImportSchools
                 | ReadPolicy
                 | ReadAttendance
@@ -214,6 +218,11 @@ mod tests {
                 allowed(role, ChangeSharingAgreements),
                 allowed(role, CreatePolicyVersion),
                 "{role:?}: the sharing agreement is changed as policy is"
+            );
+            assert_eq!(
+                allowed(role, ChangeRetentionPolicy),
+                role == Admin,
+                "{role:?}"
             );
         }
         for op in [

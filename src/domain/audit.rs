@@ -16,7 +16,31 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Versions the canonical encoding, so another one can follow without ambiguity.
+/// v1 (events appended before migration 0025) covers the details text itself.
 const ENCODING: &[u8] = b"lea-notices audit event v1";
+
+/// v2 covers the details' digest ([`details_digest`]) instead of the details,
+/// so the details can be erased (their salt with them) and the chain still
+/// verifies.
+const ENCODING_V2: &[u8] = b"lea-notices audit event v2";
+
+/// The details of an event whose personal data was erased (by the purge, see
+/// `app::retention`): the digest its hash covers is kept, the salt is gone.
+pub const ERASED_DETAILS: &str = r#"{"erased":true}"#;
+
+/// The length of the random salt of a v2 event's details.
+pub const DETAILS_SALT_LEN: usize = 32;
+
+/// What a v2 event's hash covers in place of its details: lowercase hex
+/// SHA-256 of the salt followed by the details text. Without the salt the
+/// digest reveals nothing guessable about details from a small set (a UPN, a
+/// name): once the salt is destroyed, the digest is no longer personal data.
+pub fn details_digest(salt: &[u8], details: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(details.as_bytes());
+    hex::encode(h.finalize())
+}
 
 /// An instant as the chain covers it: to the microsecond, the precision both
 /// backends store, so the hash computed when appending is the one recomputed
@@ -25,7 +49,9 @@ pub fn chained_instant(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
-/// What an event's hash covers, as stored: `details` is the stored JSON text.
+/// What an event's hash covers, as stored: `details` is the stored JSON text,
+/// covered itself by a v1 event ([`Covered::Details`]) and by its digest in a v2
+/// one ([`Covered::Digest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventFields<'a> {
     pub authority: &'a str,
@@ -36,20 +62,34 @@ pub struct EventFields<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     pub request_id: &'a str,
-    pub details: &'a str,
+    pub details: Covered<'a>,
+}
+
+/// What of the details an event's hash covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covered<'a> {
+    /// v1: the details text.
+    Details(&'a str),
+    /// v2: the details' digest (see [`details_digest`]).
+    Digest(&'a str),
 }
 
 /// The event's hash (lowercase hex SHA-256) linked to `prev_hash`: the encoding
 /// version, then each field in a fixed order, strings length-prefixed (8 bytes,
 /// big-endian) and integers as 8 big-endian bytes, so no two different events
-/// encode alike.
+/// encode alike. The version is v1 for details, v2 for a digest; the digest
+/// takes the details' place, encoded alike.
 pub fn event_hash(prev_hash: &str, e: &EventFields<'_>) -> String {
     fn text(h: &mut Sha256, s: &[u8]) {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s);
     }
+    let (encoding, details) = match e.details {
+        Covered::Details(d) => (ENCODING, d),
+        Covered::Digest(d) => (ENCODING_V2, d),
+    };
     let mut h = Sha256::new();
-    text(&mut h, ENCODING);
+    text(&mut h, encoding);
     text(&mut h, prev_hash.as_bytes());
     text(&mut h, e.authority.as_bytes());
     h.update(e.event_id.to_be_bytes());
@@ -60,7 +100,7 @@ pub fn event_hash(prev_hash: &str, e: &EventFields<'_>) -> String {
         e.action,
         e.resource,
         e.request_id,
-        e.details,
+        details,
     ] {
         text(&mut h, s.as_bytes());
     }
@@ -79,6 +119,10 @@ pub struct ChainedEvent {
     pub resource: String,
     pub request_id: String,
     pub details: String,
+    /// A v2 event's details digest (`None` on v1 events).
+    pub details_digest: Option<String>,
+    /// A v2 event's details salt, hex (`None` on v1 events and once erased).
+    pub details_salt: Option<String>,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
 }
@@ -94,7 +138,10 @@ impl ChainedEvent {
             action: &self.action,
             resource: &self.resource,
             request_id: &self.request_id,
-            details: &self.details,
+            details: match &self.details_digest {
+                None => Covered::Details(&self.details),
+                Some(digest) => Covered::Digest(digest),
+            },
         }
     }
 }
@@ -109,7 +156,8 @@ pub struct ChainHead {
 /// How a chain is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakKind {
-    /// The event's hash does not match its fields: it was edited.
+    /// The event's hash does not match its fields, or its details do not
+    /// match their digest: it was edited.
     EventAltered,
     /// The event does not follow its predecessor (wrong previous hash, or a gap
     /// in the ids): events before it were removed, inserted or reordered.
@@ -182,6 +230,9 @@ pub struct ChainSummary {
     pub events_checked: i64,
     /// Events recorded before the chain existed, which it does not cover.
     pub unchained_events: i64,
+    /// v2 events whose details were erased (the purge): their hash still
+    /// verifies over the kept digest.
+    pub erased_events: i64,
     /// The last event's id (0 for an empty log).
     pub last_event_id: i64,
     /// The last chained event's hash ([`GENESIS_HASH`] when none is chained).
@@ -214,6 +265,7 @@ pub struct ChainWalk<'a> {
     authority: &'a str,
     checked: i64,
     unchained: i64,
+    erased: i64,
     last_id: i64,
     last_hash: String,
     chained: bool,
@@ -228,6 +280,7 @@ impl<'a> ChainWalk<'a> {
             authority,
             checked: 0,
             unchained: 0,
+            erased: 0,
             last_id: 0,
             last_hash: GENESIS_HASH.to_string(),
             chained: false,
@@ -302,6 +355,36 @@ impl<'a> ChainWalk<'a> {
                         BreakKind::EventAltered,
                         format!("event {}'s hash does not match its contents", e.event_id),
                     ));
+                }
+                match (&e.details_digest, &e.details_salt) {
+                    (None, None) => {}
+                    (Some(digest), Some(salt)) => {
+                        let salt = hex::decode(salt).unwrap_or_default();
+                        if salt.len() != DETAILS_SALT_LEN
+                            || *digest != details_digest(&salt, &e.details)
+                        {
+                            return Err(broken(
+                                BreakKind::EventAltered,
+                                format!("event {}'s details do not match their digest", e.event_id),
+                            ));
+                        }
+                    }
+                    (Some(_), None) if e.details == ERASED_DETAILS => self.erased += 1,
+                    (Some(_), None) => {
+                        return Err(broken(
+                            BreakKind::EventAltered,
+                            format!(
+                                "event {}'s details were changed after their salt was erased",
+                                e.event_id
+                            ),
+                        ));
+                    }
+                    (None, Some(_)) => {
+                        return Err(broken(
+                            BreakKind::EventAltered,
+                            format!("event {} has a details salt but no digest", e.event_id),
+                        ));
+                    }
                 }
                 self.chained = true;
                 self.last_hash.clone_from(hash);
@@ -402,6 +485,7 @@ impl<'a> ChainWalk<'a> {
         ChainSummary {
             events_checked: self.checked,
             unchained_events: self.unchained,
+            erased_events: self.erased,
             last_event_id: self.last_id,
             last_hash: self.last_hash,
             first_break,
@@ -433,6 +517,8 @@ mod tests {
                 resource: format!("authorities/850/notices/850-2026-{i:06}"),
                 request_id: format!("r-{i}"),
                 details: format!("{{\"n\":{i}}}"),
+                details_digest: None,
+                details_salt: None,
                 prev_hash: Some(prev.clone()),
                 hash: None,
             };
@@ -523,7 +609,15 @@ mod tests {
                 request_id: "other",
                 ..f
             },
-            EventFields { details: "{}", ..f },
+            EventFields {
+                details: Covered::Details("{}"),
+                ..f
+            },
+            // The same text as a v2 digest: the version is covered too.
+            EventFields {
+                details: Covered::Digest("{\"n\":0}"),
+                ..f
+            },
         ];
         for v in variants {
             assert_ne!(base, event_hash(GENESIS_HASH, &v), "{v:?}");
@@ -713,6 +807,134 @@ mod tests {
         assert!(is_chain_hash(&cp.event_hash));
         assert!(!is_chain_hash("ABC"));
         assert!(!is_chain_hash(&"A".repeat(64)));
+    }
+
+    /// A chain of `n` v2 events (details salted and digested) of authority 850.
+    fn chain_v2(n: usize) -> (Vec<ChainedEvent>, ChainHead) {
+        let mut prev = GENESIS_HASH.to_string();
+        let mut events = Vec::new();
+        for i in 0..n {
+            let salt = [i as u8; DETAILS_SALT_LEN];
+            let details = format!("{{\"payer\":\"Jo Bloggs {i}\"}}");
+            let mut e = ChainedEvent {
+                event_id: i as i64 + 1,
+                occurred_at: at(i as i64),
+                actor_subject: "officer".into(),
+                actor_role: "la_officer".into(),
+                action: "payment.recorded".into(),
+                resource: format!("authorities/850/payments/p{i}"),
+                request_id: format!("r-{i}"),
+                details_digest: Some(details_digest(&salt, &details)),
+                details_salt: Some(hex::encode(salt)),
+                details,
+                prev_hash: Some(prev.clone()),
+                hash: None,
+            };
+            let hash = event_hash(&prev, &e.fields("850"));
+            e.hash = Some(hash.clone());
+            prev = hash;
+            events.push(e);
+        }
+        let head = ChainHead {
+            last_event_id: n as i64,
+            last_hash: prev,
+        };
+        (events, head)
+    }
+
+    fn erase(e: &mut ChainedEvent) {
+        e.details = ERASED_DETAILS.into();
+        e.details_salt = None;
+    }
+
+    #[test]
+    fn the_v2_encoding_is_fixed_and_covers_the_digest_not_the_details() {
+        let (events, head) = chain_v2(1);
+        // Computed independently (Python's hashlib): sha256(salt || details),
+        // then the v2 encoding with the digest in the details' place.
+        assert_eq!(
+            events[0].details_digest.as_deref(),
+            Some("2556843160a997b79e3db6de97e1913bc28ba817ced446b8f90947caa2d005e8")
+        );
+        assert_eq!(
+            head.last_hash,
+            "502d1b30f4ee53cf0af389407067e2e844b1645fed6c9ccd2b73d73ddb65a012"
+        );
+        let digest_only = ChainedEvent {
+            details: "anything".into(),
+            details_salt: None,
+            ..events[0].clone()
+        };
+        assert_eq!(
+            event_hash(GENESIS_HASH, &digest_only.fields("850")),
+            head.last_hash
+        );
+    }
+
+    #[test]
+    fn erased_v2_events_are_counted_and_the_chain_still_verifies() {
+        let (mut events, head) = chain_v2(5);
+        erase(&mut events[1]);
+        erase(&mut events[3]);
+        let s = walk(&events, Some(&head));
+        assert!(s.intact(), "{s:?}");
+        assert_eq!((s.events_checked, s.erased_events), (5, 2));
+        // v1 events before them still verify as they did.
+        let (mut mixed, _) = chain(1, 2);
+        let mut prev = mixed[1].hash.clone().unwrap();
+        for mut e in events {
+            e.event_id += 2;
+            e.prev_hash = Some(prev.clone());
+            let hash = event_hash(&prev, &e.fields("850"));
+            e.hash = Some(hash.clone());
+            prev = hash;
+            mixed.push(e);
+        }
+        let head = ChainHead {
+            last_event_id: 7,
+            last_hash: prev,
+        };
+        let s = walk(&mixed, Some(&head));
+        assert!(s.intact(), "{s:?}");
+        assert_eq!((s.events_checked, s.erased_events), (7, 2));
+    }
+
+    #[test]
+    fn altered_v2_details_are_caught_salted_or_erased() {
+        let (events, head) = chain_v2(4);
+        let mut edited = events.clone();
+        edited[2].details = "{\"payer\":\"someone else\"}".into();
+        assert_eq!(first_break(&edited, &head), (3, BreakKind::EventAltered));
+
+        let mut after_erasure = events.clone();
+        erase(&mut after_erasure[2]);
+        after_erasure[2].details = "{\"erased\":false}".into();
+        assert_eq!(
+            first_break(&after_erasure, &head),
+            (3, BreakKind::EventAltered)
+        );
+
+        let mut other_salt = events.clone();
+        other_salt[1].details_salt = Some(hex::encode([9u8; DETAILS_SALT_LEN]));
+        assert_eq!(
+            first_break(&other_salt, &head),
+            (2, BreakKind::EventAltered)
+        );
+
+        let mut digest_changed = events.clone();
+        digest_changed[0].details_digest = Some(GENESIS_HASH.into());
+        erase(&mut digest_changed[0]);
+        assert_eq!(
+            first_break(&digest_changed, &head),
+            (1, BreakKind::EventAltered)
+        );
+
+        let mut digest_dropped = events;
+        digest_dropped[3].details_digest = None;
+        assert_eq!(
+            first_break(&digest_dropped, &head),
+            (4, BreakKind::EventAltered)
+        );
     }
 
     proptest! {

@@ -51,6 +51,7 @@ pub mod penalty_notice_request;
 pub mod policy;
 pub mod register_codes;
 pub mod report;
+pub mod retention;
 pub mod school;
 pub mod session;
 pub mod sharing;

@@ -33,6 +33,10 @@ pub fn sharing_agreement_name(la: &LaCode, effective_from: NaiveDate) -> String 
     format!("{AUTHORITIES}{la}/sharingAgreementVersions/{effective_from}")
 }
 
+pub fn retention_policy_version_name(la: &LaCode, effective_from: NaiveDate) -> String {
+    format!("{AUTHORITIES}{la}/retentionPolicyVersions/{effective_from}")
+}
+
 pub fn national_regime_name(effective_from: NaiveDate) -> String {
     format!("nationalRegimes/{effective_from}")
 }

@@ -102,6 +102,10 @@ pub struct Config {
     /// round at start. Every replica runs it; each event is recorded once
     /// whichever gets there first. 0: this server runs no rounds.
     pub statutory_events_interval_ms: u64,
+    /// Milliseconds between two runs of the purge of what is past retention
+    /// (`lea-notices purge`; README, "Retention"), and one run at start.
+    /// Every replica may run it: batches take turns. 0: this server runs none.
+    pub purge_interval_ms: u64,
 }
 
 /// A list given as `"a, b"` (an environment variable) or as a list (TOML).
@@ -154,6 +158,7 @@ impl Default for Config {
             audit_checkpoint_dir: None,
             audit_checkpoint_interval_secs: 3600,
             statutory_events_interval_ms: super::STATUTORY_EVENTS_INTERVAL.as_millis() as u64,
+            purge_interval_ms: super::PURGE_INTERVAL.as_millis() as u64,
         }
     }
 }

@@ -110,6 +110,9 @@ pub struct ServeOptions {
     /// Between two rounds of the scheduler of the statutory dates
     /// ([`App::emit_due_events`]); `None`: this server runs none.
     pub statutory_events_interval: Option<Duration>,
+    /// Between two runs of the purge of what is past retention
+    /// ([`App::purge`]); `None`: this server runs none.
+    pub purge_interval: Option<Duration>,
 }
 
 /// HTTP/2 flow control: how much of a call's request the server buffers
@@ -150,6 +153,12 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 /// recorded within a minute of its day starting (or of the service starting).
 pub const STATUTORY_EVENTS_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Between two runs of the purge: daily.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Records per batch (and transaction) of the server's purge.
+pub const PURGE_BATCH_SIZE: i64 = 1000;
+
 /// The health service name that is SERVING while the process serves at all, for
 /// liveness probes: a database outage must not get the pod restarted.
 pub const LIVENESS_SERVICE: &str = "liveness";
@@ -172,6 +181,8 @@ impl ServeOptions {
             grpc_web_origins: grpc_web_origins(&config.grpc_web_origins)?,
             statutory_events_interval: (config.statutory_events_interval_ms > 0)
                 .then(|| Duration::from_millis(config.statutory_events_interval_ms)),
+            purge_interval: (config.purge_interval_ms > 0)
+                .then(|| Duration::from_millis(config.purge_interval_ms)),
         })
     }
 }
@@ -251,6 +262,7 @@ impl Default for ServeOptions {
             health_check_timeout: Duration::from_millis(c.health_check_timeout_ms),
             grpc_web_origins: Vec::new(),
             statutory_events_interval: None,
+            purge_interval: None,
         }
     }
 }
@@ -490,10 +502,17 @@ impl Application {
                 None => std::future::pending().await,
             }
         };
+        let purging = async {
+            match options.purge_interval {
+                Some(interval) => schedule_purge(app.clone(), interval).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             served = serving => served?,
             never = watching => match never {},
             never = scheduling => match never {},
+            never = purging => match never {},
         }
         Ok(())
     }
@@ -532,6 +551,20 @@ async fn schedule_statutory_events(
                     failing = true;
                 }
             }
+        }
+    }
+}
+
+/// The purge of what is past retention ([`App::purge`]) at start and every
+/// `interval` after the last run ended, on the application's clock. A run that
+/// fails is logged and the next one finishes it (each batch commits alone).
+async fn schedule_purge(app: App, interval: Duration) -> std::convert::Infallible {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = app.purge(app.today(), PURGE_BATCH_SIZE).await {
+            tracing::warn!(error = %e, "retention purge: a run failed; the next run resumes it");
         }
     }
 }

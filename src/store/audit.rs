@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::tx::{PendingAudit, sql_impl};
 use super::{StoreError, StoreResult};
 use crate::domain::actor::Actor;
-use crate::domain::audit::{self, ChainHead, ChainedEvent, EventFields};
+use crate::domain::audit::{self, ChainHead, ChainedEvent, Covered, EventFields};
 use crate::domain::identifiers::LaCode;
 
 /// An audit event about to be appended.
@@ -69,7 +69,7 @@ pub(super) struct AuditEventRow {
 macro_rules! audit_event_columns {
     () => {
         "event_id, occurred_at, actor_subject, actor_role, action, resource, request_id, details, \
-         prev_hash, hash"
+         prev_hash, hash, details_digest, details_salt"
     };
 }
 
@@ -106,6 +106,8 @@ pub(super) struct ChainedEventRow {
     details: String,
     prev_hash: Option<String>,
     hash: Option<String>,
+    details_digest: Option<String>,
+    details_salt: Option<String>,
 }
 
 impl From<ChainedEventRow> for ChainedEvent {
@@ -119,6 +121,8 @@ impl From<ChainedEventRow> for ChainedEvent {
             resource: r.resource,
             request_id: r.request_id,
             details: r.details,
+            details_digest: r.details_digest,
+            details_salt: r.details_salt,
             prev_hash: r.prev_hash,
             hash: r.hash,
         }
@@ -170,6 +174,24 @@ pub trait AuditStore: Send {
     /// Where every authority's chain ends, by authority code (for publishing
     /// checkpoints of them all).
     async fn audit_chain_heads(&mut self) -> StoreResult<Vec<(String, ChainHead)>>;
+
+    /// Erases the details of an authority's v2 events about `resource` (their
+    /// salt with them; the digest the chain covers stays): the number erased.
+    /// v1 events and events already erased are left as they are.
+    async fn erase_audit_details_of(
+        &mut self,
+        authority: &LaCode,
+        resource: &str,
+    ) -> StoreResult<u64>;
+
+    /// Erases the details of an authority's v2 events whose action starts with
+    /// `action_prefix` and that occurred before `before`: the number erased.
+    async fn erase_audit_details_before(
+        &mut self,
+        authority: &LaCode,
+        action_prefix: &str,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 sql_impl! {
@@ -292,6 +314,43 @@ sql_impl! {
                 })
                 .collect())
         }
+
+        async fn erase_audit_details_of(
+            &mut self,
+            authority: &LaCode,
+            resource: &str,
+        ) -> StoreResult<u64> {
+            let done = sqlx::query(
+                "UPDATE audit_events SET details = $3, details_salt = NULL \
+                 WHERE authority_code = $1 AND resource = $2 AND details_salt IS NOT NULL",
+            )
+            .bind(authority.as_str())
+            .bind(resource)
+            .bind(audit::ERASED_DETAILS)
+            .execute(&mut *self.conn)
+            .await?;
+            Ok(DB::rows_affected(&done))
+        }
+
+        async fn erase_audit_details_before(
+            &mut self,
+            authority: &LaCode,
+            action_prefix: &str,
+            before: DateTime<Utc>,
+        ) -> StoreResult<u64> {
+            let done = sqlx::query(
+                "UPDATE audit_events SET details = $4, details_salt = NULL \
+                 WHERE authority_code = $1 AND substr(action, 1, length($2)) = $2 \
+                   AND occurred_at < $3 AND details_salt IS NOT NULL",
+            )
+            .bind(authority.as_str())
+            .bind(action_prefix)
+            .bind(before)
+            .bind(audit::ERASED_DETAILS)
+            .execute(&mut *self.conn)
+            .await?;
+            Ok(DB::rows_affected(&done))
+        }
     }
 }
 
@@ -330,6 +389,8 @@ sql_impl! {
                 .await?;
                 for (event_id, e) in (last_id - count + 1..).zip(events) {
                     let last = event_id == last_id;
+                    let salt = details_salt()?;
+                    let digest = audit::details_digest(&salt, &e.details);
                     let hash = audit::event_hash(
                         &prev_hash,
                         &EventFields {
@@ -341,14 +402,15 @@ sql_impl! {
                             action: &e.action,
                             resource: &e.resource,
                             request_id: &e.request_id,
-                            details: &e.details,
+                            details: Covered::Digest(&digest),
                         },
                     );
                     let head_too = DB::INSERT_LAST_AUDIT_EVENT.filter(|_| last);
                     sqlx::query(head_too.unwrap_or(
                         "INSERT INTO audit_events (authority_code, event_id, occurred_at, actor_subject, \
-                         actor_role, action, resource, request_id, details, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                         actor_role, action, resource, request_id, details, prev_hash, hash, \
+                         details_digest, details_salt) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     ))
                     .bind(authority)
                     .bind(event_id)
@@ -361,6 +423,8 @@ sql_impl! {
                     .bind(&e.details)
                     .bind(&prev_hash)
                     .bind(&hash)
+                    .bind(&digest)
+                    .bind(hex::encode(salt))
                     .execute(&mut *self.conn)
                     .await?;
                     prev_hash = hash;
@@ -378,4 +442,12 @@ sql_impl! {
             Ok(())
         }
     }
+}
+
+/// A fresh random salt for an event's details (see `domain::audit::details_digest`).
+fn details_salt() -> StoreResult<[u8; audit::DETAILS_SALT_LEN]> {
+    let mut salt = [0u8; audit::DETAILS_SALT_LEN];
+    getrandom::getrandom(&mut salt)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness for an audit salt: {e}")))?;
+    Ok(salt)
 }

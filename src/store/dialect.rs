@@ -21,7 +21,7 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// role does not have on `payments`.
     const LOCK_PAYMENT: Option<&'static str>;
 
-    /// Appends an authority's last audit event of a unit (`$1`..`$11` as the
+    /// Appends an authority's last audit event of a unit (`$1`..`$13` as the
     /// plain INSERT binds them, `$11` its hash) and makes its hash the chain
     /// head's, in one statement; `None` where that takes two (a round trip
     /// less per mutation where the database is across a network).

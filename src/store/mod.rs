@@ -31,6 +31,7 @@ pub mod policy;
 mod postgres;
 pub mod relay;
 pub mod requests;
+pub mod retention;
 mod rows;
 pub mod schools;
 pub mod serials;
@@ -58,6 +59,7 @@ pub use policy::PolicyStore;
 pub use postgres::PgStore;
 pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
+pub use retention::{PurgedBatch, RetentionStore};
 pub use schools::{SchoolCounts, SchoolStore};
 pub use serials::SerialStore;
 pub use sharing::SharingStore;
@@ -167,6 +169,7 @@ pub trait StoreTx:
     + MeasureStore
     + RelayStore
     + SharingStore
+    + RetentionStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -44,6 +44,7 @@ fn may(role: Role, method: &str) -> bool {
         "ListPolicyVersions",
         "GetAuthoritySettings",
         "GetSharingAgreement",
+        "GetRetentionPolicy",
         "GetAttendanceSummary",
         "ListThresholdBreaches",
         "GetMarkHistory",
@@ -99,6 +100,7 @@ fn may(role: Role, method: &str) -> bool {
                 "CreatePolicyVersion",
                 "CreateAuthoritySettings",
                 "CreateSharingAgreementVersion",
+                "CreateRetentionPolicyVersion",
             ]
             .contains(&method)
                 && !AUDIT.contains(&method)
@@ -121,6 +123,7 @@ fn may(role: Role, method: &str) -> bool {
                 "CreatePolicyVersion",
                 "CreateAuthoritySettings",
                 "CreateSharingAgreementVersion",
+                "CreateRetentionPolicyVersion",
                 "ImportSchools",
             ]
             .contains(&method)
@@ -165,6 +168,7 @@ const MUTATIONS: &[&str] = &[
     "ImportSchools",
     "CreateAuthoritySettings",
     "CreateSharingAgreementVersion",
+    "CreateRetentionPolicyVersion",
     "RecordBreachDecision",
     "RequestPenaltyNotice",
     "DeclinePenaltyNoticeRequest",
@@ -172,7 +176,7 @@ const MUTATIONS: &[&str] = &[
     "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 44] = [
+pub(crate) const METHODS: [&str; 46] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -207,7 +211,9 @@ pub(crate) const METHODS: [&str; 44] = [
     "CreateAuthoritySettings",
     "GetAuthoritySettings",
     "CreateSharingAgreementVersion",
+    "CreateRetentionPolicyVersion",
     "GetSharingAgreement",
+    "GetRetentionPolicy",
     "RenderNotice",
     "ListActions",
     "WatchEvents",
@@ -542,6 +548,19 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
         "GetSharingAgreement" => code(
             who.policy()
                 .get_sharing_agreement(pb::GetSharingAgreementRequest { parent, date: on })
+                .await,
+        ),
+        "CreateRetentionPolicyVersion" => code(
+            who.policy()
+                .create_retention_policy_version(pb::CreateRetentionPolicyVersionRequest {
+                    parent,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        "GetRetentionPolicy" => code(
+            who.policy()
+                .get_retention_policy(pb::GetRetentionPolicyRequest { parent, date: on })
                 .await,
         ),
         "RenderNotice" => code(

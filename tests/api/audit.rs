@@ -360,6 +360,56 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn erased_details_keep_the_chain_intact_and_only_erasure_is_let_through(app) {
+        policy_versions(&app, "850", 2021..2025).await;
+        let erase = |id: i64| format!(
+            "UPDATE audit_events SET details = '{{\"erased\":true}}', details_salt = NULL \
+             WHERE authority_code = '850' AND event_id = {id}"
+        );
+        // The append-only rule lets exactly this through, as the tables' owner too.
+        assert_eq!(app.execute_raw(&erase(2)).await.unwrap(), 1);
+        let auditor = app.as_role("850", Role::Auditor);
+        let v = verify(&auditor, "authorities/850").await;
+        assert!(v.intact, "{v:?}");
+        assert_eq!((v.events_checked, v.erased_events), (4, 1));
+        let listed = events(&auditor, list("authorities/850")).await;
+        assert_eq!(listed[1].details_json, "{\"erased\":true}");
+        assert_ne!(listed[0].details_json, "{\"erased\":true}");
+
+        let refused = [
+            // Erased already: no salt to drop.
+            erase(2),
+            "UPDATE audit_events SET details = '{}' WHERE authority_code = '850' AND event_id = 1".into(),
+            "UPDATE audit_events SET details = '{}', details_salt = NULL WHERE authority_code = '850' AND event_id = 1".into(),
+            "UPDATE audit_events SET details_salt = NULL WHERE authority_code = '850' AND event_id = 1".into(),
+            "UPDATE audit_events SET details = '{\"erased\":true}', details_salt = NULL, actor_subject = 'x' WHERE authority_code = '850' AND event_id = 3".into(),
+            "UPDATE audit_events SET details = '{\"erased\":true}', details_salt = NULL, details_digest = NULL WHERE authority_code = '850' AND event_id = 3".into(),
+            "UPDATE audit_events SET action = 'forged' WHERE authority_code = '850' AND event_id = 3".into(),
+            "DELETE FROM audit_events WHERE authority_code = '850' AND event_id = 4".into(),
+        ];
+        for sql in &refused {
+            let e = app.execute_raw(sql).await.expect_err(sql).to_string();
+            assert!(e.contains("append-only"), "{sql}: {e}");
+        }
+        assert!(verify(&auditor, "authorities/850").await.intact);
+
+        // Details changed behind the rule's back are caught, erased or not.
+        as_owner_without_triggers(&app, "UPDATE audit_events SET details = '{\"erased\":false}' WHERE authority_code = '850' AND event_id = 2").await;
+        let b = verify(&auditor, "authorities/850").await.first_break.unwrap();
+        assert_eq!((b.event_id, b.kind()), (2, pb::AuditChainBreakKind::EventAltered), "{}", b.description);
+        as_owner_without_triggers(&app, "UPDATE audit_events SET details = '{\"erased\":true}' WHERE authority_code = '850' AND event_id = 2").await;
+        as_owner_without_triggers(&app, "UPDATE audit_events SET details = '{\"n\":1}' WHERE authority_code = '850' AND event_id = 3").await;
+        let b = verify(&auditor, "authorities/850").await.first_break.unwrap();
+        assert_eq!((b.event_id, b.kind()), (3, pb::AuditChainBreakKind::EventAltered), "{}", b.description);
+        // The operator's command counts the erased events too.
+        as_owner_without_triggers(&app, "UPDATE audit_events SET details = '{\"erased\":true}', details_salt = NULL WHERE authority_code = '850' AND event_id = 3").await;
+        let out = verify_audit_command(&app, "850").await;
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("2 with their details erased"), "{out:?}");
+    }
+}
+
 async fn policy_versions(app: &TestApp, la: &str, years: std::ops::Range<i32>) {
     for year in years {
         app.as_role(la, Role::Admin)
@@ -420,15 +470,24 @@ async fn stored_chain(app: &TestApp) -> Vec<lea_notices::domain::audit::ChainedE
 async fn rewrite_tail_from(app: &TestApp, edit: i64) {
     let mut events = stored_chain(app).await;
     let from = events.iter().position(|e| e.event_id == edit).unwrap();
-    events[from].details = r#"{"forged":true}"#.into();
+    let forged = &mut events[from];
+    forged.details = r#"{"forged":true}"#.into();
+    // Its digest recomputed with its salt, as the owner can.
+    let salt = hex::decode(forged.details_salt.as_deref().unwrap()).unwrap();
+    forged.details_digest = Some(lea_notices::domain::audit::details_digest(
+        &salt,
+        &forged.details,
+    ));
     let mut prev = events[from].prev_hash.clone().unwrap();
     let mut sql = Vec::new();
     for e in &mut events[from..] {
         let hash = lea_notices::domain::audit::event_hash(&prev, &e.fields("850"));
         sql.push(format!(
-            "UPDATE audit_events SET details = '{}', prev_hash = '{prev}', hash = '{hash}' \
-             WHERE authority_code = '850' AND event_id = {}",
-            e.details, e.event_id
+            "UPDATE audit_events SET details = '{}', details_digest = '{}', prev_hash = '{prev}', \
+             hash = '{hash}' WHERE authority_code = '850' AND event_id = {}",
+            e.details,
+            e.details_digest.as_deref().unwrap(),
+            e.event_id
         ));
         prev = hash;
     }

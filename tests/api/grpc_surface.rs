@@ -83,9 +83,11 @@ const V1_SERVICES: [(&str, &[&str]); 11] = [
         &[
             "CreateAuthoritySettings",
             "CreatePolicyVersion",
+            "CreateRetentionPolicyVersion",
             "CreateSharingAgreementVersion",
             "GetAuthoritySettings",
             "GetPolicy",
+            "GetRetentionPolicy",
             "GetSharingAgreement",
             "ListPolicyVersions",
         ],

@@ -39,6 +39,7 @@ mod privileges;
 mod relay;
 mod reports;
 mod resilience;
+mod retention;
 mod rollups;
 mod rpc_metrics;
 mod schema;

@@ -1,7 +1,7 @@
 //! PostgreSQL privileges: the service connects as a LOGIN member of
 //! `lea_notices_service` (every PostgreSQL test server does, see helpers.rs),
 //! which owns nothing, may do exactly what `src/store` does, and cannot rewrite
-//! the audit log or the money.
+//! the audit log (only erase an event's details, see migration 0025) or the money.
 
 use std::collections::BTreeMap;
 
@@ -28,13 +28,13 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "attendance_enrolments",
-        "INSERT, SELECT",
+        "DELETE, INSERT, SELECT",
         &["first_date", "last_date"],
     ),
-    ("attendance_mark_history", "INSERT, SELECT", &[]),
+    ("attendance_mark_history", "DELETE, INSERT, SELECT", &[]),
     (
         "attendance_marks",
-        "INSERT, SELECT",
+        "DELETE, INSERT, SELECT",
         &["category", "code", "record_time"],
     ),
     (
@@ -47,10 +47,10 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "DELETE, INSERT, SELECT",
         &["first_day", "last_day"],
     ),
-    ("attendance_week_figures", "INSERT, SELECT", &[]),
+    ("attendance_week_figures", "DELETE, INSERT, SELECT", &[]),
     (
         "attendance_year_figures",
-        "INSERT, SELECT",
+        "DELETE, INSERT, SELECT",
         &[
             "approved_activity",
             "authorised_absence",
@@ -63,7 +63,11 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "INSERT, SELECT",
         &["last_event_id", "last_hash"],
     ),
-    ("audit_events", "INSERT, SELECT", &[]),
+    (
+        "audit_events",
+        "INSERT, SELECT",
+        &["details", "details_salt"],
+    ),
     ("authority_settings", "INSERT, SELECT", &[]),
     ("breach_cases", "INSERT, SELECT", &[]),
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
@@ -79,19 +83,34 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "INSERT, SELECT",
         &[
             "evidence_corrections",
+            "offence_description",
             "paid_date",
             "paid_rate",
+            "parent_address_lines",
+            "parent_family_name",
+            "parent_given_name",
+            "parent_person_id",
+            "parent_postcode",
             "prosecution_costs_pence",
             "prosecution_court",
             "prosecution_fine_pence",
             "prosecution_hearing_date",
             "prosecution_result",
+            "pupil_address_lines",
+            "pupil_family_name",
+            "pupil_given_name",
+            "pupil_postcode",
+            "upn",
             "withdrawal_date",
             "withdrawal_ground",
             "withdrawal_reason",
         ],
     ),
-    ("payments", "INSERT, SELECT", &[]),
+    (
+        "payments",
+        "INSERT, SELECT",
+        &["payer_name", "payer_reference"],
+    ),
     (
         "penalty_notice_requests",
         "INSERT, SELECT",
@@ -99,6 +118,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     ("policy_versions", "INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
+    ("retention_policy_versions", "INSERT, SELECT", &[]),
     ("relay_cursors", "INSERT, SELECT", &["last_sequence"]),
     ("school_history", "INSERT, SELECT", &[]),
     (
@@ -237,7 +257,6 @@ async fn the_service_role_cannot_rewrite_the_audit_log_or_the_money() {
         "UPDATE refunds SET amount_pence = 1",
         "DELETE FROM refunds",
         "UPDATE attendance_mark_history SET code = 'X'",
-        "DELETE FROM attendance_mark_history",
         "UPDATE notices SET higher_amount_pence = 1",
         "DELETE FROM notices",
         "UPDATE policy_versions SET lower_amount_pence = 1",
@@ -254,6 +273,45 @@ async fn the_service_role_cannot_rewrite_the_audit_log_or_the_money() {
             .map(|c| c.to_string());
         assert_eq!(code.as_deref(), Some("42501"), "{sql}: {e}");
     }
+
+    // Its one change to the log: erasing an event's details (the purge), which
+    // the trigger lets through; any other change of the columns it may update
+    // is refused by the trigger.
+    let erased = sqlx::raw_sql(
+        "UPDATE audit_events SET details = '{\"erased\":true}', details_salt = NULL \
+         WHERE authority_code = '850' AND event_id = 1",
+    )
+    .execute(&mut service)
+    .await
+    .unwrap();
+    assert_eq!(erased.rows_affected(), 1);
+    for sql in [
+        "UPDATE audit_events SET details = '{}' WHERE event_id = 2",
+        "UPDATE audit_events SET details_salt = NULL WHERE event_id = 2",
+        "UPDATE audit_events SET details = '{\"erased\":true}' WHERE event_id = 1",
+        "UPDATE audit_events SET details = 'x', details_salt = 'y' WHERE event_id = 1",
+    ] {
+        let e = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut service)
+            .await
+            .expect_err(sql);
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("P0001"), "{sql}: {e}");
+    }
+    let v = app
+        .as_role("850", Role::Auditor)
+        .audit()
+        .verify_audit_trail(pb::VerifyAuditTrailRequest {
+            parent: "authorities/850".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(v.intact && v.erased_events == 1, "{v:?}");
 
     // The owner can still see everything is as the service wrote it.
     let mut c = owner(&app).await;

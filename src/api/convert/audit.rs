@@ -132,6 +132,7 @@ pub(crate) fn verification_to_proto(s: ChainSummary) -> pb::VerifyAuditTrailResp
             description: b.description,
         }),
         checkpoint_matched: s.checkpoint_matched,
+        erased_events: s.erased_events,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod payment;
 pub mod penalty_notice_requests;
 pub mod policy;
 pub mod report;
+pub mod retention;
 pub mod school;
 pub mod sharing;
 pub mod worklist;

@@ -42,8 +42,9 @@ impl Dialect for Postgres {
     const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     const INSERT_LAST_AUDIT_EVENT: Option<&str> = Some(
         "WITH event AS (INSERT INTO audit_events (authority_code, event_id, occurred_at, \
-         actor_subject, actor_role, action, resource, request_id, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)) \
+         actor_subject, actor_role, action, resource, request_id, details, prev_hash, hash, \
+         details_digest, details_salt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)) \
          UPDATE audit_chain_heads SET last_hash = $11 WHERE authority_code = $1",
     );
 

@@ -396,6 +396,7 @@ class VerifyAuditTrailResponse(_message.Message):
     LAST_HASH_FIELD_NUMBER: _builtins.int
     FIRST_BREAK_FIELD_NUMBER: _builtins.int
     CHECKPOINT_MATCHED_FIELD_NUMBER: _builtins.int
+    ERASED_EVENTS_FIELD_NUMBER: _builtins.int
     intact: _builtins.bool
     """True when every link holds; first_break is then unset."""
     events_checked: _builtins.int
@@ -415,6 +416,11 @@ class VerifyAuditTrailResponse(_message.Message):
     """True when a checkpoint was given and the chain still holds its event with
     its hash.
     """
+    erased_events: _builtins.int
+    """Of the events checked, those whose details were erased when the records
+    they were about passed retention: their hash still verifies over the
+    details' digest, which was kept.
+    """
     @_builtins.property
     def first_break(self) -> Global___AuditChainBreak:
         """The first broken link, when the chain is not intact."""
@@ -429,10 +435,11 @@ class VerifyAuditTrailResponse(_message.Message):
         last_hash: _builtins.str = ...,
         first_break: Global___AuditChainBreak | None = ...,
         checkpoint_matched: _builtins.bool = ...,
+        erased_events: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["first_break", b"first_break"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_matched", b"checkpoint_matched", "events_checked", b"events_checked", "first_break", b"first_break", "intact", b"intact", "last_event_id", b"last_event_id", "last_hash", b"last_hash", "unchained_events", b"unchained_events"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_matched", b"checkpoint_matched", "erased_events", b"erased_events", "events_checked", b"events_checked", "first_break", b"first_break", "intact", b"intact", "last_event_id", b"last_event_id", "last_hash", b"last_hash", "unchained_events", b"unchained_events"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -107,6 +107,34 @@ teachers issue themselves): RequestPenaltyNotice is FAILED_PRECONDITION.
 """
 Global___SchoolRequests: _TypeAlias = SchoolRequests  # noqa: Y015
 
+class _RetentionPolicySource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RetentionPolicySourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RetentionPolicySource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RETENTION_POLICY_SOURCE_UNSPECIFIED: _RetentionPolicySource.ValueType  # 0
+    """Not set."""
+    RETENTION_POLICY_SOURCE_DEFAULT: _RetentionPolicySource.ValueType  # 1
+    """The service's defaults (see `bases`), where the authority has no version
+    in force.
+    """
+    RETENTION_POLICY_SOURCE_AUTHORITY: _RetentionPolicySource.ValueType  # 2
+    """The authority's own version."""
+
+class RetentionPolicySource(_RetentionPolicySource, metaclass=_RetentionPolicySourceEnumTypeWrapper):
+    """Where a retention policy comes from."""
+
+RETENTION_POLICY_SOURCE_UNSPECIFIED: RetentionPolicySource.ValueType  # 0
+"""Not set."""
+RETENTION_POLICY_SOURCE_DEFAULT: RetentionPolicySource.ValueType  # 1
+"""The service's defaults (see `bases`), where the authority has no version
+in force.
+"""
+RETENTION_POLICY_SOURCE_AUTHORITY: RetentionPolicySource.ValueType  # 2
+"""The authority's own version."""
+Global___RetentionPolicySource: _TypeAlias = RetentionPolicySource  # noqa: Y015
+
 @_typing.final
 class PolicyVersion(_message.Message):
     """One version of an authority's policy (or a national regime)."""
@@ -790,3 +818,218 @@ class GetSharingAgreementResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSharingAgreementResponse: _TypeAlias = GetSharingAgreementResponse  # noqa: Y015
+
+@_typing.final
+class RetentionPolicyVersion(_message.Message):
+    """How long an authority keeps each kind of record after the event that closes
+    it, in whole years: a record is past retention from the anniversary of its
+    closing date (a 29 February closing date: from 1 March).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
+    REGISTER_YEARS_FIELD_NUMBER: _builtins.int
+    BREACH_YEARS_FIELD_NUMBER: _builtins.int
+    NOTICE_YEARS_FIELD_NUMBER: _builtins.int
+    PAYMENT_YEARS_FIELD_NUMBER: _builtins.int
+    ACCESS_LOG_YEARS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    BASES_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    CREATOR_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Output only. `authorities/{la_code}/retentionPolicyVersions/{effective_from}`
+    (YYYY-MM-DD); empty for the defaults.
+    """
+    register_years: _builtins.int
+    """Register entries (marks and their history), from the mark's date: at least
+    6 (the schools' own statutory period), at most 100.
+    """
+    breach_years: _builtins.int
+    """Breaches and the decisions on them, from the decision: 1 to 100."""
+    notice_years: _builtins.int
+    """Notices and their letters, from the notice's closing (paid, withdrawn or its
+    prosecution's outcome; an open notice is kept): 1 to 100.
+    """
+    payment_years: _builtins.int
+    """Payments and refunds, from the payment's date: 1 to 100."""
+    access_log_years: _builtins.int
+    """The log of who read what, from the read: 1 to 100."""
+    source: Global___RetentionPolicySource.ValueType
+    """Output only. Whether these are the defaults or the authority's own."""
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """The first day the version is in force. Unique within the authority; unset
+        for the defaults.
+        """
+
+    @_builtins.property
+    def bases(self) -> _containers.RepeatedCompositeFieldContainer[Global___RetentionBasis]:
+        """Output only, for the defaults: why each period is what it is."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the version was created (unset for the defaults)."""
+
+    @_builtins.property
+    def creator(self) -> _common_pb2.Actor:
+        """Output only. Who created it (unset for the defaults)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
+        register_years: _builtins.int = ...,
+        breach_years: _builtins.int = ...,
+        notice_years: _builtins.int = ...,
+        payment_years: _builtins.int = ...,
+        access_log_years: _builtins.int = ...,
+        source: Global___RetentionPolicySource.ValueType = ...,
+        bases: _abc.Iterable[Global___RetentionBasis] | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        creator: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "creator", b"creator", "effective_from", b"effective_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_log_years", b"access_log_years", "bases", b"bases", "breach_years", b"breach_years", "create_time", b"create_time", "creator", b"creator", "effective_from", b"effective_from", "name", b"name", "notice_years", b"notice_years", "payment_years", b"payment_years", "register_years", b"register_years", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionPolicyVersion: _TypeAlias = RetentionPolicyVersion  # noqa: Y015
+
+@_typing.final
+class RetentionBasis(_message.Message):
+    """The source of one default retention period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    field: _builtins.str
+    """The period's field in RetentionPolicyVersion, for example `register_years`."""
+    basis: _builtins.str
+    """Where the period comes from (a regulation, an Act, councils' schedules)."""
+    def __init__(
+        self,
+        *,
+        field: _builtins.str = ...,
+        basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "field", b"field"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionBasis: _TypeAlias = RetentionBasis  # noqa: Y015
+
+@_typing.final
+class CreateRetentionPolicyVersionRequest(_message.Message):
+    """Request for PolicyService.CreateRetentionPolicyVersion (admins only)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RETENTION_POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The authority: `authorities/{la_code}`."""
+    request_id: _builtins.str
+    """Idempotency key for retries."""
+    @_builtins.property
+    def retention_policy_version(self) -> Global___RetentionPolicyVersion:
+        """The version to publish. Output-only fields are ignored."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        retention_policy_version: Global___RetentionPolicyVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent", "request_id", b"request_id", "retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateRetentionPolicyVersionRequest: _TypeAlias = CreateRetentionPolicyVersionRequest  # noqa: Y015
+
+@_typing.final
+class CreateRetentionPolicyVersionResponse(_message.Message):
+    """Response for PolicyService.CreateRetentionPolicyVersion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETENTION_POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def retention_policy_version(self) -> Global___RetentionPolicyVersion:
+        """The version as stored."""
+
+    def __init__(
+        self,
+        *,
+        retention_policy_version: Global___RetentionPolicyVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateRetentionPolicyVersionResponse: _TypeAlias = CreateRetentionPolicyVersionResponse  # noqa: Y015
+
+@_typing.final
+class GetRetentionPolicyRequest(_message.Message):
+    """Request for PolicyService.GetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The authority: `authorities/{la_code}`."""
+    @_builtins.property
+    def date(self) -> _date_pb2.Date:
+        """The date whose periods are wanted."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        date: _date_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionPolicyRequest: _TypeAlias = GetRetentionPolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetRetentionPolicyResponse(_message.Message):
+    """Response for PolicyService.GetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETENTION_POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def retention_policy_version(self) -> Global___RetentionPolicyVersion:
+        """The version in force on the date: the authority's own or the defaults."""
+
+    def __init__(
+        self,
+        *,
+        retention_policy_version: Global___RetentionPolicyVersion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retention_policy_version", b"retention_policy_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionPolicyResponse: _TypeAlias = GetRetentionPolicyResponse  # noqa: Y015

@@ -77,6 +77,16 @@ class PolicyServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.FromString,
                 _registered_method=True)
+        self.CreateRetentionPolicyVersion = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/CreateRetentionPolicyVersion',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionResponse.FromString,
+                _registered_method=True)
+        self.GetRetentionPolicy = channel.unary_unary(
+                '/lea.notices.v1.PolicyService/GetRetentionPolicy',
+                request_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -148,6 +158,24 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateRetentionPolicyVersion(self, request, context):
+        """Publishes a new version of how long the authority keeps each kind of
+        record after the event that closes it (admins only). The purge
+        (`lea-notices purge`, or the server's scheduler) removes or pseudonymises
+        what is past the version in force on the day it runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRetentionPolicy(self, request, context):
+        """The retention periods in force for an authority on a date: its own version,
+        or the defaults with their sources.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +213,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.GetSharingAgreement,
                     request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.SerializeToString,
+            ),
+            'CreateRetentionPolicyVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRetentionPolicyVersion,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionResponse.SerializeToString,
+            ),
+            'GetRetentionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetentionPolicy,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -384,6 +422,60 @@ class PolicyService:
             '/lea.notices.v1.PolicyService/GetSharingAgreement',
             lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_policy__pb2.GetSharingAgreementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRetentionPolicyVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/CreateRetentionPolicyVersion',
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.CreateRetentionPolicyVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRetentionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.PolicyService/GetRetentionPolicy',
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_policy__pb2.GetRetentionPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,16 @@ class PolicyServiceStub:
     """The caller's authority's sharing agreement in force on a date (its own
     only: another authority's is never visible).
     """
+    CreateRetentionPolicyVersion: _grpc.UnaryUnaryMultiCallable[_policy_pb2.CreateRetentionPolicyVersionRequest, _policy_pb2.CreateRetentionPolicyVersionResponse]
+    """Publishes a new version of how long the authority keeps each kind of
+    record after the event that closes it (admins only). The purge
+    (`lea-notices purge`, or the server's scheduler) removes or pseudonymises
+    what is past the version in force on the day it runs.
+    """
+    GetRetentionPolicy: _grpc.UnaryUnaryMultiCallable[_policy_pb2.GetRetentionPolicyRequest, _policy_pb2.GetRetentionPolicyResponse]
+    """The retention periods in force for an authority on a date: its own version,
+    or the defaults with their sources.
+    """
 
 @_typing.type_check_only
 class PolicyServiceAsyncStub(PolicyServiceStub):
@@ -106,6 +116,16 @@ class PolicyServiceAsyncStub(PolicyServiceStub):
     GetSharingAgreement: _aio.UnaryUnaryMultiCallable[_policy_pb2.GetSharingAgreementRequest, _policy_pb2.GetSharingAgreementResponse]  # type: ignore[assignment]
     """The caller's authority's sharing agreement in force on a date (its own
     only: another authority's is never visible).
+    """
+    CreateRetentionPolicyVersion: _aio.UnaryUnaryMultiCallable[_policy_pb2.CreateRetentionPolicyVersionRequest, _policy_pb2.CreateRetentionPolicyVersionResponse]  # type: ignore[assignment]
+    """Publishes a new version of how long the authority keeps each kind of
+    record after the event that closes it (admins only). The purge
+    (`lea-notices purge`, or the server's scheduler) removes or pseudonymises
+    what is past the version in force on the day it runs.
+    """
+    GetRetentionPolicy: _aio.UnaryUnaryMultiCallable[_policy_pb2.GetRetentionPolicyRequest, _policy_pb2.GetRetentionPolicyResponse]  # type: ignore[assignment]
+    """The retention periods in force for an authority on a date: its own version,
+    or the defaults with their sources.
     """
 
 class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -185,6 +205,28 @@ class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_policy_pb2.GetSharingAgreementResponse, _abc.Awaitable[_policy_pb2.GetSharingAgreementResponse]]:
         """The caller's authority's sharing agreement in force on a date (its own
         only: another authority's is never visible).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateRetentionPolicyVersion(
+        self,
+        request: _policy_pb2.CreateRetentionPolicyVersionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_pb2.CreateRetentionPolicyVersionResponse, _abc.Awaitable[_policy_pb2.CreateRetentionPolicyVersionResponse]]:
+        """Publishes a new version of how long the authority keeps each kind of
+        record after the event that closes it (admins only). The purge
+        (`lea-notices purge`, or the server's scheduler) removes or pseudonymises
+        what is past the version in force on the day it runs.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRetentionPolicy(
+        self,
+        request: _policy_pb2.GetRetentionPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_pb2.GetRetentionPolicyResponse, _abc.Awaitable[_policy_pb2.GetRetentionPolicyResponse]]:
+        """The retention periods in force for an authority on a date: its own version,
+        or the defaults with their sources.
         """
 
 def add_PolicyServiceServicer_to_server(servicer: PolicyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
