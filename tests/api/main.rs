@@ -18,6 +18,7 @@ mod fuzz_corpus;
 mod grpc_surface;
 mod hardening;
 mod hostile;
+mod identity_provider;
 mod letters;
 mod load;
 mod mark_streams;
