@@ -203,20 +203,25 @@ impl App {
                 continue;
             };
             for kind in PURGED_KINDS {
+                let mut after = String::new();
                 loop {
                     if max_batches.is_some_and(|max| report.batches >= max) {
                         report.stopped_early = true;
                         return Ok(report);
                     }
                     let la = authority.clone();
+                    let from = after.clone();
                     let done = self
                         .write(move |app, mut tx| async move {
                             let result =
-                                purge_batch(&mut *tx, &app, &la, kind, on, batch_size).await;
+                                purge_batch(&mut *tx, &app, &la, kind, on, batch_size, &from).await;
                             (tx, result)
                         })
                         .await?;
                     let Some((batch, erased)) = done else { break };
+                    if let Some(upn) = &batch.resume_after {
+                        after.clone_from(upn);
+                    }
                     report.batches += 1;
                     *report.records.entry(kind.as_str()).or_default() += batch.selected;
                     report.audit_details_erased += erased;
@@ -242,6 +247,7 @@ async fn purge_batch(
     kind: RecordKind,
     on: NaiveDate,
     batch_size: i64,
+    after_upn: &str,
 ) -> ServiceResult<Option<(PurgedBatch, i64)>> {
     tx.lock_purge(authority, kind.as_str()).await?;
     let cut_off = retention_in_force(tx, authority, on)
@@ -250,7 +256,7 @@ async fn purge_batch(
     let (batch, mut erased) = match kind {
         RecordKind::Registers => {
             let batch = tx
-                .purge_register_batch(authority, cut_off, batch_size)
+                .purge_register_batch(authority, cut_off, batch_size, after_upn)
                 .await?;
             // The last batch: the audit details of every recording of marks up
             // to the cut-off go too (their details name pupils).

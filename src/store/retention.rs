@@ -67,6 +67,9 @@ pub struct PurgedBatch {
     pub last_key: Option<String>,
     /// Notice numbers or payment ids.
     pub keys: Vec<String>,
+    /// Where the next batch of the same run starts (the register's last UPN:
+    /// never audited or logged).
+    pub resume_after: Option<String>,
 }
 
 /// The last school year (by the calendar year of its September) that ended on
@@ -94,11 +97,15 @@ pub trait RetentionStore: Send {
     /// with the history, weekly and yearly figures and enrolment spans of their
     /// pupils at their schools that are wholly on or before it (figures of a
     /// week or school year straddling the cut-off are kept).
+    /// `after_upn` continues a run from its previous batch's
+    /// [`PurgedBatch::resume_after`] ("" to start), so a run reads each pupil's
+    /// marks once rather than every batch scanning past the pupils already done.
     async fn purge_register_batch(
         &mut self,
         authority: &LaCode,
         cut_off: NaiveDate,
         limit: i64,
+        after_upn: &str,
     ) -> StoreResult<PurgedBatch>;
 
     /// Pseudonymises up to `limit` notices closed on or before `cut_off` (paid,
@@ -205,18 +212,21 @@ sql_impl! {
             authority: &LaCode,
             cut_off: NaiveDate,
             limit: i64,
+            after_upn: &str,
         ) -> StoreResult<PurgedBatch> {
             let deleted: Vec<(String, NaiveDate, String)> = sqlx::query_as(
                 "DELETE FROM attendance_marks \
                  WHERE (authority_code, upn, mark_date, session, school_urn) IN ( \
                      SELECT authority_code, upn, mark_date, session, school_urn \
                      FROM attendance_marks WHERE authority_code = $1 AND mark_date <= $2 \
+                       AND upn >= $4 \
                      ORDER BY upn, mark_date, session, school_urn LIMIT $3) \
                  RETURNING upn, mark_date, school_urn",
             )
             .bind(authority.as_str())
             .bind(cut_off)
             .bind(limit)
+            .bind(after_upn)
             .fetch_all(&mut *self.conn)
             .await?;
             let mut batch = PurgedBatch {
@@ -225,6 +235,7 @@ sql_impl! {
                 first_key: deleted.iter().map(|d| d.1).min().map(|d| d.to_string()),
                 last_key: deleted.iter().map(|d| d.1).max().map(|d| d.to_string()),
                 keys: Vec::new(),
+                resume_after: deleted.iter().map(|d| d.0.clone()).max(),
             };
             let mut enrolments: Vec<(&str, &str)> = deleted
                 .iter()
@@ -326,6 +337,7 @@ sql_impl! {
                 first_key: numbers.first().cloned(),
                 last_key: numbers.last().cloned(),
                 keys: numbers,
+                resume_after: None,
             })
         }
 
@@ -357,6 +369,7 @@ sql_impl! {
                 first_key: ids.first().cloned(),
                 last_key: ids.last().cloned(),
                 keys: ids,
+                resume_after: None,
             })
         }
     }
