@@ -200,7 +200,7 @@ pub(crate) async fn block_prosecutions(
     };
     let on = crate::domain::calendar::london_date(at);
     for case in tx.cases_following(authority, &resource).await? {
-        if let Some(next) = measures::block_for_payment(&case, &event) {
+        if let Some(next) = measures::block_for_payment(&case, &event, on) {
             update(tx, authority, &next).await?;
             let by = By {
                 actor,

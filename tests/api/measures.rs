@@ -324,6 +324,22 @@ on_both_backends! {
             audited(&app, &case.name).await.contains(&("measure.blocked_by_payment".to_string(), "late-1".to_string())),
             "audited in the payment's transaction"
         );
+        // Officers have it on their worklist, due from the day the money came.
+        let blocked_items = |who: As| async move {
+            who.worklist()
+                .list_actions(pb::ListActionsRequest {
+                    parent: "authorities/850".into(),
+                    kinds: vec![pb::ActionKind::ProsecutionBlockedByPayment as i32],
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().actions)
+        };
+        let items = blocked_items(officer(&app)).await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!((items[0].resource.as_str(), items[0].due_date, items[0].amount_pence), (case.name.as_str(), proto_date(d(2025, 3, 12)), 16_000));
+        assert!(items[0].rule.starts_with("s444A Education Act 1996"), "{}", items[0].rule);
+        assert_eq!(blocked_items(app.as_role("850", Role::Finance)).await.unwrap_err().code(), Code::PermissionDenied);
         // While blocked: no hearing, plea or outcome.
         for (id, e) in [("r-2", hearing(d(2025, 3, 13))), ("r-3", plea(d(2025, 3, 13)))] {
             let refused = record(&o, &case.name, id, e).await.unwrap_err();
@@ -339,6 +355,7 @@ on_both_backends! {
         };
         let resumed = record(&o, &case.name, "r-5", proceed).await.unwrap();
         assert_eq!(state(&resumed), pb::CaseState::HearingListed);
+        assert!(blocked_items(officer(&app)).await.unwrap().is_empty(), "decided");
         assert_eq!(resumed.payment_decision, pb::PaymentDecision::ProceedDespitePayment as i32);
         assert_eq!(state(&record(&o, &case.name, "r-6", plea(d(2025, 4, 14))).await.unwrap()), pb::CaseState::Pleaded);
 
