@@ -20,7 +20,7 @@ use crate::domain::{
     },
     names,
 };
-use crate::store::{CaseFilter, NewAuditEvent, StoreError, StoreTx};
+use crate::store::{CaseFilter, NewAuditEvent, StoreTx};
 
 const OPEN: UseCase = UseCase::OpenCase;
 const RECORD: UseCase = UseCase::RecordCaseEvent;
@@ -453,8 +453,7 @@ impl App {
                 visible_case(&mut *tx, &caller, number).await?;
                 Ok(tx
                     .case_events(&caller.authority, number, after, limit)
-                    .await
-                    .map_err(StoreError::from)?)
+                    .await?)
             }
             .await;
             (tx, result)

@@ -445,7 +445,7 @@ proptest! {
             school_urn: school_urn.clone(),
             parents: vec![pb::CaseParent { person_id: name.clone(), given_name: court.clone(), family_name: reason.clone() }],
             follows,
-            opened_on: opened_on.clone(),
+            opened_on,
             section,
             order_basis: code,
         };
