@@ -33,6 +33,10 @@ fn may(role: Role, method: &str) -> bool {
     if ["OpenCase", "RecordCaseEvent"].contains(&method) {
         return role == Role::LaOfficer;
     }
+    // The court bundle holds the payments: officers, auditors, administrators.
+    if method == "RenderProsecutionFile" {
+        return matches!(role, Role::LaOfficer | Role::Auditor | Role::Admin);
+    }
     if ["GetCase", "ListCases", "ListCaseEvents"].contains(&method) {
         return matches!(
             role,
@@ -134,6 +138,7 @@ const BY_NAME: &[&str] = &[
     "GetCase",
     "RecordCaseEvent",
     "ListCaseEvents",
+    "RenderProsecutionFile",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -157,7 +162,7 @@ const MUTATIONS: &[&str] = &[
     "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 41] = [
+pub(crate) const METHODS: [&str; 42] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -199,6 +204,7 @@ pub(crate) const METHODS: [&str; 41] = [
     "GetCase",
     "ListCases",
     "ListCaseEvents",
+    "RenderProsecutionFile",
 ];
 
 /// The answer a caller should get.
@@ -217,6 +223,8 @@ fn expected(method: &str, role: Role, own: bool) -> Code {
         Code::NotFound // an LA officer issued the fixture notice, not this constable
     } else if MUTATIONS.contains(&method) {
         Code::InvalidArgument
+    } else if method == "RenderProsecutionFile" {
+        Code::FailedPrecondition // the fixture case is an attendance contract
     } else {
         Code::Ok
     }
@@ -562,6 +570,11 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
                     name: case,
                     ..Default::default()
                 })
+                .await,
+        ),
+        "RenderProsecutionFile" => code(
+            who.measures()
+                .render_prosecution_file(pb::RenderProsecutionFileRequest { name: case })
                 .await,
         ),
         "WatchEvents" => {

@@ -46,6 +46,7 @@ const V1_SERVICES: [(&str, &[&str]); 10] = [
             "ListCases",
             "OpenCase",
             "RecordCaseEvent",
+            "RenderProsecutionFile",
         ],
     ),
     (

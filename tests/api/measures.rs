@@ -423,4 +423,85 @@ on_both_backends! {
         }
         assert_eq!(get(&app.as_role("850", Role::Auditor), &first.name).await.unwrap().name, first.name);
     }
+
+    async fn a_prosecution_file_carries_each_part(app) {
+        notice(&app).await;
+        app.clock.set_day(d(2025, 3, 10));
+        let o = officer(&app);
+        use pb::CaseEventKind as E;
+        let case = open(&o, referral("ref-1", d(2025, 3, 10))).await.unwrap();
+        record(&o, &case.name, "r-1", hearing(d(2025, 3, 11))).await.unwrap();
+        app.clock.set_day(d(2025, 3, 12));
+        pay(&app, payment("850", "late-1", 16_000, d(2025, 3, 12), "850-2025-000001", &[])).await;
+        let proceed = pb::CaseEventDetails {
+            payment_decision: pb::PaymentDecision::ProceedDespitePayment as i32,
+            reason: "paid after the period ended".into(),
+            ..event(E::PaymentDecisionRecorded, d(2025, 3, 13))
+        };
+        record(&o, &case.name, "r-2", proceed).await.unwrap();
+        app.clock.set_day(d(2025, 3, 14));
+        let file = o.measures()
+            .render_prosecution_file(pb::RenderProsecutionFileRequest { name: case.name.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(file.content_type, "application/pdf");
+        assert!(file.page_count >= 1);
+        let text = extracted_text(&file.content);
+        for part in [
+            "Prosecution file: case authorities/850/cases/1",
+            // The chronology, from the notice and the case's events.
+            "Chronology",
+            "Monday 3 February 2025: Penalty notice 850-2025-000001 issued",
+            "Monday 10 March 2025: Referred for prosecution under section 444(1) Education Act 1996",
+            "Tuesday 11 March 2025: Hearing listed at Basingstoke Magistrates' Court on Monday 14 April 2025",
+            "Wednesday 12 March 2025: £160.00 received on the notice after referral",
+            "Thursday 13 March 2025: Decision to proceed despite the payment: paid after the period ended",
+            // The register extract: school, date, session, code.
+            "Register extract (exhibit 1)",
+            "School 116439, Monday 6 January 2025, morning session: code G",
+            "School 116439, Friday 10 January 2025, afternoon session: code G",
+            // The notice and its service.
+            "Penalty notice 850-2025-000001 to mum Taylor, issued Monday 3 February 2025, handed to the parent (served) on Monday 3 February 2025",
+            // The payments.
+            "Payments (exhibit 3)",
+            "Wednesday 12 March 2025: £160.00 received (govuk-pay late-1), £160.00 to notice 850-2025-000001",
+            // The statement with its s9 declaration.
+            "Draft witness statement (Criminal Justice Act 1967, s9)",
+            "Statement of: la_officer@850",
+            "This statement is true to the best of my knowledge and belief and I make it knowing that, if it is tendered in evidence, I shall be liable to prosecution if I have wilfully stated in it anything which I know to be false, or do not believe to be true.",
+        ] {
+            assert!(text.contains(part), "the file lacks {part:?}:\n{text}");
+        }
+        // Only a prosecution has one, and only for those who read payments.
+        let contract = open(&o, opening(pb::MeasureKind::AttendanceContract, "c-1", d(2025, 3, 14))).await.unwrap();
+        let refused = o.measures().render_prosecution_file(pb::RenderProsecutionFileRequest { name: contract.name }).await.unwrap_err();
+        assert_eq!(broken_rules(&refused), ["NOT_A_PROSECUTION"]);
+        let head = app.as_role("850", Role::SchoolStaff);
+        let denied = head.measures().render_prosecution_file(pb::RenderProsecutionFileRequest { name: case.name.clone() }).await.unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+}
+
+/// The PDF's text as `pdftotext` extracts it, every run of white space as one space.
+fn extracted_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
