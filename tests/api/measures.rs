@@ -7,6 +7,7 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::helpers::attendance::{SCHOOL, batch, first, record as record_marks, week};
 use crate::helpers::notices::{Penalty, d, issue, proto_date, upn};
 use crate::helpers::payments::{pay, payment};
 use crate::helpers::{As, TestApp, broken_rules, on_both_backends, violated_fields};
@@ -425,6 +426,10 @@ on_both_backends! {
     }
 
     async fn a_prosecution_file_carries_each_part(app) {
+        // The registers hold the week of holiday the notice claims.
+        app.clock.set_day(d(2025, 1, 13));
+        let marks = week(SCHOOL, 1, d(2025, 1, 6), "G", &first(10));
+        record_marks(&officer(&app), vec![batch("week-1", marks)]).await.unwrap();
         notice(&app).await;
         app.clock.set_day(d(2025, 3, 10));
         let o = officer(&app);
@@ -473,6 +478,7 @@ on_both_backends! {
         ] {
             assert!(text.contains(part), "the file lacks {part:?}:\n{text}");
         }
+        assert!(!text.contains("no mark held"), "every session is backed by the register:\n{text}");
         // Only a prosecution has one, and only for those who read payments.
         let contract = open(&o, opening(pb::MeasureKind::AttendanceContract, "c-1", d(2025, 3, 14))).await.unwrap();
         let refused = o.measures().render_prosecution_file(pb::RenderProsecutionFileRequest { name: contract.name }).await.unwrap_err();
