@@ -37,6 +37,7 @@ from lea.notices.v1 import (
     attendance_pb2_grpc,
     audit_pb2_grpc,
     events_pb2_grpc,
+    measures_pb2_grpc,
     notice_pb2_grpc,
     payment_pb2_grpc,
     policy_pb2_grpc,
@@ -79,6 +80,7 @@ SERVICES: dict[str, str] = {
     "schools": "lea.notices.v1.SchoolService",
     "worklist": "lea.notices.v1.WorklistService",
     "events": "lea.notices.v1.EventService",
+    "measures": "lea.notices.v1.MeasureService",
 }
 
 Token = Union[str, Callable[[], str]]
@@ -190,6 +192,7 @@ class Client:
         self.schools = school_pb2_grpc.SchoolServiceStub(channel)
         self.worklist = worklist_pb2_grpc.WorklistServiceStub(channel)
         self.events = events_pb2_grpc.EventServiceStub(channel)
+        self.measures = measures_pb2_grpc.MeasureServiceStub(channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -373,6 +376,7 @@ class AsyncClient:
         self.schools = school_pb2_grpc.SchoolServiceStub(channel)
         self.worklist = worklist_pb2_grpc.WorklistServiceStub(channel)
         self.events = events_pb2_grpc.EventServiceStub(channel)
+        self.measures = measures_pb2_grpc.MeasureServiceStub(channel)
 
     async def close(self, grace: float | None = None) -> None:
         await self.channel.close(grace)
