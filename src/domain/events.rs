@@ -49,6 +49,9 @@ pub enum EventResource {
     PolicyVersion,
     /// `authority_settings.*`: the authority's letter details.
     AuthoritySettings,
+    /// `measure.*`: a case of the other measures opened or changed (names
+    /// the pupil's UPN).
+    Measure,
     /// Any other action (one a later version adds before this list names it).
     Other,
 }
@@ -62,6 +65,7 @@ super::all_variants!(EventResource {
     SchoolRegister,
     PolicyVersion,
     AuthoritySettings,
+    Measure,
     Other
 });
 
@@ -78,6 +82,7 @@ impl EventResource {
             SchoolRegister => "school_register",
             PolicyVersion => "policy_version",
             AuthoritySettings => "authority_settings",
+            Measure => "measure",
             Other => return None,
         })
     }
@@ -107,13 +112,13 @@ pub fn sees(role: Role, resource: EventResource) -> bool {
         Role::Auditor | Role::Admin => true,
         Role::LaOfficer => match resource {
             Notice | Payment | PenaltyNoticeRequest | Breach | Attendance | SchoolRegister
-            | PolicyVersion | AuthoritySettings => true,
+            | PolicyVersion | AuthoritySettings | Measure => true,
             Other => false,
         },
         Role::Finance => match resource {
             Notice | Payment => true,
             PenaltyNoticeRequest | Breach | Attendance | SchoolRegister | PolicyVersion
-            | AuthoritySettings | Other => false,
+            | AuthoritySettings | Measure | Other => false,
         },
         Role::SchoolStaff | Role::Police => false,
     }

@@ -164,6 +164,33 @@ on_both_backends! {
             audited(&app, &contract.name).await.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
             ["measure.case_opened", "measure.accepted", "measure.ended"]
         );
+        // Officers follow them on the event feed (finance does not see them).
+        let feed = |who: As| async move {
+            let mut stream = who.events()
+                .watch_events(pb::WatchEventsRequest {
+                    parent: "authorities/850".into(),
+                    event_types: vec!["uk.gov.lea-notices.v1.measure".into()],
+                    stop_when_caught_up: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let mut types = Vec::new();
+            while let Some(page) = stream.message().await.unwrap() {
+                types.extend(page.events.into_iter().map(|e| (e.r#type, e.subject)));
+            }
+            types
+        };
+        assert_eq!(
+            feed(officer(&app)).await,
+            [
+                ("uk.gov.lea-notices.v1.measure.case_opened".to_string(), contract.name.clone()),
+                ("uk.gov.lea-notices.v1.measure.accepted".to_string(), contract.name.clone()),
+                ("uk.gov.lea-notices.v1.measure.ended".to_string(), contract.name.clone()),
+            ]
+        );
+        assert!(feed(app.as_role("850", Role::Finance)).await.is_empty());
         // An event before the case opened is refused.
         let early = record(&o, &contract.name, "c-6", event(E::Accepted, d(2025, 3, 1))).await.unwrap_err();
         assert_eq!(broken_rules(&early), ["EVENT_BEFORE_OPENING"]);
