@@ -134,4 +134,23 @@ impl MeasureService for MeasureApi {
             next_page_token,
         }))
     }
+
+    async fn render_prosecution_file(
+        &self,
+        request: Request<pb::RenderProsecutionFileRequest>,
+    ) -> Result<Response<pb::RenderProsecutionFileResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let number = read(|| {
+            prewalk::check(&req)?;
+            caller.check_resource_name(&req.name)?;
+            Ok(names::parse_case("name", &req.name)?.1)
+        });
+        let pdf = self.app.render_prosecution_file(caller, number).await?;
+        Ok(Response::new(pb::RenderProsecutionFileResponse {
+            page_count: i32::try_from(pdf.page_count).unwrap_or(i32::MAX),
+            content: pdf.bytes,
+            content_type: "application/pdf".into(),
+        }))
+    }
 }

@@ -200,7 +200,7 @@ pub(crate) async fn block_prosecutions(
     };
     let on = crate::domain::calendar::london_date(at);
     for case in tx.cases_following(authority, &resource).await? {
-        if let Some(next) = measures::block_for_payment(&case, &event) {
+        if let Some(next) = measures::block_for_payment(&case, &event, on) {
             update(tx, authority, &next).await?;
             let by = By {
                 actor,
@@ -460,4 +460,99 @@ impl App {
         })
         .await
     }
+
+    /// A prosecution case's file for the court bundle, as one PDF
+    /// (`domain::prosecution_file`). The facts are read in one unit; the PDF
+    /// is laid out after it, off the async threads. It holds the payments, so
+    /// the caller must read payments too.
+    pub async fn render_prosecution_file(
+        &self,
+        caller: Caller,
+        number: Read<i64>,
+    ) -> ServiceResult<super::RenderedPdf> {
+        caller.check_allowed(Operation::ReadMeasures)?;
+        caller.check_allowed(Operation::ReadPayments)?;
+        let number = number?;
+        let today = self.today();
+        let name = names::case_name(&caller.authority, number);
+        let file = self
+            .read(move |_, mut tx| async move {
+                let result = prosecution_file_in(&mut *tx, &caller, number, today).await;
+                (tx, result)
+            })
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            super::letters::pdf::render(&file, &format!("Prosecution file, {name}"))
+                .map_err(|e| (e, name))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("rendering a prosecution file: {e}")))?
+        .map_err(|(e, name)| {
+            RuleViolation::new(
+                "CHARACTER_NOT_PRINTABLE",
+                name,
+                format!("the file cannot be printed: {e}"),
+            )
+            .into()
+        })
+    }
+}
+
+/// The facts of a prosecution file, read in `tx`, and the document made of them.
+async fn prosecution_file_in(
+    tx: &mut dyn StoreTx,
+    caller: &Caller,
+    number: i64,
+    today: NaiveDate,
+) -> ServiceResult<crate::domain::letter::Letter> {
+    use crate::domain::prosecution_file::{FileFacts, prosecution_file};
+    let authority = &caller.authority;
+    let case = visible_case(tx, caller, number).await?;
+    let case_name = names::case_name(authority, number);
+    if case.kind != MeasureKind::Prosecution {
+        return Err(RuleViolation::new(
+            "NOT_A_PROSECUTION",
+            case_name,
+            "only a prosecution case has a prosecution file",
+        )
+        .into());
+    }
+    let events = tx.case_events(authority, number, 0, i64::MAX).await?;
+    let mut notices = Vec::new();
+    let mut payments: Vec<crate::domain::payment::Payment> = Vec::new();
+    for follows in &case.facts.follows {
+        let Ok((la, notice_number)) = names::parse_notice("follows", follows) else {
+            continue;
+        };
+        if la != *authority {
+            continue;
+        }
+        if let Some(n) = tx.notice(authority, &notice_number).await? {
+            let filter = crate::store::PaymentFilter {
+                notice_number: Some(&notice_number),
+                ..Default::default()
+            };
+            for p in tx.list_payments(authority, &filter, None, 10_000).await? {
+                if !payments.iter().any(|q| q.payment_id == p.payment_id) {
+                    payments.push(p);
+                }
+            }
+            notices.push(n);
+        }
+    }
+    let settings = tx.authority_settings(authority).await?;
+    let authority_name = crate::domain::letter::settings_in_force(&settings, today).map_or_else(
+        || format!("Authority {authority}"),
+        |s| s.details.name.clone(),
+    );
+    Ok(prosecution_file(&FileFacts {
+        authority: &authority_name,
+        case_name: &case_name,
+        case: &case,
+        events: &events,
+        notices: &notices,
+        payments: &payments,
+        officer: &caller.actor.subject,
+        prepared_on: today,
+    }))
 }

@@ -15,6 +15,7 @@ use crate::domain::{
     breach::BreachState,
     calendar::london_date,
     identifiers::{LaCode, Urn},
+    measures::{CaseState, MeasureKind},
     penalty_notice_request::{self, PenaltyNoticeRequestState},
     policy::PolicySource,
     worklist::{self, Action, ActionKind, WorklistQuery},
@@ -67,6 +68,9 @@ impl App {
     }
 }
 
+/// The most prosecution cases stopped by money a listing reads.
+const MAX_BLOCKED_CASES: i64 = 10_000;
+
 /// Every item of the kinds the query and the caller's role call for, of the
 /// schools in scope (visibility and the other filters are applied after).
 async fn worklist_in(
@@ -100,6 +104,19 @@ async fn worklist_in(
     ];
     if notice_kinds.into_iter().any(wants) {
         actions.extend(notice_items(tx, authority, schools.as_deref(), today).await?);
+    }
+    if wants(ActionKind::ProsecutionBlockedByPayment) {
+        let filter = crate::store::CaseFilter {
+            kind: Some(MeasureKind::Prosecution),
+            state: Some(CaseState::BlockedByPayment),
+            upn: None,
+            school_urn: only_school(schools.as_deref()),
+        };
+        for case in tx.cases(authority, &filter, 0, MAX_BLOCKED_CASES).await? {
+            if in_scope(schools.as_deref(), &case.school_urn) {
+                actions.push(worklist::blocked_prosecution(&case));
+            }
+        }
     }
     // Payments belong to no school: a listing of one school has none.
     let payment_kinds = [

@@ -54,6 +54,9 @@ pub enum EventResource {
     /// `sharing.*`: a look-up of another authority's notices for the limit
     /// (codes, dates, counts and the disclosing authority's notice numbers).
     Sharing,
+    /// `measure.*`: a case of the other measures opened or changed (names
+    /// the pupil's UPN).
+    Measure,
     /// Any other action (one a later version adds before this list names it).
     Other,
 }
@@ -69,6 +72,7 @@ super::all_variants!(EventResource {
     AuthoritySettings,
     SharingAgreement,
     Sharing,
+    Measure,
     Other
 });
 
@@ -87,6 +91,7 @@ impl EventResource {
             AuthoritySettings => "authority_settings",
             SharingAgreement => "sharing_agreement",
             Sharing => "sharing",
+            Measure => "measure",
             Other => return None,
         })
     }
@@ -116,13 +121,13 @@ pub fn sees(role: Role, resource: EventResource) -> bool {
         Role::Auditor | Role::Admin => true,
         Role::LaOfficer => match resource {
             Notice | Payment | PenaltyNoticeRequest | Breach | Attendance | SchoolRegister
-            | PolicyVersion | AuthoritySettings | SharingAgreement | Sharing => true,
+            | PolicyVersion | AuthoritySettings | SharingAgreement | Sharing | Measure => true,
             Other => false,
         },
         Role::Finance => match resource {
             Notice | Payment => true,
             PenaltyNoticeRequest | Breach | Attendance | SchoolRegister | PolicyVersion
-            | AuthoritySettings | SharingAgreement | Sharing | Other => false,
+            | AuthoritySettings | SharingAgreement | Sharing | Measure | Other => false,
         },
         // The data protection officer reads the access and audit logs, not
         // the feed of changes.

@@ -429,6 +429,7 @@ pub struct CaseParent {
 
 /// What a case holds beyond its kind and state (kept as one document).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CaseFacts {
     pub parents: Vec<CaseParent>,
     /// Resource names of the notices or breaches it follows.
@@ -448,6 +449,10 @@ pub struct CaseFacts {
     /// While blocked by a payment: the state it goes back to if the officer
     /// decides to proceed.
     pub resume_state: Option<CaseState>,
+    /// While blocked by a payment: the day the money stopped it, and how much
+    /// arrived since it was last stopped.
+    pub blocked_on: Option<NaiveDate>,
+    pub blocked_pence: Option<i64>,
     /// The latest decision on money received after referral, and its reason.
     pub payment_decision: Option<(PaymentDecision, String)>,
     /// Prosecutions: the parenting order case its outcome opened.
@@ -649,6 +654,8 @@ pub fn apply(
         ) => {
             f.payment_decision = Some((*decision, reason.clone()));
             let resume = f.resume_state.take().unwrap_or(S::Referred);
+            f.blocked_on = None;
+            f.blocked_pence = None;
             match decision {
                 PaymentDecision::ProceedDespitePayment => resume,
                 PaymentDecision::Discontinue => {
@@ -658,7 +665,8 @@ pub fn apply(
             }
         }
         (_, _, CaseEvent::BlockedByPayment { .. }) => {
-            return block_for_payment(case, event).ok_or_else(|| not_allowed(case, subject, kind));
+            return block_for_payment(case, event, on)
+                .ok_or_else(|| not_allowed(case, subject, kind));
         }
         _ => return Err(not_allowed(case, subject, kind)),
     };
@@ -697,10 +705,16 @@ fn check_outcome(case: &MeasureCase, subject: &str, o: &Outcome) -> Result<(), R
 /// while it has not yet reached an outcome; `None` when the money does not
 /// stop it (another kind of case, already blocked, an outcome already given
 /// (the notice's `PAYMENT_AFTER_PROSECUTION` covers that), or closed).
-pub fn block_for_payment(case: &MeasureCase, event: &CaseEvent) -> Option<MeasureCase> {
+pub fn block_for_payment(
+    case: &MeasureCase,
+    event: &CaseEvent,
+    on: NaiveDate,
+) -> Option<MeasureCase> {
     use CaseState as S;
-    if !matches!(event, CaseEvent::BlockedByPayment { .. }) || case.kind != MeasureKind::Prosecution
-    {
+    let CaseEvent::BlockedByPayment { amount_pence, .. } = event else {
+        return None;
+    };
+    if case.kind != MeasureKind::Prosecution {
         return None;
     }
     match case.state {
@@ -710,6 +724,8 @@ pub fn block_for_payment(case: &MeasureCase, event: &CaseEvent) -> Option<Measur
             next.facts.resume_state = Some(case.state);
             next.state = S::BlockedByPayment;
             next.facts.payment_decision = None;
+            next.facts.blocked_on = Some(on);
+            next.facts.blocked_pence = Some(*amount_pence);
             Some(next)
         }
         S::OutcomeRecorded
@@ -989,9 +1005,9 @@ mod tests {
             payment: "p".into(),
             amount_pence: 100,
         };
-        let blocked = block_for_payment(&listed, &money).unwrap();
+        let blocked = block_for_payment(&listed, &money, d(2025, 4, 2)).unwrap();
         assert_eq!(blocked.state, CaseState::BlockedByPayment);
-        assert!(block_for_payment(&blocked, &money).is_none());
+        assert!(block_for_payment(&blocked, &money, d(2025, 4, 2)).is_none());
         assert_eq!(
             step(
                 &blocked,
@@ -1023,7 +1039,14 @@ mod tests {
             CaseState::Discontinued
         );
         assert_eq!(step(&listed, stop), Err("CASE_EVENT_NOT_ALLOWED"));
-        assert!(block_for_payment(&case(MeasureKind::AttendanceContract), &money).is_none());
+        assert!(
+            block_for_payment(
+                &case(MeasureKind::AttendanceContract),
+                &money,
+                d(2025, 4, 2)
+            )
+            .is_none()
+        );
     }
 
     #[test]

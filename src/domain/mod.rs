@@ -49,6 +49,7 @@ pub mod notice;
 pub mod payment;
 pub mod penalty_notice_request;
 pub mod policy;
+pub mod prosecution_file;
 pub mod register_codes;
 pub mod report;
 pub mod retention;

@@ -48,6 +48,9 @@ pub enum ActionKind {
     RefundDue,
     /// A live notice whose register evidence was corrected after issue.
     EvidenceCorrected,
+    /// A prosecution case stopped by money received on its notice after
+    /// referral: an officer decides whether it proceeds.
+    ProsecutionBlockedByPayment,
 }
 
 super::all_variants!(ActionKind {
@@ -60,6 +63,7 @@ super::all_variants!(ActionKind {
     PaymentPartMatched,
     RefundDue,
     EvidenceCorrected,
+    ProsecutionBlockedByPayment,
 });
 
 string_names!(ActionKind {
@@ -72,6 +76,7 @@ string_names!(ActionKind {
     PaymentPartMatched => "payment_part_matched",
     RefundDue => "refund_due",
     EvidenceCorrected => "evidence_corrected",
+    ProsecutionBlockedByPayment => "prosecution_blocked_by_payment",
 });
 
 /// Which items of a kind a role sees.
@@ -104,7 +109,8 @@ pub fn scope(role: Role, kind: ActionKind) -> Scope {
             | PaymentAfterProsecution
             | PaymentUnallocated
             | PaymentPartMatched
-            | RefundDue,
+            | RefundDue
+            | ProsecutionBlockedByPayment,
         ) => Scope::Nothing,
         (
             Role::Finance,
@@ -116,7 +122,8 @@ pub fn scope(role: Role, kind: ActionKind) -> Scope {
             | PenaltyNoticeRequestPending
             | LowerRateEnding
             | UnpaidAfterPeriod
-            | EvidenceCorrected,
+            | EvidenceCorrected
+            | ProsecutionBlockedByPayment,
         ) => Scope::Nothing,
         (Role::Police | Role::Admin | Role::DataProtectionOfficer, _) => Scope::Nothing,
     }
@@ -141,6 +148,8 @@ pub enum ActionSubject {
     Notice(String),
     /// A payment, by id.
     Payment(String),
+    /// A case of the other measures, by number.
+    Case(i64),
 }
 
 impl ActionSubject {
@@ -152,6 +161,7 @@ impl ActionSubject {
             ActionSubject::Request(n) => format!("{n:019}"),
             ActionSubject::Notice(number) => number.clone(),
             ActionSubject::Payment(id) => id.clone(),
+            ActionSubject::Case(n) => format!("{n:019}"),
         }
     }
 
@@ -162,6 +172,7 @@ impl ActionSubject {
             ActionSubject::Request(n) => Some(names::penalty_notice_request_name(la, *n)),
             ActionSubject::Notice(number) => Some(names::notice_name(la, number)),
             ActionSubject::Payment(id) => Some(names::payment_name(la, id)),
+            ActionSubject::Case(n) => Some(names::case_name(la, *n)),
         }
     }
 }
@@ -434,6 +445,21 @@ pub fn pending_request(
         policy_version: Some(policy_version.to_string()),
         school_days_elapsed: Some(school_days_elapsed),
         amount_pence: None,
+    }
+}
+
+/// A prosecution case stopped by money received after referral: due from the
+/// day the money stopped it, resting on s444A (payment discharges liability).
+pub fn blocked_prosecution(case: &super::measures::MeasureCase) -> Action {
+    Action {
+        kind: ActionKind::ProsecutionBlockedByPayment,
+        subject: ActionSubject::Case(case.number),
+        school_urn: Some(case.school_urn.clone()),
+        due: case.facts.blocked_on.unwrap_or(case.opened_on),
+        rule: Rule::PaymentDischargesLiability,
+        policy_version: None,
+        school_days_elapsed: None,
+        amount_pence: case.facts.blocked_pence,
     }
 }
 

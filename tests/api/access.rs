@@ -33,6 +33,10 @@ fn may(role: Role, method: &str) -> bool {
     if ["OpenCase", "RecordCaseEvent"].contains(&method) {
         return role == Role::LaOfficer;
     }
+    // The court bundle holds the payments: officers, auditors, administrators.
+    if method == "RenderProsecutionFile" {
+        return matches!(role, Role::LaOfficer | Role::Auditor | Role::Admin);
+    }
     if ["GetCase", "ListCases", "ListCaseEvents"].contains(&method) {
         return matches!(
             role,
@@ -151,6 +155,7 @@ const BY_NAME: &[&str] = &[
     "GetCase",
     "RecordCaseEvent",
     "ListCaseEvents",
+    "RenderProsecutionFile",
 ];
 /// Mutations are sent without a request id (or payment), so an allowed caller gets
 /// INVALID_ARGUMENT and nothing changes between cells of the matrix.
@@ -176,7 +181,7 @@ const MUTATIONS: &[&str] = &[
     "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 46] = [
+pub(crate) const METHODS: [&str; 47] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -223,6 +228,7 @@ pub(crate) const METHODS: [&str; 46] = [
     "ListCases",
     "ListCaseEvents",
     "ListAccessEvents",
+    "RenderProsecutionFile",
 ];
 
 /// The answer a caller should get.
@@ -241,6 +247,8 @@ fn expected(method: &str, role: Role, own: bool) -> Code {
         Code::NotFound // an LA officer issued the fixture notice, not this constable
     } else if MUTATIONS.contains(&method) {
         Code::InvalidArgument
+    } else if method == "RenderProsecutionFile" {
+        Code::FailedPrecondition // the fixture case is an attendance contract
     } else {
         Code::Ok
     }
@@ -612,6 +620,11 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
                     name: case,
                     ..Default::default()
                 })
+                .await,
+        ),
+        "RenderProsecutionFile" => code(
+            who.measures()
+                .render_prosecution_file(pb::RenderProsecutionFileRequest { name: case })
                 .await,
         ),
         "WatchEvents" => {

@@ -50,6 +50,7 @@ const V1_SERVICES: [(&str, &[&str]); 11] = [
             "ListCases",
             "OpenCase",
             "RecordCaseEvent",
+            "RenderProsecutionFile",
         ],
     ),
     (

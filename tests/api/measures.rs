@@ -7,6 +7,7 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
+use crate::helpers::attendance::{SCHOOL, batch, first, record as record_marks, week};
 use crate::helpers::notices::{Penalty, d, issue, proto_date, upn};
 use crate::helpers::payments::{pay, payment};
 use crate::helpers::{As, TestApp, broken_rules, on_both_backends, violated_fields};
@@ -163,6 +164,33 @@ on_both_backends! {
             audited(&app, &contract.name).await.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
             ["measure.case_opened", "measure.accepted", "measure.ended"]
         );
+        // Officers follow them on the event feed (finance does not see them).
+        let feed = |who: As| async move {
+            let mut stream = who.events()
+                .watch_events(pb::WatchEventsRequest {
+                    parent: "authorities/850".into(),
+                    event_types: vec!["uk.gov.lea-notices.v1.measure".into()],
+                    stop_when_caught_up: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let mut types = Vec::new();
+            while let Some(page) = stream.message().await.unwrap() {
+                types.extend(page.events.into_iter().map(|e| (e.r#type, e.subject)));
+            }
+            types
+        };
+        assert_eq!(
+            feed(officer(&app)).await,
+            [
+                ("uk.gov.lea-notices.v1.measure.case_opened".to_string(), contract.name.clone()),
+                ("uk.gov.lea-notices.v1.measure.accepted".to_string(), contract.name.clone()),
+                ("uk.gov.lea-notices.v1.measure.ended".to_string(), contract.name.clone()),
+            ]
+        );
+        assert!(feed(app.as_role("850", Role::Finance)).await.is_empty());
         // An event before the case opened is refused.
         let early = record(&o, &contract.name, "c-6", event(E::Accepted, d(2025, 3, 1))).await.unwrap_err();
         assert_eq!(broken_rules(&early), ["EVENT_BEFORE_OPENING"]);
@@ -324,6 +352,22 @@ on_both_backends! {
             audited(&app, &case.name).await.contains(&("measure.blocked_by_payment".to_string(), "late-1".to_string())),
             "audited in the payment's transaction"
         );
+        // Officers have it on their worklist, due from the day the money came.
+        let blocked_items = |who: As| async move {
+            who.worklist()
+                .list_actions(pb::ListActionsRequest {
+                    parent: "authorities/850".into(),
+                    kinds: vec![pb::ActionKind::ProsecutionBlockedByPayment as i32],
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().actions)
+        };
+        let items = blocked_items(officer(&app)).await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!((items[0].resource.as_str(), items[0].due_date, items[0].amount_pence), (case.name.as_str(), proto_date(d(2025, 3, 12)), 16_000));
+        assert!(items[0].rule.starts_with("s444A Education Act 1996"), "{}", items[0].rule);
+        assert_eq!(blocked_items(app.as_role("850", Role::Finance)).await.unwrap_err().code(), Code::PermissionDenied);
         // While blocked: no hearing, plea or outcome.
         for (id, e) in [("r-2", hearing(d(2025, 3, 13))), ("r-3", plea(d(2025, 3, 13)))] {
             let refused = record(&o, &case.name, id, e).await.unwrap_err();
@@ -339,6 +383,7 @@ on_both_backends! {
         };
         let resumed = record(&o, &case.name, "r-5", proceed).await.unwrap();
         assert_eq!(state(&resumed), pb::CaseState::HearingListed);
+        assert!(blocked_items(officer(&app)).await.unwrap().is_empty(), "decided");
         assert_eq!(resumed.payment_decision, pb::PaymentDecision::ProceedDespitePayment as i32);
         assert_eq!(state(&record(&o, &case.name, "r-6", plea(d(2025, 4, 14))).await.unwrap()), pb::CaseState::Pleaded);
 
@@ -406,4 +451,90 @@ on_both_backends! {
         }
         assert_eq!(get(&app.as_role("850", Role::Auditor), &first.name).await.unwrap().name, first.name);
     }
+
+    async fn a_prosecution_file_carries_each_part(app) {
+        // The registers hold the week of holiday the notice claims.
+        app.clock.set_day(d(2025, 1, 13));
+        let marks = week(SCHOOL, 1, d(2025, 1, 6), "G", &first(10));
+        record_marks(&officer(&app), vec![batch("week-1", marks)]).await.unwrap();
+        notice(&app).await;
+        app.clock.set_day(d(2025, 3, 10));
+        let o = officer(&app);
+        use pb::CaseEventKind as E;
+        let case = open(&o, referral("ref-1", d(2025, 3, 10))).await.unwrap();
+        record(&o, &case.name, "r-1", hearing(d(2025, 3, 11))).await.unwrap();
+        app.clock.set_day(d(2025, 3, 12));
+        pay(&app, payment("850", "late-1", 16_000, d(2025, 3, 12), "850-2025-000001", &[])).await;
+        let proceed = pb::CaseEventDetails {
+            payment_decision: pb::PaymentDecision::ProceedDespitePayment as i32,
+            reason: "paid after the period ended".into(),
+            ..event(E::PaymentDecisionRecorded, d(2025, 3, 13))
+        };
+        record(&o, &case.name, "r-2", proceed).await.unwrap();
+        app.clock.set_day(d(2025, 3, 14));
+        let file = o.measures()
+            .render_prosecution_file(pb::RenderProsecutionFileRequest { name: case.name.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(file.content_type, "application/pdf");
+        assert!(file.page_count >= 1);
+        let text = extracted_text(&file.content);
+        for part in [
+            "Prosecution file: case authorities/850/cases/1",
+            // The chronology, from the notice and the case's events.
+            "Chronology",
+            "Monday 3 February 2025: Penalty notice 850-2025-000001 issued",
+            "Monday 10 March 2025: Referred for prosecution under section 444(1) Education Act 1996",
+            "Tuesday 11 March 2025: Hearing listed at Basingstoke Magistrates' Court on Monday 14 April 2025",
+            "Wednesday 12 March 2025: £160.00 received on the notice after referral",
+            "Thursday 13 March 2025: Decision to proceed despite the payment: paid after the period ended",
+            // The register extract: school, date, session, code.
+            "Register extract (exhibit 1)",
+            "School 116439, Monday 6 January 2025, morning session: code G",
+            "School 116439, Friday 10 January 2025, afternoon session: code G",
+            // The notice and its service.
+            "Penalty notice 850-2025-000001 to mum Taylor, issued Monday 3 February 2025, handed to the parent (served) on Monday 3 February 2025",
+            // The payments.
+            "Payments (exhibit 3)",
+            "Wednesday 12 March 2025: £160.00 received (govuk-pay late-1), £160.00 to notice 850-2025-000001",
+            // The statement with its s9 declaration.
+            "Draft witness statement (Criminal Justice Act 1967, s9)",
+            "Statement of: la_officer@850",
+            "This statement is true to the best of my knowledge and belief and I make it knowing that, if it is tendered in evidence, I shall be liable to prosecution if I have wilfully stated in it anything which I know to be false, or do not believe to be true.",
+        ] {
+            assert!(text.contains(part), "the file lacks {part:?}:\n{text}");
+        }
+        assert!(!text.contains("no mark held"), "every session is backed by the register:\n{text}");
+        // Only a prosecution has one, and only for those who read payments.
+        let contract = open(&o, opening(pb::MeasureKind::AttendanceContract, "c-1", d(2025, 3, 14))).await.unwrap();
+        let refused = o.measures().render_prosecution_file(pb::RenderProsecutionFileRequest { name: contract.name }).await.unwrap_err();
+        assert_eq!(broken_rules(&refused), ["NOT_A_PROSECUTION"]);
+        let head = app.as_role("850", Role::SchoolStaff);
+        let denied = head.measures().render_prosecution_file(pb::RenderProsecutionFileRequest { name: case.name.clone() }).await.unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+}
+
+/// The PDF's text as `pdftotext` extracts it, every run of white space as one space.
+fn extracted_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -26,6 +26,7 @@ pub(crate) fn kind_to_proto(kind: ActionKind) -> pb::ActionKind {
         ActionKind::PaymentPartMatched => pb::ActionKind::PaymentPartMatched,
         ActionKind::RefundDue => pb::ActionKind::RefundDue,
         ActionKind::EvidenceCorrected => pb::ActionKind::EvidenceCorrected,
+        ActionKind::ProsecutionBlockedByPayment => pb::ActionKind::ProsecutionBlockedByPayment,
     }
 }
 

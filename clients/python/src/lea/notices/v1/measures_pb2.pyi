@@ -1054,3 +1054,55 @@ class ListCaseEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCaseEventsResponse: _TypeAlias = ListCaseEventsResponse  # noqa: Y015
+
+@_typing.final
+class RenderProsecutionFileRequest(_message.Message):
+    """Request for MeasureService.RenderProsecutionFile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The prosecution case: `authorities/{la_code}/cases/{number}`."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderProsecutionFileRequest: _TypeAlias = RenderProsecutionFileRequest  # noqa: Y015
+
+@_typing.final
+class RenderProsecutionFileResponse(_message.Message):
+    """Response for MeasureService.RenderProsecutionFile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    PAGE_COUNT_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    """The document (a PDF)."""
+    content_type: _builtins.str
+    """The media type of `content`: "application/pdf"."""
+    page_count: _builtins.int
+    """Pages in the document."""
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        content_type: _builtins.str = ...,
+        page_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "page_count", b"page_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderProsecutionFileResponse: _TypeAlias = RenderProsecutionFileResponse  # noqa: Y015

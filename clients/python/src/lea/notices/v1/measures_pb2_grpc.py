@@ -71,6 +71,11 @@ class MeasureServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsResponse.FromString,
                 _registered_method=True)
+        self.RenderProsecutionFile = channel.unary_unary(
+                '/lea.notices.v1.MeasureService/RenderProsecutionFile',
+                request_serializer=lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileResponse.FromString,
+                _registered_method=True)
 
 
 class MeasureServiceServicer:
@@ -130,6 +135,20 @@ class MeasureServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderProsecutionFile(self, request, context):
+        """A prosecution case's file for the court bundle, as one PDF: a chronology
+        from the case's events (and its notices' issue and service, and the
+        payments); the register extract of its notices' evidence sessions (school,
+        date, session, code); the notices sent with their dates of service; the
+        payments; and a draft witness statement for the officer with the s9
+        Criminal Justice Act 1967 declaration. Another kind of case is
+        FAILED_PRECONDITION `NOT_A_PROSECUTION`. LA officers, auditors and
+        administrators (it holds the payments).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeasureServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -157,6 +176,11 @@ def add_MeasureServiceServicer_to_server(servicer, server):
                     servicer.ListCaseEvents,
                     request_deserializer=lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsResponse.SerializeToString,
+            ),
+            'RenderProsecutionFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderProsecutionFile,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -306,6 +330,33 @@ class MeasureService:
             '/lea.notices.v1.MeasureService/ListCaseEvents',
             lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_measures__pb2.ListCaseEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderProsecutionFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.MeasureService/RenderProsecutionFile',
+            lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_measures__pb2.RenderProsecutionFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

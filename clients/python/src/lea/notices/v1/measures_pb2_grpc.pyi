@@ -64,6 +64,16 @@ class MeasureServiceStub:
     """Cases by number, filtered, paged. School staff must name one of their schools."""
     ListCaseEvents: _grpc.UnaryUnaryMultiCallable[_measures_pb2.ListCaseEventsRequest, _measures_pb2.ListCaseEventsResponse]
     """A case's events, oldest first, paged."""
+    RenderProsecutionFile: _grpc.UnaryUnaryMultiCallable[_measures_pb2.RenderProsecutionFileRequest, _measures_pb2.RenderProsecutionFileResponse]
+    """A prosecution case's file for the court bundle, as one PDF: a chronology
+    from the case's events (and its notices' issue and service, and the
+    payments); the register extract of its notices' evidence sessions (school,
+    date, session, code); the notices sent with their dates of service; the
+    payments; and a draft witness statement for the officer with the s9
+    Criminal Justice Act 1967 declaration. Another kind of case is
+    FAILED_PRECONDITION `NOT_A_PROSECUTION`. LA officers, auditors and
+    administrators (it holds the payments).
+    """
 
 @_typing.type_check_only
 class MeasureServiceAsyncStub(MeasureServiceStub):
@@ -101,6 +111,16 @@ class MeasureServiceAsyncStub(MeasureServiceStub):
     """Cases by number, filtered, paged. School staff must name one of their schools."""
     ListCaseEvents: _aio.UnaryUnaryMultiCallable[_measures_pb2.ListCaseEventsRequest, _measures_pb2.ListCaseEventsResponse]  # type: ignore[assignment]
     """A case's events, oldest first, paged."""
+    RenderProsecutionFile: _aio.UnaryUnaryMultiCallable[_measures_pb2.RenderProsecutionFileRequest, _measures_pb2.RenderProsecutionFileResponse]  # type: ignore[assignment]
+    """A prosecution case's file for the court bundle, as one PDF: a chronology
+    from the case's events (and its notices' issue and service, and the
+    payments); the register extract of its notices' evidence sessions (school,
+    date, session, code); the notices sent with their dates of service; the
+    payments; and a draft witness statement for the officer with the s9
+    Criminal Justice Act 1967 declaration. Another kind of case is
+    FAILED_PRECONDITION `NOT_A_PROSECUTION`. LA officers, auditors and
+    administrators (it holds the payments).
+    """
 
 class MeasureServiceServicer(metaclass=_abc_1.ABCMeta):
     """The other measures, after (or instead of) a notice, as cases with a
@@ -165,5 +185,21 @@ class MeasureServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_measures_pb2.ListCaseEventsResponse, _abc.Awaitable[_measures_pb2.ListCaseEventsResponse]]:
         """A case's events, oldest first, paged."""
+
+    @_abc_1.abstractmethod
+    def RenderProsecutionFile(
+        self,
+        request: _measures_pb2.RenderProsecutionFileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_measures_pb2.RenderProsecutionFileResponse, _abc.Awaitable[_measures_pb2.RenderProsecutionFileResponse]]:
+        """A prosecution case's file for the court bundle, as one PDF: a chronology
+        from the case's events (and its notices' issue and service, and the
+        payments); the register extract of its notices' evidence sessions (school,
+        date, session, code); the notices sent with their dates of service; the
+        payments; and a draft witness statement for the officer with the s9
+        Criminal Justice Act 1967 declaration. Another kind of case is
+        FAILED_PRECONDITION `NOT_A_PROSECUTION`. LA officers, auditors and
+        administrators (it holds the payments).
+        """
 
 def add_MeasureServiceServicer_to_server(servicer: MeasureServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,7 +26,7 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from lea.notices.v1 import notice_pb2 as lea_dot_notices_dot_v1_dot_notice__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlea/notices/v1/worklist.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/notice.proto\"\x9a\x02\n\x06\x41\x63tion\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.lea.notices.v1.ActionKind\x12\x10\n\x08resource\x18\x02 \x01(\t\x12/\n\x06\x62reach\x18\x03 \x01(\x0b\x32\x1f.lea.notices.v1.BreachReference\x12#\n\x08\x64ue_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x0c\n\x04rule\x18\x05 \x01(\t\x12\x16\n\x0epolicy_version\x18\x06 \x01(\t\x12\x12\n\nschool_urn\x18\x07 \x01(\t\x12\x1b\n\x13school_days_elapsed\x18\x08 \x01(\x05\x12\x14\n\x0c\x61mount_pence\x18\t \x01(\x03\x12\x11\n\taction_id\x18\n \x01(\t\"\xb7\x01\n\x12ListActionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12)\n\x05kinds\x18\x02 \x03(\x0e\x32\x1a.lea.notices.v1.ActionKind\x12\x12\n\nschool_urn\x18\x03 \x01(\t\x12+\n\x10\x64ue_on_or_before\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"~\n\x13ListActionsResponse\x12\'\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x16.lea.notices.v1.Action\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date*\x80\x03\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\'\n#ACTION_KIND_BREACH_PENDING_DECISION\x10\x01\x12.\n*ACTION_KIND_PENALTY_NOTICE_REQUEST_PENDING\x10\x02\x12!\n\x1d\x41\x43TION_KIND_LOWER_RATE_ENDING\x10\x03\x12#\n\x1f\x41\x43TION_KIND_UNPAID_AFTER_PERIOD\x10\x04\x12)\n%ACTION_KIND_PAYMENT_AFTER_PROSECUTION\x10\x05\x12#\n\x1f\x41\x43TION_KIND_PAYMENT_UNALLOCATED\x10\x06\x12$\n ACTION_KIND_PAYMENT_PART_MATCHED\x10\x07\x12\x1a\n\x16\x41\x43TION_KIND_REFUND_DUE\x10\x08\x12\"\n\x1e\x41\x43TION_KIND_EVIDENCE_CORRECTED\x10\t2i\n\x0fWorklistService\x12V\n\x0bListActions\x12\".lea.notices.v1.ListActionsRequest\x1a#.lea.notices.v1.ListActionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dlea/notices/v1/worklist.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/notice.proto\"\x9a\x02\n\x06\x41\x63tion\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.lea.notices.v1.ActionKind\x12\x10\n\x08resource\x18\x02 \x01(\t\x12/\n\x06\x62reach\x18\x03 \x01(\x0b\x32\x1f.lea.notices.v1.BreachReference\x12#\n\x08\x64ue_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x0c\n\x04rule\x18\x05 \x01(\t\x12\x16\n\x0epolicy_version\x18\x06 \x01(\t\x12\x12\n\nschool_urn\x18\x07 \x01(\t\x12\x1b\n\x13school_days_elapsed\x18\x08 \x01(\x05\x12\x14\n\x0c\x61mount_pence\x18\t \x01(\x03\x12\x11\n\taction_id\x18\n \x01(\t\"\xb7\x01\n\x12ListActionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12)\n\x05kinds\x18\x02 \x03(\x0e\x32\x1a.lea.notices.v1.ActionKind\x12\x12\n\nschool_urn\x18\x03 \x01(\t\x12+\n\x10\x64ue_on_or_before\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"~\n\x13ListActionsResponse\x12\'\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x16.lea.notices.v1.Action\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date*\xb0\x03\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\'\n#ACTION_KIND_BREACH_PENDING_DECISION\x10\x01\x12.\n*ACTION_KIND_PENALTY_NOTICE_REQUEST_PENDING\x10\x02\x12!\n\x1d\x41\x43TION_KIND_LOWER_RATE_ENDING\x10\x03\x12#\n\x1f\x41\x43TION_KIND_UNPAID_AFTER_PERIOD\x10\x04\x12)\n%ACTION_KIND_PAYMENT_AFTER_PROSECUTION\x10\x05\x12#\n\x1f\x41\x43TION_KIND_PAYMENT_UNALLOCATED\x10\x06\x12$\n ACTION_KIND_PAYMENT_PART_MATCHED\x10\x07\x12\x1a\n\x16\x41\x43TION_KIND_REFUND_DUE\x10\x08\x12\"\n\x1e\x41\x43TION_KIND_EVIDENCE_CORRECTED\x10\t\x12.\n*ACTION_KIND_PROSECUTION_BLOCKED_BY_PAYMENT\x10\n2i\n\x0fWorklistService\x12V\n\x0bListActions\x12\".lea.notices.v1.ListActionsRequest\x1a#.lea.notices.v1.ListActionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.worklist_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACTIONKIND']._serialized_start=702
-  _globals['_ACTIONKIND']._serialized_end=1086
+  _globals['_ACTIONKIND']._serialized_end=1134
   _globals['_ACTION']._serialized_start=103
   _globals['_ACTION']._serialized_end=385
   _globals['_LISTACTIONSREQUEST']._serialized_start=388
   _globals['_LISTACTIONSREQUEST']._serialized_end=571
   _globals['_LISTACTIONSRESPONSE']._serialized_start=573
   _globals['_LISTACTIONSRESPONSE']._serialized_end=699
-  _globals['_WORKLISTSERVICE']._serialized_start=1088
-  _globals['_WORKLISTSERVICE']._serialized_end=1193
+  _globals['_WORKLISTSERVICE']._serialized_start=1136
+  _globals['_WORKLISTSERVICE']._serialized_end=1241
 # @@protoc_insertion_point(module_scope)

@@ -66,6 +66,12 @@ class _ActionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ActionKind
     """An open notice whose register evidence was corrected after issue: review
     it, and withdraw it if it no longer stands. Due from the first correction.
     """
+    ACTION_KIND_PROSECUTION_BLOCKED_BY_PAYMENT: _ActionKind.ValueType  # 10
+    """A prosecution case (MeasureService) stopped by money received on its
+    notice after referral: payment discharges liability, so record a decision
+    (RecordCaseEvent, CASE_EVENT_KIND_PAYMENT_DECISION_RECORDED). Due from the
+    day the money stopped it. LA officers and auditors only.
+    """
 
 class ActionKind(_ActionKind, metaclass=_ActionKindEnumTypeWrapper):
     """What kind of thing needs doing."""
@@ -109,6 +115,12 @@ ACTION_KIND_EVIDENCE_CORRECTED: ActionKind.ValueType  # 9
 """An open notice whose register evidence was corrected after issue: review
 it, and withdraw it if it no longer stands. Due from the first correction.
 """
+ACTION_KIND_PROSECUTION_BLOCKED_BY_PAYMENT: ActionKind.ValueType  # 10
+"""A prosecution case (MeasureService) stopped by money received on its
+notice after referral: payment discharges liability, so record a decision
+(RecordCaseEvent, CASE_EVENT_KIND_PAYMENT_DECISION_RECORDED). Due from the
+day the money stopped it. LA officers and auditors only.
+"""
 Global___ActionKind: _TypeAlias = ActionKind  # noqa: Y015
 
 @_typing.final
@@ -132,8 +144,9 @@ class Action(_message.Message):
     resource: _builtins.str
     """The resource to act on: a notice
     (`authorities/{la_code}/notices/{notice_number}`), a school's request
-    (`authorities/{la_code}/penaltyNoticeRequests/{number}`) or a payment
-    (`authorities/{la_code}/payments/{payment_id}`). Empty for a pending
+    (`authorities/{la_code}/penaltyNoticeRequests/{number}`), a payment
+    (`authorities/{la_code}/payments/{payment_id}`) or a case of the other
+    measures (`authorities/{la_code}/cases/{number}`). Empty for a pending
     breach, which has no name until decided: `breach` names it.
     """
     rule: _builtins.str
