@@ -46,6 +46,10 @@ fn may(role: Role, method: &str) -> bool {
     if method == "ListAccessEvents" {
         return matches!(role, Role::Auditor | Role::DataProtectionOfficer);
     }
+    // Everything held about one pupil or parent: the data protection officer.
+    if method == "ExportSubjectData" {
+        return role == Role::DataProtectionOfficer;
+    }
     const AUDIT: &[&str] = &[
         "ListAuditEvents",
         "VerifyAuditTrail",
@@ -147,7 +151,7 @@ const MUTATIONS: &[&str] = &[
     "DeclinePenaltyNoticeRequest",
 ];
 /// Every RPC of lea.notices.v1.
-const METHODS: [&str; 37] = [
+const METHODS: [&str; 38] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -185,6 +189,7 @@ const METHODS: [&str; 37] = [
     "ListActions",
     "WatchEvents",
     "ListAccessEvents",
+    "ExportSubjectData",
 ];
 
 /// The answer a caller should get.
@@ -542,6 +547,29 @@ async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "ExportSubjectData" => {
+            let answers = who
+                .data_protection()
+                .export_subject_data(pb::ExportSubjectDataRequest {
+                    parent,
+                    upn: upn(1),
+                    ..Default::default()
+                })
+                .await;
+            match answers {
+                Ok(answers) => {
+                    let mut answers = answers.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break Code::Ok,
+                            Err(status) => break status.code(),
+                        }
+                    }
+                }
+                Err(status) => status.code(),
+            }
+        }
         other => panic!("no call for {other}"),
     }
 }

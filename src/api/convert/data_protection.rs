@@ -29,6 +29,18 @@ fn subject(upn: &str, person_id: &str) -> Result<Option<(SubjectKind, String)>, 
     }
 }
 
+/// The subject an export is for: exactly one of `upn` and `person_id`.
+pub(crate) fn export_subject(
+    req: &pb::ExportSubjectDataRequest,
+) -> ServiceResult<(SubjectKind, String)> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let subject = v.check(subject(&req.upn, &req.person_id).and_then(|s| {
+        s.ok_or_else(|| FieldViolation::new("upn", "give a pupil's upn or a parent's person_id"))
+    }));
+    v.finish(subject)
+}
+
 /// A ListAccessEvents request: the filter, and the page after an entry id.
 pub(crate) fn access_page(
     req: &pb::ListAccessEventsRequest,
