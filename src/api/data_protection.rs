@@ -62,17 +62,16 @@ impl DataProtectionService for DataProtectionApi {
             caller.check_parent_name(&req.parent)?;
             export_subject(&req)
         });
-        let document = self.app.export_subject_data(caller, subject).await?;
-        let bytes = serde_json::to_vec_pretty(&document)
-            .map_err(|e| Status::internal(format!("the export as JSON: {e}")))?;
-        let chunks: Vec<_> = bytes
+        let export = self.app.export_subject_data(caller, subject).await?;
+        let chunks: Vec<_> = export
+            .bytes
             .chunks(EXPORT_CHUNK_BYTES)
             .enumerate()
             .map(|(i, chunk)| {
                 Ok(pb::ExportSubjectDataResponse {
                     data: chunk.to_vec(),
                     content_type: if i == 0 {
-                        "application/json".to_string()
+                        export.content_type.to_string()
                     } else {
                         String::new()
                     },

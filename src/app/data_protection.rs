@@ -13,7 +13,7 @@ use crate::domain::{
     access_log::{self, Accessed, SubjectKind},
     breach::BreachState,
     identifiers::{LaCode, Upn},
-    letter::Block,
+    letter::{Block, Letter},
     names,
     payment::Payment,
 };
@@ -134,6 +134,31 @@ impl App {
 /// (docs/subject-access.md).
 pub const SUBJECT_EXPORT_SCHEMA: &str = "lea-notices/subject-access/v1";
 
+/// How an export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One JSON document (docs/subject-access.md).
+    Json,
+    /// A readable PDF of the same records (see [`subject_report`]).
+    Pdf,
+}
+
+impl ExportFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Pdf => "pdf",
+        }
+    }
+}
+
+/// An export as written: its bytes and their media type.
+#[derive(Debug, Clone)]
+pub struct SubjectExport {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
 /// Rows read per query while gathering an export's pages.
 const EXPORT_PAGE: i64 = 1_000;
 
@@ -155,47 +180,202 @@ impl App {
     pub async fn export_subject_data(
         &self,
         caller: Caller,
-        asked: Read<(SubjectKind, String)>,
-    ) -> ServiceResult<serde_json::Value> {
+        asked: Read<(SubjectKind, String, ExportFormat)>,
+    ) -> ServiceResult<SubjectExport> {
         caller.check_allowed(Operation::ExportSubjectData)?;
-        let (kind, key) = asked?;
-        self.write(move |app, mut tx| async move {
-            let result = async {
-                let at = app.now();
-                let resource = subject_name(&caller.authority, kind, &key);
-                // Refuses a bad purpose before anything is read.
-                let accessed = vec![Accessed {
-                    kind,
-                    key: key.clone(),
-                    resource: resource.clone(),
-                }];
-                record_reads(&mut *tx, &caller, at, "ExportSubjectData", accessed).await?;
-                let document = gather(&mut *tx, &caller, (kind, &key), at).await?;
-                let counts: serde_json::Map<String, serde_json::Value> = document
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| v.as_array().map(|a| (k.clone(), a.len().into())))
-                    .collect();
-                tx.append_audit(&NewAuditEvent {
-                    authority: &caller.authority,
-                    at,
-                    actor: &caller.actor,
-                    action: "subject_data.exported",
-                    resource: &resource,
-                    request_id: "",
-                    details: serde_json::json!({
-                        "subject_kind": kind.as_str(),
-                        "records": counts,
-                    }),
+        let (kind, key, format) = asked?;
+        let document = self
+            .write(move |app, mut tx| async move {
+                let result = async {
+                    let at = app.now();
+                    let resource = subject_name(&caller.authority, kind, &key);
+                    // Refuses a bad purpose before anything is read.
+                    let accessed = vec![Accessed {
+                        kind,
+                        key: key.clone(),
+                        resource: resource.clone(),
+                    }];
+                    record_reads(&mut *tx, &caller, at, "ExportSubjectData", accessed).await?;
+                    let document = gather(&mut *tx, &caller, (kind, &key), at).await?;
+                    let counts: serde_json::Map<String, serde_json::Value> = document
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| v.as_array().map(|a| (k.clone(), a.len().into())))
+                        .collect();
+                    tx.append_audit(&NewAuditEvent {
+                        authority: &caller.authority,
+                        at,
+                        actor: &caller.actor,
+                        action: "subject_data.exported",
+                        resource: &resource,
+                        request_id: "",
+                        details: serde_json::json!({
+                            "subject_kind": kind.as_str(),
+                            "format": format.as_str(),
+                            "records": counts,
+                        }),
+                    })
+                    .await?;
+                    Ok(document)
+                }
+                .await;
+                (tx, result)
+            })
+            .await?;
+        match format {
+            ExportFormat::Json => Ok(SubjectExport {
+                bytes: serde_json::to_vec_pretty(&document).map_err(json_error)?,
+                content_type: "application/json",
+            }),
+            ExportFormat::Pdf => {
+                let report = subject_report(&document);
+                let pdf = tokio::task::spawn_blocking(move || {
+                    super::letters::pdf::render(&report, "Subject access export")
                 })
-                .await?;
-                Ok(document)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("rendering an export: {e}")))?
+                // `subject_report` printed only what the fonts can.
+                .map_err(|e| ServiceError::Internal(format!("rendering an export: {e}")))?;
+                Ok(SubjectExport {
+                    bytes: pdf.bytes,
+                    content_type: "application/pdf",
+                })
             }
-            .await;
-            (tx, result)
+        }
+    }
+}
+
+/// The export as a readable document, laid out like a letter: a section per
+/// kind of record, each record's fields as lines (`field: value`, nested
+/// fields by their path), and each notice's letter as it reads. A character
+/// the letter fonts cannot print is shown as `?`.
+pub fn subject_report(doc: &serde_json::Value) -> Letter {
+    let mut blocks = vec![
+        Block::Heading("Subject access export".into()),
+        Block::Lines(
+            ["authority", "exported_at"]
+                .iter()
+                .map(|k| format!("{k}: {}", scalar(&doc[*k])))
+                .chain(flat("subject", &doc["subject"]))
+                .chain(flat("exported_by", &doc["exported_by"]))
+                .collect(),
+        ),
+    ];
+    let sections = [
+        ("marks", "Register marks"),
+        ("replaced_marks", "Register marks later corrected"),
+        ("breach_cases", "Attendance cases decided"),
+        ("notices", "Notices"),
+        ("payments", "Payments"),
+        (
+            "penalty_notice_requests",
+            "Schools' requests for a penalty notice",
+        ),
+        ("audit_events", "Changes recorded (audit log)"),
+        ("access_events", "Who read this data (access log)"),
+    ];
+    for (key, title) in sections {
+        let Some(records) = doc[key].as_array() else {
+            continue;
+        };
+        blocks.push(Block::Heading(format!("{title} ({})", records.len())));
+        if records.is_empty() {
+            blocks.push(Block::Paragraph("None held.".into()));
+        }
+        for record in records {
+            blocks.push(Block::Lines(flat("", record)));
+        }
+    }
+    if let Some(letters) = doc["letters"].as_array() {
+        blocks.push(Block::Heading(format!("Letters ({})", letters.len())));
+        for l in letters {
+            blocks.push(Block::Paragraph(format!(
+                "The letter of {}:",
+                scalar(&l["notice"])
+            )));
+            match l["blocks"].as_array() {
+                Some(letter) => blocks.extend(letter.iter().filter_map(block_from_json)),
+                None => blocks.push(Block::Paragraph(format!(
+                    "Cannot be laid out now: {}.",
+                    scalar(&l["unavailable"])
+                ))),
+            }
+        }
+    }
+    Letter {
+        title: "Subject access export".into(),
+        blocks: blocks.into_iter().map(printable_block).collect(),
+    }
+}
+
+/// A JSON value's fields as `path: value` lines.
+fn flat(path: &str, value: &serde_json::Value) -> Vec<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(fields) => {
+            fields.iter().flat_map(|(k, v)| flat(&join(k), v)).collect()
+        }
+        serde_json::Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+            items
+                .iter()
+                .enumerate()
+                .flat_map(|(i, v)| flat(&format!("{path}[{i}]"), v))
+                .collect()
+        }
+        other => vec![format!("{path}: {}", scalar(other))],
+    }
+}
+
+fn scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn block_from_json(block: &serde_json::Value) -> Option<Block> {
+    let text = |k: &str| block[k].as_str().map(str::to_string);
+    let list = |k: &str| {
+        block[k]
+            .as_array()
+            .map(|items| items.iter().map(scalar).collect::<Vec<_>>())
+    };
+    text("heading")
+        .map(Block::Heading)
+        .or_else(|| text("paragraph").map(Block::Paragraph))
+        .or_else(|| list("lines").map(Block::Lines))
+        .or_else(|| list("bullets").map(Block::Bullets))
+}
+
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut one = [0u8; 4];
+            if super::letters::pdf::first_unprintable(c.encode_utf8(&mut one)).is_some() {
+                '?'
+            } else {
+                c
+            }
         })
-        .await
+        .collect()
+}
+
+fn printable_block(block: Block) -> Block {
+    let all = |lines: Vec<String>| lines.iter().map(|l| printable(l)).collect();
+    match block {
+        Block::Heading(t) => Block::Heading(printable(&t)),
+        Block::Paragraph(t) => Block::Paragraph(printable(&t)),
+        Block::Lines(l) => Block::Lines(all(l)),
+        Block::Bullets(l) => Block::Bullets(all(l)),
     }
 }
 
@@ -502,4 +682,66 @@ fn block_json(block: &Block) -> serde_json::Value {
 
 fn json_error(e: serde_json::Error) -> ServiceError {
     ServiceError::Internal(format!("as JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readable_export_prints_every_record_and_only_what_the_fonts_can() {
+        let doc = serde_json::json!({
+            "schema": SUBJECT_EXPORT_SCHEMA,
+            "authority": "authorities/850",
+            "subject": {"kind": "parent", "person_id": "mum-1"},
+            "exported_at": "2025-03-07T11:00:00Z",
+            "exported_by": {"subject": "dpo", "role": "data_protection_officer"},
+            "notices": [{"notice_number": "850-2025-000001", "parent": {"given_name": "Ann \u{E000}"}}],
+            "payments": [],
+            "letters": [
+                {"notice": "authorities/850/notices/850-2025-000001", "title": "t",
+                 "blocks": [{"heading": "Penalty notice"}, {"lines": ["1 High Street"]}]},
+                {"notice": "authorities/850/notices/850-2025-000002", "unavailable": ["NO_AUTHORITY_SETTINGS"]}
+            ],
+        });
+        let report = subject_report(&doc);
+        let text: Vec<String> = report
+            .blocks
+            .iter()
+            .flat_map(|b| match b {
+                Block::Heading(t) | Block::Paragraph(t) => vec![t.clone()],
+                Block::Lines(l) | Block::Bullets(l) => l.clone(),
+            })
+            .collect();
+        assert!(
+            text.contains(&"subject.person_id: mum-1".to_string()),
+            "{text:?}"
+        );
+        assert!(text.contains(&"Notices (1)".to_string()));
+        assert!(
+            text.contains(&"parent.given_name: Ann ?".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"Payments (0)".to_string()) && text.contains(&"None held.".to_string())
+        );
+        assert!(
+            text.contains(&"Penalty notice".to_string())
+                && text.contains(&"1 High Street".to_string())
+        );
+        assert!(text.iter().any(|t| t.contains("NO_AUTHORITY_SETTINGS")));
+        assert!(
+            !text.iter().any(|t| t.contains("Register marks")),
+            "a parent has no registers"
+        );
+        crate::app::letters::pdf::render(&report, "Subject access export").expect("printable");
+    }
+
+    #[test]
+    fn a_listing_records_only_the_page_it_returns() {
+        let rows = [1, 2, 3];
+        assert_eq!(returned(&rows, 3), &[1, 2]);
+        assert_eq!(returned(&rows, 10), &[1, 2, 3]);
+        assert_eq!(returned(&rows, 1), &[1]);
+    }
 }

@@ -407,6 +407,15 @@ on_both_backends! {
         assert_eq!(count(&theirs, "notices"), 1);
         assert_eq!(theirs["payments"][0]["provider_payment_id"], "theirs-1");
 
+        // The same records, readable.
+        let mut pdf = app.as_role("850", Role::DataProtectionOfficer).data_protection().export_subject_data(pb::ExportSubjectDataRequest { parent: "authorities/850".into(), person_id: "mum-1".into(), format: pb::SubjectExportFormat::Pdf as i32, ..Default::default() }).await.unwrap().into_inner();
+        let first = pdf.message().await.unwrap().unwrap();
+        assert_eq!(first.content_type, "application/pdf");
+        assert!(first.data.starts_with(b"%PDF-"));
+        let exported = app.as_role("850", Role::Auditor).audit().list_audit_events(pb::ListAuditEventsRequest { parent: "authorities/850".into(), action: "subject_data.exported".into(), ..Default::default() }).await.unwrap().into_inner().audit_events;
+        assert_eq!(exported.len(), 3);
+        assert!(exported[2].details_json.contains(r#""format":"pdf""#), "{}", exported[2].details_json);
+
         // Only the data protection officer exports; a subject is one of the two.
         let officer = app.as_role("850", Role::LaOfficer).data_protection().export_subject_data(pb::ExportSubjectDataRequest { parent: "authorities/850".into(), upn: upn(1), ..Default::default() }).await;
         assert_eq!(officer.err().map(|s| s.code()), Some(Code::PermissionDenied));
