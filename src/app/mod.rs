@@ -44,7 +44,7 @@ pub use attendance::{
 pub use audit::AuditQuery;
 pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
 pub use caller::{Caller, Read};
-pub use data_protection::AccessQuery;
+pub use data_protection::{AccessQuery, ExportFormat, SubjectExport};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EVENT_PAGE, EventPage};
 pub use idempotency::RequestId;

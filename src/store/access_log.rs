@@ -10,13 +10,16 @@
 //! read is returned. A read that fails (not found, refused) records nothing.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::tx::sql_impl;
 use super::{StoreError, StoreResult};
 use crate::domain::access_log::{Accessed, SubjectKind};
 use crate::domain::actor::Actor;
 use crate::domain::identifiers::LaCode;
+use crate::domain::notice::Session;
+use crate::store::AuditEvent;
+use crate::store::marks::changes::session_number;
 
 /// What one call read: appended to the access log when its unit commits.
 #[derive(Debug, Clone)]
@@ -75,6 +78,36 @@ pub(super) trait AccessSql {
     /// The pupil and parent of each notice whose number is one of the list
     /// bound as `$2` (see [`notice_subjects`]).
     const NOTICE_SUBJECTS: &'static str;
+    /// An authority's audit events whose details hold the text bound as `$2`,
+    /// oldest first (see [`audit_events_naming`]).
+    const AUDIT_EVENTS_NAMING: &'static str;
+}
+
+/// [`AccessSql::AUDIT_EVENTS_NAMING`] with a backend's substring test
+/// (`$2` within `details`; case-sensitive on both, unlike SQLite's LIKE).
+macro_rules! audit_events_naming {
+    ($contains:literal) => {
+        concat!(
+            "SELECT event_id, occurred_at, actor_subject, actor_role, action, resource, \
+               request_id, details, prev_hash, hash \
+             FROM audit_events WHERE authority_code = $1 AND ",
+            $contains,
+            " ORDER BY event_id"
+        )
+    };
+}
+pub(super) use audit_events_naming;
+
+/// A mark a later one replaced, as kept in the pupil's mark history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedMark {
+    pub school_urn: String,
+    pub date: NaiveDate,
+    pub session: Session,
+    pub code: String,
+    pub record_time: DateTime<Utc>,
+    pub replaced_at: DateTime<Utc>,
+    pub replaced_by_code: String,
 }
 
 /// [`AccessSql::NOTICE_SUBJECTS`] with a backend's `any_of!`.
@@ -139,6 +172,23 @@ pub trait AccessLogStore: Send {
         numbers: &[String],
     ) -> StoreResult<Vec<(String, String, String)>>;
 
+    /// The marks of a pupil that later marks replaced (any school), by date,
+    /// session and when replaced.
+    async fn replaced_marks_of(
+        &mut self,
+        authority: &LaCode,
+        upn: &str,
+    ) -> StoreResult<Vec<ReplacedMark>>;
+
+    /// An authority's audit events whose details hold `text` (a subject's key
+    /// as JSON writes it, quotes included), oldest first: a scan of the
+    /// authority's log, for the rare subject access export.
+    async fn audit_events_naming(
+        &mut self,
+        authority: &LaCode,
+        text: &str,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
     /// An authority's entries matching `filter` with `entry_id` above
     /// `after_entry_id`, oldest first, at most `limit`.
     async fn access_events(
@@ -186,6 +236,54 @@ sql_impl! {
                 .bind(DB::list_arg(numbers))
                 .fetch_all(&mut *self.conn)
                 .await?)
+        }
+
+        async fn replaced_marks_of(
+            &mut self,
+            authority: &LaCode,
+            upn: &str,
+        ) -> StoreResult<Vec<ReplacedMark>> {
+            let rows: Vec<(String, NaiveDate, i16, String, DateTime<Utc>, DateTime<Utc>, String)> =
+                sqlx::query_as(
+                    "SELECT school_urn, mark_date, session, code, record_time, replaced_at, \
+                       replaced_by_code FROM attendance_mark_history \
+                     WHERE authority_code = $1 AND upn = $2 \
+                     ORDER BY mark_date, session, replaced_at, record_time",
+                )
+                .bind(authority.as_str())
+                .bind(upn)
+                .fetch_all(&mut *self.conn)
+                .await?;
+            rows.into_iter()
+                .map(|(school_urn, date, n, code, record_time, replaced_at, replaced_by_code)| {
+                    let session = [Session::Am, Session::Pm]
+                        .into_iter()
+                        .find(|s| session_number(*s) == n)
+                        .ok_or_else(|| StoreError::Corrupt(format!("mark history session {n}")))?;
+                    Ok(ReplacedMark {
+                        school_urn,
+                        date,
+                        session,
+                        code,
+                        record_time,
+                        replaced_at,
+                        replaced_by_code,
+                    })
+                })
+                .collect()
+        }
+
+        async fn audit_events_naming(
+            &mut self,
+            authority: &LaCode,
+            text: &str,
+        ) -> StoreResult<Vec<AuditEvent>> {
+            let rows: Vec<super::audit::AuditEventRow> = sqlx::query_as(DB::AUDIT_EVENTS_NAMING)
+                .bind(authority.as_str())
+                .bind(text)
+                .fetch_all(&mut *self.conn)
+                .await?;
+            rows.into_iter().map(AuditEvent::try_from).collect()
         }
 
         async fn access_events(

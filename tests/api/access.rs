@@ -64,6 +64,10 @@ fn may(role: Role, method: &str) -> bool {
     if method == "ListAccessEvents" {
         return matches!(role, Role::Auditor | Role::DataProtectionOfficer);
     }
+    // Everything held about one pupil or parent: the data protection officer.
+    if method == "ExportSubjectData" {
+        return role == Role::DataProtectionOfficer;
+    }
     const AUDIT: &[&str] = &[
         "ListAuditEvents",
         "VerifyAuditTrail",
@@ -181,7 +185,7 @@ const MUTATIONS: &[&str] = &[
     "RecordCaseEvent",
 ];
 /// Every RPC of lea.notices.v1.
-pub(crate) const METHODS: [&str; 47] = [
+pub(crate) const METHODS: [&str; 48] = [
     "CreatePolicyVersion",
     "GetPolicy",
     "ListPolicyVersions",
@@ -229,6 +233,7 @@ pub(crate) const METHODS: [&str; 47] = [
     "ListCaseEvents",
     "ListAccessEvents",
     "RenderProsecutionFile",
+    "ExportSubjectData",
 ];
 
 /// The answer a caller should get.
@@ -658,6 +663,29 @@ pub(crate) async fn call(who: &As, method: &str, la: &str) -> Code {
                 })
                 .await,
         ),
+        "ExportSubjectData" => {
+            let answers = who
+                .data_protection()
+                .export_subject_data(pb::ExportSubjectDataRequest {
+                    parent,
+                    upn: upn(1),
+                    ..Default::default()
+                })
+                .await;
+            match answers {
+                Ok(answers) => {
+                    let mut answers = answers.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break Code::Ok,
+                            Err(status) => break status.code(),
+                        }
+                    }
+                }
+                Err(status) => status.code(),
+            }
+        }
         other => panic!("no call for {other}"),
     }
 }

@@ -5,9 +5,10 @@ use lea_notices::domain::actor::Role;
 use lea_notices::proto::v1::{self as pb};
 use tonic::Code;
 
-use crate::helpers::notices::{Penalty, d, issue, upn};
+use crate::helpers::attendance::{SCHOOL, batch, record, week};
+use crate::helpers::notices::{Penalty, d, issue, proto_date, upn};
 use crate::helpers::payments::{pay, payment};
-use crate::helpers::{TestApp, on_both_backends};
+use crate::helpers::{TestApp, date, on_both_backends};
 
 const NOTICE: &str = "authorities/850/notices/850-2025-000001";
 
@@ -203,5 +204,222 @@ on_both_backends! {
         app.as_role("850", Role::Finance).payments().list_payments(pb::ListPaymentsRequest { parent: "authorities/850".into(), ..Default::default() }).await.unwrap();
         let paid = access_events(&app, "850", of_pupil(3)).await;
         assert_eq!(paid.iter().filter(|e| e.method == "ListPayments").count(), 1, "{paid:?}");
+    }
+}
+
+/// The school and letter settings a letter prints (as `access::fixtures`).
+async fn letter_fixtures(app: &TestApp) {
+    app.as_role("850", Role::LaOfficer)
+        .schools()
+        .import_schools(pb::ImportSchoolsRequest {
+            parent: "authorities/850".into(),
+            request_id: "school".into(),
+            schools: vec![pb::School {
+                urn: SCHOOL.into(),
+                la_code: "850".into(),
+                establishment_name: "Fixture School".into(),
+                status: pb::SchoolStatus::Open as i32,
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+    app.as_role("850", Role::Admin)
+        .policy()
+        .create_authority_settings(pb::CreateAuthoritySettingsRequest {
+            parent: "authorities/850".into(),
+            request_id: "settings".into(),
+            settings: Some(pb::AuthoritySettings {
+                effective_from: date(2024, 9, 1),
+                authority_name: "Authority 850".into(),
+                address: Some(pb::PostalAddress {
+                    lines: vec!["1 Council Street".into()],
+                    postcode: "SO23 8UG".into(),
+                }),
+                payment_url: "https://pay.example.gov.uk".into(),
+                payment_telephone: "0300 555 0000".into(),
+                questions_contact: "the attendance team".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+}
+
+/// A family: pupil 1 with a week of registers, a decided breach, a penalty
+/// notice to each of two parents (`mum-1`, `dad-1`) and a payment on the
+/// mother's; and in the same school Alexandra Whitfield (pupil 2), with
+/// registers and a notice to her parent `other-2`, and a payment on it.
+async fn family(app: &TestApp) {
+    app.clock.set_day(d(2025, 2, 3));
+    letter_fixtures(app).await;
+    let ours = Penalty::holiday(1, &["mum-1", "dad-1"], d(2025, 1, 13), d(2025, 2, 3));
+    assert_eq!(issue(app, ours.request("ours")).await.unwrap().len(), 2);
+    let mut theirs =
+        Penalty::holiday(2, &["other-2"], d(2025, 1, 13), d(2025, 2, 3)).request("theirs");
+    let pupil = theirs.pupil.as_mut().unwrap();
+    pupil.given_name = "Alexandra".into();
+    pupil.family_name = "Whitfield".into();
+    theirs.parents[0].family_name = "Whitfield".into();
+    issue(app, theirs).await.unwrap();
+    app.clock.set_day(d(2025, 2, 20));
+    pay(
+        app,
+        payment(
+            "850",
+            "ours-1",
+            8_000,
+            d(2025, 2, 19),
+            "",
+            &[("authorities/850/notices/850-2025-000001", 8_000)],
+        ),
+    )
+    .await;
+    pay(
+        app,
+        payment(
+            "850",
+            "theirs-1",
+            8_000,
+            d(2025, 2, 19),
+            "",
+            &[("authorities/850/notices/850-2025-000003", 8_000)],
+        ),
+    )
+    .await;
+    let monday = d(2025, 3, 3);
+    let friday = monday + chrono::Duration::days(4);
+    app.clock.set_day(friday);
+    let mut marks = week(SCHOOL, 1, monday, "O", &(0..10).collect::<Vec<_>>());
+    marks.extend(week(SCHOOL, 2, monday, "O", &[]));
+    let officer = app.as_role("850", Role::LaOfficer);
+    record(&officer, vec![batch("week-1", marks)])
+        .await
+        .unwrap();
+    officer
+        .attendance()
+        .record_breach_decision(pb::RecordBreachDecisionRequest {
+            parent: "authorities/850".into(),
+            request_id: "decision".into(),
+            upn: upn(1),
+            as_of_date: proto_date(friday),
+            state: pb::BreachState::NoAction as i32,
+            no_action_reason: pb::NoActionReason::Medical as i32,
+            note: "hospital stay".into(),
+        })
+        .await
+        .unwrap();
+    // Read once each, by the officer.
+    officer.notices().get_notice(get(NOTICE)).await.unwrap();
+    officer
+        .notices()
+        .get_notice(get("authorities/850/notices/850-2025-000003"))
+        .await
+        .unwrap();
+}
+
+/// The export of `request`'s subject as the data protection officer gets it,
+/// and how many chunks it came in.
+async fn export(
+    app: &TestApp,
+    request: pb::ExportSubjectDataRequest,
+) -> (serde_json::Value, String) {
+    let mut stream = app
+        .as_role("850", Role::DataProtectionOfficer)
+        .data_protection()
+        .export_subject_data(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    let mut first = true;
+    while let Some(chunk) = stream.message().await.unwrap() {
+        assert_eq!(
+            chunk.content_type,
+            if first { "application/json" } else { "" }
+        );
+        first = false;
+        bytes.extend(chunk.data);
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    (serde_json::from_str(&text).unwrap(), text)
+}
+
+fn count(doc: &serde_json::Value, key: &str) -> usize {
+    doc[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} missing"))
+        .len()
+}
+
+on_both_backends! {
+    async fn a_pupils_export_holds_every_record_about_them_and_none_about_anyone_else(app) {
+        family(&app).await;
+        let (doc, text) = export(&app, pb::ExportSubjectDataRequest { parent: "authorities/850".into(), upn: upn(1), ..Default::default() }).await;
+        assert_eq!(doc["schema"], "lea-notices/subject-access/v1");
+        assert_eq!(doc["subject"]["upn"], upn(1));
+        assert_eq!(count(&doc, "marks"), 10);
+        assert!(doc["marks"].as_array().unwrap().iter().all(|m| m["code"] == "O"));
+        assert_eq!(count(&doc, "breach_cases"), 1);
+        assert_eq!(doc["breach_cases"][0]["decision"]["note"], "hospital stay");
+        assert_eq!(count(&doc, "notices"), 2);
+        let parents: Vec<_> = doc["notices"].as_array().unwrap().iter().map(|n| n["parent"]["person_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(parents, ["mum-1", "dad-1"]);
+        assert_eq!(count(&doc, "letters"), 2);
+        assert!(doc["letters"].as_array().unwrap().iter().all(|l| l["blocks"].as_array().is_some_and(|b| !b.is_empty())), "{}", doc["letters"]);
+        assert_eq!(count(&doc, "payments"), 1);
+        assert_eq!(doc["payments"][0]["provider_payment_id"], "ours-1");
+        assert!(count(&doc, "audit_events") >= 4, "issued twice, paid, decided");
+        let actions: Vec<_> = doc["audit_events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"breach.decision_recorded") && actions.contains(&"payment.recorded"), "{actions:?}");
+        assert_eq!(count(&doc, "access_events"), 1, "the officer's read");
+        assert_eq!(count(&doc, "penalty_notice_requests"), 0);
+        // Nothing about the other child or her parent.
+        for other in [upn(2).as_str(), "other-2", "Alexandra", "Whitfield", "theirs-1", "850-2025-000003"] {
+            assert!(!text.contains(other), "the export names {other}");
+        }
+
+        // The export was recorded: an audit event and an access-log entry.
+        let audit = app.as_role("850", Role::DataProtectionOfficer).audit().list_audit_events(pb::ListAuditEventsRequest { parent: "authorities/850".into(), action: "subject_data.exported".into(), ..Default::default() }).await.unwrap().into_inner().audit_events;
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].resource, format!("authorities/850/pupils/{}", upn(1)));
+        assert_eq!(audit[0].actor.as_ref().unwrap().subject, "data_protection_officer@850");
+        let reads = access_events(&app, "850", by("data_protection_officer@850")).await;
+        assert_eq!(reads.len(), 1);
+        assert_eq!((reads[0].method.as_str(), reads[0].subject_key.as_str()), ("ExportSubjectData", upn(1).as_str()));
+    }
+
+    async fn a_parents_export_holds_their_notices_and_payments_not_the_other_childs(app) {
+        family(&app).await;
+        let (doc, text) = export(&app, pb::ExportSubjectDataRequest { parent: "authorities/850".into(), person_id: "mum-1".into(), ..Default::default() }).await;
+        assert_eq!(doc["subject"]["person_id"], "mum-1");
+        assert_eq!(count(&doc, "notices"), 1);
+        assert_eq!(doc["notices"][0]["notice_number"], "850-2025-000001");
+        assert_eq!(count(&doc, "letters"), 1);
+        assert_eq!(count(&doc, "payments"), 1);
+        assert_eq!(doc["payments"][0]["provider_payment_id"], "ours-1");
+        assert!(doc.get("marks").is_none(), "registers are the pupil's");
+        assert_eq!(count(&doc, "access_events"), 1);
+        for other in [upn(2).as_str(), "other-2", "Alexandra", "Whitfield", "theirs-1", "850-2025-000003"] {
+            assert!(!text.contains(other), "the export names {other}");
+        }
+        let (theirs, _) = export(&app, pb::ExportSubjectDataRequest { parent: "authorities/850".into(), person_id: "other-2".into(), ..Default::default() }).await;
+        assert_eq!(count(&theirs, "notices"), 1);
+        assert_eq!(theirs["payments"][0]["provider_payment_id"], "theirs-1");
+
+        // The same records, readable.
+        let mut pdf = app.as_role("850", Role::DataProtectionOfficer).data_protection().export_subject_data(pb::ExportSubjectDataRequest { parent: "authorities/850".into(), person_id: "mum-1".into(), format: pb::SubjectExportFormat::Pdf as i32, ..Default::default() }).await.unwrap().into_inner();
+        let first = pdf.message().await.unwrap().unwrap();
+        assert_eq!(first.content_type, "application/pdf");
+        assert!(first.data.starts_with(b"%PDF-"));
+        let exported = app.as_role("850", Role::Auditor).audit().list_audit_events(pb::ListAuditEventsRequest { parent: "authorities/850".into(), action: "subject_data.exported".into(), ..Default::default() }).await.unwrap().into_inner().audit_events;
+        assert_eq!(exported.len(), 3);
+        assert!(exported[2].details_json.contains(r#""format":"pdf""#), "{}", exported[2].details_json);
+
+        // Only the data protection officer exports; a subject is one of the two.
+        let officer = app.as_role("850", Role::LaOfficer).data_protection().export_subject_data(pb::ExportSubjectDataRequest { parent: "authorities/850".into(), upn: upn(1), ..Default::default() }).await;
+        assert_eq!(officer.err().map(|s| s.code()), Some(Code::PermissionDenied));
+        let neither = app.as_role("850", Role::DataProtectionOfficer).data_protection().export_subject_data(pb::ExportSubjectDataRequest { parent: "authorities/850".into(), ..Default::default() }).await;
+        assert_eq!(neither.err().map(|s| s.code()), Some(Code::InvalidArgument));
     }
 }

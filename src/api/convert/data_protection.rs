@@ -6,7 +6,7 @@ use super::timestamp_to_proto;
 use crate::api::caller::role_to_proto;
 use crate::api::error::Violations;
 use crate::api::pagination::{self, PageRequest};
-use crate::app::{AccessQuery, ServiceResult};
+use crate::app::{AccessQuery, ExportFormat, ServiceResult};
 use crate::domain::{
     FieldViolation, access_log::SubjectKind, actor::Role, identifiers::Upn, names,
 };
@@ -27,6 +27,29 @@ fn subject(upn: &str, person_id: &str) -> Result<Option<(SubjectKind, String)>, 
             .map_err(|why| FieldViolation::new("upn", why)),
         (true, false) => Ok(Some((SubjectKind::Parent, person_id.to_string()))),
     }
+}
+
+/// The subject an export is for: exactly one of `upn` and `person_id`.
+pub(crate) fn export_subject(
+    req: &pb::ExportSubjectDataRequest,
+) -> ServiceResult<(SubjectKind, String, ExportFormat)> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    let subject = v.check(subject(&req.upn, &req.person_id).and_then(|s| {
+        s.ok_or_else(|| FieldViolation::new("upn", "give a pupil's upn or a parent's person_id"))
+    }));
+    let format = v.check(match pb::SubjectExportFormat::try_from(req.format) {
+        Ok(pb::SubjectExportFormat::Unspecified | pb::SubjectExportFormat::Json) => {
+            Ok(ExportFormat::Json)
+        }
+        Ok(pb::SubjectExportFormat::Pdf) => Ok(ExportFormat::Pdf),
+        Err(_) => Err(FieldViolation::new("format", "not a SubjectExportFormat")),
+    });
+    v.finish(
+        subject
+            .zip(format)
+            .map(|((kind, key), format)| (kind, key, format)),
+    )
 }
 
 /// A ListAccessEvents request: the filter, and the page after an entry id.

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
 use super::attendance::{marks_batch, summary_request};
+use super::data_protection::{access_page, export_subject};
 use super::issuing::{notice_to_improve_request, penalty_request};
 use super::measures::{
     case_events_query, case_query, open_case_request, record_case_event_request,
@@ -475,5 +476,28 @@ proptest! {
         let list = pb::ListCasesRequest { parent: "authorities/850".into(), kind, state, upn, school_urn, page_size: code, page_token: page_token.clone() };
         let _ = case_query(&list);
         let _ = case_events_query(&pb::ListCaseEventsRequest { name, page_size: code, page_token });
+    }
+
+    #[test]
+    fn data_protection_requests_never_panic(
+        parent in text(),
+        upn in text(),
+        person_id in text(),
+        actor_subject in text(),
+        start_time in timestamp(),
+        end_time in timestamp(),
+        page_size in small(),
+        page_token in text(),
+        format in small(),
+    ) {
+        let req = pb::ListAccessEventsRequest {
+            parent: parent.clone(), upn: upn.clone(), person_id: person_id.clone(), actor_subject,
+            start_time, end_time, page_size, page_token,
+        };
+        let _ = prewalk::check(&req);
+        let _ = access_page(&req);
+        let export = pb::ExportSubjectDataRequest { parent, upn, person_id, format };
+        let _ = prewalk::check(&export);
+        let _ = export_subject(&export);
     }
 }

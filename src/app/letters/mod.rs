@@ -180,16 +180,7 @@ impl App {
                     let accessed = access_log::notice_subjects(&caller.authority, &notice);
                     let at = app.now();
                     record_reads(&mut *tx, &caller, at, "RenderNotice", accessed.into()).await?;
-                    let settings =
-                        settings_for(&mut *tx, &caller.authority, notice.issue_date).await?;
-                    let school = school_on_letter(&mut *tx, &caller.authority, &notice).await?;
-                    let letter = letter::notice_letter(
-                        &notice,
-                        &school,
-                        &settings.details,
-                        &pdf::first_unprintable,
-                    )
-                    .map_err(ServiceError::FailedPrecondition)?;
+                    let letter = letter_for(&mut *tx, &caller.authority, &notice).await?;
                     Ok((letter, notice.notice_number))
                 }
                 .await;
@@ -214,6 +205,20 @@ impl App {
             .into()
         })
     }
+}
+
+/// The letter of `notice`: the school and the authority's settings in force on
+/// its issue date, laid out as text (FAILED_PRECONDITION when one is missing
+/// or a field cannot be printed).
+pub(in crate::app) async fn letter_for(
+    tx: &mut dyn StoreTx,
+    authority: &LaCode,
+    notice: &crate::domain::notice::Notice,
+) -> ServiceResult<letter::Letter> {
+    let settings = settings_for(tx, authority, notice.issue_date).await?;
+    let school = school_on_letter(tx, authority, notice).await?;
+    letter::notice_letter(notice, &school, &settings.details, &pdf::first_unprintable)
+        .map_err(ServiceError::FailedPrecondition)
 }
 
 /// The notice's school as the register names it: regulation 3 requires the

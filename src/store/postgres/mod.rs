@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres};
 
-use super::access_log::{AccessSql, notice_subjects};
+use super::access_log::{AccessSql, audit_events_naming, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
@@ -31,6 +31,7 @@ impl AccessSql for Postgres {
          SELECT $1, $2, $3, $4, $5, $6, s.k, s.s, s.r \
          FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT)";
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
+    const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("strpos(details, $2) > 0");
 }
 
 impl NoticeSql for Postgres {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use super::access_log::{AccessSql, notice_subjects};
+use super::access_log::{AccessSql, audit_events_naming, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
 use super::tx::Tx;
@@ -34,6 +34,7 @@ impl AccessSql for Sqlite {
            json_extract(s.value, '$.r') \
          FROM json_each($7) AS s";
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
+    const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("instr(details, $2) > 0");
 }
 
 impl NoticeSql for Sqlite {

@@ -45,6 +45,36 @@ DATA_SUBJECT_KIND_PARENT: DataSubjectKind.ValueType  # 2
 """A parent or carer, by the authority's person id."""
 Global___DataSubjectKind: _TypeAlias = DataSubjectKind  # noqa: Y015
 
+class _SubjectExportFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubjectExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubjectExportFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBJECT_EXPORT_FORMAT_UNSPECIFIED: _SubjectExportFormat.ValueType  # 0
+    """Not set: JSON."""
+    SUBJECT_EXPORT_FORMAT_JSON: _SubjectExportFormat.ValueType  # 1
+    """One JSON document (schema: docs/subject-access.md)."""
+    SUBJECT_EXPORT_FORMAT_PDF: _SubjectExportFormat.ValueType  # 2
+    """A readable PDF of the same records, for the subject: a section per kind
+    of record, each record's fields as lines, and each notice's letter as it
+    reads.
+    """
+
+class SubjectExportFormat(_SubjectExportFormat, metaclass=_SubjectExportFormatEnumTypeWrapper):
+    """How an export is written."""
+
+SUBJECT_EXPORT_FORMAT_UNSPECIFIED: SubjectExportFormat.ValueType  # 0
+"""Not set: JSON."""
+SUBJECT_EXPORT_FORMAT_JSON: SubjectExportFormat.ValueType  # 1
+"""One JSON document (schema: docs/subject-access.md)."""
+SUBJECT_EXPORT_FORMAT_PDF: SubjectExportFormat.ValueType  # 2
+"""A readable PDF of the same records, for the subject: a section per kind
+of record, each record's fields as lines, and each notice's letter as it
+reads.
+"""
+Global___SubjectExportFormat: _TypeAlias = SubjectExportFormat  # noqa: Y015
+
 @_typing.final
 class AccessEvent(_message.Message):
     """One entry of the access log: one caller's read of one pupil's or parent's
@@ -194,22 +224,26 @@ class ExportSubjectDataRequest(_message.Message):
     PARENT_FIELD_NUMBER: _builtins.int
     UPN_FIELD_NUMBER: _builtins.int
     PERSON_ID_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The authority: `authorities/{la_code}`."""
     upn: _builtins.str
     """The pupil whose data to export (a UPN). Exactly one of upn and person_id."""
     person_id: _builtins.str
     """The parent whose data to export (the authority's person id)."""
+    format: Global___SubjectExportFormat.ValueType
+    """JSON (the default) or a readable PDF of the same records."""
     def __init__(
         self,
         *,
         parent: _builtins.str = ...,
         upn: _builtins.str = ...,
         person_id: _builtins.str = ...,
+        format: Global___SubjectExportFormat.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent", "person_id", b"person_id", "upn", b"upn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "parent", b"parent", "person_id", b"person_id", "upn", b"upn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -225,10 +259,12 @@ class ExportSubjectDataResponse(_message.Message):
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
     """The next bytes of the document: the chunks, concatenated in the order
-    they arrive, are one UTF-8 JSON document.
+    they arrive, are one UTF-8 JSON document or one PDF file.
     """
     content_type: _builtins.str
-    """The document's media type, on the first chunk only: "application/json"."""
+    """The document's media type, on the first chunk only: "application/json"
+    or "application/pdf".
+    """
     def __init__(
         self,
         *,

@@ -88,7 +88,8 @@ class DataProtectionServiceServicer:
 
     def ExportSubjectData(self, request, context):
         """Everything the service holds about one pupil or one parent, as one JSON
-        document (schema: docs/subject-access.md) streamed in chunks. The export
+        document (schema: docs/subject-access.md) or a readable PDF, streamed in
+        chunks. The export
         is itself recorded: an audit event `subject_data.exported` and an
         access-log entry.
         """

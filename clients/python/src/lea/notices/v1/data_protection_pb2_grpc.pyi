@@ -52,7 +52,8 @@ class DataProtectionServiceStub:
     """Entries of the authority's access log, filtered, oldest first."""
     ExportSubjectData: _grpc.UnaryStreamMultiCallable[_data_protection_pb2.ExportSubjectDataRequest, _data_protection_pb2.ExportSubjectDataResponse]
     """Everything the service holds about one pupil or one parent, as one JSON
-    document (schema: docs/subject-access.md) streamed in chunks. The export
+    document (schema: docs/subject-access.md) or a readable PDF, streamed in
+    chunks. The export
     is itself recorded: an audit event `subject_data.exported` and an
     access-log entry.
     """
@@ -81,7 +82,8 @@ class DataProtectionServiceAsyncStub(DataProtectionServiceStub):
     """Entries of the authority's access log, filtered, oldest first."""
     ExportSubjectData: _aio.UnaryStreamMultiCallable[_data_protection_pb2.ExportSubjectDataRequest, _data_protection_pb2.ExportSubjectDataResponse]  # type: ignore[assignment]
     """Everything the service holds about one pupil or one parent, as one JSON
-    document (schema: docs/subject-access.md) streamed in chunks. The export
+    document (schema: docs/subject-access.md) or a readable PDF, streamed in
+    chunks. The export
     is itself recorded: an audit event `subject_data.exported` and an
     access-log entry.
     """
@@ -119,7 +121,8 @@ class DataProtectionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_data_protection_pb2.ExportSubjectDataResponse], _abc.AsyncIterator[_data_protection_pb2.ExportSubjectDataResponse]]:
         """Everything the service holds about one pupil or one parent, as one JSON
-        document (schema: docs/subject-access.md) streamed in chunks. The export
+        document (schema: docs/subject-access.md) or a readable PDF, streamed in
+        chunks. The export
         is itself recorded: an audit event `subject_data.exported` and an
         access-log entry.
         """
