@@ -1,5 +1,5 @@
 //! Attendance measures and the unauthorised-absence threshold, from session marks
-//! (DOMAIN.md, "Attendance measures" and "The threshold").
+//! (docs/domain.md, "Attendance measures" and "The threshold").
 
 use std::collections::BTreeSet;
 
@@ -49,7 +49,7 @@ pub enum MarkChange {
     Outdated,
 }
 
-/// DOMAIN.md: a later mark for the same pupil/school/date/session replaces the
+/// docs/domain.md: a later mark for the same pupil/school/date/session replaces the
 /// earlier one. "Later" is the school's record time, not arrival order, so a
 /// connector resending an old export cannot undo a correction.
 pub fn mark_change(held: Option<&HeldMark>, mark: &RegisterMark) -> MarkChange {
@@ -143,7 +143,7 @@ impl Figures {
     }
 
     /// (present + approved educational activity) / possible sessions; 0 with
-    /// none possible. Approved activity counts as present (DOMAIN.md).
+    /// none possible. Approved activity counts as present (docs/domain.md).
     pub fn attendance_rate(&self) -> f64 {
         if self.possible == 0 {
             0.0
@@ -195,7 +195,7 @@ fn is_possible(date: NaiveDate, code: &str) -> bool {
 /// `window_school_weeks` school weeks up to the week of `as_of`.
 ///
 /// `school_weeks` are the Mondays of the weeks in which a school the pupil is
-/// registered at had at least one possible session (DOMAIN.md: "a week with at
+/// registered at had at least one possible session (docs/domain.md: "a week with at
 /// least one possible session"). Holidays and closures are therefore not school
 /// weeks, and the window spans terms, school years and a move between schools;
 /// for a pupil on two schools' registers a week open at either counts.

@@ -1,4 +1,4 @@
-//! Working days and civil dates for notice periods (DOMAIN.md, "Penalty notices"):
+//! Working days and civil dates for notice periods (docs/domain.md, "Penalty notices"):
 //! England and Wales bank holidays, receipt of posted notices, the last day of a
 //! period, and the Europe/London date.
 //!

@@ -2,7 +2,7 @@
 //! worked out from the notice, the school and the authority's own details.
 //!
 //! Regulation 3 of the Education (Penalty Notices) (England) Regulations 2007
-//! prescribes the contents of a penalty notice (`DOMAIN.md`, "What a notice must
+//! prescribes the contents of a penalty notice (`docs/domain.md`, "What a notice must
 //! say"). [`penalty_notice_letter`] writes every item as plain text blocks; the
 //! layout (PDF) is elsewhere, so what the law requires is tested here without it.
 

@@ -1,6 +1,6 @@
 //! The rules of school-attendance enforcement, as pure code: no I/O, no async.
 //!
-//! An auditor reads the law here. Every fact comes from `../shared/DOMAIN.md`;
+//! An auditor reads the law here. Every fact comes from `docs/domain.md` (each with its source);
 //! rules that are local choices live in [`policy`] as per-authority versions.
 
 /// Stable names used in storage, audit records and page filters.

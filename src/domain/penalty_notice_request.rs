@@ -1,5 +1,5 @@
 //! Schools' requests to the authority for penalty notices, and the local code's
-//! deadline for them (DOMAIN.md: "schools must request a notice within 10
+//! deadline for them (docs/domain.md: "schools must request a notice within 10
 //! school days of the pupil's return" is local: `request_deadline_school_days`).
 //! The deadline runs from the pupil's return as the register shows it: the
 //! first school day after the claimed absence with the pupil present is day 1,

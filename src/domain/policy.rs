@@ -165,7 +165,7 @@ pub struct PolicyVersion {
     pub published: Option<Publication>,
 }
 
-/// One row of DOMAIN.md's table of national amounts and periods.
+/// One row of docs/domain.md's table of national amounts and periods.
 struct NationalRegime {
     from: NaiveDate,
     lower_pence: i64,

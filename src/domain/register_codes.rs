@@ -1,5 +1,5 @@
 //! Attendance register codes and their statistical categories, by the code set
-//! in force on a session's date (DOMAIN.md, "Sessions and register codes").
+//! in force on a session's date (docs/domain.md, "Sessions and register codes").
 
 use chrono::NaiveDate;
 
@@ -82,7 +82,7 @@ const CODES_2024: &[(&str, CodeCategory)] = &[
     ("U", UnauthorisedAbsence),
     ("D", NotPossible),
     ("X", NotPossible),
-    // Q: MIS vendors have not confirmed it is non-statistical (DOMAIN.md: unconfirmed).
+    // Q: MIS vendors have not confirmed it is non-statistical (docs/domain.md: unconfirmed).
     ("Q", NotPossible),
     ("Y1", NotPossible),
     ("Y2", NotPossible),
@@ -95,7 +95,7 @@ const CODES_2024: &[(&str, CodeCategory)] = &[
     ("#", NotPossible),
 ];
 
-// Categories as DfE's pre-2024 guidance gave them (DOMAIN.md: unconfirmed in detail).
+// Categories as DfE's pre-2024 guidance gave them (docs/domain.md: unconfirmed in detail).
 const CODES_2006: &[(&str, CodeCategory)] = &[
     ("/", Present),
     ("\\", Present),

@@ -1,5 +1,5 @@
 //! Sharing penalty notices between the authorities of one deployment for the
-//! limit of notices per parent per child (DOMAIN.md: two in three years, the
+//! limit of notices per parent per child (docs/domain.md: two in three years, the
 //! second at the flat amount, wherever issued): which authorities share (each
 //! authority's agreement, versioned by effective date, off by default; both
 //! must name each other), and how a parent on another authority's notice is

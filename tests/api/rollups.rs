@@ -71,7 +71,7 @@ fn to_mark(key: &Key, code: &str, recorded: i64) -> pb::Mark {
     mark(school, pupil, date, session, code, recorded)
 }
 
-/// What recording `code` at `recorded` does to `register` (DOMAIN.md: a later
+/// What recording `code` at `recorded` does to `register` (docs/domain.md: a later
 /// mark replaces the held one; the same code or an older record changes nothing).
 fn apply(register: &mut Register, key: Key, code: &'static str, recorded: i64) {
     match register.get(&key) {
