@@ -108,7 +108,7 @@ fn token_key() -> [u8; 32] {
     let mut held = TOKEN_KEY.write().unwrap_or_else(|e| e.into_inner());
     held.get_or_insert_with(|| {
         let mut seed = [0u8; 32];
-        if getrandom::getrandom(&mut seed).is_err() {
+        if getrandom::fill(&mut seed).is_err() {
             // No system randomness (never on Linux): the standard library's
             // per-process hash keys, unguessable enough from outside for a key
             // that only guards cursors.

@@ -200,7 +200,7 @@ impl CheckpointKey {
     /// A new random key.
     pub fn generate() -> anyhow::Result<Self> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         Ok(Self {
             key: SigningKey::from_bytes(&seed),
         })

@@ -338,7 +338,7 @@ pub async fn import_schools(options: SchoolImportOptions) -> anyhow::Result<Scho
     };
     let parent = format!("authorities/{authority}");
     let mut run = [0u8; 8];
-    getrandom::getrandom(&mut run).context("choosing the run's request ids")?;
+    getrandom::fill(&mut run).context("choosing the run's request ids")?;
     let run = hex::encode(run);
     for batch in schools.chunks(SCHOOLS_PER_BATCH) {
         let request = pb::ImportSchoolsRequest {

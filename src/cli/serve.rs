@@ -7,7 +7,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use super::connect::{self, ConfigArgs, open_store, start_telemetry};
-use crate::api::layers::auth::{DevKey, Verifier};
+use crate::api::layers::auth::{ClaimMapping, DevKey, Verifier};
+use crate::api::layers::jwks::{RemoteKeys, Source};
 use crate::server::{self, config::Config, metrics, migrating::MigratingStore};
 use crate::store;
 
@@ -51,7 +52,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         std::future::pending::<anyhow::Result<std::convert::Infallible>>().await
     };
-    let verifier = Arc::new(verifier(&config)?);
+    let verifier = Arc::new(verifier(&config).await?);
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("listening on {}", config.listen_addr))?;
@@ -150,8 +151,9 @@ async fn publish_checkpoints(
 /// The largest `jwt_leeway_secs` accepted.
 const MAX_JWT_LEEWAY_SECS: u64 = 300;
 /// The token verifier the configuration asks for; the development key only when
-/// allowed, so production never trusts it by accident.
-fn verifier(config: &Config) -> anyhow::Result<Verifier> {
+/// allowed, so production never trusts it by accident. The provider's keys
+/// (a JWKS URL, or discovery) are fetched once here and kept fresh by a task.
+async fn verifier(config: &Config) -> anyhow::Result<Verifier> {
     let (issuer, audience) = (&config.jwt_issuer, &config.jwt_audience);
     // A larger leeway would stretch every token's life by as much.
     anyhow::ensure!(
@@ -160,23 +162,58 @@ fn verifier(config: &Config) -> anyhow::Result<Verifier> {
         config.jwt_leeway_secs
     );
     let leeway = std::time::Duration::from_secs(config.jwt_leeway_secs);
-    match (&config.jwt_keys_file, config.dev_tokens_enabled()) {
-        (Some(file), false) => Ok(Verifier::from_file(file, issuer, audience)?.with_leeway(leeway)),
-        (None, true) => {
+    let claims = ClaimMapping::new(
+        &config.jwt_authority_claim,
+        config.jwt_authority.as_deref(),
+        &config.jwt_role_claim,
+        &config.jwt_role_map,
+        &config.jwt_schools_claim,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let url = config.jwt_jwks_url.as_deref().filter(|u| !u.is_empty());
+    let sources = [
+        config.jwt_keys_file.is_some(),
+        url.is_some(),
+        config.jwt_oidc_discovery,
+    ];
+    anyhow::ensure!(
+        sources.iter().filter(|s| **s).count() <= 1,
+        "set one of jwt_keys_file, jwt_jwks_url and jwt_oidc_discovery"
+    );
+    let remote = match (url, config.jwt_oidc_discovery) {
+        (Some(url), _) => Some(Source::jwks(url)?),
+        (None, true) => Some(Source::discovery(issuer)?),
+        (None, false) => None,
+    };
+    let verifier = match (&config.jwt_keys_file, remote, config.dev_tokens_enabled()) {
+        (_, _, true) if config.has_token_keys() => anyhow::bail!(
+            "set either the token keys (jwt_keys_file, jwt_jwks_url, jwt_oidc_discovery) or dev_tokens, not both"
+        ),
+        (Some(file), _, false) => Verifier::from_file(file, issuer, audience)?,
+        (None, Some(source), false) => {
+            let min_refetch = std::time::Duration::from_millis(config.jwt_jwks_min_refetch_ms);
+            let keys = RemoteKeys::new(source, issuer, min_refetch).await;
+            anyhow::ensure!(
+                config.jwt_jwks_refresh_secs > 0,
+                "jwt_jwks_refresh_secs must be at least 1"
+            );
+            keys.keep_fresh(std::time::Duration::from_secs(config.jwt_jwks_refresh_secs));
+            Verifier::from_provider(keys, issuer, audience)
+        }
+        (None, None, true) => {
             tracing::warn!(
                 "accepting tokens signed with the development key in {}",
                 config.data_dir.display()
             );
-            Ok(DevKey::load_or_create(&config.data_dir)?
-                .verifier(issuer, audience)
-                .with_leeway(leeway))
+            DevKey::load_or_create(&config.data_dir)?.verifier(issuer, audience)
         }
-        (Some(_), true) => anyhow::bail!("set either jwt_keys_file or dev_tokens, not both"),
-        (None, false) => anyhow::bail!(
+        (_, _, _) => anyhow::bail!(
             "no token keys configured: set LEA_NOTICES_JWT_KEYS_FILE (PEM or JWKS), \
+             LEA_NOTICES_JWT_JWKS_URL or LEA_NOTICES_JWT_OIDC_DISCOVERY=true, \
              or LEA_NOTICES_DEV_TOKENS=true for the development key"
         ),
-    }
+    };
+    Ok(verifier.with_leeway(leeway).with_claims(claims))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,7 +1,7 @@
 //! Configuration, layered (later wins): built-in defaults, an optional TOML file,
 //! `LEA_NOTICES_*` environment variables (and `DATABASE_URL`), command-line flags.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
 
 use figment::{
     Figment,
@@ -55,8 +55,39 @@ pub struct Config {
     /// Seconds a token's `exp`, `nbf` and `iat` may be off this server's clock
     /// (skew between the identity provider and us); at most 300.
     pub jwt_leeway_secs: u64,
+    /// The identity provider's JWKS (`https://...`; `http://` only to a
+    /// loopback address), fetched at start, every `jwt_jwks_refresh_secs`,
+    /// and when a token names a key not in it. Instead of `jwt_keys_file`.
+    pub jwt_jwks_url: Option<String>,
+    /// Find the JWKS by OpenID Connect discovery: `jwt_issuer` +
+    /// `/.well-known/openid-configuration`, its `jwks_uri`. Instead of
+    /// `jwt_keys_file` and `jwt_jwks_url`.
+    pub jwt_oidc_discovery: bool,
+    /// Seconds between two scheduled fetches of the provider's keys.
+    pub jwt_jwks_refresh_secs: u64,
+    /// Least milliseconds between two fetches asked for by tokens naming a key
+    /// (`kid`) the set does not hold: a flood of made-up `kid`s costs the
+    /// provider one request per interval.
+    pub jwt_jwks_min_refetch_ms: u64,
+    /// The claim holding the caller's authority (LA code): a claim's name, or
+    /// a dotted path into nested claims.
+    pub jwt_authority_claim: String,
+    /// Every caller's authority, for a deployment serving one council (the
+    /// authority claim is then not read).
+    pub jwt_authority: Option<String>,
+    /// The claim holding the caller's role: a string or an array of strings
+    /// (Entra ID: `roles`; Keycloak: `realm_access.roles` or
+    /// `resource_access.<client>.roles`).
+    pub jwt_role_claim: String,
+    /// The provider's role or group values and the role each means here
+    /// (`"Attendance.Officer=la_officer, Attendance.Audit=auditor"`, or a TOML
+    /// table). Empty: the claim holds this service's role names.
+    #[serde(deserialize_with = "key_values")]
+    pub jwt_role_map: BTreeMap<String, String>,
+    /// The claim holding school staff's schools' URNs (a string or an array).
+    pub jwt_schools_claim: String,
     /// Accept tokens signed with the development key. Unset: only on the
-    /// embedded SQLite default with no `jwt_keys_file`.
+    /// embedded SQLite default with no other token keys configured.
     pub dev_tokens: Option<bool>,
     /// Server certificate chain (PEM); with `tls_key_file`, the server speaks TLS.
     pub tls_cert_file: Option<PathBuf>,
@@ -108,6 +139,34 @@ pub struct Config {
     pub purge_interval_ms: u64,
 }
 
+/// A map given as `"a=b, c=d"` (an environment variable) or as a table (TOML).
+fn key_values<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrTable {
+        Text(String),
+        Table(BTreeMap<String, String>),
+    }
+    match TextOrTable::deserialize(d)? {
+        TextOrTable::Table(map) => Ok(map),
+        TextOrTable::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    Ok((k.trim().to_owned(), v.trim().to_owned()))
+                }
+                _ => Err(serde::de::Error::custom(format!(
+                    "'{pair}' is not provider_value=role"
+                ))),
+            })
+            .collect(),
+    }
+}
+
 /// A list given as `"a, b"` (an environment variable) or as a list (TOML).
 fn comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
@@ -143,6 +202,15 @@ impl Default for Config {
             jwt_issuer: "lea-notices-dev".into(),
             jwt_audience: "lea-notices".into(),
             jwt_leeway_secs: crate::api::layers::auth::DEFAULT_LEEWAY.as_secs(),
+            jwt_jwks_url: None,
+            jwt_oidc_discovery: false,
+            jwt_jwks_refresh_secs: 3600,
+            jwt_jwks_min_refetch_ms: 30_000,
+            jwt_authority_claim: "la".into(),
+            jwt_authority: None,
+            jwt_role_claim: "role".into(),
+            jwt_role_map: BTreeMap::new(),
+            jwt_schools_claim: "schools".into(),
             dev_tokens: None,
             tls_cert_file: None,
             tls_key_file: None,
@@ -212,7 +280,15 @@ impl Config {
     /// Whether tokens signed with the development key are accepted.
     pub fn dev_tokens_enabled(&self) -> bool {
         self.dev_tokens
-            .unwrap_or(self.jwt_keys_file.is_none() && self.is_embedded_default())
+            .unwrap_or(!self.has_token_keys() && self.is_embedded_default())
+    }
+
+    /// Whether the identity provider's keys are configured (a file, a JWKS
+    /// URL, or discovery).
+    pub fn has_token_keys(&self) -> bool {
+        self.jwt_keys_file.is_some()
+            || self.jwt_jwks_url.as_deref().is_some_and(|u| !u.is_empty())
+            || self.jwt_oidc_discovery
     }
 
     /// The database URL to open: the configured one, or the embedded default.
@@ -335,6 +411,38 @@ mod tests {
             jail.create_file("lea.toml", "grpc_web_origins = [\"https://a.example\"]\n")?;
             let c = Config::load(Some("lea.toml".into()), &Overrides::default()).unwrap();
             assert!(c.grpc_web_origins.is_empty(), "the variable wins, empty");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_claim_mapping_comes_from_the_environment_or_a_table() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LEA_NOTICES_JWT_ROLE_CLAIM", "roles");
+            jail.set_env(
+                "LEA_NOTICES_JWT_ROLE_MAP",
+                "Attendance.Officer=la_officer, Attendance.Audit = auditor,",
+            );
+            jail.set_env("LEA_NOTICES_JWT_JWKS_URL", "https://idp.example/keys");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.jwt_role_claim, "roles");
+            assert_eq!(
+                c.jwt_role_map,
+                BTreeMap::from([
+                    ("Attendance.Audit".to_string(), "auditor".to_string()),
+                    ("Attendance.Officer".to_string(), "la_officer".to_string()),
+                ])
+            );
+            assert!(c.has_token_keys() && !c.dev_tokens_enabled());
+            jail.set_env("LEA_NOTICES_JWT_ROLE_MAP", "");
+            jail.create_file("lea.toml", "[jwt_role_map]\n\"lea-ewo\" = \"la_officer\"\n")?;
+            let c = Config::load(Some("lea.toml".into()), &Overrides::default()).unwrap();
+            assert!(c.jwt_role_map.is_empty(), "the variable wins, empty");
+            jail.clear_env();
+            let c = Config::load(Some("lea.toml".into()), &Overrides::default()).unwrap();
+            assert_eq!(c.jwt_role_map["lea-ewo"], "la_officer");
+            jail.set_env("LEA_NOTICES_JWT_ROLE_MAP", "no-equals-sign");
+            assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

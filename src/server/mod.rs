@@ -11,7 +11,6 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
@@ -23,9 +22,16 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::api::data_protection::DataProtectionApi;
 use crate::api::events::EventApi;
 use crate::api::{
-    attendance::AttendanceApi, audit::AuditApi, layers::auth::Verifier, measures::MeasureApi,
-    notice::NoticeApi, payment::PaymentApi, policy::PolicyApi, report::ReportApi,
-    school::SchoolApi, worklist::WorklistApi,
+    attendance::AttendanceApi,
+    audit::AuditApi,
+    layers::auth::{Authenticated, Verifier},
+    measures::MeasureApi,
+    notice::NoticeApi,
+    payment::PaymentApi,
+    policy::PolicyApi,
+    report::ReportApi,
+    school::SchoolApi,
+    worklist::WorklistApi,
 };
 use crate::app::App;
 use crate::app::checkpoints::Checkpoints;
@@ -270,7 +276,7 @@ impl Default for ServeOptions {
 /// A service with the message limits set and the bearer-token check in front.
 macro_rules! guarded {
     ($server:ident, $api:expr, $options:expr, $auth:expr) => {
-        InterceptedService::new(
+        Authenticated::new(
             $server::new($api)
                 .max_decoding_message_size($options.max_message_bytes)
                 .max_encoding_message_size($options.max_message_bytes),
@@ -343,7 +349,7 @@ impl Application {
             options,
             rounds,
         } = self;
-        let auth = verifier.interceptor();
+        let auth = verifier;
         let policy = guarded!(
             PolicyServiceServer,
             PolicyApi::new(app.clone()),

@@ -447,7 +447,7 @@ sql_impl! {
 /// A fresh random salt for an event's details (see `domain::audit::details_digest`).
 fn details_salt() -> StoreResult<[u8; audit::DETAILS_SALT_LEN]> {
     let mut salt = [0u8; audit::DETAILS_SALT_LEN];
-    getrandom::getrandom(&mut salt)
+    getrandom::fill(&mut salt)
         .map_err(|e| StoreError::Corrupt(format!("no randomness for an audit salt: {e}")))?;
     Ok(salt)
 }

@@ -19,6 +19,7 @@ mod fuzz_corpus;
 mod grpc_surface;
 mod hardening;
 mod hostile;
+mod identity_provider;
 mod letters;
 mod liability;
 mod load;

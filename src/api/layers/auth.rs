@@ -1,13 +1,21 @@
-//! Authentication: bearer JWTs verified against configured public keys (Ed25519
-//! or RS256, from a PEM file or a JWKS file), issuer and audience checked,
-//! `exp`, `nbf` and `iat` checked against the wall clock with a small leeway,
-//! and any `crit` header refused. The verified caller rides on the request's
-//! extensions.
+//! Authentication: bearer JWTs verified against the identity provider's public
+//! keys (Ed25519, RSA or ECDSA: a PEM or JWKS file, or a JWKS fetched from a
+//! URL or by OpenID Connect discovery and kept fresh, see [`super::jwks`]),
+//! issuer and audience checked, `exp`, `nbf` and `iat` checked against the
+//! wall clock with a small leeway, and any `crit` header refused. Which claims
+//! name the caller's authority, role and schools is configuration
+//! ([`ClaimMapping`]). The verified caller rides on the request's extensions.
 //!
 //! For local use the embedded default keeps an Ed25519 development key in its
 //! data directory; `lea-notices token` signs short-lived tokens with it.
 
-use std::{fs, path::Path, sync::Arc, time::Duration};
+use std::{
+    fs,
+    path::Path,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -16,15 +24,17 @@ use ed25519_dalek::pkcs8::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
 use serde::{Deserialize, Serialize};
-use tonic::{Request, Status};
+use tonic::Status;
 
+pub use super::claims::ClaimMapping;
 pub use crate::app::Caller;
 
+use super::jwks::{Key, KeySet, RemoteKeys};
 use crate::app::clock::{Clock, SystemClock};
 use crate::domain::{
     access_log::{self, Purpose},
-    actor::{Actor, Role},
-    identifiers::{LaCode, Urn},
+    actor::Role,
+    identifiers::LaCode,
 };
 
 /// The development key's file name in the data directory.
@@ -34,7 +44,8 @@ pub const DEV_KEY_FILE: &str = "dev-signing-key.pem";
 /// clock skew between the identity provider and this server.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
-/// The claims a token carries.
+/// The claims a token this service signs carries (`lea-notices token`, tests):
+/// the default [`ClaimMapping`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -65,16 +76,35 @@ pub enum KeyError {
     Invalid(String),
 }
 
-/// Checks tokens against a fixed set of public keys.
+/// Where the keys come from.
+enum Keys {
+    /// Read once (a file, the development key).
+    Fixed(Arc<KeySet>),
+    /// The identity provider's, kept fresh.
+    Remote(Arc<RemoteKeys>),
+}
+
+impl Keys {
+    fn current(&self) -> Arc<KeySet> {
+        match self {
+            Keys::Fixed(set) => set.clone(),
+            Keys::Remote(remote) => remote.current(),
+        }
+    }
+}
+
+/// Checks tokens against the identity provider's public keys.
 pub struct Verifier {
-    keys: Vec<(Algorithm, Option<String>, DecodingKey)>,
+    keys: Keys,
     issuer: String,
     audience: String,
     leeway: Duration,
+    claims: ClaimMapping,
     /// Tokens already verified, by their text: a client sends the same token on
     /// every call until it expires, and checking its signature each time was a
     /// quarter of the server's own CPU on a `GetNotice` (BENCHMARKS.md). Only
-    /// accepted tokens are kept, and their times are checked again on every use.
+    /// accepted tokens are kept, and their times are checked again on every use;
+    /// one verified under keys since replaced is verified again.
     verified: quick_cache::sync::Cache<String, Verified>,
 }
 
@@ -87,6 +117,8 @@ struct Verified {
     caller: Caller,
     exp: i64,
     nbf: Option<i64>,
+    /// The key set it was verified under.
+    generation: u64,
 }
 
 impl Verified {
@@ -103,7 +135,36 @@ impl Verified {
     }
 }
 
+/// Why a token was refused: its key is not (yet) known, or anything else.
+enum Refusal {
+    UnknownKid(String),
+    Other(String),
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Refusal::Other(reason)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Refusal::Other(reason.into())
+    }
+}
+
 impl Verifier {
+    fn with_keys(keys: Keys, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
+            claims: ClaimMapping::default(),
+            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
+        }
+    }
+
     /// Keys from a PEM public key (Ed25519 or RSA) or a JWKS file.
     pub fn from_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
         let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
@@ -113,25 +174,13 @@ impl Verifier {
         let keys = if text.trim_start().starts_with('{') {
             let set: JwkSet =
                 serde_json::from_str(&text).map_err(|e| KeyError::Invalid(format!("JWKS: {e}")))?;
-            set.keys
-                .iter()
-                .map(|jwk| {
-                    let alg = match &jwk.algorithm {
-                        jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
-                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                        _ => {
-                            return Err(KeyError::Invalid(
-                                "only Ed25519 (OKP) and RSA keys are accepted".into(),
-                            ));
-                        }
-                    };
-                    let key = DecodingKey::from_jwk(jwk)
-                        .map_err(|e| KeyError::Invalid(format!("JWK: {e}")))?;
-                    Ok((alg, jwk.common.key_id.clone(), key))
-                })
-                .collect::<Result<Vec<_>, _>>()?
+            super::jwks::keys_of(&set)?
         } else if let Ok(key) = DecodingKey::from_ed_pem(text.as_bytes()) {
-            vec![(Algorithm::EdDSA, None, key)]
+            vec![Key {
+                alg: Algorithm::EdDSA,
+                kid: None,
+                key,
+            }]
         } else {
             let key = DecodingKey::from_rsa_pem(text.as_bytes()).map_err(|e| {
                 KeyError::Invalid(format!(
@@ -139,18 +188,28 @@ impl Verifier {
                     path.display()
                 ))
             })?;
-            vec![(Algorithm::RS256, None, key)]
+            vec![Key {
+                alg: Algorithm::RS256,
+                kid: None,
+                key,
+            }]
         };
         if keys.is_empty() {
-            return Err(KeyError::Invalid(format!("{}: no keys", path.display())));
+            return Err(KeyError::Invalid(format!(
+                "{}: no signing keys",
+                path.display()
+            )));
         }
-        Ok(Self {
-            keys,
-            issuer: issuer.into(),
-            audience: audience.into(),
-            leeway: DEFAULT_LEEWAY,
-            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
-        })
+        Ok(Self::with_keys(
+            Keys::Fixed(Arc::new(KeySet::fixed(keys))),
+            issuer,
+            audience,
+        ))
+    }
+
+    /// Keys the identity provider publishes (see [`RemoteKeys`]).
+    pub fn from_provider(keys: Arc<RemoteKeys>, issuer: &str, audience: &str) -> Self {
+        Self::with_keys(Keys::Remote(keys), issuer, audience)
     }
 
     /// How far `exp`, `nbf` and `iat` may be off the server's clock.
@@ -159,12 +218,19 @@ impl Verifier {
         self
     }
 
+    /// Which claims name the caller's authority, role and schools.
+    pub fn with_claims(mut self, claims: ClaimMapping) -> Self {
+        self.claims = claims;
+        self
+    }
+
     /// The caller a bearer token proves, or why not (kept from the client).
-    pub fn verify(&self, token: &str) -> Result<Caller, String> {
-        if let Some(known) = self.verified.get(token) {
-            let now = SystemClock.now().timestamp();
-            known.check_times(now, self.leeway.as_secs() as i64)?;
-            return Ok(known.caller);
+    /// A token naming a key the provider's set does not hold has the set
+    /// fetched again (at most once per interval) before it is refused.
+    pub async fn verify(&self, token: &str) -> Result<Caller, String> {
+        let keys = self.keys.current();
+        if let Some(known) = self.remembered(token, &keys)? {
+            return Ok(known);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
         // RFC 7515 §4.1.11: a verifier must refuse a `crit` naming extensions it
@@ -175,9 +241,44 @@ impl Verifier {
                 header.crit.unwrap_or_default()
             ));
         }
+        match self.verify_with(&keys, token, &header) {
+            Ok(caller) => Ok(caller),
+            Err(Refusal::Other(reason)) => Err(reason),
+            Err(Refusal::UnknownKid(reason)) => match &self.keys {
+                Keys::Fixed(_) => Err(reason),
+                Keys::Remote(remote) => {
+                    let keys = remote.refresh_for_unknown_kid().await;
+                    self.verify_with(&keys, token, &header)
+                        .map_err(|r| match r {
+                            Refusal::UnknownKid(reason) | Refusal::Other(reason) => reason,
+                        })
+                }
+            },
+        }
+    }
+
+    /// The caller of a token accepted before under these keys, if still in
+    /// its times.
+    fn remembered(&self, token: &str, keys: &KeySet) -> Result<Option<Caller>, String> {
+        match self.verified.get(token) {
+            Some(known) if known.generation == keys.generation => {
+                let now = SystemClock.now().timestamp();
+                known.check_times(now, self.leeway.as_secs() as i64)?;
+                Ok(Some(known.caller))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn verify_with(&self, keys: &KeySet, token: &str, header: &Header) -> Result<Caller, Refusal> {
+        if let Some(kid) = &header.kid
+            && !keys.has_kid(kid)
+        {
+            return Err(Refusal::UnknownKid(format!("no key {kid:?}")));
+        }
         let mut last_error = "no key for this token".to_string();
-        for (alg, kid, key) in self.keys.iter().filter(|(alg, kid, _)| {
-            *alg == header.alg && (header.kid.is_none() || kid.is_none() || *kid == header.kid)
+        for Key { alg, kid, key } in keys.keys.iter().filter(|k| {
+            k.alg == header.alg && (header.kid.is_none() || k.kid.is_none() || k.kid == header.kid)
         }) {
             let mut validation = Validation::new(*alg);
             validation.set_issuer(&[&self.issuer]);
@@ -185,15 +286,23 @@ impl Verifier {
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             validation.validate_nbf = true;
             validation.leeway = self.leeway.as_secs();
-            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+            match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                token,
+                key,
+                &validation,
+            ) {
                 Ok(data) => {
-                    self.check_issued_at(&data.claims)?;
-                    let (exp, nbf) = (data.claims.exp, data.claims.nbf);
-                    let caller = caller_from(data.claims)?;
+                    let time = |name: &str| data.claims.get(name).and_then(|v| v.as_i64());
+                    let exp = time("exp").ok_or("exp is not a whole number of seconds")?;
+                    let iat = time("iat").ok_or("no iat (whole seconds)")?;
+                    let nbf = time("nbf");
+                    self.check_issued_at(iat)?;
+                    let caller = self.claims.caller(&data.claims)?;
                     let known = Verified {
                         caller: caller.clone(),
                         exp,
                         nbf,
+                        generation: keys.generation,
                     };
                     self.verified.insert(token.to_string(), known);
                     return Ok(caller);
@@ -201,55 +310,102 @@ impl Verifier {
                 Err(e) => last_error = format!("{e} (kid {kid:?})"),
             }
         }
-        Err(last_error)
+        Err(Refusal::Other(last_error))
     }
 
     /// A token issued in the future (beyond the leeway) is refused: jsonwebtoken
     /// checks `exp` and `nbf` but not `iat`.
-    fn check_issued_at(&self, claims: &Claims) -> Result<(), String> {
+    fn check_issued_at(&self, iat: i64) -> Result<(), String> {
         let now = SystemClock.now().timestamp();
         let latest = now.saturating_add(self.leeway.as_secs() as i64);
-        if claims.iat > latest {
-            return Err(format!(
-                "issued in the future (iat {}, now {now})",
-                claims.iat
-            ));
+        if iat > latest {
+            return Err(format!("issued in the future (iat {iat}, now {now})"));
         }
         Ok(())
     }
 
-    /// Checks the `authorization: Bearer` metadata and attaches the [`Caller`].
-    pub fn interceptor(
-        self: Arc<Self>,
-    ) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
-        move |mut request: Request<()>| {
-            let token = request
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
-            match self.verify(token) {
-                Ok(mut caller) => {
-                    // Per call (a verified token is cached): recorded on the
-                    // access log, never logged.
-                    caller.purpose = Purpose::read(
-                        request
-                            .metadata()
-                            .get(access_log::PURPOSE_HEADER)
-                            .map(|v| v.as_bytes()),
-                    );
-                    tracing::Span::current().record("authority", caller.authority.as_str());
-                    request.extensions_mut().insert(caller);
-                    Ok(request)
-                }
-                Err(reason) => {
-                    // Operators see why; callers learn only that the token was refused.
-                    tracing::info!(%reason, "token refused");
-                    Err(Status::unauthenticated("the bearer token is not valid"))
-                }
+    /// The caller an `authorization: Bearer` header proves, or UNAUTHENTICATED.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, Status> {
+        let token = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
+        match self.verify(token).await {
+            Ok(mut caller) => {
+                // Per call (a verified token is cached): recorded on the
+                // access log, never logged.
+                caller.purpose = Purpose::read(
+                    headers
+                        .get(access_log::PURPOSE_HEADER)
+                        .map(|v| v.as_bytes()),
+                );
+                tracing::Span::current().record("authority", caller.authority.as_str());
+                Ok(caller)
+            }
+            Err(reason) => {
+                // Operators see why; callers learn only that the token was refused.
+                tracing::info!(%reason, "token refused");
+                Err(Status::unauthenticated("the bearer token is not valid"))
             }
         }
+    }
+}
+
+/// A service with the bearer-token check in front: the verified [`Caller`]
+/// goes on the request's extensions, where [`crate::api::caller::identify`]
+/// finds it; a call without a valid token is answered UNAUTHENTICATED and
+/// never reaches the service. (tonic's interceptors cannot wait, and a token
+/// naming a new key waits for the provider's keys.)
+#[derive(Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    verifier: Arc<Verifier>,
+}
+
+impl<S> Authenticated<S> {
+    pub fn new(inner: S, verifier: Arc<Verifier>) -> Self {
+        Self { inner, verifier }
+    }
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The service made ready is the one that takes the call.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let verifier = self.verifier.clone();
+        Box::pin(async move {
+            match verifier.authenticate(request.headers()).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    inner.call(request).await
+                }
+                Err(status) => Ok(status.into_http()),
+            }
+        })
     }
 }
 
@@ -263,26 +419,6 @@ fn header_has_crit(token: &str) -> Result<bool, String> {
     let header: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&json).map_err(|e| format!("header: {e}"))?;
     Ok(header.contains_key("crit"))
-}
-
-fn caller_from(c: Claims) -> Result<Caller, String> {
-    let authority = LaCode::parse(&c.la)?;
-    let role = Role::parse(&c.role).ok_or_else(|| format!("unknown role '{}'", c.role))?;
-    let schools = c
-        .schools
-        .iter()
-        .map(|s| Urn::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Caller {
-        actor: Actor {
-            subject: c.sub,
-            role: Some(role),
-        },
-        authority,
-        role,
-        schools,
-        purpose: Default::default(),
-    })
 }
 
 /// The development signing key: created in `data_dir` on first use.
@@ -300,7 +436,7 @@ impl DevKey {
         };
         if !path.exists() {
             let mut seed = [0u8; 32];
-            getrandom::getrandom(&mut seed)
+            getrandom::fill(&mut seed)
                 .map_err(|e| KeyError::Invalid(format!("no randomness: {e}")))?;
             let pem = ed25519_dalek::SigningKey::from_bytes(&seed)
                 .to_pkcs8_pem(LineEnding::LF)
@@ -337,13 +473,12 @@ impl DevKey {
 
     pub fn verifier(&self, issuer: &str, audience: &str) -> Verifier {
         let key = DecodingKey::from_ed_pem(self.public_pem.as_bytes()).expect("a key just encoded");
-        Verifier {
-            keys: vec![(Algorithm::EdDSA, None, key)],
-            issuer: issuer.into(),
-            audience: audience.into(),
-            leeway: DEFAULT_LEEWAY,
-            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
-        }
+        let keys = KeySet::fixed(vec![Key {
+            alg: Algorithm::EdDSA,
+            kid: None,
+            key,
+        }]);
+        Verifier::with_keys(Keys::Fixed(Arc::new(keys)), issuer, audience)
     }
 
     /// Signs a token for `claims`.
@@ -365,7 +500,7 @@ impl DevKey {
 /// names a half-written key.
 fn publish_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut nonce = [0u8; 8];
-    getrandom::getrandom(&mut nonce).map_err(std::io::Error::other)?;
+    getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
     let staging = dir.join(format!(".{DEV_KEY_FILE}.{}", hex::encode(nonce)));
     write_private(&staging, bytes)?;
     let linked = fs::hard_link(&staging, path);
@@ -445,8 +580,8 @@ mod tests {
         assert_eq!(files, 1, "no staging file left behind");
     }
 
-    #[test]
-    fn keys_load_from_a_pem_file_and_from_a_jwks_file() {
+    #[tokio::test]
+    async fn keys_load_from_a_pem_file_and_from_a_jwks_file() {
         let dir = tempfile::tempdir().unwrap();
         let key = DevKey::load_or_create(dir.path()).unwrap();
         let again = DevKey::load_or_create(dir.path()).unwrap();
@@ -460,6 +595,7 @@ mod tests {
         let caller = Verifier::from_file(&pem, "iss", "aud")
             .unwrap()
             .verify(&token(&key, "iss"))
+            .await
             .unwrap();
         assert_eq!(
             (caller.authority.as_str(), caller.role),
@@ -478,9 +614,9 @@ mod tests {
         )
         .unwrap();
         let verifier = Verifier::from_file(&jwks, "iss", "aud").unwrap();
-        assert!(verifier.verify(&token(&key, "iss")).is_ok());
+        assert!(verifier.verify(&token(&key, "iss")).await.is_ok());
         assert!(
-            verifier.verify(&token(&key, "other")).is_err(),
+            verifier.verify(&token(&key, "other")).await.is_err(),
             "issuer checked"
         );
 
@@ -488,8 +624,8 @@ mod tests {
         assert!(Verifier::from_file(&jwks, "iss", "aud").is_err());
     }
 
-    #[test]
-    fn not_yet_valid_future_issued_and_critical_tokens_are_refused() {
+    #[tokio::test]
+    async fn not_yet_valid_future_issued_and_critical_tokens_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let key = DevKey::load_or_create(dir.path()).unwrap();
         let verifier = key.verifier("iss", "aud");
@@ -511,27 +647,34 @@ mod tests {
                 ..base.clone()
             })
         };
-        assert!(verifier.verify(&with(Some(now - 60), now)).is_ok());
+        assert!(verifier.verify(&with(Some(now - 60), now)).await.is_ok());
         assert!(
-            verifier.verify(&with(Some(now + 10), now)).is_ok(),
+            verifier.verify(&with(Some(now + 10), now)).await.is_ok(),
             "within the leeway"
         );
-        let err = verifier.verify(&with(Some(now + 3600), now)).unwrap_err();
+        let err = verifier
+            .verify(&with(Some(now + 3600), now))
+            .await
+            .unwrap_err();
         assert!(err.contains("ImmatureSignature"), "{err}");
-        let err = verifier.verify(&with(None, now + 3600)).unwrap_err();
+        let err = verifier.verify(&with(None, now + 3600)).await.unwrap_err();
         assert!(err.contains("issued in the future"), "{err}");
         let strict = key.verifier("iss", "aud").with_leeway(Duration::ZERO);
         assert!(
-            strict.verify(&with(Some(now + 10), now)).is_err(),
+            strict.verify(&with(Some(now + 10), now)).await.is_err(),
             "no leeway"
         );
-        assert!(strict.verify(&with(None, now + 10)).is_err(), "no leeway");
+        assert!(
+            strict.verify(&with(None, now + 10)).await.is_err(),
+            "no leeway"
+        );
 
         let mut header = Header::new(Algorithm::EdDSA);
         header.crit = Some(vec!["exp-ext".into()]);
         header.extras.insert("exp-ext", true);
         let err = verifier
             .verify(&key.sign_with_header(&header, &base))
+            .await
             .unwrap_err();
         assert!(err.contains("critical"), "{err}");
         // `"crit": null` reads as no crit through `Header`; it is refused too.
@@ -539,32 +682,38 @@ mod tests {
         header.extras.insert("crit", serde_json::Value::Null);
         let token = key.sign_with_header(&header, &base);
         assert!(jsonwebtoken::decode_header(&token).unwrap().crit.is_none());
-        assert!(verifier.verify(&token).is_err(), "a null crit");
+        assert!(verifier.verify(&token).await.is_err(), "a null crit");
     }
 
     /// An accepted token is remembered, and a remembered one is still held to
     /// its times: it stops working when it expires as an unseen one would.
-    #[test]
-    fn a_remembered_token_proves_the_same_caller_and_still_expires() {
+    #[tokio::test]
+    async fn a_remembered_token_proves_the_same_caller_and_still_expires() {
         let dir = tempfile::tempdir().unwrap();
         let key = DevKey::load_or_create(dir.path()).unwrap();
         let verifier = key.verifier("iss", "aud");
         let good = token(&key, "iss");
-        let first = verifier.verify(&good).unwrap();
+        let first = verifier.verify(&good).await.unwrap();
         assert_eq!(verifier.verified.len(), 1);
-        assert_eq!(verifier.verify(&good).unwrap(), first);
+        assert_eq!(verifier.verify(&good).await.unwrap(), first);
         // A token differing in one character is not the remembered one.
         let at = good.len() - 10; // inside the signature, clear of its padding bits
         let swapped = if &good[at..=at] == "A" { "B" } else { "A" };
         let forged = format!("{}{swapped}{}", &good[..at], &good[at + 1..]);
-        assert!(verifier.verify(&forged).is_err());
-        assert!(verifier.verify(&token(&key, "another issuer")).is_err());
+        assert!(verifier.verify(&forged).await.is_err());
+        assert!(
+            verifier
+                .verify(&token(&key, "another issuer"))
+                .await
+                .is_err()
+        );
         assert_eq!(verifier.verified.len(), 1, "only accepted tokens are kept");
 
         let known = Verified {
             caller: first,
             exp: 1_000,
             nbf: Some(500),
+            generation: 0,
         };
         assert!(known.check_times(1_000, 0).is_ok(), "valid until exp");
         assert!(known.check_times(1_030, 30).is_ok(), "within the leeway");

@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod calls;
+pub mod claims;
+pub mod jwks;
 pub mod limits;
 pub mod oversize;
 pub mod prewalk;

@@ -267,7 +267,7 @@ impl TestApp {
         }
         let urls = (database_url, service_url);
         let clock = FixedClock::on(DEFAULT_TODAY);
-        Self::serve(backend, store, urls, Some(database), options, clock).await
+        Self::serve(backend, store, urls, Some(database), options, clock, None).await
     }
 
     /// Another server on this one's database, as a second replica would be:
@@ -278,7 +278,38 @@ impl TestApp {
             .await
             .expect("connect");
         let urls = (self.database_url.clone(), self.service_url.clone());
-        Self::serve(self.backend, store, urls, None, options, self.clock.clone()).await
+        Self::serve(
+            self.backend,
+            store,
+            urls,
+            None,
+            options,
+            self.clock.clone(),
+            None,
+        )
+        .await
+    }
+
+    /// Another server on this one's database that checks tokens with
+    /// `verifier` (the identity provider's keys, another claim mapping).
+    pub async fn replica_verifying_with(
+        &self,
+        verifier: Arc<lea_notices::api::layers::auth::Verifier>,
+    ) -> TestApp {
+        let store = store::connect(&self.service_url, 8, acquire_timeout())
+            .await
+            .expect("connect");
+        let urls = (self.database_url.clone(), self.service_url.clone());
+        Self::serve(
+            self.backend,
+            store,
+            urls,
+            None,
+            lea_notices::server::ServeOptions::default(),
+            self.clock.clone(),
+            Some(verifier),
+        )
+        .await
     }
 
     /// Waits until the server's scheduler has completed a round that began
@@ -314,6 +345,7 @@ impl TestApp {
             None,
             options,
             FixedClock::on(DEFAULT_TODAY),
+            None,
         )
         .await
     }
@@ -326,10 +358,11 @@ impl TestApp {
         database: Option<TestDatabase>,
         options: lea_notices::server::ServeOptions,
         clock: FixedClock,
+        verifier: Option<Arc<lea_notices::api::layers::auth::Verifier>>,
     ) -> TestApp {
         let key_dir = tempfile::tempdir().expect("temp dir");
         let key = DevKey::load_or_create(key_dir.path()).expect("test key");
-        let verifier = Arc::new(key.verifier(ISSUER, AUDIENCE));
+        let verifier = verifier.unwrap_or_else(|| Arc::new(key.verifier(ISSUER, AUDIENCE)));
         let checkpoint_key_file = key_dir.path().join("audit-checkpoint-key.pem");
         let checkpoint_dir = key_dir.path().join("audit-checkpoints");
         let checkpoints = Checkpoints::new(
