@@ -191,6 +191,12 @@ async fn verifier(config: &Config) -> anyhow::Result<Verifier> {
         ),
         (Some(file), _, false) => Verifier::from_file(file, issuer, audience)?,
         (None, Some(source), false) => {
+            // Below a second, callers queued behind a fetch would each fetch again.
+            anyhow::ensure!(
+                config.jwt_jwks_min_refetch_ms >= 1000,
+                "jwt_jwks_min_refetch_ms is {}: at least 1000, so unknown key ids cannot hammer the provider",
+                config.jwt_jwks_min_refetch_ms
+            );
             let min_refetch = std::time::Duration::from_millis(config.jwt_jwks_min_refetch_ms);
             let keys = RemoteKeys::new(source, issuer, min_refetch).await;
             anyhow::ensure!(

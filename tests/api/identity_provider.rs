@@ -26,6 +26,7 @@ use lea_notices::proto::v1 as pb;
 use serde_json::{Value, json};
 use tonic::Code;
 
+use crate::child::ChildServer;
 use crate::helpers::policy::{create, local_version};
 use crate::helpers::{AUDIENCE, As, ISSUER, on_both_backends};
 
@@ -100,7 +101,17 @@ impl Provider {
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{base}/keys");
+        // OpenID Connect discovery: the issuer is the provider's base URL.
+        let discovery = json!({"issuer": base, "jwks_uri": url}).to_string();
+        let app = app.route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let body = discovery.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
         tokio::spawn(async move { axum::serve(listener, app).await });
         Provider {
             url,
@@ -181,8 +192,10 @@ on_both_backends! {
         let (ok, failed) = calls.await.unwrap();
         assert!(failed.is_empty(), "{} of {} calls failed: {:?}", failed.len(), ok + failed.len() as u64, failed.first());
 
-        // k3's first token had the keys fetched again: k1 has gone, and a token
-        // of k1's accepted before is refused now, as is a new one.
+        // k3's first token has the keys fetched again (the loop's, or this one
+        // if the loop made none): k1 has gone, and a token of k1's accepted
+        // before is refused now, as is a new one.
+        get_policy(&As::new(server.channel.clone(), &k3.token("officer.k3", "la_officer"))).await.unwrap();
         let refused = get_policy(&As::new(server.channel.clone(), &old_token)).await.unwrap_err();
         assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
         let new_k1 = k1.token("officer.late", "la_officer");
@@ -285,10 +298,10 @@ async fn a_flood_of_unknown_key_ids_asks_the_provider_once_per_interval() {
     assert!(verifier.verify(&key.token("x", "admin")).await.is_ok());
 
     // With the interval passed, one more fetch, whatever the flood.
-    let (_, eager) = provider.verifier(Duration::from_millis(200)).await;
+    let (_, eager) = provider.verifier(Duration::from_secs(1)).await;
     let eager = Arc::new(eager);
     let before = provider.requests();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let floods: Vec<_> = (0..50)
         .map(|n| {
             let (eager, key) = (eager.clone(), key.clone());
@@ -336,4 +349,60 @@ async fn the_keys_are_fetched_again_on_a_schedule() {
     );
     assert!(verifier.verify(&next.token("x", "admin")).await.is_ok());
     refresher.abort();
+}
+
+/// The binary as a council runs it: keys found by OpenID Connect discovery
+/// from the issuer, Entra-style claims mapped by its settings, a key the
+/// provider starts signing with accepted without a restart.
+#[tokio::test]
+async fn the_server_finds_the_providers_keys_by_discovery_and_maps_its_claims() {
+    let k1 = ProviderKey::new("k1");
+    let provider = Provider::start(&[&k1]).await;
+    let issuer = provider.url.trim_end_matches("/keys").to_string();
+    let server = ChildServer::spawn(
+        lea_notices::store::Backend::Sqlite,
+        &[
+            ("LEA_NOTICES_JWT_OIDC_DISCOVERY", "true"),
+            ("LEA_NOTICES_JWT_ISSUER", &issuer),
+            ("LEA_NOTICES_JWT_AUTHORITY_CLAIM", "extension_laCode"),
+            ("LEA_NOTICES_JWT_ROLE_CLAIM", "roles"),
+            (
+                "LEA_NOTICES_JWT_ROLE_MAP",
+                "Attendance.Officer=la_officer, Attendance.Audit=auditor",
+            ),
+            ("LEA_NOTICES_JWT_JWKS_MIN_REFETCH_MS", "1000"),
+        ],
+    )
+    .await;
+    let token = |key: &ProviderKey| {
+        key.sign(
+            json!({"iss": issuer, "sub": "entra-sub", "extension_laCode": "850",
+                        "roles": ["Attendance.Officer"]}),
+        )
+    };
+    let channel = server.channel().await;
+    get_policy(&As::new(channel.clone(), &token(&k1)))
+        .await
+        .unwrap();
+    // This service's own claims mean nothing to the mapping.
+    let ours = get_policy(&As::new(
+        channel.clone(),
+        &k1.sign(json!({"iss": issuer, "sub": "s", "la": "850", "role": "la_officer"})),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(ours.code(), Code::Unauthenticated);
+    // A new key: accepted once the server has fetched the keys again (no
+    // sooner than a second after the last fetch).
+    let k2 = ProviderKey::new("k2");
+    provider.publish(&[&k1, &k2]);
+    let mut answer = Err(tonic::Status::unknown("not asked"));
+    for _ in 0..100 {
+        answer = get_policy(&As::new(channel.clone(), &token(&k2))).await;
+        if answer.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answer.is_ok(), "{answer:?}\n{}", server.log());
 }
