@@ -228,8 +228,8 @@ async fn allocate(
         let had = before
             .iter()
             .filter(|(n, _)| n == number)
-            .map(|(_, a)| *a)
-            .sum::<i64>();
+            .try_fold(0i64, |sum, (_, a)| sum.checked_add(*a))
+            .ok_or_else(|| StoreError::Corrupt("allocations to a notice overflow".into()))?;
         if let Some(prosecution) = &notices[number].prosecution
             && amount > had
         {

@@ -20,14 +20,15 @@ use crate::store::{NewAuditEvent, PurgedBatch, StoreError, StoreTx};
 /// The subject the purge's audit events are recorded against.
 pub const PURGE_SUBJECT: &str = "lea-notices/purge";
 
-/// The kinds the purge removes or pseudonymises, in order. Breaches and
-/// decisions and the access log have periods (see `domain::retention`) but no
-/// purge yet.
-pub const PURGED_KINDS: [RecordKind; 3] = [
-    RecordKind::Registers,
-    RecordKind::Notices,
-    RecordKind::Payments,
-];
+/// Whether the purge removes or pseudonymises `kind` yet: a new kind must say
+/// (the match is exhaustive). Breaches and decisions and the access log have
+/// periods (see `domain::retention`) but no purge yet.
+pub fn purged(kind: RecordKind) -> bool {
+    match kind {
+        RecordKind::Registers | RecordKind::Notices | RecordKind::Payments => true,
+        RecordKind::Breaches | RecordKind::AccessLog => false,
+    }
+}
 
 /// What a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -202,7 +203,7 @@ impl App {
             let Ok(authority) = LaCode::parse(&code) else {
                 continue;
             };
-            for kind in PURGED_KINDS {
+            for kind in RecordKind::ALL.into_iter().filter(|k| purged(*k)) {
                 let mut after = String::new();
                 loop {
                     if max_batches.is_some_and(|max| report.batches >= max) {

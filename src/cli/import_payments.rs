@@ -360,7 +360,13 @@ impl Importer {
             Outcome::AlreadyRecorded => self.report.already_recorded += 1,
             Outcome::Refused(message) => self.refuse(message),
             Outcome::Recorded(payment) => {
-                self.report.recorded_pence += payment.amount_pence;
+                self.report.recorded_pence = self
+                    .report
+                    .recorded_pence
+                    .checked_add(payment.amount_pence)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the file's payments overflow a total in pence")
+                    })?;
                 let unallocated = payment.unallocated_pence;
                 let because = if why.is_empty() {
                     "more than was due on the notices quoted".to_string()
