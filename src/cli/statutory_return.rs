@@ -1,7 +1,9 @@
 //! `statutory-return`: the DfE return ("parental responsibility measures") of
-//! an authority for an academic year, read from the database, as CSV.
+//! an authority for an academic year, read from the database, as CSV in the
+//! collection's column names (`domain::report::collection`; the same text as
+//! `GetStatutoryReturnResponse.csv`).
 
-use crate::domain::report::{Counts, StatutoryReturn, academic_year_label};
+use crate::domain::report::collection;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,7 +16,8 @@ pub struct Args {
     /// Outcomes as of this date (YYYY-MM-DD); default today.
     #[arg(long)]
     as_of: Option<chrono::NaiveDate>,
-    /// Output format: csv (one row per main reason, and one for all).
+    /// Output format: csv (a header and the authority's row, in the
+    /// collection's column names).
     #[arg(long, default_value = "csv", value_parser = ["csv"])]
     format: String,
     #[command(flatten)]
@@ -45,58 +48,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .statutory_return(operator, Ok((args.year, args.as_of)))
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    print!("{}", statutory_return_csv(authority.as_str(), &figures)?);
+    print!("{}", collection::csv(authority.as_str(), &figures));
     store.close().await;
     telemetry.shutdown().await;
     Ok(())
-}
-
-const HEADER: [&str; 9] = [
-    "la_code",
-    "academic_year",
-    "reason",
-    "issued",
-    "paid_within_21_days",
-    "paid_within_28_days",
-    "withdrawn",
-    "prosecuted",
-    "other_or_outstanding",
-];
-
-/// The figures as CSV text.
-pub fn statutory_return_csv(la_code: &str, r: &StatutoryReturn) -> Result<String, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(HEADER)?;
-    let year = academic_year_label(r.year_start);
-    let rows = r
-        .by_reason
-        .iter()
-        .map(|(reason, counts)| (reason.as_str(), *counts))
-        .chain(std::iter::once(("all", r.totals)));
-    for (reason, c) in rows {
-        let Counts {
-            issued,
-            paid_within_21_days,
-            paid_within_28_days,
-            withdrawn,
-            prosecuted,
-            other_or_outstanding,
-        } = c;
-        let figures = [
-            issued,
-            paid_within_21_days,
-            paid_within_28_days,
-            withdrawn,
-            prosecuted,
-            other_or_outstanding,
-        ]
-        .map(|n| n.to_string());
-        out.write_record(
-            [la_code, &year, reason]
-                .into_iter()
-                .chain(figures.iter().map(String::as_str)),
-        )?;
-    }
-    let bytes = out.into_inner().map_err(|e| e.into_error())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

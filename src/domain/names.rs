@@ -45,6 +45,13 @@ pub fn notice_name(la: &LaCode, notice_number: &str) -> String {
     format!("{AUTHORITIES}{la}/notices/{notice_number}")
 }
 
+/// The notice number of a notice's resource name, or `None` for another
+/// resource (a breach, say); the name's authority is not checked.
+pub fn notice_number_of(name: &str) -> Option<&str> {
+    let (_, number) = name.strip_prefix(AUTHORITIES)?.split_once("/notices/")?;
+    (!number.is_empty() && !number.contains('/')).then_some(number)
+}
+
 /// `authorities/{la_code}/notices/{notice_number}`.
 pub fn parse_notice(field: &str, name: &str) -> Result<(LaCode, String), FieldViolation> {
     let bad = || {

@@ -78,6 +78,26 @@ pub trait MeasureStore: Send {
         limit: i64,
     ) -> StoreResult<Vec<RecordedCaseEvent>>;
 
+    /// Cases opened from `from` to `to` (both included), by number after
+    /// `after`: what the statutory return reads.
+    async fn cases_opened_between(
+        &mut self,
+        authority: &LaCode,
+        from: NaiveDate,
+        to: NaiveDate,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<MeasureCase>>;
+
+    /// The events of the cases numbered `first` to `last` (both included), by
+    /// case number and then oldest first: one read for a page of cases.
+    async fn events_of_cases(
+        &mut self,
+        authority: &LaCode,
+        first: i64,
+        last: i64,
+    ) -> StoreResult<Vec<(i64, RecordedCaseEvent)>>;
+
     /// The cases that follow `resource` (a notice's or breach's name), by number.
     async fn cases_following(
         &mut self,
@@ -233,6 +253,51 @@ sql_impl! {
             rows.into_iter().map(RecordedCaseEvent::try_from).collect()
         }
 
+        async fn cases_opened_between(
+            &mut self,
+            authority: &LaCode,
+            from: NaiveDate,
+            to: NaiveDate,
+            after: i64,
+            limit: i64,
+        ) -> StoreResult<Vec<MeasureCase>> {
+            let rows: Vec<CaseRow> = sqlx::query_as(concat!(
+                case_select!(),
+                "WHERE authority_code = $1 AND opened_on >= $2 AND opened_on <= $3 \
+                   AND case_number > $4 ORDER BY case_number LIMIT $5"
+            ))
+            .bind(authority.as_str())
+            .bind(from)
+            .bind(to)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+            rows.into_iter().map(MeasureCase::try_from).collect()
+        }
+
+        async fn events_of_cases(
+            &mut self,
+            authority: &LaCode,
+            first: i64,
+            last: i64,
+        ) -> StoreResult<Vec<(i64, RecordedCaseEvent)>> {
+            let rows: Vec<CaseEventRow> = sqlx::query_as(
+                "SELECT case_number, sequence, on_date, facts, state_after, actor_subject, actor_role, \
+                   recorded_at, request_id FROM measure_case_events \
+                 WHERE authority_code = $1 AND case_number >= $2 AND case_number <= $3 \
+                 ORDER BY case_number, sequence",
+            )
+            .bind(authority.as_str())
+            .bind(first)
+            .bind(last)
+            .fetch_all(self.conn())
+            .await?;
+            rows.into_iter()
+                .map(|r| Ok((r.case_number, RecordedCaseEvent::try_from(r.event)?)))
+                .collect()
+        }
+
         async fn cases_following(
             &mut self,
             authority: &LaCode,
@@ -301,6 +366,14 @@ struct EventRow {
     actor_role: String,
     recorded_at: DateTime<Utc>,
     request_id: String,
+}
+
+/// An [`EventRow`] with its case's number.
+#[derive(sqlx::FromRow)]
+struct CaseEventRow {
+    case_number: i64,
+    #[sqlx(flatten)]
+    event: EventRow,
 }
 
 impl TryFrom<EventRow> for RecordedCaseEvent {

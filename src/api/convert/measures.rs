@@ -73,7 +73,7 @@ fn state_from_proto(field: &str, n: i32) -> Result<Option<CaseState>, FieldViola
         .find(|s| state_to_proto(*s) == known))
 }
 
-fn section_to_proto(s: Section) -> pb::ProsecutionSection {
+pub(crate) fn section_to_proto(s: Section) -> pb::ProsecutionSection {
     match s {
         Section::S444_1 => pb::ProsecutionSection::S4441,
         Section::S444_1A => pb::ProsecutionSection::S4441a,

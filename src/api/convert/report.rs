@@ -3,12 +3,16 @@
 use chrono::NaiveDate;
 
 use super::{date_to_proto, optional_date};
+use crate::api::convert::measures::section_to_proto;
 use crate::api::convert::policy::offence_reason_to_proto;
 use crate::api::error::Violations;
 use crate::app::ServiceResult;
 use crate::domain::{
     names,
-    report::{Counts, StatutoryReturn, academic_year_label},
+    report::{
+        Counts, ProsecutionCounts, StatutoryReturn, WithdrawnCounts, academic_year_label,
+        collection,
+    },
 };
 use crate::proto::v1 as pb;
 
@@ -38,6 +42,32 @@ impl From<Counts> for pb::PenaltyNoticeCounts {
             withdrawn: c.withdrawn,
             prosecuted: c.prosecuted,
             other_or_outstanding: c.other_or_outstanding,
+            paid_on_days_22_to_28: c.paid_on_days_22_to_28,
+        }
+    }
+}
+
+impl From<WithdrawnCounts> for pb::WithdrawnReasonCounts {
+    fn from(c: WithdrawnCounts) -> Self {
+        pb::WithdrawnReasonCounts {
+            conduct: c.conduct,
+            wrong_issue: c.wrong_issue,
+            material_error: c.material_error,
+            expiry_no_legal: c.expiry_no_legal,
+        }
+    }
+}
+
+impl From<ProsecutionCounts> for pb::ProsecutionCounts {
+    fn from(c: ProsecutionCounts) -> Self {
+        pb::ProsecutionCounts {
+            referred: c.referred,
+            fine: c.fine,
+            conditional_discharge: c.conditional_discharge,
+            withdrawn: c.withdrawn,
+            dismissed: c.dismissed,
+            discontinued: c.discontinued,
+            awaiting_outcome: c.awaiting_outcome,
         }
     }
 }
@@ -46,6 +76,7 @@ pub(crate) fn return_to_proto(
     la_code: &str,
     r: &StatutoryReturn,
 ) -> pb::GetStatutoryReturnResponse {
+    let m = &r.measures;
     pb::GetStatutoryReturnResponse {
         la_code: la_code.to_string(),
         academic_year: academic_year_label(r.year_start),
@@ -60,5 +91,24 @@ pub(crate) fn return_to_proto(
             .collect(),
         notices_to_improve_issued: r.notices_to_improve_issued,
         as_of_date: Some(date_to_proto(r.as_of)),
+        withdrawn_by_reason: Some(r.withdrawn_by_reason.into()),
+        prosecutions: Some(m.prosecutions.into()),
+        prosecutions_by_section: m
+            .prosecutions_by_section
+            .iter()
+            .map(|(section, counts)| pb::SectionProsecutionCounts {
+                section: section_to_proto(*section) as i32,
+                counts: Some((*counts).into()),
+            })
+            .collect(),
+        attendance_contracts_offered: m.contracts_offered,
+        attendance_contracts_accepted: m.contracts_accepted,
+        parenting_orders_granted: m.parenting_orders_granted,
+        education_supervision_orders_made: m.supervision_orders_made,
+        education_supervision_orders_in_place_of_prosecution: m
+            .supervision_orders_in_place_of_prosecution,
+        education_supervision_orders_in_addition_to_prosecution: m
+            .supervision_orders_in_addition_to_prosecution,
+        csv: collection::csv(la_code, r),
     }
 }
