@@ -47,6 +47,7 @@ mod schema;
 mod schools;
 mod sharing;
 mod small_batches;
+mod statutory_return;
 mod store_rules;
 mod transport;
 mod worklist;
