@@ -24,23 +24,30 @@ _sym_db = _symbol_database.Default()
 
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
+from lea.notices.v1 import measures_pb2 as lea_dot_notices_dot_v1_dot_measures__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/report.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"o\n\x19GetStatutoryReturnRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1b\n\x13\x61\x63\x61\x64\x65mic_year_start\x18\x02 \x01(\x05\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date\"\xa4\x01\n\x13PenaltyNoticeCounts\x12\x0e\n\x06issued\x18\x01 \x01(\x03\x12\x1b\n\x13paid_within_21_days\x18\x02 \x01(\x03\x12\x1b\n\x13paid_within_28_days\x18\x03 \x01(\x03\x12\x11\n\twithdrawn\x18\x04 \x01(\x03\x12\x12\n\nprosecuted\x18\x05 \x01(\x03\x12\x1c\n\x14other_or_outstanding\x18\x06 \x01(\x03\"r\n\x0cReasonCounts\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x33\n\x06\x63ounts\x18\x02 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\"\xf4\x01\n\x1aGetStatutoryReturnResponse\x12\x0f\n\x07la_code\x18\x01 \x01(\t\x12\x15\n\racademic_year\x18\x02 \x01(\t\x12\x33\n\x06totals\x18\x03 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\x12/\n\tby_reason\x18\x04 \x03(\x0b\x32\x1c.lea.notices.v1.ReasonCounts\x12!\n\x19notices_to_improve_issued\x18\x05 \x01(\x03\x12%\n\nas_of_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date2|\n\rReportService\x12k\n\x12GetStatutoryReturn\x12).lea.notices.v1.GetStatutoryReturnRequest\x1a*.lea.notices.v1.GetStatutoryReturnResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/report.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\x1a\x1dlea/notices/v1/measures.proto\"o\n\x19GetStatutoryReturnRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1b\n\x13\x61\x63\x61\x64\x65mic_year_start\x18\x02 \x01(\x05\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date\"\xc3\x01\n\x13PenaltyNoticeCounts\x12\x0e\n\x06issued\x18\x01 \x01(\x03\x12\x1b\n\x13paid_within_21_days\x18\x02 \x01(\x03\x12\x1b\n\x13paid_within_28_days\x18\x03 \x01(\x03\x12\x11\n\twithdrawn\x18\x04 \x01(\x03\x12\x12\n\nprosecuted\x18\x05 \x01(\x03\x12\x1c\n\x14other_or_outstanding\x18\x06 \x01(\x03\x12\x1d\n\x15paid_on_days_22_to_28\x18\x07 \x01(\x03\"n\n\x15WithdrawnReasonCounts\x12\x0f\n\x07\x63onduct\x18\x01 \x01(\x03\x12\x13\n\x0bwrong_issue\x18\x02 \x01(\x03\x12\x16\n\x0ematerial_error\x18\x03 \x01(\x03\x12\x17\n\x0f\x65xpiry_no_legal\x18\x04 \x01(\x03\"\xa8\x01\n\x11ProsecutionCounts\x12\x10\n\x08referred\x18\x01 \x01(\x03\x12\x0c\n\x04\x66ine\x18\x02 \x01(\x03\x12\x1d\n\x15\x63onditional_discharge\x18\x03 \x01(\x03\x12\x11\n\twithdrawn\x18\x04 \x01(\x03\x12\x11\n\tdismissed\x18\x05 \x01(\x03\x12\x14\n\x0c\x64iscontinued\x18\x06 \x01(\x03\x12\x18\n\x10\x61waiting_outcome\x18\x07 \x01(\x03\"\x82\x01\n\x18SectionProsecutionCounts\x12\x33\n\x07section\x18\x01 \x01(\x0e\x32\".lea.notices.v1.ProsecutionSection\x12\x31\n\x06\x63ounts\x18\x02 \x01(\x0b\x32!.lea.notices.v1.ProsecutionCounts\"r\n\x0cReasonCounts\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x33\n\x06\x63ounts\x18\x02 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\"\xe2\x05\n\x1aGetStatutoryReturnResponse\x12\x0f\n\x07la_code\x18\x01 \x01(\t\x12\x15\n\racademic_year\x18\x02 \x01(\t\x12\x33\n\x06totals\x18\x03 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\x12/\n\tby_reason\x18\x04 \x03(\x0b\x32\x1c.lea.notices.v1.ReasonCounts\x12!\n\x19notices_to_improve_issued\x18\x05 \x01(\x03\x12%\n\nas_of_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x42\n\x13withdrawn_by_reason\x18\x07 \x01(\x0b\x32%.lea.notices.v1.WithdrawnReasonCounts\x12\x37\n\x0cprosecutions\x18\x08 \x01(\x0b\x32!.lea.notices.v1.ProsecutionCounts\x12I\n\x17prosecutions_by_section\x18\t \x03(\x0b\x32(.lea.notices.v1.SectionProsecutionCounts\x12$\n\x1c\x61ttendance_contracts_offered\x18\n \x01(\x03\x12%\n\x1d\x61ttendance_contracts_accepted\x18\x0b \x01(\x03\x12 \n\x18parenting_orders_granted\x18\x0c \x01(\x03\x12)\n!education_supervision_orders_made\x18\r \x01(\x03\x12<\n4education_supervision_orders_in_place_of_prosecution\x18\x0e \x01(\x03\x12?\n7education_supervision_orders_in_addition_to_prosecution\x18\x0f \x01(\x03\x12\x0b\n\x03\x63sv\x18\x10 \x01(\t2|\n\rReportService\x12k\n\x12GetStatutoryReturn\x12).lea.notices.v1.GetStatutoryReturnRequest\x1a*.lea.notices.v1.GetStatutoryReturnResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.report_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETSTATUTORYRETURNREQUEST']._serialized_start=100
-  _globals['_GETSTATUTORYRETURNREQUEST']._serialized_end=211
-  _globals['_PENALTYNOTICECOUNTS']._serialized_start=214
-  _globals['_PENALTYNOTICECOUNTS']._serialized_end=378
-  _globals['_REASONCOUNTS']._serialized_start=380
-  _globals['_REASONCOUNTS']._serialized_end=494
-  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_start=497
-  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_end=741
-  _globals['_REPORTSERVICE']._serialized_start=743
-  _globals['_REPORTSERVICE']._serialized_end=867
+  _globals['_GETSTATUTORYRETURNREQUEST']._serialized_start=131
+  _globals['_GETSTATUTORYRETURNREQUEST']._serialized_end=242
+  _globals['_PENALTYNOTICECOUNTS']._serialized_start=245
+  _globals['_PENALTYNOTICECOUNTS']._serialized_end=440
+  _globals['_WITHDRAWNREASONCOUNTS']._serialized_start=442
+  _globals['_WITHDRAWNREASONCOUNTS']._serialized_end=552
+  _globals['_PROSECUTIONCOUNTS']._serialized_start=555
+  _globals['_PROSECUTIONCOUNTS']._serialized_end=723
+  _globals['_SECTIONPROSECUTIONCOUNTS']._serialized_start=726
+  _globals['_SECTIONPROSECUTIONCOUNTS']._serialized_end=856
+  _globals['_REASONCOUNTS']._serialized_start=858
+  _globals['_REASONCOUNTS']._serialized_end=972
+  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_start=975
+  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_end=1713
+  _globals['_REPORTSERVICE']._serialized_start=1715
+  _globals['_REPORTSERVICE']._serialized_end=1839
 # @@protoc_insertion_point(module_scope)

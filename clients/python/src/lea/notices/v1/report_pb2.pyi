@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.type import date_pb2 as _date_pb2
 from lea.notices.v1 import common_pb2 as _common_pb2
+from lea.notices.v1 import measures_pb2 as _measures_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -66,6 +67,7 @@ class PenaltyNoticeCounts(_message.Message):
     WITHDRAWN_FIELD_NUMBER: _builtins.int
     PROSECUTED_FIELD_NUMBER: _builtins.int
     OTHER_OR_OUTSTANDING_FIELD_NUMBER: _builtins.int
+    PAID_ON_DAYS_22_TO_28_FIELD_NUMBER: _builtins.int
     issued: _builtins.int
     """Penalty notices issued in the year."""
     paid_within_21_days: _builtins.int
@@ -81,8 +83,13 @@ class PenaltyNoticeCounts(_message.Message):
     prosecuted: _builtins.int
     """Of those, prosecuted (and not withdrawn)."""
     other_or_outstanding: _builtins.int
-    """Of those, every other: paid late, not paid, or not yet due.
+    """Of those, every other: paid late, not paid, or not yet due (the
+    collection's "unresolved").
     issued = paid_within_28_days + withdrawn + prosecuted + other_or_outstanding.
+    """
+    paid_on_days_22_to_28: _builtins.int
+    """Of those, paid in full on days 22 to 28 (paid_within_28_days less
+    paid_within_21_days; the collection's `pn_paid_22_28`).
     """
     def __init__(
         self,
@@ -93,14 +100,132 @@ class PenaltyNoticeCounts(_message.Message):
         withdrawn: _builtins.int = ...,
         prosecuted: _builtins.int = ...,
         other_or_outstanding: _builtins.int = ...,
+        paid_on_days_22_to_28: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["issued", b"issued", "other_or_outstanding", b"other_or_outstanding", "paid_within_21_days", b"paid_within_21_days", "paid_within_28_days", b"paid_within_28_days", "prosecuted", b"prosecuted", "withdrawn", b"withdrawn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issued", b"issued", "other_or_outstanding", b"other_or_outstanding", "paid_on_days_22_to_28", b"paid_on_days_22_to_28", "paid_within_21_days", b"paid_within_21_days", "paid_within_28_days", b"paid_within_28_days", "prosecuted", b"prosecuted", "withdrawn", b"withdrawn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PenaltyNoticeCounts: _TypeAlias = PenaltyNoticeCounts  # noqa: Y015
+
+@_typing.final
+class WithdrawnReasonCounts(_message.Message):
+    """Withdrawn penalty notices by the collection's reason for withdrawal; they sum
+    to the withdrawn count. A withdrawal dated after day 28 of the notice's
+    period (unpaid, and the authority withdrew rather than prosecuted) is
+    expiry_no_legal whatever the ground recorded; before it, the ground decides.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONDUCT_FIELD_NUMBER: _builtins.int
+    WRONG_ISSUE_FIELD_NUMBER: _builtins.int
+    MATERIAL_ERROR_FIELD_NUMBER: _builtins.int
+    EXPIRY_NO_LEGAL_FIELD_NUMBER: _builtins.int
+    conduct: _builtins.int
+    """Issued outside the authority's code of conduct (`withdrawn_reason_conduct`)."""
+    wrong_issue: _builtins.int
+    """It ought not to have been issued, or was issued to the wrong person
+    (`withdrawn_reason_wrong_issue`).
+    """
+    material_error: _builtins.int
+    """It contains material errors (`withdrawn_reason_material_error`)."""
+    expiry_no_legal: _builtins.int
+    """Its period expired without legal action (`withdrawn_reason_expiry_no_legal`)."""
+    def __init__(
+        self,
+        *,
+        conduct: _builtins.int = ...,
+        wrong_issue: _builtins.int = ...,
+        material_error: _builtins.int = ...,
+        expiry_no_legal: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conduct", b"conduct", "expiry_no_legal", b"expiry_no_legal", "material_error", b"material_error", "wrong_issue", b"wrong_issue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WithdrawnReasonCounts: _TypeAlias = WithdrawnReasonCounts  # noqa: Y015
+
+@_typing.final
+class ProsecutionCounts(_message.Message):
+    """Prosecution cases referred (opened) in the year, by where each stands as of
+    the date. referred = fine + conditional_discharge + withdrawn + dismissed +
+    discontinued + awaiting_outcome. An appeal does not move a case between them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFERRED_FIELD_NUMBER: _builtins.int
+    FINE_FIELD_NUMBER: _builtins.int
+    CONDITIONAL_DISCHARGE_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_FIELD_NUMBER: _builtins.int
+    DISMISSED_FIELD_NUMBER: _builtins.int
+    DISCONTINUED_FIELD_NUMBER: _builtins.int
+    AWAITING_OUTCOME_FIELD_NUMBER: _builtins.int
+    referred: _builtins.int
+    """Prosecutions referred in the year (on or before the date)."""
+    fine: _builtins.int
+    """Of those, convicted and fined."""
+    conditional_discharge: _builtins.int
+    """Of those, convicted and conditionally discharged."""
+    withdrawn: _builtins.int
+    """Of those, withdrawn by the authority."""
+    dismissed: _builtins.int
+    """Of those, dismissed by the court."""
+    discontinued: _builtins.int
+    """Of those, discontinued by an officer after money was received on the notice."""
+    awaiting_outcome: _builtins.int
+    """Of those, with no outcome yet."""
+    def __init__(
+        self,
+        *,
+        referred: _builtins.int = ...,
+        fine: _builtins.int = ...,
+        conditional_discharge: _builtins.int = ...,
+        withdrawn: _builtins.int = ...,
+        dismissed: _builtins.int = ...,
+        discontinued: _builtins.int = ...,
+        awaiting_outcome: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awaiting_outcome", b"awaiting_outcome", "conditional_discharge", b"conditional_discharge", "discontinued", b"discontinued", "dismissed", b"dismissed", "fine", b"fine", "referred", b"referred", "withdrawn", b"withdrawn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProsecutionCounts: _TypeAlias = ProsecutionCounts  # noqa: Y015
+
+@_typing.final
+class SectionProsecutionCounts(_message.Message):
+    """Prosecution counts for one offence."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SECTION_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    section: _measures_pb2.ProsecutionSection.ValueType
+    """The offence: s444(1) or s444(1A)."""
+    @_builtins.property
+    def counts(self) -> Global___ProsecutionCounts:
+        """Its counts."""
+
+    def __init__(
+        self,
+        *,
+        section: _measures_pb2.ProsecutionSection.ValueType = ...,
+        counts: Global___ProsecutionCounts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "section", b"section"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SectionProsecutionCounts: _TypeAlias = SectionProsecutionCounts  # noqa: Y015
 
 @_typing.final
 class ReasonCounts(_message.Message):
@@ -142,12 +267,54 @@ class GetStatutoryReturnResponse(_message.Message):
     BY_REASON_FIELD_NUMBER: _builtins.int
     NOTICES_TO_IMPROVE_ISSUED_FIELD_NUMBER: _builtins.int
     AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_BY_REASON_FIELD_NUMBER: _builtins.int
+    PROSECUTIONS_FIELD_NUMBER: _builtins.int
+    PROSECUTIONS_BY_SECTION_FIELD_NUMBER: _builtins.int
+    ATTENDANCE_CONTRACTS_OFFERED_FIELD_NUMBER: _builtins.int
+    ATTENDANCE_CONTRACTS_ACCEPTED_FIELD_NUMBER: _builtins.int
+    PARENTING_ORDERS_GRANTED_FIELD_NUMBER: _builtins.int
+    EDUCATION_SUPERVISION_ORDERS_MADE_FIELD_NUMBER: _builtins.int
+    EDUCATION_SUPERVISION_ORDERS_IN_PLACE_OF_PROSECUTION_FIELD_NUMBER: _builtins.int
+    EDUCATION_SUPERVISION_ORDERS_IN_ADDITION_TO_PROSECUTION_FIELD_NUMBER: _builtins.int
+    CSV_FIELD_NUMBER: _builtins.int
     la_code: _builtins.str
     """The authority's LA code."""
     academic_year: _builtins.str
     """The academic year, for example "2024/25"."""
     notices_to_improve_issued: _builtins.int
     """Notices to improve issued in the year, counted apart from penalty notices."""
+    attendance_contracts_offered: _builtins.int
+    """Attendance contracts (formerly parenting contracts) offered in the year:
+    cases opened in it (`parenting_contracts_offered`).
+    """
+    attendance_contracts_accepted: _builtins.int
+    """Of those, accepted on or before the date (`parenting_contracts_accepted`)."""
+    parenting_orders_granted: _builtins.int
+    """Parenting orders made in the year, on conviction or free-standing
+    (`parenting_orders_granted`).
+    """
+    education_supervision_orders_made: _builtins.int
+    """Education supervision orders made by the court in the year
+    (`supervision_orders_total`).
+    """
+    education_supervision_orders_in_place_of_prosecution: _builtins.int
+    """Of those, in place of prosecution: no prosecution case for the same pupil
+    referred on or before the date (`supervision_orders_inplaceofprosecution`).
+    """
+    education_supervision_orders_in_addition_to_prosecution: _builtins.int
+    """Of those, in addition to prosecution: a prosecution case for the same pupil
+    referred on or before the date (`supervision_orders_inadditiontoprosecution`).
+    """
+    csv: _builtins.str
+    """Every count above as CSV (RFC 4180, "\\n" line ends): a header and one row
+    for the authority, in the columns of the DfE's published parental
+    responsibility measures data (`time_period`, `time_identifier`,
+    `geographic_level`, `old_la_code`, `pn_issued`, `reason_pn_hols`, ...),
+    then the counts the published file does not name, in its style (outcomes by
+    reason, `nti_issued`, `prosecutions_*`). The same text as
+    `lea-notices statutory-return --format csv`; the columns are listed in the
+    README ("The statutory return").
+    """
     @_builtins.property
     def totals(self) -> Global___PenaltyNoticeCounts:
         """Counts over every penalty notice issued in the year."""
@@ -162,6 +329,18 @@ class GetStatutoryReturnResponse(_message.Message):
     def as_of_date(self) -> _date_pb2.Date:
         """The date the outcomes were taken as of."""
 
+    @_builtins.property
+    def withdrawn_by_reason(self) -> Global___WithdrawnReasonCounts:
+        """The withdrawn penalty notices by reason for withdrawal."""
+
+    @_builtins.property
+    def prosecutions(self) -> Global___ProsecutionCounts:
+        """Every prosecution case referred in the year (following a notice or not)."""
+
+    @_builtins.property
+    def prosecutions_by_section(self) -> _containers.RepeatedCompositeFieldContainer[Global___SectionProsecutionCounts]:
+        """The same by offence, always both: s444(1), then s444(1A)."""
+
     def __init__(
         self,
         *,
@@ -171,10 +350,20 @@ class GetStatutoryReturnResponse(_message.Message):
         by_reason: _abc.Iterable[Global___ReasonCounts] | None = ...,
         notices_to_improve_issued: _builtins.int = ...,
         as_of_date: _date_pb2.Date | None = ...,
+        withdrawn_by_reason: Global___WithdrawnReasonCounts | None = ...,
+        prosecutions: Global___ProsecutionCounts | None = ...,
+        prosecutions_by_section: _abc.Iterable[Global___SectionProsecutionCounts] | None = ...,
+        attendance_contracts_offered: _builtins.int = ...,
+        attendance_contracts_accepted: _builtins.int = ...,
+        parenting_orders_granted: _builtins.int = ...,
+        education_supervision_orders_made: _builtins.int = ...,
+        education_supervision_orders_in_place_of_prosecution: _builtins.int = ...,
+        education_supervision_orders_in_addition_to_prosecution: _builtins.int = ...,
+        csv: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "totals", b"totals"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "prosecutions", b"prosecutions", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["academic_year", b"academic_year", "as_of_date", b"as_of_date", "by_reason", b"by_reason", "la_code", b"la_code", "notices_to_improve_issued", b"notices_to_improve_issued", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["academic_year", b"academic_year", "as_of_date", b"as_of_date", "attendance_contracts_accepted", b"attendance_contracts_accepted", "attendance_contracts_offered", b"attendance_contracts_offered", "by_reason", b"by_reason", "csv", b"csv", "education_supervision_orders_in_addition_to_prosecution", b"education_supervision_orders_in_addition_to_prosecution", "education_supervision_orders_in_place_of_prosecution", b"education_supervision_orders_in_place_of_prosecution", "education_supervision_orders_made", b"education_supervision_orders_made", "la_code", b"la_code", "notices_to_improve_issued", b"notices_to_improve_issued", "parenting_orders_granted", b"parenting_orders_granted", "prosecutions", b"prosecutions", "prosecutions_by_section", b"prosecutions_by_section", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

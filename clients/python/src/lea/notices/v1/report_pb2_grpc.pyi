@@ -36,12 +36,23 @@ class ReportServiceStub:
     GetStatutoryReturn: _grpc.UnaryUnaryMultiCallable[_report_pb2.GetStatutoryReturnRequest, _report_pb2.GetStatutoryReturnResponse]
     """The annual "parental responsibility measures" return for an academic year:
     the penalty notices issued from 1 September to 31 August (and on or before
-    `as_of_date`), and what became of each as of that date. Each notice counts in exactly one outcome, the first that
-    applies on `as_of_date`: withdrawn (withdrawal dated on or before it), else
-    prosecuted (hearing on or before it), else paid within 28 days (the payment
-    that paid it in full dated on or before day 28 of the period beginning with
-    the day of receipt, and on or before `as_of_date`), else other or
-    outstanding. Roles: la_officer, auditor, admin.
+    `as_of_date`), and what became of each as of that date; and the other
+    measures, from MeasureService's cases: prosecutions referred in the year
+    and their outcomes, attendance contracts, parenting orders and education
+    supervision orders. Each notice counts in exactly one outcome, the first
+    that applies on `as_of_date`: withdrawn (withdrawal dated on or before it),
+    else prosecuted, else paid within 28 days (the payment that paid it in full
+    dated on or before day 28 of the period beginning with the day of receipt,
+    and on or before `as_of_date`), else other or outstanding. Prosecuted: where
+    a prosecution case (MeasureService) follows the notice, the case is the
+    source: the notice is prosecuted when such a case has its outcome recorded
+    (any disposal) on or before `as_of_date`, and a case awaiting its outcome or
+    discontinued after money was received leaves the notice to the other
+    outcomes; where no case follows it, the prosecution outcome recorded on the
+    notice (NoticeService.RecordProsecutionOutcome) counts from its hearing date.
+    Each count is one function in src/domain/report.rs and report/measures.rs;
+    `csv` gives them in the collection's column names. Roles: la_officer,
+    auditor, admin.
     """
 
 @_typing.type_check_only
@@ -52,12 +63,23 @@ class ReportServiceAsyncStub(ReportServiceStub):
     GetStatutoryReturn: _aio.UnaryUnaryMultiCallable[_report_pb2.GetStatutoryReturnRequest, _report_pb2.GetStatutoryReturnResponse]  # type: ignore[assignment]
     """The annual "parental responsibility measures" return for an academic year:
     the penalty notices issued from 1 September to 31 August (and on or before
-    `as_of_date`), and what became of each as of that date. Each notice counts in exactly one outcome, the first that
-    applies on `as_of_date`: withdrawn (withdrawal dated on or before it), else
-    prosecuted (hearing on or before it), else paid within 28 days (the payment
-    that paid it in full dated on or before day 28 of the period beginning with
-    the day of receipt, and on or before `as_of_date`), else other or
-    outstanding. Roles: la_officer, auditor, admin.
+    `as_of_date`), and what became of each as of that date; and the other
+    measures, from MeasureService's cases: prosecutions referred in the year
+    and their outcomes, attendance contracts, parenting orders and education
+    supervision orders. Each notice counts in exactly one outcome, the first
+    that applies on `as_of_date`: withdrawn (withdrawal dated on or before it),
+    else prosecuted, else paid within 28 days (the payment that paid it in full
+    dated on or before day 28 of the period beginning with the day of receipt,
+    and on or before `as_of_date`), else other or outstanding. Prosecuted: where
+    a prosecution case (MeasureService) follows the notice, the case is the
+    source: the notice is prosecuted when such a case has its outcome recorded
+    (any disposal) on or before `as_of_date`, and a case awaiting its outcome or
+    discontinued after money was received leaves the notice to the other
+    outcomes; where no case follows it, the prosecution outcome recorded on the
+    notice (NoticeService.RecordProsecutionOutcome) counts from its hearing date.
+    Each count is one function in src/domain/report.rs and report/measures.rs;
+    `csv` gives them in the collection's column names. Roles: la_officer,
+    auditor, admin.
     """
 
 class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -71,12 +93,23 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_report_pb2.GetStatutoryReturnResponse, _abc.Awaitable[_report_pb2.GetStatutoryReturnResponse]]:
         """The annual "parental responsibility measures" return for an academic year:
         the penalty notices issued from 1 September to 31 August (and on or before
-        `as_of_date`), and what became of each as of that date. Each notice counts in exactly one outcome, the first that
-        applies on `as_of_date`: withdrawn (withdrawal dated on or before it), else
-        prosecuted (hearing on or before it), else paid within 28 days (the payment
-        that paid it in full dated on or before day 28 of the period beginning with
-        the day of receipt, and on or before `as_of_date`), else other or
-        outstanding. Roles: la_officer, auditor, admin.
+        `as_of_date`), and what became of each as of that date; and the other
+        measures, from MeasureService's cases: prosecutions referred in the year
+        and their outcomes, attendance contracts, parenting orders and education
+        supervision orders. Each notice counts in exactly one outcome, the first
+        that applies on `as_of_date`: withdrawn (withdrawal dated on or before it),
+        else prosecuted, else paid within 28 days (the payment that paid it in full
+        dated on or before day 28 of the period beginning with the day of receipt,
+        and on or before `as_of_date`), else other or outstanding. Prosecuted: where
+        a prosecution case (MeasureService) follows the notice, the case is the
+        source: the notice is prosecuted when such a case has its outcome recorded
+        (any disposal) on or before `as_of_date`, and a case awaiting its outcome or
+        discontinued after money was received leaves the notice to the other
+        outcomes; where no case follows it, the prosecution outcome recorded on the
+        notice (NoticeService.RecordProsecutionOutcome) counts from its hearing date.
+        Each count is one function in src/domain/report.rs and report/measures.rs;
+        `csv` gives them in the collection's column names. Roles: la_officer,
+        auditor, admin.
         """
 
 def add_ReportServiceServicer_to_server(servicer: ReportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
