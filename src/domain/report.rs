@@ -172,8 +172,8 @@ pub fn withdrawn_reason(
 }
 
 /// Where `notice` counts as of `as_of`. `prosecutions` are the prosecution
-/// cases that follow it: where there is one, they decide whether it was
-/// prosecuted (an outcome recorded on or before `as_of`, [`measures::prosecuted`]),
+/// cases that follow it: where one was referred on or before `as_of`, they
+/// decide whether it was prosecuted (an outcome recorded on or before `as_of`, [`measures::prosecuted`]),
 /// and the notice's own recorded prosecution is not read; where there is
 /// none, the notice's own recorded prosecution does (its hearing on or before
 /// `as_of`).
@@ -181,13 +181,19 @@ pub fn notice_outcome(notice: &Notice, prosecutions: &[&CaseHistory], as_of: Nai
     if let Some(w) = notice.withdrawal.as_ref().filter(|w| w.date <= as_of) {
         return Outcome::Withdrawn(withdrawn_reason(notice, w.ground, w.date));
     }
-    let prosecuted = if prosecutions.is_empty() {
+    // Only the cases referred by the date: as of an earlier date, a case
+    // opened later did not exist yet.
+    let mut referred = prosecutions
+        .iter()
+        .filter(|h| h.case.opened_on <= as_of)
+        .peekable();
+    let prosecuted = if referred.peek().is_none() {
         notice
             .prosecution
             .as_ref()
             .is_some_and(|p| p.hearing_date <= as_of)
     } else {
-        prosecutions.iter().any(|h| measures::prosecuted(h, as_of))
+        referred.any(|h| measures::prosecuted(h, as_of))
     };
     if prosecuted {
         return Outcome::Prosecuted;
@@ -824,6 +830,40 @@ mod tests {
             ] {
                 assert_eq!(at(name), value, "{name}");
             }
+        }
+
+        #[test]
+        fn a_case_decides_from_its_referral_and_the_notice_before_it() {
+            // Notice 6 has its own prosecution (hearing 1 Apr 2025). Suppose a
+            // case P9 followed it, referred 1 Jun and awaiting its outcome: as
+            // of 15 May the case did not exist and the notice's own record
+            // counts (prosecuted); as of 1 Oct the case decides (unresolved).
+            let (notices, mut cases) = authority();
+            cases.push(case(
+                99,
+                MeasureKind::Prosecution,
+                "P9",
+                d(2025, 6, 1),
+                &[6],
+                Some(Section::S444_1),
+                vec![],
+            ));
+            let n6 = notices
+                .iter()
+                .find(|n| n.notice_number.ends_with("000006"))
+                .unwrap();
+            let following: Vec<&CaseHistory> =
+                cases.iter().filter(|h| h.case.number == 99).collect();
+            assert_eq!(
+                notice_outcome(n6, &following, d(2025, 5, 15)),
+                Outcome::Prosecuted
+            );
+            assert_eq!(
+                notice_outcome(n6, &following, d(2025, 10, 1)),
+                Outcome::OtherOrOutstanding
+            );
+            let r = statutory_return(&notices, &cases, 2024, d(2025, 10, 1));
+            assert_eq!(r.totals, c([11, 1, 2, 1, 4, 1, 4]));
         }
 
         #[test]

@@ -57,12 +57,14 @@ class ReportServiceServicer:
         else prosecuted, else paid within 28 days (the payment that paid it in full
         dated on or before day 28 of the period beginning with the day of receipt,
         and on or before `as_of_date`), else other or outstanding. Prosecuted: where
-        a prosecution case (MeasureService) follows the notice, the case is the
-        source: the notice is prosecuted when such a case has its outcome recorded
-        (any disposal) on or before `as_of_date`, and a case awaiting its outcome or
-        discontinued after money was received leaves the notice to the other
-        outcomes; where no case follows it, the prosecution outcome recorded on the
-        notice (NoticeService.RecordProsecutionOutcome) counts from its hearing date.
+        a prosecution case (MeasureService) referred on or before `as_of_date`
+        follows the notice, the case is the source: the notice is prosecuted when
+        such a case has its outcome recorded (any disposal) on or before
+        `as_of_date`, and a case awaiting its outcome or discontinued after money
+        was received leaves the notice to the other outcomes (an outcome recorded
+        on the notice itself is then not read); where no case follows it, the
+        prosecution outcome recorded on the notice
+        (NoticeService.RecordProsecutionOutcome) counts from its hearing date.
         Each count is one function in src/domain/report.rs and report/measures.rs;
         `csv` gives them in the collection's column names. Roles: la_officer,
         auditor, admin.
