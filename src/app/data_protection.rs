@@ -488,6 +488,7 @@ async fn gather(
                 status: None,
                 issued_from: None,
                 issued_to: None,
+                sen_provision: None,
             };
             let today = at.date_naive();
             let mut all = Vec::new();
