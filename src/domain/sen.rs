@@ -173,6 +173,40 @@ impl SenCounts {
     }
 }
 
+/// The statutory return's breakdown by SEN status: the notices issued in
+/// the academic year (on or before `as_of`), each counted by its pupil's SEN
+/// status on its issue date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReturnBySenStatus {
+    pub penalty_notices_issued: SenCounts,
+    pub notices_to_improve_issued: SenCounts,
+}
+
+/// [`ReturnBySenStatus`] from `notices` (any of the authority's, each with
+/// `sen_provision` its pupil's status on its issue date; only those issued in
+/// the year count, as in `report::statutory_return`).
+pub fn return_by_sen_status(
+    notices: &[super::notice::Notice],
+    year_start: i32,
+    as_of: NaiveDate,
+) -> ReturnBySenStatus {
+    use super::notice::NoticeKind;
+    let mut out = ReturnBySenStatus::default();
+    let Some((first, last)) = super::report::academic_year(year_start) else {
+        return out;
+    };
+    for n in notices
+        .iter()
+        .filter(|n| n.issue_date <= as_of && (first..=last).contains(&n.issue_date))
+    {
+        match n.kind {
+            NoticeKind::PenaltyNotice => out.penalty_notices_issued.add(n.sen_provision),
+            NoticeKind::NoticeToImprove => out.notices_to_improve_issued.add(n.sen_provision),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +281,34 @@ mod tests {
         );
         assert_eq!(status_as_of(&history, d(2, 1)), Some(SenProvision::NoSen));
         assert_eq!(history.len(), 2);
+    }
+
+    #[test]
+    fn the_return_counts_each_notice_by_the_status_on_its_issue_date() {
+        use crate::domain::issuing::tests_support::penalty_notice;
+        use crate::domain::notice::NoticeKind;
+        let on = |y: i32, m: u32, day: u32, sen: Option<SenProvision>| {
+            let mut n = penalty_notice(NaiveDate::from_ymd_opt(y, m, day).unwrap());
+            n.issue_date = NaiveDate::from_ymd_opt(y, m, day).unwrap();
+            n.sen_provision = sen;
+            n
+        };
+        let mut nti = on(2025, 1, 10, Some(SenProvision::EhcPlan));
+        nti.kind = NoticeKind::NoticeToImprove;
+        let notices = [
+            on(2024, 10, 1, Some(SenProvision::SenSupport)),
+            on(2025, 3, 3, Some(SenProvision::EhcPlan)),
+            on(2025, 3, 4, None),
+            // Before the year, and after the as-of date: not counted.
+            on(2024, 8, 30, Some(SenProvision::NoSen)),
+            on(2025, 6, 2, Some(SenProvision::NoSen)),
+            nti,
+        ];
+        let r = return_by_sen_status(&notices, 2024, NaiveDate::from_ymd_opt(2025, 5, 31).unwrap());
+        let p = r.penalty_notices_issued;
+        assert_eq!((p.no_sen, p.sen_support, p.ehc_plan, p.not_known), (0, 1, 1, 1));
+        assert_eq!(r.notices_to_improve_issued.ehc_plan, 1);
+        assert_eq!(r.notices_to_improve_issued.total(), 1);
     }
 
     #[test]

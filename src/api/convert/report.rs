@@ -60,5 +60,16 @@ pub(crate) fn return_to_proto(
             .collect(),
         notices_to_improve_issued: r.notices_to_improve_issued,
         as_of_date: Some(date_to_proto(r.as_of)),
+        ..Default::default()
+    }
+}
+
+/// The return's breakdown by SEN status (GetStatutoryReturnResponse.by_sen_status).
+pub(crate) fn return_by_sen_to_proto(
+    r: &crate::domain::sen::ReturnBySenStatus,
+) -> pb::StatutoryReturnBySenStatus {
+    pb::StatutoryReturnBySenStatus {
+        penalty_notices_issued: Some(super::sen_counts_to_proto(&r.penalty_notices_issued)),
+        notices_to_improve_issued: Some(super::sen_counts_to_proto(&r.notices_to_improve_issued)),
     }
 }
