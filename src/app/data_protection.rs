@@ -266,7 +266,10 @@ pub fn subject_report(doc: &serde_json::Value) -> Letter {
         ("marks", "Register marks"),
         ("replaced_marks", "Register marks later corrected"),
         ("breach_cases", "Attendance cases decided"),
-        ("sen_statuses", "Special educational needs status, as the school sent it"),
+        (
+            "sen_statuses",
+            "Special educational needs status, as the school sent it",
+        ),
         ("notices", "Notices"),
         ("payments", "Payments"),
         (

@@ -72,6 +72,9 @@ impl App {
             })
             .await?;
         let by_sen = sen::return_by_sen_status(&notices, year_start, as_of);
-        Ok((report::statutory_return(&notices, year_start, as_of), by_sen))
+        Ok((
+            report::statutory_return(&notices, year_start, as_of),
+            by_sen,
+        ))
     }
 }

@@ -304,9 +304,16 @@ mod tests {
             on(2025, 6, 2, Some(SenProvision::NoSen)),
             nti,
         ];
-        let r = return_by_sen_status(&notices, 2024, NaiveDate::from_ymd_opt(2025, 5, 31).unwrap());
+        let r = return_by_sen_status(
+            &notices,
+            2024,
+            NaiveDate::from_ymd_opt(2025, 5, 31).unwrap(),
+        );
         let p = r.penalty_notices_issued;
-        assert_eq!((p.no_sen, p.sen_support, p.ehc_plan, p.not_known), (0, 1, 1, 1));
+        assert_eq!(
+            (p.no_sen, p.sen_support, p.ehc_plan, p.not_known),
+            (0, 1, 1, 1)
+        );
         assert_eq!(r.notices_to_improve_issued.ehc_plan, 1);
         assert_eq!(r.notices_to_improve_issued.total(), 1);
     }

@@ -423,6 +423,83 @@ mod tests {
     }
 
     #[test]
+    fn a_pupils_sen_history_is_sent_with_its_start_dates() {
+        let ctf = CTF.replace(
+            "      <Attendance>",
+            "      <SENhistory>\n\
+                     <SEN><StartDate>2024-09-02</StartDate><SENprovision>K</SENprovision></SEN>\n\
+                     <SEN><StartDate>2025-01-06</StartDate><SENprovision>E</SENprovision>\n\
+                       <SENneeds><SENneed><SENtype>SLCN</SENtype></SENneed></SENneeds></SEN>\n\
+                   </SENhistory>\n      <Attendance>",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ctf.xml");
+        std::fs::write(&file, &ctf).unwrap();
+        let (mut marks, mut sen) = (0, Vec::new());
+        read_ctf(
+            &file,
+            &Layout::default(),
+            &mut |_, _| {
+                marks += 1;
+                Ok(())
+            },
+            &mut |s| sen.push(s),
+        )
+        .unwrap();
+        assert_eq!(marks, 3);
+        let got: Vec<_> = sen
+            .iter()
+            .map(|s| {
+                let d = s.effective_date.unwrap();
+                (
+                    s.upn.as_str(),
+                    s.sen_provision(),
+                    (d.year, d.month, d.day),
+                    s.source(),
+                )
+            })
+            .collect();
+        let ctf_source = pb::SenStatusSource::CommonTransferFile;
+        assert_eq!(
+            got,
+            [
+                (
+                    "R850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2024, 9, 2),
+                    ctf_source
+                ),
+                (
+                    "R850200125001",
+                    pb::SenProvision::EhcPlan,
+                    (2025, 1, 6),
+                    ctf_source
+                ),
+            ]
+        );
+        // A provision without its start date is named by line, the code unquoted.
+        let undated = ctf.replace("<StartDate>2024-09-02</StartDate>", "");
+        std::fs::write(&file, &undated).unwrap();
+        let err = read_ctf(&file, &Layout::default(), &mut |_, _| Ok(()), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "line 11: pupil R850200125001: SENprovision without a StartDate"
+        );
+        let old_code = ctf.replace("<SENprovision>K<", "<SENprovision>P<");
+        std::fs::write(&file, &old_code).unwrap();
+        let err = read_ctf(&file, &Layout::default(), &mut |_, _| Ok(()), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("SENprovision not a school census SEN provision code (N, K or E)"),
+            "{err}"
+        );
+        assert!(!err.contains("'P'"), "{err}");
+    }
+
+    #[test]
     fn malformed_attendance_is_named_by_line() {
         let bad = CTF.replace(
             "2025-06-13</AttendanceStartDate>",

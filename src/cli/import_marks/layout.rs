@@ -552,6 +552,80 @@ mod tests {
     }
 
     #[test]
+    fn a_sen_provision_column_sends_each_rows_status_from_its_date_or_start_date() {
+        let file = "school_urn,upn,date,session,code,record_time,sen_provision,sen_start_date\n\
+                    116439,A850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,K,\n\
+                    116439,A850200125001,2025-03-06,PM,/,2025-03-14T16:30:00Z,k,\n\
+                    116439,B850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,,\n\
+                    116439,C850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,E,2024-09-02\n";
+        let read = |text: &str| {
+            let (mut marks, mut sen) = (0, Vec::new());
+            let result = read_records(
+                text,
+                "f.csv",
+                &Layout::default(),
+                &mut |_, _| {
+                    marks += 1;
+                    Ok(())
+                },
+                &mut |s| sen.push(s),
+            );
+            result.map(|()| (marks, sen))
+        };
+        let (marks, sen) = read(file).unwrap();
+        assert_eq!(marks, 4);
+        let got: Vec<_> = sen
+            .iter()
+            .map(|s| {
+                let d = s.effective_date.unwrap();
+                (
+                    s.upn.as_str(),
+                    s.sen_provision(),
+                    (d.year, d.month, d.day),
+                    s.source(),
+                )
+            })
+            .collect();
+        let import = pb::SenStatusSource::RegisterImport;
+        assert_eq!(
+            got,
+            [
+                (
+                    "A850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2025, 3, 6),
+                    import
+                ),
+                (
+                    "A850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2025, 3, 6),
+                    import
+                ),
+                // A blank cell sends nothing.
+                (
+                    "C850200125001",
+                    pb::SenProvision::EhcPlan,
+                    (2024, 9, 2),
+                    import
+                ),
+            ]
+        );
+        // The importer sends one status per pupil and change.
+        assert_eq!(crate::cli::import_marks::compact_sen_statuses(sen).len(), 2);
+        // A code that is not the census's is refused without quoting it.
+        let err = read(&file.replace(",K,", ",S,")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2, column 'sen_provision': not a school census SEN provision code (N, K or E)"
+        );
+        // A file without the column sends none, as before.
+        let plain = "school_urn,upn,date,session,code,record_time\n\
+                     116439,A850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z\n";
+        assert_eq!(read(plain).unwrap(), (1, vec![]));
+    }
+
+    #[test]
     fn columns_name_known_fields_once() {
         let c = parse_columns("school_urn=URN, upn=UPN,date=Date").unwrap();
         assert_eq!(c[&Field::SchoolUrn], ["URN"]);
