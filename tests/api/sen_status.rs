@@ -173,8 +173,8 @@ on_both_backends! {
         assert_eq!(get(&app, &march.name).await.sen_provision(), pb::SenProvision::EhcPlan);
         assert_eq!(get(&app, &second.name).await.sen_provision(), pb::SenProvision::NoSen);
         assert_eq!(get(&app, &unknown.name).await.sen_provision(), pb::SenProvision::Unspecified);
-        assert_eq!(listed_with(&app, pb::SenProvision::EhcPlan).await, [march.notice_number.clone()]);
-        assert_eq!(listed_with(&app, pb::SenProvision::SenSupport).await, [january.notice_number.clone()]);
+        assert_eq!(listed_with(&app, pb::SenProvision::EhcPlan).await, vec![march.notice_number.as_str()]);
+        assert_eq!(listed_with(&app, pb::SenProvision::SenSupport).await, vec![january.notice_number.as_str()]);
         assert_eq!(listed_with(&app, pb::SenProvision::Unspecified).await.len(), 4, "unset: any");
 
         // The return counts each notice under its pupil's status on its issue date.

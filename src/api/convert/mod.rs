@@ -108,37 +108,6 @@ pub fn timestamp_to_proto(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip_and_impossible_dates_are_refused() {
-        let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
-        assert_eq!(date("f", Some(&date_to_proto(d))), Ok(d));
-        for (y, m, day) in [
-            (2023, 2, 29),
-            (2024, 13, 1),
-            (2024, 0, 1),
-            (0, 1, 1),
-            (2024, 1, -1),
-        ] {
-            let v = date(
-                "f",
-                Some(&Date {
-                    year: y,
-                    month: m,
-                    day,
-                }),
-            )
-            .unwrap_err();
-            assert_eq!(v.field, "f");
-        }
-        assert!(date("f", None).is_err());
-        assert_eq!(optional_date("f", None), Ok(None));
-    }
-}
-
 /// A SEN status as the protocol gives it; `None` for UNSPECIFIED (not known).
 pub fn sen_to_proto(s: Option<crate::domain::sen::SenProvision>) -> pb::SenProvision {
     use crate::domain::sen::SenProvision as S;
@@ -176,5 +145,36 @@ pub fn sen_counts_to_proto(c: &crate::domain::sen::SenCounts) -> pb::SenCounts {
         sen_support: c.sen_support,
         ehc_plan: c.ehc_plan,
         not_known: c.not_known,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_impossible_dates_are_refused() {
+        let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        assert_eq!(date("f", Some(&date_to_proto(d))), Ok(d));
+        for (y, m, day) in [
+            (2023, 2, 29),
+            (2024, 13, 1),
+            (2024, 0, 1),
+            (0, 1, 1),
+            (2024, 1, -1),
+        ] {
+            let v = date(
+                "f",
+                Some(&Date {
+                    year: y,
+                    month: m,
+                    day,
+                }),
+            )
+            .unwrap_err();
+            assert_eq!(v.field, "f");
+        }
+        assert!(date("f", None).is_err());
+        assert_eq!(optional_date("f", None), Ok(None));
     }
 }
