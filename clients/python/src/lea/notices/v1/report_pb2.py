@@ -26,7 +26,7 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/report.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"o\n\x19GetStatutoryReturnRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1b\n\x13\x61\x63\x61\x64\x65mic_year_start\x18\x02 \x01(\x05\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date\"\xa4\x01\n\x13PenaltyNoticeCounts\x12\x0e\n\x06issued\x18\x01 \x01(\x03\x12\x1b\n\x13paid_within_21_days\x18\x02 \x01(\x03\x12\x1b\n\x13paid_within_28_days\x18\x03 \x01(\x03\x12\x11\n\twithdrawn\x18\x04 \x01(\x03\x12\x12\n\nprosecuted\x18\x05 \x01(\x03\x12\x1c\n\x14other_or_outstanding\x18\x06 \x01(\x03\"r\n\x0cReasonCounts\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x33\n\x06\x63ounts\x18\x02 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\"\xf4\x01\n\x1aGetStatutoryReturnResponse\x12\x0f\n\x07la_code\x18\x01 \x01(\t\x12\x15\n\racademic_year\x18\x02 \x01(\t\x12\x33\n\x06totals\x18\x03 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\x12/\n\tby_reason\x18\x04 \x03(\x0b\x32\x1c.lea.notices.v1.ReasonCounts\x12!\n\x19notices_to_improve_issued\x18\x05 \x01(\x03\x12%\n\nas_of_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date2|\n\rReportService\x12k\n\x12GetStatutoryReturn\x12).lea.notices.v1.GetStatutoryReturnRequest\x1a*.lea.notices.v1.GetStatutoryReturnResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/report.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\x1a\x1blea/notices/v1/common.proto\"o\n\x19GetStatutoryReturnRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1b\n\x13\x61\x63\x61\x64\x65mic_year_start\x18\x02 \x01(\x05\x12%\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date\"\xa4\x01\n\x13PenaltyNoticeCounts\x12\x0e\n\x06issued\x18\x01 \x01(\x03\x12\x1b\n\x13paid_within_21_days\x18\x02 \x01(\x03\x12\x1b\n\x13paid_within_28_days\x18\x03 \x01(\x03\x12\x11\n\twithdrawn\x18\x04 \x01(\x03\x12\x12\n\nprosecuted\x18\x05 \x01(\x03\x12\x1c\n\x14other_or_outstanding\x18\x06 \x01(\x03\"r\n\x0cReasonCounts\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.lea.notices.v1.OffenceReason\x12\x33\n\x06\x63ounts\x18\x02 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\"\xb7\x02\n\x1aGetStatutoryReturnResponse\x12\x0f\n\x07la_code\x18\x01 \x01(\t\x12\x15\n\racademic_year\x18\x02 \x01(\t\x12\x33\n\x06totals\x18\x03 \x01(\x0b\x32#.lea.notices.v1.PenaltyNoticeCounts\x12/\n\tby_reason\x18\x04 \x03(\x0b\x32\x1c.lea.notices.v1.ReasonCounts\x12!\n\x19notices_to_improve_issued\x18\x05 \x01(\x03\x12%\n\nas_of_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x41\n\rby_sen_status\x18\x14 \x01(\x0b\x32*.lea.notices.v1.StatutoryReturnBySenStatus\"\x95\x01\n\x1aStatutoryReturnBySenStatus\x12\x39\n\x16penalty_notices_issued\x18\x01 \x01(\x0b\x32\x19.lea.notices.v1.SenCounts\x12<\n\x19notices_to_improve_issued\x18\x02 \x01(\x0b\x32\x19.lea.notices.v1.SenCounts2|\n\rReportService\x12k\n\x12GetStatutoryReturn\x12).lea.notices.v1.GetStatutoryReturnRequest\x1a*.lea.notices.v1.GetStatutoryReturnResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,7 +40,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REASONCOUNTS']._serialized_start=380
   _globals['_REASONCOUNTS']._serialized_end=494
   _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_start=497
-  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_end=741
-  _globals['_REPORTSERVICE']._serialized_start=743
-  _globals['_REPORTSERVICE']._serialized_end=867
+  _globals['_GETSTATUTORYRETURNRESPONSE']._serialized_end=808
+  _globals['_STATUTORYRETURNBYSENSTATUS']._serialized_start=811
+  _globals['_STATUTORYRETURNBYSENSTATUS']._serialized_end=960
+  _globals['_REPORTSERVICE']._serialized_start=962
+  _globals['_REPORTSERVICE']._serialized_end=1086
 # @@protoc_insertion_point(module_scope)
