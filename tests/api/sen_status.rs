@@ -139,6 +139,17 @@ on_both_backends! {
         assert_eq!(violated_fields(&refused), ["sen_statuses[0]"]);
         assert!(!refused.message().contains(&upn(4)), "{refused:?}");
 
+        // School staff send statuses only for pupils with a mark in the batch.
+        let staff = app.as_role("850", Role::SchoolStaff);
+        let mut others = batch("staff-sen", week(SCHOOL, 4, monday + Duration::weeks(1), "O", &[]));
+        others.sen_statuses = vec![status(5, pb::SenProvision::EhcPlan, d(2025, 3, 10))];
+        let refused = record(&staff, vec![others.clone()]).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+        assert!(!refused.message().contains(&upn(5)), "{refused:?}");
+        others.request_id = "staff-sen-own".into();
+        others.sen_statuses = vec![status(4, pb::SenProvision::NoSen, d(2025, 3, 10))];
+        record(&staff, vec![others]).await.unwrap();
+
         // A later batch without statuses, and one sending the same status
         // again, leave each pupil's history as it was.
         let mut again = batch("same-again", week(SCHOOL, 4, monday + Duration::weeks(1), "O", &[]));
@@ -228,6 +239,7 @@ on_both_backends! {
                 (upn(2), "2024-09-02".into(), "added".into()),
                 (upn(1), "2024-09-02".into(), "added".into()),
                 (upn(1), "2025-03-10".into(), "added".into()),
+                (upn(4), "2025-03-10".into(), "added".into()),
                 (upn(2), "2024-09-02".into(), "corrected".into()),
             ],
             "sending the same status again changed nothing"
