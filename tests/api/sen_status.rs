@@ -171,6 +171,24 @@ on_both_backends! {
         let page = breach_page(&app, next_friday).await;
         assert_eq!(sen_of(&page.threshold_breaches)[&upn(1)], pb::SenProvision::EhcPlan);
         assert_eq!(counts(page.sen_counts), (1, 0, 1, 1));
+        // The decision on a breach answers with the status on its date.
+        let decided = officer(&app)
+            .attendance()
+            .record_breach_decision(pb::RecordBreachDecisionRequest {
+                parent: "authorities/850".into(),
+                request_id: "decide-3".into(),
+                upn: upn(2),
+                as_of_date: proto_date(next_friday),
+                state: pb::BreachState::NoAction as i32,
+                no_action_reason: pb::NoActionReason::SupportInPlace as i32,
+                note: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .threshold_breach
+            .unwrap();
+        assert_eq!(decided.sen_provision(), pb::SenProvision::NoSen);
         // Paged listings carry each breach's status too.
         let paged = breaches(&app, next_friday, "").await;
         assert_eq!(sen_of(&paged), sen_of(&page.threshold_breaches));

@@ -1040,8 +1040,9 @@ class ThresholdBreach(_message.Message):
     name: _builtins.str
     """A decided breach: `authorities/{la_code}/breaches/{case_id}`; empty while pending."""
     sen_provision: _common_pb2.SenProvision.ValueType
-    """The pupil's SEN status on the listing's `as_of_date` (as the MIS sent
-    it); unset when none was sent on or before that date.
+    """The pupil's SEN status on the listing's (or the decision request's)
+    `as_of_date`, as the MIS sent it; unset when none was sent on or before
+    that date.
     """
     @_builtins.property
     def window_first_week(self) -> _date_pb2.Date:
