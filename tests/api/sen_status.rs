@@ -229,6 +229,31 @@ on_both_backends! {
         record(&officer(&app), vec![correction]).await.unwrap();
         assert_eq!(get(&app, &second.name).await.sen_provision(), pb::SenProvision::SenSupport);
 
+        // The pupil's subject access export holds their history.
+        let mut stream = app
+            .as_role("850", Role::DataProtectionOfficer)
+            .data_protection()
+            .export_subject_data(pb::ExportSubjectDataRequest {
+                parent: "authorities/850".into(),
+                upn: upn(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.message().await.unwrap() {
+            bytes.extend(chunk.data);
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            doc["sen_statuses"],
+            serde_json::json!([
+                {"effective_date": "2024-09-02", "sen_provision": "K", "source": "marks_call"},
+                {"effective_date": "2025-03-10", "sen_provision": "E", "source": "marks_call"},
+            ])
+        );
+
         // Each change is audited with the marks, without the status itself
         // (audit events go out on the event feed).
         let events: Vec<_> = audit_log(&app, "850")
