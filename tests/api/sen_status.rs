@@ -111,7 +111,61 @@ fn import_csv(app: &TestApp, dir: &std::path::Path, contents: &str) -> (bool, St
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
+/// The pupil's SEN history as stored: (effective date, code), oldest first.
+async fn stored_history(app: &TestApp, pupil: u32) -> Vec<(String, String)> {
+    let sql = format!(
+        "SELECT CAST(effective_from AS TEXT), sen_provision FROM pupil_sen_statuses \
+         WHERE upn = '{}' ORDER BY effective_from",
+        upn(pupil)
+    );
+    let sql = sqlx::AssertSqlSafe(sql);
+    match app.backend {
+        lea_notices::store::Backend::Postgres => {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(app.database_url())
+                .await
+                .unwrap();
+            sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+        }
+        lea_notices::store::Backend::Sqlite => {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(app.database_url())
+                .await
+                .unwrap();
+            sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
+
 on_both_backends! {
+    async fn statuses_superseded_by_the_register_cut_off_are_purged_with_it(app) {
+        app.clock.set_day(d(2020, 1, 31));
+        let mut marks = week(SCHOOL, 1, d(2020, 1, 6), "O", &[]);
+        marks.extend(week(SCHOOL, 1, d(2020, 1, 13), "O", &[]));
+        for m in &mut marks {
+            // Recorded on 31 January 2020.
+            m.record_time = Some(prost_types::Timestamp { seconds: 1_580_428_800, nanos: 0 });
+        }
+        let mut sent = batch("2020", marks);
+        sent.sen_statuses = vec![
+            status(1, pb::SenProvision::NoSen, d(2019, 9, 2)),
+            status(1, pb::SenProvision::SenSupport, d(2019, 12, 2)),
+            status(1, pb::SenProvision::EhcPlan, d(2020, 1, 13)),
+        ];
+        record(&officer(&app), vec![sent]).await.unwrap();
+        assert_eq!(stored_history(&app, 1).await.len(), 3);
+        // Six years after 6 January 2020 its marks go, and the status that
+        // stopped applying before then; the one in force then, and the later
+        // one, stay.
+        app.clock.set_day(d(2026, 1, 6));
+        app.service.purge(d(2026, 1, 6), 1000).await.unwrap();
+        assert_eq!(
+            stored_history(&app, 1).await,
+            [
+                ("2019-12-02".to_string(), "K".to_string()),
+                ("2020-01-13".to_string(), "E".to_string()),
+            ]
+        );
+    }
+
     async fn breaches_notices_and_the_return_are_broken_down_by_sen_status(app) {
         app.clock.set_day(d(2025, 10, 1));
         let monday = d(2025, 3, 3);
