@@ -670,6 +670,7 @@ async fn ingest(
                             parent: format!("authorities/{LA}"),
                             request_id: format!("bench-{}-{n}", part[0]),
                             marks: marks.by_ref().take(BATCH).collect(),
+                            sen_statuses: vec![],
                         })
                         .await?;
                 }

@@ -19,12 +19,13 @@ use super::convert::attendance::{
 use super::convert::breaches::{
     decision_fields, decision_request, position_from_cursor, position_to_cursor,
 };
+use super::convert::sen_counts_to_proto;
 use super::error::ERROR_DOMAIN;
 use super::layers::prewalk;
 use super::mutation::request_id;
 use super::pagination;
 use crate::app::{App, Caller, FoundBreach, ServiceError, SummaryScope, call::Call};
-use crate::domain::{FieldViolation, identifiers::LaCode};
+use crate::domain::{FieldViolation, identifiers::LaCode, sen::SenCounts};
 use crate::proto::v1::{self as pb, attendance_service_server::AttendanceService};
 
 pub use super::convert::attendance::MAX_MARKS_PER_BATCH;
@@ -182,6 +183,7 @@ async fn answer_batches(
                 parent: b.parent,
                 request_id: b.request_id,
                 marks: b.marks,
+                sen_statuses: b.sen_statuses,
             },
         };
         let answer = match batches.record(&app, &caller, &batch).await {
@@ -323,12 +325,14 @@ impl AttendanceService for AttendanceApi {
         let (breaches, next_page_token) = pagination::page(found, page.size, &page.filter, |b| {
             position_to_cursor(&b.position())
         });
+        let sen_counts = SenCounts::of(breaches.iter().map(|b| b.sen_provision));
         Ok(Response::new(pb::ListThresholdBreachesResponse {
             threshold_breaches: breaches
                 .iter()
                 .map(|b| breach_to_proto(&authority, b))
                 .collect(),
             next_page_token,
+            sen_counts: Some(sen_counts_to_proto(&sen_counts)),
         }))
     }
 

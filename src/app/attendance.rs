@@ -28,6 +28,14 @@ struct Recorded {
     marks: usize,
 }
 
+/// One RecordMarks batch, validated: its marks and the pupils' SEN statuses
+/// sent with them.
+#[derive(Debug, Clone, Default)]
+pub struct MarksBatch {
+    pub marks: Vec<RegisterMark>,
+    pub sen_statuses: Vec<super::SentSenStatus>,
+}
+
 /// Whose figures a summary covers.
 #[derive(Debug, Clone)]
 pub enum SummaryScope {
@@ -176,19 +184,33 @@ impl App {
         &self,
         caller: Caller,
         request: RequestId,
-        marks: Read<Vec<RegisterMark>>,
+        batch: Read<MarksBatch>,
     ) -> ServiceResult<MarkCounts> {
         self.open_marks_stream(&caller)?;
-        let marks = marks?;
+        let batch = batch?;
+        let marks = &batch.marks;
         if let Some(school) = marks.iter().find(|m| !caller.covers_school(&m.school_urn)) {
             return Err(ServiceError::PermissionDenied(format!(
                 "school staff may record marks only for their own schools, not {}",
                 school.school_urn
             )));
         }
+        // School staff send their own pupils' statuses: those with a mark in
+        // the batch (an MIS connector of the authority sends any pupil's).
+        if caller.role == crate::domain::actor::Role::SchoolStaff
+            && let Some(i) = batch
+                .sen_statuses
+                .iter()
+                .position(|s| !marks.iter().any(|m| m.upn == s.upn))
+        {
+            return Err(ServiceError::PermissionDenied(format!(
+                "school staff may send SEN statuses only for pupils with a mark in the \
+                 same batch; sen_statuses[{i}] has none"
+            )));
+        }
         self.write(move |app, mut tx| async move {
             let result = app
-                .record_marks_in(&mut *tx, &caller, &request, &marks)
+                .record_marks_in(&mut *tx, &caller, &request, &batch)
                 .await;
             (tx, result)
         })
@@ -200,8 +222,9 @@ impl App {
         tx: &mut dyn StoreTx,
         caller: &Caller,
         request: &RequestId,
-        marks: &[RegisterMark],
+        batch: &MarksBatch,
     ) -> ServiceResult<MarkCounts> {
+        let marks = &batch.marks;
         let authority = &caller.authority;
         let received_at: DateTime<Utc> = self.now();
         if let Some(kept) = request
@@ -225,6 +248,15 @@ impl App {
             received_at,
         )
         .await?;
+        // The statuses sent with the marks, in the same transaction.
+        let sen_changes = super::sen::record_sen_statuses(
+            tx,
+            caller,
+            &request.id,
+            &batch.sen_statuses,
+            received_at,
+        )
+        .await?;
         let schools: BTreeSet<&str> = marks.iter().map(|m| m.school_urn.as_str()).collect();
         let dates = marks.iter().map(|m| m.date);
         tx.append_audit(&NewAuditEvent {
@@ -243,6 +275,7 @@ impl App {
                 "replaced": counts.replaced,
                 "unchanged": counts.unchanged,
                 "outdated": counts.outdated,
+                "sen_status_changes": sen_changes,
             }),
         })
         .await?;

@@ -39,9 +39,18 @@ impl App {
         caller.check_allowed(Operation::DecideBreach)?;
         let ((upn, as_of), decision) = decision?;
         self.write(move |app, mut tx| async move {
-            let result = app
-                .record_decision_in(&mut *tx, &caller, &request, (&upn, as_of), decision)
-                .await;
+            let result = async {
+                let mut found = app
+                    .record_decision_in(&mut *tx, &caller, &request, (&upn, as_of), decision)
+                    .await?;
+                // The pupil's SEN status on the date, as a listing of that date gives it.
+                found.sen_provision =
+                    super::sen::statuses_on(&mut *tx, &caller.authority, [upn.to_string()], as_of)
+                        .await?
+                        .remove(upn.as_str());
+                Ok(found)
+            }
+            .await;
             (tx, result)
         })
         .await

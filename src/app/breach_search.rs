@@ -21,6 +21,7 @@ use crate::domain::{
     names,
     notice::{self, Notice},
     policy::Threshold,
+    sen::SenProvision,
 };
 use crate::store::{DecidedBreachFilter, QualifyingFilter, StoreTx};
 
@@ -39,6 +40,8 @@ pub struct FoundBreach {
     pub as_of: NaiveDate,
     /// The decision, once made.
     pub decided: Option<RecordedDecision>,
+    /// The pupil's SEN status on the listing's date (set by the listing).
+    pub sen_provision: Option<SenProvision>,
 }
 
 /// What a decided breach adds.
@@ -81,6 +84,7 @@ impl FoundBreach {
                 decided_at: decided.decided_at,
                 decided_by: decided.decided_by,
             }),
+            sen_provision: None,
         }
     }
 }
@@ -124,7 +128,18 @@ impl App {
                     threshold: &policy.rules.threshold,
                     policy_name: &policy_name,
                 };
-                let found = search.list(&mut *tx, &query.states, &after, wanted).await?;
+                let mut found = search.list(&mut *tx, &query.states, &after, wanted).await?;
+                // Each pupil's SEN status on the listing's date, for the breakdown.
+                let statuses = super::sen::statuses_on(
+                    &mut *tx,
+                    &caller.authority,
+                    found.iter().map(|b| b.upn.clone()),
+                    query.as_of,
+                )
+                .await?;
+                for b in &mut found {
+                    b.sen_provision = statuses.get(&b.upn).copied();
+                }
                 let attendance = names::attendance_name(&caller.authority);
                 let accessed = returned(&found, i64::try_from(wanted).unwrap_or(i64::MAX))
                     .iter()
@@ -406,6 +421,7 @@ impl<'a> BreachSearch<'a> {
                 policy_version: self.policy_name.to_string(),
                 as_of: self.as_of,
                 decided: None,
+                sen_provision: None,
             });
             if breaches.len() == wanted {
                 break;

@@ -266,6 +266,10 @@ pub fn subject_report(doc: &serde_json::Value) -> Letter {
         ("marks", "Register marks"),
         ("replaced_marks", "Register marks later corrected"),
         ("breach_cases", "Attendance cases decided"),
+        (
+            "sen_statuses",
+            "Special educational needs status, as the school sent it",
+        ),
         ("notices", "Notices"),
         ("payments", "Payments"),
         (
@@ -408,9 +412,18 @@ async fn gather(
     let mut marks = Vec::new();
     let mut replaced = Vec::new();
     let mut breaches = Vec::new();
+    let mut sen_statuses = Vec::new();
     let notices = match kind {
         SubjectKind::Pupil => {
             let upn = Upn::parse(key).map_err(|why| FieldViolation::new("upn", why))?;
+            // The pupil's SEN status history, as the MIS sent it.
+            for (_, r) in tx.sen_histories(authority, &[key.to_string()]).await? {
+                sen_statuses.push(json!({
+                    "effective_date": r.effective_from,
+                    "sen_provision": r.provision.code(),
+                    "source": r.source.as_str(),
+                }));
+            }
             let (from, to) = (export_dates().0, export_dates().1);
             for m in tx.pupil_marks(authority, &upn, from, to).await? {
                 marks.push(json!({
@@ -488,6 +501,7 @@ async fn gather(
                 status: None,
                 issued_from: None,
                 issued_to: None,
+                sen_provision: None,
             };
             let today = at.date_naive();
             let mut all = Vec::new();
@@ -510,6 +524,7 @@ async fn gather(
         doc.insert("marks".into(), marks.into());
         doc.insert("replaced_marks".into(), replaced.into());
         doc.insert("breach_cases".into(), breaches.into());
+        doc.insert("sen_statuses".into(), sen_statuses.into());
     }
 
     // Notices, their letters and the money paid on them.

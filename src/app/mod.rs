@@ -29,6 +29,7 @@ mod policy;
 mod report;
 pub mod retention;
 mod schools;
+mod sen;
 mod sharing;
 mod statutory_events;
 mod worklist;
@@ -39,7 +40,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::Instrument;
 
 pub use attendance::{
-    AttendanceSummary, GroupFigures, PhaseGroup, SchoolGroup, SummaryGrouping, SummaryScope,
+    AttendanceSummary, GroupFigures, MarksBatch, PhaseGroup, SchoolGroup, SummaryGrouping,
+    SummaryScope,
 };
 pub use audit::AuditQuery;
 pub use breach_search::{BreachPosition, BreachQuery, FoundBreach, RecordedDecision};
@@ -52,6 +54,7 @@ pub use letters::pdf::RenderedPdf;
 pub use measures::{CaseListing, CaseOpening, CaseQuery};
 pub use notices::{LifecycleChange, NoticeQuery};
 pub use payments::{AmountDueOn, NewPayment, PaymentQuery};
+pub use sen::SentSenStatus;
 pub use statutory_events::EmittedEvents;
 pub use worklist::Worklist;
 

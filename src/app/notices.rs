@@ -70,6 +70,8 @@ pub struct NoticeQuery {
     pub status: Option<NoticeStatus>,
     pub issued_from: Option<NaiveDate>,
     pub issued_to: Option<NaiveDate>,
+    /// The pupil's SEN status on the issue date.
+    pub sen_provision: Option<crate::domain::sen::SenProvision>,
 }
 
 /// School staff issue only for pupils of their own schools.
@@ -347,6 +349,7 @@ impl App {
             session_evidence: vec![],
             evidence_corrections: vec![],
             other_authority_notices: vec![],
+            sen_provision: None,
         }
     }
 
@@ -367,7 +370,16 @@ impl App {
                 issuing::notice_number(authority.as_str(), n.issue_date.year(), serial);
         }
         let numbers: Vec<String> = notices.iter().map(|n| n.notice_number.clone()).collect();
+        // The pupil's SEN status on the issue date, as a notice read later gives it.
+        let upns: Vec<String> = notices.iter().map(|n| n.pupil.upn.to_string()).collect();
+        let history: Vec<_> = tx
+            .sen_histories(authority, &upns)
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
         for n in &mut notices {
+            n.sen_provision = crate::domain::sen::status_as_of(&history, n.issue_date);
             n.related_notices = numbers
                 .iter()
                 .filter(|x| **x != n.notice_number)
@@ -516,6 +528,7 @@ impl App {
                 status: query.status,
                 issued_from: query.issued_from,
                 issued_to: query.issued_to,
+                sen_provision: query.sen_provision,
             };
             let result = async {
                 let notices = tx

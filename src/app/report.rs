@@ -9,6 +9,7 @@ use crate::domain::{
     measures::RecordedCaseEvent,
     notice::Notice,
     report::{self, CaseHistory, StatutoryReturn},
+    sen::{self, ReturnBySenStatus},
 };
 use crate::store::NoticeFilter;
 
@@ -23,6 +24,16 @@ impl App {
         caller: Caller,
         asked: Read<(i32, Option<NaiveDate>)>,
     ) -> ServiceResult<StatutoryReturn> {
+        Ok(self.statutory_return_with_sen(caller, asked).await?.0)
+    }
+
+    /// The statutory return, with its notices broken down by SEN status
+    /// (`sen::return_by_sen_status`), from the same read.
+    pub async fn statutory_return_with_sen(
+        &self,
+        caller: Caller,
+        asked: Read<(i32, Option<NaiveDate>)>,
+    ) -> ServiceResult<(StatutoryReturn, ReturnBySenStatus)> {
         caller.check_allowed(Operation::ReadStatutoryReturn)?;
         let (year_start, as_of) = asked?;
         let Some((first, last)) = report::academic_year(year_start) else {
@@ -92,8 +103,10 @@ impl App {
                 (tx, result)
             })
             .await?;
-        Ok(report::statutory_return(
-            &notices, &cases, year_start, as_of,
+        let by_sen = sen::return_by_sen_status(&notices, year_start, as_of);
+        Ok((
+            report::statutory_return(&notices, &cases, year_start, as_of),
+            by_sen,
         ))
     }
 }

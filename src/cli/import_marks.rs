@@ -84,41 +84,87 @@ pub struct ImportOptions {
     pub layout: Layout,
 }
 
-/// Reads the file's marks with where each came from (`line N`, ...), calling
-/// `batch` for every `size` of them (and for the rest).
+/// Reads the file's marks with where each came from (`line N`, ...), and
+/// the pupils' SEN statuses read with them, calling `batch` for every `size`
+/// marks (and for the rest). A status goes in the batch of the marks read
+/// after it (a row's status before its marks, a CTF pupil's SEN history
+/// before their attendance).
 fn read_batches(
     file: &Path,
     layout: &Layout,
     size: usize,
-    mut batch: impl FnMut(Vec<pb::Mark>, Vec<String>) -> anyhow::Result<()>,
+    mut batch: impl FnMut(Vec<pb::Mark>, Vec<String>, Vec<pb::PupilSenStatus>) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
+    let statuses = std::cell::RefCell::new(Vec::new());
     let (mut marks, mut origins, mut total) = (Vec::new(), Vec::new(), 0);
     let mut emit = |mark: pb::Mark, origin: String| -> anyhow::Result<()> {
         marks.push(mark);
         origins.push(origin);
         total += 1;
         if marks.len() == size {
-            batch(std::mem::take(&mut marks), std::mem::take(&mut origins))?;
+            let sen = compact_sen_statuses(statuses.take());
+            batch(
+                std::mem::take(&mut marks),
+                std::mem::take(&mut origins),
+                sen,
+            )?;
         }
         Ok(())
     };
+    let mut sen = |s: pb::PupilSenStatus| statuses.borrow_mut().push(s);
     if ctf::is_xml(file)? {
-        ctf::read_ctf(file, layout, &mut emit)?;
+        ctf::read_ctf(file, layout, &mut emit, &mut sen)?;
     } else {
-        layout::read_csv(file, layout, &mut emit)?;
+        layout::read_csv(file, layout, &mut emit, &mut sen)?;
     }
-    if !marks.is_empty() {
-        batch(marks, origins)?;
+    let rest = compact_sen_statuses(statuses.take());
+    if !marks.is_empty() || !rest.is_empty() {
+        batch(marks, origins, rest)?;
     }
     Ok(total)
 }
 
-/// A request id that is the same whenever the same marks are sent again.
-fn batch_request_id(authority: &str, marks: &[pb::Mark]) -> String {
+/// A batch's SEN statuses as few as say the same: by pupil and date, each
+/// pupil's first and then only those that differ from the one before (an
+/// export repeats a pupil's status on every row); for one pupil and date,
+/// the last read.
+pub fn compact_sen_statuses(mut sent: Vec<pb::PupilSenStatus>) -> Vec<pb::PupilSenStatus> {
+    let key = |s: &pb::PupilSenStatus| {
+        let d = s.effective_date.unwrap_or_default();
+        (s.upn.clone(), d.year, d.month, d.day)
+    };
+    // Stable: for one pupil and date, the order read.
+    sent.sort_by_key(key);
+    let mut out: Vec<pb::PupilSenStatus> = Vec::new();
+    for s in sent {
+        match out.last_mut() {
+            Some(last) if key(last) == key(&s) => *last = s,
+            _ => out.push(s),
+        }
+    }
+    let mut kept: Vec<pb::PupilSenStatus> = Vec::new();
+    for s in out {
+        let same = kept
+            .last()
+            .is_some_and(|k| k.upn == s.upn && k.sen_provision == s.sen_provision);
+        if !same {
+            kept.push(s);
+        }
+    }
+    kept
+}
+
+/// A request id that is the same whenever the same marks (and SEN statuses)
+/// are sent again.
+fn batch_request_id(authority: &str, marks: &[pb::Mark], sen: &[pb::PupilSenStatus]) -> String {
     let mut hash = Sha256::new();
     hash.update(authority.as_bytes());
     for m in marks {
         hash.update(m.encode_to_vec());
+    }
+    // Nothing added without statuses: a file without them keeps its ids.
+    for s in sen {
+        hash.update(s.encode_to_vec());
     }
     format!("import-{}", hex::encode(&hash.finalize()[..16]))
 }
@@ -456,7 +502,7 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<ImportReport
         &options.file,
         &options.layout,
         options.batch_size,
-        |_, _| Ok(()),
+        |_, _, _| Ok(()),
     )?;
     if rows == 0 {
         bail!("{} has no marks", options.file.display());
@@ -479,11 +525,12 @@ pub async fn import_marks(options: ImportOptions) -> anyhow::Result<ImportReport
         options.layout.clone(),
     );
     let reader = tokio::task::spawn_blocking(move || {
-        read_batches(&file, &layout, size, |marks, origins| {
+        read_batches(&file, &layout, size, |marks, origins, sen_statuses| {
             let request = pb::RecordMarksStreamRequest {
                 parent: format!("authorities/{authority}"),
-                request_id: batch_request_id(&authority, &marks),
+                request_id: batch_request_id(&authority, &marks, &sen_statuses),
                 marks,
+                sen_statuses,
             };
             // A closed channel means the sender stopped (an error): stop reading.
             tx.blocking_send(Batch { request, origins })

@@ -618,6 +618,7 @@ pub(crate) mod tests_support {
             session_evidence: vec![],
             evidence_corrections: vec![],
             other_authority_notices: vec![],
+            sen_provision: None,
         }
     }
 }
@@ -732,6 +733,7 @@ mod tests {
             session_evidence: vec![],
             evidence_corrections: vec![],
             other_authority_notices: vec![],
+            sen_provision: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub mod register_codes;
 pub mod report;
 pub mod retention;
 pub mod school;
+pub mod sen;
 pub mod session;
 pub mod sharing;
 pub mod statutory_dates;

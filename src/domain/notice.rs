@@ -259,6 +259,12 @@ pub struct Notice {
     /// Penalty notices to this parent for this child by the authorities this
     /// one shares with, as found at issue (counted, or doubtful).
     pub other_authority_notices: Vec<super::sharing::OtherAuthorityNotice>,
+    /// The pupil's SEN status on the issue date, as the MIS has sent it (read
+    /// from the pupil's history, not fixed at issue: a status the MIS sends
+    /// later for an earlier date corrects it). Not part of the notice's own
+    /// record, so not in its audit event.
+    #[serde(skip)]
+    pub sen_provision: Option<super::sen::SenProvision>,
 }
 
 /// Money on a notice, summed over its allocations and refunds.

@@ -34,6 +34,7 @@ pub mod requests;
 pub mod retention;
 mod rows;
 pub mod schools;
+pub mod sen;
 pub mod serials;
 pub mod sharing;
 mod sqlite;
@@ -61,6 +62,7 @@ pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use retention::{PurgedBatch, RetentionStore};
 pub use schools::{SchoolCounts, SchoolStore};
+pub use sen::{SenStore, SenWrite};
 pub use serials::SerialStore;
 pub use sharing::SharingStore;
 pub use sqlite::SqliteStore;
@@ -170,6 +172,7 @@ pub trait StoreTx:
     + RelayStore
     + SharingStore
     + RetentionStore
+    + SenStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -179,7 +182,7 @@ pub trait StoreTx:
 }
 
 tx::sql_impl! {
-    impl StoreTx for Tx where [DB: marks::MarkSql + notices::NoticeSql + access_log::AccessSql] {
+    impl StoreTx for Tx where [DB: marks::MarkSql + notices::NoticeSql + access_log::AccessSql + sen::SenSql] {
         async fn commit(mut self: Box<Self>) -> StoreResult<()> {
             if self.read_only {
                 // It cannot write in its transaction: its reads are recorded

@@ -16,6 +16,7 @@ use crate::domain::notice::{
     WithdrawalGround,
 };
 use crate::domain::policy::{IssuerRole, OffenceReason};
+use crate::domain::sen::SenProvision;
 
 /// Which notices `list_notices` returns: every set field must match.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,8 @@ pub struct NoticeFilter<'a> {
     pub status: Option<NoticeStatus>,
     pub issued_from: Option<NaiveDate>,
     pub issued_to: Option<NaiveDate>,
+    /// The pupil's SEN status on the issue date.
+    pub sen_provision: Option<SenProvision>,
 }
 
 /// The columns of [`NoticeRow`], in order.
@@ -68,12 +71,14 @@ macro_rules! notice_select {
 /// The sums of the money on a notice, over the rows of a `notices` in scope.
 macro_rules! notice_sums {
     () => {
-        "CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
+        concat!("CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a \
            WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, \
          CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a \
            WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, \
          CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r \
-           WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence"
+           WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence, ",
+        $crate::store::sen::notice_sen_provision!(),
+        " AS sen_provision")
     };
 }
 pub(crate) use notice_select;
@@ -137,6 +142,7 @@ pub(super) struct NoticeRow {
     allocated_pence: i64,
     applied_pence: i64,
     refunded_pence: i64,
+    sen_provision: Option<String>,
 }
 
 impl TryFrom<NoticeRow> for Notice {
@@ -280,6 +286,14 @@ impl TryFrom<NoticeRow> for Notice {
                 "other_authority_notices",
                 &r.other_authority_notices,
             )?,
+            // Not quoted when bad: it is the pupil's personal data.
+            sen_provision: match &r.sen_provision {
+                Some(code) => Some(
+                    SenProvision::from_code(code)
+                        .ok_or_else(|| corrupt("a pupil's sen_provision"))?,
+                ),
+                None => None,
+            },
             notice_number: r.notice_number,
         })
     }
@@ -580,6 +594,9 @@ sql_impl! {
                         ELSE 'issued' END) \
                   AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
                   AND ($13 IS NULL OR issuer_subject = $13) \
+                  AND ($14 IS NULL OR $14 = ",
+                crate::store::sen::notice_sen_provision!(),
+                ") \
                 ORDER BY issue_date, notice_number LIMIT $12) AS notices \
                 ORDER BY issue_date, notice_number"
             ))
@@ -596,6 +613,7 @@ sql_impl! {
             .bind(after_number)
             .bind(limit)
             .bind(f.issuer_subject)
+            .bind(f.sen_provision.map(SenProvision::code))
             .fetch_all(&mut *self.conn)
             .await?;
             rows.into_iter().map(Notice::try_from).collect()

@@ -243,6 +243,24 @@ sql_impl! {
                 .collect();
             enrolments.sort_unstable();
             enrolments.dedup();
+            // A pupil's SEN statuses that stopped applying by the cut-off (a
+            // later one took over on or before it) go with their registers;
+            // the one in force at the cut-off stays, as it may still apply.
+            let mut pupils: Vec<&str> = enrolments.iter().map(|(upn, _)| *upn).collect();
+            pupils.dedup();
+            for upn in pupils {
+                let done = sqlx::query(
+                    "DELETE FROM pupil_sen_statuses WHERE authority_code = $1 AND upn = $2 \
+                     AND effective_from < (SELECT MAX(s.effective_from) FROM pupil_sen_statuses s \
+                       WHERE s.authority_code = $1 AND s.upn = $2 AND s.effective_from <= $3)",
+                )
+                .bind(authority.as_str())
+                .bind(upn)
+                .bind(cut_off)
+                .execute(&mut *self.conn)
+                .await?;
+                batch.rows += DB::rows_affected(&done) as i64;
+            }
             // A week's figures go once the whole week (to its Sunday) is past.
             let last_week_start = cut_off - chrono::Days::new(6);
             let last_school_year = last_school_year_ended_by(cut_off);

@@ -108,6 +108,7 @@ async fn hostile_messages_cost_what_the_limits_allow(backend: Backend) {
             parent: "authorities/850".into(),
             request_id: "hostile".into(),
             marks: vec![],
+            sen_statuses: vec![],
         }
         .encode_to_vec(),
         3,

@@ -45,6 +45,7 @@ mod rollups;
 mod rpc_metrics;
 mod schema;
 mod schools;
+mod sen_status;
 mod sharing;
 mod small_batches;
 mod statutory_return;

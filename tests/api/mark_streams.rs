@@ -26,6 +26,7 @@ fn as_stream(b: pb::RecordMarksRequest) -> pb::RecordMarksStreamRequest {
         parent: b.parent,
         request_id: b.request_id,
         marks: b.marks,
+        sen_statuses: b.sen_statuses,
     }
 }
 

@@ -117,6 +117,13 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         &["decline_reason", "notice_numbers", "state"],
     ),
     ("policy_versions", "INSERT, SELECT", &[]),
+    // A status sent again for the same date corrects it; retention deletes
+    // the superseded ones.
+    (
+        "pupil_sen_statuses",
+        "DELETE, INSERT, SELECT",
+        &["recorded_at", "request_id", "sen_provision", "source"],
+    ),
     ("refunds", "INSERT, SELECT", &[]),
     ("retention_policy_versions", "INSERT, SELECT", &[]),
     ("relay_cursors", "INSERT, SELECT", &["last_sequence"]),

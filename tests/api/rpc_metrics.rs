@@ -27,6 +27,7 @@ fn stream_batch(request_id: &str, marks: Vec<pb::Mark>) -> pb::RecordMarksStream
         parent: b.parent,
         request_id: b.request_id,
         marks: b.marks,
+        sen_statuses: b.sen_statuses,
     }
 }
 

@@ -130,6 +130,7 @@ async fn many_small_batches_are_answered_per_call(backend: Backend) {
             parent: b.parent,
             request_id: b.request_id,
             marks: b.marks,
+            sen_statuses: b.sen_statuses,
         }
     });
     let mut answers = officer

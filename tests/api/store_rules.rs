@@ -114,6 +114,7 @@ fn notice(
         session_evidence: vec![],
         evidence_corrections: vec![],
         other_authority_notices: vec![],
+        sen_provision: None,
     }
 }
 

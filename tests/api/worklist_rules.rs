@@ -102,6 +102,7 @@ fn notice(number: &str, kind: NoticeKind, receipt: NaiveDate, second: bool) -> N
         session_evidence: vec![],
         evidence_corrections: vec![],
         other_authority_notices: vec![],
+        sen_provision: None,
     }
 }
 

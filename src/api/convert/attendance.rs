@@ -6,13 +6,15 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::school::phase_to_proto;
 use super::{
-    date, date_to_proto, instant, session_from_proto, session_to_proto, timestamp_to_proto,
+    date, date_to_proto, instant, sen_from_proto, sen_to_proto, session_from_proto,
+    session_to_proto, timestamp_to_proto,
 };
 use crate::api::error::Violations;
 use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
 use crate::app::{
-    AttendanceSummary, BreachQuery, FoundBreach, ServiceResult, SummaryGrouping, SummaryScope,
+    AttendanceSummary, BreachQuery, FoundBreach, MarksBatch, SentSenStatus, ServiceResult,
+    SummaryGrouping, SummaryScope,
 };
 use crate::domain::{
     FieldViolation,
@@ -21,6 +23,7 @@ use crate::domain::{
     names,
     notice::Session,
     register_codes::CodeSet,
+    sen::{SenRecord, SenSource},
 };
 use crate::proto::v1 as pb;
 
@@ -177,14 +180,111 @@ fn optional<T>(
 pub(crate) fn marks_batch(
     batch: &pb::RecordMarksRequest,
     received_at: DateTime<Utc>,
-) -> ServiceResult<Vec<RegisterMark>> {
+) -> ServiceResult<MarksBatch> {
     let mut v = Violations::new();
     v.check(names::parse_authority("parent", &batch.parent));
     v.check(validate_request_id("request_id", &batch.request_id));
     let marks = marks_from_proto(&batch.marks, received_at)
         .map_err(|bad| v.extend(bad))
         .ok();
-    v.finish(marks)
+    let sen_statuses = sen_statuses_from_proto(&batch.sen_statuses)
+        .map_err(|bad| v.extend(bad))
+        .ok();
+    let (marks, sen_statuses) = v.finish(marks.zip(sen_statuses))?;
+    Ok(MarksBatch {
+        marks,
+        sen_statuses,
+    })
+}
+
+/// A batch's SEN statuses, or one violation per bad one (the first 100).
+/// Violations never quote the status: it is the pupil's personal data.
+fn sen_statuses_from_proto(
+    sent: &[pb::PupilSenStatus],
+) -> Result<Vec<SentSenStatus>, Vec<FieldViolation>> {
+    if sent.len() > MAX_MARKS_PER_BATCH {
+        return Err(vec![FieldViolation::new(
+            "sen_statuses",
+            format!(
+                "{} SEN statuses; a batch carries at most {MAX_MARKS_PER_BATCH}",
+                sent.len()
+            ),
+        )]);
+    }
+    let mut out = Vec::with_capacity(sent.len());
+    let mut bad: Vec<FieldViolation> = Vec::new();
+    let mut seen: HashMap<(&str, NaiveDate), usize> = HashMap::new();
+    for (i, s) in sent.iter().enumerate() {
+        let field = format!("sen_statuses[{i}]");
+        let mut reasons = Vec::new();
+        let upn = Upn::parse(&s.upn)
+            .map_err(|e| reasons.push(format!("upn: {e}")))
+            .ok();
+        let provision = match sen_from_proto("sen_provision", s.sen_provision) {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                reasons.push("sen_provision: required (leave the pupil out to send none)".into());
+                None
+            }
+            Err(e) => {
+                reasons.push(format!("sen_provision: {}", e.description));
+                None
+            }
+        };
+        let effective_from = date("effective_date", s.effective_date.as_ref())
+            .map_err(|e| reasons.push(format!("effective_date: {}", e.description)))
+            .ok();
+        let source = match pb::SenStatusSource::try_from(s.source) {
+            Ok(pb::SenStatusSource::Unspecified) => Some(SenSource::MarksCall),
+            Ok(pb::SenStatusSource::RegisterImport) => Some(SenSource::RegisterImport),
+            Ok(pb::SenStatusSource::CommonTransferFile) => Some(SenSource::CommonTransferFile),
+            Err(_) => {
+                reasons.push(format!(
+                    "source: {} is not one of the allowed values",
+                    s.source
+                ));
+                None
+            }
+        };
+        match (upn, provision, effective_from, source) {
+            (Some(upn), Some(provision), Some(effective_from), Some(source))
+                if reasons.is_empty() =>
+            {
+                if let Some(j) = seen.insert((&s.upn, effective_from), i) {
+                    bad.push(FieldViolation::new(
+                        field,
+                        format!("the same pupil and effective_date as sen_statuses[{j}]"),
+                    ));
+                } else {
+                    out.push(SentSenStatus {
+                        upn,
+                        record: SenRecord {
+                            effective_from,
+                            provision,
+                            source,
+                        },
+                    });
+                }
+            }
+            _ => bad.push(FieldViolation::new(field, reasons.join("; "))),
+        }
+    }
+    match bad.len() {
+        0 => Ok(out),
+        n => {
+            bad.truncate(MAX_ROW_VIOLATIONS);
+            if n > MAX_ROW_VIOLATIONS {
+                bad.push(FieldViolation::new(
+                    "sen_statuses",
+                    format!(
+                        "{} more invalid SEN statuses not listed",
+                        n - MAX_ROW_VIOLATIONS
+                    ),
+                ));
+            }
+            Err(bad)
+        }
+    }
 }
 
 /// A GetAttendanceSummary request: whose figures, over which dates, grouped how.
@@ -347,6 +447,7 @@ impl From<&FoundBreach> for pb::ThresholdBreach {
             covered_by_notice_to_improve: b.covered_by_notice_to_improve,
             covered_by_penalty_notice: b.covered_by_penalty_notice,
             policy_version: b.policy_version.clone(),
+            sen_provision: sen_to_proto(b.sen_provision) as i32,
             ..Default::default()
         }
     }

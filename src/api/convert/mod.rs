@@ -108,6 +108,46 @@ pub fn timestamp_to_proto(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// A SEN status as the protocol gives it; `None` for UNSPECIFIED (not known).
+pub fn sen_to_proto(s: Option<crate::domain::sen::SenProvision>) -> pb::SenProvision {
+    use crate::domain::sen::SenProvision as S;
+    match s {
+        None => pb::SenProvision::Unspecified,
+        Some(S::NoSen) => pb::SenProvision::NoSen,
+        Some(S::SenSupport) => pb::SenProvision::SenSupport,
+        Some(S::EhcPlan) => pb::SenProvision::EhcPlan,
+    }
+}
+
+/// A SEN status field: `Ok(None)` for UNSPECIFIED, an error for a number
+/// the protocol does not define.
+pub fn sen_from_proto(
+    field: &str,
+    value: i32,
+) -> Result<Option<crate::domain::sen::SenProvision>, FieldViolation> {
+    use crate::domain::sen::SenProvision as S;
+    match pb::SenProvision::try_from(value) {
+        Ok(pb::SenProvision::Unspecified) => Ok(None),
+        Ok(pb::SenProvision::NoSen) => Ok(Some(S::NoSen)),
+        Ok(pb::SenProvision::SenSupport) => Ok(Some(S::SenSupport)),
+        Ok(pb::SenProvision::EhcPlan) => Ok(Some(S::EhcPlan)),
+        Err(_) => Err(FieldViolation::new(
+            field,
+            format!("{value} is not one of the allowed values"),
+        )),
+    }
+}
+
+/// Counts by SEN status as the protocol gives them.
+pub fn sen_counts_to_proto(c: &crate::domain::sen::SenCounts) -> pb::SenCounts {
+    pb::SenCounts {
+        no_sen: c.no_sen,
+        sen_support: c.sen_support,
+        ehc_plan: c.ehc_plan,
+        not_known: c.not_known,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -376,6 +376,7 @@ proptest! {
             marks: marks.into_iter().map(|(school_urn, upn, date, session, code, record_time)| pb::Mark {
                 school_urn, upn, date, session, code, record_time,
             }).collect(),
+            sen_statuses: vec![],
         };
         let _ = prewalk::check(&batch);
         let _ = marks_batch(&batch, now());

@@ -288,6 +288,7 @@ pub(crate) fn notice_to_proto(authority: &LaCode, n: &Notice, today: NaiveDate) 
                 counted: o.counted,
             })
             .collect(),
+        sen_provision: super::sen_to_proto(n.sen_provision) as i32,
     }
 }
 
@@ -504,6 +505,7 @@ pub(crate) fn notice_query(
     let kind = v.check(kind_from_proto(req.kind));
     let issued_from = v.check(optional_date("issued_from", req.issued_from.as_ref()));
     let issued_to = v.check(optional_date("issued_to", req.issued_to.as_ref()));
+    let sen_provision = v.check(super::sen_from_proto("sen_provision", req.sen_provision));
     let mut token_request = req.clone();
     token_request.page_token.clear();
     token_request.page_size = 0;
@@ -513,8 +515,10 @@ pub(crate) fn notice_query(
         &req.page_token,
         &filter,
     ));
-    let (size, ((status, kind), ((issued_from, issued_to), after))) =
-        v.finish(size.zip(status.zip(kind).zip(issued_from.zip(issued_to).zip(after))))?;
+    let ((size, ((status, kind), ((issued_from, issued_to), after))), sen_provision) = v.finish(
+        size.zip(status.zip(kind).zip(issued_from.zip(issued_to).zip(after)))
+            .zip(sen_provision),
+    )?;
     Ok(PageRequest {
         query: NoticeQuery {
             school_urn: non_empty(&req.school_urn),
@@ -524,6 +528,7 @@ pub(crate) fn notice_query(
             status,
             issued_from,
             issued_to,
+            sen_provision,
         },
         size,
         after,

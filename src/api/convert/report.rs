@@ -110,5 +110,16 @@ pub(crate) fn return_to_proto(
         education_supervision_orders_in_addition_to_prosecution: m
             .supervision_orders_in_addition_to_prosecution,
         csv: collection::csv(la_code, r),
+        ..Default::default()
+    }
+}
+
+/// The return's breakdown by SEN status (GetStatutoryReturnResponse.by_sen_status).
+pub(crate) fn return_by_sen_to_proto(
+    r: &crate::domain::sen::ReturnBySenStatus,
+) -> pb::StatutoryReturnBySenStatus {
+    pb::StatutoryReturnBySenStatus {
+        penalty_notices_issued: Some(super::sen_counts_to_proto(&r.penalty_notices_issued)),
+        notices_to_improve_issued: Some(super::sen_counts_to_proto(&r.notices_to_improve_issued)),
     }
 }

@@ -100,17 +100,70 @@ pub fn read_ctf(
     file: &Path,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+    sen: &mut dyn FnMut(pb::PupilSenStatus),
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {} (a CTF is UTF-8 XML)", file.display()))?;
-    read_ctf_text(&text, layout, emit)
+    read_ctf_sen(&text, layout, emit, sen)
 }
 
-/// As [`read_ctf`], from a CTF's text (the fuzz targets' entry, see `fuzz/`).
+/// As [`read_ctf`], from a CTF's text, without its SEN statuses (the fuzz
+/// targets' entry, see `fuzz/`).
 pub fn read_ctf_text(
     text: &str,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    read_ctf_sen(text, layout, emit, &mut |_| {})
+}
+
+/// One `SENhistory/SEN` entry being read.
+#[derive(Default)]
+struct SenEntry {
+    line: usize,
+    start: Option<(String, usize)>,
+    provision: Option<(String, usize)>,
+}
+
+/// A pupil's `SENhistory/SEN` entry as a status to send: its `SENprovision`
+/// from its `StartDate`. Values are not quoted in errors: they are the
+/// pupil's SEN information.
+fn sen_status(entry: &SenEntry, upn: Option<&str>) -> anyhow::Result<Option<pb::PupilSenStatus>> {
+    let Some((code, code_line)) = &entry.provision else {
+        return Ok(None); // needs only, no provision
+    };
+    let line = entry.line;
+    let Some(upn) = upn.filter(|u| !u.is_empty()) else {
+        bail!("line {line}: this pupil's SEN history comes before (or without) its UPN");
+    };
+    let provision = super::layout::parse_sen_provision(code)
+        .map_err(|e| anyhow::anyhow!("line {code_line}: pupil {upn}: SENprovision {e}"))?;
+    let Some(provision) = provision else {
+        return Ok(None);
+    };
+    let Some((start, start_line)) = &entry.start else {
+        bail!("line {code_line}: pupil {upn}: SENprovision without a StartDate");
+    };
+    let start = parse_date(start)
+        .map_err(|e| anyhow::anyhow!("line {start_line}: pupil {upn}: SEN StartDate {e}"))?;
+    Ok(Some(pb::PupilSenStatus {
+        upn: upn.to_string(),
+        sen_provision: provision as i32,
+        effective_date: Some(crate::api::convert::date_to_proto(start)),
+        source: pb::SenStatusSource::CommonTransferFile as i32,
+    }))
+}
+
+/// Reads a CTF's marks (as [`read_ctf`]) and each pupil's SEN history
+/// (`Pupil/SENhistory/SEN`: `StartDate` and `SENprovision`, the census code),
+/// handing each status to `sen` as its entry ends. The CTF puts a pupil's SEN
+/// history before their attendance, so a status goes in the batch of the
+/// pupil's first marks.
+fn read_ctf_sen(
+    text: &str,
+    layout: &Layout,
+    emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+    sen: &mut dyn FnMut(pb::PupilSenStatus),
 ) -> anyhow::Result<()> {
     let lines = Lines::new(text);
     let mut reader = Reader::from_str(text);
@@ -120,6 +173,7 @@ pub fn read_ctf_text(
     let mut source = SourceSchool::default();
     let mut upn: Option<String> = None;
     let mut year = YearData::default();
+    let mut sen_entry = SenEntry::default();
     loop {
         let offset = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
@@ -163,6 +217,11 @@ pub fn read_ctf_text(
                     line,
                     ..Default::default()
                 };
+            } else if at(&path, &["Pupil", "SENhistory", "SEN"]) {
+                sen_entry = SenEntry {
+                    line,
+                    ..Default::default()
+                };
             }
         }
         if !closed {
@@ -180,6 +239,15 @@ pub fn read_ctf_text(
             source.urn = Some(value);
         } else if at(&path, &["Pupil", "UPN"]) {
             upn = Some(value);
+        } else if at(&path, &["SENhistory", "SEN", "StartDate"]) {
+            sen_entry.start = Some(here);
+        } else if at(&path, &["SENhistory", "SEN", "SENprovision"]) {
+            sen_entry.provision = Some(here);
+        } else if at(&path, &["Pupil", "SENhistory", "SEN"]) {
+            let entry = std::mem::take(&mut sen_entry);
+            if let Some(status) = sen_status(&entry, upn.as_deref())? {
+                sen(status);
+            }
         } else if at(&path, &["YearData", "LEA"]) {
             year.lea = Some(value);
         } else if at(&path, &["YearData", "Estab"]) {
@@ -274,10 +342,15 @@ mod tests {
         std::fs::write(&file, xml).unwrap();
         assert!(is_xml(&file).unwrap());
         let mut out = Vec::new();
-        read_ctf(&file, layout, &mut |m, o| {
-            out.push((m, o));
-            Ok(())
-        })?;
+        read_ctf(
+            &file,
+            layout,
+            &mut |m, o| {
+                out.push((m, o));
+                Ok(())
+            },
+            &mut |_| {},
+        )?;
         Ok(out)
     }
 
@@ -347,6 +420,83 @@ mod tests {
                 .unwrap()
                 .timestamp()
         );
+    }
+
+    #[test]
+    fn a_pupils_sen_history_is_sent_with_its_start_dates() {
+        let ctf = CTF.replace(
+            "      <Attendance>",
+            "      <SENhistory>\n\
+                     <SEN><StartDate>2024-09-02</StartDate><SENprovision>K</SENprovision></SEN>\n\
+                     <SEN><StartDate>2025-01-06</StartDate><SENprovision>E</SENprovision>\n\
+                       <SENneeds><SENneed><SENtype>SLCN</SENtype></SENneed></SENneeds></SEN>\n\
+                   </SENhistory>\n      <Attendance>",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ctf.xml");
+        std::fs::write(&file, &ctf).unwrap();
+        let (mut marks, mut sen) = (0, Vec::new());
+        read_ctf(
+            &file,
+            &Layout::default(),
+            &mut |_, _| {
+                marks += 1;
+                Ok(())
+            },
+            &mut |s| sen.push(s),
+        )
+        .unwrap();
+        assert_eq!(marks, 3);
+        let got: Vec<_> = sen
+            .iter()
+            .map(|s| {
+                let d = s.effective_date.unwrap();
+                (
+                    s.upn.as_str(),
+                    s.sen_provision(),
+                    (d.year, d.month, d.day),
+                    s.source(),
+                )
+            })
+            .collect();
+        let ctf_source = pb::SenStatusSource::CommonTransferFile;
+        assert_eq!(
+            got,
+            [
+                (
+                    "R850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2024, 9, 2),
+                    ctf_source
+                ),
+                (
+                    "R850200125001",
+                    pb::SenProvision::EhcPlan,
+                    (2025, 1, 6),
+                    ctf_source
+                ),
+            ]
+        );
+        // A provision without its start date is named by line, the code unquoted.
+        let undated = ctf.replace("<StartDate>2024-09-02</StartDate>", "");
+        std::fs::write(&file, &undated).unwrap();
+        let err = read_ctf(&file, &Layout::default(), &mut |_, _| Ok(()), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "line 11: pupil R850200125001: SENprovision without a StartDate"
+        );
+        let old_code = ctf.replace("<SENprovision>K<", "<SENprovision>P<");
+        std::fs::write(&file, &old_code).unwrap();
+        let err = read_ctf(&file, &Layout::default(), &mut |_, _| Ok(()), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("SENprovision not a school census SEN provision code (N, K or E)"),
+            "{err}"
+        );
+        assert!(!err.contains("'P'"), "{err}");
     }
 
     #[test]

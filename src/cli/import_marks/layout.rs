@@ -26,6 +26,12 @@ pub enum Field {
     StartDate,
     /// Mark strings: the string of marks.
     Marks,
+    /// Optional: the pupil's SEN status (census code N, K or E); blank for
+    /// none sent.
+    SenProvision,
+    /// Optional: the date that status applies from; without it, the row's
+    /// date (or a mark string's start date).
+    SenStartDate,
 }
 
 crate::domain::all_variants!(Field {
@@ -37,6 +43,8 @@ crate::domain::all_variants!(Field {
     RecordTime,
     StartDate,
     Marks,
+    SenProvision,
+    SenStartDate,
 });
 
 impl ImportField for Field {
@@ -54,6 +62,8 @@ impl ImportField for Field {
             Field::RecordTime => "record_time",
             Field::StartDate => "start_date",
             Field::Marks => "marks",
+            Field::SenProvision => "sen_provision",
+            Field::SenStartDate => "sen_start_date",
         }
     }
 }
@@ -248,9 +258,23 @@ pub fn read_csv(
     file: &Path,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+    sen: &mut dyn FnMut(pb::PupilSenStatus),
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("opening {}", file.display()))?;
-    read_csv_bytes(&bytes, &file.display().to_string(), layout, emit)
+    let text = crate::cli::columns::decode_text(&bytes);
+    read_records(&text, &file.display().to_string(), layout, emit, sen)
+}
+
+/// A `sen_provision` cell: `None` when blank. The value is not quoted when
+/// bad: it may still be a pupil's SEN information (an old code).
+pub fn parse_sen_provision(value: &str) -> Result<Option<pb::SenProvision>, String> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    match crate::domain::sen::SenProvision::from_code(value) {
+        Some(p) => Ok(Some(crate::api::convert::sen_to_proto(Some(p)))),
+        None => Err("not a school census SEN provision code (N, K or E)".into()),
+    }
 }
 
 /// As [`read_csv`], from a file's bytes; `name` names it in messages (the
@@ -262,7 +286,7 @@ pub fn read_csv_bytes(
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let text = crate::cli::columns::decode_text(bytes);
-    read_records(&text, name, layout, emit)
+    read_records(&text, name, layout, emit, &mut |_| {})
 }
 
 fn csv_reader() -> csv::ReaderBuilder {
@@ -277,6 +301,7 @@ fn read_records(
     file: &str,
     layout: &Layout,
     emit: &mut dyn FnMut(pb::Mark, String) -> anyhow::Result<()>,
+    sen: &mut dyn FnMut(pb::PupilSenStatus),
 ) -> anyhow::Result<()> {
     let mut reader = csv_reader().from_reader(text.as_bytes());
     let headers = reader
@@ -304,6 +329,8 @@ fn read_records(
     };
     let strings = columns.get(Field::Marks).is_some();
     let upn = columns.required(Field::Upn, file)?;
+    let sen_provision = columns.get(Field::SenProvision);
+    let sen_start = columns.get(Field::SenStartDate);
     let shape = if strings {
         Shape::Strings {
             start: columns.required(Field::StartDate, file)?,
@@ -346,6 +373,28 @@ fn read_records(
             Source::Fixed(t) => *t,
         };
         let upn = cell(upn)?.trim().to_string();
+        // The row's SEN status, sent with its marks (before them, so in the
+        // same batch); from `sen_start_date`, else the row's first date.
+        let sen_status = match sen_provision {
+            Some(i) => parse_sen_provision(cell(i)?).map_err(|e| at(i, e))?,
+            None => None,
+        };
+        let sen_from = match sen_start {
+            Some(i) if sen_status.is_some() && !cell(i)?.trim().is_empty() => {
+                Some(parse_date(cell(i)?).map_err(|e| at(i, e))?)
+            }
+            _ => None,
+        };
+        let mut send_sen = |row_date: NaiveDate| {
+            if let Some(p) = sen_status {
+                sen(pb::PupilSenStatus {
+                    upn: upn.clone(),
+                    sen_provision: p as i32,
+                    effective_date: Some(date_to_proto(sen_from.unwrap_or(row_date))),
+                    source: pb::SenStatusSource::RegisterImport as i32,
+                });
+            }
+        };
         match shape {
             Shape::Sessions {
                 date,
@@ -353,6 +402,7 @@ fn read_records(
                 code,
             } => {
                 let day = parse_date(cell(date)?).map_err(|e| at(date, e))?;
+                send_sen(day);
                 let s = cell(session)?.trim();
                 let sess = match s.to_ascii_uppercase().as_str() {
                     "AM" => pb::Session::Am,
@@ -371,6 +421,7 @@ fn read_records(
             }
             Shape::Strings { start, marks } => {
                 let first = parse_date(cell(start)?).map_err(|e| at(start, e))?;
+                send_sen(first);
                 let place = format!("line {line}, column '{}'", columns.header(marks));
                 let sessions = expand_marks(first, cell(marks)?, layout.mark_days)
                     .map_err(|e| at(marks, e))?;
@@ -498,6 +549,80 @@ mod tests {
             assert_eq!(marks, 1);
             assert!(err.starts_with("line 4, column 'date'"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_sen_provision_column_sends_each_rows_status_from_its_date_or_start_date() {
+        let file = "school_urn,upn,date,session,code,record_time,sen_provision,sen_start_date\n\
+                    116439,A850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,K,\n\
+                    116439,A850200125001,2025-03-06,PM,/,2025-03-14T16:30:00Z,k,\n\
+                    116439,B850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,,\n\
+                    116439,C850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z,E,2024-09-02\n";
+        let read = |text: &str| {
+            let (mut marks, mut sen) = (0, Vec::new());
+            let result = read_records(
+                text,
+                "f.csv",
+                &Layout::default(),
+                &mut |_, _| {
+                    marks += 1;
+                    Ok(())
+                },
+                &mut |s| sen.push(s),
+            );
+            result.map(|()| (marks, sen))
+        };
+        let (marks, sen) = read(file).unwrap();
+        assert_eq!(marks, 4);
+        let got: Vec<_> = sen
+            .iter()
+            .map(|s| {
+                let d = s.effective_date.unwrap();
+                (
+                    s.upn.as_str(),
+                    s.sen_provision(),
+                    (d.year, d.month, d.day),
+                    s.source(),
+                )
+            })
+            .collect();
+        let import = pb::SenStatusSource::RegisterImport;
+        assert_eq!(
+            got,
+            [
+                (
+                    "A850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2025, 3, 6),
+                    import
+                ),
+                (
+                    "A850200125001",
+                    pb::SenProvision::SenSupport,
+                    (2025, 3, 6),
+                    import
+                ),
+                // A blank cell sends nothing.
+                (
+                    "C850200125001",
+                    pb::SenProvision::EhcPlan,
+                    (2024, 9, 2),
+                    import
+                ),
+            ]
+        );
+        // The importer sends one status per pupil and change.
+        assert_eq!(crate::cli::import_marks::compact_sen_statuses(sen).len(), 2);
+        // A code that is not the census's is refused without quoting it.
+        let err = read(&file.replace(",K,", ",S,")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2, column 'sen_provision': not a school census SEN provision code (N, K or E)"
+        );
+        // A file without the column sends none, as before.
+        let plain = "school_urn,upn,date,session,code,record_time\n\
+                     116439,A850200125001,2025-03-06,AM,/,2025-03-14T16:30:00Z\n";
+        assert_eq!(read(plain).unwrap(), (1, vec![]));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use sqlx::{Connection, Pool, Postgres};
 use super::access_log::{AccessSql, audit_events_naming, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
+use super::sen::{SenSql, sen_of_pupils};
 use super::tx::Tx;
 use super::tx::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
@@ -32,6 +33,10 @@ impl AccessSql for Postgres {
          FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT)";
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("strpos(details, $2) > 0");
+}
+
+impl SenSql for Postgres {
+    const SEN_OF_PUPILS: &str = sen_of_pupils!(any_of);
 }
 
 impl NoticeSql for Postgres {

@@ -9,6 +9,7 @@ use sqlx::{Pool, Sqlite};
 use super::access_log::{AccessSql, audit_events_naming, notice_subjects};
 use super::dialect::Dialect;
 use super::notices::{NoticeSql, notices_of_pupils};
+use super::sen::{SenSql, sen_of_pupils};
 use super::tx::Tx;
 use super::tx::{LATEST_WEEKS_CACHED, LatestWeeksCache};
 use super::{Backend, Store, StoreResult, StoreTx, TableKeys};
@@ -35,6 +36,10 @@ impl AccessSql for Sqlite {
          FROM json_each($7) AS s";
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("instr(details, $2) > 0");
+}
+
+impl SenSql for Sqlite {
+    const SEN_OF_PUPILS: &str = sen_of_pupils!(any_of);
 }
 
 impl NoticeSql for Sqlite {

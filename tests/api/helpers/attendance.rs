@@ -79,6 +79,7 @@ pub(crate) fn batch(request_id: &str, marks: Vec<pb::Mark>) -> pb::RecordMarksRe
         parent: "authorities/850".into(),
         request_id: request_id.into(),
         marks,
+        sen_statuses: vec![],
     }
 }
 

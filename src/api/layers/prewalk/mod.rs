@@ -368,6 +368,7 @@ mod tests {
             parent: "authorities/850".into(),
             request_id: "b-1".into(),
             marks: vec![],
+            sen_statuses: vec![],
         }
         .encode_to_vec();
         for _ in 0..2_000_000 {
@@ -608,6 +609,7 @@ mod limit_tests {
             parent: "authorities/850".into(),
             request_id: "r".repeat(200),
             marks: (0..10_050).map(mark).collect(),
+            sen_statuses: vec![],
         };
         let (wire, decoded) = both(&marks);
         // The first 20 in field order, then how many more (over a thousand).

@@ -103,6 +103,30 @@ NO_ACTION_REASON_OTHER: NoActionReason.ValueType  # 5
 """Another reason, given in the note (then required)."""
 Global___NoActionReason: _TypeAlias = NoActionReason  # noqa: Y015
 
+class _SenStatusSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SenStatusSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SenStatusSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEN_STATUS_SOURCE_UNSPECIFIED: _SenStatusSource.ValueType  # 0
+    """The MIS connector's own call (the default)."""
+    SEN_STATUS_SOURCE_REGISTER_IMPORT: _SenStatusSource.ValueType  # 1
+    """A register export read by `import-marks` (its `sen_provision` column)."""
+    SEN_STATUS_SOURCE_COMMON_TRANSFER_FILE: _SenStatusSource.ValueType  # 2
+    """A Common Transfer File read by `import-marks` (its SEN history)."""
+
+class SenStatusSource(_SenStatusSource, metaclass=_SenStatusSourceEnumTypeWrapper):
+    """Where a SEN status sent with marks was read from."""
+
+SEN_STATUS_SOURCE_UNSPECIFIED: SenStatusSource.ValueType  # 0
+"""The MIS connector's own call (the default)."""
+SEN_STATUS_SOURCE_REGISTER_IMPORT: SenStatusSource.ValueType  # 1
+"""A register export read by `import-marks` (its `sen_provision` column)."""
+SEN_STATUS_SOURCE_COMMON_TRANSFER_FILE: SenStatusSource.ValueType  # 2
+"""A Common Transfer File read by `import-marks` (its SEN history)."""
+Global___SenStatusSource: _TypeAlias = SenStatusSource  # noqa: Y015
+
 class _AttendanceGrouping:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -312,6 +336,7 @@ class RecordMarksRequest(_message.Message):
     PARENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     MARKS_FIELD_NUMBER: _builtins.int
+    SEN_STATUSES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The authority: `authorities/{la_code}`. Every message of a stream names the same one."""
     request_id: _builtins.str
@@ -322,20 +347,69 @@ class RecordMarksRequest(_message.Message):
     def marks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Mark]:
         """The marks, at most 5,000."""
 
+    @_builtins.property
+    def sen_statuses(self) -> _containers.RepeatedCompositeFieldContainer[Global___PupilSenStatus]:
+        """Pupils' SEN statuses as the MIS holds them, at most 5,000: each is kept
+        in the pupil's history from its `effective_date` (see PupilSenStatus). A
+        pupil not listed keeps the status held: leaving it out never clears it.
+        Written and audited in the batch's transaction.
+        """
+
     def __init__(
         self,
         *,
         parent: _builtins.str = ...,
         request_id: _builtins.str = ...,
         marks: _abc.Iterable[Global___Mark] | None = ...,
+        sen_statuses: _abc.Iterable[Global___PupilSenStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["marks", b"marks", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marks", b"marks", "parent", b"parent", "request_id", b"request_id", "sen_statuses", b"sen_statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordMarksRequest: _TypeAlias = RecordMarksRequest  # noqa: Y015
+
+@_typing.final
+class PupilSenStatus(_message.Message):
+    """One pupil's SEN status from a date, as the MIS sends it. Kept by date: the
+    status on any day is the one with the latest `effective_date` on or before
+    it. A status equal to the one already held on that date changes nothing; a
+    different one for a date already held corrects it (the audit keeps both).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPN_FIELD_NUMBER: _builtins.int
+    SEN_PROVISION_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    upn: _builtins.str
+    """The pupil's 13-character UPN."""
+    sen_provision: _common_pb2.SenProvision.ValueType
+    """The status; required (UNSPECIFIED is refused: leave the pupil out instead)."""
+    source: Global___SenStatusSource.ValueType
+    """Where it was read from, kept with it."""
+    @_builtins.property
+    def effective_date(self) -> _date_pb2.Date:
+        """The date it applies from (the MIS's SEN start date); required."""
+
+    def __init__(
+        self,
+        *,
+        upn: _builtins.str = ...,
+        sen_provision: _common_pb2.SenProvision.ValueType = ...,
+        effective_date: _date_pb2.Date | None = ...,
+        source: Global___SenStatusSource.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_date", b"effective_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_date", b"effective_date", "sen_provision", b"sen_provision", "source", b"source", "upn", b"upn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PupilSenStatus: _TypeAlias = PupilSenStatus  # noqa: Y015
 
 @_typing.final
 class RecordMarksResponse(_message.Message):
@@ -432,6 +506,7 @@ class RecordMarksStreamRequest(_message.Message):
     PARENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     MARKS_FIELD_NUMBER: _builtins.int
+    SEN_STATUSES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The authority: `authorities/{la_code}`. Every message of a stream names the same one."""
     request_id: _builtins.str
@@ -440,16 +515,21 @@ class RecordMarksStreamRequest(_message.Message):
     def marks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Mark]:
         """The marks, at most 5,000."""
 
+    @_builtins.property
+    def sen_statuses(self) -> _containers.RepeatedCompositeFieldContainer[Global___PupilSenStatus]:
+        """Pupils' SEN statuses, as in RecordMarksRequest.sen_statuses."""
+
     def __init__(
         self,
         *,
         parent: _builtins.str = ...,
         request_id: _builtins.str = ...,
         marks: _abc.Iterable[Global___Mark] | None = ...,
+        sen_statuses: _abc.Iterable[Global___PupilSenStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["marks", b"marks", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marks", b"marks", "parent", b"parent", "request_id", b"request_id", "sen_statuses", b"sen_statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -940,6 +1020,7 @@ class ThresholdBreach(_message.Message):
     DECISION_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    SEN_PROVISION_FIELD_NUMBER: _builtins.int
     upn: _builtins.str
     """The pupil's UPN."""
     school_urn: _builtins.str
@@ -958,6 +1039,11 @@ class ThresholdBreach(_message.Message):
     """
     name: _builtins.str
     """A decided breach: `authorities/{la_code}/breaches/{case_id}`; empty while pending."""
+    sen_provision: _common_pb2.SenProvision.ValueType
+    """The pupil's SEN status on the listing's (or the decision request's)
+    `as_of_date`, as the MIS sent it; unset when none was sent on or before
+    that date.
+    """
     @_builtins.property
     def window_first_week(self) -> _date_pb2.Date:
         """Monday of the window's first school week."""
@@ -996,10 +1082,11 @@ class ThresholdBreach(_message.Message):
         decision: Global___BreachDecision | None = ...,
         name: _builtins.str = ...,
         as_of_date: _date_pb2.Date | None = ...,
+        sen_provision: _common_pb2.SenProvision.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "decision", b"decision", "window_first_week", b"window_first_week", "window_last_week", b"window_last_week"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "covered_by_notice_to_improve", b"covered_by_notice_to_improve", "covered_by_penalty_notice", b"covered_by_penalty_notice", "decision", b"decision", "name", b"name", "policy_version", b"policy_version", "qualifying_sessions", b"qualifying_sessions", "school_urn", b"school_urn", "sessions", b"sessions", "state", b"state", "upn", b"upn", "window_first_week", b"window_first_week", "window_last_week", b"window_last_week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "covered_by_notice_to_improve", b"covered_by_notice_to_improve", "covered_by_penalty_notice", b"covered_by_penalty_notice", "decision", b"decision", "name", b"name", "policy_version", b"policy_version", "qualifying_sessions", b"qualifying_sessions", "school_urn", b"school_urn", "sen_provision", b"sen_provision", "sessions", b"sessions", "state", b"state", "upn", b"upn", "window_first_week", b"window_first_week", "window_last_week", b"window_last_week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1013,21 +1100,29 @@ class ListThresholdBreachesResponse(_message.Message):
 
     THRESHOLD_BREACHES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SEN_COUNTS_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Token for the next page; empty on the last page."""
     @_builtins.property
     def threshold_breaches(self) -> _containers.RepeatedCompositeFieldContainer[Global___ThresholdBreach]:
         """Breaches ordered by UPN."""
 
+    @_builtins.property
+    def sen_counts(self) -> _common_pb2.SenCounts:
+        """This page's breaches by SEN status on `as_of_date` (add the pages up for
+        the whole listing): the same statuses as each breach's `sen_provision`.
+        """
+
     def __init__(
         self,
         *,
         threshold_breaches: _abc.Iterable[Global___ThresholdBreach] | None = ...,
         next_page_token: _builtins.str = ...,
+        sen_counts: _common_pb2.SenCounts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sen_counts", b"sen_counts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "threshold_breaches", b"threshold_breaches"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sen_counts", b"sen_counts", "threshold_breaches", b"threshold_breaches"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,25 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/common.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\"<\n\x05\x41\x63tor\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\"\n\x04role\x18\x02 \x01(\x0e\x32\x14.lea.notices.v1.Role\"f\n\x0bSessionMark\x12\x1f\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x02 \x01(\x0e\x32\x17.lea.notices.v1.Session\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"0\n\rPostalAddress\x12\r\n\x05lines\x18\x01 \x03(\t\x12\x10\n\x08postcode\x18\x02 \x01(\t*\xaf\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11ROLE_SCHOOL_STAFF\x10\x01\x12\x13\n\x0fROLE_LA_OFFICER\x10\x02\x12\x0f\n\x0bROLE_POLICE\x10\x03\x12\x10\n\x0cROLE_FINANCE\x10\x04\x12\x10\n\x0cROLE_AUDITOR\x10\x05\x12\x0e\n\nROLE_ADMIN\x10\x06\x12 \n\x1cROLE_DATA_PROTECTION_OFFICER\x10\x07*B\n\x07Session\x12\x17\n\x13SESSION_UNSPECIFIED\x10\x00\x12\x0e\n\nSESSION_AM\x10\x01\x12\x0e\n\nSESSION_PM\x10\x02*{\n\nIssuerRole\x12\x1b\n\x17ISSUER_ROLE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ISSUER_ROLE_HEAD_TEACHER\x10\x01\x12\x1a\n\x16ISSUER_ROLE_LA_OFFICER\x10\x02\x12\x16\n\x12ISSUER_ROLE_POLICE\x10\x03*~\n\rOffenceReason\x12\x1e\n\x1aOFFENCE_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16OFFENCE_REASON_HOLIDAY\x10\x01\x12\x17\n\x13OFFENCE_REASON_LATE\x10\x02\x12\x18\n\x14OFFENCE_REASON_OTHER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blea/notices/v1/common.proto\x12\x0elea.notices.v1\x1a\x16google/type/date.proto\"<\n\x05\x41\x63tor\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\"\n\x04role\x18\x02 \x01(\x0e\x32\x14.lea.notices.v1.Role\"f\n\x0bSessionMark\x12\x1f\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12(\n\x07session\x18\x02 \x01(\x0e\x32\x17.lea.notices.v1.Session\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"0\n\rPostalAddress\x12\r\n\x05lines\x18\x01 \x03(\t\x12\x10\n\x08postcode\x18\x02 \x01(\t\"U\n\tSenCounts\x12\x0e\n\x06no_sen\x18\x01 \x01(\x03\x12\x13\n\x0bsen_support\x18\x02 \x01(\x03\x12\x10\n\x08\x65hc_plan\x18\x03 \x01(\x03\x12\x11\n\tnot_known\x18\x04 \x01(\x03*\xaf\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11ROLE_SCHOOL_STAFF\x10\x01\x12\x13\n\x0fROLE_LA_OFFICER\x10\x02\x12\x0f\n\x0bROLE_POLICE\x10\x03\x12\x10\n\x0cROLE_FINANCE\x10\x04\x12\x10\n\x0cROLE_AUDITOR\x10\x05\x12\x0e\n\nROLE_ADMIN\x10\x06\x12 \n\x1cROLE_DATA_PROTECTION_OFFICER\x10\x07*B\n\x07Session\x12\x17\n\x13SESSION_UNSPECIFIED\x10\x00\x12\x0e\n\nSESSION_AM\x10\x01\x12\x0e\n\nSESSION_PM\x10\x02*{\n\nIssuerRole\x12\x1b\n\x17ISSUER_ROLE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ISSUER_ROLE_HEAD_TEACHER\x10\x01\x12\x1a\n\x16ISSUER_ROLE_LA_OFFICER\x10\x02\x12\x16\n\x12ISSUER_ROLE_POLICE\x10\x03*~\n\rOffenceReason\x12\x1e\n\x1aOFFENCE_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16OFFENCE_REASON_HOLIDAY\x10\x01\x12\x17\n\x13OFFENCE_REASON_LATE\x10\x02\x12\x18\n\x14OFFENCE_REASON_OTHER\x10\x03*\x82\x01\n\x0cSenProvision\x12\x1d\n\x19SEN_PROVISION_UNSPECIFIED\x10\x00\x12\x18\n\x14SEN_PROVISION_NO_SEN\x10\x01\x12\x1d\n\x19SEN_PROVISION_SEN_SUPPORT\x10\x02\x12\x1a\n\x16SEN_PROVISION_EHC_PLAN\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=288
-  _globals['_ROLE']._serialized_end=463
-  _globals['_SESSION']._serialized_start=465
-  _globals['_SESSION']._serialized_end=531
-  _globals['_ISSUERROLE']._serialized_start=533
-  _globals['_ISSUERROLE']._serialized_end=656
-  _globals['_OFFENCEREASON']._serialized_start=658
-  _globals['_OFFENCEREASON']._serialized_end=784
+  _globals['_ROLE']._serialized_start=375
+  _globals['_ROLE']._serialized_end=550
+  _globals['_SESSION']._serialized_start=552
+  _globals['_SESSION']._serialized_end=618
+  _globals['_ISSUERROLE']._serialized_start=620
+  _globals['_ISSUERROLE']._serialized_end=743
+  _globals['_OFFENCEREASON']._serialized_start=745
+  _globals['_OFFENCEREASON']._serialized_end=871
+  _globals['_SENPROVISION']._serialized_start=874
+  _globals['_SENPROVISION']._serialized_end=1004
   _globals['_ACTOR']._serialized_start=71
   _globals['_ACTOR']._serialized_end=131
   _globals['_SESSIONMARK']._serialized_start=133
   _globals['_SESSIONMARK']._serialized_end=235
   _globals['_POSTALADDRESS']._serialized_start=237
   _globals['_POSTALADDRESS']._serialized_end=285
+  _globals['_SENCOUNTS']._serialized_start=287
+  _globals['_SENCOUNTS']._serialized_end=372
 # @@protoc_insertion_point(module_scope)

@@ -150,6 +150,41 @@ OFFENCE_REASON_OTHER: OffenceReason.ValueType  # 3
 """Any other unauthorised absence."""
 Global___OffenceReason: _TypeAlias = OffenceReason  # noqa: Y015
 
+class _SenProvision:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SenProvisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SenProvision.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEN_PROVISION_UNSPECIFIED: _SenProvision.ValueType  # 0
+    """Not set: as a value, not known (the MIS has sent no status on or before
+    the date that matters); as a filter, any.
+    """
+    SEN_PROVISION_NO_SEN: _SenProvision.ValueType  # 1
+    """Census code N: no special educational need."""
+    SEN_PROVISION_SEN_SUPPORT: _SenProvision.ValueType  # 2
+    """Census code K: SEN support (no plan)."""
+    SEN_PROVISION_EHC_PLAN: _SenProvision.ValueType  # 3
+    """Census code E: an education, health and care plan."""
+
+class SenProvision(_SenProvision, metaclass=_SenProvisionEnumTypeWrapper):
+    """A pupil's special educational needs status: the school census "SEN
+    provision" as the school's MIS records it (and the Common Transfer File
+    carries it as `SENprovision`). Personal data: it is never logged.
+    """
+
+SEN_PROVISION_UNSPECIFIED: SenProvision.ValueType  # 0
+"""Not set: as a value, not known (the MIS has sent no status on or before
+the date that matters); as a filter, any.
+"""
+SEN_PROVISION_NO_SEN: SenProvision.ValueType  # 1
+"""Census code N: no special educational need."""
+SEN_PROVISION_SEN_SUPPORT: SenProvision.ValueType  # 2
+"""Census code K: SEN support (no plan)."""
+SEN_PROVISION_EHC_PLAN: SenProvision.ValueType  # 3
+"""Census code E: an education, health and care plan."""
+Global___SenProvision: _TypeAlias = SenProvision  # noqa: Y015
+
 @_typing.final
 class Actor(_message.Message):
     """Conventions shared by every service in this package:
@@ -264,3 +299,39 @@ class PostalAddress(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostalAddress: _TypeAlias = PostalAddress  # noqa: Y015
+
+@_typing.final
+class SenCounts(_message.Message):
+    """Counts broken down by SEN status, each pupil (or notice) by the status on
+    the date that matters; the four add up to the whole.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NO_SEN_FIELD_NUMBER: _builtins.int
+    SEN_SUPPORT_FIELD_NUMBER: _builtins.int
+    EHC_PLAN_FIELD_NUMBER: _builtins.int
+    NOT_KNOWN_FIELD_NUMBER: _builtins.int
+    no_sen: _builtins.int
+    """Census code N."""
+    sen_support: _builtins.int
+    """Census code K."""
+    ehc_plan: _builtins.int
+    """Census code E."""
+    not_known: _builtins.int
+    """The MIS had sent no status on or before that date."""
+    def __init__(
+        self,
+        *,
+        no_sen: _builtins.int = ...,
+        sen_support: _builtins.int = ...,
+        ehc_plan: _builtins.int = ...,
+        not_known: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ehc_plan", b"ehc_plan", "no_sen", b"no_sen", "not_known", b"not_known", "sen_support", b"sen_support"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SenCounts: _TypeAlias = SenCounts  # noqa: Y015

@@ -972,6 +972,7 @@ class Notice(_message.Message):
     SESSION_EVIDENCE_FIELD_NUMBER: _builtins.int
     EVIDENCE_CORRECTIONS_FIELD_NUMBER: _builtins.int
     OTHER_AUTHORITY_NOTICES_FIELD_NUMBER: _builtins.int
+    SEN_PROVISION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`authorities/{la_code}/notices/{notice_number}`."""
     notice_number: _builtins.str
@@ -999,6 +1000,11 @@ class Notice(_message.Message):
     """Output only. Status, derived from the notice's facts and today's date."""
     paid_rate: Global___PaidRate.ValueType
     """Output only. For a paid notice, the rate paid."""
+    sen_provision: _common_pb2.SenProvision.ValueType
+    """The pupil's SEN status on the issue date, as the MIS has sent it (read
+    from the pupil's history when the notice is read, so a status sent later
+    for an earlier date corrects it); unset when none was sent for that date.
+    """
     @_builtins.property
     def pupil(self) -> Global___Pupil:
         """The pupil."""
@@ -1122,10 +1128,11 @@ class Notice(_message.Message):
         session_evidence: _abc.Iterable[Global___SessionEvidence] | None = ...,
         evidence_corrections: _abc.Iterable[Global___EvidenceCorrection] | None = ...,
         other_authority_notices: _abc.Iterable[Global___OtherAuthorityNotice] | None = ...,
+        sen_provision: _common_pb2.SenProvision.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "lower_deadline", b"lower_deadline", "offence", b"offence", "parent", b"parent", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "withdrawal", b"withdrawal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "evidence_corrections", b"evidence_corrections", "higher_amount_pence", b"higher_amount_pence", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "kind", b"kind", "lower_amount_pence", b"lower_amount_pence", "lower_deadline", b"lower_deadline", "name", b"name", "notice_number", b"notice_number", "offence", b"offence", "other_authority_notices", b"other_authority_notices", "paid_rate", b"paid_rate", "parent", b"parent", "policy_version", b"policy_version", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "related_notices", b"related_notices", "second_notice", b"second_notice", "session_evidence", b"session_evidence", "sessions", b"sessions", "status", b"status", "withdrawal", b"withdrawal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "create_time", b"create_time", "delivery", b"delivery", "evidence_corrections", b"evidence_corrections", "higher_amount_pence", b"higher_amount_pence", "higher_deadline", b"higher_deadline", "improvement_period", b"improvement_period", "issue_date", b"issue_date", "issuer", b"issuer", "kind", b"kind", "lower_amount_pence", b"lower_amount_pence", "lower_deadline", b"lower_deadline", "name", b"name", "notice_number", b"notice_number", "offence", b"offence", "other_authority_notices", b"other_authority_notices", "paid_rate", b"paid_rate", "parent", b"parent", "policy_version", b"policy_version", "prosecution_outcome", b"prosecution_outcome", "pupil", b"pupil", "receipt_date", b"receipt_date", "related_notices", b"related_notices", "second_notice", b"second_notice", "sen_provision", b"sen_provision", "session_evidence", b"session_evidence", "sessions", b"sessions", "status", b"status", "withdrawal", b"withdrawal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1563,6 +1570,7 @@ class ListNoticesRequest(_message.Message):
     ISSUED_TO_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SEN_PROVISION_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The authority: `authorities/{la_code}`."""
     school_urn: _builtins.str
@@ -1579,6 +1587,10 @@ class ListNoticesRequest(_message.Message):
     """Maximum notices to return (default 50, at most 500)."""
     page_token: _builtins.str
     """Token from a previous response with the same filter."""
+    sen_provision: _common_pb2.SenProvision.ValueType
+    """Only notices whose pupil had this SEN status on the issue date (see
+    Notice.sen_provision); unset for any.
+    """
     @_builtins.property
     def issued_from(self) -> _date_pb2.Date:
         """Only notices issued on or after this date."""
@@ -1600,10 +1612,11 @@ class ListNoticesRequest(_message.Message):
         issued_to: _date_pb2.Date | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        sen_provision: _common_pb2.SenProvision.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["issued_from", b"issued_from", "issued_to", b"issued_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["issued_from", b"issued_from", "issued_to", b"issued_to", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "parent_person_id", b"parent_person_id", "school_urn", b"school_urn", "status", b"status", "upn", b"upn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issued_from", b"issued_from", "issued_to", b"issued_to", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "parent_person_id", b"parent_person_id", "school_urn", b"school_urn", "sen_provision", b"sen_provision", "status", b"status", "upn", b"upn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

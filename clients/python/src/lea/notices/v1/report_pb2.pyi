@@ -277,6 +277,7 @@ class GetStatutoryReturnResponse(_message.Message):
     EDUCATION_SUPERVISION_ORDERS_IN_PLACE_OF_PROSECUTION_FIELD_NUMBER: _builtins.int
     EDUCATION_SUPERVISION_ORDERS_IN_ADDITION_TO_PROSECUTION_FIELD_NUMBER: _builtins.int
     CSV_FIELD_NUMBER: _builtins.int
+    BY_SEN_STATUS_FIELD_NUMBER: _builtins.int
     la_code: _builtins.str
     """The authority's LA code."""
     academic_year: _builtins.str
@@ -341,6 +342,13 @@ class GetStatutoryReturnResponse(_message.Message):
     def prosecutions_by_section(self) -> _containers.RepeatedCompositeFieldContainer[Global___SectionProsecutionCounts]:
         """The same by offence, always both: s444(1), then s444(1A)."""
 
+    @_builtins.property
+    def by_sen_status(self) -> Global___StatutoryReturnBySenStatus:
+        """The notices issued in the year by their pupil's SEN status on the issue
+        date (as the MIS sent it: see RecordMarksRequest.sen_statuses), which
+        councils are asked for and could only count by hand.
+        """
+
     def __init__(
         self,
         *,
@@ -360,11 +368,45 @@ class GetStatutoryReturnResponse(_message.Message):
         education_supervision_orders_in_place_of_prosecution: _builtins.int = ...,
         education_supervision_orders_in_addition_to_prosecution: _builtins.int = ...,
         csv: _builtins.str = ...,
+        by_sen_status: Global___StatutoryReturnBySenStatus | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "prosecutions", b"prosecutions", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "by_sen_status", b"by_sen_status", "prosecutions", b"prosecutions", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["academic_year", b"academic_year", "as_of_date", b"as_of_date", "attendance_contracts_accepted", b"attendance_contracts_accepted", "attendance_contracts_offered", b"attendance_contracts_offered", "by_reason", b"by_reason", "csv", b"csv", "education_supervision_orders_in_addition_to_prosecution", b"education_supervision_orders_in_addition_to_prosecution", "education_supervision_orders_in_place_of_prosecution", b"education_supervision_orders_in_place_of_prosecution", "education_supervision_orders_made", b"education_supervision_orders_made", "la_code", b"la_code", "notices_to_improve_issued", b"notices_to_improve_issued", "parenting_orders_granted", b"parenting_orders_granted", "prosecutions", b"prosecutions", "prosecutions_by_section", b"prosecutions_by_section", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["academic_year", b"academic_year", "as_of_date", b"as_of_date", "attendance_contracts_accepted", b"attendance_contracts_accepted", "attendance_contracts_offered", b"attendance_contracts_offered", "by_reason", b"by_reason", "by_sen_status", b"by_sen_status", "csv", b"csv", "education_supervision_orders_in_addition_to_prosecution", b"education_supervision_orders_in_addition_to_prosecution", "education_supervision_orders_in_place_of_prosecution", b"education_supervision_orders_in_place_of_prosecution", "education_supervision_orders_made", b"education_supervision_orders_made", "la_code", b"la_code", "notices_to_improve_issued", b"notices_to_improve_issued", "parenting_orders_granted", b"parenting_orders_granted", "prosecutions", b"prosecutions", "prosecutions_by_section", b"prosecutions_by_section", "totals", b"totals", "withdrawn_by_reason", b"withdrawn_by_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetStatutoryReturnResponse: _TypeAlias = GetStatutoryReturnResponse  # noqa: Y015
+
+@_typing.final
+class StatutoryReturnBySenStatus(_message.Message):
+    """The statutory return's notices broken down by SEN status. Each notice is
+    counted by the status its pupil had on its issue date, so a pupil whose
+    status changed during the year counts under each status a notice found.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_NOTICES_ISSUED_FIELD_NUMBER: _builtins.int
+    NOTICES_TO_IMPROVE_ISSUED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def penalty_notices_issued(self) -> _common_pb2.SenCounts:
+        """Penalty notices issued in the year (the same notices as `totals.issued`)."""
+
+    @_builtins.property
+    def notices_to_improve_issued(self) -> _common_pb2.SenCounts:
+        """Notices to improve issued in the year (as `notices_to_improve_issued`)."""
+
+    def __init__(
+        self,
+        *,
+        penalty_notices_issued: _common_pb2.SenCounts | None = ...,
+        notices_to_improve_issued: _common_pb2.SenCounts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notices_to_improve_issued", b"notices_to_improve_issued", "penalty_notices_issued", b"penalty_notices_issued"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notices_to_improve_issued", b"notices_to_improve_issued", "penalty_notices_issued", b"penalty_notices_issued"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatutoryReturnBySenStatus: _TypeAlias = StatutoryReturnBySenStatus  # noqa: Y015
