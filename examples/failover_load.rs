@@ -29,6 +29,7 @@ use lea_notices::proto::v1::{
     self as pb, notice_service_client::NoticeServiceClient,
     payment_service_client::PaymentServiceClient,
 };
+use sqlx::Connection;
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -329,7 +330,6 @@ async fn main() -> anyhow::Result<()> {
     }
 
     tokio::time::sleep(args.warmup).await;
-    let fault_at = Instant::now();
     if !args.fault.is_empty() {
         let status = tokio::process::Command::new("sh")
             .arg("-c")
@@ -338,6 +338,10 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         anyhow::ensure!(status.success(), "the fault command failed: {status}");
     }
+    // The fault is in force once its command has returned (a kill at once,
+    // a firewall rule once loaded): a write sent before then may still have
+    // gone through, so it does not count as the first one after.
+    let fault_at = Instant::now();
     // The first write sent after the fault and acknowledged.
     let first_write = loop {
         let found = log
@@ -368,14 +372,20 @@ async fn main() -> anyhow::Result<()> {
         .unwrap();
 
     // What the database holds, through the load balancer (the leader).
-    let mut db = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&args.database_url)
-        .await
-        .context("connecting to the database to verify")?
-        .acquire()
-        .await?
-        .detach();
+    // Retried for a while, as any client would: the load balancer may still
+    // be settling on the new leader.
+    let mut tries = 0;
+    let mut db = loop {
+        match sqlx::PgConnection::connect(&args.database_url).await {
+            Ok(c) => break c,
+            Err(e) if tries < 60 => {
+                tries += 1;
+                eprintln!("  verifying: {e}; again in 0.5 s");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e).context("connecting to the database to verify"),
+        }
+    };
     let (server_addr, in_recovery): (Option<String>, bool) = sqlx::query_as(
         "SELECT host(inet_server_addr()) || ':' || inet_server_port(), pg_is_in_recovery()",
     )
