@@ -46,6 +46,8 @@ struct Args {
     workers: u64,
     /// Longest wait for the first write after the fault.
     give_up: Duration,
+    /// Where every attempt goes, one CSV line each.
+    record: Option<std::path::PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -58,6 +60,7 @@ fn args() -> anyhow::Result<Args> {
         after: Duration::from_secs(5),
         workers: 4,
         give_up: Duration::from_secs(120),
+        record: None,
     };
     let mut it = std::env::args().skip(1);
     let secs = |v: Option<String>| -> anyhow::Result<Duration> {
@@ -74,6 +77,7 @@ fn args() -> anyhow::Result<Args> {
             "--warmup-secs" => a.warmup = secs(it.next())?,
             "--after-secs" => a.after = secs(it.next())?,
             "--give-up-secs" => a.give_up = secs(it.next())?,
+            "--record" => a.record = Some(it.next().context("--record FILE")?.into()),
             "--workers" => a.workers = it.next().context("--workers N")?.parse()?,
             other => anyhow::bail!("unknown argument {other}"),
         }
@@ -188,6 +192,11 @@ fn payment(run: u64, n: u64, notice: &str) -> pb::RecordPaymentRequest {
 
 /// One attempt at a write, answered or failed.
 struct Attempt {
+    /// The call: IssuePenaltyNotice or RecordPayment.
+    call: &'static str,
+    /// Its idempotency key: the notice's request_id, the payment's
+    /// provider_payment_id.
+    key: String,
     started: Instant,
     ended: Instant,
     code: Code,
@@ -206,7 +215,12 @@ struct Log {
 
 /// Calls `f` with the same request until it is answered, logging each attempt;
 /// `None` if `stop` is set first (the write was never acknowledged).
-async fn until_acknowledged<T, F, Fut>(log: &Mutex<Log>, stop: &AtomicBool, mut f: F) -> Option<T>
+async fn until_acknowledged<T, F, Fut>(
+    log: &Mutex<Log>,
+    stop: &AtomicBool,
+    (call, key): (&'static str, &str),
+    mut f: F,
+) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, tonic::Status>>,
@@ -222,6 +236,8 @@ where
             Err(_) => (Code::DeadlineExceeded, None),
         };
         log.lock().unwrap().attempts.push(Attempt {
+            call,
+            key: key.to_string(),
             started,
             ended,
             code,
@@ -247,7 +263,6 @@ async fn main() -> anyhow::Result<()> {
     let log = Arc::new(Mutex::new(Log::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
-    let begun = Instant::now();
 
     let health = {
         let (log, stop) = (log.clone(), stop.clone());
@@ -283,6 +298,26 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
+    // The load starts once the server serves (`serve` migrates PostgreSQL in
+    // the background), so every failure counted is the fault's.
+    let mut waiting = HealthClient::new(channel.clone());
+    let serving = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let answer = waiting
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if answer.is_ok_and(|r| r.into_inner().status == 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    anyhow::ensure!(serving.is_ok(), "the server did not serve within 120 s");
+    let begun = Instant::now();
+
     let mut workers = Vec::new();
     for _ in 0..args.workers {
         let (log, stop, next) = (log.clone(), stop.clone(), next.clone());
@@ -293,7 +328,8 @@ async fn main() -> anyhow::Result<()> {
             while !stop.load(Ordering::Relaxed) {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let request = penalty(run, n);
-                let issued = until_acknowledged(&log, &stop, || {
+                let key = request.request_id.clone();
+                let issued = until_acknowledged(&log, &stop, ("IssuePenaltyNotice", &key), || {
                     let (mut c, r) = (notices.clone(), request.clone());
                     async move { c.issue_penalty_notice(r).await }
                 })
@@ -310,7 +346,8 @@ async fn main() -> anyhow::Result<()> {
                     .notices
                     .push((upn(run, n), numbers.clone()));
                 let request = payment(run, n, &numbers[0]);
-                let paid = until_acknowledged(&log, &stop, || {
+                let key = format!("drill-{run}-pay-{n}");
+                let paid = until_acknowledged(&log, &stop, ("RecordPayment", &key), || {
                     let (mut c, r) = (payments.clone(), request.clone());
                     async move { c.record_payment(r).await }
                 })
@@ -321,10 +358,7 @@ async fn main() -> anyhow::Result<()> {
                     .payment
                     .map(|p| p.name)
                     .unwrap_or_default();
-                log.lock()
-                    .unwrap()
-                    .payments
-                    .push((format!("drill-{run}-pay-{n}"), name));
+                log.lock().unwrap().payments.push((key, name));
             }
         }));
     }
@@ -458,13 +492,44 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let secs = |t: Instant| t.saturating_duration_since(fault_at).as_secs_f64();
+    // Seconds from the fault, negative before it.
+    let since = |t: Instant| {
+        if t >= fault_at {
+            secs(t)
+        } else {
+            -fault_at.duration_since(t).as_secs_f64()
+        }
+    };
+    if let Some(path) = &args.record {
+        use std::fmt::Write;
+        let mut csv = String::from("call,key,code,started_secs,ended_secs\n");
+        for a in &log.attempts {
+            let _ = writeln!(
+                csv,
+                "{},{},{:?},{:.3},{:.3}",
+                a.call,
+                a.key,
+                a.code,
+                since(a.started),
+                since(a.ended)
+            );
+        }
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+    }
     let until = first_write.unwrap_or_else(Instant::now);
     let mut between: BTreeMap<String, u64> = BTreeMap::new();
     let mut all: BTreeMap<String, u64> = BTreeMap::new();
+    // Each code's first and last answer after the fault.
+    let mut spans: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for a in log.attempts.iter().filter(|a| a.code != Code::Ok) {
-        *all.entry(format!("{:?}", a.code)).or_default() += 1;
+        let code = format!("{:?}", a.code);
+        *all.entry(code.clone()).or_default() += 1;
         if a.ended >= fault_at && a.ended <= until {
-            *between.entry(format!("{:?}", a.code)).or_default() += 1;
+            *between.entry(code.clone()).or_default() += 1;
+            let t = secs(a.ended);
+            let span = spans.entry(code).or_insert((t, t));
+            span.0 = span.0.min(t);
+            span.1 = span.1.max(t);
         }
     }
     let show = |m: &BTreeMap<String, u64>| {
@@ -494,6 +559,17 @@ async fn main() -> anyhow::Result<()> {
         .filter(|a| matches!(a.code, Code::Internal | Code::Unknown))
         .count();
     let writes = log.attempts.iter().filter(|a| a.code == Code::Ok).count();
+    // Writes acknowledged only on a retry: those whose first attempt may have
+    // committed unanswered, which the duplicated count is about.
+    let mut failed_keys = std::collections::BTreeSet::new();
+    let mut retried = 0;
+    for a in &log.attempts {
+        if a.code != Code::Ok {
+            failed_keys.insert(&a.key);
+        } else if failed_keys.contains(&a.key) {
+            retried += 1;
+        }
+    }
     println!(
         "  run {}: {:.1} s of load, {writes} writes acknowledged",
         args.run,
@@ -508,6 +584,7 @@ async fn main() -> anyhow::Result<()> {
         "  verified on:         {} (the leader, through HAProxy)",
         server_addr.unwrap_or_default()
     );
+    println!("  acknowledged on a retry (same key): {retried}");
     println!("  lost:                {}", lost.len());
     println!("  duplicated:          {}", duplicated.len());
     match first_write {
@@ -521,6 +598,9 @@ async fn main() -> anyhow::Result<()> {
         "  codes between the fault and that write: {}",
         show(&between)
     );
+    for (code, (first, last)) in &spans {
+        println!("    {code}: answered from +{first:.1} s to +{last:.1} s");
+    }
     println!("  codes over the whole run:               {}", show(&all));
     println!("  health through it: {}", health.join(", "));
     println!(
