@@ -26,6 +26,7 @@ pub fn is_outage(e: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Protocol(message) => closed_before_answering(message),
         sqlx::Error::Database(db) => {
             if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
                 is_postgres_outage(pg.code())
@@ -41,11 +42,25 @@ pub fn is_outage(e: &sqlx::Error) -> bool {
     }
 }
 
+/// A connection closed before PostgreSQL's first answer: sqlx opens with an
+/// SSLRequest and reads the one byte answering it, and a connection closed at
+/// once leaves that byte 0x00 (sqlx reports a protocol error, not I/O). A load
+/// balancer does exactly this while no server is up behind it (HAProxy during
+/// a failover, `.ci/failover-drill`); nothing of the call was done, so it is an
+/// outage to retry, not a fault of the call. Any other answer than `S` or `N`
+/// is something at that address that is not PostgreSQL yet: the same.
+fn closed_before_answering(message: &str) -> bool {
+    message.starts_with("unexpected response from SSLRequest")
+}
+
 /// PostgreSQL SQLSTATEs of a server that cannot be reached or is going away:
 /// class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown,
-/// 57P03 cannot connect now (starting up or shutting down).
+/// 57P03 cannot connect now (starting up or shutting down), and 25006
+/// read-only SQL transaction: during a failover a connection can reach a
+/// server that is (or has just become) a standby, which refuses the write
+/// until the load balancer follows the new leader (`.ci/failover-drill`).
 fn is_postgres_outage(sqlstate: &str) -> bool {
-    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "25006")
 }
 
 /// SQLite result codes (extended codes carry the primary code in their low
@@ -72,6 +87,8 @@ mod tests {
     fn postgres_connection_and_shutdown_states_are_outages() {
         for code in [
             "08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03",
+            // A standby, or a primary being demoted, refusing a write.
+            "25006",
         ] {
             assert!(is_postgres_outage(code), "{code}");
         }
@@ -114,6 +131,34 @@ mod tests {
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_outage());
         // `serve` waiting to migrate PostgreSQL until it answers.
         assert!(StoreError::NotMigrated.is_outage());
+    }
+
+    /// What a load balancer with no server behind it does (HAProxy during a
+    /// failover): accepts the connection and closes it at once.
+    #[tokio::test]
+    async fn a_connection_closed_before_postgres_answers_is_an_outage() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let closing = tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                drop(socket);
+            }
+        });
+        // sslmode=prefer (the default) asks for TLS first, as the service does.
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let closed = sqlx::PgConnection::connect(&url)
+            .await
+            .expect_err("nothing answers");
+        closing.abort();
+        // sqlx's words for it, which the classification reads.
+        assert!(format!("{closed}").contains("SSLRequest"), "{closed}");
+        assert!(is_outage(&closed), "{closed:?}");
+        assert!(StoreError::Database(closed).is_outage());
+        // A protocol error in the middle of a conversation is not one.
+        assert!(!is_outage(&sqlx::Error::Protocol(
+            "unexpected response from server: DataRow".into()
+        )));
     }
 
     fn sqlite_code(e: &sqlx::Error) -> Option<String> {
