@@ -125,6 +125,9 @@ pub struct Tx<DB: Database> {
     /// Where a read-only unit looks up and keeps every school's latest school
     /// weeks (see [`LatestWeeksCache`]); none in a unit that may write.
     pub(super) latest_weeks: Option<Arc<LatestWeeksCache>>,
+    /// The store's write turn, held until the unit ends (SQLite: see
+    /// `SqliteStore::begin`); none where the database queues writers itself.
+    pub(super) write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 sql_impl! {
@@ -159,6 +162,7 @@ sql_impl! {
                 locked_pupils: HashSet::new(),
                 policy_versions: None,
                 latest_weeks: None,
+                write_turn: None,
             })
         }
 
@@ -166,6 +170,12 @@ sql_impl! {
         /// its transaction ends (see `access_log`).
         pub(super) fn read_only(mut self) -> Self {
             self.read_only = true;
+            self
+        }
+
+        /// This unit holds `turn` until it ends.
+        pub(super) fn with_write_turn(mut self, turn: tokio::sync::OwnedSemaphorePermit) -> Self {
+            self.write_turn = Some(turn);
             self
         }
 
