@@ -128,6 +128,26 @@ pub struct Tx<DB: Database> {
     /// The store's write turn, held until the unit ends (SQLite: see
     /// `SqliteStore::begin`); none where the database queues writers itself.
     pub(super) write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Where a read-only unit takes a write turn for the access-log entries it
+    /// writes after its transaction (SQLite); none where the database queues
+    /// writers itself.
+    pub(super) write_turns: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// How long a writer waits for its turn (see `SqliteStore::begin`): as long as
+/// SQLite's busy timeout, after which the call is refused as an outage
+/// (`UNAVAILABLE`), as one that found the write lock held that long always was.
+pub(super) const WRITE_TURN_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits for a write turn of `turns`.
+pub(super) async fn write_turn(
+    turns: &Arc<tokio::sync::Semaphore>,
+) -> StoreResult<tokio::sync::OwnedSemaphorePermit> {
+    match tokio::time::timeout(WRITE_TURN_WAIT, Arc::clone(turns).acquire_owned()).await {
+        Ok(Ok(turn)) => Ok(turn),
+        // Never closed; a wait that long is the busy timeout's outage.
+        Ok(Err(_)) | Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
+    }
 }
 
 sql_impl! {
@@ -163,6 +183,7 @@ sql_impl! {
                 policy_versions: None,
                 latest_weeks: None,
                 write_turn: None,
+                write_turns: None,
             })
         }
 
@@ -176,6 +197,13 @@ sql_impl! {
         /// This unit holds `turn` until it ends.
         pub(super) fn with_write_turn(mut self, turn: tokio::sync::OwnedSemaphorePermit) -> Self {
             self.write_turn = Some(turn);
+            self
+        }
+
+        /// This read-only unit takes a turn of `turns` to write its access-log
+        /// entries.
+        pub(super) fn with_write_turns(mut self, turns: &Arc<tokio::sync::Semaphore>) -> Self {
+            self.write_turns = Some(Arc::clone(turns));
             self
         }
 

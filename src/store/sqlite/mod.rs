@@ -5,7 +5,7 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 
 use super::access_log::{AccessSql, audit_events_naming, notice_subjects};
 use super::dialect::Dialect;
@@ -88,11 +88,6 @@ pub struct SqliteStore {
     _statistics: oneshot::Sender<()>,
 }
 
-/// How long a writer waits for its turn: as long as SQLite's busy timeout,
-/// after which the call is refused as an outage (`UNAVAILABLE`), as one that
-/// found the write lock held that long always was.
-const WRITE_TURN_WAIT: Duration = Duration::from_secs(30);
-
 /// How often the store refreshes the planner's statistics while it runs.
 const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 
@@ -129,15 +124,6 @@ impl SqliteStore {
         })
     }
 
-    /// Waits for this store's write turn.
-    async fn write_turn(turns: &Arc<Semaphore>) -> StoreResult<OwnedSemaphorePermit> {
-        match tokio::time::timeout(WRITE_TURN_WAIT, turns.clone().acquire_owned()).await {
-            Ok(Ok(turn)) => Ok(turn),
-            // Never closed; a wait that long is the busy timeout's outage.
-            Ok(Err(_)) | Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
-        }
-    }
-
     /// `PRAGMA optimize` (ANALYZE where the statistics are missing or stale,
     /// reading at most [`ANALYSIS_LIMIT`] rows an index) in a write turn: the
     /// statistics are written like any other row.
@@ -146,7 +132,7 @@ impl SqliteStore {
         turns: &Arc<Semaphore>,
         pragma: &'static str,
     ) -> StoreResult<()> {
-        let _turn = Self::write_turn(turns).await?;
+        let _turn = super::tx::write_turn(turns).await?;
         let mut conn = pool.acquire().await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "PRAGMA analysis_limit = {ANALYSIS_LIMIT}; {pragma}"
@@ -216,7 +202,7 @@ impl Store for SqliteStore {
         // can neither deadlock nor act on data another writer is changing.
         // Writers take their turn first, then a connection: one waiting for
         // its turn holds no connection a reader could use.
-        let turn = Self::write_turn(&self.write_turns).await?;
+        let turn = super::tx::write_turn(&self.write_turns).await?;
         Ok(Box::new(
             Tx::begin(&self.pool, "BEGIN IMMEDIATE", None)
                 .await?
@@ -229,12 +215,18 @@ impl Store for SqliteStore {
             Tx::begin(&self.pool, "BEGIN", None)
                 .await?
                 .read_only()
+                .with_write_turns(&self.write_turns)
                 .with_latest_weeks(&self.latest_weeks),
         ))
     }
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(Tx::begin(&self.pool, "", None).await?.read_only()))
+        Ok(Box::new(
+            Tx::begin(&self.pool, "", None)
+                .await?
+                .read_only()
+                .with_write_turns(&self.write_turns),
+        ))
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
