@@ -103,7 +103,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // Writers queue on the write lock rather than fail while another commits.
+            // The store's own writers queue on its write turns; a writer still
+            // waits here for a lock held outside them (a migration, another
+            // process, an operator's transaction) rather than fail at once.
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
