@@ -413,6 +413,36 @@ on_both_backends! {
         check_statuses(&app, &n, [&[], &[0, 3], &[2, 5], &[4], &[1], &[]]).await;
     }
 
+    async fn migration_0029_gives_the_notices_held_their_recorded_status(app) {
+        // Notices paid and withdrawn while the status was a read-time
+        // expression; then migration 0029 as the upgrade runs it.
+        app.clock.set_day(d(2025, 2, 20));
+        let mut n = Vec::new();
+        for pupil in 1..=3 {
+            n.extend(issue(&app, Penalty::holiday(pupil, &["mum"], d(2025, 1, 6), d(2025, 2, 3)).request(&format!("i{pupil}"))).await.unwrap());
+        }
+        crate::helpers::payments::pay(&app, crate::helpers::payments::payment("850", "pay", 8_000, d(2025, 2, 19), &n[0].notice_number, &[])).await;
+        let mut withdrawal = withdraw(&n[1].name, "w");
+        withdrawal.withdrawal.as_mut().unwrap().withdrawal_date = date(2025, 2, 20);
+        app.notices().withdraw_notice(withdrawal).await.unwrap();
+        for before in [
+            "DROP INDEX notices_by_recorded_status",
+            "ALTER TABLE notices DROP COLUMN recorded_status",
+            "DROP INDEX notices_by_pupil",
+            "CREATE INDEX notices_by_pupil ON notices (authority_code, upn, issue_date)",
+        ] {
+            app.execute_raw(before).await.unwrap();
+        }
+        let migration = match app.backend {
+            lea_notices::store::Backend::Postgres => include_str!("../../src/store/postgres/migrations/0029_notices_by_recorded_status.sql"),
+            lea_notices::store::Backend::Sqlite => include_str!("../../src/store/sqlite/migrations/0029_notices_by_recorded_status.sql"),
+        };
+        for statement in migration.split(';').map(str::trim).filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))) {
+            app.execute_raw(statement).await.unwrap();
+        }
+        check_statuses(&app, &n, [&[2], &[0], &[], &[], &[1], &[]]).await;
+    }
+
     async fn malformed_requests_name_every_bad_field(app) {
         let mut bad = Penalty::holiday(1, &["mum"], d(2025, 1, 6), d(2025, 2, 3)).request("");
         bad.pupil.as_mut().unwrap().upn = "A801200005001".into();
