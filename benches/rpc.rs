@@ -14,6 +14,16 @@
 //! `cargo bench --bench rpc` (5 rounds of 3 s per measurement) or
 //! `cargo bench --bench rpc -- --quick` (1 round of 1 s: for CI, which fails the
 //! run on any INTERNAL or UNKNOWN answer, or on a collapse to 0 calls/s).
+//!
+//! Options for measuring at size and on the embedded default (issue #32):
+//! `--notices N` puts N more notices in the authority first (copies of an
+//! issued one by SQL: spread over three school years, for 50,000 pupils, the
+//! 50 latest paid), so that a call's cost can be compared at 1k, 10k and 100k
+//! notices; `--sqlite` runs the server on SQLite (no pgbench there); `--calls
+//! A,B` measures only those calls (names as in the tables, `ListNotices.PAID`
+//! for a page filtered by status). `LEA_BENCH_SERVER_BIN` runs another build
+//! of the server (an earlier commit's, for before and after) under the same
+//! load generator.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -47,6 +57,11 @@ struct Args {
     rounds: usize,
     secs: f64,
     admin_url: String,
+    /// Notices put in by SQL before measuring.
+    notices: u64,
+    sqlite: bool,
+    /// The calls measured (all when empty).
+    calls: Vec<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -56,6 +71,9 @@ fn args() -> anyhow::Result<Args> {
         rounds: 5,
         secs: 3.0,
         admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        notices: 0,
+        sqlite: false,
+        calls: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,6 +87,16 @@ fn args() -> anyhow::Result<Args> {
             "--rounds" => a.rounds = it.next().context("--rounds N")?.parse()?,
             "--secs" => a.secs = it.next().context("--secs S")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
+            "--notices" => a.notices = it.next().context("--notices N")?.parse()?,
+            "--sqlite" => a.sqlite = true,
+            "--calls" => {
+                a.calls = it
+                    .next()
+                    .context("--calls A,B")?
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
             _ => {} // cargo bench adds --bench
         }
     }
@@ -94,14 +122,17 @@ enum Op {
     Health,
     GetNotice,
     ListNotices,
+    /// A page of the notices with status PAID.
+    ListNoticesPaid,
     IssuePenaltyNotice,
     RecordPayment,
 }
 
-const OPS: [Op; 5] = [
+const OPS: [Op; 6] = [
     Op::Health,
     Op::GetNotice,
     Op::ListNotices,
+    Op::ListNoticesPaid,
     Op::IssuePenaltyNotice,
     Op::RecordPayment,
 ];
@@ -112,6 +143,7 @@ impl Op {
             Op::Health => "Health.Check",
             Op::GetNotice => "GetNotice",
             Op::ListNotices => "ListNotices",
+            Op::ListNoticesPaid => "ListNotices.PAID",
             Op::IssuePenaltyNotice => "IssuePenaltyNotice",
             Op::RecordPayment => "RecordPayment",
         }
@@ -123,6 +155,7 @@ impl Op {
             Op::Health => None,
             Op::GetNotice => Some("get_notice.sql"),
             Op::ListNotices => Some("list_notices.sql"),
+            Op::ListNoticesPaid => None,
             Op::IssuePenaltyNotice => Some("issue_penalty_notice.sql"),
             Op::RecordPayment => Some("record_payment.sql"),
         }
@@ -271,6 +304,16 @@ impl Bench {
                 .list_notices(pb::ListNoticesRequest {
                     parent: format!("authorities/{LA}"),
                     page_size: 20,
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            Op::ListNoticesPaid => client
+                .notices
+                .list_notices(pb::ListNoticesRequest {
+                    parent: format!("authorities/{LA}"),
+                    page_size: 20,
+                    status: pb::NoticeStatus::Paid as i32,
                     ..Default::default()
                 })
                 .await
@@ -460,6 +503,11 @@ async fn pgbench(url: &str, script: &str, clients: usize, secs: f64) -> anyhow::
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
+    if args.sqlite {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}/bench.db", dir.path().display());
+        return measure(&args, &url).await;
+    }
     let (base, _) = args
         .admin_url
         .rsplit_once('/')
@@ -491,7 +539,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let bin = env!("CARGO_BIN_EXE_lea-notices");
+    let bin = std::env::var("LEA_BENCH_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lea-notices").to_string());
+    let bin = bin.as_str();
     let env = [
         ("DATABASE_URL", url.to_string()),
         (
@@ -590,8 +640,23 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     for _ in 0..32 {
         clients.push(bench.client().await?);
     }
-    let mut pg = sqlx::PgConnection::connect(url).await?;
-    sqlx::raw_sql("VACUUM ANALYZE").execute(&mut pg).await?;
+    if args.notices > 0 {
+        let at = Instant::now();
+        seed_notices(url, args.sqlite, &bench.numbers[0], args.notices).await?;
+        println!(
+            "<!-- {} notices put in by SQL in {:.1} s -->",
+            args.notices,
+            at.elapsed().as_secs_f64()
+        );
+    }
+    if !args.sqlite {
+        let mut pg = sqlx::PgConnection::connect(url).await?;
+        sqlx::raw_sql("VACUUM ANALYZE").execute(&mut pg).await?;
+    }
+    let ops: Vec<Op> = OPS
+        .into_iter()
+        .filter(|op| args.calls.is_empty() || args.calls.iter().any(|c| c == op.name()))
+        .collect();
 
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -603,7 +668,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         })
         .unwrap_or_default();
     println!(
-        "# RPC benchmark: {} round(s) of {} s per measurement, {} cores ({machine})\n",
+        "# RPC benchmark: {}, {} notices, {} round(s) of {} s per measurement, {} cores ({machine})\n",
+        if args.sqlite { "SQLite" } else { "PostgreSQL" },
+        SEEDED + args.notices,
         args.rounds,
         args.secs,
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -618,7 +685,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         println!("|---|---|---|---|---|---|---|---|");
         let mut health8 = f64::NAN;
         let mut at8 = BTreeMap::new();
-        for op in OPS {
+        for &op in &ops {
             let mut rates = BTreeMap::new();
             for n in [1usize, 8, 32] {
                 let out = closed_loop(&bench, &clients[..n], op, args.secs).await?;
@@ -633,7 +700,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
                     at8.insert(op, out.rate());
                 }
                 let pgb = if n == 8 {
-                    match op.script() {
+                    match op.script().filter(|_| !args.sqlite) {
                         Some(script) => {
                             let (tps, _) = pgbench(url, script, 8, args.secs).await?;
                             by_round.entry(op).or_default().push((out.rate(), tps));
@@ -672,6 +739,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         println!("| open loop | rate asked /s | served /s | p50 ms | p99 ms | failures |");
         println!("|---|---|---|---|---|---|");
         for op in [Op::GetNotice, Op::IssuePenaltyNotice, Op::RecordPayment] {
+            if !ops.contains(&op) {
+                continue;
+            }
             let max = at8[&op];
             for (label, factor) in [("half the 8-client rate", 0.5), ("twice it", 2.0)] {
                 let rate = max * factor;
@@ -720,4 +790,104 @@ fn min_max(v: &[f64]) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
             (lo.min(*x), hi.max(*x))
         })
+}
+
+/// Puts `count` notices into the bench's authority by SQL: copies of the issued
+/// notice `template` with their own numbers, pupils (50,000, so two or more
+/// notices each, none of them a pupil the bench issues to) and issue dates
+/// spread from 1 September 2022 over 1,000 days (before the bench's own
+/// notices); the 50 latest are paid. Enough for a listing to cost what it
+/// costs at that size: the payments and audit events of such notices are not
+/// put in.
+async fn seed_notices(url: &str, sqlite: bool, template: &str, count: u64) -> anyhow::Result<()> {
+    const COLUMNS_SQLITE: &str =
+        "SELECT name FROM pragma_table_xinfo('notices') WHERE hidden = 0 ORDER BY cid";
+    const COLUMNS_POSTGRES: &str = "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_name = 'notices' AND table_schema = current_schema() \
+           AND is_generated = 'NEVER' ORDER BY ordinal_position";
+    // The columns an INSERT may name (not the generated ones).
+    let columns: Vec<String> = if sqlite {
+        let mut db = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query_scalar(COLUMNS_SQLITE)
+            .fetch_all(&mut db)
+            .await?
+    } else {
+        let mut db = sqlx::PgConnection::connect(url).await?;
+        sqlx::query_scalar(COLUMNS_POSTGRES)
+            .fetch_all(&mut db)
+            .await?
+    };
+    let date = |s: String| {
+        if sqlite {
+            format!("'{s}'")
+        } else {
+            format!("DATE '{s}'")
+        }
+    };
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "notice_number" | "related_notices" => "v.column1".to_string(),
+            "upn" => "v.column2".into(),
+            "issue_date" => "v.column3".into(),
+            "paid_rate" => "v.column4".into(),
+            "paid_date" => "v.column5".into(),
+            other => format!("t.{other}"),
+        })
+        .collect();
+    let start = chrono::NaiveDate::from_ymd_opt(2022, 9, 1).expect("a date");
+    let mut statements = Vec::new();
+    let mut i = 0u64;
+    while i < count {
+        let end = (i + 1000).min(count);
+        let rows: Vec<String> = (i..end)
+            .map(|k| {
+                let body = format!("850201{:06}", k % 50_000);
+                let upn = format!("{}{body}", Upn::check_letter(&body).expect("digits"));
+                let issued = start + chrono::Duration::days((k * 1000 / count) as i64);
+                let paid = k + 50 >= count;
+                format!(
+                    "('850-SEED-{k:07}', '{upn}', {}, {}, {})",
+                    date(issued.to_string()),
+                    if paid { "'lower'" } else { "NULL" },
+                    if paid {
+                        date(issued.to_string())
+                    } else if sqlite {
+                        "NULL".into()
+                    } else {
+                        "CAST(NULL AS DATE)".into()
+                    },
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notices ({}) SELECT {} FROM notices t CROSS JOIN (VALUES {}) AS v \
+             WHERE t.authority_code = '{LA}' AND t.notice_number = '{template}'",
+            columns.join(", "),
+            select.join(", "),
+            rows.join(", ")
+        );
+        statements.push((sql, end - i));
+        i = end;
+    }
+    for (sql, rows) in statements {
+        let inserted = if sqlite {
+            let mut db = sqlx::SqliteConnection::connect(url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut db)
+                .await?
+                .rows_affected()
+        } else {
+            let mut db = sqlx::PgConnection::connect(url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut db)
+                .await?
+                .rows_affected()
+        };
+        anyhow::ensure!(
+            inserted == rows,
+            "seeding notices: {inserted} rows of {rows}"
+        );
+    }
+    Ok(())
 }

@@ -18,6 +18,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// The level of the line each call logs when it ends ("rpc finished": method,
+/// authority, gRPC code, milliseconds), or `off`. Below the level the log
+/// filter (`RUST_LOG`, default `info`) lets through, the line is never
+/// formatted: `debug` keeps it out of the default log at no cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallLog {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// Address the gRPC server listens on.
@@ -44,6 +59,8 @@ pub struct Config {
     /// database answers (a migration failing other than by an outage stops it).
     pub migrate_on_start: Option<bool>,
     pub log_format: LogFormat,
+    /// The level of each call's log line (see [`CallLog`]).
+    pub call_log: CallLog,
     /// Public keys that sign bearer tokens: a PEM file (Ed25519 or RSA) or a JWKS
     /// file. Unset: the development key in `data_dir`, allowed only on the
     /// embedded SQLite default unless `dev_tokens` says otherwise.
@@ -198,6 +215,7 @@ impl Default for Config {
             health_check_timeout_ms: super::HEALTH_CHECK_TIMEOUT.as_millis() as u64,
             migrate_on_start: None,
             log_format: LogFormat::Text,
+            call_log: CallLog::Info,
             jwt_keys_file: None,
             jwt_issuer: "lea-notices-dev".into(),
             jwt_audience: "lea-notices".into(),
@@ -326,6 +344,33 @@ mod tests {
             assert_eq!(c.max_connections, 3);
             assert_eq!(c.database_url.as_deref(), Some("postgres://db/lea"));
             assert_eq!(c.jwt_leeway_secs, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_call_log_level_comes_from_the_environment_and_is_a_level() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                c.call_log,
+                CallLog::Info,
+                "the default keeps the line at info"
+            );
+            for (value, level) in [
+                ("off", CallLog::Off),
+                ("debug", CallLog::Debug),
+                ("warn", CallLog::Warn),
+            ] {
+                jail.set_env("LEA_NOTICES_CALL_LOG", value);
+                let c = Config::load(None, &Overrides::default()).unwrap();
+                assert_eq!(c.call_log, level);
+                let options = crate::server::ServeOptions::from_config(&c).unwrap();
+                assert_eq!(options.call_log, level);
+            }
+            jail.set_env("LEA_NOTICES_CALL_LOG", "loud");
+            let refused = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(refused.to_string().contains("loud"), "{refused}");
             Ok(())
         });
     }

@@ -119,6 +119,8 @@ pub struct ServeOptions {
     /// Between two runs of the purge of what is past retention
     /// ([`App::purge`]); `None`: this server runs none.
     pub purge_interval: Option<Duration>,
+    /// The level of each call's log line.
+    pub call_log: crate::server::config::CallLog,
 }
 
 /// HTTP/2 flow control: how much of a call's request the server buffers
@@ -189,6 +191,7 @@ impl ServeOptions {
                 .then(|| Duration::from_millis(config.statutory_events_interval_ms)),
             purge_interval: (config.purge_interval_ms > 0)
                 .then(|| Duration::from_millis(config.purge_interval_ms)),
+            call_log: config.call_log,
         })
     }
 }
@@ -269,6 +272,7 @@ impl Default for ServeOptions {
             grpc_web_origins: Vec::new(),
             statutory_events_interval: None,
             purge_interval: None,
+            call_log: c.call_log,
         }
     }
 }
@@ -458,7 +462,9 @@ impl Application {
                 &options.grpc_web_origins,
             )))
             .layer(tonic_web::GrpcWebLayer::new())
-            .layer(crate::server::telemetry::RpcLayer)
+            .layer(crate::server::telemetry::RpcLayer {
+                call_log: options.call_log,
+            })
             .layer(catch_panics())
             // Inside RpcLayer, so the RPC metrics count the code callers get.
             .layer(crate::api::layers::oversize::LAYER)

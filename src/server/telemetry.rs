@@ -3,6 +3,7 @@
 //! standard `OTEL_EXPORTER_OTLP_ENDPOINT`; other `OTEL_*` variables are read by the
 //! SDK), each RPC's span continuing the caller's W3C `traceparent`.
 
+use crate::server::config::CallLog;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -95,20 +96,27 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
 /// `grpc_server_handling_seconds`). `lea_rpc_in_flight` comes down with the
 /// count, however the call ended: the count happens when the response body
 /// ends or is dropped.
-#[derive(Clone, Copy, Default)]
-pub struct RpcLayer;
+#[derive(Clone, Copy)]
+pub struct RpcLayer {
+    /// The level of each call's log line.
+    pub call_log: CallLog,
+}
 
 impl<S> tower::Layer<S> for RpcLayer {
     type Service = RpcService<S>;
 
     fn layer(&self, inner: S) -> RpcService<S> {
-        RpcService { inner }
+        RpcService {
+            inner,
+            call_log: self.call_log,
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct RpcService<S> {
     inner: S,
+    call_log: CallLog,
 }
 
 impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for RpcService<S>
@@ -143,7 +151,7 @@ where
         let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
         let deadline = crate::api::layers::calls::client_timeout(request.headers())
             .map(|timeout| tokio::time::Instant::now() + timeout);
-        let mut tracker = Tracker::start(&method, span.clone(), deadline);
+        let mut tracker = Tracker::start(&method, span.clone(), deadline, self.call_log);
         let call = {
             let _entered = span.enter();
             self.inner.call(request)
@@ -191,10 +199,16 @@ struct Tracker {
     /// The code, once known (from the headers or the trailers).
     code: Option<tonic::Code>,
     finished: bool,
+    call_log: CallLog,
 }
 
 impl Tracker {
-    fn start(method: &str, span: tracing::Span, deadline: Option<tokio::time::Instant>) -> Self {
+    fn start(
+        method: &str,
+        span: tracing::Span,
+        deadline: Option<tokio::time::Instant>,
+        call_log: CallLog,
+    ) -> Self {
         let metrics = crate::server::metrics::metrics();
         let labels = crate::server::metrics::rpc_labels(method);
         let kind = crate::server::metrics::rpc_type(method);
@@ -211,6 +225,7 @@ impl Tracker {
             deadline,
             code: None,
             finished: false,
+            call_log,
         }
     }
 
@@ -240,7 +255,17 @@ impl Tracker {
             .grpc_handling_seconds
             .with_label_values(&[service, method, kind])
             .observe(elapsed.as_secs_f64());
-        tracing::info!(parent: &self.span, code = name, "rpc finished");
+        // The level is a constant in each macro: one arm per level. A level
+        // the filter does not let through costs a check, not a line.
+        let span = &self.span;
+        match self.call_log {
+            CallLog::Off => {}
+            CallLog::Error => tracing::error!(parent: span, code = name, "rpc finished"),
+            CallLog::Warn => tracing::warn!(parent: span, code = name, "rpc finished"),
+            CallLog::Info => tracing::info!(parent: span, code = name, "rpc finished"),
+            CallLog::Debug => tracing::debug!(parent: span, code = name, "rpc finished"),
+            CallLog::Trace => tracing::trace!(parent: span, code = name, "rpc finished"),
+        }
     }
 
     /// How a call that ends without a code in its headers or trailers ended.

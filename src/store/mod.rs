@@ -189,6 +189,12 @@ tx::sql_impl! {
                 // right after it, in autocommit on the same connection, before
                 // the use case answers (see `access_log`).
                 self.end_transaction("COMMIT").await?;
+                // Its entries are writes: on SQLite they queue with the others.
+                if !self.pending_access.is_empty()
+                    && let Some(turns) = self.write_turns.take()
+                {
+                    self.write_turn = Some(tx::write_turn(&turns).await?);
+                }
                 self.write_pending_access().await?;
                 self.mark_finished();
                 return Ok(());

@@ -414,6 +414,59 @@ macro_rules! notices_of_pupils {
 }
 pub(super) use notices_of_pupils;
 
+/// A pupil's notices, in the order of `notices_by_pupil` (migration 0029): an
+/// issue reads them holding the write lock, so the plan must not depend on
+/// statistics (SQLite without them walked the issue-date index, every notice
+/// of the authority).
+const PUPIL_NOTICES: &str = concat!(
+    notice_select!(),
+    " WHERE authority_code = $1 AND upn = $2 ORDER BY issue_date, notice_number"
+);
+
+/// `list_notices`' statement, with `$status_index` (SQL) narrowing the rows
+/// walked when a status is asked for, and `$after` the condition of the cursor
+/// (`$10`, `$11`): after a page, a row comparison, which both backends read as
+/// where to start in the index; on the first page, one that holds of every row.
+///
+/// The status expression mirrors `Notice::status`: facts first (the column
+/// `recorded_status`, migration 0029), then the date; tests/api/store_rules.rs
+/// checks that the two agree on every case. The page is cut in a subquery and
+/// the money summed for its rows only: summed in the outer select of the
+/// filter, a plan made while the table was small (a seq scan and sort) summed
+/// every notice of the authority before the LIMIT, seconds a call at a few
+/// thousand notices.
+macro_rules! list_notices_sql {
+    ($status_index:literal, $after:literal) => {
+        concat!(
+            "SELECT ",
+            notice_columns!(),
+            ", ",
+            notice_sums!(),
+            " FROM (SELECT * FROM notices WHERE authority_code = $1 ",
+            $status_index,
+            "AND ($2 IS NULL OR school_urn = $2) \
+              AND ($3 IS NULL OR upn = $3) \
+              AND ($4 IS NULL OR parent_person_id = $4) \
+              AND ($5 IS NULL OR kind = $5) \
+              AND ($6 IS NULL OR issue_date >= $6) \
+              AND ($7 IS NULL OR issue_date <= $7) \
+              AND ($8 IS NULL OR $8 = CASE \
+                    WHEN recorded_status <> 'open' THEN recorded_status \
+                    WHEN kind = 'penalty_notice' AND higher_deadline < $9 THEN 'unpaid' \
+                    WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
+                    ELSE 'issued' END) \
+              AND ",
+            $after,
+            " AND ($13 IS NULL OR issuer_subject = $13) \
+              AND ($14 IS NULL OR $14 = ",
+            crate::store::sen::notice_sen_provision!(),
+            ") \
+            ORDER BY issue_date, notice_number LIMIT $12) AS notices \
+            ORDER BY issue_date, notice_number"
+        )
+    };
+}
+
 sql_impl! {
     impl NoticeStore for Tx where [DB: NoticeSql] {
         async fn lock_pupil(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<()> {
@@ -430,10 +483,7 @@ sql_impl! {
         }
 
         async fn pupil_notices(&mut self, authority: &LaCode, upn: &Upn) -> StoreResult<Vec<Notice>> {
-            let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-                notice_select!(),
-                " WHERE authority_code = $1 AND upn = $2 ORDER BY issue_date, notice_number"
-            ))
+            let rows: Vec<NoticeRow> = sqlx::query_as(PUPIL_NOTICES)
             .bind(authority.as_str())
             .bind(upn.as_str())
             .fetch_all(&mut *self.conn)
@@ -567,39 +617,22 @@ sql_impl! {
             limit: i64,
         ) -> StoreResult<Vec<Notice>> {
             let (after_date, after_number) = after.unzip();
-            // The status expression mirrors `Notice::status`: facts first, then the date.
-            // tests/api/store_rules.rs checks that the two agree on every case.
-            // The page is cut in a subquery and the money summed for its rows only:
-            // summed in the outer select of the filter, a plan made while the table
-            // was small (a seq scan and sort) summed every notice of the authority
-            // before the LIMIT, seconds a call at a few thousand notices.
-            let rows: Vec<NoticeRow> = sqlx::query_as(concat!(
-                "SELECT ",
-                notice_columns!(),
-                ", ",
-                notice_sums!(),
-                " FROM (SELECT * FROM notices WHERE authority_code = $1 \
-                  AND ($2 IS NULL OR school_urn = $2) \
-                  AND ($3 IS NULL OR upn = $3) \
-                  AND ($4 IS NULL OR parent_person_id = $4) \
-                  AND ($5 IS NULL OR kind = $5) \
-                  AND ($6 IS NULL OR issue_date >= $6) \
-                  AND ($7 IS NULL OR issue_date <= $7) \
-                  AND ($8 IS NULL OR $8 = CASE \
-                        WHEN withdrawal_date IS NOT NULL THEN 'withdrawn' \
-                        WHEN prosecution_result IS NOT NULL THEN 'prosecuted' \
-                        WHEN paid_rate IS NOT NULL THEN 'paid' \
-                        WHEN kind = 'penalty_notice' AND higher_deadline < $9 THEN 'unpaid' \
-                        WHEN kind = 'notice_to_improve' AND improvement_end_date < $9 THEN 'improvement_period_ended' \
-                        ELSE 'issued' END) \
-                  AND ($10 IS NULL OR issue_date > $10 OR (issue_date = $10 AND notice_number > $11)) \
-                  AND ($13 IS NULL OR issuer_subject = $13) \
-                  AND ($14 IS NULL OR $14 = ",
-                crate::store::sen::notice_sen_provision!(),
-                ") \
-                ORDER BY issue_date, notice_number LIMIT $12) AS notices \
-                ORDER BY issue_date, notice_number"
-            ))
+            // With a status, the page walks `notices_by_recorded_status`
+            // (migration 0029) from the status's recorded part, so it reads the
+            // rows it returns (and, for a status that depends on the date, the
+            // open notices of the other such statuses it passes), not every
+            // notice of the authority. A statement of its own: a `$8 IS NULL OR`
+            // in one statement would keep SQLite, which plans before it sees
+            // the values, from the index.
+            let sql = match (f.status.is_some(), after_date.is_some()) {
+                (true, true) => list_notices_sql!("AND recorded_status = CASE WHEN $8 IN ('withdrawn', 'prosecuted', 'paid') \
+                    THEN $8 ELSE 'open' END ", "(issue_date, notice_number) > ($10, $11)"),
+                (true, false) => list_notices_sql!("AND recorded_status = CASE WHEN $8 IN ('withdrawn', 'prosecuted', 'paid') \
+                    THEN $8 ELSE 'open' END ", "($10 IS NULL AND $11 IS NULL)"),
+                (false, true) => list_notices_sql!("", "(issue_date, notice_number) > ($10, $11)"),
+                (false, false) => list_notices_sql!("", "($10 IS NULL AND $11 IS NULL)"),
+            };
+            let rows: Vec<NoticeRow> = sqlx::query_as(sql)
             .bind(authority.as_str())
             .bind(f.school_urn)
             .bind(f.upn)
@@ -733,6 +766,84 @@ sql_impl! {
             .fetch_all(&mut *self.conn)
             .await?;
             rows.into_iter().map(Notice::try_from).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod plans {
+    //! The plans of the reads that must stay flat as the notices grow, on
+    //! SQLite with no statistics (a new database, or one never analysed): they
+    //! follow from the indexes alone.
+
+    use sqlx::Connection;
+
+    use crate::store::Store;
+
+    /// SQLite's query plan of `sql` on a migrated database, one line a step.
+    async fn plan(sql: &str, binds: &[Option<&str>]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/plans.db", dir.path().display());
+        let store = crate::store::sqlite::SqliteStore::connect(&url, 1)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.close().await;
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let statement = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query =
+            sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(statement));
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        let steps = query.fetch_all(&mut db).await.unwrap();
+        steps
+            .into_iter()
+            .map(|s| s.3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_pupils_notices_are_read_through_the_pupil_index_in_order() {
+        let plan = plan(super::PUPIL_NOTICES, &[Some("850"), Some("A801200005001")]).await;
+        assert!(plan.contains("USING INDEX notices_by_pupil"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[tokio::test]
+    async fn a_page_of_a_status_is_read_through_the_status_index_in_order() {
+        for sql in [
+            list_notices_sql!(
+                "AND recorded_status = CASE WHEN $8 IN ('withdrawn', 'prosecuted', 'paid') \
+                 THEN $8 ELSE 'open' END ",
+                "($10 IS NULL AND $11 IS NULL)"
+            ),
+            list_notices_sql!(
+                "AND recorded_status = CASE WHEN $8 IN ('withdrawn', 'prosecuted', 'paid') \
+                 THEN $8 ELSE 'open' END ",
+                "(issue_date, notice_number) > ($10, $11)"
+            ),
+        ] {
+            let mut binds = vec![None; 13];
+            binds[0] = Some("850");
+            binds[7] = Some("paid");
+            binds[8] = Some("2026-01-01");
+            binds[9] = Some("2025-01-01");
+            binds[10] = Some("850-2025-000001");
+            binds[11] = Some("21");
+            let plan = plan(sql, &binds).await;
+            // The page itself; the outer ORDER BY sorts its 21 rows.
+            let page = plan
+                .lines()
+                .find(|l| l.contains("SEARCH notices") || l.contains("SCAN notices"));
+            let page = page.unwrap_or_default();
+            assert!(
+                page.contains(
+                    "USING INDEX notices_by_recorded_status (authority_code=? AND recorded_status=?"
+                ),
+                "{plan}"
+            );
         }
     }
 }

@@ -125,6 +125,29 @@ pub struct Tx<DB: Database> {
     /// Where a read-only unit looks up and keeps every school's latest school
     /// weeks (see [`LatestWeeksCache`]); none in a unit that may write.
     pub(super) latest_weeks: Option<Arc<LatestWeeksCache>>,
+    /// The store's write turn, held until the unit ends (SQLite: see
+    /// `SqliteStore::begin`); none where the database queues writers itself.
+    pub(super) write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Where a read-only unit takes a write turn for the access-log entries it
+    /// writes after its transaction (SQLite); none where the database queues
+    /// writers itself.
+    pub(super) write_turns: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// How long a writer waits for its turn (see `SqliteStore::begin`): as long as
+/// SQLite's busy timeout, after which the call is refused as an outage
+/// (`UNAVAILABLE`), as one that found the write lock held that long always was.
+pub(super) const WRITE_TURN_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits for a write turn of `turns`.
+pub(super) async fn write_turn(
+    turns: &Arc<tokio::sync::Semaphore>,
+) -> StoreResult<tokio::sync::OwnedSemaphorePermit> {
+    match tokio::time::timeout(WRITE_TURN_WAIT, Arc::clone(turns).acquire_owned()).await {
+        Ok(Ok(turn)) => Ok(turn),
+        // Never closed; a wait that long is the busy timeout's outage.
+        Ok(Err(_)) | Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
+    }
 }
 
 sql_impl! {
@@ -159,6 +182,8 @@ sql_impl! {
                 locked_pupils: HashSet::new(),
                 policy_versions: None,
                 latest_weeks: None,
+                write_turn: None,
+                write_turns: None,
             })
         }
 
@@ -166,6 +191,19 @@ sql_impl! {
         /// its transaction ends (see `access_log`).
         pub(super) fn read_only(mut self) -> Self {
             self.read_only = true;
+            self
+        }
+
+        /// This unit holds `turn` until it ends.
+        pub(super) fn with_write_turn(mut self, turn: tokio::sync::OwnedSemaphorePermit) -> Self {
+            self.write_turn = Some(turn);
+            self
+        }
+
+        /// This read-only unit takes a turn of `turns` to write its access-log
+        /// entries.
+        pub(super) fn with_write_turns(mut self, turns: &Arc<tokio::sync::Semaphore>) -> Self {
+            self.write_turns = Some(Arc::clone(turns));
             self
         }
 

@@ -10,6 +10,58 @@ use crate::helpers::notices::*;
 use crate::helpers::policy::{create, local_version};
 use crate::helpers::{broken_rules, date, on_both_backends, violated_fields};
 
+/// Lists every status page by page (a notice a page) and checks each against
+/// the notices GetNotice shows with it, and against `expected`: the indexes in
+/// `n` of its notices, in issue order (statuses in the order of `STATUSES`).
+async fn check_statuses(app: &crate::helpers::TestApp, n: &[pb::Notice], expected: [&[usize]; 6]) {
+    const STATUSES: [pb::NoticeStatus; 6] = [
+        pb::NoticeStatus::Issued,
+        pb::NoticeStatus::Paid,
+        pb::NoticeStatus::Unpaid,
+        pb::NoticeStatus::Prosecuted,
+        pb::NoticeStatus::Withdrawn,
+        pb::NoticeStatus::ImprovementPeriodEnded,
+    ];
+    let all = all_notices(app, "850").await;
+    for (status, numbers) in STATUSES.into_iter().zip(expected) {
+        let mut listed = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = app
+                .notices()
+                .list_notices(pb::ListNoticesRequest {
+                    parent: "authorities/850".into(),
+                    status: status as i32,
+                    page_size: 1,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            listed.extend(page.notices.into_iter().map(|x| x.notice_number));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        let shown: Vec<_> = all
+            .iter()
+            .filter(|x| x.status == status as i32)
+            .map(|x| x.notice_number.clone())
+            .collect();
+        assert_eq!(
+            listed, shown,
+            "{status:?}: listed against GetNotice's status"
+        );
+        let wanted: Vec<_> = numbers
+            .iter()
+            .map(|&k| n[k].notice_number.clone())
+            .collect();
+        assert_eq!(listed, wanted, "{status:?}, in issue order");
+    }
+}
+
 on_both_backends! {
     async fn amounts_and_deadlines_follow_the_regime_of_the_issue_date(app) {
         // 2013 regime: £60 within 21 days, £120 within 28 (days begin with receipt).
@@ -321,6 +373,74 @@ on_both_backends! {
         assert_eq!(got.status, pb::NoticeStatus::Withdrawn as i32);
         let elsewhere = w[0].name.replace("authorities/850", "authorities/852");
         assert_eq!(app.notices().get_notice(pb::GetNoticeRequest { name: elsewhere }).await.unwrap_err().code(), Code::NotFound);
+    }
+
+    async fn a_status_lists_the_notices_with_that_status_page_by_page(app) {
+        // The status filter reads the recorded facts from a column the database
+        // keeps (migration 0029) and the dates at read: as facts are recorded
+        // and the days pass, every status lists, page by page and in order,
+        // exactly the notices GetNotice shows with it.
+        app.clock.set_day(d(2025, 2, 20));
+        let mut n = Vec::new();
+        for pupil in 1..=6 {
+            let issued = d(2025, 2, 2) + Duration::days(i64::from(pupil));
+            n.extend(issue(&app, Penalty::holiday(pupil, &["mum"], d(2025, 1, 6), issued).request(&format!("i{pupil}"))).await.unwrap());
+        }
+        for (k, notice) in [&n[0], &n[3]].into_iter().enumerate() {
+            crate::helpers::payments::pay(&app, crate::helpers::payments::payment("850", &format!("pay-{k}"), 8_000, d(2025, 2, 19), &notice.notice_number, &[])).await;
+        }
+        let mut withdrawal = withdraw(&n[1].name, "w");
+        withdrawal.withdrawal.as_mut().unwrap().withdrawal_date = date(2025, 2, 20);
+        app.notices().withdraw_notice(withdrawal).await.unwrap();
+
+        check_statuses(&app, &n, [&[2, 4, 5], &[0, 3], &[], &[], &[1], &[]]).await;
+
+        // Past the higher deadlines (3 to 8 March), the open ones are unpaid;
+        // one is then prosecuted.
+        app.clock.set_day(d(2025, 4, 1));
+        check_statuses(&app, &n, [&[], &[0, 3], &[2, 4, 5], &[], &[1], &[]]).await;
+        app.notices().record_prosecution_outcome(pb::RecordProsecutionOutcomeRequest {
+            name: n[4].name.clone(),
+            request_id: "p".into(),
+            prosecution_outcome: Some(pb::ProsecutionOutcome {
+                hearing_date: date(2025, 3, 20),
+                court: "Southampton Magistrates' Court".into(),
+                result: pb::ProsecutionResult::Convicted as i32,
+                fine_pence: 44_000,
+                costs_pence: 10_000,
+            }),
+        }).await.unwrap();
+        check_statuses(&app, &n, [&[], &[0, 3], &[2, 5], &[4], &[1], &[]]).await;
+    }
+
+    async fn migration_0029_gives_the_notices_held_their_recorded_status(app) {
+        // Notices paid and withdrawn while the status was a read-time
+        // expression; then migration 0029 as the upgrade runs it.
+        app.clock.set_day(d(2025, 2, 20));
+        let mut n = Vec::new();
+        for pupil in 1..=3 {
+            n.extend(issue(&app, Penalty::holiday(pupil, &["mum"], d(2025, 1, 6), d(2025, 2, 3)).request(&format!("i{pupil}"))).await.unwrap());
+        }
+        crate::helpers::payments::pay(&app, crate::helpers::payments::payment("850", "pay", 8_000, d(2025, 2, 19), &n[0].notice_number, &[])).await;
+        let mut withdrawal = withdraw(&n[1].name, "w");
+        withdrawal.withdrawal.as_mut().unwrap().withdrawal_date = date(2025, 2, 20);
+        app.notices().withdraw_notice(withdrawal).await.unwrap();
+        for before in [
+            "DROP INDEX notices_by_recorded_status",
+            "ALTER TABLE notices DROP COLUMN recorded_status",
+            "DROP INDEX notices_by_pupil",
+            "CREATE INDEX notices_by_pupil ON notices (authority_code, upn, issue_date)",
+        ] {
+            app.execute_raw(before).await.unwrap();
+        }
+        let migration = match app.backend {
+            lea_notices::store::Backend::Postgres => include_str!("../../src/store/postgres/migrations/0029_notices_by_recorded_status.sql"),
+            lea_notices::store::Backend::Sqlite => include_str!("../../src/store/sqlite/migrations/0029_notices_by_recorded_status.sql"),
+        };
+        for statement in migration.split(';').map(str::trim).filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))) {
+            app.execute_raw(statement).await.unwrap();
+        }
+        check_statuses(&app, &n, [&[2], &[0], &[], &[], &[1], &[]]).await;
     }
 
     async fn malformed_requests_name_every_bad_field(app) {
