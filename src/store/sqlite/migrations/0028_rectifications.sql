@@ -20,3 +20,11 @@ CREATE TABLE rectifications (
 ) STRICT;
 
 CREATE INDEX rectifications_by_request ON rectifications (authority_code, request_id);
+
+-- The purge reaches every kind (issue 29): when a school's request for a
+-- penalty notice was issued or declined, which starts its retention (NULL on
+-- requests settled before this: their request time stands in).
+ALTER TABLE penalty_notice_requests ADD COLUMN settled_at TEXT;
+
+-- The access log is purged by the time of the read.
+CREATE INDEX access_log_by_time ON access_log (authority_code, accessed_at);
