@@ -321,11 +321,33 @@ sql_impl! {
     }
 }
 
+/// The environment variable that makes the server skip writing the access
+/// log, **for the RPC benchmark only** (benches/rpc.rs `--access-log-cost`
+/// measures GetNotice with and without it, in the same run; BENCHMARKS.md).
+/// It is not a configuration setting, is not documented for operators, and is
+/// honoured only together with `LEA_NOTICES_DEV_TOKENS=true` (development
+/// tokens, which a production deployment never enables).
+pub const BENCHMARK_ONLY_SKIP_ACCESS_LOG: &str = "LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG";
+
+/// Whether this process skips writing the access log (see
+/// [`BENCHMARK_ONLY_SKIP_ACCESS_LOG`]), read once.
+fn skipping_access_log() -> bool {
+    static SKIP: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        let set = |name: &str| std::env::var(name).is_ok_and(|v| v == "true");
+        set(BENCHMARK_ONLY_SKIP_ACCESS_LOG) && set("LEA_NOTICES_DEV_TOKENS")
+    });
+    *SKIP
+}
+
 sql_impl! {
     impl Tx where [DB: AccessSql] {
         /// Appends the entries recorded in this unit: one statement for each
         /// call (a unit serves one), however many subjects it read.
         pub(super) async fn write_pending_access(&mut self) -> StoreResult<()> {
+            if skipping_access_log() {
+                self.pending_access.clear();
+                return Ok(());
+            }
             for e in std::mem::take(&mut self.pending_access) {
                 sqlx::query(DB::INSERT_ACCESS)
                     .bind(&e.authority)
