@@ -75,6 +75,15 @@ pub(super) struct PendingAccess {
 /// as a JSON array of `{"k", "s", "r"}`.
 pub(super) trait AccessSql {
     const INSERT_ACCESS: &'static str;
+    /// [`AccessSql::INSERT_ACCESS`] as a read-only unit's entries are
+    /// appended, in autocommit right after its COMMIT: on PostgreSQL the
+    /// statement's own commit does not wait for its WAL to be flushed
+    /// (`synchronous_commit` off for that transaction only), which was most of
+    /// what the access log cost a read (BENCHMARKS.md). A crash of the
+    /// database (not of the service) may lose the entries of the last moments
+    /// (at most three `wal_writer_delay`s, 600 ms by default); the database
+    /// stays consistent. Writes keep theirs in their own, synchronous, commit.
+    const INSERT_ACCESS_AFTER_READ: &'static str;
     /// The pupil and parent of each notice whose number is one of the list
     /// bound as `$2` (see [`notice_subjects`]).
     const NOTICE_SUBJECTS: &'static str;
@@ -348,8 +357,13 @@ sql_impl! {
                 self.pending_access.clear();
                 return Ok(());
             }
+            let sql = if self.read_only {
+                DB::INSERT_ACCESS_AFTER_READ
+            } else {
+                DB::INSERT_ACCESS
+            };
             for e in std::mem::take(&mut self.pending_access) {
-                sqlx::query(DB::INSERT_ACCESS)
+                sqlx::query(sql)
                     .bind(&e.authority)
                     .bind(e.at)
                     .bind(&e.actor_subject)
