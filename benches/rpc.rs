@@ -535,7 +535,10 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
             tokio::process::Command::new(bin)
                 .arg("serve")
                 .envs(env.iter().cloned())
-                .env("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{without_port}"))
+                .env(
+                    "LEA_NOTICES_LISTEN_ADDR",
+                    format!("127.0.0.1:{without_port}"),
+                )
                 .env("LEA_NOTICES_MIGRATE_ON_START", "false")
                 .env("LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG", "true")
                 .stdout(Stdio::null())
@@ -782,7 +785,9 @@ async fn access_log_cost(args: &Args, with: &Arc<Bench>, without_port: u16) -> a
         "# The access log's cost on GetNotice: {} round(s) of {} s each way, 8 clients\n",
         args.rounds, args.secs
     );
-    println!("| round | with access log calls/s | p50 ms | without calls/s | p50 ms | with / without |");
+    println!(
+        "| round | with access log calls/s | p50 ms | without calls/s | p50 ms | with / without |"
+    );
     println!("|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
     let mut bad = Vec::new();
