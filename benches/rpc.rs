@@ -24,6 +24,12 @@
 //! for a page filtered by status). `LEA_BENCH_SERVER_BIN` runs another build
 //! of the server (an earlier commit's, for before and after) under the same
 //! load generator.
+//!
+//! `cargo bench --bench rpc -- --access-log-cost [--rounds N] [--secs S]`
+//! measures only what the access log costs GetNotice: the same binary twice on
+//! the same database, one not writing the access log (a switch honoured only
+//! with development tokens, for this benchmark), GetNotice at 8 clients on
+//! each in turn every round, and the median ratio of their rates.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -62,6 +68,11 @@ struct Args {
     sqlite: bool,
     /// The calls measured (all when empty).
     calls: Vec<String>,
+    /// Measure only what the access log costs GetNotice: the same server
+    /// binary twice on the same database, one writing the access log and one
+    /// not (`LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG`), 8 clients closed
+    /// loop on each in turn every round.
+    access_log_cost: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -74,6 +85,7 @@ fn args() -> anyhow::Result<Args> {
         notices: 0,
         sqlite: false,
         calls: Vec::new(),
+        access_log_cost: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -84,6 +96,7 @@ fn args() -> anyhow::Result<Args> {
                 a.secs = 1.0;
             }
             "--log-statements" => a.log_statements = true,
+            "--access-log-cost" => a.access_log_cost = true,
             "--rounds" => a.rounds = it.next().context("--rounds N")?.parse()?,
             "--secs" => a.secs = it.next().context("--secs S")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
@@ -562,6 +575,29 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
+    // The same server without the access log, on the same database and data
+    // directory (the same development key), for `--access-log-cost` only.
+    let without_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let _without = if args.access_log_cost {
+        Some(
+            tokio::process::Command::new(bin)
+                .arg("serve")
+                .envs(env.iter().cloned())
+                .env(
+                    "LEA_NOTICES_LISTEN_ADDR",
+                    format!("127.0.0.1:{without_port}"),
+                )
+                .env("LEA_NOTICES_MIGRATE_ON_START", "false")
+                .env("LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG", "true")
+                .stdout(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?,
+        )
+    } else {
+        None
+    };
     let token = |role: &str| -> anyhow::Result<Bearer> {
         let out = std::process::Command::new(bin)
             .args([
@@ -635,6 +671,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         }
         println!("statements logged for database {url}: see PostgreSQL's log");
         return Ok(());
+    }
+    if args.access_log_cost {
+        return access_log_cost(args, &bench, without_port).await;
     }
     let mut clients = Vec::new();
     for _ in 0..32 {
@@ -781,6 +820,79 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
             );
         }
     }
+    anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
+    Ok(())
+}
+
+/// GetNotice at 8 clients closed loop on the server writing the access log
+/// and on the same server not writing it, in turn (which goes first
+/// alternates), every round; the ratio of their rates each round and its
+/// median over the rounds.
+async fn access_log_cost(args: &Args, with: &Arc<Bench>, without_port: u16) -> anyhow::Result<()> {
+    let without = Arc::new(Bench {
+        port: without_port,
+        officer: with.officer.clone(),
+        finance: with.finance.clone(),
+        next: AtomicU64::new(SEEDED),
+        numbers: with.numbers.clone(),
+    });
+    let mut with_clients = Vec::new();
+    let mut without_clients = Vec::new();
+    for _ in 0..8 {
+        with_clients.push(with.client().await?);
+        let client = loop {
+            match without.client().await {
+                Ok(c) => break c,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        without_clients.push(client);
+    }
+    // Both warm: a second of each, not counted.
+    closed_loop(with, &with_clients, Op::GetNotice, 1.0).await?;
+    closed_loop(&without, &without_clients, Op::GetNotice, 1.0).await?;
+    println!(
+        "# The access log's cost on GetNotice: {} round(s) of {} s each way, 8 clients\n",
+        args.rounds, args.secs
+    );
+    println!(
+        "| round | with access log calls/s | p50 ms | without calls/s | p50 ms | with / without |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut ratios = Vec::new();
+    let mut bad = Vec::new();
+    for round in 1..=args.rounds {
+        let (a, b) = if round % 2 == 1 {
+            let a = closed_loop(with, &with_clients, Op::GetNotice, args.secs).await?;
+            let b = closed_loop(&without, &without_clients, Op::GetNotice, args.secs).await?;
+            (a, b)
+        } else {
+            let b = closed_loop(&without, &without_clients, Op::GetNotice, args.secs).await?;
+            let a = closed_loop(with, &with_clients, Op::GetNotice, args.secs).await?;
+            (a, b)
+        };
+        for out in [&a, &b] {
+            if !out.codes.is_empty() {
+                bad.push(out.failures());
+            }
+        }
+        let ratio = a.rate() / b.rate();
+        ratios.push(ratio);
+        println!(
+            "| {round} | {:.0} | {:.2} | {:.0} | {:.2} | {ratio:.3} |",
+            a.rate(),
+            a.quantile_ms(0.5),
+            b.rate(),
+            b.quantile_ms(0.5)
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    println!(
+        "\nmedian of {} rounds: with / without = {median:.3} (the access log costs {:.1}% of GetNotice's rate)",
+        ratios.len(),
+        (1.0 - median) * 100.0
+    );
     anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
     Ok(())
 }

@@ -4,8 +4,11 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::data_protection::{access_event_to_proto, access_page, export_subject};
+use super::convert::data_protection::{
+    access_event_to_proto, access_page, export_subject, rectification_to_proto, rectify_request,
+};
 use super::layers::prewalk;
+use super::mutation::request_id;
 use super::pagination;
 use crate::app::App;
 use crate::proto::v1::{self as pb, data_protection_service_server::DataProtectionService};
@@ -79,5 +82,27 @@ impl DataProtectionService for DataProtectionApi {
             })
             .collect();
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
+    async fn rectify_personal_details(
+        &self,
+        request: Request<pb::RectifyPersonalDetailsRequest>,
+    ) -> Result<Response<pb::RectifyPersonalDetailsResponse>, Status> {
+        let caller = caller::identify(&request)?;
+        let req = request.into_inner();
+        let asked = caller::read(|| {
+            prewalk::check(&req)?;
+            caller.check_parent_name(&req.parent)?;
+            rectify_request(&req)
+        });
+        let id = request_id(&req.request_id, &req);
+        let authority = caller.authority.clone();
+        let done = self.app.rectify_personal_details(caller, id, asked).await?;
+        Ok(Response::new(pb::RectifyPersonalDetailsResponse {
+            rectifications: done
+                .iter()
+                .map(|r| rectification_to_proto(&authority, r))
+                .collect(),
+        }))
     }
 }

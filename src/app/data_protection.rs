@@ -271,6 +271,10 @@ pub fn subject_report(doc: &serde_json::Value) -> Letter {
             "Special educational needs status, as the school sent it",
         ),
         ("notices", "Notices"),
+        (
+            "rectifications",
+            "Personal details corrected (what the notices held before)",
+        ),
         ("payments", "Payments"),
         (
             "penalty_notice_requests",
@@ -531,9 +535,27 @@ async fn gather(
     let mut resources: Vec<String> = Vec::new();
     let mut letters = Vec::new();
     let mut payments: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut rectifications = Vec::new();
     for notice in &notices {
         let name = names::notice_name(authority, &notice.notice_number);
         resources.push(name.clone());
+        // Every correction of the notice's details (the pupil's and the
+        // parent's: the notice holds both), with what it printed before.
+        for r in tx
+            .notice_rectifications(authority, &notice.notice_number)
+            .await?
+        {
+            rectifications.push(json!({
+                "notice": name,
+                "sequence": r.sequence,
+                "subject": {"kind": r.subject_kind.as_str(), "key": r.subject_key},
+                "previous": r.previous,
+                "corrected": r.corrected,
+                "reason": r.reason,
+                "rectified_at": r.at,
+                "rectified_by": {"subject": r.by.subject, "role": r.by.role_str()},
+            }));
+        }
         letters.push(
             match super::letters::letter_for(tx, authority, notice).await {
                 Ok(letter) => json!({
@@ -567,6 +589,7 @@ async fn gather(
         .map_err(json_error)?;
     doc.insert("notices".into(), notices_json.into());
     doc.insert("letters".into(), letters.into());
+    doc.insert("rectifications".into(), rectifications.into());
     doc.insert(
         "payments".into(),
         payments.into_values().collect::<Vec<_>>().into(),

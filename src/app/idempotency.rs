@@ -35,6 +35,7 @@ pub(crate) enum UseCase {
     RecordCaseEvent,
     CreateSharingAgreementVersion,
     CreateRetentionPolicyVersion,
+    RectifyPersonalDetails,
 }
 
 impl UseCase {
@@ -58,6 +59,7 @@ impl UseCase {
             UseCase::RecordCaseEvent => "record_case_event",
             UseCase::CreateSharingAgreementVersion => "create_sharing_agreement_version",
             UseCase::CreateRetentionPolicyVersion => "create_retention_policy_version",
+            UseCase::RectifyPersonalDetails => "rectify_personal_details",
         }
     }
 }

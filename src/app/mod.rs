@@ -26,6 +26,7 @@ mod notices;
 mod payments;
 mod penalty_notice_requests;
 mod policy;
+mod rectification;
 mod report;
 pub mod retention;
 mod schools;

@@ -286,6 +286,7 @@ impl App {
                     PenaltyNoticeRequestState::Declined,
                     &reason,
                     &[],
+                    self.now(),
                 )
                 .await?
         {
@@ -353,6 +354,7 @@ impl App {
                 PenaltyNoticeRequestState::Issued,
                 "",
                 &numbers,
+                self.now(),
             )
             .await?
         {

@@ -11,6 +11,7 @@ use crate::domain::{
     access::Operation,
     actor::Actor,
     identifiers::LaCode,
+    measures::{self, CaseState},
     names,
     policy::Publication,
     retention::{self, RecordKind, RetentionPeriods, RetentionPolicy},
@@ -20,13 +21,39 @@ use crate::store::{NewAuditEvent, PurgedBatch, StoreError, StoreTx};
 /// The subject the purge's audit events are recorded against.
 pub const PURGE_SUBJECT: &str = "lea-notices/purge";
 
-/// Whether the purge removes or pseudonymises `kind` yet: a new kind must say
-/// (the match is exhaustive). Breaches and decisions and the access log have
-/// periods (see `domain::retention`) but no purge yet.
+/// Whether the purge removes or pseudonymises `kind`: a new kind must say
+/// (the match is exhaustive). Every kind is purged: registers (marks and what
+/// is derived from them), breaches (decided breach cases, schools' requests
+/// for a penalty notice, cases of the other measures), notices (with their
+/// rectifications), payments and the access log.
 pub fn purged(kind: RecordKind) -> bool {
     match kind {
-        RecordKind::Registers | RecordKind::Notices | RecordKind::Payments => true,
-        RecordKind::Breaches | RecordKind::AccessLog => false,
+        RecordKind::Registers
+        | RecordKind::Breaches
+        | RecordKind::Notices
+        | RecordKind::Payments
+        | RecordKind::AccessLog => true,
+    }
+}
+
+/// The states of the other measures' cases nothing moves on from, by name.
+fn final_case_states() -> Vec<&'static str> {
+    CaseState::ALL
+        .into_iter()
+        .filter(|s| measures::is_final(*s))
+        .map(CaseState::as_str)
+        .collect()
+}
+
+/// `more`'s records added to `batch`'s (keys are listed by the caller).
+fn merge(batch: &mut PurgedBatch, more: &PurgedBatch) {
+    batch.selected += more.selected;
+    batch.rows += more.rows;
+    if batch.first_key.is_none() {
+        batch.first_key.clone_from(&more.first_key);
+    }
+    if more.last_key.is_some() {
+        batch.last_key.clone_from(&more.last_key);
     }
 }
 
@@ -251,9 +278,10 @@ async fn purge_batch(
     after_upn: &str,
 ) -> ServiceResult<Option<(PurgedBatch, i64)>> {
     tx.lock_purge(authority, kind.as_str()).await?;
-    let cut_off = retention_in_force(tx, authority, on)
-        .await?
-        .cut_off(kind, on);
+    let policy = retention_in_force(tx, authority, on).await?;
+    let cut_off = policy.cut_off(kind, on);
+    // The resources whose audit details go with the batch's records.
+    let mut resources: Vec<String> = Vec::new();
     let (batch, mut erased) = match kind {
         RecordKind::Registers => {
             let batch = tx
@@ -275,23 +303,70 @@ async fn purge_batch(
             };
             (batch, erased)
         }
-        RecordKind::Notices => (
-            tx.pseudonymise_notice_batch(authority, cut_off, batch_size)
+        RecordKind::Breaches => {
+            // Breach cases, then schools' requests, then the other measures'
+            // cases, at most `batch_size` records in all.
+            let register_cut_off = policy.cut_off(RecordKind::Registers, on);
+            let mut batch = tx
+                .delete_breach_case_batch(authority, cut_off, register_cut_off, batch_size)
+                .await?;
+            resources.extend(
+                batch
+                    .keys
+                    .iter()
+                    .filter_map(|k| k.parse().ok())
+                    .map(|id| names::breach_name(authority, id)),
+            );
+            let left = batch_size - batch.selected;
+            if left > 0 {
+                let requests = tx
+                    .delete_penalty_notice_request_batch(authority, cut_off, left)
+                    .await?;
+                resources.extend(
+                    requests
+                        .keys
+                        .iter()
+                        .filter_map(|k| k.parse().ok())
+                        .map(|n| names::penalty_notice_request_name(authority, n)),
+                );
+                merge(&mut batch, &requests);
+            }
+            let left = batch_size - batch.selected;
+            if left > 0 {
+                let cases = tx
+                    .delete_measure_case_batch(authority, cut_off, left, &final_case_states())
+                    .await?;
+                resources.extend(
+                    cases
+                        .keys
+                        .iter()
+                        .filter_map(|k| k.parse().ok())
+                        .map(|n| names::case_name(authority, n)),
+                );
+                merge(&mut batch, &cases);
+            }
+            (batch, 0)
+        }
+        RecordKind::Notices => {
+            let batch = tx
+                .pseudonymise_notice_batch(authority, cut_off, batch_size)
+                .await?;
+            resources.extend(batch.keys.iter().map(|k| names::notice_name(authority, k)));
+            (batch, 0)
+        }
+        RecordKind::Payments => {
+            let batch = tx.clear_payer_batch(authority, cut_off, batch_size).await?;
+            resources.extend(batch.keys.iter().map(|k| names::payment_name(authority, k)));
+            (batch, 0)
+        }
+        RecordKind::AccessLog => (
+            tx.delete_access_log_batch(authority, cut_off, batch_size)
                 .await?,
             0,
         ),
-        RecordKind::Payments => (
-            tx.clear_payer_batch(authority, cut_off, batch_size).await?,
-            0,
-        ),
-        RecordKind::Breaches | RecordKind::AccessLog => return Ok(None),
     };
-    for key in &batch.keys {
-        let resource = match kind {
-            RecordKind::Notices => names::notice_name(authority, key),
-            _ => names::payment_name(authority, key),
-        };
-        erased += tx.erase_audit_details_of(authority, &resource).await? as i64;
+    for resource in &resources {
+        erased += tx.erase_audit_details_of(authority, resource).await? as i64;
     }
     if batch.selected == 0 && erased == 0 {
         return Ok(None);

@@ -60,6 +60,13 @@ pub enum Operation {
     /// Exporting everything held about one pupil or parent (a subject access
     /// request, UK GDPR Article 15).
     ExportSubjectData,
+    /// Correcting a pupil's or parent's personal details on the notices that
+    /// hold them (UK GDPR Article 16): LA officers, who hold the case and hear
+    /// from the family, and the data protection officer, who answers a
+    /// request for rectification. Not school staff or police (they do not own
+    /// the authority's notices as a whole), nor finance, auditors or admins
+    /// (they change no one's case).
+    RectifyPersonalData,
 }
 
 use Operation::*;
@@ -136,10 +143,12 @@ pub fn allowed(role: Role, operation: Operation) -> bool {
                 | ReadMeasures
         ),
         // Accountability for personal data: who read what, what the audit log
-        // holds, and a subject's whole record; it issues and changes nothing.
+        // holds, and a subject's whole record; it issues nothing.
+        // Correcting personal details is the one change it makes (a
+        // request for rectification comes to it as a subject access one does).
         DataProtectionOfficer => matches!(
             operation,
-            ReadAccessLog | ExportSubjectData | ReadAuditLog | VerifyAuditLog
+            ReadAccessLog | ExportSubjectData | ReadAuditLog | VerifyAuditLog | RectifyPersonalData
         ),
     }
 }
@@ -247,6 +256,17 @@ mod tests {
                     "{role:?} {op:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_la_officers_and_the_data_protection_officer_rectify() {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, RectifyPersonalData),
+                matches!(role, LaOfficer | DataProtectionOfficer),
+                "{role:?}"
+            );
         }
     }
 

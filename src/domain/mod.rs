@@ -50,6 +50,7 @@ pub mod payment;
 pub mod penalty_notice_request;
 pub mod policy;
 pub mod prosecution_file;
+pub mod rectification;
 pub mod register_codes;
 pub mod report;
 pub mod retention;

@@ -85,7 +85,7 @@ pub enum ProsecutionResult {
 }
 string_names!(ProsecutionResult { Convicted => "convicted", Acquitted => "acquitted", Withdrawn => "withdrawn" });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Address {
     pub lines: Vec<String>,
     pub postcode: String,

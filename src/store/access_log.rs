@@ -75,6 +75,15 @@ pub(super) struct PendingAccess {
 /// as a JSON array of `{"k", "s", "r"}`.
 pub(super) trait AccessSql {
     const INSERT_ACCESS: &'static str;
+    /// [`AccessSql::INSERT_ACCESS`] as a read-only unit's entries are
+    /// appended, in autocommit right after its COMMIT: on PostgreSQL the
+    /// statement's own commit does not wait for its WAL to be flushed
+    /// (`synchronous_commit` off for that transaction only), which was most of
+    /// what the access log cost a read (BENCHMARKS.md). A crash of the
+    /// database (not of the service) may lose the entries of the last moments
+    /// (at most three `wal_writer_delay`s, 600 ms by default); the database
+    /// stays consistent. Writes keep theirs in their own, synchronous, commit.
+    const INSERT_ACCESS_AFTER_READ: &'static str;
     /// The pupil and parent of each notice whose number is one of the list
     /// bound as `$2` (see [`notice_subjects`]).
     const NOTICE_SUBJECTS: &'static str;
@@ -321,13 +330,40 @@ sql_impl! {
     }
 }
 
+/// The environment variable that makes the server skip writing the access
+/// log, **for the RPC benchmark only** (benches/rpc.rs `--access-log-cost`
+/// measures GetNotice with and without it, in the same run; BENCHMARKS.md).
+/// It is not a configuration setting, is not documented for operators, and is
+/// honoured only together with `LEA_NOTICES_DEV_TOKENS=true` (development
+/// tokens, which a production deployment never enables).
+pub const BENCHMARK_ONLY_SKIP_ACCESS_LOG: &str = "LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG";
+
+/// Whether this process skips writing the access log (see
+/// [`BENCHMARK_ONLY_SKIP_ACCESS_LOG`]), read once.
+fn skipping_access_log() -> bool {
+    static SKIP: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        let set = |name: &str| std::env::var(name).is_ok_and(|v| v == "true");
+        set(BENCHMARK_ONLY_SKIP_ACCESS_LOG) && set("LEA_NOTICES_DEV_TOKENS")
+    });
+    *SKIP
+}
+
 sql_impl! {
     impl Tx where [DB: AccessSql] {
         /// Appends the entries recorded in this unit: one statement for each
         /// call (a unit serves one), however many subjects it read.
         pub(super) async fn write_pending_access(&mut self) -> StoreResult<()> {
+            if skipping_access_log() {
+                self.pending_access.clear();
+                return Ok(());
+            }
+            let sql = if self.read_only {
+                DB::INSERT_ACCESS_AFTER_READ
+            } else {
+                DB::INSERT_ACCESS
+            };
             for e in std::mem::take(&mut self.pending_access) {
-                sqlx::query(DB::INSERT_ACCESS)
+                sqlx::query(sql)
                     .bind(&e.authority)
                     .bind(e.at)
                     .bind(&e.actor_subject)

@@ -29,6 +29,7 @@ mod outage;
 pub mod payments;
 pub mod policy;
 mod postgres;
+pub mod rectifications;
 pub mod relay;
 pub mod requests;
 pub mod retention;
@@ -58,6 +59,7 @@ pub use notices::{NoticeFilter, NoticeStore};
 pub use payments::{PaymentFilter, PaymentStore};
 pub use policy::PolicyStore;
 pub use postgres::PgStore;
+pub use rectifications::RectificationStore;
 pub use relay::RelayStore;
 pub use requests::PenaltyNoticeRequestStore;
 pub use retention::{PurgedBatch, RetentionStore};
@@ -173,6 +175,7 @@ pub trait StoreTx:
     + SharingStore
     + RetentionStore
     + SenStore
+    + RectificationStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

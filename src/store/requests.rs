@@ -51,7 +51,8 @@ pub trait PenaltyNoticeRequestStore: Send {
         limit: i64,
     ) -> StoreResult<Vec<PenaltyNoticeRequest>>;
 
-    /// Issues or declines a pending request; false when it is no longer pending.
+    /// Issues or declines a pending request at `at` (when its retention
+    /// starts); false when it is no longer pending.
     async fn settle_penalty_notice_request(
         &mut self,
         authority: &LaCode,
@@ -59,6 +60,7 @@ pub trait PenaltyNoticeRequestStore: Send {
         state: PenaltyNoticeRequestState,
         decline_reason: &str,
         notice_numbers: &[String],
+        at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<bool>;
 
     /// Days with a possible session at `school` after `after` up to `to`.
@@ -163,9 +165,11 @@ sql_impl! {
             state: PenaltyNoticeRequestState,
             decline_reason: &str,
             notice_numbers: &[String],
+            at: chrono::DateTime<chrono::Utc>,
         ) -> StoreResult<bool> {
             let result = sqlx::query(
-                "UPDATE penalty_notice_requests SET state = $3, decline_reason = $4, notice_numbers = $5 \
+                "UPDATE penalty_notice_requests SET state = $3, decline_reason = $4, \
+                 notice_numbers = $5, settled_at = $6 \
                  WHERE authority_code = $1 AND request_number = $2 AND state = 0",
             )
             .bind(authority.as_str())
@@ -173,6 +177,7 @@ sql_impl! {
             .bind(state.number())
             .bind(decline_reason)
             .bind(json(&notice_numbers))
+            .bind(at)
             .execute(self.conn())
             .await?;
             Ok(DB::rows_affected(&result) == 1)

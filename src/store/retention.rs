@@ -72,6 +72,30 @@ pub struct PurgedBatch {
     pub resume_after: Option<String>,
 }
 
+/// The first instant after the day `cut_off`: what happened before it is on
+/// or before the cut-off.
+fn end_of(cut_off: NaiveDate) -> DateTime<Utc> {
+    cut_off
+        .succ_opt()
+        .unwrap_or(cut_off)
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
+}
+
+/// A batch of the records with `numbers` as keys.
+fn batch_of(mut numbers: Vec<i64>, rows: i64) -> PurgedBatch {
+    numbers.sort_unstable();
+    PurgedBatch {
+        selected: numbers.len() as i64,
+        rows,
+        first_key: numbers.first().map(i64::to_string),
+        last_key: numbers.last().map(i64::to_string),
+        keys: numbers.iter().map(i64::to_string).collect(),
+        resume_after: None,
+    }
+}
+
 /// The last school year (by the calendar year of its September) that ended on
 /// or before `day`: a school year runs to 31 August.
 fn last_school_year_ended_by(day: NaiveDate) -> i32 {
@@ -111,7 +135,8 @@ pub trait RetentionStore: Send {
     /// Pseudonymises up to `limit` notices closed on or before `cut_off` (paid,
     /// withdrawn, or their prosecution's outcome recorded; a notice to improve
     /// at the end of its improvement period): pupil's and parent's names,
-    /// addresses, UPN, the parent's id and the offence's free text.
+    /// addresses, UPN, the parent's id and the offence's free text; and
+    /// deletes their rectifications (which hold the details before).
     async fn pseudonymise_notice_batch(
         &mut self,
         authority: &LaCode,
@@ -127,6 +152,48 @@ pub trait RetentionStore: Send {
         cut_off: NaiveDate,
         limit: i64,
     ) -> StoreResult<PurgedBatch>;
+    /// Deletes up to `limit` decided breach cases decided before the day
+    /// after `cut_off` whose last session is on or before `register_cut_off`
+    /// (so no case goes while the marks it was found in are kept, which would
+    /// raise it again). Keys: the breach ids.
+    async fn delete_breach_case_batch(
+        &mut self,
+        authority: &LaCode,
+        cut_off: NaiveDate,
+        register_cut_off: NaiveDate,
+        limit: i64,
+    ) -> StoreResult<PurgedBatch>;
+
+    /// Deletes up to `limit` schools' requests for a penalty notice issued or
+    /// declined before the day after `cut_off` (a pending one is kept).
+    /// Keys: the request numbers.
+    async fn delete_penalty_notice_request_batch(
+        &mut self,
+        authority: &LaCode,
+        cut_off: NaiveDate,
+        limit: i64,
+    ) -> StoreResult<PurgedBatch>;
+
+    /// Deletes up to `limit` cases of the other measures in one of
+    /// `final_states` whose last event is on or before `cut_off`, with their
+    /// events and what they follow. Keys: the case numbers.
+    async fn delete_measure_case_batch(
+        &mut self,
+        authority: &LaCode,
+        cut_off: NaiveDate,
+        limit: i64,
+        final_states: &[&str],
+    ) -> StoreResult<PurgedBatch>;
+
+    /// Deletes up to `limit` access-log entries of reads before the day after
+    /// `cut_off`. No keys (no entry has an audit event).
+    async fn delete_access_log_batch(
+        &mut self,
+        authority: &LaCode,
+        cut_off: NaiveDate,
+        limit: i64,
+    ) -> StoreResult<PurgedBatch>;
+
     /// Inserts a version of an authority's retention periods; `Duplicate` if
     /// one starts on that date.
     async fn insert_retention_policy(
@@ -349,14 +416,147 @@ sql_impl! {
             .fetch_all(&mut *self.conn)
             .await?;
             numbers.sort_unstable();
+            // What the notices held before a rectification goes with them.
+            let mut rows = numbers.len() as i64;
+            for number in &numbers {
+                let done = sqlx::query(
+                    "DELETE FROM rectifications WHERE authority_code = $1 AND notice_number = $2",
+                )
+                .bind(authority.as_str())
+                .bind(number)
+                .execute(&mut *self.conn)
+                .await?;
+                rows += DB::rows_affected(&done) as i64;
+            }
             Ok(PurgedBatch {
                 selected: numbers.len() as i64,
-                rows: numbers.len() as i64,
+                rows,
                 first_key: numbers.first().cloned(),
                 last_key: numbers.last().cloned(),
                 keys: numbers,
                 resume_after: None,
             })
+        }
+
+        async fn delete_breach_case_batch(
+            &mut self,
+            authority: &LaCode,
+            cut_off: NaiveDate,
+            register_cut_off: NaiveDate,
+            limit: i64,
+        ) -> StoreResult<PurgedBatch> {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM breach_cases WHERE (authority_code, case_id) IN ( \
+                     SELECT authority_code, case_id FROM breach_cases \
+                     WHERE authority_code = $1 AND decided_at < $2 AND last_date <= $3 \
+                     ORDER BY case_id LIMIT $4) \
+                 RETURNING case_id",
+            )
+            .bind(authority.as_str())
+            .bind(end_of(cut_off))
+            .bind(register_cut_off)
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            let rows = ids.len() as i64;
+            Ok(batch_of(ids, rows))
+        }
+
+        async fn delete_penalty_notice_request_batch(
+            &mut self,
+            authority: &LaCode,
+            cut_off: NaiveDate,
+            limit: i64,
+        ) -> StoreResult<PurgedBatch> {
+            let numbers: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM penalty_notice_requests \
+                 WHERE (authority_code, request_number) IN ( \
+                     SELECT authority_code, request_number FROM penalty_notice_requests \
+                     WHERE authority_code = $1 AND state <> 0 \
+                       AND COALESCE(settled_at, requested_at) < $2 \
+                     ORDER BY request_number LIMIT $3) \
+                 RETURNING request_number",
+            )
+            .bind(authority.as_str())
+            .bind(end_of(cut_off))
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            let rows = numbers.len() as i64;
+            Ok(batch_of(numbers, rows))
+        }
+
+        async fn delete_measure_case_batch(
+            &mut self,
+            authority: &LaCode,
+            cut_off: NaiveDate,
+            limit: i64,
+            final_states: &[&str],
+        ) -> StoreResult<PurgedBatch> {
+            let mut numbers: Vec<i64> = Vec::new();
+            for state in final_states {
+                let left = limit - numbers.len() as i64;
+                if left <= 0 {
+                    break;
+                }
+                let found: Vec<i64> = sqlx::query_scalar(
+                    "SELECT c.case_number FROM measure_cases c \
+                     WHERE c.authority_code = $1 AND c.state = $2 \
+                       AND (SELECT MAX(e.on_date) FROM measure_case_events e \
+                            WHERE e.authority_code = c.authority_code \
+                              AND e.case_number = c.case_number) <= $3 \
+                     ORDER BY c.case_number LIMIT $4",
+                )
+                .bind(authority.as_str())
+                .bind(*state)
+                .bind(cut_off)
+                .bind(left)
+                .fetch_all(&mut *self.conn)
+                .await?;
+                numbers.extend(found);
+            }
+            let mut rows = 0;
+            for number in &numbers {
+                for sql in [
+                    "DELETE FROM measure_case_follows WHERE authority_code = $1 AND case_number = $2",
+                    "DELETE FROM measure_case_events WHERE authority_code = $1 AND case_number = $2",
+                    "DELETE FROM measure_cases WHERE authority_code = $1 AND case_number = $2",
+                ] {
+                    let done = sqlx::query(sql)
+                        .bind(authority.as_str())
+                        .bind(*number)
+                        .execute(&mut *self.conn)
+                        .await?;
+                    rows += DB::rows_affected(&done) as i64;
+                }
+            }
+            Ok(batch_of(numbers, rows))
+        }
+
+        async fn delete_access_log_batch(
+            &mut self,
+            authority: &LaCode,
+            cut_off: NaiveDate,
+            limit: i64,
+        ) -> StoreResult<PurgedBatch> {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM access_log WHERE (authority_code, entry_id) IN ( \
+                     SELECT authority_code, entry_id FROM access_log \
+                     WHERE authority_code = $1 AND accessed_at < $2 \
+                     ORDER BY entry_id LIMIT $3) \
+                 RETURNING entry_id",
+            )
+            .bind(authority.as_str())
+            .bind(end_of(cut_off))
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+            let rows = ids.len() as i64;
+            // Entry ids name no one, but a run of them says nothing either:
+            // the batch is counted, not listed.
+            let mut batch = batch_of(ids, rows);
+            batch.keys.clear();
+            Ok(batch)
         }
 
         async fn clear_payer_batch(

@@ -320,7 +320,7 @@ async fn family(app: &TestApp) {
 
 /// The export of `request`'s subject as the data protection officer gets it,
 /// and how many chunks it came in.
-async fn export(
+pub(crate) async fn export(
     app: &TestApp,
     request: pb::ExportSubjectDataRequest,
 ) -> (serde_json::Value, String) {

@@ -39,7 +39,11 @@ const V1_SERVICES: [(&str, &[&str]); 11] = [
     ),
     (
         "lea.notices.v1.DataProtectionService",
-        &["ExportSubjectData", "ListAccessEvents"],
+        &[
+            "ExportSubjectData",
+            "ListAccessEvents",
+            "RectifyPersonalDetails",
+        ],
     ),
     ("lea.notices.v1.EventService", &["WatchEvents"]),
     (

@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, broken_rules, on_both_backends, violated_fields};
 const SCHOOL_NAME: &str = "St Mary’s Church of England Primary School";
 
 /// Puts school 116439 in authority 850's register, as `import-schools` does.
-async fn register_school(app: &TestApp) {
+pub(crate) async fn register_school(app: &TestApp) {
     let officer = crate::helpers::Bearer::new(&app.token("850", Role::LaOfficer));
     let mut schools = pb::school_service_client::SchoolServiceClient::with_interceptor(
         app.channel.clone(),
@@ -46,7 +46,11 @@ async fn register_school(app: &TestApp) {
         .unwrap();
 }
 
-fn settings(effective_from: NaiveDate, name: &str, telephone: &str) -> pb::AuthoritySettings {
+pub(crate) fn settings(
+    effective_from: NaiveDate,
+    name: &str,
+    telephone: &str,
+) -> pb::AuthoritySettings {
     pb::AuthoritySettings {
         effective_from: proto_date(effective_from),
         authority_name: name.into(),
@@ -65,7 +69,7 @@ fn settings(effective_from: NaiveDate, name: &str, telephone: &str) -> pb::Autho
     }
 }
 
-async fn create_settings(
+pub(crate) async fn create_settings(
     app: &TestApp,
     request_id: &str,
     s: pb::AuthoritySettings,
@@ -80,7 +84,7 @@ async fn create_settings(
         .map(|r| r.into_inner().settings.unwrap())
 }
 
-async fn render(
+pub(crate) async fn render(
     app: &TestApp,
     role: Role,
     name: &str,
@@ -94,7 +98,7 @@ async fn render(
 
 /// The PDF's text as `pdftotext` extracts it, with every run of white space
 /// (line and page breaks included) as one space.
-fn extracted_text(pdf: &[u8]) -> String {
+pub(crate) fn extracted_text(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("letter.pdf");
     std::fs::write(&path, pdf).unwrap();

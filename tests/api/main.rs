@@ -37,6 +37,7 @@ mod penalty_notice_requests;
 mod personal_data;
 mod policy;
 mod privileges;
+mod rectification;
 mod relay;
 mod reports;
 mod resilience;

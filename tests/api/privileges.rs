@@ -20,7 +20,7 @@ use crate::helpers::{TestApp, date};
 /// columns it may UPDATE. A new table must be listed here with its grants in
 /// the migration that creates it.
 const GRANTS: &[(&str, &str, &[&str])] = &[
-    ("access_log", "INSERT, SELECT", &[]),
+    ("access_log", "DELETE, INSERT, SELECT", &[]),
     (
         "allocations",
         "DELETE, INSERT, SELECT",
@@ -69,13 +69,13 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         &["details", "details_salt"],
     ),
     ("authority_settings", "INSERT, SELECT", &[]),
-    ("breach_cases", "INSERT, SELECT", &[]),
+    ("breach_cases", "DELETE, INSERT, SELECT", &[]),
     ("idempotency_keys", "INSERT, SELECT", &["response"]),
-    ("measure_case_events", "INSERT, SELECT", &[]),
-    ("measure_case_follows", "INSERT, SELECT", &[]),
+    ("measure_case_events", "DELETE, INSERT, SELECT", &[]),
+    ("measure_case_follows", "DELETE, INSERT, SELECT", &[]),
     (
         "measure_cases",
-        "INSERT, SELECT",
+        "DELETE, INSERT, SELECT",
         &["facts", "state", "version"],
     ),
     (
@@ -113,8 +113,8 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "penalty_notice_requests",
-        "INSERT, SELECT",
-        &["decline_reason", "notice_numbers", "state"],
+        "DELETE, INSERT, SELECT",
+        &["decline_reason", "notice_numbers", "settled_at", "state"],
     ),
     ("policy_versions", "INSERT, SELECT", &[]),
     // A status sent again for the same date corrects it; retention deletes
@@ -124,6 +124,7 @@ const GRANTS: &[(&str, &str, &[&str])] = &[
         "DELETE, INSERT, SELECT",
         &["recorded_at", "request_id", "sen_provision", "source"],
     ),
+    ("rectifications", "DELETE, INSERT, SELECT", &[]),
     ("refunds", "INSERT, SELECT", &[]),
     ("retention_policy_versions", "INSERT, SELECT", &[]),
     ("relay_cursors", "INSERT, SELECT", &["last_sequence"]),

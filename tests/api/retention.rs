@@ -291,8 +291,9 @@ on_both_backends! {
         assert_eq!(notice(&app, &paid.name).await.status(), pb::NoticeStatus::Paid);
 
         // The day before six years from the first marks: nothing.
+        // (The reads of 2020 left in the access log went years ago.)
         let none = purge_on(&app, d(2026, 1, 5), 1000).await;
-        assert_eq!(none.batches, 0, "{none:?}");
+        assert!(none.records.keys().all(|k| *k == "access_log"), "{none:?}");
         assert_eq!(count(&app, "attendance_marks").await, 60);
 
         // On the day: exactly the marks of 6 January 2020 (3 pupils, AM and PM).
@@ -416,5 +417,166 @@ on_both_backends! {
         let e = app.execute_raw("DELETE FROM attendance_marks").await.unwrap_err().to_string();
         assert!(e.contains("kept six years"), "{e}");
         assert_eq!(count(&app, "attendance_marks").await, 10);
+    }
+}
+
+// The purge reaches every kind: decided breach cases, schools' requests, the
+// other measures' cases, the access log, and the rectifications of notices.
+
+use crate::helpers::policy::{create, local_version};
+use crate::helpers::worklist::{request_notice, school_request};
+
+on_both_backends! {
+    async fn breaches_requests_cases_reads_and_rectifications_are_purged_on_their_day(app) {
+        app.clock.set_day(d(2020, 1, 6));
+        app.as_role("850", Role::Admin).policy()
+            .create_policy_version(create("authorities/850", "local", local_version(2019, 9, 1)))
+            .await.unwrap();
+        // Pupils 1 and 2: a week of holiday from 6 January 2020, then a week
+        // at school, each recorded on its Friday.
+        let officer = app.as_role("850", Role::LaOfficer);
+        let at = |mut marks: Vec<pb::Mark>, seconds: i64| {
+            for m in &mut marks {
+                m.record_time = Some(prost_types::Timestamp { seconds, nanos: 0 });
+            }
+            marks
+        };
+        app.clock.set_day(d(2020, 1, 10));
+        let holiday: Vec<pb::Mark> = (1..=2).flat_map(|p| week(SCHOOL, p, d(2020, 1, 6), "G", &first(10))).collect();
+        record(&officer, vec![batch("m1", at(holiday, 1_578_650_400))]).await.unwrap();
+        app.clock.set_day(d(2020, 1, 17));
+        let back: Vec<pb::Mark> = (1..=2).flat_map(|p| week(SCHOOL, p, d(2020, 1, 13), "G", &[])).collect();
+        record(&officer, vec![batch("m2", at(back, 1_579_255_200))]).await.unwrap();
+
+        // 17 January 2020: the school asks for notices for both; the
+        // officer declines pupil 1's, decides pupil 1's breach, and reads.
+        app.clock.set_day(d(2020, 1, 17));
+        let declined = request_notice(&app, school_request("r-1", 1, d(2020, 1, 6))).await;
+        let pending = request_notice(&app, school_request("r-2", 2, d(2020, 1, 6))).await;
+        officer.notices().decline_penalty_notice_request(pb::DeclinePenaltyNoticeRequestRequest {
+            name: declined.name.clone(),
+            request_id: "decline-1".into(),
+            reason: "Support plan agreed with the family".into(),
+        }).await.unwrap();
+        officer.attendance().record_breach_decision(pb::RecordBreachDecisionRequest {
+            parent: "authorities/850".into(),
+            request_id: "decision".into(),
+            upn: crate::helpers::notices::upn(1),
+            as_of_date: proto_date(d(2020, 1, 10)),
+            state: pb::BreachState::NoAction as i32,
+            no_action_reason: pb::NoActionReason::Medical as i32,
+            note: "hospital stay".into(),
+        }).await.unwrap();
+        officer.notices().list_penalty_notice_requests(pb::ListPenaltyNoticeRequestsRequest {
+            parent: "authorities/850".into(),
+            page_size: 10,
+            ..Default::default()
+        }).await.unwrap();
+        let old_reads = count(&app, "access_log").await;
+        assert!(old_reads >= 2, "{old_reads}");
+
+        // 20 and 21 January: an attendance contract offered and declined
+        // (closed), another offered (open); a notice to pupil 2's father,
+        // his address corrected, then the notice withdrawn.
+        app.clock.set_day(d(2020, 1, 20));
+        let contract = |id: &str| pb::OpenCaseRequest {
+            parent: "authorities/850".into(),
+            request_id: id.into(),
+            kind: pb::MeasureKind::AttendanceContract as i32,
+            upn: crate::helpers::notices::upn(1),
+            school_urn: SCHOOL.into(),
+            parents: vec![pb::CaseParent { person_id: "mum".into(), given_name: "Jo".into(), family_name: "Taylor".into() }],
+            opened_on: proto_date(d(2020, 1, 20)),
+            ..Default::default()
+        };
+        let closed = officer.measures().open_case(contract("c-1")).await.unwrap().into_inner().measure_case.unwrap();
+        let open = officer.measures().open_case(contract("c-2")).await.unwrap().into_inner().measure_case.unwrap();
+        let notice = issue(&app, Penalty::holiday(2, &["dad"], d(2020, 1, 6), d(2020, 1, 20)).request("n1")).await.unwrap().remove(0);
+        app.clock.set_day(d(2020, 1, 21));
+        officer.measures().record_case_event(pb::RecordCaseEventRequest {
+            name: closed.name.clone(),
+            request_id: "c-1-declined".into(),
+            event: Some(pb::CaseEventDetails { kind: pb::CaseEventKind::Declined as i32, date: proto_date(d(2020, 1, 21)), ..Default::default() }),
+        }).await.unwrap();
+        officer.data_protection().rectify_personal_details(pb::RectifyPersonalDetailsRequest {
+            parent: "authorities/850".into(),
+            person_id: "dad".into(),
+            details: Some(pb::PersonalDetails {
+                given_name: "dad".into(),
+                family_name: "Taylor".into(),
+                address: Some(pb::PostalAddress { lines: vec!["7 Mill Lane".into()], postcode: "SO22 5AB".into() }),
+            }),
+            reason: "Parent's letter".into(),
+            request_id: "rectify-1".into(),
+            ..Default::default()
+        }).await.unwrap();
+        officer.notices().withdraw_notice(pb::WithdrawNoticeRequest {
+            name: notice.name.clone(),
+            request_id: "w1".into(),
+            withdrawal: Some(pb::Withdrawal {
+                ground: pb::WithdrawalGround::IssuedToWrongPerson as i32,
+                reason: "Parent does not live at the address".into(),
+                withdrawal_date: proto_date(d(2020, 1, 21)),
+            }),
+        }).await.unwrap();
+        assert_eq!(count(&app, "rectifications").await, 1);
+        // A read of 1 June 2024, within two years of every purge below.
+        app.clock.set_day(d(2024, 6, 1));
+        officer.notices().get_notice(pb::GetNoticeRequest { name: notice.name.clone() }).await.unwrap();
+        let reads = count(&app, "access_log").await;
+        assert_eq!(reads, old_reads + 2, "the pupil and the parent of the notice");
+
+        // The access log: reads of 17 January 2020 go two years on, the rest stay.
+        let before = purge_on(&app, d(2022, 1, 16), 1000).await;
+        assert_eq!(before.records.get("access_log"), None, "{before:?}");
+        let on = purge_on(&app, d(2022, 1, 17), 1000).await;
+        assert_eq!(on.records.get("access_log"), Some(&old_reads), "{on:?}");
+        assert_eq!(count(&app, "access_log").await, 2);
+
+        // Six years on, the day before: the breach case and the declined request stay.
+        let eve = purge_on(&app, d(2026, 1, 16), 1000).await;
+        assert_eq!(eve.records.get("breaches"), None, "{eve:?}");
+        // (Issuing pupil 2's notice on 20 January decided that breach too.)
+        assert_eq!(count(&app, "breach_cases").await, 2);
+        assert_eq!(count(&app, "penalty_notice_requests").await, 2);
+
+        // On the day: the case decided and the request declined on 17 January
+        // go; the pending request stays.
+        let day = purge_on(&app, d(2026, 1, 17), 1000).await;
+        assert_eq!(day.records.get("breaches"), Some(&2), "{day:?}");
+        assert_eq!(count(&app, "breach_cases").await, 1);
+        assert_eq!(count(&app, &format!("penalty_notice_requests WHERE request_number = {}", pending.name.rsplit('/').next().unwrap())).await, 1);
+        assert_eq!(count(&app, "penalty_notice_requests").await, 1);
+        assert_eq!(count(&app, "measure_cases").await, 2);
+        assert_eq!(count(&app, "rectifications").await, 1);
+
+        // 21 January: the breach decided by the notice of 20 January, the
+        // declined contract (its events and links with it), and the withdrawn
+        // notice's rectification with the notice's details.
+        let last = purge_on(&app, d(2026, 1, 21), 1000).await;
+        assert_eq!((last.records.get("breaches"), last.records.get("notices")), (Some(&2), Some(&1)), "{last:?}");
+        assert_eq!(count(&app, "breach_cases").await, 0);
+        let case_number = |name: &str| name.rsplit('/').next().unwrap().to_string();
+        assert_eq!(count(&app, &format!("measure_cases WHERE case_number = {}", case_number(&closed.name))).await, 0);
+        assert_eq!(count(&app, &format!("measure_case_events WHERE case_number = {}", case_number(&closed.name))).await, 0);
+        assert_eq!(count(&app, &format!("measure_cases WHERE case_number = {}", case_number(&open.name))).await, 1, "an open case is never purged");
+        assert_eq!(count(&app, "rectifications").await, 0);
+        assert_eq!(count(&app, "access_log").await, 2);
+
+        // Each batch audited; the chain still verifies; the details of the
+        // purged records' events are erased.
+        let events = purged_events(&app).await;
+        assert_eq!((audited(&events, "breaches"), audited(&events, "access_log"), audited(&events, "notices")), (4, old_reads, 1), "{events:?}");
+        let v = verify(&app).await;
+        assert!(v.intact, "{v:?}");
+        let about_case = app.as_role("850", Role::Auditor).audit()
+            .list_audit_events(pb::ListAuditEventsRequest {
+                parent: "authorities/850".into(),
+                resource: closed.name.clone(),
+                page_size: 100,
+                ..Default::default()
+            }).await.unwrap().into_inner().audit_events;
+        assert!(!about_case.is_empty() && about_case.iter().all(|e| e.details_json == "{\"erased\":true}"), "{about_case:?}");
+        assert_eq!(purge_on(&app, d(2026, 1, 21), 1000).await.batches, 0);
     }
 }

@@ -2,13 +2,20 @@
 //! cases.
 
 use super::audit::optional_instant;
+use super::notice::{address_from_proto, required_text};
 use super::timestamp_to_proto;
 use crate::api::caller::role_to_proto;
 use crate::api::error::Violations;
+use crate::api::mutation::validate_request_id;
 use crate::api::pagination::{self, PageRequest};
 use crate::app::{AccessQuery, ExportFormat, ServiceResult};
 use crate::domain::{
-    FieldViolation, access_log::SubjectKind, actor::Role, identifiers::Upn, names,
+    FieldViolation,
+    access_log::SubjectKind,
+    actor::Role,
+    identifiers::{LaCode, Upn},
+    names,
+    rectification::{PersonalDetails, Rectification, RectificationRequest, check_reason},
 };
 use crate::proto::v1 as pb;
 use crate::store::AccessEvent;
@@ -111,5 +118,74 @@ pub(crate) fn access_event_to_proto(e: AccessEvent) -> pb::AccessEvent {
         subject_kind: subject_kind_to_proto(e.subject_kind) as i32,
         subject_key: e.subject_key,
         purpose: e.purpose.unwrap_or_default(),
+    }
+}
+
+fn details_from_proto(
+    v: &mut Violations,
+    d: Option<&pb::PersonalDetails>,
+) -> Option<PersonalDetails> {
+    let Some(d) = d else {
+        v.push(FieldViolation::new(
+            "details",
+            "the corrected details are required: given_name, family_name and address",
+        ));
+        return None;
+    };
+    let given = required_text(v, "details.given_name", &d.given_name);
+    let family = required_text(v, "details.family_name", &d.family_name);
+    let address = address_from_proto(v, "details.address", d.address.as_ref());
+    Some(PersonalDetails {
+        given_name: given?,
+        family_name: family?,
+        address: address?,
+    })
+}
+
+/// A RectifyPersonalDetails request: exactly one of `upn` and `person_id`,
+/// the whole corrected details and a reason.
+pub(crate) fn rectify_request(
+    req: &pb::RectifyPersonalDetailsRequest,
+) -> ServiceResult<RectificationRequest> {
+    let mut v = Violations::new();
+    v.check(names::parse_authority("parent", &req.parent));
+    v.check(validate_request_id("request_id", &req.request_id));
+    let subject = v.check(subject(&req.upn, &req.person_id).and_then(|s| {
+        s.ok_or_else(|| FieldViolation::new("upn", "give a pupil's upn or a parent's person_id"))
+    }));
+    let corrected = details_from_proto(&mut v, req.details.as_ref());
+    let reason = v.check(check_reason("reason", &req.reason));
+    v.finish(subject.zip(corrected).zip(reason).map(
+        |(((subject_kind, subject_key), corrected), reason)| RectificationRequest {
+            subject_kind,
+            subject_key,
+            corrected,
+            reason,
+        },
+    ))
+}
+
+fn details_to_proto(d: &PersonalDetails) -> pb::PersonalDetails {
+    pb::PersonalDetails {
+        given_name: d.given_name.clone(),
+        family_name: d.family_name.clone(),
+        address: Some((&d.address).into()),
+    }
+}
+
+pub(crate) fn rectification_to_proto(authority: &LaCode, r: &Rectification) -> pb::Rectification {
+    pb::Rectification {
+        notice: names::notice_name(authority, &r.notice_number),
+        sequence: r.sequence,
+        subject_kind: subject_kind_to_proto(r.subject_kind) as i32,
+        subject_key: r.subject_key.clone(),
+        previous: Some(details_to_proto(&r.previous)),
+        corrected: Some(details_to_proto(&r.corrected)),
+        reason: r.reason.clone(),
+        actor: Some(pb::Actor {
+            subject: r.by.subject.clone(),
+            role: role_to_proto(r.by.role) as i32,
+        }),
+        rectify_time: Some(timestamp_to_proto(r.at)),
     }
 }

@@ -31,6 +31,13 @@ impl AccessSql for Postgres {
            actor_role, method, purpose, subject_kind, subject_key, resource) \
          SELECT $1, $2, $3, $4, $5, $6, s.k, s.s, s.r \
          FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT)";
+    // The one-row join sets `synchronous_commit` off for this statement's own
+    // (autocommit) transaction, in the same round trip.
+    const INSERT_ACCESS_AFTER_READ: &str = "INSERT INTO access_log (authority_code, accessed_at, \
+           actor_subject, actor_role, method, purpose, subject_kind, subject_key, resource) \
+         SELECT $1, $2, $3, $4, $5, $6, s.k, s.s, s.r \
+         FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT), \
+           (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("strpos(details, $2) > 0");
 }

@@ -35,6 +35,8 @@ impl AccessSql for Sqlite {
            $2, $3, $4, $5, $6, json_extract(s.value, '$.k'), json_extract(s.value, '$.s'), \
            json_extract(s.value, '$.r') \
          FROM json_each($7) AS s";
+    // SQLite's commit is the same either way (its durability is the file's).
+    const INSERT_ACCESS_AFTER_READ: &str = Self::INSERT_ACCESS;
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("instr(details, $2) > 0");
 }

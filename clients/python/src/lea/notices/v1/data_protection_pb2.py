@@ -26,27 +26,35 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from lea.notices.v1 import common_pb2 as lea_dot_notices_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lea/notices/v1/data_protection.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blea/notices/v1/common.proto\"\xfc\x01\n\x0b\x41\x63\x63\x65ssEvent\x12\x17\n\x0f\x61\x63\x63\x65ss_event_id\x18\x01 \x01(\x03\x12/\n\x0b\x61\x63\x63\x65ss_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x35\n\x0csubject_kind\x18\x06 \x01(\x0e\x32\x1f.lea.notices.v1.DataSubjectKind\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\x12\x0f\n\x07purpose\x18\x08 \x01(\t\"\xe5\x01\n\x17ListAccessEventsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x15\n\ractor_subject\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\"g\n\x18ListAccessEventsResponse\x12\x32\n\raccess_events\x18\x01 \x03(\x0b\x32\x1b.lea.notices.v1.AccessEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x18\x45xportSubjectDataRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x33\n\x06\x66ormat\x18\x04 \x01(\x0e\x32#.lea.notices.v1.SubjectExportFormat\"?\n\x19\x45xportSubjectDataResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t*o\n\x0f\x44\x61taSubjectKind\x12!\n\x1d\x44\x41TA_SUBJECT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x41TA_SUBJECT_KIND_PUPIL\x10\x01\x12\x1c\n\x18\x44\x41TA_SUBJECT_KIND_PARENT\x10\x02*{\n\x13SubjectExportFormat\x12%\n!SUBJECT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSUBJECT_EXPORT_FORMAT_JSON\x10\x01\x12\x1d\n\x19SUBJECT_EXPORT_FORMAT_PDF\x10\x02\x32\xea\x01\n\x15\x44\x61taProtectionService\x12\x65\n\x10ListAccessEvents\x12\'.lea.notices.v1.ListAccessEventsRequest\x1a(.lea.notices.v1.ListAccessEventsResponse\x12j\n\x11\x45xportSubjectData\x12(.lea.notices.v1.ExportSubjectDataRequest\x1a).lea.notices.v1.ExportSubjectDataResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lea/notices/v1/data_protection.proto\x12\x0elea.notices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blea/notices/v1/common.proto\"j\n\x0fPersonalDetails\x12\x12\n\ngiven_name\x18\x01 \x01(\t\x12\x13\n\x0b\x66\x61mily_name\x18\x02 \x01(\t\x12.\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x1d.lea.notices.v1.PostalAddress\"\xa5\x01\n\x1dRectifyPersonalDetailsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x30\n\x07\x64\x65tails\x18\x04 \x01(\x0b\x32\x1f.lea.notices.v1.PersonalDetails\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\xcc\x02\n\rRectification\x12\x0e\n\x06notice\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x35\n\x0csubject_kind\x18\x03 \x01(\x0e\x32\x1f.lea.notices.v1.DataSubjectKind\x12\x13\n\x0bsubject_key\x18\x04 \x01(\t\x12\x31\n\x08previous\x18\x05 \x01(\x0b\x32\x1f.lea.notices.v1.PersonalDetails\x12\x32\n\tcorrected\x18\x06 \x01(\x0b\x32\x1f.lea.notices.v1.PersonalDetails\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12$\n\x05\x61\x63tor\x18\x08 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x30\n\x0crectify_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x1eRectifyPersonalDetailsResponse\x12\x35\n\x0erectifications\x18\x01 \x03(\x0b\x32\x1d.lea.notices.v1.Rectification\"\xfc\x01\n\x0b\x41\x63\x63\x65ssEvent\x12\x17\n\x0f\x61\x63\x63\x65ss_event_id\x18\x01 \x01(\x03\x12/\n\x0b\x61\x63\x63\x65ss_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x15.lea.notices.v1.Actor\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x35\n\x0csubject_kind\x18\x06 \x01(\x0e\x32\x1f.lea.notices.v1.DataSubjectKind\x12\x13\n\x0bsubject_key\x18\x07 \x01(\t\x12\x0f\n\x07purpose\x18\x08 \x01(\t\"\xe5\x01\n\x17ListAccessEventsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x15\n\ractor_subject\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\"g\n\x18ListAccessEventsResponse\x12\x32\n\raccess_events\x18\x01 \x03(\x0b\x32\x1b.lea.notices.v1.AccessEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x18\x45xportSubjectDataRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0b\n\x03upn\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x33\n\x06\x66ormat\x18\x04 \x01(\x0e\x32#.lea.notices.v1.SubjectExportFormat\"?\n\x19\x45xportSubjectDataResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t*o\n\x0f\x44\x61taSubjectKind\x12!\n\x1d\x44\x41TA_SUBJECT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x41TA_SUBJECT_KIND_PUPIL\x10\x01\x12\x1c\n\x18\x44\x41TA_SUBJECT_KIND_PARENT\x10\x02*{\n\x13SubjectExportFormat\x12%\n!SUBJECT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSUBJECT_EXPORT_FORMAT_JSON\x10\x01\x12\x1d\n\x19SUBJECT_EXPORT_FORMAT_PDF\x10\x02\x32\xe3\x02\n\x15\x44\x61taProtectionService\x12\x65\n\x10ListAccessEvents\x12\'.lea.notices.v1.ListAccessEventsRequest\x1a(.lea.notices.v1.ListAccessEventsResponse\x12j\n\x11\x45xportSubjectData\x12(.lea.notices.v1.ExportSubjectDataRequest\x1a).lea.notices.v1.ExportSubjectDataResponse0\x01\x12w\n\x16RectifyPersonalDetails\x12-.lea.notices.v1.RectifyPersonalDetailsRequest\x1a..lea.notices.v1.RectifyPersonalDetailsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lea.notices.v1.data_protection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DATASUBJECTKIND']._serialized_start=904
-  _globals['_DATASUBJECTKIND']._serialized_end=1015
-  _globals['_SUBJECTEXPORTFORMAT']._serialized_start=1017
-  _globals['_SUBJECTEXPORTFORMAT']._serialized_end=1140
-  _globals['_ACCESSEVENT']._serialized_start=119
-  _globals['_ACCESSEVENT']._serialized_end=371
-  _globals['_LISTACCESSEVENTSREQUEST']._serialized_start=374
-  _globals['_LISTACCESSEVENTSREQUEST']._serialized_end=603
-  _globals['_LISTACCESSEVENTSRESPONSE']._serialized_start=605
-  _globals['_LISTACCESSEVENTSRESPONSE']._serialized_end=708
-  _globals['_EXPORTSUBJECTDATAREQUEST']._serialized_start=710
-  _globals['_EXPORTSUBJECTDATAREQUEST']._serialized_end=837
-  _globals['_EXPORTSUBJECTDATARESPONSE']._serialized_start=839
-  _globals['_EXPORTSUBJECTDATARESPONSE']._serialized_end=902
-  _globals['_DATAPROTECTIONSERVICE']._serialized_start=1143
-  _globals['_DATAPROTECTIONSERVICE']._serialized_end=1377
+  _globals['_DATASUBJECTKIND']._serialized_start=1604
+  _globals['_DATASUBJECTKIND']._serialized_end=1715
+  _globals['_SUBJECTEXPORTFORMAT']._serialized_start=1717
+  _globals['_SUBJECTEXPORTFORMAT']._serialized_end=1840
+  _globals['_PERSONALDETAILS']._serialized_start=118
+  _globals['_PERSONALDETAILS']._serialized_end=224
+  _globals['_RECTIFYPERSONALDETAILSREQUEST']._serialized_start=227
+  _globals['_RECTIFYPERSONALDETAILSREQUEST']._serialized_end=392
+  _globals['_RECTIFICATION']._serialized_start=395
+  _globals['_RECTIFICATION']._serialized_end=727
+  _globals['_RECTIFYPERSONALDETAILSRESPONSE']._serialized_start=729
+  _globals['_RECTIFYPERSONALDETAILSRESPONSE']._serialized_end=816
+  _globals['_ACCESSEVENT']._serialized_start=819
+  _globals['_ACCESSEVENT']._serialized_end=1071
+  _globals['_LISTACCESSEVENTSREQUEST']._serialized_start=1074
+  _globals['_LISTACCESSEVENTSREQUEST']._serialized_end=1303
+  _globals['_LISTACCESSEVENTSRESPONSE']._serialized_start=1305
+  _globals['_LISTACCESSEVENTSRESPONSE']._serialized_end=1408
+  _globals['_EXPORTSUBJECTDATAREQUEST']._serialized_start=1410
+  _globals['_EXPORTSUBJECTDATAREQUEST']._serialized_end=1537
+  _globals['_EXPORTSUBJECTDATARESPONSE']._serialized_start=1539
+  _globals['_EXPORTSUBJECTDATARESPONSE']._serialized_end=1602
+  _globals['_DATAPROTECTIONSERVICE']._serialized_start=1843
+  _globals['_DATAPROTECTIONSERVICE']._serialized_end=2198
 # @@protoc_insertion_point(module_scope)

@@ -76,6 +76,178 @@ reads.
 Global___SubjectExportFormat: _TypeAlias = SubjectExportFormat  # noqa: Y015
 
 @_typing.final
+class PersonalDetails(_message.Message):
+    """A pupil's or a parent's details as a notice holds and prints them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GIVEN_NAME_FIELD_NUMBER: _builtins.int
+    FAMILY_NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    given_name: _builtins.str
+    """Given name."""
+    family_name: _builtins.str
+    """Family name."""
+    @_builtins.property
+    def address(self) -> _common_pb2.PostalAddress:
+        """Postal address."""
+
+    def __init__(
+        self,
+        *,
+        given_name: _builtins.str = ...,
+        family_name: _builtins.str = ...,
+        address: _common_pb2.PostalAddress | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "family_name", b"family_name", "given_name", b"given_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonalDetails: _TypeAlias = PersonalDetails  # noqa: Y015
+
+@_typing.final
+class RectifyPersonalDetailsRequest(_message.Message):
+    """Request for DataProtectionService.RectifyPersonalDetails."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    UPN_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The authority: `authorities/{la_code}`."""
+    upn: _builtins.str
+    """The pupil whose details to correct (a UPN). Exactly one of upn and
+    person_id. A UPN itself is not rectified here: a notice to the wrong
+    pupil is withdrawn.
+    """
+    person_id: _builtins.str
+    """The parent whose details to correct (the authority's person id)."""
+    reason: _builtins.str
+    """Why they are corrected (for example "parent's letter of 3 March: moved
+    house"); required, at most 500 characters. Kept with the history and in
+    the audit event, and shown in the subject's export.
+    """
+    request_id: _builtins.str
+    """Idempotency key: a retry with the same id and request answers the same."""
+    @_builtins.property
+    def details(self) -> Global___PersonalDetails:
+        """The details as they should read, whole: given name, family name and
+        address are all required (INVALID_ARGUMENT naming `details.*`).
+        """
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        upn: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        details: Global___PersonalDetails | None = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["details", b"details"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details", b"details", "parent", b"parent", "person_id", b"person_id", "reason", b"reason", "request_id", b"request_id", "upn", b"upn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RectifyPersonalDetailsRequest: _TypeAlias = RectifyPersonalDetailsRequest  # noqa: Y015
+
+@_typing.final
+class Rectification(_message.Message):
+    """One correction of one notice's details of one subject."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    SUBJECT_KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_KEY_FIELD_NUMBER: _builtins.int
+    PREVIOUS_FIELD_NUMBER: _builtins.int
+    CORRECTED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    RECTIFY_TIME_FIELD_NUMBER: _builtins.int
+    notice: _builtins.str
+    """The notice corrected: `authorities/{la_code}/notices/{notice_number}`."""
+    sequence: _builtins.int
+    """Numbers the notice's rectifications from 1, in order."""
+    subject_kind: Global___DataSubjectKind.ValueType
+    """A pupil or a parent."""
+    subject_key: _builtins.str
+    """The pupil's UPN or the parent's person id."""
+    reason: _builtins.str
+    """The reason given."""
+    @_builtins.property
+    def previous(self) -> Global___PersonalDetails:
+        """What the notice held, and its letters printed, before."""
+
+    @_builtins.property
+    def corrected(self) -> Global___PersonalDetails:
+        """What it holds now."""
+
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor:
+        """Who corrected it."""
+
+    @_builtins.property
+    def rectify_time(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        notice: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        subject_kind: Global___DataSubjectKind.ValueType = ...,
+        subject_key: _builtins.str = ...,
+        previous: Global___PersonalDetails | None = ...,
+        corrected: Global___PersonalDetails | None = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        rectify_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "corrected", b"corrected", "previous", b"previous", "rectify_time", b"rectify_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "corrected", b"corrected", "notice", b"notice", "previous", b"previous", "reason", b"reason", "rectify_time", b"rectify_time", "sequence", b"sequence", "subject_key", b"subject_key", "subject_kind", b"subject_kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Rectification: _TypeAlias = Rectification  # noqa: Y015
+
+@_typing.final
+class RectifyPersonalDetailsResponse(_message.Message):
+    """Response for DataProtectionService.RectifyPersonalDetails."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECTIFICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rectifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rectification]:
+        """The rectifications made, by notice number; empty when every notice naming
+        the subject already held the details.
+        """
+
+    def __init__(
+        self,
+        *,
+        rectifications: _abc.Iterable[Global___Rectification] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rectifications", b"rectifications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RectifyPersonalDetailsResponse: _TypeAlias = RectifyPersonalDetailsResponse  # noqa: Y015
+
+@_typing.final
 class AccessEvent(_message.Message):
     """One entry of the access log: one caller's read of one pupil's or parent's
     data in one resource (a call that reads several leaves one entry for each).

@@ -59,6 +59,11 @@ class DataProtectionServiceStub:
                 request_serializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataRequest.SerializeToString,
                 response_deserializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataResponse.FromString,
                 _registered_method=True)
+        self.RectifyPersonalDetails = channel.unary_unary(
+                '/lea.notices.v1.DataProtectionService/RectifyPersonalDetails',
+                request_serializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsRequest.SerializeToString,
+                response_deserializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsResponse.FromString,
+                _registered_method=True)
 
 
 class DataProtectionServiceServicer:
@@ -97,6 +102,23 @@ class DataProtectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RectifyPersonalDetails(self, request, context):
+        """Corrects a pupil's or a parent's personal details (UK GDPR Article 16)
+        on every notice of the authority that names them (the only place the
+        service holds names and addresses; each notice keeps the details it was
+        issued with). Each notice whose details differ is written over, keeps a
+        rectification (what it held and printed before, the corrected details,
+        why, who, when) and gets an audit event `notice.rectified` naming the
+        fields changed; letters rendered afterwards print the corrected details,
+        and ExportSubjectData lists the rectifications. For LA officers and the
+        data protection officer. NOT_FOUND when no notice names the subject;
+        notices already holding the details are left alone (an empty answer when
+        none differed). Idempotent by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DataProtectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +131,11 @@ def add_DataProtectionServiceServicer_to_server(servicer, server):
                     servicer.ExportSubjectData,
                     request_deserializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataRequest.FromString,
                     response_serializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataResponse.SerializeToString,
+            ),
+            'RectifyPersonalDetails': grpc.unary_unary_rpc_method_handler(
+                    servicer.RectifyPersonalDetails,
+                    request_deserializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsRequest.FromString,
+                    response_serializer=lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +207,33 @@ class DataProtectionService:
             '/lea.notices.v1.DataProtectionService/ExportSubjectData',
             lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataRequest.SerializeToString,
             lea_dot_notices_dot_v1_dot_data__protection__pb2.ExportSubjectDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RectifyPersonalDetails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lea.notices.v1.DataProtectionService/RectifyPersonalDetails',
+            lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsRequest.SerializeToString,
+            lea_dot_notices_dot_v1_dot_data__protection__pb2.RectifyPersonalDetailsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,19 @@ class DataProtectionServiceStub:
     is itself recorded: an audit event `subject_data.exported` and an
     access-log entry.
     """
+    RectifyPersonalDetails: _grpc.UnaryUnaryMultiCallable[_data_protection_pb2.RectifyPersonalDetailsRequest, _data_protection_pb2.RectifyPersonalDetailsResponse]
+    """Corrects a pupil's or a parent's personal details (UK GDPR Article 16)
+    on every notice of the authority that names them (the only place the
+    service holds names and addresses; each notice keeps the details it was
+    issued with). Each notice whose details differ is written over, keeps a
+    rectification (what it held and printed before, the corrected details,
+    why, who, when) and gets an audit event `notice.rectified` naming the
+    fields changed; letters rendered afterwards print the corrected details,
+    and ExportSubjectData lists the rectifications. For LA officers and the
+    data protection officer. NOT_FOUND when no notice names the subject;
+    notices already holding the details are left alone (an empty answer when
+    none differed). Idempotent by request_id.
+    """
 
 @_typing.type_check_only
 class DataProtectionServiceAsyncStub(DataProtectionServiceStub):
@@ -86,6 +99,19 @@ class DataProtectionServiceAsyncStub(DataProtectionServiceStub):
     chunks. The export
     is itself recorded: an audit event `subject_data.exported` and an
     access-log entry.
+    """
+    RectifyPersonalDetails: _aio.UnaryUnaryMultiCallable[_data_protection_pb2.RectifyPersonalDetailsRequest, _data_protection_pb2.RectifyPersonalDetailsResponse]  # type: ignore[assignment]
+    """Corrects a pupil's or a parent's personal details (UK GDPR Article 16)
+    on every notice of the authority that names them (the only place the
+    service holds names and addresses; each notice keeps the details it was
+    issued with). Each notice whose details differ is written over, keeps a
+    rectification (what it held and printed before, the corrected details,
+    why, who, when) and gets an audit event `notice.rectified` naming the
+    fields changed; letters rendered afterwards print the corrected details,
+    and ExportSubjectData lists the rectifications. For LA officers and the
+    data protection officer. NOT_FOUND when no notice names the subject;
+    notices already holding the details are left alone (an empty answer when
+    none differed). Idempotent by request_id.
     """
 
 class DataProtectionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +151,25 @@ class DataProtectionServiceServicer(metaclass=_abc_1.ABCMeta):
         chunks. The export
         is itself recorded: an audit event `subject_data.exported` and an
         access-log entry.
+        """
+
+    @_abc_1.abstractmethod
+    def RectifyPersonalDetails(
+        self,
+        request: _data_protection_pb2.RectifyPersonalDetailsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_data_protection_pb2.RectifyPersonalDetailsResponse, _abc.Awaitable[_data_protection_pb2.RectifyPersonalDetailsResponse]]:
+        """Corrects a pupil's or a parent's personal details (UK GDPR Article 16)
+        on every notice of the authority that names them (the only place the
+        service holds names and addresses; each notice keeps the details it was
+        issued with). Each notice whose details differ is written over, keeps a
+        rectification (what it held and printed before, the corrected details,
+        why, who, when) and gets an audit event `notice.rectified` naming the
+        fields changed; letters rendered afterwards print the corrected details,
+        and ExportSubjectData lists the rectifications. For LA officers and the
+        data protection officer. NOT_FOUND when no notice names the subject;
+        notices already holding the details are left alone (an empty answer when
+        none differed). Idempotent by request_id.
         """
 
 def add_DataProtectionServiceServicer_to_server(servicer: DataProtectionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
