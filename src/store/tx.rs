@@ -125,6 +125,9 @@ pub struct Tx<DB: Database> {
     /// Where a read-only unit looks up and keeps every school's latest school
     /// weeks (see [`LatestWeeksCache`]); none in a unit that may write.
     pub(super) latest_weeks: Option<Arc<LatestWeeksCache>>,
+    /// A read-only unit on a read replica: the primary's pool, where its
+    /// access-log entries are written when it ends (a replica takes no writes).
+    pub(super) access_on: Option<Pool<DB>>,
 }
 
 sql_impl! {
@@ -141,7 +144,17 @@ sql_impl! {
             begin: &'static str,
             numbering: Option<&Pool<DB>>,
         ) -> StoreResult<Self> {
-            let mut conn = pool.acquire().await?;
+            let conn = pool.acquire().await?;
+            Self::begin_on(conn, begin, numbering).await
+        }
+
+        /// As [`Self::begin`], on a connection already taken (from a replica's
+        /// pool, once it has replayed far enough).
+        pub(super) async fn begin_on(
+            mut conn: PoolConnection<DB>,
+            begin: &'static str,
+            numbering: Option<&Pool<DB>>,
+        ) -> StoreResult<Self> {
             if !begin.is_empty()
                 && let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await
             {
@@ -159,6 +172,7 @@ sql_impl! {
                 locked_pupils: HashSet::new(),
                 policy_versions: None,
                 latest_weeks: None,
+                access_on: None,
             })
         }
 
@@ -166,6 +180,13 @@ sql_impl! {
         /// its transaction ends (see `access_log`).
         pub(super) fn read_only(mut self) -> Self {
             self.read_only = true;
+            self
+        }
+
+        /// This read-only unit runs on a replica: its access-log entries are
+        /// written on a connection from `primary` (see [`Tx::access_on`]).
+        pub(super) fn on_replica(mut self, primary: &Pool<DB>) -> Self {
+            self.access_on = Some(primary.clone());
             self
         }
 
