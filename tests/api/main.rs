@@ -38,6 +38,7 @@ mod personal_data;
 mod policy;
 mod privileges;
 mod relay;
+mod replica;
 mod reports;
 mod resilience;
 mod retention;
