@@ -316,6 +316,8 @@ impl PrivateCluster {
                     "-R",
                     "-X",
                     "stream",
+                    // At once, not after a spread checkpoint (minutes).
+                    "--checkpoint=fast",
                     "--no-sync",
                 ],
             )
