@@ -355,6 +355,33 @@ mod tests {
     }
 
     #[test]
+    fn the_read_replica_is_optional_and_comes_from_the_environment_or_a_flag() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.database_replica_url, None, "no replica unless configured");
+            assert_eq!(c.replica_wait_ms, 200);
+            jail.set_env("LEA_NOTICES_DATABASE_REPLICA_URL", "postgres://standby/lea");
+            jail.set_env("LEA_NOTICES_REPLICA_WAIT_MS", "150");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                c.database_replica_url.as_deref(),
+                Some("postgres://standby/lea")
+            );
+            assert_eq!(c.replica_wait_ms, 150);
+            let flag = Overrides {
+                database_replica_url: Some("postgres://other/lea".into()),
+                ..Default::default()
+            };
+            let c = Config::load(None, &flag).unwrap();
+            assert_eq!(
+                c.database_replica_url.as_deref(),
+                Some("postgres://other/lea")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn the_health_checks_come_from_the_environment_and_are_never_zero() {
         figment::Jail::expect_with(|jail| {
             let c = Config::load(None, &Overrides::default()).unwrap();
