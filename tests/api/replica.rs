@@ -137,6 +137,38 @@ async fn replica_reads_are_never_older_than_the_callers_writes_and_fall_back_to_
         "mostly from the replica: {served} against {fell_back}"
     );
 
+    // What waiting for the replica costs a read, against the same read on a
+    // server with no replica (printed; the figure is in the README).
+    let primary_only: Arc<dyn Store> = Arc::new(
+        PgStore::connect(app.database_url(), 4, ACQUIRE_TIMEOUT)
+            .await
+            .expect("connect"),
+    );
+    let direct = TestApp::spawn_on_store(
+        Backend::Postgres,
+        primary_only,
+        app.database_url().to_string(),
+        ServeOptions::default(),
+    )
+    .await;
+    let mut took = [Duration::ZERO; 2];
+    for _ in 0..3 {
+        for (i, server) in [&app, &direct].into_iter().enumerate() {
+            summary(server, "", None, monday, friday).await;
+            let started = Instant::now();
+            for _ in 0..20 {
+                summary(server, "", None, monday, friday).await;
+            }
+            took[i] += started.elapsed();
+        }
+    }
+    eprintln!(
+        "summary a call: {:?} with the replica, {:?} primary only",
+        took[0] / 60,
+        took[1] / 60
+    );
+    drop(direct);
+
     // Replay paused on the standby: it cannot catch up with a new write, so the
     // read waits at most its bound and reads from the primary: never stale.
     sqlx::query("SELECT pg_wal_replay_pause()")
