@@ -46,7 +46,7 @@ pub struct Metrics {
     /// (reads fall back to the primary; health stays SERVING); unset without a
     /// replica.
     pub replica_up: IntGauge,
-    /// WAL the primary has written that the replica has not replayed, at the
+    /// WAL the primary has flushed that the replica has not replayed, at the
     /// last health check.
     pub replica_lag_bytes: IntGauge,
     /// The replica's replay lag in seconds at the last health check (0 when it
@@ -140,7 +140,7 @@ impl Metrics {
             .expect("valid metric"),
             replica_lag_bytes: IntGauge::new(
                 "lea_replica_lag_bytes",
-                "WAL written by the primary and not yet replayed by the read replica",
+                "WAL flushed by the primary and not yet replayed by the read replica",
             )
             .expect("valid metric"),
             replica_lag_seconds: Gauge::new(

@@ -251,7 +251,7 @@ impl Store for PgStore {
         // Where the primary is now: every write acknowledged before this read
         // began committed below it. The primary away is an outage as for any
         // call (the access log goes there too).
-        let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn()::text")
             .fetch_one(&self.pool)
             .await?;
         let fallback = match replica.caught_up(&lsn).await {

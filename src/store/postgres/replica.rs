@@ -1,11 +1,15 @@
 //! Reads from a streaming replica where it is safe.
 //!
 //! A unit that tolerates a replica (`Store::begin_replica_read`) first asks the
-//! primary for its current WAL position (`pg_current_wal_lsn()`: one tiny
+//! primary how far its WAL is flushed (`pg_current_wal_flush_lsn()`: one tiny
 //! query), then waits, polling every [`POLL`], until the replica has replayed
 //! that far (`pg_last_wal_replay_lsn()`), and only then begins its snapshot on
 //! the same replica connection. Every write acknowledged before the read began
-//! has its commit record below that position, so the read sees it: no caller
+//! has its commit record below that position (a synchronous commit, the
+//! default the service's units run with, is flushed before it is
+//! acknowledged; the flush position, not the write or insert one, since a
+//! standby is only ever sent flushed WAL and would otherwise wait for the WAL
+//! writer to flush the numbering pool's asynchronous commits), so the read sees it: no caller
 //! reads older data than it has just written, whichever service replica wrote
 //! it. A replica that does not get there within the wait bound, or cannot be
 //! reached, is not waited for: the unit reads from the primary instead, and the
@@ -25,7 +29,7 @@ const POLL: Duration = Duration::from_millis(2);
 /// The replica's lag behind the primary, as the health checks measure it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplicaLag {
-    /// WAL the primary has written and the replica has not yet replayed.
+    /// WAL the primary has flushed and the replica has not yet replayed.
     pub bytes: i64,
     /// Since the last transaction the replica replayed committed on the
     /// primary, while it has WAL left to replay; 0 when it has replayed all it
@@ -139,7 +143,7 @@ impl Replica {
         within: Duration,
     ) -> StoreResult<ReplicaLag> {
         let measure = async {
-            let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+            let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn()::text")
                 .fetch_one(primary)
                 .await?;
             let (bytes, seconds): (Option<i64>, Option<f64>) = sqlx::query_as(
