@@ -43,6 +43,20 @@ impl From<ServiceError> for Status {
                     ),
                 )
             }
+            ServiceError::Store(e) if e.is_conflict() => {
+                // The database cancelled the unit to resolve a conflict (a replica's
+                // replay, a deadlock): nothing was done, and a retry may succeed.
+                tracing::warn!(error = %e, "database cancelled the unit: conflict");
+                Status::with_error_details(
+                    Code::Aborted,
+                    "the database cancelled the call to resolve a conflict with other work; nothing was done; retry",
+                    ErrorDetails::with_error_info(
+                        "DATABASE_CONFLICT",
+                        ERROR_DOMAIN,
+                        std::collections::HashMap::new(),
+                    ),
+                )
+            }
             ServiceError::Store(e) => {
                 // Callers never see SQL or internals; operators find them in the log.
                 tracing::error!(error = %e, "storage failure");

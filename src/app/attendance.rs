@@ -301,7 +301,7 @@ impl App {
         };
         check_school_scope(&caller, school.as_ref())?;
         let (mut enrolments, register) = self
-            .read(move |app, mut tx| async move {
+            .read_replica(move |app, mut tx| async move {
                 let store_scope = match &scope {
                     SummaryScope::Authority => AttendanceScope::Authority,
                     SummaryScope::School(urn) => AttendanceScope::School(urn),

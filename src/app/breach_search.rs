@@ -117,7 +117,7 @@ impl App {
         caller.check_allowed(Operation::ReadAttendance)?;
         let (query, after, wanted) = asked?;
         check_school_scope(&caller, query.school.as_ref())?;
-        self.read(move |app, mut tx| async move {
+        self.read_replica(move |app, mut tx| async move {
             let result = async {
                 let (policy, policy_name) =
                     policy_in_force(&mut *tx, &caller.authority, query.as_of).await?;

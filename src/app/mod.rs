@@ -125,6 +125,19 @@ impl App {
         self.unit(Access::Read, work).await
     }
 
+    /// As [`Self::read`], for a unit that tolerates the read replica (a search,
+    /// a summary, a return, a list): it may run there, and still sees every
+    /// write committed before it began (see
+    /// [`crate::store::Store::begin_replica_read`]).
+    async fn read_replica<T, F, Fut>(&self, work: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(App, Box<dyn StoreTx>) -> Fut + Send + 'static,
+        Fut: Future<Output = (Box<dyn StoreTx>, ServiceResult<T>)> + Send,
+    {
+        self.unit(Access::ReplicaRead, work).await
+    }
+
     /// As [`Self::read`], for a unit that is one statement: it runs in the
     /// database's autocommit, without `BEGIN` and `COMMIT` (see
     /// [`crate::store::Store::begin_single_read`]).
@@ -164,6 +177,7 @@ impl App {
                 Access::Write => app.store.begin().await?,
                 Access::Read => app.store.begin_read().await?,
                 Access::SingleRead => app.store.begin_single_read().await?,
+                Access::ReplicaRead => app.store.begin_replica_read().await?,
             };
             // Waiting for a connection (or SQLite's write lock) may outlast the
             // caller: nothing has been done yet, so nothing is.
@@ -189,6 +203,8 @@ enum Access {
     Read,
     /// A read of one statement.
     SingleRead,
+    /// A read that may run on the read replica.
+    ReplicaRead,
     Write,
 }
 

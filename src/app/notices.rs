@@ -518,7 +518,7 @@ impl App {
         access::may_list_notices(caller.role, &caller.schools, query.school_urn.as_deref())
             .map_err(ServiceError::PermissionDenied)?;
         let today = self.today();
-        self.read(move |app, mut tx| async move {
+        self.read_replica(move |app, mut tx| async move {
             let filter = NoticeFilter {
                 school_urn: query.school_urn.as_deref(),
                 upn: query.upn.as_deref(),

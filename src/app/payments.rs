@@ -607,7 +607,7 @@ impl App {
     ) -> ServiceResult<Vec<Payment>> {
         caller.check_allowed(Operation::ReadPayments)?;
         let (query, after, limit) = listing?;
-        self.read(move |app, mut tx| async move {
+        self.read_replica(move |app, mut tx| async move {
             let filter = PaymentFilter {
                 notice_number: query.notice_number.as_deref(),
                 unallocated_only: query.unallocated_only,

@@ -208,7 +208,7 @@ impl App {
     ) -> ServiceResult<Vec<PenaltyNoticeRequest>> {
         caller.check_allowed(Operation::ReviewPenaltyNoticeRequests)?;
         let ((state, school), after, limit) = page?;
-        self.read(move |app, mut tx| async move {
+        self.read_replica(move |app, mut tx| async move {
             let result = async {
                 let requests = tx
                     .penalty_notice_requests(

@@ -51,7 +51,7 @@ impl App {
         // them; each count's function picks its own.
         let cases_to = last.max(as_of);
         let (notices, cases) = self
-            .read(move |_, mut tx| async move {
+            .read_replica(move |_, mut tx| async move {
                 let result = async {
                     let mut notices: Vec<Notice> = Vec::new();
                     let mut after = None;

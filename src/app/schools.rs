@@ -112,7 +112,7 @@ impl App {
     ) -> ServiceResult<Vec<(School, i32)>> {
         caller.check_allowed(Operation::ReadSchools)?;
         let (after, limit) = listing?;
-        self.read(move |_, mut tx| async move {
+        self.read_replica(move |_, mut tx| async move {
             let result = tx
                 .list_schools(&caller.authority, after.as_deref(), limit)
                 .await;

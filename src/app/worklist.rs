@@ -50,7 +50,7 @@ impl App {
             .check(caller.role, &caller.schools)
             .map_err(ServiceError::PermissionDenied)?;
         let today = self.today();
-        self.read(move |_, mut tx| async move {
+        self.read_replica(move |_, mut tx| async move {
             let result = worklist_in(&mut *tx, &caller, &query, today)
                 .await
                 .map(|all| {

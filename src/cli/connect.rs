@@ -51,9 +51,34 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         "db_acquire_timeout_secs must be at least 1"
     );
     let acquire_timeout = std::time::Duration::from_secs(config.db_acquire_timeout_secs);
-    store::connect(&url, config.max_connections, acquire_timeout)
+    let Some(replica) = config
+        .database_replica_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    else {
+        return store::connect(&url, config.max_connections, acquire_timeout)
+            .await
+            .context("opening the database");
+    };
+    anyhow::ensure!(
+        url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        "database_replica_url needs a PostgreSQL database_url"
+    );
+    anyhow::ensure!(
+        replica.starts_with("postgres://") || replica.starts_with("postgresql://"),
+        "database_replica_url must be a postgres:// URL"
+    );
+    anyhow::ensure!(
+        config.replica_wait_ms > 0,
+        "replica_wait_ms must be at least 1"
+    );
+    let wait = std::time::Duration::from_millis(config.replica_wait_ms);
+    let store = store::PgStore::connect(&url, config.max_connections, acquire_timeout)
         .await
-        .context("opening the database")
+        .context("opening the database")?
+        .with_replica(replica, config.max_connections, acquire_timeout, wait)
+        .context("opening the read replica")?;
+    Ok(Arc::new(store))
 }
 
 /// The key file that signs audit checkpoints: the configured one, or on the

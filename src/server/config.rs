@@ -39,6 +39,14 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `postgres://...` or `sqlite:...`; unset means a SQLite file in `data_dir`.
     pub database_url: Option<String>,
+    /// PostgreSQL only: a streaming replica of `database_url` (`postgres://...`)
+    /// that searches, summaries, the statutory return and lists read from once
+    /// it has replayed every write acknowledged before the read began. Unset:
+    /// every read goes to the primary.
+    pub database_replica_url: Option<String>,
+    /// Milliseconds a replica read waits for the replica to catch up with the
+    /// primary before reading from the primary instead.
+    pub replica_wait_ms: u64,
     /// Where the embedded default keeps its SQLite file (created on first run).
     pub data_dir: PathBuf,
     /// Database connections in the pool.
@@ -208,6 +216,8 @@ impl Default for Config {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             database_url: None,
+            database_replica_url: None,
+            replica_wait_ms: 200,
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             db_acquire_timeout_secs: 5,
@@ -260,6 +270,10 @@ pub struct Overrides {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica for reads that tolerate one [default: none].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_replica_url: Option<String>,
     /// Data directory of the embedded SQLite default [default: ./data].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -381,6 +395,33 @@ mod tests {
             jail.set_env("LEA_NOTICES_DB_ACQUIRE_TIMEOUT_SECS", "2");
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.db_acquire_timeout_secs, 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_read_replica_is_optional_and_comes_from_the_environment_or_a_flag() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.database_replica_url, None, "no replica unless configured");
+            assert_eq!(c.replica_wait_ms, 200);
+            jail.set_env("LEA_NOTICES_DATABASE_REPLICA_URL", "postgres://standby/lea");
+            jail.set_env("LEA_NOTICES_REPLICA_WAIT_MS", "150");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                c.database_replica_url.as_deref(),
+                Some("postgres://standby/lea")
+            );
+            assert_eq!(c.replica_wait_ms, 150);
+            let flag = Overrides {
+                database_replica_url: Some("postgres://other/lea".into()),
+                ..Default::default()
+            };
+            let c = Config::load(None, &flag).unwrap();
+            assert_eq!(
+                c.database_replica_url.as_deref(),
+                Some("postgres://other/lea")
+            );
             Ok(())
         });
     }

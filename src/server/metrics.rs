@@ -7,8 +7,8 @@ use std::{
 };
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 use tokio::net::TcpListener;
 
@@ -37,6 +37,21 @@ pub struct Metrics {
     /// 1 while the health checks reach the database, 0 while they do not
     /// (health NOT_SERVING); set by the first check.
     pub database_up: IntGauge,
+    /// Read-only units served by the read replica.
+    pub replica_reads: IntCounter,
+    /// Read-only units that tolerate the replica but went to the primary, by
+    /// reason (`lagging`: not caught up within the wait bound; `unreachable`).
+    pub replica_fallbacks: IntCounterVec,
+    /// 1 while the health checks measure the replica's lag, 0 while they cannot
+    /// (reads fall back to the primary; health stays SERVING); unset without a
+    /// replica.
+    pub replica_up: IntGauge,
+    /// WAL the primary has flushed that the replica has not replayed, at the
+    /// last health check.
+    pub replica_lag_bytes: IntGauge,
+    /// The replica's replay lag in seconds at the last health check (0 when it
+    /// has replayed all it received).
+    pub replica_lag_seconds: Gauge,
     /// Audit trails found not to hold when verified (VerifyAuditTrail), by
     /// authority and reason (`chain_broken`, `checkpoint_not_matched`).
     pub audit_verification_failures: IntCounterVec,
@@ -105,6 +120,34 @@ impl Metrics {
                 "1 while the health checks reach the database, 0 while they do not",
             )
             .expect("valid metric"),
+            replica_reads: IntCounter::new(
+                "lea_replica_reads_total",
+                "Read-only units served by the read replica",
+            )
+            .expect("valid metric"),
+            replica_fallbacks: IntCounterVec::new(
+                Opts::new(
+                    "lea_replica_fallbacks_total",
+                    "Reads that tolerate the replica but went to the primary, by reason",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+            replica_up: IntGauge::new(
+                "lea_replica_up",
+                "1 while the health checks measure the read replica's lag, 0 while they cannot",
+            )
+            .expect("valid metric"),
+            replica_lag_bytes: IntGauge::new(
+                "lea_replica_lag_bytes",
+                "WAL flushed by the primary and not yet replayed by the read replica",
+            )
+            .expect("valid metric"),
+            replica_lag_seconds: Gauge::new(
+                "lea_replica_lag_seconds",
+                "Replay lag of the read replica in seconds (0 when all received WAL is replayed)",
+            )
+            .expect("valid metric"),
             audit_verification_failures: IntCounterVec::new(
                 Opts::new(
                     "lea_audit_verification_failures_total",
@@ -141,6 +184,11 @@ impl Metrics {
             Box::new(m.rpc_units_not_started.clone()),
             Box::new(m.db_pool.clone()),
             Box::new(m.database_up.clone()),
+            Box::new(m.replica_reads.clone()),
+            Box::new(m.replica_fallbacks.clone()),
+            Box::new(m.replica_up.clone()),
+            Box::new(m.replica_lag_bytes.clone()),
+            Box::new(m.replica_lag_seconds.clone()),
             Box::new(m.audit_verification_failures.clone()),
             Box::new(m.notices_issued.clone()),
             Box::new(m.payments_recorded.clone()),

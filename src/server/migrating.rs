@@ -93,6 +93,15 @@ impl Store for MigratingStore {
         self.store.begin_read().await
     }
 
+    async fn begin_replica_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        self.ready()?;
+        self.store.begin_replica_read().await
+    }
+
+    async fn replica_lag(&self, within: Duration) -> Option<StoreResult<crate::store::ReplicaLag>> {
+        self.store.replica_lag(within).await
+    }
+
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
         self.ready()?;
         self.store.begin_single_read().await

@@ -639,6 +639,9 @@ struct DatabaseWatch {
     timeout: Duration,
     /// What the last check found; none before the first.
     up: Option<bool>,
+    /// Whether the last check could measure the read replica's lag; none
+    /// before the first, or without a replica.
+    replica_up: Option<bool>,
 }
 
 impl DatabaseWatch {
@@ -648,6 +651,7 @@ impl DatabaseWatch {
             reporter,
             timeout,
             up: None,
+            replica_up: None,
         }
     }
 
@@ -674,6 +678,7 @@ impl DatabaseWatch {
         crate::server::metrics::metrics()
             .database_up
             .set(i64::from(answered));
+        self.check_replica().await;
         if self.up == Some(answered) {
             return;
         }
@@ -687,6 +692,45 @@ impl DatabaseWatch {
         for name in DATABASE_BACKED {
             self.reporter.set_service_status(name, status).await;
         }
+    }
+
+    /// Measures the read replica's lag, if there is one, into the metrics, with
+    /// a log line when it turns measurable or not. The health services do not
+    /// follow it: while the replica is away reads fall back to the primary.
+    async fn check_replica(&mut self) {
+        let store = self.store.clone();
+        let timeout = self.timeout;
+        let measured = match tokio::spawn(async move { store.replica_lag(timeout).await }).await {
+            Ok(None) => return,
+            Ok(Some(measured)) => measured.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let metrics = crate::server::metrics::metrics();
+        let up = measured.is_ok();
+        metrics.replica_up.set(i64::from(up));
+        match measured {
+            Ok(lag) => {
+                metrics.replica_lag_bytes.set(lag.bytes);
+                metrics.replica_lag_seconds.set(lag.seconds);
+                if self.replica_up != Some(true) {
+                    tracing::info!(
+                        lag_bytes = lag.bytes,
+                        lag_seconds = lag.seconds,
+                        "read replica answering: replica-tolerant reads go to it"
+                    );
+                }
+            }
+            Err(error) => {
+                if self.replica_up != Some(false) {
+                    tracing::warn!(
+                        %error,
+                        "read replica lag not measurable: reads fall back to the primary \
+                         (health unchanged)"
+                    );
+                }
+            }
+        }
+        self.replica_up = Some(up);
     }
 
     /// Checks every `interval` (after the check before it has answered or timed

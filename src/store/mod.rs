@@ -93,6 +93,8 @@ pub enum StoreError {
     NotMigrated,
 }
 
+pub use postgres::replica::ReplicaLag;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -126,6 +128,21 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a read-only unit of work: every read of one call sees one snapshot
     /// (REPEATABLE READ on PostgreSQL, a deferred transaction on SQLite).
     async fn begin_read(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    /// Starts a read-only unit that may run on the read replica (see
+    /// `postgres::replica`): only for units that tolerate one. It sees every
+    /// write committed before it began, as [`Self::begin_read`] does; without a
+    /// replica (or when it lags past its bound, or is away) it is that.
+    async fn begin_replica_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        self.begin_read().await
+    }
+
+    /// The replica's lag behind the primary, for the health checks: `None`
+    /// without a replica; an error when it cannot be measured (either server
+    /// away, or no answer within `within`).
+    async fn replica_lag(&self, _within: Duration) -> Option<StoreResult<ReplicaLag>> {
+        None
+    }
 
     /// Starts a read of exactly one statement, outside an explicit transaction:
     /// a single statement is its own transaction and sees one snapshot, so the
@@ -192,6 +209,14 @@ tx::sql_impl! {
                 // right after it, in autocommit on the same connection, before
                 // the use case answers (see `access_log`).
                 self.end_transaction("COMMIT").await?;
+                if let Some(primary) = self.access_on.take()
+                    && !self.pending_access.is_empty()
+                {
+                    // On a replica: the entries go to the primary, on one of
+                    // its connections; the replica's goes back to its pool.
+                    let replica = std::mem::replace(&mut self.conn, primary.acquire().await?);
+                    drop(replica);
+                }
                 // Its entries are writes: on SQLite they queue with the others.
                 if !self.pending_access.is_empty()
                     && let Some(turns) = self.write_turns.take()

@@ -17,6 +17,27 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database cancelled the unit to resolve a conflict with other
+    /// work, so that nothing was done and the same call may succeed at once:
+    /// a serialisation failure (40001: also what a hot standby raises when
+    /// replaying the primary's changes cancels a read there) or a deadlock
+    /// (40P01). Callers get ABORTED.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| is_postgres_conflict(pg.code())),
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a unit cancelled to resolve a conflict.
+fn is_postgres_conflict(sqlstate: &str) -> bool {
+    matches!(sqlstate, "40001" | "40P01")
+}
+
 /// The one decision of which sqlx errors are outages.
 pub fn is_outage(e: &sqlx::Error) -> bool {
     match e {
@@ -102,6 +123,17 @@ mod tests {
     }
 
     #[test]
+    fn serialisation_failures_and_deadlocks_are_conflicts_not_outages() {
+        for code in ["40001", "40P01"] {
+            assert!(is_postgres_conflict(code), "{code}");
+            assert!(!is_postgres_outage(code), "{code}");
+        }
+        for code in ["23505", "08006", "25006", "57014", "XX000"] {
+            assert!(!is_postgres_conflict(code), "{code}");
+        }
+    }
+
+    #[test]
     fn sqlite_busy_io_and_cannot_open_are_outages_with_their_extended_codes() {
         // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR, SQLITE_IOERR_READ,
         // SQLITE_IOERR_FSYNC, SQLITE_CANTOPEN, SQLITE_CANTOPEN_NOTEMPDIR.
@@ -141,7 +173,11 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let closing = tokio::spawn(async move {
             loop {
-                let (socket, _) = listener.accept().await.unwrap();
+                let (mut socket, _) = listener.accept().await.unwrap();
+                // Read the SSLRequest first: a socket closed with it unread is
+                // reset (an I/O error), not closed as HAProxy closes it.
+                let mut request = [0u8; 8];
+                let _ = tokio::io::AsyncReadExt::read_exact(&mut socket, &mut request).await;
                 drop(socket);
             }
         });

@@ -132,6 +132,9 @@ pub struct Tx<DB: Database> {
     /// writes after its transaction (SQLite); none where the database queues
     /// writers itself.
     pub(super) write_turns: Option<Arc<tokio::sync::Semaphore>>,
+    /// A read-only unit on a read replica: the primary's pool, where its
+    /// access-log entries are written when it ends (a replica takes no writes).
+    pub(super) access_on: Option<Pool<DB>>,
 }
 
 /// How long a writer waits for its turn (see `SqliteStore::begin`): as long as
@@ -164,7 +167,17 @@ sql_impl! {
             begin: &'static str,
             numbering: Option<&Pool<DB>>,
         ) -> StoreResult<Self> {
-            let mut conn = pool.acquire().await?;
+            let conn = pool.acquire().await?;
+            Self::begin_on(conn, begin, numbering).await
+        }
+
+        /// As [`Self::begin`], on a connection already taken (from a replica's
+        /// pool, once it has replayed far enough).
+        pub(super) async fn begin_on(
+            mut conn: PoolConnection<DB>,
+            begin: &'static str,
+            numbering: Option<&Pool<DB>>,
+        ) -> StoreResult<Self> {
             if !begin.is_empty()
                 && let Err(e) = sqlx::raw_sql(begin).execute(&mut *conn).await
             {
@@ -184,6 +197,7 @@ sql_impl! {
                 latest_weeks: None,
                 write_turn: None,
                 write_turns: None,
+                access_on: None,
             })
         }
 
@@ -204,6 +218,13 @@ sql_impl! {
         /// entries.
         pub(super) fn with_write_turns(mut self, turns: &Arc<tokio::sync::Semaphore>) -> Self {
             self.write_turns = Some(Arc::clone(turns));
+            self
+        }
+
+        /// This read-only unit runs on a replica: its access-log entries are
+        /// written on a connection from `primary` (see [`Tx::access_on`]).
+        pub(super) fn on_replica(mut self, primary: &Pool<DB>) -> Self {
+            self.access_on = Some(primary.clone());
             self
         }
 

@@ -39,6 +39,7 @@ mod policy;
 mod privileges;
 mod rectification;
 mod relay;
+mod replica;
 mod reports;
 mod resilience;
 mod retention;

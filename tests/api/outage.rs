@@ -181,7 +181,7 @@ async fn every_kind_of_call_is_unavailable(app: &TestApp, write_id: &str) {
 /// A PostgreSQL cluster in a temporary directory, on a free port, trust auth,
 /// run as the `postgres` OS user when the tests run as root (initdb refuses
 /// root). Stopped when dropped.
-struct PrivateCluster {
+pub(crate) struct PrivateCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
@@ -238,7 +238,7 @@ fn postgres_user() -> (u32, u32) {
 }
 
 impl PrivateCluster {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let bin = postgres_bin_dir();
         let dir = tempfile::tempdir().expect("temp dir");
         let as_postgres = std::fs::metadata("/proc/self").expect("/proc/self").uid() == 0;
@@ -278,6 +278,54 @@ impl PrivateCluster {
         cluster
     }
 
+    /// A hot standby of `primary`, streaming from it: a base backup
+    /// (`pg_basebackup -R`, which writes its `standby.signal` and
+    /// `primary_conninfo`) in a directory of its own, started on another free
+    /// port. initdb's pg_hba already trusts replication from 127.0.0.1, and
+    /// `wal_level` is `replica` by default.
+    pub(crate) async fn standby_of(primary: &PrivateCluster) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if primary.as_postgres {
+            let (uid, gid) = postgres_user();
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown temp dir");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let standby = Self {
+            dir,
+            bin: primary.bin.clone(),
+            port,
+            as_postgres: primary.as_postgres,
+        };
+        let (data, primary_port) = (standby.data(), primary.port.to_string());
+        standby
+            .run(
+                "pg_basebackup",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &primary_port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-R",
+                    "-X",
+                    "stream",
+                    // At once, not after a spread checkpoint (minutes).
+                    "--checkpoint=fast",
+                    "--no-sync",
+                ],
+            )
+            .await;
+        standby.pg_ctl_start().await;
+        standby
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -286,7 +334,7 @@ impl PrivateCluster {
         self.dir.path().join("server.log")
     }
 
-    fn url(&self, database: &str) -> String {
+    pub(crate) fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
@@ -345,7 +393,7 @@ impl PrivateCluster {
     }
 
     /// `pg_ctl stop -m fast`: sessions are terminated, the server goes away.
-    async fn pg_ctl_stop(&self) {
+    pub(crate) async fn pg_ctl_stop(&self) {
         let data = self.data();
         self.run(
             "pg_ctl",
@@ -354,7 +402,7 @@ impl PrivateCluster {
         .await;
     }
 
-    async fn create_database(&self, name: &str) {
+    pub(crate) async fn create_database(&self, name: &str) {
         let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url("postgres"))
             .await
             .expect("connect to the private cluster");

@@ -110,6 +110,17 @@ tcpSocket:
     secretKeyRef:
       name: {{ include "lea-notices.databaseSecretName" . }}
       key: {{ .Values.database.existingSecretKey }}
+{{- with .Values.database.replica }}
+{{- if .existingSecret }}
+- name: LEA_NOTICES_DATABASE_REPLICA_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .existingSecretKey }}
+- name: LEA_NOTICES_REPLICA_WAIT_MS
+  value: {{ .waitMs | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* The migration Job's DATABASE_URL (the tables' owner), from the existing Secret. */}}

@@ -25,6 +25,7 @@ macro_rules! any_of {
 
 mod marks;
 mod nodelay;
+pub(super) mod replica;
 
 impl AccessSql for Postgres {
     const INSERT_ACCESS: &str = "INSERT INTO access_log (authority_code, accessed_at, actor_subject, \
@@ -109,6 +110,8 @@ pub struct PgStore {
     /// committed unit used.
     numbering: Pool<Postgres>,
     latest_weeks: Arc<LatestWeeksCache>,
+    /// The read replica, when one is configured (see [`replica`]).
+    replica: Option<replica::Replica>,
 }
 
 const BEGIN_WRITE: &str = "BEGIN";
@@ -177,7 +180,28 @@ impl PgStore {
             pool,
             numbering,
             latest_weeks: Arc::new(LatestWeeksCache::new(LATEST_WEEKS_CACHED)),
+            replica: None,
         })
+    }
+
+    /// The same store with a read replica at `url` (a streaming standby of this
+    /// primary): units that tolerate one read there once it has replayed the
+    /// primary's position, waiting at most `wait` for it (see [`replica`]).
+    /// Lazy, as the primary's pool is.
+    pub fn with_replica(
+        mut self,
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        wait: Duration,
+    ) -> StoreResult<Self> {
+        self.replica = Some(replica::Replica::connect(
+            url,
+            max_connections,
+            acquire_timeout,
+            wait,
+        )?);
+        Ok(self)
     }
 }
 
@@ -225,6 +249,39 @@ impl Store for PgStore {
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(Tx::begin(&self.pool, "", None).await?.read_only()))
+    }
+
+    async fn begin_replica_read(&self) -> StoreResult<Box<dyn StoreTx>> {
+        let Some(replica) = &self.replica else {
+            return self.begin_read().await;
+        };
+        // Where the primary is now: every write acknowledged before this read
+        // began committed below it. The primary away is an outage as for any
+        // call (the access log goes there too).
+        let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn()::text")
+            .fetch_one(&self.pool)
+            .await?;
+        let fallback = match replica.caught_up(&lsn).await {
+            Ok(conn) => match Tx::begin_on(conn, BEGIN_READ, None).await {
+                Ok(tx) => {
+                    crate::server::metrics::metrics().replica_reads.inc();
+                    return Ok(Box::new(
+                        tx.read_only()
+                            .on_replica(&self.pool)
+                            .with_latest_weeks(&self.latest_weeks),
+                    ));
+                }
+                Err(_) => replica::Fallback::Unreachable,
+            },
+            Err(why) => why,
+        };
+        fallback.count();
+        self.begin_read().await
+    }
+
+    async fn replica_lag(&self, within: Duration) -> Option<StoreResult<super::ReplicaLag>> {
+        let replica = self.replica.as_ref()?;
+        Some(replica.lag(&self.pool, within).await)
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
@@ -320,6 +377,9 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        if let Some(replica) = &self.replica {
+            replica.pool.close().await;
+        }
         self.pool.close().await;
     }
 }
