@@ -186,6 +186,8 @@ impl App {
                 school.school_urn
             )));
         }
+        // Their school years' partitions first, outside the write (PostgreSQL).
+        self.make_partitions_for(&marks).await?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .record_marks_in(&mut *tx, &caller, &request, &marks)

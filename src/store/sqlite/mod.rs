@@ -54,6 +54,7 @@ impl Dialect for Sqlite {
 
     const LOCK_PAYMENT: Option<&str> = None;
 
+    const PARTITIONED_REGISTERS: bool = false;
     const LATEST_SCHOOL_WEEKS: &str = "SELECT school_urn, week_start FROM ( \
            SELECT school_urn, week_start, \
                   ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
@@ -143,6 +144,11 @@ impl Store for SqliteStore {
 
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(Tx::begin(&self.pool, "", None).await?.read_only()))
+    }
+
+    async fn make_register_partitions(&self, _first: i32, _last: i32) -> StoreResult<()> {
+        // One table: nothing to make.
+        Ok(())
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
