@@ -260,21 +260,29 @@ async fn a_query_bounded_by_a_school_year_reads_only_its_partition() {
         .await
         .unwrap();
     let mut c = owner(&app).await;
-    let plan: Vec<String> = sqlx::query_scalar(
-        "EXPLAIN SELECT upn, mark_date FROM attendance_marks \
-         WHERE authority_code = '850' AND upn > '' AND mark_date BETWEEN '2024-09-01' AND '2025-08-31' \
-           AND category = 3",
-    )
-    .fetch_all(&mut c)
-    .await
-    .unwrap();
-    let plan = plan.join("\n");
-    assert!(plan.contains("attendance_marks_2024_25"), "{plan}");
-    for other in [
-        "attendance_marks_2023_24",
-        "attendance_marks_2025_26",
-        "attendance_marks_2018_19",
+    // The shapes of the breach search's candidates (`store::marks::queries`)
+    // and a pupil's summary (`store::marks::summary`), with the values bound.
+    for query in [
+        "SELECT upn FROM attendance_marks \
+         WHERE authority_code = '850' AND mark_date BETWEEN '2024-09-02' AND '2025-07-18' \
+           AND category = 3 AND code = ANY('{G,N,O,U}') AND upn > '' \
+         GROUP BY upn HAVING COUNT(*) >= 10 ORDER BY upn LIMIT 536",
+        "SELECT upn, school_urn, category, COUNT(*) FROM attendance_marks \
+         WHERE authority_code = '850' AND mark_date BETWEEN '2024-09-01' AND '2025-08-31' \
+           AND upn = 'A850200125001' GROUP BY upn, school_urn, category",
     ] {
-        assert!(!plan.contains(other), "{plan}");
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {query}")))
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("attendance_marks_2024_25"), "{plan}");
+        for other in [
+            "attendance_marks_2023_24",
+            "attendance_marks_2025_26",
+            "attendance_marks_2018_19",
+        ] {
+            assert!(!plan.contains(other), "{plan}");
+        }
     }
 }
