@@ -208,6 +208,8 @@ impl App {
                  same batch; sen_statuses[{i}] has none"
             )));
         }
+        // Their school years' partitions first, outside the write (PostgreSQL).
+        self.make_partitions_for(&marks).await?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .record_marks_in(&mut *tx, &caller, &request, &batch)

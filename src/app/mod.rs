@@ -23,6 +23,7 @@ mod idempotency;
 mod letters;
 mod measures;
 mod notices;
+mod partitions;
 mod payments;
 mod penalty_notice_requests;
 mod policy;

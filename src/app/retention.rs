@@ -225,7 +225,8 @@ impl App {
                 (tx, heads.map_err(ServiceError::from))
             })
             .await?;
-        let mut report = PurgeReport::default();
+        // Whole school years first, where the register is partitioned.
+        let mut report = self.drop_past_register_years(on).await?;
         for (code, _) in authorities {
             let Ok(authority) = LaCode::parse(&code) else {
                 continue;

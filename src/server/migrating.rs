@@ -107,6 +107,13 @@ impl Store for MigratingStore {
         self.store.begin_single_read().await
     }
 
+    async fn make_register_partitions(&self, first_year: i32, last_year: i32) -> StoreResult<()> {
+        self.ready()?;
+        self.store
+            .make_register_partitions(first_year, last_year)
+            .await
+    }
+
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
         self.ready()?;
         self.store.table_keys().await

@@ -575,6 +575,10 @@ async fn schedule_purge(app: App, interval: Duration) -> std::convert::Infallibl
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        // The register's partitions ahead of their marks (PostgreSQL).
+        if let Err(e) = app.make_partitions_ahead().await {
+            tracing::warn!(error = %e, "register partitions: not made this run; the next run tries again");
+        }
         if let Err(e) = app.purge(app.today(), PURGE_BATCH_SIZE).await {
             tracing::warn!(error = %e, "retention purge: a run failed; the next run resumes it");
         }

@@ -31,6 +31,10 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// `$1`, as `(school_urn, week_start)`: the window of every breach search.
     const LATEST_SCHOOL_WEEKS: &'static str;
 
+    /// Whether the register (`attendance_marks` and its history) is partitioned
+    /// by school year (see `partitions`); where not, there is nothing to drop.
+    const PARTITIONED_REGISTERS: bool;
+
     /// How a list of strings is bound where a query asks "is one of the list
     /// bound as `$n`" (each backend's `any_of!`).
     type ListArg: for<'q> Encode<'q, Self> + Type<Self> + Send;

@@ -26,6 +26,7 @@ pub mod marks;
 pub mod measures;
 pub mod notices;
 mod outage;
+pub mod partitions;
 pub mod payments;
 pub mod policy;
 mod postgres;
@@ -56,6 +57,7 @@ pub use marks::summary::{AttendanceScope, EnrolmentFigures, SummaryStore};
 pub use marks::{MarkStore, SchoolMark};
 pub use measures::{CaseFilter, MeasureStore};
 pub use notices::{NoticeFilter, NoticeStore};
+pub use partitions::{PartitionStore, YearMarks};
 pub use payments::{PaymentFilter, PaymentStore};
 pub use policy::PolicyStore;
 pub use postgres::PgStore;
@@ -150,8 +152,15 @@ pub trait Store: Send + Sync + 'static {
     /// store call of one statement (a second would see another snapshot).
     async fn begin_single_read(&self) -> StoreResult<Box<dyn StoreTx>>;
 
+    /// Makes the register's partitions of school years `first_year..=last_year`
+    /// (by their Septembers' calendar years) that do not exist yet, in a short
+    /// transaction of its own: before a write of marks dated in them, and ahead
+    /// of time by the scheduler. Idempotent, and safe when replicas do it at
+    /// once. Nothing to do where the register is not partitioned (SQLite).
+    async fn make_register_partitions(&self, first_year: i32, last_year: i32) -> StoreResult<()>;
+
     /// The keys of every table of the schema (for the sharding check), migration
-    /// bookkeeping excluded.
+    /// bookkeeping and partitions (their parent's keys) excluded.
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>>;
 
     /// Connections in the pool, and how many of them are idle.
@@ -193,6 +202,7 @@ pub trait StoreTx:
     + RetentionStore
     + SenStore
     + RectificationStore
+    + PartitionStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

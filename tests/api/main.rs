@@ -31,6 +31,7 @@ mod notices;
 mod operations;
 mod outage;
 mod overload;
+mod partitions;
 mod payment_files;
 mod payments;
 mod penalty_notice_requests;

@@ -18,7 +18,8 @@ use crate::helpers::{TestApp, date};
 
 /// What the service's role may do on each table: table privileges, and the
 /// columns it may UPDATE. A new table must be listed here with its grants in
-/// the migration that creates it.
+/// the migration that creates it. The register's partitions (migration 0030)
+/// are reached only through their parents and have no grants of their own.
 const GRANTS: &[(&str, &str, &[&str])] = &[
     ("access_log", "DELETE, INSERT, SELECT", &[]),
     (
@@ -175,6 +176,8 @@ async fn the_service_role_holds_exactly_the_privileges_the_store_needs() {
            ON g.table_schema = t.table_schema AND g.table_name = t.table_name \
           AND g.grantee = 'lea_notices_service' \
          WHERE t.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+           AND NOT EXISTS (SELECT 1 FROM pg_class p WHERE p.relname = t.table_name \
+                           AND p.relnamespace = current_schema()::regnamespace AND p.relispartition) \
          GROUP BY t.table_name ORDER BY t.table_name",
     )
     .fetch_all(&mut c)
@@ -213,8 +216,37 @@ async fn the_service_role_holds_exactly_the_privileges_the_store_needs() {
     want.sort();
     assert_eq!(got, want);
 
-    // It owns nothing, and cannot become the owner.
+    // The register's partitions it makes (migration 0030) are not its own
+    // either, and it cannot drop a school year younger than six years.
+    app.store
+        .make_register_partitions(2009, 2010)
+        .await
+        .unwrap();
     let mut service = PgConnection::connect(app.service_url()).await.unwrap();
+    let made: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('attendance_marks_2010_11')::text")
+            .fetch_one(&mut service)
+            .await
+            .unwrap();
+    assert_eq!(made.as_deref(), Some("attendance_marks_2010_11"));
+    let young =
+        sqlx::query("SELECT drop_register_school_year(register_school_year(current_date) - 1)")
+            .execute(&mut service)
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(young.contains("kept six years"), "{young}");
+    for refused in [
+        "DROP TABLE attendance_marks_2010_11",
+        "ALTER TABLE attendance_marks DETACH PARTITION attendance_marks_2010_11",
+    ] {
+        assert!(
+            sqlx::query(refused).execute(&mut service).await.is_err(),
+            "{refused}"
+        );
+    }
+
+    // It owns nothing, and cannot become the owner.
     let (owned, owner_member): (i64, bool) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM pg_class c WHERE pg_has_role(current_user, c.relowner, 'USAGE') \
                    AND c.relnamespace = current_schema()::regnamespace), \

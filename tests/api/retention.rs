@@ -402,7 +402,10 @@ on_both_backends! {
             .expect("run lea-notices");
         assert!(out.status.success(), "{out:?}");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("7 batches") && stdout.contains("registers 20"), "{stdout}");
+        // On PostgreSQL the school year 2019/20 is past retention whole by
+        // now: its partition is dropped in one step, not seven batches.
+        let batches = if app.backend == Backend::Sqlite { "7 batches" } else { "2 batches" };
+        assert!(stdout.contains(batches) && stdout.contains("registers 20"), "{stdout}");
         assert_eq!(count(&app, "attendance_marks").await, 0);
         assert_eq!(audited(&purged_events(&app).await, "registers"), 20);
         assert!(verify(&app).await.intact);

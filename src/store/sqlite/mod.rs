@@ -62,6 +62,7 @@ impl Dialect for Sqlite {
 
     const LOCK_PAYMENT: Option<&str> = None;
 
+    const PARTITIONED_REGISTERS: bool = false;
     const LATEST_SCHOOL_WEEKS: &str = "SELECT school_urn, week_start FROM ( \
            SELECT school_urn, week_start, \
                   ROW_NUMBER() OVER (PARTITION BY school_urn ORDER BY week_start DESC) AS back \
@@ -236,6 +237,11 @@ impl Store for SqliteStore {
                 .read_only()
                 .with_write_turns(&self.write_turns),
         ))
+    }
+
+    async fn make_register_partitions(&self, _first: i32, _last: i32) -> StoreResult<()> {
+        // One table: nothing to make.
+        Ok(())
     }
 
     async fn table_keys(&self) -> StoreResult<Vec<TableKeys>> {
