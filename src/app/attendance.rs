@@ -209,7 +209,7 @@ impl App {
             )));
         }
         // Their school years' partitions first, outside the write (PostgreSQL).
-        self.make_partitions_for(&marks).await?;
+        self.make_partitions_for(marks).await?;
         self.write(move |app, mut tx| async move {
             let result = app
                 .record_marks_in(&mut *tx, &caller, &request, &batch)
