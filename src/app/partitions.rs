@@ -26,15 +26,26 @@ impl App {
         let (Some(first), Some(last)) = (years.clone().min(), years.max()) else {
             return Ok(());
         };
-        self.store.make_register_partitions(first, last).await?;
+        self.store
+            .make_register_partitions(first, last, self.droppable_before())
+            .await?;
         Ok(())
+    }
+
+    /// The first school year the purge cannot yet drop on the application's
+    /// clock: those before it are past the registers' six years (migration
+    /// 0030 refuses younger ones).
+    fn droppable_before(&self) -> i32 {
+        school_year_of(self.today()) - (SIX_YEARS - 1)
     }
 
     /// The partitions of the current and next school year (on the
     /// application's clock): made by the scheduler ahead of their marks.
     pub async fn make_partitions_ahead(&self) -> ServiceResult<()> {
         let year = school_year_of(self.today());
-        self.store.make_register_partitions(year, year + 1).await?;
+        self.store
+            .make_register_partitions(year, year + 1, self.droppable_before())
+            .await?;
         Ok(())
     }
 

@@ -107,10 +107,15 @@ impl Store for MigratingStore {
         self.store.begin_single_read().await
     }
 
-    async fn make_register_partitions(&self, first_year: i32, last_year: i32) -> StoreResult<()> {
+    async fn make_register_partitions(
+        &self,
+        first_year: i32,
+        last_year: i32,
+        droppable_before: i32,
+    ) -> StoreResult<()> {
         self.ready()?;
         self.store
-            .make_register_partitions(first_year, last_year)
+            .make_register_partitions(first_year, last_year, droppable_before)
             .await
     }
 

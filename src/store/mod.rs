@@ -157,7 +157,14 @@ pub trait Store: Send + Sync + 'static {
     /// transaction of its own: before a write of marks dated in them, and ahead
     /// of time by the scheduler. Idempotent, and safe when replicas do it at
     /// once. Nothing to do where the register is not partitioned (SQLite).
-    async fn make_register_partitions(&self, first_year: i32, last_year: i32) -> StoreResult<()>;
+    /// Years before `droppable_before` may have been dropped by another
+    /// replica's purge, so they are always asked for, never taken as made.
+    async fn make_register_partitions(
+        &self,
+        first_year: i32,
+        last_year: i32,
+        droppable_before: i32,
+    ) -> StoreResult<()>;
 
     /// The keys of every table of the schema (for the sharding check), migration
     /// bookkeeping and partitions (their parent's keys) excluded.

@@ -219,7 +219,7 @@ async fn the_service_role_holds_exactly_the_privileges_the_store_needs() {
     // The register's partitions it makes (migration 0030) are not its own
     // either, and it cannot drop a school year younger than six years.
     app.store
-        .make_register_partitions(2009, 2010)
+        .make_register_partitions(2009, 2010, i32::MAX)
         .await
         .unwrap();
     let mut service = PgConnection::connect(app.service_url()).await.unwrap();

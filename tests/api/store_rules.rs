@@ -372,7 +372,7 @@ mod consumed_sessions {
             ];
             // Straight to the store: its school year's partition first, as the
             // application makes it before a write (PostgreSQL).
-            store.make_register_partitions(2024, 2024).await.unwrap();
+            store.make_register_partitions(2024, 2024, i32::MAX).await.unwrap();
             let mut tx = store.begin().await.unwrap();
             tx.record_marks(&la(), &marks, "marks", at()).await.unwrap();
             for c in &cases {

@@ -245,12 +245,15 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn make_register_partitions(&self, first_year: i32, last_year: i32) -> StoreResult<()> {
-        // A partition the purge may drop (its year past six years: see
-        // migration 0030) is never taken as made: another replica may have
-        // dropped it. Asking costs a round trip per batch only for marks that old.
-        let droppable_before =
-            super::partitions::school_year_of(chrono::Utc::now().date_naive()) - 5;
+    async fn make_register_partitions(
+        &self,
+        first_year: i32,
+        last_year: i32,
+        droppable_before: i32,
+    ) -> StoreResult<()> {
+        // A partition the purge may drop is never taken as made: another
+        // replica may have dropped it. Asking costs a round trip per batch only
+        // for marks that old.
         let known = |years: &std::collections::BTreeSet<i32>| {
             (first_year..=last_year).all(|y| y >= droppable_before && years.contains(&y))
         };

@@ -239,7 +239,12 @@ impl Store for SqliteStore {
         ))
     }
 
-    async fn make_register_partitions(&self, _first: i32, _last: i32) -> StoreResult<()> {
+    async fn make_register_partitions(
+        &self,
+        _first: i32,
+        _last: i32,
+        _droppable_before: i32,
+    ) -> StoreResult<()> {
         // One table: nothing to make.
         Ok(())
     }
