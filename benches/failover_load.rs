@@ -23,8 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+#[path = "common/holiday_notice.rs"]
+mod holiday_notice;
+use holiday_notice::{date, holiday_penalty};
 use lea_notices::domain::identifiers::Upn;
-use lea_notices::proto::Date;
 use lea_notices::proto::v1::{
     self as pb, notice_service_client::NoticeServiceClient,
     payment_service_client::PaymentServiceClient,
@@ -102,17 +104,6 @@ fn bearer(var: &str) -> anyhow::Result<Bearer> {
     Ok(Bearer(format!("Bearer {}", token.trim()).parse()?))
 }
 
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
-}
-
-fn address() -> Option<pb::PostalAddress> {
-    Some(pb::PostalAddress {
-        lines: vec!["1 High Street".into(), "Winchester".into()],
-        postcode: "SO23 8UJ".into(),
-    })
-}
-
 /// The UPN of write `n` of run `run`: unique across the drill's runs.
 fn upn(run: u64, n: u64) -> String {
     let body = format!("85020{run}{:06}", n % 1_000_000);
@@ -120,54 +111,12 @@ fn upn(run: u64, n: u64) -> String {
 }
 
 fn penalty(run: u64, n: u64) -> pb::IssuePenaltyNoticeRequest {
-    let sessions = (2..=6)
-        .flat_map(|day| {
-            [pb::Session::Am, pb::Session::Pm].map(|s| pb::SessionMark {
-                date: date(2025, 6, day),
-                session: s as i32,
-                code: "G".into(),
-            })
-        })
-        .collect();
-    pb::IssuePenaltyNoticeRequest {
-        parent: format!("authorities/{LA}"),
-        request_id: format!("drill-{run}-notice-{n}"),
-        pupil: Some(pb::Pupil {
-            upn: upn(run, n),
-            school_urn: "116439".into(),
-            given_name: "Sam".into(),
-            family_name: "Taylor".into(),
-            address: address(),
-        }),
-        parents: vec![pb::Parent {
-            person_id: format!("drill-{run}-p-{n}"),
-            given_name: "Alex".into(),
-            family_name: "Taylor".into(),
-            address: address(),
-            liability: Some(pb::Liability {
-                basis: pb::LiabilityBasis::ParentalResponsibility as i32,
-                relationship: "mother".into(),
-            }),
-        }],
-        offence: Some(pb::Offence {
-            r#type: pb::OffenceType::S444Attendance as i32,
-            reason: pb::OffenceReason::Holiday as i32,
-            description: "Term-time holiday".into(),
-        }),
-        sessions,
-        issue_date: date(2025, 6, 16),
-        issuer: Some(pb::Issuer {
-            role: pb::IssuerRole::LaOfficer as i32,
-            display_name: "J. Jones".into(),
-            official_details: "Attendance Enforcement Officer".into(),
-            subject: String::new(),
-        }),
-        delivery: Some(pb::Delivery {
-            method: pb::DeliveryMethod::Hand as i32,
-            posting_date: None,
-        }),
-        ..Default::default()
-    }
+    holiday_penalty(
+        LA,
+        upn(run, n),
+        format!("drill-{run}-p-{n}"),
+        format!("drill-{run}-notice-{n}"),
+    )
 }
 
 fn payment(run: u64, n: u64, notice: &str) -> pb::RecordPaymentRequest {
