@@ -30,6 +30,10 @@
 //! the same database, one not writing the access log (a switch honoured only
 //! with development tokens, for this benchmark), GetNotice at 8 clients on
 //! each in turn every round, and the median ratio of their rates.
+//!
+//! `cargo bench --bench rpc -- --feature-costs [--rounds N] [--secs S]`
+//! measures only what the event feed and audit checkpoints cost
+//! IssuePenaltyNotice and RecordPayment (benches/rpc/feature_costs.rs).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -38,6 +42,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+#[path = "rpc/feature_costs.rs"]
+mod feature_costs;
 #[path = "common/holiday_notice.rs"]
 mod holiday_notice;
 use hdrhistogram::Histogram;
@@ -75,6 +81,9 @@ struct Args {
     /// not (`LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG`), 8 clients closed
     /// loop on each in turn every round.
     access_log_cost: bool,
+    /// Measure only what the event feed and checkpoints cost the writes
+    /// (benches/rpc/feature_costs.rs).
+    feature_costs: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -88,6 +97,7 @@ fn args() -> anyhow::Result<Args> {
         sqlite: false,
         calls: Vec::new(),
         access_log_cost: false,
+        feature_costs: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -99,6 +109,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "--log-statements" => a.log_statements = true,
             "--access-log-cost" => a.access_log_cost = true,
+            "--feature-costs" => a.feature_costs = true,
             "--rounds" => a.rounds = it.next().context("--rounds N")?.parse()?,
             "--secs" => a.secs = it.next().context("--secs S")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
@@ -618,6 +629,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     }
     if args.access_log_cost {
         return access_log_cost(args, &bench, without_port).await;
+    }
+    if args.feature_costs {
+        return feature_costs::run(args, &bench, bin, &env).await;
     }
     let mut clients = Vec::new();
     for _ in 0..32 {

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::caller::{self, read};
-use super::convert::report::{return_by_sen_to_proto, return_request, return_to_proto};
+use super::convert::report::{return_request, return_to_proto};
 use super::layers::prewalk;
 use crate::app::App;
 use crate::proto::v1::{self as pb, report_service_server::ReportService};
@@ -33,9 +33,6 @@ impl ReportService for ReportApi {
         });
         let la_code = caller.authority.to_string();
         let (figures, by_sen) = self.app.statutory_return_with_sen(caller, asked).await?;
-        let mut response = return_to_proto(&la_code, &figures);
-        // The SEN breakdown (fields 20-29) is its own message, beside the rest.
-        response.by_sen_status = Some(return_by_sen_to_proto(&by_sen));
-        Ok(Response::new(response))
+        Ok(Response::new(return_to_proto(&la_code, &figures, &by_sen)))
     }
 }

@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 
 use super::retention::{PURGE_SUBJECT, PurgeReport, retention_in_force};
 use super::{App, ServiceResult};
+use crate::domain::calendar::{school_year_end, school_year_of};
 use crate::domain::{
     actor::Actor, attendance::RegisterMark, identifiers::LaCode, names, retention::RecordKind,
 };
 use crate::store::NewAuditEvent;
-use crate::store::partitions::{school_year_end, school_year_of};
 
 /// The fewest years a register is kept: no school year ended less than this
 /// long ago can be dropped, whatever an authority's periods (the database

@@ -18,17 +18,9 @@ const BATCH: i64 = 500;
 
 impl App {
     /// The statutory return of the caller's authority for the academic year
-    /// starting in `year_start`, as of `as_of` (default: today).
-    pub async fn statutory_return(
-        &self,
-        caller: Caller,
-        asked: Read<(i32, Option<NaiveDate>)>,
-    ) -> ServiceResult<StatutoryReturn> {
-        Ok(self.statutory_return_with_sen(caller, asked).await?.0)
-    }
-
-    /// The statutory return, with its notices broken down by SEN status
-    /// (`sen::return_by_sen_status`), from the same read.
+    /// starting in `year_start`, as of `as_of` (default: today), with its
+    /// notices broken down by SEN status (`sen::return_by_sen_status`), from
+    /// the same read.
     pub async fn statutory_return_with_sen(
         &self,
         caller: Caller,

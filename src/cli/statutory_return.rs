@@ -44,11 +44,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         schools: vec![],
         purpose: Default::default(),
     };
-    let figures = app
-        .statutory_return(operator, Ok((args.year, args.as_of)))
+    let (figures, by_sen) = app
+        .statutory_return_with_sen(operator, Ok((args.year, args.as_of)))
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    print!("{}", collection::csv(authority.as_str(), &figures));
+    print!("{}", collection::csv(authority.as_str(), &figures, &by_sen));
     store.close().await;
     telemetry.shutdown().await;
     Ok(())

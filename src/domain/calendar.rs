@@ -399,6 +399,26 @@ pub fn week_start(date: NaiveDate) -> NaiveDate {
     date.week(Weekday::Mon).first_day()
 }
 
+/// The school year (by its September's calendar year) `day` falls in: a
+/// school year runs from 1 September to 31 August.
+pub fn school_year_of(day: NaiveDate) -> i32 {
+    if day.month() >= 9 {
+        day.year()
+    } else {
+        day.year() - 1
+    }
+}
+
+/// The first day of school year `year` (by its September's calendar year).
+pub fn school_year_start(year: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, 9, 1)
+}
+
+/// The last day of school year `year`.
+pub fn school_year_end(year: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year.checked_add(1)?, 8, 31)
+}
+
 /// The school year a week's figures are kept under (`attendance_year_figures`):
 /// the year of the September 1st on or before its Monday. A week that straddles
 /// 1 September belongs wholly to the year its Monday falls in, so that a school
@@ -423,6 +443,29 @@ pub fn school_year_weeks(year: i32) -> Option<(NaiveDate, NaiveDate)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_school_year_runs_from_september_to_august() {
+        assert_eq!(school_year_of(d(2019, 9, 1)), 2019);
+        assert_eq!(school_year_of(d(2020, 8, 31)), 2019);
+        assert_eq!(school_year_of(d(2020, 1, 6)), 2019);
+        assert_eq!(school_year_start(2019), Some(d(2019, 9, 1)));
+        assert_eq!(school_year_end(2019), Some(d(2020, 8, 31)));
+        assert_eq!(school_year_end(i32::MAX), None);
+    }
+
+    proptest! {
+        /// Every day lies in its school year, which starts on a 1 September.
+        #[test]
+        fn each_day_lies_in_the_school_year_of_it(days in 0i64..20_000) {
+            let day = d(2000, 1, 1) + chrono::Duration::days(days);
+            let year = school_year_of(day);
+            let (start, end) = (school_year_start(year).unwrap(), school_year_end(year).unwrap());
+            prop_assert!(start <= day && day <= end, "{day} in {year}");
+            prop_assert_eq!(school_year_of(start), year);
+            prop_assert_eq!(school_year_of(end + chrono::Duration::days(1)), year + 1);
+        }
+    }
 
     #[test]
     fn every_monday_is_in_one_school_years_weeks_and_those_run_september_to_august() {

@@ -807,7 +807,8 @@ mod tests {
                 ),
                 (2, 1, 1)
             );
-            let csv = collection::csv("850", &r);
+            let by_sen = crate::domain::sen::return_by_sen_status(&notices, 2024, d(2025, 10, 1));
+            let csv = collection::csv("850", &r, &by_sen);
             let mut lines = csv.lines();
             let header: Vec<&str> = lines.next().unwrap().split(',').collect();
             let row: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -827,6 +828,10 @@ mod tests {
                 ("supervision_orders_inadditiontoprosecution", "1"),
                 ("prosecutions_s444_1_discontinued", "1"),
                 ("prosecutions_s444_1a_awaiting_outcome", "1"),
+                // No SEN status was sent for any pupil.
+                ("pn_issued_sen_none", "0"),
+                ("pn_issued_sen_not_known", "11"),
+                ("nti_issued_sen_not_known", "1"),
             ] {
                 assert_eq!(at(name), value, "{name}");
             }

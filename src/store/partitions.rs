@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use super::StoreResult;
 use super::tx::sql_impl;
+use crate::domain::calendar::{school_year_end, school_year_start};
 use crate::domain::identifiers::LaCode;
 
 /// One authority's marks in a school year's partition: what the purge's audit
@@ -19,26 +20,6 @@ pub struct YearMarks {
     pub marks: i64,
     pub first_date: NaiveDate,
     pub last_date: NaiveDate,
-}
-
-/// The first day of school year `year` (by its September's calendar year).
-pub fn school_year_start(year: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, 9, 1)
-}
-
-/// The last day of school year `year`.
-pub fn school_year_end(year: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year + 1, 8, 31)
-}
-
-/// The school year (by its September's calendar year) `day` falls in.
-pub fn school_year_of(day: NaiveDate) -> i32 {
-    use chrono::Datelike;
-    if day.month() >= 9 {
-        day.year()
-    } else {
-        day.year() - 1
-    }
 }
 
 /// The register's partitions, within a unit of work.
@@ -178,20 +159,5 @@ sql_impl! {
                 .await?;
             Ok(dropped)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_school_year_runs_from_september_to_august() {
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(school_year_of(d(2019, 9, 1)), 2019);
-        assert_eq!(school_year_of(d(2020, 8, 31)), 2019);
-        assert_eq!(school_year_of(d(2020, 1, 6)), 2019);
-        assert_eq!(school_year_start(2019), Some(d(2019, 9, 1)));
-        assert_eq!(school_year_end(2019), Some(d(2020, 8, 31)));
     }
 }

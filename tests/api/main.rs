@@ -42,6 +42,7 @@ mod rectification;
 mod relay;
 mod replica;
 mod reports;
+mod request_ids;
 mod resilience;
 mod retention;
 mod rollups;

@@ -217,7 +217,8 @@ on_both_backends! {
             "1,",
             "0,0,0,0,0,0,0,",
             "0,0,0,0,0,0,0,",
-            "0,0,0,0,0,0,0\n",
+            "0,0,0,0,0,0,0,",
+            "0,0,0,6,0,0,0,1\n",
         );
         assert_eq!(csv, format!("{}{row}", crate::statutory_return::HEADER));
         assert_eq!(csv, statutory_return(&app, Some(d(2025, 10, 1))).await.csv, "the API's CSV");

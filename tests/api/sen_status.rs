@@ -276,12 +276,39 @@ on_both_backends! {
         let by_sen = r.by_sen_status.unwrap();
         assert_eq!(counts(by_sen.penalty_notices_issued), (1, 1, 1, 1));
         assert_eq!(counts(by_sen.notices_to_improve_issued), (0, 0, 0, 0));
+        // The CSV carries the same breakdown in its last columns
+        // (`pn_issued_sen_*`, `nti_issued_sen_*`): four holiday notices, all
+        // unresolved, no measures.
+        let row = |sen: &str| {
+            format!(
+                "202425,Academic year,Local authority,850,\
+                 4,4,0,0,0,0,0,0,0,0,0,0,0,4,0,0,0,0,0,0,\
+                 0,0,0,0,0,4,0,0,0,0,0,0,0,0,0,0,0,0,\
+                 0,\
+                 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,\
+                 {sen}\n"
+            )
+        };
+        assert_eq!(r.csv, format!("{}{}", crate::statutory_return::HEADER, row("1,1,1,1,0,0,0,0")));
 
         // The MIS corrects pupil 2's status from September: the notice follows.
         let mut correction = batch("correction", week(SCHOOL, 2, monday + Duration::weeks(1), "O", &[]));
         correction.sen_statuses = vec![status(2, pb::SenProvision::SenSupport, d(2024, 9, 2))];
         record(&officer(&app), vec![correction]).await.unwrap();
         assert_eq!(get(&app, &second.name).await.sen_provision(), pb::SenProvision::SenSupport);
+        let corrected = app
+            .as_role("850", Role::Auditor)
+            .reports()
+            .get_statutory_return(pb::GetStatutoryReturnRequest {
+                parent: "authorities/850".into(),
+                academic_year_start: 2024,
+                as_of_date: proto_date(d(2025, 9, 30)),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(counts(corrected.by_sen_status.unwrap().penalty_notices_issued), (0, 2, 1, 1));
+        assert_eq!(corrected.csv, format!("{}{}", crate::statutory_return::HEADER, row("0,2,1,1,0,0,0,0")));
 
         // The pupil's subject access export holds their history.
         let mut stream = app

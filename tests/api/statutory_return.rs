@@ -497,7 +497,8 @@ fn prosecutions(c: &Option<pb::ProsecutionCounts>) -> [i64; 7] {
     ]
 }
 
-/// The CSV's header: the published file's columns, then ours.
+/// The CSV's header: the published file's columns, then ours (the SEN
+/// breakdown last).
 pub(crate) const HEADER: &str = concat!(
     "time_period,time_identifier,geographic_level,old_la_code,",
     "pn_issued,reason_pn_hols,reason_pn_late,reason_pn_other,pn_paid,pn_paid_21,pn_paid_22_28,",
@@ -520,7 +521,9 @@ pub(crate) const HEADER: &str = concat!(
     "prosecutions_s444_1_awaiting_outcome,",
     "prosecutions_s444_1a,prosecutions_s444_1a_fine,prosecutions_s444_1a_conditional_discharge,",
     "prosecutions_s444_1a_withdrawn,prosecutions_s444_1a_dismissed,prosecutions_s444_1a_discontinued,",
-    "prosecutions_s444_1a_awaiting_outcome\n",
+    "prosecutions_s444_1a_awaiting_outcome,",
+    "pn_issued_sen_none,pn_issued_sen_support,pn_issued_sen_ehc_plan,pn_issued_sen_not_known,",
+    "nti_issued_sen_none,nti_issued_sen_support,nti_issued_sen_ehc_plan,nti_issued_sen_not_known\n",
 );
 
 on_both_backends! {
@@ -564,7 +567,9 @@ on_both_backends! {
             "1,",
             "6,1,1,1,1,1,1,",
             "4,1,1,0,1,1,0,",
-            "2,0,0,1,0,0,1\n",
+            "2,0,0,1,0,0,1,",
+            // No pupil's SEN status was sent: every notice's is not known.
+            "0,0,0,11,0,0,0,1\n",
         );
         assert_eq!(r.csv, format!("{HEADER}{row}"));
 

@@ -75,6 +75,7 @@ impl From<ProsecutionCounts> for pb::ProsecutionCounts {
 pub(crate) fn return_to_proto(
     la_code: &str,
     r: &StatutoryReturn,
+    by_sen: &crate::domain::sen::ReturnBySenStatus,
 ) -> pb::GetStatutoryReturnResponse {
     let m = &r.measures;
     pb::GetStatutoryReturnResponse {
@@ -109,13 +110,14 @@ pub(crate) fn return_to_proto(
             .supervision_orders_in_place_of_prosecution,
         education_supervision_orders_in_addition_to_prosecution: m
             .supervision_orders_in_addition_to_prosecution,
-        csv: collection::csv(la_code, r),
-        ..Default::default()
+        csv: collection::csv(la_code, r, by_sen),
+        // The SEN breakdown (fields 20-29) is its own message, beside the rest.
+        by_sen_status: Some(return_by_sen_to_proto(by_sen)),
     }
 }
 
 /// The return's breakdown by SEN status (GetStatutoryReturnResponse.by_sen_status).
-pub(crate) fn return_by_sen_to_proto(
+fn return_by_sen_to_proto(
     r: &crate::domain::sen::ReturnBySenStatus,
 ) -> pb::StatutoryReturnBySenStatus {
     pb::StatutoryReturnBySenStatus {

@@ -9,6 +9,7 @@
 use super::{Counts, StatutoryReturn, measures::ProsecutionCounts};
 use crate::domain::measures::Section;
 use crate::domain::policy::OffenceReason;
+use crate::domain::sen::{ReturnBySenStatus, SenCounts};
 
 /// The collection's word for a main reason in its column names.
 fn reason_word(reason: OffenceReason) -> &'static str {
@@ -61,9 +62,23 @@ fn prosecution_columns(out: &mut Vec<(String, i64)>, prefix: &str, c: &Prosecuti
     ]);
 }
 
+/// The notices of one kind by SEN status (ours: the collection has no SEN
+/// breakdown), after `{prefix}`: `_sen_none`, `_sen_support`, `_sen_ehc_plan`
+/// (the census's N, K, E on the issue date), `_sen_not_known` (none sent);
+/// the four add up to `{prefix}`.
+fn sen_columns(out: &mut Vec<(String, i64)>, prefix: &str, c: &SenCounts) {
+    let col = |suffix: &str| format!("{prefix}{suffix}");
+    out.extend([
+        (col("_sen_none"), c.no_sen),
+        (col("_sen_support"), c.sen_support),
+        (col("_sen_ehc_plan"), c.ehc_plan),
+        (col("_sen_not_known"), c.not_known),
+    ]);
+}
+
 /// Every count of the return as (column, value), in the CSV's order: the
-/// published file's columns first, then ours.
-pub fn columns(r: &StatutoryReturn) -> Vec<(String, i64)> {
+/// published file's columns first, then ours, the SEN breakdown last.
+pub fn columns(r: &StatutoryReturn, by_sen: &ReturnBySenStatus) -> Vec<(String, i64)> {
     let t = &r.totals;
     let w = &r.withdrawn_by_reason;
     let m = &r.measures;
@@ -118,6 +133,8 @@ pub fn columns(r: &StatutoryReturn) -> Vec<(String, i64)> {
     for (section, c) in &m.prosecutions_by_section {
         prosecution_columns(&mut out, section_word(*section), c);
     }
+    sen_columns(&mut out, "pn_issued", &by_sen.penalty_notices_issued);
+    sen_columns(&mut out, "nti_issued", &by_sen.notices_to_improve_issued);
     out
 }
 
@@ -132,8 +149,8 @@ const ROW_NAME: [&str; 4] = [
 /// The return as CSV: a header and one row for the authority (`la_code`, the
 /// three-digit code the collection calls `old_la_code`). No field needs
 /// quoting: every value is a number or a fixed word.
-pub fn csv(la_code: &str, r: &StatutoryReturn) -> String {
-    let columns = columns(r);
+pub fn csv(la_code: &str, r: &StatutoryReturn, by_sen: &ReturnBySenStatus) -> String {
+    let columns = columns(r, by_sen);
     let header = ROW_NAME
         .iter()
         .map(|s| s.to_string())
