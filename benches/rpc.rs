@@ -48,6 +48,10 @@ mod feature_costs;
 mod holiday_notice;
 use hdrhistogram::Histogram;
 use holiday_notice::{date, holiday_penalty};
+#[path = "rpc/statements.rs"]
+mod statements;
+#[path = "rpc/steady.rs"]
+mod steady;
 use lea_notices::domain::identifiers::Upn;
 use lea_notices::proto::v1::{
     self as pb, notice_service_client::NoticeServiceClient,
@@ -64,8 +68,9 @@ const LA: &str = "850";
 const SEEDED: u64 = 200;
 
 struct Args {
-    /// Log every statement of this database (PostgreSQL's `log_statement`),
-    /// make one call of each kind and stop: how the pgbench scripts were written.
+    /// Print the statements the server sends for one call of each kind
+    /// compared with pgbench (read off the wire: `rpc/statements.rs`), check
+    /// the scripts against them and stop: how the pgbench scripts are written.
     log_statements: bool,
     quick: bool,
     rounds: usize,
@@ -486,13 +491,6 @@ async fn main() -> anyhow::Result<()> {
         .execute(&mut admin)
         .await?;
     let url = format!("{base}/{db}");
-    if args.log_statements {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "ALTER DATABASE {db} SET log_statement = 'all'"
-        )))
-        .execute(&mut admin)
-        .await?;
-    }
     let result = measure(&args, &url).await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
@@ -613,19 +611,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     bench.next.store(SEEDED, Ordering::Relaxed);
     let bench = Arc::new(bench);
     if args.log_statements {
-        for op in OPS {
-            let mut marker = sqlx::PgConnection::connect(url).await?;
-            let note = format!("SELECT 'rpc bench: {} follows'", op.name());
-            sqlx::raw_sql(sqlx::AssertSqlSafe(note))
-                .execute(&mut marker)
-                .await?;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let answer = bench.call(&mut first, op).await;
-            anyhow::ensure!(answer.is_ok(), "{}: {answer:?}", op.name());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        println!("statements logged for database {url}: see PostgreSQL's log");
-        return Ok(());
+        return statements::check_scripts(bin, &env, url, &bench, SEEDED, true).await;
     }
     if args.access_log_cost {
         return access_log_cost(args, &bench, without_port).await;
@@ -649,6 +635,9 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     if !args.sqlite {
         let mut pg = sqlx::PgConnection::connect(url).await?;
         sqlx::raw_sql("VACUUM ANALYZE").execute(&mut pg).await?;
+        // Every run that compares with pgbench first checks that the scripts
+        // send what the server sends (issue #32).
+        statements::check_scripts(bin, &env, url, &bench, SEEDED, false).await?;
     }
     let ops: Vec<Op> = OPS
         .into_iter()
@@ -674,6 +663,8 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     );
     let mut bad = Vec::new();
     let mut by_round: BTreeMap<Op, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut half_rate_p99: BTreeMap<Op, Vec<f64>> = BTreeMap::new();
+    let warm = steady::warm_secs(args.secs);
     for round in 1..=args.rounds {
         println!("## Round {round}\n");
         println!(
@@ -683,6 +674,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         let mut health8 = f64::NAN;
         let mut at8 = BTreeMap::new();
         for &op in &ops {
+            steady::warm_closed(&bench, &clients, op, warm).await?;
             let mut rates = BTreeMap::new();
             for n in [1usize, 8, 32] {
                 let out = closed_loop(&bench, &clients[..n], op, args.secs).await?;
@@ -740,9 +732,16 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
                 continue;
             }
             let max = at8[&op];
+            steady::warm_open(&bench, &clients, op, max * 0.5, warm).await?;
             for (label, factor) in [("half the 8-client rate", 0.5), ("twice it", 2.0)] {
                 let rate = max * factor;
                 let out = open_loop(&bench, &clients[..8], op, rate, args.secs).await?;
+                if factor < 1.0 {
+                    half_rate_p99
+                        .entry(op)
+                        .or_default()
+                        .push(out.quantile_ms(0.99));
+                }
                 if factor < 1.0 && !out.codes.is_empty() {
                     bad.push(format!(
                         "{} open loop at {rate:.0}/s ({label}): {}",
@@ -778,6 +777,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
             );
         }
     }
+    steady::summary(args.rounds, &by_round, &half_rate_p99);
     anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
     Ok(())
 }

@@ -101,9 +101,10 @@ pub(crate) async fn settle_notice(
         .notice_allocations(authority, &notice.notice_number)
         .await?;
     let money = payment::settle(notice, &facts);
-    tx.apply_notice_money(authority, &notice.notice_number, &money)
+    let settlement_changed = money.settlement != notice.settlement;
+    tx.apply_notice_money(authority, &notice.notice_number, &money, settlement_changed)
         .await?;
-    if money.settlement != notice.settlement {
+    if settlement_changed {
         tx.append_audit(&NewAuditEvent {
             authority,
             at,
@@ -200,7 +201,8 @@ async fn allocate(
 ) -> ServiceResult<()> {
     let touched: BTreeSet<String> = before.iter().chain(after).map(|(n, _)| n.clone()).collect();
     let notices = lock_notices(tx, authority, &touched, field).await?;
-    tx.set_allocations(authority, payment_id, after).await?;
+    tx.set_allocations(authority, payment_id, !before.is_empty(), after)
+        .await?;
     for number in &touched {
         settle_notice(
             tx,
@@ -401,7 +403,13 @@ impl App {
             &by,
         )
         .await?;
-        Ok(Ok(payment_in(tx, authority, &payment.payment_id).await?))
+        let recorded = tx
+            .payment_inserted(authority, &payment.payment_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("payment {} vanished", payment.payment_id))
+            })?;
+        Ok(Ok(recorded))
     }
 
     /// Replaces a payment's allocations, for `reason`.

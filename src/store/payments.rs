@@ -146,6 +146,16 @@ pub trait PaymentStore: Send {
         payment_id: &str,
     ) -> StoreResult<Option<Payment>>;
 
+    /// A payment inserted earlier in this unit, with its allocations. No other
+    /// unit sees it before this one commits, so there is nothing to lock
+    /// against and no refund of it can exist: two round trips fewer than
+    /// [`Self::payment_for_update`].
+    async fn payment_inserted(
+        &mut self,
+        authority: &LaCode,
+        payment_id: &str,
+    ) -> StoreResult<Option<Payment>>;
+
     /// Inserts a payment (without allocations); `Duplicate` if its provider id is known.
     async fn insert_payment(
         &mut self,
@@ -154,12 +164,15 @@ pub trait PaymentStore: Send {
         fingerprint: &str,
     ) -> StoreResult<()>;
 
-    /// Replaces a payment's allocations with `(notice number, pence)` pairs. The
-    /// notices' money must then be settled with `apply_notice_money`.
+    /// Replaces a payment's allocations with `(notice number, pence)` pairs
+    /// (`had_any`: whether it has any now; when it has none there is nothing
+    /// to delete, and no statement is sent for it). The notices' money must
+    /// then be settled with `apply_notice_money`.
     async fn set_allocations(
         &mut self,
         authority: &LaCode,
         payment_id: &str,
+        had_any: bool,
         allocations: &[(String, i64)],
     ) -> StoreResult<()>;
 
@@ -170,12 +183,16 @@ pub trait PaymentStore: Send {
         notice_number: &str,
     ) -> StoreResult<Vec<AllocationFact>>;
 
-    /// Stores what the rules made of a notice's money.
+    /// Stores what the rules made of a notice's money; the notice's settlement
+    /// is written only when `settlement_changed` (from what the unit read of
+    /// the notice under its lock), as writing the same values back is a round
+    /// trip for nothing.
     async fn apply_notice_money(
         &mut self,
         authority: &LaCode,
         notice_number: &str,
         money: &NoticeMoney,
+        settlement_changed: bool,
     ) -> StoreResult<()>;
 
     /// The request fingerprint of a refund already recorded.
@@ -260,6 +277,28 @@ sql_impl! {
             }
         }
 
+        async fn payment_inserted(
+            &mut self,
+            authority: &LaCode,
+            payment_id: &str,
+        ) -> StoreResult<Option<Payment>> {
+            let row: Option<PaymentRow> = sqlx::query_as(concat!(
+                payment_select!(),
+                " WHERE p.authority_code = $1 AND p.payment_id = $2"
+            ))
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+            match row {
+                None => Ok(None),
+                Some(row) => {
+                    let allocations = self.payment_allocations(authority, row.payment_id()).await?;
+                    Ok(Some(row.into_payment(allocations, Vec::new())?.0))
+                }
+            }
+        }
+
         async fn insert_payment(
             &mut self,
             authority: &LaCode,
@@ -293,13 +332,16 @@ sql_impl! {
             &mut self,
             authority: &LaCode,
             payment_id: &str,
+            had_any: bool,
             allocations: &[(String, i64)],
         ) -> StoreResult<()> {
-            sqlx::query("DELETE FROM allocations WHERE authority_code = $1 AND payment_id = $2")
-                .bind(authority.as_str())
-                .bind(payment_id)
-                .execute(&mut *self.conn)
-                .await?;
+            if had_any {
+                sqlx::query("DELETE FROM allocations WHERE authority_code = $1 AND payment_id = $2")
+                    .bind(authority.as_str())
+                    .bind(payment_id)
+                    .execute(&mut *self.conn)
+                    .await?;
+            }
             for (notice_number, amount) in allocations {
                 // Nothing counts until the notice's money is settled in this transaction.
                 sqlx::query(
@@ -347,6 +389,7 @@ sql_impl! {
             authority: &LaCode,
             notice_number: &str,
             money: &NoticeMoney,
+            settlement_changed: bool,
         ) -> StoreResult<()> {
             // Only allocations whose figures changed are written. A new payment
             // usually changes its own allocation alone; rewriting every allocation
@@ -380,13 +423,15 @@ sql_impl! {
                 .execute(&mut *self.conn)
                 .await?;
             }
-            sqlx::query("UPDATE notices SET paid_rate = $3, paid_date = $4 WHERE authority_code = $1 AND notice_number = $2")
-                .bind(authority.as_str())
-                .bind(notice_number)
-                .bind(money.settlement.as_ref().map(|s| s.rate.as_str()))
-                .bind(money.settlement.as_ref().map(|s| s.date))
-                .execute(&mut *self.conn)
-                .await?;
+            if settlement_changed {
+                sqlx::query("UPDATE notices SET paid_rate = $3, paid_date = $4 WHERE authority_code = $1 AND notice_number = $2")
+                    .bind(authority.as_str())
+                    .bind(notice_number)
+                    .bind(money.settlement.as_ref().map(|s| s.rate.as_str()))
+                    .bind(money.settlement.as_ref().map(|s| s.date))
+                    .execute(&mut *self.conn)
+                    .await?;
+            }
             Ok(())
         }
 
@@ -507,14 +552,7 @@ sql_impl! {
             authority: &LaCode,
             row: PaymentRow,
         ) -> StoreResult<(Payment, String)> {
-            let allocations: Vec<AllocationRow> = sqlx::query_as(
-                "SELECT notice_number, amount_pence, applied_pence, refund_due_pence FROM allocations \
-                 WHERE authority_code = $1 AND payment_id = $2 ORDER BY notice_number",
-            )
-            .bind(authority.as_str())
-            .bind(row.payment_id())
-            .fetch_all(&mut *self.conn)
-            .await?;
+            let allocations = self.payment_allocations(authority, row.payment_id()).await?;
             let refunds: Vec<RefundRow> = sqlx::query_as(
                 "SELECT provider_refund_id, amount_pence, refund_date, reason, notice_number FROM refunds \
                  WHERE authority_code = $1 AND payment_id = $2 ORDER BY created_at, provider_refund_id",
@@ -524,6 +562,22 @@ sql_impl! {
             .fetch_all(&mut *self.conn)
             .await?;
             row.into_payment(allocations, refunds)
+        }
+
+        /// A payment's allocations, by notice number.
+        async fn payment_allocations(
+            &mut self,
+            authority: &LaCode,
+            payment_id: &str,
+        ) -> StoreResult<Vec<AllocationRow>> {
+            Ok(sqlx::query_as(
+                "SELECT notice_number, amount_pence, applied_pence, refund_due_pence FROM allocations \
+                 WHERE authority_code = $1 AND payment_id = $2 ORDER BY notice_number",
+            )
+            .bind(authority.as_str())
+            .bind(payment_id)
+            .fetch_all(&mut *self.conn)
+            .await?)
         }
     }
 }

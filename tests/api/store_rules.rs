@@ -186,7 +186,7 @@ on_both_backends! {
                                 allocations: vec![],
                                 settlement: Some(Settlement { rate: PaidRate::Lower, date: d(2025, 1, 20) }),
                             };
-                            tx.apply_notice_money(&la(), &number, &money).await.unwrap();
+                            tx.apply_notice_money(&la(), &number, &money, true).await.unwrap();
                         }
                         if prosecuted {
                             let outcome = ProsecutionOutcome {
@@ -260,7 +260,7 @@ on_both_backends! {
                     tx.insert_payment(&la(), &payment(&id), "fingerprint").await.unwrap();
                     let allocations: Vec<(String, i64)> =
                         allocations.iter().map(|(n, a)| (n.to_string(), *a)).collect();
-                    tx.set_allocations(&la(), &id, &allocations).await.unwrap();
+                    tx.set_allocations(&la(), &id, true, &allocations).await.unwrap();
                     if unallocated_refund > 0 {
                         tx.insert_refund(&la(), &id, &refund(format!("{id}-u"), unallocated_refund, None), "f", at()).await.unwrap();
                     }

@@ -190,7 +190,7 @@ async fn store_every_case(tx: &mut dyn StoreTx) -> usize {
                         tx.insert_payment(&la(), &payment(&pid, 8_000, T - Duration::days(5)), "f")
                             .await
                             .unwrap();
-                        tx.set_allocations(&la(), &pid, &[(number.clone(), 8_000)])
+                        tx.set_allocations(&la(), &pid, true, &[(number.clone(), 8_000)])
                             .await
                             .unwrap();
                     }
@@ -205,6 +205,7 @@ async fn store_every_case(tx: &mut dyn StoreTx) -> usize {
                             allocations,
                             settlement,
                         },
+                        true,
                     )
                     .await
                     .unwrap();
@@ -397,7 +398,7 @@ on_both_backends! {
                     let id = format!("payment-{count:03}");
                     tx.insert_payment(&la(), &payment(&id, 8_000, T), "f").await.unwrap();
                     if allocated > 0 {
-                        tx.set_allocations(&la(), &id, &[(number.to_string(), allocated)]).await.unwrap();
+                        tx.set_allocations(&la(), &id, true, &[(number.to_string(), allocated)]).await.unwrap();
                     }
                     if refunded > 0 {
                         tx.insert_refund(&la(), &id, &refund(format!("{id}-u"), refunded, None), "f", instant(T)).await.unwrap();
