@@ -25,6 +25,14 @@
 //! of the server (an earlier commit's, for before and after) under the same
 //! load generator.
 //!
+//! `--sqlite --direct` also runs each call's statements directly on the
+//! database file (at 1 and 8 clients, after the call, in the same round) and
+//! reports the call's rate as a ratio of theirs; the scripts
+//! (`benches/rpc/sqlite/`, see `rpc/sqlite_direct.rs`) are first checked
+//! against the statements a second server logs for the same calls, and the
+//! bench fails when they differ. `--sqlite --log-statements` prints those
+//! statements (to write the scripts) and keeps the database.
+//!
 //! `cargo bench --bench rpc -- --access-log-cost [--rounds N] [--secs S]`
 //! measures only what the access log costs GetNotice: the same binary twice on
 //! the same database, one not writing the access log (a switch honoured only
@@ -46,6 +54,8 @@ use anyhow::Context;
 mod feature_costs;
 #[path = "common/holiday_notice.rs"]
 mod holiday_notice;
+#[path = "rpc/sqlite_direct.rs"]
+mod sqlite_direct;
 use hdrhistogram::Histogram;
 use holiday_notice::{date, holiday_penalty};
 #[path = "rpc/statements.rs"]
@@ -79,6 +89,9 @@ struct Args {
     /// Notices put in by SQL before measuring.
     notices: u64,
     sqlite: bool,
+    /// With `--sqlite`: each call also against its statements run directly on
+    /// the database (`sqlite_direct`), checked first against what the server sends.
+    direct: bool,
     /// The calls measured (all when empty).
     calls: Vec<String>,
     /// Measure only what the access log costs GetNotice: the same server
@@ -100,6 +113,7 @@ fn args() -> anyhow::Result<Args> {
         admin_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         notices: 0,
         sqlite: false,
+        direct: false,
         calls: Vec::new(),
         access_log_cost: false,
         feature_costs: false,
@@ -120,6 +134,7 @@ fn args() -> anyhow::Result<Args> {
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
             "--notices" => a.notices = it.next().context("--notices N")?.parse()?,
             "--sqlite" => a.sqlite = true,
+            "--direct" => a.direct = true,
             "--calls" => {
                 a.calls = it
                     .next()
@@ -187,6 +202,19 @@ impl Op {
             Op::GetNotice => Some("get_notice.sql"),
             Op::ListNotices => Some("list_notices.sql"),
             Op::ListNoticesPaid => None,
+            Op::IssuePenaltyNotice => Some("issue_penalty_notice.sql"),
+            Op::RecordPayment => Some("record_payment.sql"),
+        }
+    }
+
+    /// The SQLite script with the server's statements for the call, if it has
+    /// one (`benches/rpc/sqlite/`, see `sqlite_direct`).
+    fn sqlite_script(self) -> Option<&'static str> {
+        match self {
+            Op::Health => None,
+            Op::GetNotice => Some("get_notice.sql"),
+            Op::ListNotices => Some("list_notices.sql"),
+            Op::ListNoticesPaid => Some("list_notices_paid.sql"),
             Op::IssuePenaltyNotice => Some("issue_penalty_notice.sql"),
             Op::RecordPayment => Some("record_payment.sql"),
         }
@@ -479,6 +507,12 @@ async fn main() -> anyhow::Result<()> {
     if args.sqlite {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}/bench.db", dir.path().display());
+        if args.log_statements {
+            // Kept, to read back the values the server bound (the scripts'
+            // `-- bind:` lines).
+            println!("-- database: {url}");
+            let _kept = dir.keep();
+        }
         return measure(&args, &url).await;
     }
     let (base, _) = args
@@ -610,7 +644,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     }
     bench.next.store(SEEDED, Ordering::Relaxed);
     let bench = Arc::new(bench);
-    if args.log_statements {
+    if args.log_statements && !args.sqlite {
         return statements::check_scripts(bin, &env, url, &bench, SEEDED, true).await;
     }
     if args.access_log_cost {
@@ -643,6 +677,17 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         .into_iter()
         .filter(|op| args.calls.is_empty() || args.calls.iter().any(|c| c == op.name()))
         .collect();
+    let direct = if args.sqlite && (args.direct || args.log_statements) {
+        let scripts = sqlite_scripts_checked(args, bin, &env, &bench, &ops).await?;
+        if args.log_statements {
+            return Ok(());
+        }
+        Some(scripts)
+    } else {
+        None
+    };
+    // `{n}` of the direct runs: apart from the calls' own numbers.
+    let direct_next = Arc::new(AtomicU64::new(5_000_000));
 
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -668,7 +713,12 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     for round in 1..=args.rounds {
         println!("## Round {round}\n");
         println!(
-            "| call | clients | calls/s | p50 ms | p99 ms | failures | of health Check (8) | of pgbench (8) |"
+            "| call | clients | calls/s | p50 ms | p99 ms | failures | of health Check (8) | {} |",
+            if args.sqlite {
+                "of its statements direct (same clients): direct calls/s, p99 ms"
+            } else {
+                "of pgbench (8)"
+            }
         );
         println!("|---|---|---|---|---|---|---|---|");
         let mut health8 = f64::NAN;
@@ -688,7 +738,21 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
                     }
                     at8.insert(op, out.rate());
                 }
-                let pgb = if n == 8 {
+                let direct_script = direct.as_ref().and_then(|d| d.get(&op));
+                let pgb = if let Some(script) = direct_script.filter(|_| n <= 8) {
+                    let d =
+                        sqlite_direct::run(url, script, n, args.secs, &bench.numbers, &direct_next)
+                            .await?;
+                    if n == 8 {
+                        by_round.entry(op).or_default().push((out.rate(), d.rate));
+                    }
+                    format!(
+                        "{:.2} ({:.0}/s, {:.2})",
+                        out.rate() / d.rate,
+                        d.rate,
+                        d.quantile_ms(0.99)
+                    )
+                } else if n == 8 {
                     match op.script().filter(|_| !args.sqlite) {
                         Some(script) => {
                             let (tps, _) = pgbench(url, script, 8, args.secs).await?;
@@ -763,7 +827,14 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     }
     if args.rounds > 1 {
         println!("## Spread over {} rounds, 8 clients\n", args.rounds);
-        println!("| call | calls/s min–max | spread (max/min) | ratio to pgbench min–max |");
+        println!(
+            "| call | calls/s min–max | spread (max/min) | ratio to {} min–max |",
+            if args.sqlite {
+                "its statements direct"
+            } else {
+                "pgbench"
+            }
+        );
         println!("|---|---|---|---|");
         for (op, rounds) in &by_round {
             let rates: Vec<f64> = rounds.iter().map(|r| r.0).collect();
@@ -780,6 +851,94 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     steady::summary(args.rounds, &by_round, &half_rate_p99);
     anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
     Ok(())
+}
+
+/// SQLite: the scripts of `ops` (see `sqlite_direct`), checked against the
+/// statements the server sends. A second server on the same database logs its
+/// statements (sqlx's `sqlx::query` at `debug`, JSON lines); each call is made
+/// twice and the second kept (the first may fill the server's caches). Fails
+/// when a script differs from what the server sent; with `--log-statements`
+/// prints what it sent instead.
+async fn sqlite_scripts_checked(
+    args: &Args,
+    bin: &str,
+    env: &[(&str, String)],
+    bench: &Bench,
+    ops: &[Op],
+) -> anyhow::Result<BTreeMap<Op, sqlite_direct::Script>> {
+    let dir = tempfile::tempdir()?;
+    let log_path = dir.path().join("server.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let _server = tokio::process::Command::new(bin)
+        .arg("serve")
+        .envs(env.iter().cloned())
+        .env("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEA_NOTICES_MIGRATE_ON_START", "false")
+        .env("LEA_NOTICES_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,sqlx::query=debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path)?)
+        .kill_on_drop(true)
+        .spawn()?;
+    let logging = Bench {
+        port,
+        officer: bench.officer.clone(),
+        finance: bench.finance.clone(),
+        next: AtomicU64::new(900_000),
+        numbers: bench.numbers.clone(),
+    };
+    let mut client = loop {
+        match logging.client().await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    while client
+        .health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut scripts = BTreeMap::new();
+    let mut differences = Vec::new();
+    for &op in ops {
+        let Some(file) = op.sqlite_script() else {
+            continue;
+        };
+        let mut logged = Vec::new();
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let from = std::fs::metadata(&log_path)?.len() as usize;
+            let answer = logging.call(&mut client, op).await;
+            anyhow::ensure!(answer.is_ok(), "{}: {answer:?}", op.name());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let log = std::fs::read(&log_path)?;
+            logged = sqlite_direct::logged_statements(&String::from_utf8_lossy(&log[from..]));
+        }
+        if args.log_statements {
+            println!("-- {} ({file}): {} statements", op.name(), logged.len());
+            for sql in &logged {
+                println!("{sql}");
+            }
+            println!();
+            continue;
+        }
+        let script = sqlite_direct::Script::load(file)?;
+        differences.extend(sqlite_direct::differences(&script, &logged));
+        scripts.insert(op, script);
+    }
+    anyhow::ensure!(
+        differences.is_empty(),
+        "the SQLite scripts differ from what the server sends:\n{}",
+        differences.join("\n")
+    );
+    Ok(scripts)
 }
 
 /// GetNotice at 8 clients closed loop on the server writing the access log
