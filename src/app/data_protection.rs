@@ -65,10 +65,10 @@ pub(super) async fn record_reads(
 /// The purpose `caller` gave, as its access-log entries record it; a purpose
 /// header that is not one is refused.
 pub(super) fn recorded_purpose(caller: &Caller) -> ServiceResult<Option<&str>> {
-    Ok(caller
+    caller
         .purpose
         .recorded()
-        .map_err(|why| FieldViolation::new(access_log::PURPOSE_HEADER, why))?)
+        .map_err(|why| FieldViolation::new(access_log::PURPOSE_HEADER, why).into())
 }
 
 /// The rows of a listing its caller gets: a listing reads one row past its
