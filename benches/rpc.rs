@@ -20,8 +20,8 @@
 //! issued one by SQL: spread over three school years, for 50,000 pupils, the
 //! 50 latest paid), so that a call's cost can be compared at 1k, 10k and 100k
 //! notices; `--sqlite` runs the server on SQLite (no pgbench there); `--calls
-//! A,B` measures only those calls (names as in the tables, `ListNotices.PAID`
-//! for a page filtered by status). `LEA_BENCH_SERVER_BIN` runs another build
+//! A,B` measures only those calls, and health `Check` for the ceilings (names
+//! as in the tables, `ListNotices.PAID` for a page filtered by status). `LEA_BENCH_SERVER_BIN` runs another build
 //! of the server (an earlier commit's, for before and after) under the same
 //! load generator.
 //!
@@ -34,14 +34,19 @@
 //! statements (to write the scripts) and keeps the database.
 //!
 //! `cargo bench --bench rpc -- --access-log-cost [--rounds N] [--secs S]`
-//! measures only what the access log costs GetNotice: the same binary twice on
-//! the same database, one not writing the access log (a switch honoured only
-//! with development tokens, for this benchmark), GetNotice at 8 clients on
-//! each in turn every round, and the median ratio of their rates.
+//! measures only what the access log costs GetNotice: the same binary three
+//! times on the same database, as deployed, writing the entries after the
+//! read as before session 15, and not writing the access log (switches
+//! honoured only with development tokens, for this benchmark), GetNotice at 8
+//! clients on each in turn every round, and the median ratios of their rates.
 //!
 //! `cargo bench --bench rpc -- --feature-costs [--rounds N] [--secs S]`
 //! measures only what the event feed and audit checkpoints cost
 //! IssuePenaltyNotice and RecordPayment (benches/rpc/feature_costs.rs).
+//!
+//! `cargo bench --bench rpc -- --instructions` counts the server's
+//! instructions per call under callgrind on SQLite instead (see
+//! `benches/rpc/instructions.rs`).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -56,6 +61,8 @@ mod feature_costs;
 mod holiday_notice;
 #[path = "rpc/sqlite_direct.rs"]
 mod sqlite_direct;
+#[path = "rpc/instructions.rs"]
+mod instructions;
 use hdrhistogram::Histogram;
 use holiday_notice::{date, holiday_penalty};
 #[path = "rpc/statements.rs"]
@@ -102,6 +109,9 @@ struct Args {
     /// Measure only what the event feed and checkpoints cost the writes
     /// (benches/rpc/feature_costs.rs).
     feature_costs: bool,
+    /// Count the server's instructions per call under callgrind on SQLite
+    /// instead (`benches/rpc/instructions.rs`).
+    instructions: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -117,6 +127,7 @@ fn args() -> anyhow::Result<Args> {
         calls: Vec::new(),
         access_log_cost: false,
         feature_costs: false,
+        instructions: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -129,6 +140,7 @@ fn args() -> anyhow::Result<Args> {
             "--log-statements" => a.log_statements = true,
             "--access-log-cost" => a.access_log_cost = true,
             "--feature-costs" => a.feature_costs = true,
+            "--instructions" => a.instructions = true,
             "--rounds" => a.rounds = it.next().context("--rounds N")?.parse()?,
             "--secs" => a.secs = it.next().context("--secs S")?.parse()?,
             "--admin-url" => a.admin_url = it.next().context("--admin-url URL")?,
@@ -504,6 +516,9 @@ async fn pgbench(url: &str, script: &str, clients: usize, secs: f64) -> anyhow::
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
+    if args.instructions {
+        return instructions::run(&args, &server_bin()).await;
+    }
     if args.sqlite {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}/bench.db", dir.path().display());
@@ -534,13 +549,18 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+/// The server binary: this build's, or `LEA_BENCH_SERVER_BIN`.
+fn server_bin() -> String {
+    std::env::var("LEA_BENCH_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lea-notices").to_string())
+}
+
 async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     let data_dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let bin = std::env::var("LEA_BENCH_SERVER_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lea-notices").to_string());
+    let bin = server_bin();
     let bin = bin.as_str();
     let env = [
         ("DATABASE_URL", url.to_string()),
@@ -578,6 +598,26 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
                 )
                 .env("LEA_NOTICES_MIGRATE_ON_START", "false")
                 .env("LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG", "true")
+                .stdout(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?,
+        )
+    } else {
+        None
+    };
+    // And the same server writing GetNotice's entries after the read, as
+    // before session 15 (see `access_log::BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ`).
+    let after_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let _after = if args.access_log_cost {
+        Some(
+            tokio::process::Command::new(bin)
+                .arg("serve")
+                .envs(env.iter().cloned())
+                .env("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{after_port}"))
+                .env("LEA_NOTICES_MIGRATE_ON_START", "false")
+                .env("LEA_NOTICES_BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ", "true")
                 .stdout(Stdio::null())
                 .kill_on_drop(true)
                 .spawn()?,
@@ -648,7 +688,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         return statements::check_scripts(bin, &env, url, &bench, SEEDED, true).await;
     }
     if args.access_log_cost {
-        return access_log_cost(args, &bench, without_port).await;
+        return access_log_cost(args, &bench, without_port, after_port).await;
     }
     if args.feature_costs {
         return feature_costs::run(args, &bench, bin, &env).await;
@@ -675,7 +715,11 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     }
     let ops: Vec<Op> = OPS
         .into_iter()
-        .filter(|op| args.calls.is_empty() || args.calls.iter().any(|c| c == op.name()))
+        // Health `Check` always: the stack's ceiling of the round, and half of
+        // the two-core bound.
+        .filter(|op| {
+            args.calls.is_empty() || *op == Op::Health || args.calls.iter().any(|c| c == op.name())
+        })
         .collect();
     let direct = if args.sqlite && (args.direct || args.log_statements) {
         let scripts = sqlite_scripts_checked(args, bin, &env, &bench, &ops).await?;
@@ -710,6 +754,8 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     let mut by_round: BTreeMap<Op, Vec<(f64, f64)>> = BTreeMap::new();
     let mut half_rate_p99: BTreeMap<Op, Vec<f64>> = BTreeMap::new();
     let warm = steady::warm_secs(args.secs);
+    // Each round's rate over 1/(1/Check + 1/pgbench) (see `two_core_bound`).
+    let mut bound_by_round: BTreeMap<Op, Vec<f64>> = BTreeMap::new();
     for round in 1..=args.rounds {
         println!("## Round {round}\n");
         println!(
@@ -757,7 +803,15 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
                         Some(script) => {
                             let (tps, _) = pgbench(url, script, 8, args.secs).await?;
                             by_round.entry(op).or_default().push((out.rate(), tps));
-                            format!("{:.2} (pgbench {tps:.0}/s)", out.rate() / tps)
+                            bound_by_round
+                                .entry(op)
+                                .or_default()
+                                .push(out.rate() / two_core_bound(health8, tps));
+                            format!(
+                                "{:.2} (pgbench {tps:.0}/s; {:.2} of the two-core bound)",
+                                out.rate() / tps,
+                                out.rate() / two_core_bound(health8, tps)
+                            )
                         }
                         None => {
                             by_round.entry(op).or_default().push((out.rate(), f64::NAN));
@@ -828,21 +882,27 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     if args.rounds > 1 {
         println!("## Spread over {} rounds, 8 clients\n", args.rounds);
         println!(
-            "| call | calls/s min–max | spread (max/min) | ratio to {} min–max |",
+            "| call | calls/s min–max | spread (max/min) | ratio to {} min–max | of the two-core bound, median (by round) |",
             if args.sqlite {
                 "its statements direct"
             } else {
                 "pgbench"
             }
         );
-        println!("|---|---|---|---|");
+        println!("|---|---|---|---|---|");
         for (op, rounds) in &by_round {
             let rates: Vec<f64> = rounds.iter().map(|r| r.0).collect();
             let ratios: Vec<f64> = rounds.iter().map(|r| r.0 / r.1).collect();
             let (lo, hi) = min_max(&rates);
             let (rlo, rhi) = min_max(&ratios);
+            let bound = bound_by_round.get(op).map_or(String::new(), |b| {
+                let mut sorted = b.clone();
+                sorted.sort_by(f64::total_cmp);
+                let each: Vec<String> = b.iter().map(|r| format!("{r:.2}")).collect();
+                format!("{:.2} ({})", sorted[sorted.len() / 2], each.join(", "))
+            });
             println!(
-                "| {} | {lo:.0}–{hi:.0} | {:.2} | {rlo:.2}–{rhi:.2} |",
+                "| {} | {lo:.0}–{hi:.0} | {:.2} | {rlo:.2}–{rhi:.2} | {bound} |",
                 op.name(),
                 hi / lo
             );
@@ -942,76 +1002,99 @@ async fn sqlite_scripts_checked(
 }
 
 /// GetNotice at 8 clients closed loop on the server writing the access log
-/// and on the same server not writing it, in turn (which goes first
-/// alternates), every round; the ratio of their rates each round and its
-/// median over the rounds.
-async fn access_log_cost(args: &Args, with: &Arc<Bench>, without_port: u16) -> anyhow::Result<()> {
-    let without = Arc::new(Bench {
-        port: without_port,
-        officer: with.officer.clone(),
-        finance: with.finance.clone(),
-        next: AtomicU64::new(SEEDED),
-        numbers: with.numbers.clone(),
-    });
-    let mut with_clients = Vec::new();
-    let mut without_clients = Vec::new();
-    for _ in 0..8 {
-        with_clients.push(with.client().await?);
-        let client = loop {
-            match without.client().await {
-                Ok(c) => break c,
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        without_clients.push(client);
+/// (in the read's statement where it can), on the same server writing it
+/// after the read (as before session 15), and on one not writing it, in turn
+/// (the order rotates each round), every round; the ratios of their rates
+/// each round and their medians over the rounds.
+async fn access_log_cost(
+    args: &Args,
+    with: &Arc<Bench>,
+    without_port: u16,
+    after_port: u16,
+) -> anyhow::Result<()> {
+    let other = |port| {
+        Arc::new(Bench {
+            port,
+            officer: with.officer.clone(),
+            finance: with.finance.clone(),
+            next: AtomicU64::new(SEEDED),
+            numbers: with.numbers.clone(),
+        })
+    };
+    let servers = [with.clone(), other(after_port), other(without_port)];
+    let mut clients: [Vec<Client>; 3] = Default::default();
+    for (bench, clients) in servers.iter().zip(clients.iter_mut()) {
+        for _ in 0..8 {
+            let client = loop {
+                match bench.client().await {
+                    Ok(c) => break c,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            };
+            clients.push(client);
+        }
     }
-    // Both warm: a second of each, not counted.
-    closed_loop(with, &with_clients, Op::GetNotice, 1.0).await?;
-    closed_loop(&without, &without_clients, Op::GetNotice, 1.0).await?;
+    // All warm: a second of each, not counted.
+    for (bench, clients) in servers.iter().zip(&clients) {
+        closed_loop(bench, clients, Op::GetNotice, 1.0).await?;
+    }
     println!(
         "# The access log's cost on GetNotice: {} round(s) of {} s each way, 8 clients\n",
         args.rounds, args.secs
     );
     println!(
-        "| round | with access log calls/s | p50 ms | without calls/s | p50 ms | with / without |"
+        "| round | in the read's statement calls/s | p50 ms | after the read calls/s | p50 ms | without calls/s | p50 ms | in the statement / without | after / without |"
     );
-    println!("|---|---|---|---|---|---|");
-    let mut ratios = Vec::new();
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let (mut ratios, mut ratios_after) = (Vec::new(), Vec::new());
     let mut bad = Vec::new();
     for round in 1..=args.rounds {
-        let (a, b) = if round % 2 == 1 {
-            let a = closed_loop(with, &with_clients, Op::GetNotice, args.secs).await?;
-            let b = closed_loop(&without, &without_clients, Op::GetNotice, args.secs).await?;
-            (a, b)
-        } else {
-            let b = closed_loop(&without, &without_clients, Op::GetNotice, args.secs).await?;
-            let a = closed_loop(with, &with_clients, Op::GetNotice, args.secs).await?;
-            (a, b)
-        };
-        for out in [&a, &b] {
+        let mut outs: [Option<Outcome>; 3] = Default::default();
+        for i in 0..3 {
+            let which = (i + round) % 3;
+            let out =
+                closed_loop(&servers[which], &clients[which], Op::GetNotice, args.secs).await?;
             if !out.codes.is_empty() {
                 bad.push(out.failures());
             }
+            outs[which] = Some(out);
         }
-        let ratio = a.rate() / b.rate();
+        let [Some(a), Some(b), Some(c)] = outs else {
+            unreachable!("every server measured")
+        };
+        let (ratio, ratio_after) = (a.rate() / c.rate(), b.rate() / c.rate());
         ratios.push(ratio);
+        ratios_after.push(ratio_after);
         println!(
-            "| {round} | {:.0} | {:.2} | {:.0} | {:.2} | {ratio:.3} |",
+            "| {round} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} | {:.2} | {ratio:.3} | {ratio_after:.3} |",
             a.rate(),
             a.quantile_ms(0.5),
             b.rate(),
-            b.quantile_ms(0.5)
+            b.quantile_ms(0.5),
+            c.rate(),
+            c.quantile_ms(0.5)
         );
     }
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (median, median_after) = (median(&mut ratios), median(&mut ratios_after));
     println!(
-        "\nmedian of {} rounds: with / without = {median:.3} (the access log costs {:.1}% of GetNotice's rate)",
+        "\nmedian of {} rounds: in the read's statement / without = {median:.3} (the access log costs {:.1}% of GetNotice's rate); after the read / without = {median_after:.3}",
         ratios.len(),
         (1.0 - median) * 100.0
     );
     anyhow::ensure!(bad.is_empty(), "the server failed calls: {bad:#?}");
     Ok(())
+}
+
+/// What a call could reach on this machine if the server cost nothing: the
+/// stack's cost per call (health `Check`'s rate) and the database's (pgbench's
+/// rate on the call's SQL) add up on the same two cores, so
+/// 1 / (1/Check + 1/pgbench). NaN without `Check` in the round.
+fn two_core_bound(check: f64, pgbench: f64) -> f64 {
+    1.0 / (1.0 / check + 1.0 / pgbench)
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {

@@ -99,4 +99,9 @@ impl Caller {
     pub fn may_see(&self, notice: &Notice) -> bool {
         access::may_see_notice(self.role, &self.schools, &self.actor.subject, notice)
     }
+
+    /// The notices this caller may see, as a store filters them.
+    pub fn notice_scope(&self) -> access::NoticeScope<'_> {
+        access::notice_scope(self.role, &self.schools, &self.actor.subject)
+    }
 }

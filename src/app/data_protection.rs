@@ -46,10 +46,7 @@ pub(super) async fn record_reads(
     method: &'static str,
     accessed: Vec<Accessed>,
 ) -> ServiceResult<()> {
-    let purpose = caller
-        .purpose
-        .recorded()
-        .map_err(|why| FieldViolation::new(access_log::PURPOSE_HEADER, why))?;
+    let purpose = recorded_purpose(caller)?;
     if accessed.is_empty() {
         return Ok(());
     }
@@ -63,6 +60,15 @@ pub(super) async fn record_reads(
     })
     .await?;
     Ok(())
+}
+
+/// The purpose `caller` gave, as its access-log entries record it; a purpose
+/// header that is not one is refused.
+pub(super) fn recorded_purpose(caller: &Caller) -> ServiceResult<Option<&str>> {
+    caller
+        .purpose
+        .recorded()
+        .map_err(|why| FieldViolation::new(access_log::PURPOSE_HEADER, why).into())
 }
 
 /// The rows of a listing its caller gets: a listing reads one row past its

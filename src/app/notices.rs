@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::breach_search::{BreachSearch, FoundBreach};
-use super::data_protection::{record_reads, returned};
+use super::data_protection::{record_reads, recorded_purpose, returned};
 use super::evidence::registers_of;
 use super::idempotency::UseCase;
 use super::payments::settle_notice;
@@ -24,7 +24,9 @@ use crate::domain::{
     policy::PolicyVersion,
     sharing::OtherAuthorityNotice,
 };
-use crate::store::{AuditEvent, AuditFilter, NewAuditEvent, NoticeFilter, StoreError, StoreTx};
+use crate::store::{
+    AuditEvent, AuditFilter, NewAuditEvent, NoticeFilter, ReadBy, StoreError, StoreTx,
+};
 
 const ISSUE_NTI: UseCase = UseCase::IssueNoticeToImprove;
 const ISSUE_PENALTY: UseCase = UseCase::IssuePenaltyNotice;
@@ -492,14 +494,27 @@ impl App {
     pub async fn get_notice(&self, caller: Caller, number: Read<String>) -> ServiceResult<Notice> {
         caller.check_allowed(Operation::ReadNotices)?;
         let number = number?;
-        // One statement: the notice with the sums of its money (the read is
-        // recorded after it, see `store::access_log`).
+        // One statement: the notice with the sums of its money, and on
+        // PostgreSQL its read recorded in the same statement (see
+        // `AccessLogStore::notice_recording_read`).
         self.read_single(move |app, mut tx| async move {
             let result = async {
-                let notice = visible_notice(&mut *tx, &caller, &number).await?;
-                let accessed = access_log::notice_subjects(&caller.authority, &notice);
-                record_reads(&mut *tx, &caller, app.now(), "GetNotice", accessed.into()).await?;
-                Ok(notice)
+                let read = ReadBy {
+                    at: app.now(),
+                    actor: &caller.actor,
+                    method: "GetNotice",
+                    purpose: recorded_purpose(&caller)?,
+                };
+                let name = names::notice_name(&caller.authority, &number);
+                tx.notice_recording_read(
+                    &caller.authority,
+                    &number,
+                    caller.notice_scope(),
+                    &name,
+                    &read,
+                )
+                .await?
+                .ok_or(ServiceError::NotFound(name))
             }
             .await;
             (tx, result)

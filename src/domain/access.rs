@@ -172,8 +172,34 @@ pub fn covers_school(role: Role, schools: &[Urn], school: &Urn) -> bool {
 /// Whether a caller may see `notice`: school staff their schools' notices, police
 /// the notices they issued, other reading roles every notice of their authority.
 pub fn may_see_notice(role: Role, schools: &[Urn], subject: &str, notice: &Notice) -> bool {
-    covers_school(role, schools, &notice.pupil.school_urn)
-        && (role != Police || notice.issuer.subject == subject)
+    notice_scope(role, schools, subject).covers(&notice.pupil.school_urn, &notice.issuer.subject)
+}
+
+/// The notices a caller may see (see [`may_see_notice`]), as conditions a
+/// store can put in the statement that reads one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticeScope<'a> {
+    /// Only the notices of pupils at these schools; any school when `None`.
+    pub schools: Option<&'a [Urn]>,
+    /// Only the notices this subject issued; any issuer when `None`.
+    pub issuer: Option<&'a str>,
+}
+
+impl NoticeScope<'_> {
+    /// Whether a notice of a pupil at `school`, issued by `issuer`, is in scope.
+    pub fn covers(&self, school: &Urn, issuer: &str) -> bool {
+        self.schools.is_none_or(|own| own.contains(school))
+            && self.issuer.is_none_or(|only| only == issuer)
+    }
+}
+
+/// The notices a caller in `role` may see: school staff those of their own
+/// schools, police those they issued, every other reading role all of them.
+pub fn notice_scope<'a>(role: Role, schools: &'a [Urn], subject: &'a str) -> NoticeScope<'a> {
+    NoticeScope {
+        schools: (role == SchoolStaff).then_some(schools),
+        issuer: (role == Police).then_some(subject),
+    }
 }
 
 /// What a caller may read of attendance: school staff must name one of their

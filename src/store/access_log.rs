@@ -12,12 +12,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::NoticeStore;
+use super::notices::{NoticeRow, NoticeSql};
 use super::tx::sql_impl;
 use super::{StoreError, StoreResult};
-use crate::domain::access_log::{Accessed, SubjectKind};
+use crate::domain::access::NoticeScope;
+use crate::domain::access_log::{self, Accessed, SubjectKind};
 use crate::domain::actor::Actor;
 use crate::domain::identifiers::LaCode;
-use crate::domain::notice::Session;
+use crate::domain::notice::{Notice, Session};
 use crate::store::AuditEvent;
 use crate::store::marks::changes::session_number;
 
@@ -31,6 +34,17 @@ pub struct NewAccess<'a> {
     pub method: &'static str,
     pub purpose: Option<&'a str>,
     pub accessed: Vec<Accessed>,
+}
+
+/// Who read, when, through which call and why: the entries of a read whose
+/// subjects the store finds (see [`AccessLogStore::notice_recording_read`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadBy<'a> {
+    pub at: DateTime<Utc>,
+    pub actor: &'a Actor,
+    /// The RPC, for example `GetNotice`.
+    pub method: &'static str,
+    pub purpose: Option<&'a str>,
 }
 
 /// One entry of the access log.
@@ -84,6 +98,15 @@ pub(super) trait AccessSql {
     /// (at most three `wal_writer_delay`s, 600 ms by default); the database
     /// stays consistent. Writes keep theirs in their own, synchronous, commit.
     const INSERT_ACCESS_AFTER_READ: &'static str;
+    /// One notice read and its read recorded in the same statement, where the
+    /// backend can write in a read (a data-modifying `WITH` on PostgreSQL;
+    /// `None` on SQLite, where there is no round trip to save): binds the
+    /// authority, number, whether the scope takes any school, its schools
+    /// (a list), its issuer (or NULL), the time, actor subject and role, method, purpose, the
+    /// notice's name, and the pupil's and parent's subject kinds. Run only as
+    /// a single statement in autocommit (see
+    /// [`AccessLogStore::notice_recording_read`]).
+    const NOTICE_READ_RECORDED: Option<&'static str>;
     /// The pupil and parent of each notice whose number is one of the list
     /// bound as `$2` (see [`notice_subjects`]).
     const NOTICE_SUBJECTS: &'static str;
@@ -172,6 +195,24 @@ pub trait AccessLogStore: Send {
     /// module's documentation); nothing when it rolls back.
     async fn record_access(&mut self, access: &NewAccess<'_>) -> StoreResult<()>;
 
+    /// The notice numbered `number` if `scope` covers it, and its read
+    /// recorded as [`Self::record_access`] records
+    /// [`access_log::notice_subjects`](crate::domain::access_log::notice_subjects):
+    /// its pupil and its parent, under the notice's name `resource`. Nothing
+    /// is recorded when there is no such notice in scope. In a unit that is a
+    /// single statement, on PostgreSQL, the entries are written by the read's
+    /// own statement ([`AccessSql::NOTICE_READ_RECORDED`]): one round trip,
+    /// and a read answered has its entries committed with it (with
+    /// `synchronous_commit` off, as [`AccessSql::INSERT_ACCESS_AFTER_READ`]).
+    async fn notice_recording_read(
+        &mut self,
+        authority: &LaCode,
+        number: &str,
+        scope: NoticeScope<'_>,
+        resource: &str,
+        read: &ReadBy<'_>,
+    ) -> StoreResult<Option<Notice>>;
+
     /// The pupil (UPN) and parent (person id) of each of an authority's
     /// notices numbered in `numbers`: `(number, upn, person id)`, for
     /// recording a read of something that names notices (payments).
@@ -210,7 +251,66 @@ pub trait AccessLogStore: Send {
 }
 
 sql_impl! {
-    impl AccessLogStore for Tx where [DB: AccessSql] {
+    impl AccessLogStore for Tx where [DB: AccessSql + NoticeSql] {
+        async fn notice_recording_read(
+            &mut self,
+            authority: &LaCode,
+            number: &str,
+            scope: NoticeScope<'_>,
+            resource: &str,
+            read: &ReadBy<'_>,
+        ) -> StoreResult<Option<Notice>> {
+            let in_one_statement = DB::NOTICE_READ_RECORDED.filter(|_| {
+                self.single_statement()
+                    && self.access_on.is_none()
+                    && !skipping_access_log()
+                    && !access_log_after_read()
+            });
+            if let Some(sql) = in_one_statement {
+                let schools: Vec<String> = scope
+                    .schools
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|u| u.as_str().to_string())
+                    .collect();
+                let row: Option<NoticeRow> = sqlx::query_as(sql)
+                    .bind(authority.as_str())
+                    .bind(number)
+                    .bind(scope.schools.is_none())
+                    .bind(DB::list_arg(&schools))
+                    .bind(scope.issuer)
+                    .bind(read.at)
+                    .bind(read.actor.subject.as_str())
+                    .bind(read.actor.role_str())
+                    .bind(read.method)
+                    .bind(read.purpose)
+                    .bind(resource)
+                    .bind(SubjectKind::Pupil.as_str())
+                    .bind(SubjectKind::Parent.as_str())
+                    .fetch_optional(&mut *self.conn)
+                    .await?;
+                return row.map(Notice::try_from).transpose();
+            }
+            let notice = self
+                .notice(authority, number)
+                .await?
+                .filter(|n| scope.covers(&n.pupil.school_urn, &n.issuer.subject));
+            if let Some(n) = &notice {
+                let [pupil, parent] = access_log::notice_subjects(authority, n);
+                debug_assert_eq!(pupil.resource, resource);
+                self.record_access(&NewAccess {
+                    authority,
+                    at: read.at,
+                    actor: read.actor,
+                    method: read.method,
+                    purpose: read.purpose,
+                    accessed: access_log::distinct(vec![pupil, parent]),
+                })
+                .await?;
+            }
+            Ok(notice)
+        }
+
         async fn record_access(&mut self, access: &NewAccess<'_>) -> StoreResult<()> {
             if access.accessed.is_empty() {
                 return Ok(());
@@ -338,14 +438,33 @@ sql_impl! {
 /// tokens, which a production deployment never enables).
 pub const BENCHMARK_ONLY_SKIP_ACCESS_LOG: &str = "LEA_NOTICES_BENCHMARK_ONLY_SKIP_ACCESS_LOG";
 
+/// As [`BENCHMARK_ONLY_SKIP_ACCESS_LOG`], for the same benchmark only: the
+/// server writes a `GetNotice`'s entries as before session 15, an `INSERT`
+/// after the read, not in the read's statement, so that the two are measured
+/// in the same run.
+pub const BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ: &str =
+    "LEA_NOTICES_BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ";
+
+/// Whether the benchmark-only switch `name` is set, with development tokens.
+fn benchmark_switch(name: &str) -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| v == "true");
+    set(name) && set("LEA_NOTICES_DEV_TOKENS")
+}
+
 /// Whether this process skips writing the access log (see
 /// [`BENCHMARK_ONLY_SKIP_ACCESS_LOG`]), read once.
 fn skipping_access_log() -> bool {
-    static SKIP: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-        let set = |name: &str| std::env::var(name).is_ok_and(|v| v == "true");
-        set(BENCHMARK_ONLY_SKIP_ACCESS_LOG) && set("LEA_NOTICES_DEV_TOKENS")
-    });
+    static SKIP: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| benchmark_switch(BENCHMARK_ONLY_SKIP_ACCESS_LOG));
     *SKIP
+}
+
+/// Whether this process writes a read's entries after it even where the
+/// read's statement could (see [`BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ`]).
+fn access_log_after_read() -> bool {
+    static AFTER: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| benchmark_switch(BENCHMARK_ONLY_ACCESS_LOG_AFTER_READ));
+    *AFTER
 }
 
 sql_impl! {

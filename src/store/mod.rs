@@ -47,7 +47,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
-pub use access_log::{AccessEvent, AccessFilter, AccessLogStore, NewAccess, ReplacedMark};
+pub use access_log::{AccessEvent, AccessFilter, AccessLogStore, NewAccess, ReadBy, ReplacedMark};
 pub use audit::{AuditEvent, AuditFilter, AuditStore, NewAuditEvent};
 pub use breaches::{BreachStore, DecidedBreachFilter};
 pub use idempotency::{IdempotencyStore, RequestKey, StoredRequest};

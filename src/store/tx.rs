@@ -261,6 +261,11 @@ impl<DB: Database> Tx<DB> {
     pub(super) fn conn(&mut self) -> &mut DB::Connection {
         &mut self.conn
     }
+
+    /// Whether the unit is one statement in autocommit (no `BEGIN`).
+    pub(super) fn single_statement(&self) -> bool {
+        self.single_statement
+    }
 }
 
 impl<DB: Database> Drop for Tx<DB> {

@@ -172,6 +172,31 @@ on_both_backends! {
         assert_eq!(both.code(), Code::InvalidArgument);
     }
 
+    async fn a_notice_out_of_the_readers_scope_is_not_found_and_leaves_no_entry(app) {
+        app.clock.set_day(d(2025, 2, 3));
+        let mut elsewhere = Penalty::holiday(2, &["dad-2"], d(2025, 1, 13), d(2025, 2, 3)).request("notice-2");
+        elsewhere.pupil.as_mut().unwrap().school_urn = "116440".into();
+        let notice = issue(&app, elsewhere).await.unwrap().remove(0);
+        let head = app.as_role("850", Role::SchoolStaff); // school 116439
+        let refused = head.notices().get_notice(get(&notice.name)).await.unwrap_err();
+        assert_eq!(refused.code(), Code::NotFound);
+        assert!(access_events(&app, "850", Default::default()).await.is_empty());
+
+        // A constable reads a notice they issued: its pupil and parent, once each.
+        let police = app.as_role("850", Role::Police);
+        let mut theirs = Penalty::holiday(3, &["gran-3"], d(2025, 1, 13), d(2025, 2, 3)).request("police-1");
+        theirs.issuer.as_mut().unwrap().role = pb::IssuerRole::Police as i32;
+        let issued = police.notices().issue_penalty_notice(theirs).await.unwrap().into_inner().notices.remove(0);
+        police.notices().get_notice(get(&issued.name)).await.unwrap();
+        let seen: Vec<(i32, String, String, String)> = access_events(&app, "850", Default::default())
+            .await
+            .into_iter()
+            .map(|e| (e.subject_kind, e.subject_key, e.resource, e.actor.unwrap().subject))
+            .collect();
+        let police_read = |kind: pb::DataSubjectKind, key: String| (kind as i32, key, issued.name.clone(), "police@850".to_string());
+        assert_eq!(seen, [police_read(pb::DataSubjectKind::Pupil, upn(3)), police_read(pb::DataSubjectKind::Parent, "gran-3".into())]);
+    }
+
     async fn a_purpose_that_is_not_one_is_refused_and_leaves_no_entry(app) {
         one_notice(&app).await;
         let mut asked = tonic::Request::new(get(NOTICE));

@@ -39,6 +39,24 @@ impl AccessSql for Postgres {
          SELECT $1, $2, $3, $4, $5, $6, s.k, s.s, s.r \
          FROM jsonb_to_recordset($7::jsonb) AS s(k TEXT, s TEXT, r TEXT), \
            (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
+    // The notice, then its two entries from it (in the order `distinct` gives
+    // the domain's `notice_subjects`: pupil, then parent), committed with
+    // `synchronous_commit` off as `INSERT_ACCESS_AFTER_READ`. A CTE named
+    // twice is evaluated once; a data-modifying one always runs to its end.
+    const NOTICE_READ_RECORDED: Option<&str> = Some(concat!(
+        "WITH notice AS (",
+        super::notices::notice_select!(),
+        " WHERE authority_code = $1 AND notice_number = $2 \
+           AND ($3 OR school_urn = ANY($4)) AND ($5::text IS NULL OR issuer_subject = $5)), \
+         recorded AS (INSERT INTO access_log (authority_code, accessed_at, actor_subject, \
+           actor_role, method, purpose, subject_kind, subject_key, resource) \
+           SELECT $1, $6, $7, $8, $9, $10, s.kind, s.subject, $11 \
+           FROM notice, LATERAL (VALUES (1, $12::text, notice.upn), \
+             (2, $13::text, notice.parent_person_id)) AS s(n, kind, subject), \
+             (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
+           ORDER BY s.n) \
+         SELECT * FROM notice"
+    ));
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("strpos(details, $2) > 0");
 }

@@ -37,6 +37,8 @@ impl AccessSql for Sqlite {
          FROM json_each($7) AS s";
     // SQLite's commit is the same either way (its durability is the file's).
     const INSERT_ACCESS_AFTER_READ: &str = Self::INSERT_ACCESS;
+    // No data-modifying WITH, and no round trip to save.
+    const NOTICE_READ_RECORDED: Option<&str> = None;
     const NOTICE_SUBJECTS: &str = notice_subjects!(any_of);
     const AUDIT_EVENTS_NAMING: &str = audit_events_naming!("instr(details, $2) > 0");
 }
