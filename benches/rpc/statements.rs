@@ -587,7 +587,8 @@ const COMPARED: [super::Op; 4] = [
 /// PostgreSQL go through the capture, makes one call of each compared kind
 /// (after three unrecorded ones, so its connections and prepared statements
 /// are warm, as under load), runs each script once through the capture, and
-/// fails with a difference when they do not send the same statements.
+/// fails with a difference when they do not send the same statements (only
+/// warns when not `fatal`).
 /// `print` also prints every statement (what `--log-statements` shows).
 pub async fn check_scripts(
     bin: &str,
@@ -596,6 +597,7 @@ pub async fn check_scripts(
     bench: &super::Bench,
     seeded: u64,
     print: bool,
+    fatal: bool,
 ) -> anyhow::Result<()> {
     use std::sync::atomic::AtomicU64;
     use std::time::Duration;
@@ -695,10 +697,18 @@ pub async fn check_scripts(
     for listing in listings {
         println!("{listing}");
     }
-    anyhow::ensure!(
-        differences.is_empty(),
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let report = format!(
         "the pgbench scripts do not send what the server sends (`-` the server only, `+` the script only; values shown as ?):\n{}",
         differences.join("\n")
     );
-    Ok(())
+    if !fatal {
+        // `--quick` (CI's run) says so and goes on: its ratios to pgbench are
+        // then not of the same SQL, and no target is read from them.
+        println!("**Warning**: {report}\n");
+        return Ok(());
+    }
+    anyhow::bail!(report)
 }
