@@ -18,7 +18,7 @@ use crate::domain::{
     notice::Session,
     school::Phase,
 };
-use crate::store::{AttendanceScope, EnrolmentFigures, NewAuditEvent, StoreTx};
+use crate::store::{AttendanceScope, EnrolmentFigures, NewAuditEvent, SchoolTotals, StoreTx};
 
 const RECORD_MARKS: UseCase = UseCase::RecordMarks;
 
@@ -67,7 +67,31 @@ pub struct GroupFigures {
     pub schools: BTreeSet<String>,
 }
 
+/// What a summary read: figures per enrolment, or already summed per school.
+enum SummaryRead {
+    ByEnrolment(Vec<EnrolmentFigures>),
+    BySchool(Vec<SchoolTotals>),
+}
+
 impl GroupFigures {
+    fn of_school(t: SchoolTotals) -> Self {
+        GroupFigures {
+            total: t.figures,
+            enrolments: t.enrolments,
+            persistent_absence_enrolments: t.persistent_absence_enrolments,
+            severe_absence_enrolments: t.severe_absence_enrolments,
+            schools: BTreeSet::from([t.school_urn]),
+        }
+    }
+
+    fn merge(&mut self, other: &GroupFigures) {
+        self.total.merge(&other.total);
+        self.enrolments += other.enrolments;
+        self.persistent_absence_enrolments += other.persistent_absence_enrolments;
+        self.severe_absence_enrolments += other.severe_absence_enrolments;
+        self.schools.extend(other.schools.iter().cloned());
+    }
+
     fn add(&mut self, e: &EnrolmentFigures) {
         self.total.merge(&e.figures);
         self.enrolments += 1;
@@ -101,6 +125,13 @@ pub struct SchoolGroup {
 #[derive(Debug, Clone)]
 pub struct AttendanceSummary {
     pub total: Figures,
+    /// Enrolments in scope with a possible session, and of those the
+    /// persistently and severely absent.
+    pub enrolment_count: i64,
+    pub persistent_absence_enrolments: i64,
+    pub severe_absence_enrolments: i64,
+    /// Per enrolment, where the store read them so (always for a pupil; a
+    /// school year of a school or the authority comes summed per school).
     pub enrolments: Vec<EnrolmentFigures>,
     /// With [`SummaryGrouping::Phase`]: by phase, the unknown group first.
     pub phase_groups: Vec<PhaseGroup>,
@@ -108,9 +139,9 @@ pub struct AttendanceSummary {
     pub school_groups: Vec<SchoolGroup>,
 }
 
-/// Groups `enrolments` by phase or school, with the register's `(name, phase)` by URN.
+/// Groups the schools' figures by phase or school, with the register's `(name, phase)` by URN.
 fn group(
-    enrolments: &[EnrolmentFigures],
+    by_school: BTreeMap<String, GroupFigures>,
     register: &HashMap<String, (String, Option<Phase>)>,
     grouping: SummaryGrouping,
 ) -> (Vec<PhaseGroup>, Vec<SchoolGroup>) {
@@ -118,9 +149,9 @@ fn group(
         SummaryGrouping::None => (vec![], vec![]),
         SummaryGrouping::Phase => {
             let mut by_phase: BTreeMap<Option<Phase>, GroupFigures> = BTreeMap::new();
-            for e in enrolments {
-                let phase = register.get(&e.school_urn).and_then(|(_, p)| *p);
-                by_phase.entry(phase).or_default().add(e);
+            for (urn, figures) in &by_school {
+                let phase = register.get(urn).and_then(|(_, p)| *p);
+                by_phase.entry(phase).or_default().merge(figures);
             }
             let groups = by_phase
                 .into_iter()
@@ -129,40 +160,20 @@ fn group(
             (groups, vec![])
         }
         SummaryGrouping::School => {
-            let mut by_school: BTreeMap<&str, GroupFigures> = BTreeMap::new();
-            for e in enrolments {
-                by_school.entry(&e.school_urn).or_default().add(e);
-            }
             let groups = by_school
                 .into_iter()
                 .map(|(urn, figures)| {
-                    let held = register.get(urn);
+                    let held = register.get(&urn);
                     SchoolGroup {
-                        urn: urn.to_string(),
                         name: held.map(|(name, _)| name.clone()),
                         phase: held.and_then(|(_, p)| *p),
+                        urn,
                         figures,
                     }
                 })
                 .collect();
             (vec![], groups)
         }
-    }
-}
-
-impl AttendanceSummary {
-    pub fn persistent_absence_enrolments(&self) -> usize {
-        self.enrolments
-            .iter()
-            .filter(|e| e.figures.persistent_absence())
-            .count()
-    }
-
-    pub fn severe_absence_enrolments(&self) -> usize {
-        self.enrolments
-            .iter()
-            .filter(|e| e.figures.severe_absence())
-            .count()
     }
 }
 
@@ -302,7 +313,7 @@ impl App {
             SummaryScope::Pupil { school, .. } => school.clone(),
         };
         check_school_scope(&caller, school.as_ref())?;
-        let (mut enrolments, register) = self
+        let (read, register) = self
             .read_replica(move |app, mut tx| async move {
                 let store_scope = match &scope {
                     SummaryScope::Authority => AttendanceScope::Authority,
@@ -310,9 +321,25 @@ impl App {
                     SummaryScope::Pupil { upn, .. } => AttendanceScope::Pupil(upn),
                 };
                 let result = async {
-                    let enrolments = tx
-                        .enrolment_figures(&caller.authority, store_scope, from, to)
-                        .await?;
+                    // A school's or the authority's school year comes summed per
+                    // school from the store; any other range per enrolment.
+                    let totals = match &scope {
+                        SummaryScope::Authority => {
+                            tx.school_totals(&caller.authority, None, from, to).await?
+                        }
+                        SummaryScope::School(urn) => {
+                            tx.school_totals(&caller.authority, Some(urn), from, to)
+                                .await?
+                        }
+                        SummaryScope::Pupil { .. } => None,
+                    };
+                    let read = match totals {
+                        Some(totals) => SummaryRead::BySchool(totals),
+                        None => SummaryRead::ByEnrolment(
+                            tx.enrolment_figures(&caller.authority, store_scope, from, to)
+                                .await?,
+                        ),
+                    };
                     // A pupil's figures name the pupil; a school's or the
                     // authority's are totals.
                     if let SummaryScope::Pupil { upn, .. } = &scope {
@@ -334,23 +361,50 @@ impl App {
                                 .map(|(s, _)| (s.urn.to_string(), (s.name, s.phase)))
                                 .collect()
                         };
-                    Ok::<_, ServiceError>((enrolments, register))
+                    Ok::<_, ServiceError>((read, register))
                 }
                 .await;
                 (tx, result)
             })
             .await?;
-        if let Some(urn) = &school {
-            enrolments.retain(|e| e.school_urn == urn.as_str());
+        let (enrolments, by_school) = match read {
+            SummaryRead::ByEnrolment(mut enrolments) => {
+                if let Some(urn) = &school {
+                    enrolments.retain(|e| e.school_urn == urn.as_str());
+                }
+                enrolments.retain(|e| e.figures.possible > 0);
+                let mut by_school: BTreeMap<String, GroupFigures> = BTreeMap::new();
+                for e in &enrolments {
+                    by_school.entry(e.school_urn.clone()).or_default().add(e);
+                }
+                (enrolments, by_school)
+            }
+            SummaryRead::BySchool(totals) => {
+                let by_school = totals
+                    .into_iter()
+                    .filter(|t| {
+                        school
+                            .as_ref()
+                            .is_none_or(|urn| t.school_urn == urn.as_str())
+                    })
+                    .map(|t| {
+                        let urn = t.school_urn.clone();
+                        (urn, GroupFigures::of_school(t))
+                    })
+                    .collect();
+                (vec![], by_school)
+            }
+        };
+        let mut all = GroupFigures::default();
+        for g in by_school.values() {
+            all.merge(g);
         }
-        enrolments.retain(|e| e.figures.possible > 0);
-        let mut total = Figures::default();
-        for e in &enrolments {
-            total.merge(&e.figures);
-        }
-        let (phase_groups, school_groups) = group(&enrolments, &register, grouping);
+        let (phase_groups, school_groups) = group(by_school, &register, grouping);
         Ok(AttendanceSummary {
-            total,
+            total: all.total,
+            enrolment_count: all.enrolments,
+            persistent_absence_enrolments: all.persistent_absence_enrolments,
+            severe_absence_enrolments: all.severe_absence_enrolments,
             enrolments,
             phase_groups,
             school_groups,

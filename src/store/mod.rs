@@ -53,7 +53,7 @@ pub use breaches::{BreachStore, DecidedBreachFilter};
 pub use idempotency::{IdempotencyStore, RequestKey, StoredRequest};
 pub use keys::KeyStore;
 pub use marks::search::{BreachSearchStore, QualifyingFilter};
-pub use marks::summary::{AttendanceScope, EnrolmentFigures, SummaryStore};
+pub use marks::summary::{AttendanceScope, EnrolmentFigures, SchoolTotals, SummaryStore};
 pub use marks::{MarkStore, SchoolMark};
 pub use measures::{CaseFilter, MeasureStore};
 pub use notices::{NoticeFilter, NoticeStore};

@@ -422,3 +422,128 @@ mod consumed_sessions {
         }
     }
 }
+
+mod absence_classes {
+    //! A school year's summary classifies enrolments in SQL (`school_totals`):
+    //! persistent absence (10% or more of possible sessions) and severe absence
+    //! (50% or more) must be `Figures::persistent_absence` and
+    //! `Figures::severe_absence` on every case, the boundaries included.
+
+    use super::*;
+    use lea_notices::domain::attendance::{Figures, RegisterMark};
+    use lea_notices::domain::notice::Session;
+    use lea_notices::domain::register_codes::CodeSet;
+    use lea_notices::store::{AttendanceScope, SchoolTotals};
+
+    use chrono::Datelike;
+
+    use crate::helpers::notices::upn;
+
+    const SCHOOL: &str = "116439";
+
+    /// Ten weekdays from Monday 3 March 2025: twenty sessions.
+    fn sessions() -> Vec<(NaiveDate, Session)> {
+        d(2025, 3, 3)
+            .iter_days()
+            .filter(|x| x.weekday().num_days_from_monday() < 5)
+            .take(10)
+            .flat_map(|day| [(day, Session::Am), (day, Session::Pm)])
+            .collect()
+    }
+
+    fn register(pupil: u32, (date, session): (NaiveDate, Session), code: &str) -> RegisterMark {
+        RegisterMark {
+            school_urn: Urn::parse(SCHOOL).unwrap(),
+            upn: Upn::parse(&upn(pupil)).unwrap(),
+            date,
+            session,
+            code: code.into(),
+            category: CodeSet::categorise(date, code).unwrap(),
+            record_time: at(),
+        }
+    }
+
+    on_both_backends! {
+        async fn school_totals_classify_absence_as_the_domain_does(app) {
+            let store = app.store.as_ref();
+            let sessions = sessions();
+            // A pupil for every number of possible sessions from 0 to 20 and
+            // absences from 0 to all of them (authorised and unauthorised in
+            // turn), the rest of the twenty not possible sessions.
+            let mut marks = Vec::new();
+            let mut pupil = 0;
+            let mut figures = Vec::new();
+            for possible in 0..=20_usize {
+                for absent in 0..=possible {
+                    pupil += 1;
+                    let mut f = Figures::default();
+                    for (i, &s) in sessions.iter().enumerate() {
+                        let code = if i >= possible {
+                            "X"
+                        } else if i < absent {
+                            if i % 2 == 0 { "O" } else { "I" }
+                        } else if i % 3 == 0 {
+                            "V"
+                        } else {
+                            "/"
+                        };
+                        f.add_count(CodeSet::categorise(s.0, code).unwrap(), 1);
+                        marks.push(register(pupil, s, code));
+                    }
+                    figures.push(f);
+                }
+            }
+            store.make_register_partitions(2024, 2024, i32::MAX).await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            for chunk in marks.chunks(2_000) {
+                tx.record_marks(&la(), chunk, "marks", at()).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+
+            let mut expected = SchoolTotals {
+                school_urn: SCHOOL.into(),
+                figures: Figures::default(),
+                enrolments: 0,
+                persistent_absence_enrolments: 0,
+                severe_absence_enrolments: 0,
+            };
+            for f in figures.iter().filter(|f| f.possible > 0) {
+                expected.figures.merge(f);
+                expected.enrolments += 1;
+                expected.persistent_absence_enrolments += i64::from(f.persistent_absence());
+                expected.severe_absence_enrolments += i64::from(f.severe_absence());
+            }
+            // Both answers occur, at and either side of each boundary.
+            assert!(figures.iter().any(|f| f.possible == 10 && f.authorised_absence + f.unauthorised_absence == 1));
+            assert!(expected.persistent_absence_enrolments > expected.severe_absence_enrolments);
+            assert!(expected.severe_absence_enrolments > 0);
+
+            let (from, to) = (d(2025, 3, 3), d(2025, 3, 14));
+            let urn = Urn::parse(SCHOOL).unwrap();
+            let mut tx = store.begin_read().await.unwrap();
+            for school in [None, Some(&urn)] {
+                let totals = tx.school_totals(&la(), school, from, to).await.unwrap();
+                assert_eq!(totals, Some(vec![expected.clone()]), "school {school:?}");
+            }
+            // The same enrolments, classified one by one by the domain.
+            let one_by_one = tx
+                .enrolment_figures(&la(), AttendanceScope::Authority, from, to)
+                .await
+                .unwrap();
+            let mut by_domain: Vec<Figures> = one_by_one.into_iter().map(|e| e.figures).collect();
+            by_domain.retain(|f| f.possible > 0);
+            assert_eq!(by_domain.len() as i64, expected.enrolments);
+            assert_eq!(
+                by_domain.iter().filter(|f| f.persistent_absence()).count() as i64,
+                expected.persistent_absence_enrolments
+            );
+            assert_eq!(
+                by_domain.iter().filter(|f| f.severe_absence()).count() as i64,
+                expected.severe_absence_enrolments
+            );
+            // A range that cuts the school's weeks is not a whole school year's.
+            assert_eq!(tx.school_totals(&la(), None, d(2025, 3, 4), to).await.unwrap(), None);
+            tx.commit().await.unwrap();
+        }
+    }
+}

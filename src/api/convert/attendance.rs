@@ -333,9 +333,9 @@ pub(crate) fn summary_to_proto(
 ) -> pb::GetAttendanceSummaryResponse {
     pb::GetAttendanceSummaryResponse {
         figures: Some(figures_to_proto(&summary.total)),
-        enrolments: summary.enrolments.len() as i64,
-        persistent_absence_enrolments: summary.persistent_absence_enrolments() as i64,
-        severe_absence_enrolments: summary.severe_absence_enrolments() as i64,
+        enrolments: summary.enrolment_count,
+        persistent_absence_enrolments: summary.persistent_absence_enrolments,
+        severe_absence_enrolments: summary.severe_absence_enrolments,
         enrolment_summaries: if per_enrolment {
             summary
                 .enrolments

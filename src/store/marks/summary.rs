@@ -105,9 +105,58 @@ pub struct EnrolmentFigures {
     pub figures: Figures,
 }
 
+/// One school's enrolments over a range, summed: the figures of those with a
+/// possible session, how many they are, and how many of them were
+/// persistently and severely absent (`Figures::persistent_absence`,
+/// `Figures::severe_absence`, restated in SQL: tests/api/store_rules.rs checks
+/// they agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolTotals {
+    pub school_urn: String,
+    pub figures: Figures,
+    pub enrolments: i64,
+    pub persistent_absence_enrolments: i64,
+    pub severe_absence_enrolments: i64,
+}
+
+// A school year's rows per school, summed and classified in the database: the
+// whole authority's school year is 200,000 rows at county size, which took
+// most of a summary's time to send and add up in the server (BENCHMARKS.md,
+// session 15). `$3` is the school, where there is one.
+macro_rules! school_year_totals {
+    ($school:literal) => {
+        concat!(
+            "SELECT school_urn, CAST(SUM(present) AS BIGINT), CAST(SUM(approved_activity) AS BIGINT), \
+                    CAST(SUM(authorised_absence) AS BIGINT), CAST(SUM(unauthorised_absence) AS BIGINT), \
+                    COUNT(*), \
+                    SUM(CASE WHEN (authorised_absence + unauthorised_absence) * 10 >= possible THEN 1 ELSE 0 END), \
+                    SUM(CASE WHEN (authorised_absence + unauthorised_absence) * 2 >= possible THEN 1 ELSE 0 END) \
+             FROM (SELECT school_urn, present, approved_activity, authorised_absence, unauthorised_absence, \
+                          present + approved_activity + authorised_absence + unauthorised_absence AS possible \
+                   FROM attendance_year_figures \
+                   WHERE authority_code = $1 AND school_year = $2",
+            $school,
+            ") y WHERE possible > 0 GROUP BY school_urn ORDER BY school_urn"
+        )
+    };
+}
+
 /// Session counts per enrolment.
 #[async_trait]
 pub trait SummaryStore: Send {
+    /// Per school (by URN), its enrolments' figures over `from..=to` summed
+    /// and classified, when every figure in the range is a whole school
+    /// year's row: no school week of that year holds a possible session
+    /// outside the range (a school year's summary). `None` otherwise: the
+    /// caller sums [`SummaryStore::enrolment_figures`] instead.
+    async fn school_totals(
+        &mut self,
+        authority: &LaCode,
+        school: Option<&Urn>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Option<Vec<SchoolTotals>>>;
+
     /// Session counts per enrolment for marks in scope dated `from..=to`.
     async fn enrolment_figures(
         &mut self,
@@ -120,6 +169,85 @@ pub trait SummaryStore: Send {
 
 sql_impl! {
     impl SummaryStore for Tx {
+        async fn school_totals(
+            &mut self,
+            authority: &LaCode,
+            school: Option<&Urn>,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> StoreResult<Option<Vec<SchoolTotals>>> {
+            let school = school.map(Urn::as_str);
+            if from > to {
+                return Ok(None);
+            }
+            let Some((first, last)) = self.held_weeks(authority, school).await? else {
+                return Ok(None);
+            };
+            let (first, last) = (week_start(from).max(first), week_start(to).min(last));
+            let year = school_year_of_week(first);
+            if first > last || school_year_of_week(last) != year {
+                return Ok(None);
+            }
+            let Some((year_first, year_last)) = school_year_weeks(year) else {
+                return Ok(None);
+            };
+            // Any school week of the year with a possible session outside the range?
+            let query = sqlx::query_scalar(if school.is_some() {
+                "SELECT COUNT(*) FROM attendance_school_weeks \
+                 WHERE authority_code = $1 AND school_urn = $5 \
+                   AND week_start BETWEEN $2 AND $3 AND (first_day < $4 OR last_day > $6)"
+            } else {
+                "SELECT COUNT(*) FROM attendance_school_weeks \
+                 WHERE authority_code = $1 \
+                   AND week_start BETWEEN $2 AND $3 AND (first_day < $4 OR last_day > $5)"
+            })
+            .bind(authority.as_str())
+            .bind(year_first)
+            .bind(year_last)
+            .bind(from);
+            let query = match school {
+                Some(urn) => query.bind(urn).bind(to),
+                None => query.bind(to),
+            };
+            let outside: i64 = query.fetch_one(self.conn()).await?;
+            if outside > 0 {
+                return Ok(None);
+            }
+            let query = sqlx::query_as(if school.is_some() {
+                school_year_totals!(" AND school_urn = $3")
+            } else {
+                school_year_totals!("")
+            })
+            .bind(authority.as_str())
+            .bind(year);
+            let query = match school {
+                Some(urn) => query.bind(urn),
+                None => query,
+            };
+            let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> =
+                query.fetch_all(self.conn()).await?;
+            Ok(Some(
+                rows.into_iter()
+                    .map(
+                        |(school_urn, present, approved, authorised, unauthorised, enrolments, persistent, severe)| {
+                            let mut figures = Figures::default();
+                            figures.add_count(CodeCategory::Present, present);
+                            figures.add_count(CodeCategory::ApprovedActivity, approved);
+                            figures.add_count(CodeCategory::AuthorisedAbsence, authorised);
+                            figures.add_count(CodeCategory::UnauthorisedAbsence, unauthorised);
+                            SchoolTotals {
+                                school_urn,
+                                figures,
+                                enrolments,
+                                persistent_absence_enrolments: persistent,
+                                severe_absence_enrolments: severe,
+                            }
+                        },
+                    )
+                    .collect(),
+            ))
+        }
+
         /// Each enrolment's figures over `from..=to`. A pupil's are counted from their
         /// marks; a school's or the authority's are summed from the weekly figures
         /// over the whole weeks of the range and the weeks it cuts but no school's
