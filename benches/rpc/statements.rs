@@ -240,6 +240,7 @@ pub struct Trace {
 impl Trace {
     /// The server's: one connection sends the unit, others (numbering) the rest.
     pub fn of_server(conns: &[Vec<Wire>]) -> Self {
+        let conns = &without_health_checks(conns);
         let statements = |c: &Vec<Wire>| -> Vec<String> {
             c.iter()
                 .filter_map(|w| match w {
@@ -264,9 +265,15 @@ impl Trace {
     }
 
     /// pgbench's: one connection; what it sends between `SET synchronous_commit
-    /// = off` and `= on` stands for the server's numbering connection (the SETs
-    /// themselves are pgbench's cost of it, not compared).
+    /// = off` and `= on` stands for the server's other connections, in the
+    /// order they first send: its numbering connection, and a unit a call runs
+    /// on a pool connection of its own before its main one (IssuePenaltyNotice's
+    /// sharing look-up). The SETs themselves are pgbench's cost of numbering,
+    /// not compared. (The server's health checks are left out of both sides as
+    /// well, by [`without_health_checks`]; the bench's server runs during the
+    /// script too, on connections through the same capture.)
     pub fn of_pgbench(conns: &[Vec<Wire>]) -> Self {
+        let conns = &without_health_checks(conns);
         let mut trace = Trace::default();
         let mut numbering = false;
         for wire in conns.iter().flatten() {
@@ -299,6 +306,38 @@ impl Trace {
     pub fn statements(&self) -> usize {
         self.main.len() + self.side.len()
     }
+}
+
+/// The server's health check: `SELECT 1` as a simple query, on whichever
+/// pooled connection is idle, every `HEALTH_CHECK_INTERVAL` (250 ms), from a
+/// task of its own (`DatabaseWatch` in src/server/mod.rs, `ping` in
+/// src/store/tx.rs). It is no part of any call's work (no call sends
+/// `SELECT 1`), so it lands in a call's or a script's trace only by when it
+/// ran: it and its round trip are dropped. sqlx's own liveness check is a
+/// bare `Sync`, already no statement.
+const HEALTH_CHECK: &str = "SELECT 1";
+
+fn without_health_checks(conns: &[Vec<Wire>]) -> Vec<Vec<Wire>> {
+    conns
+        .iter()
+        .map(|conn| {
+            let mut kept = Vec::with_capacity(conn.len());
+            let mut after_check = false;
+            for wire in conn {
+                match wire {
+                    Wire::Statement(s) if s.trim() == HEALTH_CHECK => after_check = true,
+                    // A simple query's round trip follows its statement.
+                    Wire::Trip(Trip::Run) if after_check => after_check = false,
+                    other => {
+                        after_check = false;
+                        kept.push(other.clone());
+                    }
+                }
+            }
+            kept
+        })
+        .filter(|conn| !conn.is_empty())
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -378,8 +417,9 @@ fn tokens(sql: &str) -> Vec<Token> {
 }
 
 /// Functions the scripts use to make a value of the right size from pgbench's
-/// variables, and `now()`, which stands for a timestamp the server binds.
-const VALUE_FUNCTIONS: [&str; 5] = ["lpad", "repeat", "decode", "md5", "now"];
+/// variables (`string_to_array` for a `text[]` the server binds: pgbench binds
+/// text only), and `now()`, which stands for a timestamp the server binds.
+const VALUE_FUNCTIONS: [&str; 6] = ["lpad", "repeat", "decode", "md5", "now", "string_to_array"];
 
 fn symbol(t: Option<&Token>, s: &str) -> bool {
     matches!(t, Some(Token::Symbol(x)) if x == s)
