@@ -30,6 +30,8 @@ pub mod partitions;
 pub mod payments;
 pub mod policy;
 mod postgres;
+#[doc(hidden)]
+pub use postgres::register_lookups;
 pub mod rectifications;
 pub mod relay;
 pub mod requests;

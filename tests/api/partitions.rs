@@ -286,3 +286,96 @@ async fn a_query_bounded_by_a_school_year_reads_only_its_partition() {
         }
     }
 }
+
+/// An authority's first load into a database analysed before its marks: the
+/// write path's lookups of a batch's sessions probe the register's primary
+/// key row by row. Planned as joins from those statistics, they hashed the
+/// authority's whole register on every batch (BENCHMARKS.md, national scale).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_authoritys_sessions_are_looked_up_by_key_whatever_the_statistics() {
+    use lea_notices::store::register_lookups::{ANY_HELD, HELD_MARKS, REPLACE_MARKS};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let who = officer(&app);
+    // Hampshire's registers, analysed: nothing of Southampton's is known.
+    app.clock.set_day(d(2025, 7, 21));
+    for p in 1..=20 {
+        let mut marks = Vec::new();
+        for w in 0..6 {
+            let monday = d(2024, 9, 2) + chrono::Duration::weeks(w);
+            marks.extend(week(SCHOOL, p, monday, "O", &first(2)));
+        }
+        record(&who, vec![batch(&format!("p-{p}"), marks)])
+            .await
+            .unwrap();
+    }
+    let mut c = owner(&app).await;
+    sqlx::query("ANALYZE attendance_marks")
+        .execute(&mut c)
+        .await
+        .unwrap();
+
+    // A batch of Southampton's: two pupils' sessions in 2024/25.
+    let upns = vec!["A852200125001".to_string(), "A852200125002".to_string()];
+    let schools = vec!["117001".to_string(), "117001".to_string()];
+    let dates = vec![d(2024, 9, 2), d(2024, 9, 3)];
+    let sessions = vec![0i16, 1];
+    let explain = |sql: &str| format!("EXPLAIN {sql}");
+    let plans: Vec<(&str, Vec<String>)> = vec![
+        (
+            "ANY_HELD",
+            sqlx::query_scalar(sqlx::AssertSqlSafe(explain(ANY_HELD)))
+                .bind("852")
+                .bind(&upns)
+                .bind(&schools)
+                .bind(&dates)
+                .bind(&dates)
+                .fetch_all(&mut c)
+                .await
+                .unwrap(),
+        ),
+        (
+            "HELD_MARKS",
+            sqlx::query_scalar(sqlx::AssertSqlSafe(explain(HELD_MARKS)))
+                .bind("852")
+                .bind(&upns)
+                .bind(&dates)
+                .bind(&sessions)
+                .bind(&schools)
+                .fetch_all(&mut c)
+                .await
+                .unwrap(),
+        ),
+        (
+            "REPLACE_MARKS",
+            sqlx::query_scalar(sqlx::AssertSqlSafe(explain(REPLACE_MARKS)))
+                .bind("852")
+                .bind(&upns)
+                .bind(&dates)
+                .bind(&sessions)
+                .bind(&schools)
+                .bind(vec!["O".to_string(), "O".to_string()])
+                .bind(vec![3i16, 3])
+                .bind(vec![chrono::Utc::now(), chrono::Utc::now()])
+                .fetch_all(&mut c)
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (name, plan) in plans {
+        let text = plan.join("\n");
+        // Every read of the year's partition is an index probe on the
+        // pupil's key, never a scan of the authority's rows.
+        let reads: Vec<usize> = (0..plan.len())
+            .filter(|&i| plan[i].contains(" on attendance_marks_2024_25"))
+            .collect();
+        for i in reads {
+            assert!(plan[i].contains("Index"), "{name}: {text}");
+            let condition = plan.get(i + 1).map_or("", String::as_str);
+            assert!(
+                condition.contains("Index Cond") && condition.contains("upn = "),
+                "{name}: {text}"
+            );
+        }
+        assert!(!text.contains("Hash Join"), "{name}: {text}");
+    }
+}

@@ -1,6 +1,14 @@
 //! PostgreSQL's bulk writes of register marks: one statement per step for the
 //! whole batch, the rows sent as arrays and spread out with UNNEST (a statement
 //! per row would be ~100x slower; see ARCHITECTURE.md).
+//!
+//! A statement that looks up a batch's sessions in the register probes the
+//! primary key once per row whatever the statistics say: a `LATERAL` subquery
+//! with `LIMIT 1`, or `ON CONFLICT`, never a plain join. Given a join, the
+//! planner hashes the authority's whole register when its statistics predate
+//! the authority's marks (an authority's first load into a database analysed
+//! before it): each batch then reads every mark loaded so far (0.35 s a batch at
+//! 776,000 marks, growing with each; BENCHMARKS.md, national scale).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +23,36 @@ use crate::store::marks::changes::{
 };
 use crate::store::marks::queries::{ListQueries, list_queries};
 use crate::store::{StoreError, StoreResult};
+
+/// The statements that look up a batch's sessions in the register (see the
+/// module doc), public for the test that reads their plans
+/// (`tests/api/partitions.rs`).
+#[doc(hidden)]
+pub mod register_lookups {
+    /// Whether any mark is held for a pupil and school between two dates.
+    pub const ANY_HELD: &str = "SELECT EXISTS ( \
+           SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
+                AS i(upn, school_urn, first_date, last_date) \
+           CROSS JOIN LATERAL (SELECT 1 FROM attendance_marks m \
+             WHERE m.authority_code = $1 AND m.upn = i.upn \
+               AND m.mark_date BETWEEN i.first_date AND i.last_date \
+               AND m.school_urn = i.school_urn LIMIT 1) m)";
+    /// The mark held for each session, by its ordinal.
+    pub const HELD_MARKS: &str = "SELECT i.ord, m.code, m.category, m.record_time \
+             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
+                  WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
+             CROSS JOIN LATERAL (SELECT code, category, record_time FROM attendance_marks m \
+               WHERE m.authority_code = $1 AND m.upn = i.upn AND m.mark_date = i.mark_date \
+                 AND m.session = i.session AND m.school_urn = i.school_urn LIMIT 1) m";
+    /// Each held session's mark replaced in place.
+    pub const REPLACE_MARKS: &str = "INSERT INTO attendance_marks AS m \
+             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
+                                      $7::int2[], $8::timestamptz[]) \
+             ON CONFLICT (authority_code, upn, mark_date, session, school_urn) DO UPDATE \
+             SET code = EXCLUDED.code, category = EXCLUDED.category, \
+                 record_time = EXCLUDED.record_time";
+}
 
 impl MarkSql for Postgres {
     const LIST_QUERIES: ListQueries = list_queries!(any_of);
@@ -36,6 +74,8 @@ impl MarkSql for Postgres {
     }
 
     /// The mark held for each of `marks`' sessions, in the same order.
+    ///
+    /// Each session is one probe of the primary key (see the module doc).
     async fn held_marks(
         conn: &mut PgConnection,
         authority: &LaCode,
@@ -45,20 +85,15 @@ impl MarkSql for Postgres {
             return Ok(vec![]);
         }
         let c = columns(marks.iter().copied());
-        let rows: Vec<(i64, String, i16, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT i.ord, m.code, m.category, m.record_time \
-             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[]) \
-                  WITH ORDINALITY AS i(upn, mark_date, session, school_urn, ord) \
-             JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-              AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
-        )
-        .bind(authority.as_str())
-        .bind(&c.upns[..])
-        .bind(&c.dates[..])
-        .bind(&c.sessions[..])
-        .bind(&c.schools[..])
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<(i64, String, i16, DateTime<Utc>)> =
+            sqlx::query_as(register_lookups::HELD_MARKS)
+                .bind(authority.as_str())
+                .bind(&c.upns[..])
+                .bind(&c.dates[..])
+                .bind(&c.sessions[..])
+                .bind(&c.schools[..])
+                .fetch_all(&mut *conn)
+                .await?;
         let mut held = vec![None; marks.len()];
         for (ord, code, category, record_time) in rows {
             held[(ord - 1) as usize] = Some(HeldMark {
@@ -137,15 +172,19 @@ impl MarkSql for Postgres {
             return Ok(());
         }
         let c = columns(replaced.iter().map(|(m, _)| *m));
+        // The history row is the mark held (read by `held_marks` in this unit,
+        // under the school locks): no join back to the register.
+        let held_codes: Vec<&str> = replaced.iter().map(|(_, h)| h.code.as_str()).collect();
+        let held_times: Vec<DateTime<Utc>> = replaced.iter().map(|(_, h)| h.record_time).collect();
         sqlx::query(
             "INSERT INTO attendance_mark_history \
              (authority_code, upn, mark_date, session, school_urn, replaced_at, code, record_time, \
               replaced_by_code, replaced_by_request) \
-             SELECT $1, m.upn, m.mark_date, m.session, m.school_urn, $6, m.code, m.record_time, i.code, $7 \
-             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $8::text[]) \
-                  AS i(upn, mark_date, session, school_urn, code) \
-             JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-              AND m.mark_date = i.mark_date AND m.session = i.session AND m.school_urn = i.school_urn",
+             SELECT $1, i.upn, i.mark_date, i.session, i.school_urn, $6, i.held_code, i.held_time, \
+                    i.code, $7 \
+             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $8::text[], $9::text[], \
+                         $10::timestamptz[]) \
+                  AS i(upn, mark_date, session, school_urn, code, held_code, held_time)",
         )
         .bind(authority.as_str())
         .bind(&c.upns[..])
@@ -155,25 +194,23 @@ impl MarkSql for Postgres {
         .bind(at)
         .bind(request_id)
         .bind(&c.codes[..])
+        .bind(&held_codes[..])
+        .bind(&held_times[..])
         .execute(&mut *conn)
         .await?;
-        sqlx::query(
-            "UPDATE attendance_marks m SET code = i.code, category = i.category, record_time = i.record_time \
-             FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], $7::int2[], \
-                         $8::timestamptz[]) AS i(upn, mark_date, session, school_urn, code, category, record_time) \
-             WHERE m.authority_code = $1 AND m.upn = i.upn AND m.mark_date = i.mark_date \
-               AND m.session = i.session AND m.school_urn = i.school_urn",
-        )
-        .bind(authority.as_str())
-        .bind(&c.upns[..])
-        .bind(&c.dates[..])
-        .bind(&c.sessions[..])
-        .bind(&c.schools[..])
-        .bind(&c.codes[..])
-        .bind(&c.categories[..])
-        .bind(&c.record_times[..])
-        .execute(&mut *conn)
-        .await?;
+        // Every session is held: each row meets its own conflict, one probe of
+        // the primary key, and is updated in place.
+        sqlx::query(register_lookups::REPLACE_MARKS)
+            .bind(authority.as_str())
+            .bind(&c.upns[..])
+            .bind(&c.dates[..])
+            .bind(&c.sessions[..])
+            .bind(&c.schools[..])
+            .bind(&c.codes[..])
+            .bind(&c.categories[..])
+            .bind(&c.record_times[..])
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 
@@ -367,27 +404,22 @@ fn span_columns<'a>(
 }
 
 /// Whether any mark is held for a pupil and school within the dates `marks`
-/// give them: one index range probe per pupil and school, not one per mark.
+/// give them: one index range probe per pupil and school, not one per mark
+///.
 async fn any_held(
     conn: &mut PgConnection,
     authority: &LaCode,
     spans: &BTreeMap<(&str, &str), (NaiveDate, NaiveDate)>,
 ) -> StoreResult<bool> {
     let c = span_columns(spans);
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS ( \
-           SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::date[], $5::date[]) \
-                AS i(upn, school_urn, first_date, last_date) \
-           JOIN attendance_marks m ON m.authority_code = $1 AND m.upn = i.upn \
-            AND m.mark_date BETWEEN i.first_date AND i.last_date AND m.school_urn = i.school_urn)",
-    )
-    .bind(authority.as_str())
-    .bind(c.upns)
-    .bind(c.schools)
-    .bind(c.firsts)
-    .bind(c.lasts)
-    .fetch_one(&mut *conn)
-    .await?)
+    Ok(sqlx::query_scalar(register_lookups::ANY_HELD)
+        .bind(authority.as_str())
+        .bind(c.upns)
+        .bind(c.schools)
+        .bind(c.firsts)
+        .bind(c.lasts)
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// Writes `marks` with COPY (text format); none of their sessions may be held.

@@ -24,6 +24,7 @@ macro_rules! any_of {
 }
 
 mod marks;
+pub use marks::register_lookups;
 mod nodelay;
 pub(super) mod replica;
 
