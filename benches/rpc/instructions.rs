@@ -34,7 +34,6 @@ use std::time::Duration;
 use anyhow::Context;
 use lea_notices::domain::identifiers::Upn;
 use lea_notices::proto::v1::{self as pb, attendance_service_client::AttendanceServiceClient};
-use tonic_health::pb::HealthCheckRequest;
 
 use chrono::Datelike;
 
@@ -262,22 +261,15 @@ pub(super) async fn run(_args: &Args, bin: &str) -> anyhow::Result<()> {
     // Made before the server starts, so that the development key is made once.
     let officer = token(bin, &env, "la_officer")?;
     let finance = token(bin, &env, "finance")?;
-    let server = tokio::process::Command::new("valgrind")
-        .args([
-            "--tool=callgrind",
-            &format!(
-                "--callgrind-out-file={}",
-                out_dir.join("callgrind.out").display()
-            ),
-            bin,
-            "serve",
-        ])
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("running valgrind (Debian: valgrind)")?;
+    let callgrind_out = format!(
+        "--callgrind-out-file={}",
+        out_dir.join("callgrind.out").display()
+    );
+    let server =
+        super::server_command(&["valgrind", "--tool=callgrind", &callgrind_out], bin, &env)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("running valgrind (Debian: valgrind)")?;
     let mut callgrind = Callgrind {
         pid: server.id().context("valgrind's pid")?,
         dir: out_dir,
@@ -290,32 +282,17 @@ pub(super) async fn run(_args: &Args, bin: &str) -> anyhow::Result<()> {
         next: AtomicU64::new(0),
         numbers: Vec::new(),
     };
-    let mut client = loop {
-        match bench.client().await {
-            Ok(c) => break c,
-            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    };
-    loop {
-        let serving = client
-            .health
-            .check(HealthCheckRequest {
-                // The database-backed names turn SERVING at the watch's first
-                // ping, a day away; SQLite is migrated before `serve` listens.
-                // (So the health `Check` measured answers NOT_SERVING for the
-                // server as a whole: the same lookup as SERVING.)
-                service: "liveness".into(),
-            })
-            .await
-            .is_ok_and(|r| {
-                r.into_inner().status
-                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-            });
-        if serving {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // The database-backed names turn SERVING at the watch's first ping, a day
+    // away; SQLite is migrated before `serve` listens. (So the health `Check`
+    // measured answers NOT_SERVING for the server as a whole: the same lookup
+    // as SERVING.)
+    let mut client = super::wait_serving(
+        &bench,
+        "liveness",
+        Duration::from_millis(500),
+        Duration::from_millis(500),
+    )
+    .await?;
     for n in 0..SEEDED_HERE {
         let issued = client.notices.issue_penalty_notice(penalty(n)).await?;
         bench.numbers.extend(
