@@ -555,6 +555,59 @@ fn server_bin() -> String {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lea-notices").to_string())
 }
 
+/// `serve` of the server binary `bin` with `env`, its standard output
+/// discarded, killed when dropped; run by `under` (a program and its
+/// arguments, given `bin serve` after them: `valgrind`) unless that is empty.
+fn server_command(under: &[&str], bin: &str, env: &[(&str, String)]) -> tokio::process::Command {
+    let mut command = match under {
+        [] => tokio::process::Command::new(bin),
+        [program, args @ ..] => {
+            let mut c = tokio::process::Command::new(program);
+            c.args(args).arg(bin);
+            c
+        }
+    };
+    command
+        .arg("serve")
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// A first client of the server on `bench.port`, once it connects (tried every
+/// `connect_every`) and its health says `service` (`""`: the server as a
+/// whole) is SERVING (asked every `check_every`).
+async fn wait_serving(
+    bench: &Bench,
+    service: &str,
+    connect_every: Duration,
+    check_every: Duration,
+) -> anyhow::Result<Client> {
+    let mut client = loop {
+        match bench.client().await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(connect_every).await,
+        }
+    };
+    loop {
+        let serving = client
+            .health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .is_ok_and(|r| {
+                r.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            });
+        if serving {
+            return Ok(client);
+        }
+        tokio::time::sleep(check_every).await;
+    }
+}
+
 async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
     let data_dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -576,12 +629,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
             std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
         ),
     ];
-    let _server = tokio::process::Command::new(bin)
-        .arg("serve")
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+    let _server = server_command(&[], bin, &env).spawn()?;
     // The same server without the access log, on the same database and data
     // directory (the same development key), for `--access-log-cost` only.
     let without_port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -648,30 +696,15 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         next: AtomicU64::new(0),
         numbers: Vec::new(),
     };
-    let mut first = loop {
-        match bench.client().await {
-            Ok(c) => break c,
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    };
     // `serve` migrates PostgreSQL in the background and answers UNAVAILABLE
     // until it has: wait for its health to say it serves.
-    loop {
-        let serving = first
-            .health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .is_ok_and(|r| {
-                r.into_inner().status
-                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-            });
-        if serving {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut first = wait_serving(
+        &bench,
+        "",
+        Duration::from_millis(200),
+        Duration::from_millis(100),
+    )
+    .await?;
     for n in 0..SEEDED {
         let issued = first.notices.issue_penalty_notice(penalty(n)).await?;
         bench.numbers.extend(
