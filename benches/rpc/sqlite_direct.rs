@@ -10,8 +10,10 @@
 //! kept for later binds. A value is `NULL`, an integer, `true`/`false`, a
 //! `'text'` or `x'hex'` with `{name}` or `{name:06}` replaced (`{n}` a number
 //! unique to the iteration, `{notice}` a seeded notice's number, `{now}` the
-//! time as sqlx writes a timestamp, and the columns kept), or `{name}` alone
-//! (the value as it was read). Values the server computes in Rust (hashes,
+//! time as sqlx writes a timestamp, `{today}` the date as sqlx writes one, and
+//! the columns kept; `{name-K}` is a kept integer less `K`; braces around
+//! anything else, as a JSON object's, are kept), or `{name}` alone (the value
+//! as it was read). Values the server computes in Rust (hashes,
 //! JSON details) are literals of the same size.
 //!
 //! Before measuring, the bench runs a second server on the database with the
@@ -149,24 +151,29 @@ fn parse_binds(list: &str) -> anyhow::Result<Vec<Bind>> {
         .collect()
 }
 
-/// `{name}` and `{name:06}` in `template` replaced from `vars`.
+/// `{name}` and `{name:06}` in `template` replaced from `vars`. Braces around
+/// anything else (a JSON object's `{"k":...}`) are left as they are.
 fn fill(template: &str, vars: &HashMap<String, Value>) -> anyhow::Result<String> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let close = rest[open..]
+        let spec = rest[open + 1..]
             .find('}')
-            .with_context(|| format!("unclosed {{ in {template}"))?
-            + open;
-        let spec = &rest[open + 1..close];
+            .map(|len| &rest[open + 1..open + 1 + len]);
+        let Some(spec) = spec.filter(|s| is_name(s)) else {
+            out.push('{');
+            rest = &rest[open + 1..];
+            continue;
+        };
+        let close = open + 1 + spec.len();
         let (name, width) = match spec.split_once(':') {
             Some((name, width)) => (name, width.parse::<usize>()?),
             None => (spec, 0),
         };
-        match vars.get(name).with_context(|| format!("no value {name}"))? {
+        match lookup(vars, name)? {
             Value::Int(i) => out.push_str(&format!("{i:0width$}")),
-            Value::Text(t) => out.push_str(t),
+            Value::Text(t) => out.push_str(&t),
         }
         rest = &rest[close + 1..];
     }
@@ -174,15 +181,45 @@ fn fill(template: &str, vars: &HashMap<String, Value>) -> anyhow::Result<String>
     Ok(out)
 }
 
+/// `name`, `name-K`, `name:06`: what `fill` replaces.
+fn is_name(spec: &str) -> bool {
+    let (name, width) = spec.split_once(':').unwrap_or((spec, "0"));
+    let (name, less) = name.rsplit_once('-').unwrap_or((name, "0"));
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !less.is_empty()
+        && less.chars().all(|c| c.is_ascii_digit())
+        && !width.is_empty()
+        && width.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `name`'s value, or for `name-K` an integer's value less `K` (the first of
+/// the `K + 1` audit events a unit numbers: the chain's head returns the last).
+fn lookup(vars: &HashMap<String, Value>, name: &str) -> anyhow::Result<Value> {
+    if let Some(value) = vars.get(name) {
+        return Ok(value.clone());
+    }
+    if let Some((base, less)) = name.rsplit_once('-')
+        && let Ok(less) = less.parse::<i64>()
+        && let Some(Value::Int(i)) = vars.get(base)
+    {
+        return Ok(Value::Int(i - less));
+    }
+    anyhow::bail!("no value {name}")
+}
+
 /// The connection options of the server's SQLite pool
 /// (`SqliteStore::connect` in src/store/sqlite/mod.rs): WAL, `synchronous`
-/// FULL, foreign keys on, a busy timeout of 30 s; sqlx's other defaults.
+/// FULL, foreign keys on, a busy timeout of 30 s, no checkpoint in a commit
+/// (the measured server's store checkpoints the same file from a task of its
+/// own meanwhile); sqlx's other defaults.
 pub fn connect_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)?
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(30)))
+        .busy_timeout(Duration::from_secs(30))
+        .pragma("wal_autocheckpoint", "0"))
 }
 
 fn is_write(sql: &str) -> bool {
@@ -235,9 +272,9 @@ async fn run_once(
                 Bind::Bool(v) => query.bind(*v),
                 Bind::Text(t) => query.bind(fill(t, vars)?),
                 Bind::Blob(h) => query.bind(hex::decode(fill(h, vars)?)?),
-                Bind::Var(name) => match vars.get(name).with_context(|| format!("no {name}"))? {
-                    Value::Int(i) => query.bind(*i),
-                    Value::Text(t) => query.bind(t.clone()),
+                Bind::Var(name) => match lookup(vars, name)? {
+                    Value::Int(i) => query.bind(i),
+                    Value::Text(t) => query.bind(t),
                 },
             };
         }
@@ -312,9 +349,14 @@ pub async fn run(
             "notice".to_string(),
             Value::Text(numbers[(n % numbers.len() as u64) as usize].clone()),
         );
+        let now = chrono::Utc::now();
         vars.insert(
             "now".to_string(),
-            Value::Text(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)),
+            Value::Text(now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)),
+        );
+        vars.insert(
+            "today".to_string(),
+            Value::Text(now.date_naive().to_string()),
         );
         vars
     };
@@ -373,6 +415,9 @@ pub fn logged_statements(log: &str) -> Vec<String> {
             };
             Some(sql.to_string())
         })
+        // The store's checkpointing task (`SqliteStore::keep_checkpointing`),
+        // on its own timer: never a call's.
+        .filter(|sql| sql != "PRAGMA wal_checkpoint(PASSIVE)")
         .collect()
 }
 

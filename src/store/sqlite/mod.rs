@@ -96,7 +96,13 @@ pub struct SqliteStore {
     /// Dropped with the store, which ends the statistics task (see
     /// [`SqliteStore::keep_statistics`]).
     _statistics: oneshot::Sender<()>,
+    /// Dropped with the store, which ends the checkpointing task (see
+    /// [`SqliteStore::keep_checkpointing`]).
+    _checkpoints: oneshot::Sender<()>,
 }
+
+/// How often the store checkpoints the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// How often the store refreshes the planner's statistics while it runs.
 const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
@@ -116,7 +122,10 @@ impl SqliteStore {
             // The store's own writers queue on its write turns; a writer still
             // waits here for a lock held outside them (a migration, another
             // process, an operator's transaction) rather than fail at once.
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // No connection checkpoints the WAL in its own commit: the store's
+            // task does, off the writers (see [`SqliteStore::keep_checkpointing`]).
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .connect_with(options)
@@ -128,11 +137,14 @@ impl SqliteStore {
             write_turns.clone(),
             stop,
         ));
+        let (checkpoints, stop) = oneshot::channel();
+        tokio::spawn(Self::keep_checkpointing(pool.clone(), stop));
         Ok(Self {
             pool,
             latest_weeks: Arc::new(LatestWeeksCache::new(LATEST_WEEKS_CACHED)),
             write_turns,
             _statistics: statistics,
+            _checkpoints: checkpoints,
         })
     }
 
@@ -174,6 +186,42 @@ impl SqliteStore {
             }
             if let Err(e) = Self::optimize(&pool, &turns, "PRAGMA optimize").await {
                 tracing::warn!(error = %e, "refreshing SQLite's statistics failed");
+            }
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Copies what the WAL holds into the database file as far as no reader
+    /// still needs it (`PASSIVE`: it waits for no lock, and writers and
+    /// readers go on meanwhile), then flushes the file. The WAL's pages: how
+    /// many it holds and how many are now in the database file.
+    async fn checkpoint(pool: &Pool<Sqlite>) -> StoreResult<(i64, i64)> {
+        let (_busy, log, checkpointed): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(pool)
+                .await?;
+        Ok((log, checkpointed))
+    }
+
+    /// Checkpoints every [`CHECKPOINT_EVERY`] until the store is dropped or
+    /// closed. SQLite's default (`wal_autocheckpoint`, 1,000 pages) runs the
+    /// checkpoint in the commit that crosses it, while that writer holds the
+    /// store's write turn: every writer queued behind it waited for the copy
+    /// and the database file's flush. Commits are as durable either way
+    /// (`synchronous = FULL` flushes the WAL at each); the WAL is reused from
+    /// its start once a checkpoint has copied all of it.
+    async fn keep_checkpointing(pool: Pool<Sqlite>, mut stop: oneshot::Receiver<()>) {
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            }
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) = Self::checkpoint(&pool).await {
+                tracing::warn!(error = %e, "checkpointing SQLite's WAL failed");
             }
         }
     }
@@ -318,5 +366,38 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn commits_leave_the_wal_to_the_stores_checkpoints() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/store.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 2).await.expect("connect");
+        let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&store.pool)
+            .await
+            .expect("pragma");
+        assert_eq!(autocheckpoint, 0, "no commit checkpoints on its own");
+        sqlx::raw_sql("CREATE TABLE t (x BLOB)")
+            .execute(&store.pool)
+            .await
+            .expect("table");
+        // More pages than SQLite's default threshold of 1,000.
+        for _ in 0..300 {
+            sqlx::query("INSERT INTO t (x) VALUES (zeroblob(16384))")
+                .execute(&store.pool)
+                .await
+                .expect("insert");
+        }
+        let (log, checkpointed) = SqliteStore::checkpoint(&store.pool)
+            .await
+            .expect("checkpoint");
+        assert_eq!(checkpointed, log, "no reader: all of it copied");
+        store.close().await;
     }
 }

@@ -1,0 +1,15 @@
+-- The SQLite baseline of benches/rpc.rs (issue #32; the format is in
+-- benches/rpc/sqlite_direct.rs): the statements the server sends for one call,
+-- in its order, as its statement log shows them
+-- (`cargo bench --bench rpc -- --sqlite --log-statements --notices 800`), with
+-- the values it binds read back from the database it kept. Values the server
+-- computes in Rust (hashes, salts, JSON details) are literals of the same size.
+-- GetNotice: a single-statement read outside a transaction (App::read_single),
+-- then its two access-log entries (pupil, parent) in one autocommit INSERT,
+-- which takes a write turn (its commit waits for the WAL's fsync).
+
+-- bind: '850', {notice}
+SELECT notice_number, kind, upn, school_urn, pupil_given_name, pupil_family_name, pupil_address_lines, pupil_postcode, parent_person_id, parent_given_name, parent_family_name, parent_address_lines, parent_postcode, related_notices, offence_type, offence_reason, offence_description, sessions, issue_date, issuer_role, issuer_display_name, issuer_official_details, issuer_subject, delivery_method, posting_date, receipt_date, policy_version, second_notice, part_payments_accepted, lower_amount_pence, lower_deadline, higher_amount_pence, higher_deadline, improvement_start_date, improvement_school_weeks, improvement_end_date, improvement_reason, paid_rate, paid_date, withdrawal_ground, withdrawal_reason, withdrawal_date, prosecution_hearing_date, prosecution_court, prosecution_result, prosecution_fine_pence, prosecution_costs_pence, created_at, session_evidence, evidence_corrections, parent_liability_basis, parent_relationship, other_authority_notices, CAST((SELECT COALESCE(SUM(a.amount_pence), 0) FROM allocations a WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS allocated_pence, CAST((SELECT COALESCE(SUM(a.applied_pence), 0) FROM allocations a WHERE a.authority_code = notices.authority_code AND a.notice_number = notices.notice_number) AS BIGINT) AS applied_pence, CAST((SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r WHERE r.authority_code = notices.authority_code AND r.notice_number = notices.notice_number) AS BIGINT) AS refunded_pence, (SELECT s.sen_provision FROM pupil_sen_statuses s WHERE s.authority_code = notices.authority_code AND s.upn = notices.upn AND s.effective_from <= notices.issue_date ORDER BY s.effective_from DESC LIMIT 1) AS sen_provision FROM notices WHERE authority_code = $1 AND notice_number = $2
+
+-- bind: '850', '{now}', 'dev-user', 'la_officer', 'GetNotice', NULL, '[{"k":"pupil","s":"J850200000001","r":"authorities/850/notices/{notice}"},{"k":"parent","s":"p-1","r":"authorities/850/notices/{notice}"}]'
+INSERT INTO access_log (authority_code, entry_id, accessed_at, actor_subject, actor_role, method, purpose, subject_kind, subject_key, resource) SELECT $1, (SELECT COALESCE(MAX(entry_id), 0) FROM access_log WHERE authority_code = $1) + s.key + 1, $2, $3, $4, $5, $6, json_extract(s.value, '$.k'), json_extract(s.value, '$.s'), json_extract(s.value, '$.r') FROM json_each($7) AS s
