@@ -54,6 +54,22 @@ pub mod register_lookups {
                  record_time = EXCLUDED.record_time";
 }
 
+/// Binds the authority as `$1` and a batch's columns as `$2`–`$8`, in the
+/// order the register's inserts list them.
+macro_rules! bind_marks {
+    ($query:expr, $authority:expr, $c:expr) => {
+        $query
+            .bind($authority.as_str())
+            .bind(&$c.upns[..])
+            .bind(&$c.dates[..])
+            .bind(&$c.sessions[..])
+            .bind(&$c.schools[..])
+            .bind(&$c.codes[..])
+            .bind(&$c.categories[..])
+            .bind(&$c.record_times[..])
+    };
+}
+
 impl MarkSql for Postgres {
     const LIST_QUERIES: ListQueries = list_queries!(any_of);
 
@@ -122,21 +138,17 @@ impl MarkSql for Postgres {
             return Ok(vec![true; marks.len()]);
         }
         let c = columns(marks.iter());
-        let rows: Vec<(String, NaiveDate, i16, String)> = sqlx::query_as(
-            "INSERT INTO attendance_marks \
-             (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
-                                      $7::int2[], $8::timestamptz[]) \
-             ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
+        let rows: Vec<(String, NaiveDate, i16, String)> = bind_marks!(
+            sqlx::query_as(
+                "INSERT INTO attendance_marks \
+                 (authority_code, upn, mark_date, session, school_urn, code, category, record_time) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::date[], $4::int2[], $5::text[], $6::text[], \
+                                          $7::int2[], $8::timestamptz[]) \
+                 ON CONFLICT DO NOTHING RETURNING upn, mark_date, session, school_urn",
+            ),
+            authority,
+            c
         )
-        .bind(authority.as_str())
-        .bind(&c.upns[..])
-        .bind(&c.dates[..])
-        .bind(&c.sessions[..])
-        .bind(&c.schools[..])
-        .bind(&c.codes[..])
-        .bind(&c.categories[..])
-        .bind(&c.record_times[..])
         .fetch_all(&mut *conn)
         .await?;
         if rows.len() == marks.len() {
@@ -200,15 +212,7 @@ impl MarkSql for Postgres {
         .await?;
         // Every session is held: each row meets its own conflict, one probe of
         // the primary key, and is updated in place.
-        sqlx::query(register_lookups::REPLACE_MARKS)
-            .bind(authority.as_str())
-            .bind(&c.upns[..])
-            .bind(&c.dates[..])
-            .bind(&c.sessions[..])
-            .bind(&c.schools[..])
-            .bind(&c.codes[..])
-            .bind(&c.categories[..])
-            .bind(&c.record_times[..])
+        bind_marks!(sqlx::query(register_lookups::REPLACE_MARKS), authority, c)
             .execute(&mut *conn)
             .await?;
         Ok(())

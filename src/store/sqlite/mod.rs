@@ -176,16 +176,34 @@ impl SqliteStore {
         turns: Arc<Semaphore>,
         mut stop: oneshot::Receiver<()>,
     ) {
+        Self::every(&pool, STATISTICS_EVERY, &mut stop, "statistics", || {
+            Self::optimize(&pool, &turns, "PRAGMA optimize")
+        })
+        .await
+    }
+
+    /// Runs `task` every `interval` until `stop` or the pool closes; a failed
+    /// run is logged (with `task_name`) and the next one tries again.
+    async fn every<F, Fut>(
+        pool: &Pool<Sqlite>,
+        interval: Duration,
+        stop: &mut oneshot::Receiver<()>,
+        task_name: &'static str,
+        mut task: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = StoreResult<()>>,
+    {
         loop {
             tokio::select! {
-                _ = &mut stop => return,
-                () = tokio::time::sleep(STATISTICS_EVERY) => {}
+                _ = &mut *stop => return,
+                () = tokio::time::sleep(interval) => {}
             }
             if pool.is_closed() {
                 return;
             }
-            if let Err(e) = Self::optimize(&pool, &turns, "PRAGMA optimize").await {
-                tracing::warn!(error = %e, "refreshing SQLite's statistics failed");
+            if let Err(e) = task().await {
+                tracing::warn!(error = %e, task = task_name, "an SQLite store task failed");
             }
         }
     }
@@ -212,18 +230,14 @@ impl SqliteStore {
     /// (`synchronous = FULL` flushes the WAL at each); the WAL is reused from
     /// its start once a checkpoint has copied all of it.
     async fn keep_checkpointing(pool: Pool<Sqlite>, mut stop: oneshot::Receiver<()>) {
-        loop {
-            tokio::select! {
-                _ = &mut stop => return,
-                () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-            }
-            if pool.is_closed() {
-                return;
-            }
-            if let Err(e) = Self::checkpoint(&pool).await {
-                tracing::warn!(error = %e, "checkpointing SQLite's WAL failed");
-            }
-        }
+        Self::every(
+            &pool,
+            CHECKPOINT_EVERY,
+            &mut stop,
+            "WAL checkpoint",
+            || async { Self::checkpoint(&pool).await.map(drop) },
+        )
+        .await
     }
 }
 
