@@ -691,7 +691,7 @@ async fn measure(args: &Args, days: &[NaiveDate], url: &str) -> anyhow::Result<(
 
 /// A summary's figures, as the naive count states them.
 fn totals(s: &pb::GetAttendanceSummaryResponse) -> SummaryTotals {
-    let f = s.figures.clone().unwrap_or_default();
+    let f = s.figures.unwrap_or_default();
     SummaryTotals {
         possible: f.possible_sessions,
         present: f.present,
@@ -894,14 +894,19 @@ async fn load_others(
 ) -> anyhow::Result<Vec<Load>> {
     let parts = partitions(args.pupils, args.streams);
     let mut loads = Vec::new();
-    for index in 1..args.authorities {
-        let client = server.client(AUTHORITIES[index])?;
+    for (index, la) in AUTHORITIES
+        .iter()
+        .enumerate()
+        .take(args.authorities)
+        .skip(1)
+    {
+        let client = server.client(la)?;
         let lsn = wal_lsn(pg).await?;
         let started = Instant::now();
         send_marks(&client, index, &parts, days).await?;
         let secs = started.elapsed().as_secs_f64();
         let wal_bytes = wal_since(pg, &lsn).await?;
-        eprintln!("{}: RecordMarks {secs:.1} s", AUTHORITIES[index]);
+        eprintln!("{la}: RecordMarks {secs:.1} s");
         loads.push(Load { secs, wal_bytes });
     }
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attendance_marks")
