@@ -45,6 +45,10 @@ use lea_notices::proto::v1::{self as pb, attendance_service_client::AttendanceSe
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::Connection;
 
+#[path = "common/server_env.rs"]
+mod server_env;
+use server_env::server_env;
+
 const LA: &str = "850";
 /// Real LA codes, Hampshire first: the authority every run measures.
 const AUTHORITIES: [&str; 20] = [
@@ -374,21 +378,7 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let env = vec![
-            ("DATABASE_URL", url.to_string()),
-            (
-                "LEA_NOTICES_DATA_DIR",
-                data_dir.path().display().to_string(),
-            ),
-            ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
-            ("LEA_NOTICES_DEV_TOKENS", "true".into()),
-            ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
-            // LEA_BENCH_SERVER_LOG=sqlx::query=debug shows each statement's time.
-            (
-                "RUST_LOG",
-                std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-            ),
-        ];
+        let env = server_env(url.to_string(), data_dir.path(), port);
         let process = tokio::process::Command::new(BIN)
             .arg("serve")
             .envs(env.iter().cloned())

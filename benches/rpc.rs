@@ -59,6 +59,9 @@ use anyhow::Context;
 mod feature_costs;
 #[path = "common/holiday_notice.rs"]
 mod holiday_notice;
+#[path = "common/server_env.rs"]
+mod server_env;
+use server_env::server_env;
 #[path = "rpc/instructions.rs"]
 mod instructions;
 #[path = "rpc/sqlite_direct.rs"]
@@ -615,20 +618,7 @@ async fn measure(args: &Args, url: &str) -> anyhow::Result<()> {
         .port();
     let bin = server_bin();
     let bin = bin.as_str();
-    let env = [
-        ("DATABASE_URL", url.to_string()),
-        (
-            "LEA_NOTICES_DATA_DIR",
-            data_dir.path().display().to_string(),
-        ),
-        ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
-        ("LEA_NOTICES_DEV_TOKENS", "true".into()),
-        ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
-        (
-            "RUST_LOG",
-            std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-        ),
-    ];
+    let env = server_env(url.to_string(), data_dir.path(), port);
     let _server = server_command(&[], bin, &env).spawn()?;
     // The same server without the access log, on the same database and data
     // directory (the same development key), for `--access-log-cost` only.

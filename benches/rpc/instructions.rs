@@ -37,6 +37,7 @@ use lea_notices::proto::v1::{self as pb, attendance_service_client::AttendanceSe
 
 use chrono::Datelike;
 
+use super::server_env::server_env;
 use super::{Args, Bearer, Bench, Client, LA, Op, date, penalty};
 
 /// Notices issued before measuring (GetNotice reads them, payments quote them:
@@ -234,17 +235,17 @@ pub(super) async fn run(_args: &Args, bin: &str) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let log = std::env::var("LEA_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into());
-    let env = [
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.path().display()),
-        ),
-        ("LEA_NOTICES_DATA_DIR", dir.path().display().to_string()),
-        ("LEA_NOTICES_LISTEN_ADDR", format!("127.0.0.1:{port}")),
-        ("LEA_NOTICES_DEV_TOKENS", "true".into()),
-        ("LEA_NOTICES_MIGRATE_ON_START", "true".into()),
-        ("RUST_LOG", log.clone()),
+    let mut env = server_env(
+        format!("sqlite://{}/bench.db", dir.path().display()),
+        dir.path(),
+        port,
+    );
+    let log = env
+        .iter()
+        .find(|(name, _)| *name == "RUST_LOG")
+        .map(|(_, filter)| filter.clone())
+        .unwrap_or_default();
+    env.extend([
         // No timers in the blocks: the database watch pings every 250 ms by
         // default (about 0.3M instructions a second under callgrind, counted
         // in whichever block it falls, in proportion to the block's wall
@@ -257,7 +258,7 @@ pub(super) async fn run(_args: &Args, bin: &str) -> anyhow::Result<()> {
         // goes back to the pool on a task of its own) decides how many pages
         // it reads again, up to ~4 % of an IssuePenaltyNotice between runs.
         ("LEA_NOTICES_MAX_CONNECTIONS", "1".into()),
-    ];
+    ]);
     // Made before the server starts, so that the development key is made once.
     let officer = token(bin, &env, "la_officer")?;
     let finance = token(bin, &env, "finance")?;
