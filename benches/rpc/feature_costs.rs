@@ -11,7 +11,9 @@
 //! The feed is measured on `base` with its readers running: a `relay-events`
 //! process publishing to the RabbitMQ on loopback (polling every 500 ms, its
 //! default) and a `WatchEvents` stream following the authority from where it
-//! last stopped, both started before that measurement and stopped after it. Every measurement is 8
+//! last stopped, both started before that measurement and stopped after it;
+//! counting starts once both have read every event written so far
+//! (`caught_up`), as followers running all along would have. Every measurement is 8
 //! clients closed loop; the order of the three rotates each round. Reported:
 //! each round's ratio to `base`, and their median over the rounds.
 //!
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use lea_notices::proto::v1::{self as pb, event_service_client::EventServiceClient};
 use tonic::transport::Channel;
 
@@ -155,6 +158,47 @@ async fn start_feed(
     })
 }
 
+/// Waits until the relay and the stream have read every event written so far:
+/// the other variants' events, written while the feed was not followed, are
+/// a backlog a follower running all along would not have. Counting while
+/// they catch up measured the backlog's cost (a fifth of the write rate, most
+/// of it the broker's), not following the feed.
+async fn caught_up(env: &[(&str, String)]) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = env
+        .iter()
+        .find(|(k, _)| *k == "DATABASE_URL")
+        .map(|(_, v)| v.as_str())
+        .context("the servers' DATABASE_URL")?;
+    let mut db = sqlx::PgConnection::connect(url).await?;
+    let head: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(last_event_id), 0) FROM audit_chain_heads WHERE authority_code = $1",
+    )
+    .bind(LA)
+    .fetch_one(&mut db)
+    .await?;
+    let started = tokio::time::Instant::now();
+    loop {
+        let relayed: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(last_sequence), 0) FROM relay_cursors \
+             WHERE authority_code = $1 AND relay_name = 'rpc-bench'",
+        )
+        .bind(LA)
+        .fetch_one(&mut db)
+        .await?;
+        if relayed >= head && WATCH_CURSOR.load(Ordering::Relaxed) >= head {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the feed's readers did not catch up with event {head} in a minute \
+             (relay at {relayed}, stream at {})",
+            WATCH_CURSOR.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Each call on each variant, every round; the ratios to `base`.
 pub(super) async fn run(
     args: &Args,
@@ -187,10 +231,8 @@ pub(super) async fn run(
                 Variant::Feed => Some(start_feed(bin, env, &bench, base_port).await?),
                 _ => None,
             };
-            // The relay's first look at the database, and the stream's first
-            // page, before counting.
             if variant == Variant::Feed {
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                caught_up(env).await?;
             }
             closed_loop(&bench, &on, op, secs).await
         }

@@ -3,7 +3,8 @@
 //! A call reads its first page before it answers (so a bad cursor is the
 //! call's status), then a task of its own follows the log: it reads a page (one
 //! read-only unit of work, see `app::events`), sends it, and when it has
-//! caught up waits for a commit of this server, the next poll (events other
+//! caught up waits for a commit of this server (gathered: at most a page a
+//! [`EVENT_GATHER_INTERVAL`]), the next poll (events other
 //! replicas commit) or the end. What it holds is bounded: a channel of two
 //! responses of at most [`RESPONSE_BYTES`] each, and the page being sent; a
 //! client that reads slowly makes the task wait, never buffer. The call keeps
@@ -34,6 +35,13 @@ use crate::proto::v1::{self as pb, event_service_server::EventService};
 /// servers (its own server's commits wake it at once). One poll is a page
 /// read that finds nothing: the chain head's row, by its key.
 pub const EVENT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A stream woken by its server's commits reads a page at most this often.
+/// Under a steady write load every commit woke it for a page of one event: a
+/// read per write, a fifth of IssuePenaltyNotice's rate (BENCHMARKS.md, session
+/// 17). Waiting this long after its last read takes every commit meanwhile in
+/// one page; a stream idle for this long reads at once.
+pub const EVENT_GATHER_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A response holds events up to about this many bytes of JSON (a notice's
 /// event, with the notice in its details, is a few kilobytes), far below the
@@ -86,6 +94,7 @@ impl EventService for EventApi {
             stop_at: req.stop_when_caught_up.then_some(first.head),
             deadline: call.as_ref().and_then(|c| c.deadline()),
             poll: self.poll,
+            last_read: Instant::now(),
             stopping: self.stopping.clone(),
             answers,
         };
@@ -109,6 +118,8 @@ struct Follow {
     stop_at: Option<i64>,
     deadline: Option<Instant>,
     poll: Duration,
+    /// When it last read a page (see [`EVENT_GATHER_INTERVAL`]).
+    last_read: Instant,
     stopping: watch::Receiver<bool>,
     answers: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
 }
@@ -148,6 +159,7 @@ impl Follow {
                 break End::Failed(shutting_down());
             }
             commits.borrow_and_update();
+            self.last_read = Instant::now();
             page = match self
                 .app
                 .watch_events_page(&self.caller, sent, &self.filter)
@@ -201,11 +213,13 @@ impl Follow {
         self.answers.send(Ok(response)).await.is_ok()
     }
 
-    /// Waits for something to read: a commit of this server, or the next poll.
+    /// Waits for something to read: a commit of this server (but not sooner
+    /// than [`EVENT_GATHER_INTERVAL`] after the last read), or the next poll.
     /// `Some` when the stream must end instead.
     async fn wait(&mut self, commits: &mut watch::Receiver<u64>) -> Option<End> {
         let poll = self.poll;
         let deadline = self.deadline.unwrap_or_else(|| Instant::now() + poll);
+        let gathered = self.last_read + EVENT_GATHER_INTERVAL;
         let answers = &self.answers;
         let stopping = &mut self.stopping;
         let stopping = async move {
@@ -213,10 +227,16 @@ impl Follow {
                 std::future::pending::<()>().await;
             }
         };
+        tokio::pin!(stopping);
         tokio::select! {
-            _ = commits.changed() => None,
-            _ = tokio::time::sleep(poll) => None,
-            _ = tokio::time::sleep_until(deadline) => None,
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(poll) => return None,
+            _ = tokio::time::sleep_until(deadline) => return None,
+            _ = answers.closed() => return Some(End::Done),
+            _ = &mut stopping => return Some(End::Failed(shutting_down())),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(gathered.min(deadline)) => None,
             _ = answers.closed() => Some(End::Done),
             _ = stopping => Some(End::Failed(shutting_down())),
         }

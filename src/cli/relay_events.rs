@@ -33,6 +33,14 @@ use crate::app::clock::SystemClock;
 use crate::domain::events::FeedEvent;
 use crate::domain::identifiers::LaCode;
 
+/// After a round that read no full page (it caught up with a trickle of
+/// events), the relay waits this long (or `--poll-ms`, if shorter) before the
+/// next. Going round at once published a steady write load's events a few at
+/// a time, each round two reads, a cursor written and committed, and a wait
+/// for the broker's confirms; now at most ten such rounds a second (its effect
+/// on the writers was within the bench's noise: BENCHMARKS.md, session 17).
+pub const GATHER: Duration = Duration::from_millis(100);
+
 /// The content type of a CloudEvent in structured mode, JSON format.
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 
@@ -153,7 +161,7 @@ impl Relay<'_> {
         // relay moves them.
         let mut cursors: HashMap<LaCode, i64> = HashMap::new();
         loop {
-            let mut moved = false;
+            let (mut moved, mut full) = (false, false);
             for (authority, head) in self.app.event_heads().await? {
                 if !self.only.is_empty() && !self.only.contains(&authority) {
                     continue;
@@ -176,6 +184,7 @@ impl Relay<'_> {
                     .app
                     .relay_events_page(authority.clone(), cursor, self.args.batch)
                     .await?;
+                full |= page.cursor < page.head;
                 publish(&channel, &self.args.exchange, &page.events).await?;
                 self.app
                     .set_relay_cursor(self.args.relay_name.clone(), authority.clone(), page.cursor)
@@ -189,12 +198,15 @@ impl Relay<'_> {
                 cursors.insert(authority, page.cursor);
                 moved = true;
             }
+            let poll = Duration::from_millis(self.args.poll_ms);
             if !moved {
                 if self.args.until_caught_up {
                     let _ = connection.close(200, "caught up".into()).await;
                     return Ok(());
                 }
-                tokio::time::sleep(Duration::from_millis(self.args.poll_ms)).await;
+                tokio::time::sleep(poll).await;
+            } else if !full {
+                tokio::time::sleep(GATHER.min(poll)).await;
             }
         }
     }
