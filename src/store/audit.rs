@@ -387,8 +387,8 @@ sql_impl! {
                 .bind(audit::GENESIS_HASH)
                 .fetch_one(&mut *self.conn)
                 .await?;
+                let mut rows = Vec::with_capacity(events.len());
                 for (event_id, e) in (last_id - count + 1..).zip(events) {
-                    let last = event_id == last_id;
                     let salt = details_salt()?;
                     let digest = audit::details_digest(&salt, &e.details);
                     let hash = audit::event_hash(
@@ -405,13 +405,42 @@ sql_impl! {
                             details: Covered::Digest(&digest),
                         },
                     );
-                    let head_too = DB::INSERT_LAST_AUDIT_EVENT.filter(|_| last);
-                    sqlx::query(head_too.unwrap_or(
+                    let prev = std::mem::replace(&mut prev_hash, hash.clone());
+                    rows.push((event_id, e, prev, hash, digest, hex::encode(salt)));
+                }
+                if let Some(all) = DB::INSERT_AUDIT_EVENTS {
+                    // Every column as text: the dialect binds lists of strings.
+                    let column = |f: &dyn Fn(&AuditRow<'_>) -> String| {
+                        DB::list_arg(&rows.iter().map(f).collect::<Vec<String>>())
+                    };
+                    sqlx::query(all)
+                        .bind(authority)
+                        .bind(column(&|r| r.0.to_string()))
+                        .bind(column(&|r| {
+                            r.1.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                        }))
+                        .bind(column(&|r| r.1.actor_subject.clone()))
+                        .bind(column(&|r| r.1.actor_role.to_string()))
+                        .bind(column(&|r| r.1.action.clone()))
+                        .bind(column(&|r| r.1.resource.clone()))
+                        .bind(column(&|r| r.1.request_id.clone()))
+                        .bind(column(&|r| r.1.details.clone()))
+                        .bind(column(&|r| r.2.clone()))
+                        .bind(column(&|r| r.3.clone()))
+                        .bind(column(&|r| r.4.clone()))
+                        .bind(column(&|r| r.5.clone()))
+                        .bind(&prev_hash)
+                        .execute(&mut *self.conn)
+                        .await?;
+                    continue;
+                }
+                for (event_id, e, prev, hash, digest, salt) in &rows {
+                    sqlx::query(
                         "INSERT INTO audit_events (authority_code, event_id, occurred_at, actor_subject, \
                          actor_role, action, resource, request_id, details, prev_hash, hash, \
                          details_digest, details_salt) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    ))
+                    )
                     .bind(authority)
                     .bind(event_id)
                     .bind(e.at)
@@ -421,28 +450,27 @@ sql_impl! {
                     .bind(&e.resource)
                     .bind(&e.request_id)
                     .bind(&e.details)
-                    .bind(&prev_hash)
-                    .bind(&hash)
-                    .bind(&digest)
-                    .bind(hex::encode(salt))
+                    .bind(prev)
+                    .bind(hash)
+                    .bind(digest)
+                    .bind(salt)
                     .execute(&mut *self.conn)
                     .await?;
-                    prev_hash = hash;
                 }
-                if DB::INSERT_LAST_AUDIT_EVENT.is_none() {
-                    sqlx::query(
-                        "UPDATE audit_chain_heads SET last_hash = $2 WHERE authority_code = $1",
-                    )
+                sqlx::query("UPDATE audit_chain_heads SET last_hash = $2 WHERE authority_code = $1")
                     .bind(authority)
                     .bind(&prev_hash)
                     .execute(&mut *self.conn)
                     .await?;
-                }
             }
             Ok(())
         }
     }
 }
+
+/// An audit event ready to append: its id, the event, the previous hash, its
+/// hash, its details' digest and salt (hex).
+type AuditRow<'a> = (i64, &'a PendingAudit, String, String, String, String);
 
 /// A fresh random salt for an event's details (see `domain::audit::details_digest`).
 fn details_salt() -> StoreResult<[u8; audit::DETAILS_SALT_LEN]> {

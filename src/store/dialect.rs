@@ -21,11 +21,13 @@ pub(super) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// role does not have on `payments`.
     const LOCK_PAYMENT: Option<&'static str>;
 
-    /// Appends an authority's last audit event of a unit (`$1`..`$13` as the
-    /// plain INSERT binds them, `$11` its hash) and makes its hash the chain
-    /// head's, in one statement; `None` where that takes two (a round trip
-    /// less per mutation where the database is across a network).
-    const INSERT_LAST_AUDIT_EVENT: Option<&'static str>;
+    /// Appends all of a unit's audit events of an authority (`$1` the
+    /// authority, `$2`..`$13` arrays of the plain INSERT's other columns in
+    /// its order) and makes the last one's hash (`$14`) the chain head's, in
+    /// one statement; `None` where each event takes its own INSERT and the head
+    /// an UPDATE. Every statement between taking the head's row lock and the
+    /// COMMIT is a round trip the authority's other writers wait for.
+    const INSERT_AUDIT_EVENTS: Option<&'static str>;
 
     /// Each school's latest `$3` school weeks up to Monday `$2` in authority
     /// `$1`, as `(school_urn, week_start)`: the window of every breach search.

@@ -73,12 +73,14 @@ impl NoticeSql for Postgres {
 impl Dialect for Postgres {
     // A transaction-scoped advisory lock per pupil: concurrent issuers queue here.
     const LOCK_PUPIL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-    const INSERT_LAST_AUDIT_EVENT: Option<&str> = Some(
-        "WITH event AS (INSERT INTO audit_events (authority_code, event_id, occurred_at, \
+    const INSERT_AUDIT_EVENTS: Option<&str> = Some(
+        "WITH events AS (INSERT INTO audit_events (authority_code, event_id, occurred_at, \
          actor_subject, actor_role, action, resource, request_id, details, prev_hash, hash, \
          details_digest, details_salt) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)) \
-         UPDATE audit_chain_heads SET last_hash = $11 WHERE authority_code = $1",
+         SELECT $1, * FROM UNNEST($2::text[]::int8[], $3::text[]::timestamptz[], $4::text[], \
+                                  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                                  $10::text[], $11::text[], $12::text[], $13::text[])) \
+         UPDATE audit_chain_heads SET last_hash = $14 WHERE authority_code = $1",
     );
 
     const SELECT_NOTICE_FOR_UPDATE: &str = concat!(

@@ -55,7 +55,7 @@ impl Dialect for Sqlite {
     // BEGIN IMMEDIATE already makes every write transaction the only writer.
     const LOCK_PUPIL: Option<&str> = None;
     // SQLite has no INSERT inside WITH, and no network to save a trip over.
-    const INSERT_LAST_AUDIT_EVENT: Option<&str> = None;
+    const INSERT_AUDIT_EVENTS: Option<&str> = None;
 
     const SELECT_NOTICE_FOR_UPDATE: &str = concat!(
         super::notices::notice_select!(),
