@@ -161,8 +161,7 @@ async fn start_feed(
 /// Waits until the relay and the stream have read every event written so far:
 /// the other variants' events, written while the feed was not followed, are
 /// a backlog a follower running all along would not have. Counting while
-/// they catch up measured the backlog's cost (a fifth of the write rate, most
-/// of it the broker's), not following the feed.
+/// they catch up would charge the feed with publishing that backlog.
 async fn caught_up(env: &[(&str, String)]) -> anyhow::Result<()> {
     use sqlx::Connection;
     let url = env
