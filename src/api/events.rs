@@ -213,36 +213,132 @@ impl Follow {
         self.answers.send(Ok(response)).await.is_ok()
     }
 
-    /// Waits for something to read: a commit of this server (but not sooner
-    /// than [`EVENT_GATHER_INTERVAL`] after the last read), or the next poll.
-    /// `Some` when the stream must end instead.
+    /// Waits for something to read (see [`wait_to_read`]).
     async fn wait(&mut self, commits: &mut watch::Receiver<u64>) -> Option<End> {
-        let poll = self.poll;
-        let deadline = self.deadline.unwrap_or_else(|| Instant::now() + poll);
-        let gathered = self.last_read + EVENT_GATHER_INTERVAL;
-        let answers = &self.answers;
-        let stopping = &mut self.stopping;
-        let stopping = async move {
-            if stopping.wait_for(|s| *s).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::pin!(stopping);
-        tokio::select! {
-            _ = commits.changed() => {}
-            _ = tokio::time::sleep(poll) => return None,
-            _ = tokio::time::sleep_until(deadline) => return None,
-            _ = answers.closed() => return Some(End::Done),
-            _ = &mut stopping => return Some(End::Failed(shutting_down())),
+        wait_to_read(
+            commits,
+            self.poll,
+            self.deadline,
+            self.last_read,
+            &self.answers,
+            &mut self.stopping,
+        )
+        .await
+    }
+}
+
+/// A caught-up stream's wait for something to read: a commit of this server
+/// (but not sooner than [`EVENT_GATHER_INTERVAL`] after `last_read`), the next
+/// `poll`, or the deadline. `Some` when the stream must end instead: the
+/// client gone (`answers` closed) or the server stopping.
+async fn wait_to_read(
+    commits: &mut watch::Receiver<u64>,
+    poll: Duration,
+    deadline: Option<Instant>,
+    last_read: Instant,
+    answers: &mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
+    stopping: &mut watch::Receiver<bool>,
+) -> Option<End> {
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + poll);
+    let gathered = last_read + EVENT_GATHER_INTERVAL;
+    let stopping = async move {
+        if stopping.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
         }
-        tokio::select! {
-            _ = tokio::time::sleep_until(gathered.min(deadline)) => None,
-            _ = answers.closed() => Some(End::Done),
-            _ = stopping => Some(End::Failed(shutting_down())),
-        }
+    };
+    tokio::pin!(stopping);
+    tokio::select! {
+        _ = commits.changed() => {}
+        _ = tokio::time::sleep(poll) => return None,
+        _ = tokio::time::sleep_until(deadline) => return None,
+        _ = answers.closed() => return Some(End::Done),
+        _ = &mut stopping => return Some(End::Failed(shutting_down())),
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(gathered.min(deadline)) => None,
+        _ = answers.closed() => Some(End::Done),
+        _ = stopping => Some(End::Failed(shutting_down())),
     }
 }
 
 fn shutting_down() -> Status {
     Status::unavailable("the server is shutting down: watch again from the last cursor")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream's channels, kept open, and when it woke after a commit sent
+    /// `commit_after` from the start, having last read `read_before` earlier.
+    async fn woke_after(read_before: Duration, commit_after: Duration) -> (Duration, bool) {
+        let (commit, mut commits) = watch::channel(0_u64);
+        let (answers, _receiver) = mpsc::channel(2);
+        let (_stop, mut stopping) = watch::channel(false);
+        let start = Instant::now();
+        let last_read = start - read_before;
+        let committer = tokio::spawn(async move {
+            tokio::time::sleep(commit_after).await;
+            commit.send_modify(|n| *n += 1);
+            commit
+        });
+        let end = wait_to_read(
+            &mut commits,
+            EVENT_POLL_INTERVAL,
+            None,
+            last_read,
+            &answers,
+            &mut stopping,
+        )
+        .await;
+        let woke = start.elapsed();
+        committer.abort();
+        (woke, end.is_none())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn commits_soon_after_a_read_are_read_together_after_the_gathering_interval() {
+        let (woke, read) = woke_after(Duration::ZERO, Duration::from_millis(10)).await;
+        assert!(read);
+        assert_eq!(woke, EVENT_GATHER_INTERVAL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_idle_for_the_gathering_interval_reads_at_the_commit() {
+        let (woke, read) = woke_after(Duration::from_secs(1), Duration::from_millis(10)).await;
+        assert!(read);
+        assert_eq!(woke, Duration::from_millis(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_commit_a_stream_reads_at_the_poll() {
+        let (woke, read) = woke_after(Duration::ZERO, Duration::from_secs(60)).await;
+        assert!(read);
+        assert_eq!(woke, EVENT_POLL_INTERVAL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_ends_when_its_client_leaves_while_gathering() {
+        let (commit, mut commits) = watch::channel(0_u64);
+        let (answers, receiver) = mpsc::channel(2);
+        let (_stop, mut stopping) = watch::channel(false);
+        commit.send_modify(|n| *n += 1);
+        let leaving = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(receiver);
+        });
+        let start = Instant::now();
+        let end = wait_to_read(
+            &mut commits,
+            EVENT_POLL_INTERVAL,
+            None,
+            start,
+            &answers,
+            &mut stopping,
+        )
+        .await;
+        leaving.await.unwrap();
+        assert!(matches!(end, Some(End::Done)));
+        assert_eq!(start.elapsed(), Duration::from_millis(20));
+    }
 }
